@@ -1,0 +1,3 @@
+"""The JSON API under /api/v1/ (EigenPal contract). Paths have no trailing slash."""
+
+urlpatterns: list = []

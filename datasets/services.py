@@ -1,0 +1,87 @@
+"""Writes to the dataset: promotion of a reviewed run into an example."""
+
+import re
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from datasets.models import EXAMPLE_NAME_RE, Example, ExampleFile, ExampleFolder
+from review.models import AuditEvent, Review
+from runs.models import FileRole, Run
+
+
+class PromoteError(ValueError):
+    def __init__(self, message: str, field: str = "name"):
+        super().__init__(message)
+        self.field = field
+
+
+def default_example_name(run: Run) -> str:
+    """A valid archive folder name derived from the run id: `run_AbC.1` -> `run_abc-1`."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", run.id.lower()).strip("-_") or "example"
+    return name[:128]
+
+
+def example_file_store(*, example: Example, folder: str, path: str, content: bytes, content_type: str) -> ExampleFile:
+    old = example.files.filter(folder=folder, path=path).first()
+    if old:
+        old.file.delete(save=False)
+        old.delete()
+    example_file = ExampleFile(example=example, folder=folder, path=path, content_type=content_type, size=len(content))
+    example_file.file.save(path.replace("/", "__"), ContentFile(content), save=False)
+    example_file.save()
+    return example_file
+
+
+def _read(field_file) -> bytes:
+    with field_file.open("rb") as handle:
+        return handle.read()
+
+
+def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.Via.WEB) -> Example:
+    """Copy the run's input, output, expected output and files into an example of the same
+    automation. An upsert by name: promoting again under the same name refreshes it."""
+    name = (name or "").strip() or default_example_name(run)
+    if not EXAMPLE_NAME_RE.match(name):
+        raise PromoteError(
+            "Example names use 1-128 lowercase letters, digits, '-' or '_', starting with a letter or digit."
+        )
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        review, _ = Review.objects.get_or_create(run=run)
+        now = timezone.now()
+        example, created = Example.objects.select_for_update().get_or_create(
+            automation_id=run.automation_id, name=name,
+            defaults={"created_at": now},
+        )
+        example.input = run.input
+        example.output = run.output
+        example.expected = review.expected
+        example.source_run = run
+        example.promoted_by = user if getattr(user, "pk", None) else None
+        example.metadata = {**(example.metadata or {}), "sourceRunId": run.id,
+                            "promotedBy": getattr(user, "username", None), "promotedAt": now.isoformat()}
+        example.updated_at = now
+        example.save()
+        # The example's files mirror the run now: expected files from the review, input files from the run.
+        for old in example.files.all():
+            old.file.delete(save=False)
+        example.files.all().delete()
+        for expected in review.expected_files.all():
+            example_file_store(example=example, folder=ExampleFolder.EXPECTED, path=expected.name,
+                               content=_read(expected.file), content_type=expected.content_type)
+        for run_file in run.files.filter(role=FileRole.INPUT):
+            example_file_store(example=example, folder=ExampleFolder.INPUT, path=run_file.name,
+                               content=_read(run_file.file), content_type=run_file.content_type)
+        old_name = review.promoted_example_name
+        review.promoted_example = example
+        review.promoted_example_name = example.name
+        review.version += 1
+        review.save(update_fields=["promoted_example", "promoted_example_name", "version"])
+        AuditEvent.objects.create(
+            run=run, user=user if getattr(user, "pk", None) else None, via=via, action="promote",
+            changes={"promoted_example_name": [old_name, example.name], "created": created,
+                     "has_expected": review.expected is not None},
+        )
+    return example

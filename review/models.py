@@ -1,0 +1,133 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from review.chips import Rating, ReviewStatus, derive_chip
+from runs.models import Run
+
+
+class Review(models.Model):
+    """The human verdict on one run (the API calls it feedback). At most one per run.
+
+    `version` increments on every change; a save based on an older version is refused
+    (see review.services.StaleReview), so concurrent reviewers never overwrite each other.
+    """
+
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="review")
+    rating = models.CharField(max_length=8, choices=Rating.choices, null=True, blank=True)
+    status = models.CharField(max_length=8, choices=ReviewStatus.choices, null=True, blank=True)
+    body = models.TextField(blank=True, default="")
+    expected = models.JSONField(null=True, blank=True)
+    # True when `expected` is set or at least one expected file exists; kept by services.
+    has_expected = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    promoted_example = models.ForeignKey(
+        "datasets.Example", null=True, blank=True, on_delete=models.SET_NULL, related_name="promoted_from"
+    )
+    promoted_example_name = models.CharField(max_length=128, null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "resolved_at"], name="review_status_resolved"),
+            models.Index(fields=["updated_at"], name="review_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of {self.run_id}"
+
+    @property
+    def chip(self) -> str:
+        return derive_chip(self.rating, self.status)
+
+    @property
+    def has_verdict(self) -> bool:
+        return bool(self.rating or self.status)
+
+    def apply(self, changes: dict, *, user, now=None) -> dict:
+        """Set the given fields (a subset of rating, status, body, expected), keeping the
+        derived ones consistent. Returns {field: [old, new]} for the fields that changed."""
+        now = now or timezone.now()
+        diff = {}
+        for name in ("rating", "status", "body", "expected"):
+            if name not in changes:
+                continue
+            new = changes[name]
+            if name == "body" and new is None:
+                new = ""
+            old = getattr(self, name)
+            if old != new:
+                diff[name] = [old, new]
+                setattr(self, name, new)
+        if "status" in diff:
+            if self.status in (ReviewStatus.RESOLVED, ReviewStatus.IGNORED):
+                self.resolved_at, self.resolved_by = now, user
+            else:
+                self.resolved_at, self.resolved_by = None, None
+        if diff:
+            self.updated_at, self.updated_by = now, user
+            if self.created_by_id is None and user is not None and user.pk:
+                self.created_by = user
+            self.version += 1
+        return diff
+
+
+def expected_file_path(instance: "ExpectedFile", filename: str) -> str:
+    return f"expected/{instance.review.run_id}/{filename}"
+
+
+class ExpectedFile(models.Model):
+    """A corrected file attached to a review (ground truth for a file output)."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="expected_files")
+    name = models.CharField(max_length=500, help_text="A file name or a slash-delimited path.")
+    file = models.FileField(upload_to=expected_file_path, max_length=800)
+    content_type = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["review", "name"], name="expected_file_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuditEvent(models.Model):
+    """One change to a run's review, its expected files or its promotion: who, when, what."""
+
+    class Via(models.TextChoices):
+        WEB = "web", "Web"
+        API = "api", "API"
+        SYSTEM = "system", "System"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="audit_events")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    via = models.CharField(max_length=8, choices=Via.choices, default=Via.WEB)
+    action = models.CharField(max_length=40)
+    # {field: [old, new]} for review fields; free-form details for file and promote events.
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["run", "-created_at"], name="audit_run_time"),
+            models.Index(fields=["created_at"], name="audit_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.run_id}"

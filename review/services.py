@@ -1,0 +1,232 @@
+"""Writes to reviews: verdicts, corrections, expected files, clearing. Every change is
+atomic, refuses stale versions, keeps the run's chip and the chip counters in step, and
+leaves an audit event. Pages and the API call these same functions."""
+
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.utils import timezone
+
+from review.chips import Rating, ReviewStatus, derive_chip
+from review.models import AuditEvent, ExpectedFile, Review
+from runs.files import BadFileName, guess_content_type, safe_relative_path
+from runs.models import Run, RunFile
+from runs.services import chip_count_move
+
+Via = AuditEvent.Via
+
+
+class ReviewError(ValueError):
+    """A review change that cannot be made; `field` names the offending input."""
+
+    def __init__(self, message: str, field: str = "<root>"):
+        super().__init__(message)
+        self.field = field
+
+
+class StaleReview(ReviewError):
+    """The review changed since the reviewer loaded it; `current` is the review as it is now."""
+
+    def __init__(self, current: Review):
+        super().__init__(
+            "Someone else saved this review since you opened it. Your changes were not saved; "
+            "the current version is shown below.",
+            field="version",
+        )
+        self.current = current
+
+
+class FileMissing(ReviewError):
+    pass
+
+
+VERDICTS = {
+    # DESIGN §2: thumbs up records pass + resolved; down fail + open; partial partial + open.
+    "pass": {"rating": Rating.PASS, "status": ReviewStatus.RESOLVED},
+    "fail": {"rating": Rating.FAIL, "status": ReviewStatus.OPEN},
+    "partial": {"rating": Rating.PARTIAL, "status": ReviewStatus.OPEN},
+}
+STATUS_ACTIONS = {
+    "resolve": ReviewStatus.RESOLVED,
+    "ignore": ReviewStatus.IGNORED,
+    "reopen": ReviewStatus.OPEN,
+}
+
+
+def _locked_review(run: Run) -> Review:
+    """The run's review, created empty when missing, locked for the transaction."""
+    review, _ = Review.objects.get_or_create(run=run)
+    return Review.objects.select_for_update().get(pk=review.pk)
+
+
+def _validate(changes: dict) -> None:
+    if "rating" in changes and changes["rating"] not in (None, *Rating.values):
+        raise ReviewError("rating must be pass, fail, partial or null.", field="rating")
+    if "status" in changes and changes["status"] not in (None, *ReviewStatus.values):
+        raise ReviewError("status must be open, resolved, ignored or null.", field="status")
+    if "body" in changes and changes["body"] is not None and not isinstance(changes["body"], str):
+        raise ReviewError("body must be a string.", field="body")
+    if isinstance(changes.get("body"), str) and len(changes["body"]) > 20_000:
+        raise ReviewError("The note is longer than 20,000 characters.", field="body")
+
+
+def _sync_derived(review: Review, run: Run) -> None:
+    """Keep has_expected, the run's chip and the counters consistent with the review."""
+    review.has_expected = review.expected is not None or review.expected_files.exists()
+    new_chip = derive_chip(review.rating, review.status)
+    if run.chip != new_chip:
+        chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new=new_chip)
+        Run.objects.filter(pk=run.pk).update(chip=new_chip)
+        run.chip = new_chip
+
+
+def _audit(run: Run, user, via: str, action: str, changes: dict) -> None:
+    AuditEvent.objects.create(run=run, user=user if getattr(user, "pk", None) else None, via=via,
+                              action=action, changes=changes)
+
+
+def review_update(*, run: Run, changes: dict, user, base_version: int | None = None,
+                  via: str = Via.WEB, action: str = "update") -> Review:
+    """Partially update a run's review (a left-out key is unchanged, None clears).
+
+    `base_version` is the version the reviewer saw; when given and stale, StaleReview.
+    """
+    _validate(changes)
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        review = _locked_review(run)
+        if base_version is not None and base_version != review.version:
+            raise StaleReview(review)
+        diff = review.apply(changes, user=user)
+        if diff:
+            _sync_derived(review, run)
+            review.save()
+            _audit(run, user, via, action, diff)
+    return review
+
+
+def review_verdict(*, run: Run, verdict: str, user, base_version: int | None = None, via: str = Via.WEB) -> Review:
+    if verdict not in VERDICTS:
+        raise ReviewError("Unknown verdict; use pass, fail or partial.", field="verdict")
+    return review_update(run=run, changes=VERDICTS[verdict], user=user, base_version=base_version,
+                         via=via, action=f"verdict:{verdict}")
+
+
+def review_set_status(*, run: Run, action: str, user, base_version: int | None = None, via: str = Via.WEB) -> Review:
+    if action not in STATUS_ACTIONS:
+        raise ReviewError("Unknown action; use resolve, ignore or reopen.", field="action")
+    return review_update(run=run, changes={"status": STATUS_ACTIONS[action]}, user=user,
+                         base_version=base_version, via=via, action=action)
+
+
+def review_clear(*, run: Run, user, via: str = Via.API) -> None:
+    """Delete the review with its expected JSON and every expected file (API DELETE)."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        review = Review.objects.filter(run=run).first()
+        if review is None:
+            return
+        names = []
+        for expected_file in review.expected_files.all():
+            names.append(expected_file.name)
+            expected_file.file.delete(save=False)
+        snapshot = {"rating": review.rating, "status": review.status, "body": review.body,
+                    "expected": review.expected, "files": names}
+        review.delete()
+        chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new="unreviewed")
+        Run.objects.filter(pk=run.pk).update(chip="unreviewed")
+        run.chip = "unreviewed"
+        _audit(run, user, via, "clear", {"deleted": snapshot})
+
+
+@dataclass
+class FileChange:
+    review: Review
+    name: str
+
+
+def _store_expected(review: Review, name: str, content: File | bytes, content_type: str, user) -> ExpectedFile:
+    old = review.expected_files.filter(name=name).first()
+    if old:
+        old.file.delete(save=False)
+        old.delete()
+    if isinstance(content, bytes):
+        content = ContentFile(content)
+    expected = ExpectedFile(review=review, name=name, content_type=content_type or guess_content_type(name),
+                            size=content.size, created_by=user if getattr(user, "pk", None) else None)
+    expected.file.save(name.replace("/", "__"), content, save=False)
+    expected.save()
+    return expected
+
+
+def _file_change(run: Run, user, via: str, action: str, details: dict, work) -> FileChange:
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        review = _locked_review(run)
+        name = work(review)
+        review.version += 1
+        review.updated_at, review.updated_by = timezone.now(), user if getattr(user, "pk", None) else None
+        _sync_derived(review, run)
+        review.save()
+        _audit(run, user, via, action, {**details, "name": name})
+    return FileChange(review=review, name=name)
+
+
+def _clean_name(name: str) -> str:
+    try:
+        return safe_relative_path(name)
+    except BadFileName as exc:
+        raise ReviewError(str(exc), field="name") from None
+
+
+def expected_file_upload(*, run: Run, upload: File, name: str | None, user, via: str = Via.WEB) -> FileChange:
+    """Attach an uploaded file as expected; an existing file of that name is replaced."""
+    clean = _clean_name(name or getattr(upload, "name", "") or "file")
+    content_type = getattr(upload, "content_type", "") or guess_content_type(clean)
+    return _file_change(run, user, via, "expected_file:upload", {"size": upload.size},
+                        lambda review: _store_expected(review, clean, upload, content_type, user).name)
+
+
+def expected_file_copy_output(*, run: Run, output_name: str, expected_name: str | None, user,
+                              via: str = Via.WEB) -> FileChange:
+    """Copy one of the run's output files to expected (the starting point of a corrected file)."""
+    source = RunFile.objects.filter(run=run, name=output_name).exclude(role="input").first()
+    if source is None:
+        raise FileMissing(f"The run has no output file named {output_name!r}.", field="outputFileName")
+    clean = _clean_name(expected_name or source.name)
+
+    def work(review):
+        with source.file.open("rb") as handle:
+            data = handle.read()
+        return _store_expected(review, clean, data, source.content_type, user).name
+
+    return _file_change(run, user, via, "expected_file:copy", {"from": output_name}, work)
+
+
+def expected_file_rename(*, run: Run, name: str, new_name: str, user, via: str = Via.WEB) -> FileChange:
+    clean = _clean_name(new_name)
+
+    def work(review):
+        expected = review.expected_files.filter(name=name).first()
+        if expected is None:
+            raise FileMissing(f"No expected file named {name!r}.", field="name")
+        if clean != name and review.expected_files.filter(name=clean).exists():
+            raise ReviewError(f"An expected file named {clean!r} already exists.", field="name")
+        expected.name = clean
+        expected.save(update_fields=["name"])
+        return clean
+
+    return _file_change(run, user, via, "expected_file:rename", {"from": name}, work)
+
+
+def expected_file_delete(*, run: Run, name: str, user, via: str = Via.WEB) -> FileChange:
+    def work(review):
+        expected = review.expected_files.filter(name=name).first()
+        if expected is None:
+            raise FileMissing(f"No expected file named {name!r}.", field="name")
+        expected.file.delete(save=False)
+        expected.delete()
+        return name
+
+    return _file_change(run, user, via, "expected_file:delete", {}, work)

@@ -1,0 +1,67 @@
+from django.contrib import admin
+
+from runs.models import Automation, ChipCount, Run, RunFile, SamplingRateChange
+
+
+class SamplingRateChangeInline(admin.TabularInline):
+    model = SamplingRateChange
+    extra = 0
+    # History is append-only: a rate change goes through runs.services.sampling_rate_set.
+    readonly_fields = ("old_bp", "new_bp", "effective_at", "changed_by", "reason")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Automation)
+class AutomationAdmin(admin.ModelAdmin):
+    list_display = ("ref", "name", "sampling_rate_bp", "auto_resolve", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("slug", "name")
+    readonly_fields = ("sampling_rate_bp",)
+    inlines = [SamplingRateChangeInline]
+
+
+@admin.register(SamplingRateChange)
+class SamplingRateChangeAdmin(admin.ModelAdmin):
+    list_display = ("automation", "old_bp", "new_bp", "effective_at", "changed_by", "reason")
+    list_filter = ("automation",)
+    list_select_related = ("automation", "changed_by")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RunFileInline(admin.TabularInline):
+    model = RunFile
+    extra = 0
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ("id", "automation", "status", "chip", "sampled", "created_at")
+    list_filter = ("status", "chip", "sampled", "automation")
+    search_fields = ("=id",)
+    list_select_related = ("automation",)
+    readonly_fields = ("sample_bucket", "sampled", "chip", "output_preview")
+    show_full_result_count = False  # no COUNT(*) over a million runs
+    date_hierarchy = None
+    inlines = [RunFileInline]
+
+
+@admin.register(RunFile)
+class RunFileAdmin(admin.ModelAdmin):
+    list_display = ("run", "role", "name", "size")
+    raw_id_fields = ("run",)
+    search_fields = ("=run__id", "name")
+    show_full_result_count = False
+
+
+@admin.register(ChipCount)
+class ChipCountAdmin(admin.ModelAdmin):
+    list_display = ("automation", "sampled", "chip", "count")
+    list_filter = ("automation",)

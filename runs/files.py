@@ -1,0 +1,50 @@
+"""File names that users and clients send: one sanitising rule for every upload path."""
+
+import mimetypes
+import posixpath
+import re
+
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+class BadFileName(ValueError):
+    pass
+
+
+def safe_relative_path(name: str, *, max_length: int = 500) -> str:
+    """Normalise a client-supplied file name or slash path; refuse traversal and absolute paths."""
+    if name is None or not str(name).strip():
+        raise BadFileName("The file name is empty.")
+    name = str(name).strip()
+    if _BAD_CHARS.search(name):
+        raise BadFileName("The file name contains control characters or backslashes.")
+    if name.startswith("/"):
+        raise BadFileName("The file name must be relative, not start with '/'.")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts):
+        raise BadFileName("The file name may not contain '..'.")
+    cleaned = posixpath.join(*parts)
+    if len(cleaned) > max_length:
+        raise BadFileName(f"The file name is longer than {max_length} characters.")
+    return cleaned
+
+
+def guess_content_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def preview_kind(name: str, content_type: str = "") -> str:
+    """How the review pane previews a file: image, json, csv, text, pdf or none."""
+    content_type = content_type or guess_content_type(name)
+    lower = name.lower()
+    if content_type.startswith("image/"):
+        return "image"
+    if lower.endswith(".json") or content_type == "application/json":
+        return "json"
+    if lower.endswith(".csv") or content_type == "text/csv":
+        return "csv"
+    if content_type == "application/pdf":
+        return "pdf"
+    if content_type.startswith("text/") or lower.endswith((".txt", ".md", ".log", ".xml", ".yaml", ".yml")):
+        return "text"
+    return "none"

@@ -1,0 +1,216 @@
+from datetime import datetime, timezone as dt_timezone
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from review.chips import Chip
+from runs.sampling import RateSchedule
+
+
+class AutomationKind(models.TextChoices):
+    WORKFLOW = "workflow", "Workflow"
+    AGENT = "agent", "Agent"
+
+
+KIND_PREFIX = {AutomationKind.WORKFLOW: "workflows", AutomationKind.AGENT: "agents"}
+DEFAULT_SAMPLING_BP = 1500
+
+
+class AutomationQuerySet(models.QuerySet):
+    def by_ref(self, ref: str) -> "Automation":
+        """Look up by `workflows.<slug>` / `agents.<slug>` or by numeric id; raises DoesNotExist."""
+        prefix, _, slug = ref.partition(".")
+        kinds = {v: k for k, v in KIND_PREFIX.items()}
+        if slug and prefix in kinds:
+            return self.get(kind=kinds[prefix], slug=slug)
+        if ref.isdigit():
+            return self.get(pk=int(ref))
+        raise self.model.DoesNotExist(f"No automation {ref!r}.")
+
+
+class Automation(models.Model):
+    kind = models.CharField(max_length=16, choices=AutomationKind.choices, default=AutomationKind.WORKFLOW)
+    slug = models.SlugField(max_length=100)
+    name = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    # Current rate in basis points (0-10000); the full history is in SamplingRateChange.
+    sampling_rate_bp = models.PositiveIntegerField(default=DEFAULT_SAMPLING_BP)
+    # Sampling page: suggest stepping the rate down once the pass-rate interval's lower
+    # bound clears this threshold.
+    step_down_threshold = models.FloatField(default=0.95)
+    # Close the loop: resolve an open review automatically when its promoted example passes.
+    auto_resolve = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AutomationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "slug"]
+        constraints = [models.UniqueConstraint(fields=["kind", "slug"], name="automation_kind_slug_unique")]
+
+    def __str__(self) -> str:
+        return self.ref
+
+    @property
+    def ref(self) -> str:
+        return f"{KIND_PREFIX[self.kind]}.{self.slug}"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.slug
+
+    def rate_schedule(self) -> RateSchedule:
+        changes = list(self.rate_changes.order_by("effective_at", "id").values_list("effective_at", "old_bp", "new_bp"))
+        if not changes:
+            return RateSchedule(initial_bp=self.sampling_rate_bp)
+        first_old = changes[0][1]
+        initial = first_old if first_old is not None else changes[0][2]
+        return RateSchedule(initial_bp=initial, changes=tuple((when, new) for when, _, new in changes))
+
+
+class SamplingRateChange(models.Model):
+    """Append-only history of an automation's sampling rate. A change applies to runs
+    created at or after `effective_at`, never to the backlog already queued."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="rate_changes")
+    old_bp = models.PositiveIntegerField(null=True, blank=True)
+    new_bp = models.PositiveIntegerField()
+    effective_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-effective_at", "-id"]
+        indexes = [models.Index(fields=["automation", "effective_at"], name="rate_change_auto_time")]
+
+    def __str__(self) -> str:
+        return f"{self.automation}: {self.old_bp} -> {self.new_bp} bp"
+
+
+class RunStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    WAITING = "waiting", "Waiting"
+    FINALIZING = "finalizing", "Finalizing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    REJECTED = "rejected", "Rejected"
+
+
+TERMINAL_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.REJECTED})
+# The large JSON columns; list pages defer them.
+HEAVY_FIELDS = ("input", "output", "usage", "metadata", "error")
+
+
+class RunQuerySet(models.QuerySet):
+    def light(self) -> "RunQuerySet":
+        return self.defer(*HEAVY_FIELDS)
+
+
+class Run(models.Model):
+    id = models.CharField(max_length=100, primary_key=True)
+    automation = models.ForeignKey(Automation, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.COMPLETED)
+    trigger = models.CharField(max_length=32, null=True, blank=True)
+    triggered_by = models.CharField(max_length=200, null=True, blank=True)
+    version = models.CharField(max_length=100, null=True, blank=True)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    usage = models.JSONField(null=True, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+    batch_id = models.CharField(max_length=100, null=True, blank=True)
+    # The dataset example this run was executed for (closing the loop); opaque on purpose:
+    # runs may be recorded for examples of another instance.
+    example_id = models.CharField(max_length=100, null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
+    # Derived columns, written once at ingest (or by review services) so the queue can
+    # filter and count from indexes: see runs.services.run_record and review.services.
+    sample_bucket = models.PositiveSmallIntegerField(default=0)
+    sampled = models.BooleanField(default=False)
+    chip = models.CharField(max_length=12, choices=Chip.choices, default=Chip.UNREVIEWED)
+    output_preview = models.CharField(max_length=240, blank=True, default="")
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Queue of one automation, newest first (keyset pagination on created_at, id).
+            models.Index(fields=["automation", "sampled", "-created_at", "-id"], name="run_queue"),
+            models.Index(fields=["automation", "sampled", "chip", "-created_at", "-id"], name="run_queue_chip"),
+            models.Index(fields=["automation", "-created_at", "-id"], name="run_auto_time"),
+            models.Index(fields=["automation", "status", "-created_at"], name="run_auto_status"),
+            # All-automations view.
+            models.Index(fields=["sampled", "chip", "-created_at", "-id"], name="run_all_chip"),
+            models.Index(fields=["-created_at", "-id"], name="run_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.duration_ms is None:
+            return None
+        return self.duration_ms / 1000
+
+
+def run_file_path(instance: "RunFile", filename: str) -> str:
+    return f"runs/{instance.run_id}/{instance.role}/{filename}"
+
+
+class FileRole(models.TextChoices):
+    INPUT = "input", "Input"
+    OUTPUT = "output", "Output"
+    DEBUG = "debug", "Debug"
+    REPORT = "report", "Report"
+
+
+class RunFile(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="files")
+    role = models.CharField(max_length=16, choices=FileRole.choices, default=FileRole.OUTPUT)
+    name = models.CharField(max_length=500, help_text="A file name or a slash-delimited path.")
+    file = models.FileField(upload_to=run_file_path, max_length=800)
+    content_type = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["role", "name"]
+        constraints = [models.UniqueConstraint(fields=["run", "role", "name"], name="run_file_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.role}/{self.name}"
+
+
+class ChipCount(models.Model):
+    """Counts of runs by (automation, sampled, chip), kept by the services that change a
+    run's chip, so the queue shows chip counts without counting a million rows."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="chip_counts")
+    sampled = models.BooleanField()
+    chip = models.CharField(max_length=12, choices=Chip.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "sampled", "chip"], name="chip_count_unique"),
+        ]
+
+
+def as_aware(value: datetime) -> datetime:
+    if timezone.is_naive(value):
+        return timezone.make_aware(value, dt_timezone.utc)
+    return value

@@ -1,0 +1,200 @@
+"""The shape of a recorded run (DESIGN §2), shared by `import_runs`, the ingest API and the
+demo generator. Keys are camelCase as on the wire; snake_case aliases are accepted.
+
+    {"id": "run_123", "automation": "workflows.extract-invoice", "status": "completed",
+     "trigger": "api", "version": "v3", "input": {...}, "output": {...}, "error": null,
+     "createdAt": "2026-11-01T12:00:00Z", "startedAt": ..., "completedAt": ..., "durationMs": 1234,
+     "exampleId": null, "batchId": null, "usage": {...}, "metadata": {...},
+     "files": [{"name": "out.csv", "role": "output", "contentType": "text/csv",
+                "text": "a,b\\n" | "base64": "..."}]}
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from runs.files import BadFileName, guess_content_type, safe_relative_path
+from runs.models import KIND_PREFIX, FileRole, RunStatus
+
+_ALIASES = {
+    "created_at": "createdAt",
+    "started_at": "startedAt",
+    "completed_at": "completedAt",
+    "duration_ms": "durationMs",
+    "example_id": "exampleId",
+    "batch_id": "batchId",
+    "triggered_by": "triggeredBy",
+    "content_type": "contentType",
+}
+_PREFIX_KIND = {v: k for k, v in KIND_PREFIX.items()}
+
+
+class RecordError(ValueError):
+    """A run record that cannot be stored; the message names the field."""
+
+
+@dataclass
+class FileRecord:
+    name: str
+    role: str
+    content: bytes
+    content_type: str
+
+
+@dataclass
+class RunRecord:
+    id: str
+    kind: str
+    slug: str
+    status: str
+    input: dict
+    output: object = None
+    error: str | None = None
+    trigger: str | None = None
+    triggered_by: str | None = None
+    version: str | None = None
+    created_at: datetime = field(default_factory=timezone.now)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    duration_ms: int | None = None
+    example_id: str | None = None
+    batch_id: str | None = None
+    usage: object = None
+    metadata: object = None
+    files: list[FileRecord] = field(default_factory=list)
+
+    @property
+    def automation_ref(self) -> str:
+        return f"{KIND_PREFIX[self.kind]}.{self.slug}"
+
+
+def _normalise_keys(obj: dict) -> dict:
+    return {_ALIASES.get(k, k): v for k, v in obj.items()}
+
+
+def _time(data: dict, key: str, *, required: bool = False) -> datetime | None:
+    raw = data.get(key)
+    if raw in (None, ""):
+        if required:
+            return timezone.now()
+        return None
+    if not isinstance(raw, str):
+        raise RecordError(f"{key}: expected an ISO-8601 date-time string, got {type(raw).__name__}.")
+    value = parse_datetime(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+    if value is None:
+        raise RecordError(f"{key}: {raw!r} is not an ISO-8601 date-time.")
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
+    return value
+
+
+def _opt_str(data: dict, key: str, max_length: int) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)):
+        raise RecordError(f"{key}: expected a string.")
+    value = str(value)
+    if len(value) > max_length:
+        raise RecordError(f"{key}: longer than {max_length} characters.")
+    return value
+
+
+def parse_automation_ref(ref) -> tuple[str, str]:
+    if not isinstance(ref, str) or "." not in ref:
+        raise RecordError("automation: expected 'workflows.<slug>' or 'agents.<slug>'.")
+    prefix, _, slug = ref.partition(".")
+    if prefix not in _PREFIX_KIND or not slug:
+        raise RecordError(f"automation: {ref!r} must look like 'workflows.<slug>' or 'agents.<slug>'.")
+    if len(slug) > 100 or not all(c.isalnum() or c in "-_" for c in slug):
+        raise RecordError(f"automation: slug {slug!r} may hold only letters, digits, '-' and '_'.")
+    return _PREFIX_KIND[prefix], slug
+
+
+def _file(obj, index: int) -> FileRecord:
+    where = f"files.{index}"
+    if not isinstance(obj, dict):
+        raise RecordError(f"{where}: expected an object with name and text or base64.")
+    obj = _normalise_keys(obj)
+    try:
+        name = safe_relative_path(obj.get("name"))
+    except BadFileName as exc:
+        raise RecordError(f"{where}.name: {exc}") from None
+    role = obj.get("role") or FileRole.OUTPUT
+    if not isinstance(role, str) or not role.isidentifier():
+        raise RecordError(f"{where}.role: expected input, output, debug or report.")
+    if "text" in obj and obj["text"] is not None:
+        content = str(obj["text"]).encode("utf-8")
+    elif "base64" in obj and obj["base64"] is not None:
+        try:
+            content = base64.b64decode(obj["base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise RecordError(f"{where}.base64: not valid base64.") from None
+    elif "json" in obj:
+        content = json.dumps(obj["json"], indent=2).encode("utf-8")
+    else:
+        raise RecordError(f"{where}: give the content as text, base64 or json.")
+    content_type = obj.get("contentType") or guess_content_type(name)
+    return FileRecord(name=name, role=role, content=content, content_type=str(content_type))
+
+
+def parse_run_record(obj) -> RunRecord:
+    """Validate one run record; raises RecordError with a field-named message."""
+    if not isinstance(obj, dict):
+        raise RecordError("Expected a JSON object for the run.")
+    data = _normalise_keys(obj)
+    run_id = data.get("id")
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise RecordError("id: required, a non-empty string.")
+    if len(run_id) > 100:
+        raise RecordError("id: longer than 100 characters.")
+    automation = data.get("automation") or data.get("source")
+    if isinstance(automation, dict):
+        automation = automation.get("ref") or automation.get("id")
+    kind, slug = parse_automation_ref(automation)
+    status = data.get("status") or RunStatus.COMPLETED
+    if status not in RunStatus.values:
+        raise RecordError(f"status: {status!r} is not one of {', '.join(RunStatus.values)}.")
+    run_input = data.get("input", {})
+    if run_input is None:
+        run_input = {}
+    if not isinstance(run_input, dict):
+        raise RecordError("input: expected a JSON object.")
+    error = data.get("error")
+    if error is not None and not isinstance(error, str):
+        error = json.dumps(error)
+    duration = data.get("durationMs")
+    if duration is not None and (not isinstance(duration, (int, float)) or duration < 0):
+        raise RecordError("durationMs: expected a non-negative number.")
+    files = data.get("files") or []
+    if not isinstance(files, list):
+        raise RecordError("files: expected a list.")
+    record = RunRecord(
+        id=run_id.strip(),
+        kind=kind,
+        slug=slug,
+        status=status,
+        input=run_input,
+        output=data.get("output"),
+        error=error,
+        trigger=_opt_str(data, "trigger", 32),
+        triggered_by=_opt_str(data, "triggeredBy", 200),
+        version=_opt_str(data, "version", 100),
+        created_at=_time(data, "createdAt", required=True),
+        started_at=_time(data, "startedAt"),
+        completed_at=_time(data, "completedAt"),
+        duration_ms=int(duration) if duration is not None else None,
+        example_id=_opt_str(data, "exampleId", 100),
+        batch_id=_opt_str(data, "batchId", 100),
+        usage=data.get("usage"),
+        metadata=data.get("metadata"),
+        files=[_file(f, i) for i, f in enumerate(files)],
+    )
+    if record.duration_ms is None and record.completed_at and record.started_at:
+        record.duration_ms = max(0, int((record.completed_at - record.started_at).total_seconds() * 1000))
+    return record

@@ -1,0 +1,189 @@
+"""Writes that span rows of the runs app: automations, sampling history, recorded runs."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from review.chips import Chip
+from runs.models import (
+    DEFAULT_SAMPLING_BP,
+    Automation,
+    ChipCount,
+    Run,
+    RunFile,
+    SamplingRateChange,
+)
+from runs.records import RunRecord
+from runs.sampling import BUCKETS, sample_bucket
+
+
+class InvalidRate(ValueError):
+    pass
+
+
+def automation_ensure(*, kind: str, slug: str, name: str = "", rate_bp: int = DEFAULT_SAMPLING_BP) -> Automation:
+    """Get or create an automation; a new one starts its rate history with `rate_bp`."""
+    automation = Automation.objects.filter(kind=kind, slug=slug).first()
+    if automation:
+        return automation
+    with transaction.atomic():
+        automation, created = Automation.objects.get_or_create(
+            kind=kind, slug=slug, defaults={"name": name or slug.replace("-", " ").title(), "sampling_rate_bp": rate_bp}
+        )
+        if created:
+            # old_bp=None: this first rate also covers runs created before the automation was
+            # known to Loupe (historic imports).
+            SamplingRateChange.objects.create(
+                automation=automation, old_bp=None, new_bp=rate_bp, effective_at=automation.created_at,
+                reason="Initial rate",
+            )
+    return automation
+
+
+def sampling_rate_set(*, automation: Automation, rate_bp: int, user, reason: str, now=None) -> SamplingRateChange:
+    """Change the rate from now on. Runs already created keep the rate they were created under."""
+    if not isinstance(rate_bp, int) or not 0 <= rate_bp <= BUCKETS:
+        raise InvalidRate("The rate must be between 0 % and 100 %.")
+    if not reason or not reason.strip():
+        raise InvalidRate("Give a reason for the change.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        automation = Automation.objects.select_for_update().get(pk=automation.pk)
+        change = SamplingRateChange.objects.create(
+            automation=automation, old_bp=automation.sampling_rate_bp, new_bp=rate_bp,
+            effective_at=now, changed_by=user, reason=reason.strip(),
+        )
+        automation.sampling_rate_bp = rate_bp
+        automation.save(update_fields=["sampling_rate_bp", "updated_at"])
+        # Only runs stamped in the future (clock skew) can be affected; normally none.
+        later = Run.objects.filter(automation=automation, created_at__gte=now)
+        if later.exists():
+            schedule = automation.rate_schedule()
+            for run in later.only("id", "created_at", "sample_bucket"):
+                Run.objects.filter(pk=run.pk).update(sampled=run.sample_bucket < schedule.rate_at(run.created_at))
+            chip_counts_recount(automation=automation)
+    return change
+
+
+def output_preview(output, error: str | None = None, limit: int = 240) -> str:
+    """A one-line summary of a run's output for queue rows: top-level scalars first."""
+    if output is None:
+        return (error or "").splitlines()[0][:limit] if error else ""
+    if isinstance(output, dict):
+        parts = []
+        for key, value in output.items():
+            if isinstance(value, list):
+                parts.append(f"{key}: [{len(value)}]")
+            elif isinstance(value, dict):
+                parts.append(f"{key}: {{…}}")
+            else:
+                parts.append(f"{key}: {value}")
+        text = " · ".join(parts)
+    elif isinstance(output, list):
+        text = f"[{len(output)} items]"
+    else:
+        text = str(output)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class RecordResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+
+
+def _automations_for(records: Iterable[RunRecord]) -> dict[tuple[str, str], Automation]:
+    found = {}
+    for record in records:
+        key = (record.kind, record.slug)
+        if key not in found:
+            found[key] = automation_ensure(kind=record.kind, slug=record.slug)
+    return found
+
+
+def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResult:
+    """Store parsed run records, idempotent on run id (a repeat updates the run in place).
+
+    A run's review, chip and files survive a repeat; files in the record replace files
+    of the same role and name. Chip counts are recounted once per automation touched.
+    """
+    result = RecordResult()
+    if not records:
+        return result
+    automations = _automations_for(records)
+    schedules = {key: a.rate_schedule() for key, a in automations.items()}
+    with transaction.atomic():
+        existing = set(Run.objects.filter(pk__in=[r.id for r in records]).values_list("pk", flat=True))
+        for record in records:
+            key = (record.kind, record.slug)
+            bucket = sample_bucket(record.id)
+            values = dict(
+                automation=automations[key],
+                status=record.status, trigger=record.trigger, triggered_by=record.triggered_by,
+                version=record.version, input=record.input, output=record.output, error=record.error,
+                usage=record.usage, metadata=record.metadata, batch_id=record.batch_id,
+                example_id=record.example_id, created_at=record.created_at, started_at=record.started_at,
+                completed_at=record.completed_at, duration_ms=record.duration_ms,
+                sample_bucket=bucket, sampled=bucket < schedules[key].rate_at(record.created_at),
+                output_preview=output_preview(record.output, record.error),
+            )
+            if record.id in existing:
+                Run.objects.filter(pk=record.id).update(**values)
+                result.updated.append(record.id)
+            else:
+                Run.objects.create(id=record.id, chip=Chip.UNREVIEWED, **values)
+                existing.add(record.id)
+                result.created.append(record.id)
+            for file_record in record.files:
+                run_file_store(run_id=record.id, name=file_record.name, role=file_record.role,
+                               content=file_record.content, content_type=file_record.content_type)
+        if recount:
+            for automation in automations.values():
+                chip_counts_recount(automation=automation)
+    return result
+
+
+def run_file_store(*, run_id: str, name: str, role: str, content: bytes, content_type: str) -> RunFile:
+    """Attach (or replace) one file of a run."""
+    old = RunFile.objects.filter(run_id=run_id, role=role, name=name).first()
+    if old:
+        old.file.delete(save=False)
+        old.delete()
+    run_file = RunFile(run_id=run_id, role=role, name=name, content_type=content_type, size=len(content))
+    run_file.file.save(name.replace("/", "__"), ContentFile(content), save=False)
+    run_file.save()
+    return run_file
+
+
+def chip_counts_recount(*, automation: Automation) -> None:
+    """Rebuild the chip counters of one automation from its runs (commands, repairs)."""
+    rows = (
+        Run.objects.filter(automation=automation).order_by().values("sampled", "chip").annotate(n=Count("pk"))
+    )
+    with transaction.atomic():
+        ChipCount.objects.filter(automation=automation).delete()
+        ChipCount.objects.bulk_create(
+            [ChipCount(automation=automation, sampled=r["sampled"], chip=r["chip"], count=r["n"]) for r in rows]
+        )
+
+
+def chip_count_move(*, automation_id: int, sampled: bool, old: str | None, new: str | None) -> None:
+    """Move one run between chips in the counters (old=None: a new run; new=None: removed)."""
+    if old == new:
+        return
+    if old is not None:
+        ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=old).update(count=F("count") - 1)
+    if new is not None:
+        updated = ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=new).update(
+            count=F("count") + 1
+        )
+        if not updated:
+            ChipCount.objects.get_or_create(automation_id=automation_id, sampled=sampled, chip=new, defaults={"count": 0})
+            ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=new).update(
+                count=F("count") + 1
+            )

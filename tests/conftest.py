@@ -1,0 +1,54 @@
+import pytest
+from django.contrib.auth.models import Group, User
+
+from tests.factories import make_automation, make_run
+
+
+def _user(username: str, *roles: str, superuser: bool = False) -> User:
+    user = User.objects.create_user(username=username, password="pw", email=f"{username}@example.com",
+                                    is_superuser=superuser, is_staff=superuser)
+    for role in roles:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def reviewer(db) -> User:
+    return _user("rita", "reviewer")
+
+
+@pytest.fixture
+def lead(db) -> User:
+    return _user("leo", "lead")
+
+
+@pytest.fixture
+def ops(db) -> User:
+    return _user("otto", "ops")
+
+
+@pytest.fixture
+def viewer(db) -> User:
+    """Signed in, no role: may read everything, change nothing."""
+    return _user("vera")
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return _user("ada", superuser=True)
+
+
+@pytest.fixture
+def reviewer_client(client, reviewer):
+    client.force_login(reviewer)
+    return client
+
+
+@pytest.fixture
+def automation(db):
+    return make_automation()
+
+
+@pytest.fixture
+def run(automation):
+    return make_run(automation)

@@ -1,0 +1,62 @@
+"""Plain factory functions: tests build data through the same services production uses."""
+
+import itertools
+from datetime import timedelta
+
+from django.utils import timezone
+
+from runs.models import Automation, Run
+from runs.records import parse_run_record
+from runs.services import automation_ensure, runs_record
+
+_ids = itertools.count(1)
+
+INVOICE_OUTPUT = {
+    "vendor": {"name": "Acme Supplies GmbH", "vat_id": "DE123456789"},
+    "invoice_number": "INV-2026-0042",
+    "invoice_date": "2026-10-30",
+    "currency": "EUR",
+    "total": 1234.5,
+    "line_items": [
+        {"description": "Paper A4", "quantity": 10, "unit_price": 4.5, "amount": 45.0},
+        {"description": "Toner", "quantity": 2, "unit_price": 89.0, "amount": 178.0},
+    ],
+}
+
+
+def make_automation(ref: str = "workflows.extract-invoice", *, rate_bp: int = 10_000, name: str = "") -> Automation:
+    """An automation; by default every run is sampled (rate 100 %) so tests see them in the queue."""
+    prefix, _, slug = ref.partition(".")
+    kind = "workflow" if prefix == "workflows" else "agent"
+    return automation_ensure(kind=kind, slug=slug, name=name, rate_bp=rate_bp)
+
+
+def run_record(automation: Automation | None = None, **fields) -> dict:
+    automation = automation or make_automation()
+    n = next(_ids)
+    record = {
+        "id": f"run_test_{n:06d}",
+        "automation": automation.ref,
+        "status": "completed",
+        "trigger": "api",
+        "version": "v3",
+        "input": {"document": {"$file": "input/invoice.pdf"}, "customer": "c-42"},
+        "output": INVOICE_OUTPUT,
+        "createdAt": (timezone.now() - timedelta(minutes=n)).isoformat(),
+        "durationMs": 2300,
+    }
+    record.update(fields)
+    return record
+
+
+def make_run(automation: Automation | None = None, **fields) -> Run:
+    record = parse_run_record(run_record(automation, **fields))
+    runs_record([record])
+    return Run.objects.get(pk=record.id)
+
+
+def make_runs(count: int, automation: Automation | None = None, **fields) -> list[Run]:
+    automation = automation or make_automation()
+    records = [parse_run_record(run_record(automation, **fields)) for _ in range(count)]
+    runs_record(records)
+    return list(Run.objects.filter(pk__in=[r.id for r in records]))
