@@ -20,6 +20,10 @@ class Review(models.Model):
     expected = models.JSONField(null=True, blank=True)
     # True when `expected` is set or at least one expected file exists; kept by services.
     has_expected = models.BooleanField(default=False)
+    # JSON-pointer paths where `expected` differs from the run's output, array indices
+    # generalised to `*` (`/line_items/*/amount`); kept by services, feeds the
+    # most-corrected-fields statistics without recomputing diffs.
+    corrected_paths = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from review.chips import Rating, ReviewStatus, derive_chip
+from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
 from runs.files import BadFileName, guess_content_type, safe_relative_path
 from runs.models import Run, RunFile
@@ -74,6 +75,7 @@ def _validate(changes: dict) -> None:
 def _sync_derived(review: Review, run: Run) -> None:
     """Keep has_expected, the run's chip and the counters consistent with the review."""
     review.has_expected = review.expected is not None or review.expected_files.exists()
+    review.corrected_paths = corrected_paths(run.output, review.expected)
     new_chip = derive_chip(review.rating, review.status)
     if run.chip != new_chip:
         chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new=new_chip)

@@ -1,0 +1,251 @@
+"""JSON diffs and in-place corrections addressed by JSON pointers (RFC 6901).
+
+`diff(output, expected)` lists what a reviewer changed; arrays are aligned on equal items
+(longest common subsequence) so a dropped transaction shows as one added item rather than
+a cascade of changed indices. `apply_edit` performs one correction-editor operation.
+"""
+
+import copy
+import json
+from dataclasses import dataclass
+
+MISSING = object()
+
+
+@dataclass(frozen=True)
+class Change:
+    op: str  # "replace" | "add" | "remove"
+    path: str
+    old: object = None
+    new: object = None
+
+
+def escape_token(token) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def unescape_token(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def join(path: str, token) -> str:
+    return f"{path}/{escape_token(token)}"
+
+
+def split(pointer: str) -> list[str]:
+    if pointer in ("", None):
+        return []
+    if not pointer.startswith("/"):
+        raise EditError("A JSON pointer starts with '/'.")
+    return [unescape_token(t) for t in pointer[1:].split("/")]
+
+
+def generalise(pointer: str) -> str:
+    """`/line_items/3/amount` -> `/line_items/*/amount`, for counting corrected fields."""
+    return "/".join("*" if part.isdigit() else part for part in pointer.split("/"))
+
+
+def align(old: list, new: list) -> list[tuple[int | None, int | None]]:
+    """Pairs (i, j) of aligned items: equal items anchor (LCS); items between anchors are
+    paired in order as modified, the rest are (i, None) removed or (None, j) added."""
+    n, m = len(old), len(new)
+    if n * m > 250_000:  # very long arrays: plain positional pairing
+        return [(i if i < n else None, i if i < m else None) for i in range(max(n, m))]
+    keys_old = [json.dumps(v, sort_keys=True) for v in old]
+    keys_new = [json.dumps(v, sort_keys=True) for v in new]
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            table[i][j] = table[i + 1][j + 1] + 1 if keys_old[i] == keys_new[j] else max(table[i + 1][j], table[i][j + 1])
+    anchors, i, j = [], 0, 0
+    while i < n and j < m:
+        if keys_old[i] == keys_new[j]:
+            anchors.append((i, j))
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    pairs, prev_i, prev_j = [], 0, 0
+    for ai, aj in [*anchors, (n, m)]:
+        gap_old, gap_new = list(range(prev_i, ai)), list(range(prev_j, aj))
+        common = min(len(gap_old), len(gap_new))
+        pairs += list(zip(gap_old[:common], gap_new[:common], strict=True))
+        pairs += [(x, None) for x in gap_old[common:]]
+        pairs += [(None, y) for y in gap_new[common:]]
+        if ai < n:
+            pairs.append((ai, aj))
+        prev_i, prev_j = ai + 1, aj + 1
+    return pairs
+
+
+def diff(old, new, path: str = "") -> list[Change]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes = []
+        for key in old:
+            if key not in new:
+                changes.append(Change("remove", join(path, key), old=old[key]))
+        for key in new:
+            if key not in old:
+                changes.append(Change("add", join(path, key), new=new[key]))
+            else:
+                changes += diff(old[key], new[key], join(path, key))
+        return changes
+    if isinstance(old, list) and isinstance(new, list):
+        changes = []
+        for i, j in align(old, new):
+            if j is None:
+                changes.append(Change("remove", join(path, i), old=old[i]))
+            elif i is None:
+                changes.append(Change("add", join(path, j), new=new[j]))
+            else:
+                changes += diff(old[i], new[j], join(path, j))
+        return changes
+    if type(old) is not type(new) or old != new:
+        return [Change("replace", path, old=old, new=new)]
+    return []
+
+
+def corrected_paths(output, expected) -> list[str]:
+    """Distinct generalised paths where expected differs from output (empty when unset)."""
+    if expected is None:
+        return []
+    seen = []
+    for change in diff(output, expected):
+        path = generalise(change.path) or "/"
+        if path not in seen:
+            seen.append(path)
+    return seen
+
+
+class EditError(ValueError):
+    """A correction that cannot be applied; the message is shown next to the input."""
+
+
+def resolve(doc, pointer: str):
+    node = doc
+    for token in split(pointer):
+        if isinstance(node, dict):
+            if token not in node:
+                raise EditError(f"Nothing at {pointer}: the output has changed since the page loaded.")
+            node = node[token]
+        elif isinstance(node, list):
+            if not token.isdigit() or int(token) >= len(node):
+                raise EditError(f"Nothing at {pointer}: the output has changed since the page loaded.")
+            node = node[int(token)]
+        else:
+            raise EditError(f"Nothing at {pointer}.")
+    return node
+
+
+def _parent(doc, pointer: str):
+    tokens = split(pointer)
+    if not tokens:
+        raise EditError("Use the raw JSON editor to replace the whole document.")
+    parent_pointer = "".join("/" + escape_token(t) for t in tokens[:-1])
+    return resolve(doc, parent_pointer), tokens[-1]
+
+
+_TYPE_NAMES = {bool: "true or false", int: "a number", float: "a number", str: "text", dict: "a JSON object",
+               list: "a JSON array", type(None): "null"}
+
+
+def coerce(raw: str, like):
+    """Parse what the reviewer typed into a value of the same JSON type as `like`.
+
+    Text stays text without quotes; numbers, booleans, objects and arrays must parse.
+    Typing `null` always clears a value. Changing a value's type is the raw editor's job.
+    """
+    text = raw if raw is not None else ""
+    if text.strip() == "null":
+        return None
+    if isinstance(like, str):
+        return text
+    if like is None:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise EditError(f"Expected {_TYPE_NAMES[type(like)]}; {text.strip()!r} is not valid JSON.") from None
+    if isinstance(like, bool):
+        if not isinstance(value, bool):
+            raise EditError("Expected true or false.")
+    elif isinstance(like, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise EditError(f"Expected a number, not {text.strip()!r}.")
+    elif not isinstance(value, type(like)):
+        raise EditError(f"Expected {_TYPE_NAMES[type(like)]}.")
+    return value
+
+
+def parse_json(raw: str, what: str = "The value"):
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise EditError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+
+
+def apply_edit(doc, *, op: str, path: str = "", value: str = "", key: str = ""):
+    """Return a corrected copy of `doc` after one editor operation:
+
+    set      replace the value at `path`, keeping its type (see `coerce`)
+    add      append `value` (JSON) to the array at `path`, or add `key` to the object there
+    remove   delete the array item or object key at `path`
+    replace  replace the whole document with `value` (the raw JSON editor)
+    """
+    if op == "replace":
+        return parse_json(value, "The JSON")
+    doc = copy.deepcopy(doc)
+    if op == "set":
+        if not split(path):
+            return coerce(value, doc)
+        parent, token = _parent(doc, path)
+        current = resolve(doc, path)
+        new = coerce(value, current)
+        if isinstance(parent, list):
+            parent[int(token)] = new
+        else:
+            parent[token] = new
+        return doc
+    if op == "add":
+        container = resolve(doc, path)
+        new = parse_json(value) if value.strip() else None
+        if isinstance(container, list):
+            container.append(new)
+        elif isinstance(container, dict):
+            key = (key or "").strip()
+            if not key:
+                raise EditError("Give the new key a name.")
+            if key in container:
+                raise EditError(f"The key {key!r} already exists; edit its value instead.")
+            container[key] = new
+        else:
+            raise EditError("Items can be added only to arrays and objects.")
+        return doc
+    if op == "remove":
+        parent, token = _parent(doc, path)
+        resolve(doc, path)
+        if isinstance(parent, list):
+            parent.pop(int(token))
+        else:
+            del parent[token]
+        return doc
+    raise EditError(f"Unknown operation {op!r}.")
+
+
+def skeleton(value):
+    """An empty value of the same shape, to prefill 'add item' (a dropped transaction)."""
+    if isinstance(value, dict):
+        return {k: skeleton(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return []
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return 0
+    if isinstance(value, str):
+        return ""
+    return None
