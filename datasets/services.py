@@ -85,3 +85,77 @@ def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.V
                      "has_expected": review.expected is not None},
         )
     return example
+
+
+# --- Example create / update / delete (dataset pages, archive import) ---------------------
+
+EXAMPLE_FIELDS = ("name", "input", "expected", "metadata", "annotation", "row_order", "overrides", "assertions")
+
+
+class ExampleError(ValueError):
+    def __init__(self, message: str, field: str = "name"):
+        super().__init__(message)
+        self.field = field
+
+
+def _check_name(automation_id: int, name: str, *, exclude_pk: int | None = None) -> None:
+    if not EXAMPLE_NAME_RE.match(name or ""):
+        raise ExampleError(
+            "Example names use 1-128 lowercase letters, digits, '-' or '_', starting with a letter or digit."
+        )
+    taken = Example.objects.filter(automation_id=automation_id, name=name).exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ExampleError(f"An example named {name!r} already exists in this dataset.")
+
+
+def _delete_stored_files_on_commit(names: list[str]) -> None:
+    """Storage deletes wait for the commit, so a rolled-back delete keeps its files."""
+    from django.core.files.storage import default_storage
+
+    def delete():
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+def example_create(*, automation, name: str, user=None, **fields) -> Example:
+    """A new example of `automation`; `fields` are any of EXAMPLE_FIELDS besides name."""
+    unknown = set(fields) - set(EXAMPLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown example fields: {sorted(unknown)}")
+    _check_name(automation.pk, name)
+    now = timezone.now()
+    fields.setdefault("assertions", [])
+    return Example.objects.create(automation=automation, name=name, created_at=now, updated_at=now, **fields)
+
+
+def example_update(*, example: Example, user=None, **changes) -> Example:
+    """Set some of EXAMPLE_FIELDS on one example (a rename is checked for clashes)."""
+    unknown = set(changes) - set(EXAMPLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown example fields: {sorted(unknown)}")
+    if "name" in changes and changes["name"] != example.name:
+        _check_name(example.automation_id, changes["name"], exclude_pk=example.pk)
+    for field_name, value in changes.items():
+        setattr(example, field_name, value)
+    example.updated_at = timezone.now()
+    example.save(update_fields=[*changes, "updated_at"])
+    return example
+
+
+def example_delete(*, example: Example, user=None) -> None:
+    """Delete one example with its files (stored files go once the transaction commits)."""
+    with transaction.atomic():
+        _delete_stored_files_on_commit([f.file.name for f in example.files.all() if f.file])
+        example.delete()
+
+
+def examples_delete_all(*, automation) -> tuple[int, int]:
+    """Empty an automation's dataset; returns (examples deleted, files deleted)."""
+    with transaction.atomic():
+        files = list(ExampleFile.objects.filter(example__automation=automation).values_list("file", flat=True))
+        _delete_stored_files_on_commit([name for name in files if name])
+        ExampleFile.objects.filter(example__automation=automation).delete()
+        _, per_model = Example.objects.filter(automation=automation).delete()
+    return per_model.get(Example._meta.label, 0), len(files)
