@@ -187,3 +187,12 @@ def chip_count_move(*, automation_id: int, sampled: bool, old: str | None, new: 
             ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=new).update(
                 count=F("count") + 1
             )
+
+
+def step_down_threshold_set(*, automation: Automation, threshold: float, user) -> Automation:
+    """Set the pass-rate lower bound above which the sampling page suggests a lower rate."""
+    if not 0 < threshold <= 1:
+        raise InvalidRate("The threshold must be above 0 % and at most 100 %.")
+    automation.step_down_threshold = threshold
+    automation.save(update_fields=["step_down_threshold", "updated_at"])
+    return automation
