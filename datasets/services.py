@@ -159,3 +159,47 @@ def examples_delete_all(*, automation) -> tuple[int, int]:
         ExampleFile.objects.filter(example__automation=automation).delete()
         _, per_model = Example.objects.filter(automation=automation).delete()
     return per_model.get(Example._meta.label, 0), len(files)
+
+
+# --- Example files (used by the API) -----------------------------------------------------
+
+
+def example_file_upload(*, example: Example, folder: str, files: list[tuple[str, bytes, str]]) -> list[str]:
+    """Store (path, content, content_type) files in the folder; a file at the same path is replaced."""
+    stored = []
+    with transaction.atomic():
+        for path, content, content_type in files:
+            stored.append(example_file_store(example=example, folder=folder, path=path, content=content,
+                                             content_type=content_type).path)
+        Example.objects.filter(pk=example.pk).update(updated_at=timezone.now())
+    return stored
+
+
+def example_file_rename(*, example: Example, folder: str, path: str, new_filename: str) -> str:
+    """Give the file a new basename in the same parent folder; returns the new path."""
+    if not new_filename or "/" in new_filename or new_filename in (".", ".."):
+        raise ExampleError("Give a new file name without '/'; the parent folder is kept.", field="newFilename")
+    parent = path.rpartition("/")[0]
+    new_path = f"{parent}/{new_filename}" if parent else new_filename
+    with transaction.atomic():
+        example_file = example.files.select_for_update().filter(folder=folder, path=path).first()
+        if example_file is None:
+            raise ExampleError(f"No file {folder}/{path}.", field="path")
+        if new_path != path and example.files.filter(folder=folder, path=new_path).exists():
+            raise ExampleError(f"A file {folder}/{new_path} already exists.", field="newFilename")
+        example_file.path = new_path
+        example_file.save(update_fields=["path"])
+        Example.objects.filter(pk=example.pk).update(updated_at=timezone.now())
+    return new_path
+
+
+def example_file_delete(*, example: Example, folder: str, path: str) -> bool:
+    """Delete one file; False when there was none (a repeated delete is harmless)."""
+    with transaction.atomic():
+        example_file = example.files.filter(folder=folder, path=path).first()
+        if example_file is None:
+            return False
+        _delete_stored_files_on_commit([example_file.file.name] if example_file.file else [])
+        example_file.delete()
+        Example.objects.filter(pk=example.pk).update(updated_at=timezone.now())
+    return True
