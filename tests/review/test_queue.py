@@ -1,0 +1,110 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from review.services import review_verdict
+from runs.models import Run
+from tests.factories import make_automation, make_run, make_runs
+
+pytestmark = pytest.mark.django_db
+
+
+def test_queue_lists_sampled_runs_newest_first(reviewer_client, automation):
+    older = make_run(automation, createdAt=(timezone.now() - timedelta(hours=2)).isoformat())
+    newer = make_run(automation, createdAt=(timezone.now() - timedelta(hours=1)).isoformat())
+    body = reviewer_client.get("/queue/").content.decode()
+    assert body.index(newer.pk) < body.index(older.pk)
+
+
+def test_queue_hides_unsampled_runs_unless_all_runs_asked(reviewer_client):
+    closed = make_automation("workflows.closed", rate_bp=0)
+    run = make_run(closed)
+    assert run.pk not in reverse_queue(reviewer_client, "?automation=workflows.closed")
+    assert run.pk in reverse_queue(reviewer_client, "?automation=workflows.closed&scope=all")
+
+
+def reverse_queue(client, qs: str) -> str:
+    return client.get("/queue/" + qs).content.decode()
+
+
+def test_chip_filter_shows_only_that_chip(reviewer_client, automation, reviewer):
+    passed, other = make_run(automation), make_run(automation)
+    review_verdict(run=passed, verdict="pass", user=reviewer)
+    body = reverse_queue(reviewer_client, "?chip=passed")
+    assert passed.pk in body and other.pk not in body
+
+
+def test_chip_counts_follow_verdicts(reviewer_client, automation, reviewer):
+    runs = make_runs(3, automation)
+    review_verdict(run=runs[0], verdict="fail", user=reviewer)
+    response = reviewer_client.get("/queue/?automation=" + automation.ref)
+    links = {link["value"]: link["count"] for link in response.context["queue"].chip_links()}
+    assert links == {"": 3, "unreviewed": 2, "open": 1, "ignored": 0, "passed": 0, "failed": 0}
+
+
+def test_status_and_date_filters(reviewer_client, automation):
+    failed = make_run(automation, status="failed", output=None, error="Timeout")
+    old = make_run(automation, createdAt=(timezone.now() - timedelta(days=10)).isoformat())
+    assert failed.pk in reverse_queue(reviewer_client, "?status=failed")
+    assert old.pk not in reverse_queue(reviewer_client, "?status=failed")
+    since = (timezone.now() - timedelta(days=2)).date().isoformat()
+    assert old.pk not in reverse_queue(reviewer_client, f"?date_from={since}")
+
+
+def test_search_by_run_id(reviewer_client, automation):
+    wanted, other = make_run(automation), make_run(automation)
+    body = reverse_queue(reviewer_client, f"?q={wanted.pk}")
+    assert wanted.pk in body and other.pk not in body
+
+
+def test_invalid_date_range_is_explained_and_kept(reviewer_client, automation):
+    body = reverse_queue(reviewer_client, "?date_from=2026-11-10&date_to=2026-11-01")
+    assert "The end date is before the start date." in body and 'value="2026-11-10"' in body
+
+
+def test_unknown_automation_says_so(reviewer_client):
+    assert "No automation is called" in reverse_queue(reviewer_client, "?automation=workflows.nope")
+
+
+def test_pagination_walks_older_and_back_without_repeats(reviewer_client, automation, settings):
+    settings.LOUPE_QUEUE_PAGE_SIZE = 4
+    make_runs(10, automation)
+    first = reviewer_client.get("/queue/")
+    page1 = [r.pk for r in first.context["page"].rows]
+    second = reviewer_client.get("/queue/" + first.context["page"].older_qs)
+    page2 = [r.pk for r in second.context["page"].rows]
+    back = reviewer_client.get("/queue/" + second.context["page"].newer_qs)
+    assert not set(page1) & set(page2) and [r.pk for r in back.context["page"].rows] == page1
+
+
+def test_htmx_request_gets_the_results_fragment(reviewer_client, automation):
+    make_run(automation)
+    response = reviewer_client.get("/queue/", headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert 'id="queue-results"' in body and "<html" not in body
+
+
+def test_anonymous_is_redirected_to_login(client, db):
+    response = client.get("/queue/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_post_is_not_allowed(reviewer_client):
+    assert reviewer_client.post("/queue/").status_code == 405
+
+
+@pytest.mark.parametrize("rows", [10, 100])
+def test_queue_query_count_does_not_grow_with_rows(reviewer_client, automation, settings,
+                                                   django_assert_num_queries, rows):
+    settings.LOUPE_QUEUE_PAGE_SIZE = 100
+    make_runs(rows, automation)
+    # session, user, automations, chip counts, the page of runs (+ role lookup for the nav: none here)
+    with django_assert_num_queries(5):
+        response = reviewer_client.get("/queue/?automation=" + automation.ref)
+    assert len(response.context["page"].rows) == rows
+
+
+def test_queue_preview_is_one_line_of_output(reviewer_client, automation):
+    run = make_run(automation)
+    assert Run.objects.get(pk=run.pk).output_preview.startswith("vendor: {…} · invoice_number: INV-2026-0042")
