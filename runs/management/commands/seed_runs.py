@@ -1,0 +1,121 @@
+"""`python manage.py seed_runs --runs N`: bulk-insert N more runs for volume testing."""
+
+import random
+import secrets
+import sys
+import time
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from tqdm import tqdm
+
+from review.chips import Chip
+from runs.demo import AUTOMATIONS, DemoAutomation, demo_run, random_created_at
+from runs.demo_load import automations_ensure
+from runs.models import Automation, Run
+from runs.services import automation_ensure, chip_counts_recount, output_preview
+from runs.sampling import sample_bucket
+
+# Automations beyond the demo three: (kind, slug stem, the demo automation whose payloads they reuse).
+EXTRA_AUTOMATIONS = (
+    ("workflow", "extract-receipt", "workflows.extract-invoice"),
+    ("workflow", "extract-bank-export", "workflows.extract-statement"),
+    ("agent", "route-ticket", "agents.triage-email"),
+)
+# Distinct payloads generated per automation and day; runs draw from them. Volume tests
+# need realistic shapes and sizes, not a million unique invoices, and generating every
+# payload would dominate the run time.
+POOL_PER_DAY = 24
+
+
+def _automations(count: int) -> list[tuple[Automation, DemoAutomation]]:
+    specs = {spec.ref: spec for spec in AUTOMATIONS}
+    demo = automations_ensure(now=timezone.now(), lead=None)
+    chosen = [(demo[spec.ref], spec) for spec in AUTOMATIONS][:count]
+    for index in range(len(chosen), count):
+        kind, stem, like = EXTRA_AUTOMATIONS[index % len(EXTRA_AUTOMATIONS)]
+        automation = automation_ensure(kind=kind, slug=f"{stem}-{index}")
+        chosen.append((automation, specs[like]))
+    return chosen
+
+
+def _unique_prefix() -> str:
+    """A random id prefix no existing run uses, so repeated seeding never collides."""
+    while True:
+        prefix = f"run_s{secrets.token_hex(5)}_"
+        if not Run.objects.filter(id__startswith=prefix).exists():
+            return prefix
+
+
+class Command(BaseCommand):
+    help = (
+        "Bulk-insert N generated runs (no files, no reviews) spread over K automations and the last D "
+        "days, for volume and speed testing. Runs get their sample bucket, sampled flag (from each "
+        "automation's rate history), output preview and chip at insert time; chip counters are "
+        "recounted at the end. Ids use a fresh random prefix, so seeding twice adds runs."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--runs", type=int, required=True, help="How many runs to insert.")
+        parser.add_argument("--automations", type=int, default=3,
+                            help="Spread over K automations: the three demo ones first, then generated "
+                                 "ones such as workflows.extract-receipt-3 (default 3).")
+        parser.add_argument("--days", type=int, default=30, help="Spread creation times over D days (default 30).")
+        parser.add_argument("--batch", type=int, default=2000, help="Rows per INSERT (default 2000).")
+        parser.add_argument("--seed", type=int, default=None, help="Random seed for the payloads.")
+
+    def handle(self, *args, runs: int, automations: int, days: int, batch: int, seed: int | None, **options):
+        if runs < 1 or automations < 1 or days < 1 or batch < 1:
+            raise CommandError("--runs, --automations, --days and --batch must be at least 1.")
+        rng = random.Random(seed)
+        now = timezone.now()
+        chosen = _automations(automations)
+        schedules = {automation.pk: automation.rate_schedule() for automation, _ in chosen}
+        pools = {
+            automation.pk: [
+                [demo_run(spec, rng, run_id="pool", created_at=now - timedelta(days=day, hours=rng.randint(0, 20)),
+                          now=now + timedelta(days=1), with_files=False).record
+                 for _ in range(POOL_PER_DAY)]
+                for day in range(days)
+            ]
+            for automation, spec in chosen
+        }
+        prefix = _unique_prefix()
+        started = time.monotonic()
+        inserted = sampled_count = 0
+        bar = tqdm(total=runs, unit="run", desc="Seeding runs", file=sys.stderr,
+                   disable=None if options["verbosity"] > 0 else True)
+        while inserted < runs:
+            rows = []
+            for number in range(inserted, min(inserted + batch, runs)):
+                automation, _ = chosen[number % len(chosen)]
+                created_at = random_created_at(rng, now, days)
+                day = min((now - created_at).days, days - 1)
+                source = rng.choice(pools[automation.pk][day])
+                run_id = f"{prefix}{number:09d}"
+                bucket = sample_bucket(run_id)
+                sampled = bucket < schedules[automation.pk].rate_at(created_at)
+                sampled_count += sampled
+                duration = source["durationMs"]
+                start = created_at + timedelta(milliseconds=rng.randint(40, 900))
+                rows.append(Run(
+                    id=run_id, automation_id=automation.pk, status=source["status"], trigger=source["trigger"],
+                    triggered_by=source["triggeredBy"], version=source["version"], input=source["input"],
+                    output=source["output"], error=source["error"], usage=source["usage"],
+                    metadata=source["metadata"], created_at=created_at, started_at=start,
+                    completed_at=start + timedelta(milliseconds=duration) if duration is not None else None,
+                    duration_ms=duration, sample_bucket=bucket, sampled=sampled, chip=Chip.UNREVIEWED,
+                    output_preview=output_preview(source["output"], source["error"]),
+                ))
+            Run.objects.bulk_create(rows, batch_size=batch)
+            inserted += len(rows)
+            bar.update(len(rows))
+        bar.close()
+        for automation, _ in chosen:
+            chip_counts_recount(automation=automation)
+        elapsed = time.monotonic() - started
+        self.stdout.write(
+            f"Inserted {inserted} runs ({sampled_count} sampled) into {len(chosen)} automations in "
+            f"{elapsed:.1f} s ({inserted / elapsed:,.0f} runs/s)."
+        )
