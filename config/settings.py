@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "runs",
     "review",
     "datasets",
+    "insights",
 ]
 
 MIDDLEWARE = [

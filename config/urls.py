@@ -11,5 +11,10 @@ urlpatterns = [
     path("", include("review.urls")),
     path("", include("runs.urls")),
     path("", include("datasets.urls")),
+    path("", include("insights.urls")),
     path("api/v1/", include("config.api_urls")),
 ]
+
+# Paths under /api/ answer in the JSON error envelope; every other path gets the HTML page.
+handler404 = "config.api_support.handler404"
+handler500 = "config.api_support.handler500"
