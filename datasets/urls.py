@@ -1,1 +1,15 @@
-urlpatterns: list = []
+from django.urls import path
+
+from datasets import views
+
+urlpatterns = [
+    path("datasets/", views.dataset_index, name="dataset_index"),
+    path("datasets/<str:ref>/", views.dataset_detail, name="dataset_detail"),
+    path("datasets/<str:ref>/export/", views.dataset_export, name="dataset_export"),
+    path("datasets/<str:ref>/import/", views.dataset_import, name="dataset_import"),
+    path("datasets/<str:ref>/examples/<int:pk>/", views.example_detail, name="example_detail"),
+    path("datasets/<str:ref>/examples/<int:pk>/edit/", views.example_edit, name="example_edit"),
+    path("datasets/<str:ref>/examples/<int:pk>/delete/", views.example_delete_view, name="example_delete"),
+    path("datasets/<str:ref>/examples/<int:pk>/files/<int:file_id>/", views.example_file_download,
+         name="example_file"),
+]
