@@ -200,6 +200,10 @@ def route(**handlers: Callable) -> Callable:
 def json_body(request: HttpRequest, *, kind: type | tuple = dict, allow_empty: bool = False):
     """The parsed JSON body, refused with a field-named 400 when it is not JSON of `kind`."""
     content_type = request.content_type or ""
+    if content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
+        if allow_empty and not request.POST and not request.FILES:
+            return {}  # an empty form post (curl -X POST, Django's test client) carries no fields
+        raise bad_request("<root>", f"Expected Content-Type application/json, got {content_type}.")
     raw = request.body
     if not raw.strip():
         if allow_empty:
