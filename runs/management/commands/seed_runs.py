@@ -40,6 +40,21 @@ def _automations(count: int) -> list[tuple[Automation, DemoAutomation]]:
     return chosen
 
 
+def _payload_pool(spec: DemoAutomation, rng: random.Random, *, now, days: int) -> list[list[tuple[dict, str]]]:
+    """Per day ago, POOL_PER_DAY finished demo records of `spec` with their output preview."""
+    pool = []
+    for day in range(days):
+        records = []
+        for _ in range(POOL_PER_DAY):
+            created_at = now - timedelta(days=day, hours=rng.randint(0, 20))
+            # `now` a day later: every pooled run has finished (seeded runs are never "running").
+            record = demo_run(spec, rng, run_id="pool", created_at=created_at, now=now + timedelta(days=1),
+                              with_files=False).record
+            records.append((record, output_preview(record["output"], record["error"])))
+        pool.append(records)
+    return pool
+
+
 def _unique_prefix() -> str:
     """A random id prefix no existing run uses, so repeated seeding never collides."""
     while True:
@@ -72,15 +87,7 @@ class Command(BaseCommand):
         now = timezone.now()
         chosen = _automations(automations)
         schedules = {automation.pk: automation.rate_schedule() for automation, _ in chosen}
-        pools = {
-            automation.pk: [
-                [demo_run(spec, rng, run_id="pool", created_at=now - timedelta(days=day, hours=rng.randint(0, 20)),
-                          now=now + timedelta(days=1), with_files=False).record
-                 for _ in range(POOL_PER_DAY)]
-                for day in range(days)
-            ]
-            for automation, spec in chosen
-        }
+        pools = {automation.pk: _payload_pool(spec, rng, now=now, days=days) for automation, spec in chosen}
         prefix = _unique_prefix()
         started = time.monotonic()
         inserted = sampled_count = 0
@@ -92,7 +99,7 @@ class Command(BaseCommand):
                 automation, _ = chosen[number % len(chosen)]
                 created_at = random_created_at(rng, now, days)
                 day = min((now - created_at).days, days - 1)
-                source = rng.choice(pools[automation.pk][day])
+                source, preview = rng.choice(pools[automation.pk][day])
                 run_id = f"{prefix}{number:09d}"
                 bucket = sample_bucket(run_id)
                 sampled = bucket < schedules[automation.pk].rate_at(created_at)
@@ -106,7 +113,7 @@ class Command(BaseCommand):
                     metadata=source["metadata"], created_at=created_at, started_at=start,
                     completed_at=start + timedelta(milliseconds=duration) if duration is not None else None,
                     duration_ms=duration, sample_bucket=bucket, sampled=sampled, chip=Chip.UNREVIEWED,
-                    output_preview=output_preview(source["output"], source["error"]),
+                    output_preview=preview,
                 ))
             Run.objects.bulk_create(rows, batch_size=batch)
             inserted += len(rows)
