@@ -187,6 +187,8 @@ ENDPOINTS: dict[str, dict] = {
     "/api/v1/auth/check": {"get": op(META, "Who the key acts as", 200, ref("AuthCheckResponse"))},
     "/api/v1/openapi.json": {"get": op(META, "This OpenAPI document", 200, O,
                                        description="Bearer key, or a signed-in browser session.")},
+    "/api/v1/docs": {"get": op(META, "This reference as a web page", 200, S, content_type="text/html",
+                               description="For signed-in users of the web app (session login, not a key).")},
     "/api/v1/ingest/runs": {"post": op(
         RUNS, "Record runs (idempotent on run id)", 200, ref("IngestResponse"),
         description="Body: one run object, a JSON list, or NDJSON (Content-Type application/x-ndjson), in the "
