@@ -65,8 +65,7 @@ class ExampleForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label="Dataset ZIP", help_text="examples/<name>/input.json, expected.json, meta.json, "
-                                                         "input/ and expected/ folders.")
+    file = forms.FileField(label="Dataset ZIP", help_text="A ZIP in the layout below (one folder per example).")
     mode = forms.ChoiceField(
         label="Mode", choices=[(m, m) for m in MODES], initial="append", widget=forms.RadioSelect,
         help_text="append keeps the examples you have and skips names already taken; "

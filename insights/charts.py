@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 WIDTH, HEIGHT = 880, 250
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 22, 40
+LEFT, RIGHT, TOP, BOTTOM = 48, 16, 34, 40
 
 
 def nice_max(value: float) -> float:
@@ -64,7 +64,7 @@ class Chart:
         bottom = self.height - BOTTOM
         return {"left": LEFT, "right": self.width - RIGHT, "top": TOP, "bottom": bottom, "mid_y": (TOP + bottom) / 2,
                 "mid_x": (LEFT + self.width - RIGHT) / 2, "tick_x": LEFT - 6, "x_label_y": bottom + 16,
-                "axis_y": bottom + 34}
+                "axis_y": bottom + 34, "legend_x": self.width - RIGHT - 200}
 
     @property
     def empty(self) -> bool:

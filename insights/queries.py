@@ -16,7 +16,7 @@ from review.models import AuditEvent, Review
 from runs.models import Automation, ChipCount, Run
 
 WINDOW_DAYS = 30
-THROUGHPUT_DAYS = 14
+THROUGHPUT_DAYS = 10
 TOP_FIELDS = 10
 
 
