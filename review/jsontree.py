@@ -211,6 +211,14 @@ class _Renderer:
         self.out.append(format_html('<span class="meta">{}</span>', _summary_meta(new)))
         if self.ctx is not None and state != "removed":
             self.out.append(self.remove_tool(path))
+            if isinstance(new, dict):
+                # Objects offer "+ key" beside their name rather than a row of their own, so
+                # the tree does not fill with add rows.
+                href, hx = self.ctx.link(add=path)
+                self.out.append(format_html(
+                    '<span class="node-tools"><a class="tool tool-add" href="{}" hx-get="{}" hx-target="#editor" '
+                    'hx-swap="outerHTML" data-add="{}" aria-label="Add a key to {}">+ key</a></span>',
+                    href, hx, path, path or "/"))
         self.out.append("</summary><ul>")
         self.children(old, new, path, state, depth + 1)
         self.out.append("</ul></details></li>")
@@ -244,7 +252,8 @@ class _Renderer:
                 else:
                     same = old[i] == new[j]
                     self.node(j, old[i], new[j], join(path, j), "same" if same else "changed", depth)
-        if state != "removed":
+        adding_here = self.ctx is not None and self.ctx.open_op == "add" and self.ctx.open_path == path
+        if state != "removed" and (isinstance(new, list) or path == "" or adding_here):
             self.out.append(self.add_row(new, path))
 
 

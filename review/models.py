@@ -135,3 +135,26 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.run_id}"
+
+    def describe(self) -> list[str]:
+        """Human-readable lines for the history panel."""
+        changes = self.changes or {}
+        lines = []
+        for name in ("rating", "status"):
+            if name in changes:
+                old, new = changes[name]
+                lines.append(f"{name}: {old or 'none'} → {new or 'none'}")
+        if "body" in changes:
+            lines.append("note cleared" if not changes["body"][1] else "note: " + changes["body"][1][:120])
+        if "expected" in changes:
+            lines.append("expected output cleared" if changes["expected"][1] is None else "expected output corrected")
+        if self.action.startswith("expected_file:"):
+            verb = self.action.split(":", 1)[1]
+            source = f" from {changes['from']}" if changes.get("from") else ""
+            lines.append(f"expected file {changes.get('name', '')}: {verb}{source}")
+        if self.action == "promote":
+            lines.append(f"promoted to example {changes.get('promoted_example_name', [None, '?'])[1]}"
+                         + ("" if changes.get("has_expected") else " (no expected output)"))
+        if self.action == "clear":
+            lines.append("review, expected output and files deleted")
+        return lines

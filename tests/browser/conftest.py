@@ -1,0 +1,79 @@
+"""Browser tests: Playwright driving a real Chromium against pytest-django's live server.
+
+Chromium comes from the OS (Debian's `chromium`); Playwright cannot download browsers here.
+Where it is missing the tests are skipped with the reason, unless LOUPE_REQUIRE_BROWSER=1
+(CI), where a missing browser is a failure.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-dev-shm-usage", "--no-first-run"]
+
+
+def _chromium_path() -> str | None:
+    for candidate in (os.environ.get("LOUPE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                      "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = _chromium_path()
+    required = os.environ.get("LOUPE_REQUIRE_BROWSER") == "1"
+    if not path:
+        message = "Chromium not found (install Debian's chromium or set LOUPE_CHROMIUM)"
+        if required:
+            pytest.fail(message + "; LOUPE_REQUIRE_BROWSER=1")
+        pytest.skip(message)
+    # Playwright's sync API runs an event loop in this thread; Django's guard against ORM
+    # calls from async contexts would otherwise refuse the test's own setup queries.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 950}, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def browser_reviewer(transactional_db) -> User:
+    user = User.objects.create_user("rita", password="review-pass", email="rita@example.com")
+    user.groups.add(Group.objects.get_or_create(name="reviewer")[0])
+    return user
+
+
+def login(page, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
