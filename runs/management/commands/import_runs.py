@@ -109,7 +109,7 @@ class Command(BaseCommand):
         try:
             self._count(runs_record([record for _, record in pending], recount=False), pending, tally)
             return
-        except (DatabaseError, ValueError, OSError):
+        except (DatabaseError, ValueError, OverflowError, OSError):
             if len(pending) == 1:
                 number, record = pending[0]
                 self._reject(number, f"could not be stored: {sys.exc_info()[1]}", tally)
