@@ -301,7 +301,8 @@ class Query:
             return False
         raise bad_request(name, "Expected true or false.")
 
-    def number(self, name: str, *, default: int | None = None, minimum: int = 0, maximum: int | None = None) -> int | None:
+    def number(self, name: str, *, default: int | None = None, minimum: int = 0,
+               maximum: int | None = None) -> int | None:
         value = self.get(name)
         if value is None:
             return default

@@ -11,7 +11,8 @@ from django.shortcuts import render
 
 from config.api_support import api_response, api_view
 
-S, N, B, I, O = {"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "integer"}, {"type": "object"}
+S, N, B = {"type": "string"}, {"type": "number"}, {"type": "boolean"}
+INT, OBJ = {"type": "integer"}, {"type": "object"}
 ANY: dict = {}
 
 
@@ -49,7 +50,7 @@ SCHEMAS = {
     "RunTiming": obj({"createdAt": S, "startedAt": null(S), "completedAt": null(S), "cancelRequestedAt": null(S),
                       "durationMs": null(N)}),
     "RunSource": obj({"id": S, "name": null(S), "version": null(S)},
-                     {"versionId": null(S), "slug": null(S), "model": null(S), "git": null(O),
+                     {"versionId": null(S), "slug": null(S), "model": null(S), "git": null(OBJ),
                       "implementationAvailable": B, "automationFound": B, "currentVersion": null(S)}),
     "RunTrigger": obj({"type": null(S), "by": null(obj({"id": S, "name": null(S), "email": S}))}),
     "RunExecutionMeta": EXECUTION,
@@ -58,7 +59,7 @@ SCHEMAS = {
                         "timing": ref("RunTiming"), "source": ref("RunSource"), "trigger": ref("RunTrigger"),
                         "execution": ref("RunExecutionMeta")}, {"eval": ref("RunEval"), "error": null(S)}),
     "RunsListResponse": obj({"runs": arr(ref("RunListItem")), "nextCursor": null(S)}),
-    "RunArtifact": obj({"name": S, "role": S, "path": S}, {"stepName": S, "contentType": null(S), "size": null(I)}),
+    "RunArtifact": obj({"name": S, "role": S, "path": S}, {"stepName": S, "contentType": null(S), "size": null(INT)}),
     "Run": {"allOf": [ref("RunListItem"), obj({}, {
         "output": null(ANY), "files": arr(ref("RunArtifact")),
         "input": obj({"args": ANY}, {"files": arr(RUN_FILE), "metadata": ANY}),
@@ -87,23 +88,23 @@ SCHEMAS = {
                              {"description": null(S), "status": S, "version": null(S),
                               "triggers": obj({"api": B, "email": B, "manual": B, "cron": B}),
                               "implementationAvailable": B, "updatedAt": S}),
-    "AutomationDetail": {"allOf": [ref("AutomationSummary"), obj({}, {"inputSchema": null(O),
-                                                                     "outputSchema": null(O)})]},
+    "AutomationDetail": {"allOf": [ref("AutomationSummary"), obj({}, {"inputSchema": null(OBJ),
+                                                                     "outputSchema": null(OBJ)})]},
     "DatasetExample": obj({"id": S, "name": S, "automationId": S,
                            "automationType": {"type": "string", "enum": ["workflow", "agent"]},
-                           "input": null(O), "expected": ANY, "expectedFiles": arr(obj({"name": S}, {"url": S})),
-                           "metadata": null(O), "annotation": null(S), "rowOrder": null(N),
-                           "overrides": null(O), "latestRunId": null(S)}, {"createdAt": S, "updatedAt": null(S)}),
-    "DatasetExampleMutation": obj({}, {"name": null(S), "input": null(O), "expected": ANY, "metadata": null(O),
-                                       "annotation": null(S), "rowOrder": null(I), "overrides": null(O)}),
+                           "input": null(OBJ), "expected": ANY, "expectedFiles": arr(obj({"name": S}, {"url": S})),
+                           "metadata": null(OBJ), "annotation": null(S), "rowOrder": null(N),
+                           "overrides": null(OBJ), "latestRunId": null(S)}, {"createdAt": S, "updatedAt": null(S)}),
+    "DatasetExampleMutation": obj({}, {"name": null(S), "input": null(OBJ), "expected": ANY, "metadata": null(OBJ),
+                                       "annotation": null(S), "rowOrder": null(INT), "overrides": null(OBJ)}),
     "IngestResponse": obj({"created": arr(S), "updated": arr(S),
-                           "rejected": arr(obj({"index": I, "line": null(I), "id": null(S), "field": S,
+                           "rejected": arr(obj({"index": INT, "line": null(INT), "id": null(S), "field": S,
                                                 "message": S}))}),
 }
 
 
 def page_of(item: str) -> dict:
-    return obj({"data": arr(ref(item)), "total": I, "limit": I, "offset": I})
+    return obj({"data": arr(ref(item)), "total": INT, "limit": INT, "offset": INT})
 
 
 def q(name: str, description: str, schema: dict = S, required: bool = False) -> dict:
@@ -119,7 +120,7 @@ AUTOMATION_ID = p("automation_id", "Automation id, or the alias workflows.<slug>
 EXAMPLE_ID = p("example_id", "Example id (or its name).")
 FOLDER = p("folder", "expected or input.", {"type": "string", "enum": ["expected", "input"]})
 FILE_PATH = p("path", "A path inside the folder; slashes may be sent raw or as %2F.")
-PAGE = [q("limit", "1-100, default 50.", I), q("offset", "≥ 0, default 0.", I)]
+PAGE = [q("limit", "1-100, default 50.", INT), q("offset", "≥ 0, default 0.", INT)]
 BOOL = {"type": "boolean"}
 
 RUN_LIST_PARAMS = [
@@ -130,7 +131,7 @@ RUN_LIST_PARAMS = [
     q("from", "Created at or after: ISO-8601 or now()-7d."), q("to", "Created at or before."),
     q("createdAfter", "ISO-8601."), q("createdBefore", "ISO-8601."), q("completedAfter", "ISO-8601."),
     q("completedBefore", "ISO-8601."), q("cursor", "From nextCursor; empty counts as absent."),
-    q("offset", "Switches to offset pagination (nextCursor is then null).", I), q("limit", "1-100, default 50.", I),
+    q("offset", "Switches to offset pagination (nextCursor is then null).", INT), q("limit", "1-100, default 50.", INT),
     q("hasFeedback", "Feedback filter (offset pagination).", BOOL), q("noFeedback", "Feedback filter.", BOOL),
     q("feedbackStatus", "open / resolved / ignored."), q("feedbackRating", "pass / fail / partial / none."),
     q("hasExpected", "Expected JSON or a file is set.", BOOL), q("promotedToExample", "Promoted.", BOOL),
@@ -185,7 +186,7 @@ RAW = {"type": "string", "format": "binary"}
 
 ENDPOINTS: dict[str, dict] = {
     "/api/v1/auth/check": {"get": op(META, "Who the key acts as", 200, ref("AuthCheckResponse"))},
-    "/api/v1/openapi.json": {"get": op(META, "This OpenAPI document", 200, O,
+    "/api/v1/openapi.json": {"get": op(META, "This OpenAPI document", 200, OBJ,
                                        description="Bearer key, or a signed-in browser session.")},
     "/api/v1/docs": {"get": op(META, "This reference as a web page", 200, S, content_type="text/html",
                                description="For signed-in users of the web app (session login, not a key).")},
@@ -198,7 +199,7 @@ ENDPOINTS: dict[str, dict] = {
                     "created, updated and rejected (index, NDJSON line, reason); 400 when every run is "
                     "rejected. Needs the ops role.",
         body={"required": True, "content": {
-            "application/json": {"schema": {"anyOf": [O, arr(O)]}, "example": INGEST_EXAMPLE},
+            "application/json": {"schema": {"anyOf": [OBJ, arr(OBJ)]}, "example": INGEST_EXAMPLE},
             "application/x-ndjson": {"schema": S},
             "multipart/form-data": {"schema": {"type": "object", "properties": {"runs": S}, "required": ["runs"]}},
         }}, example={"created": ["run_123"], "updated": [], "rejected": []})},
@@ -248,7 +249,8 @@ ENDPOINTS: dict[str, dict] = {
         "get": op(FEEDBACK, "Download an expected file", 200, RAW, content_type="application/octet-stream",
                   params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
         "patch": op(FEEDBACK, "Rename an expected file", 200, ref("FileName"),
-                    params=[RUN_ID, p("filename", "Current name.")], body=json_body(ref("FileName"), {"name": "b.csv"})),
+                    params=[RUN_ID, p("filename", "Current name.")],
+                    body=json_body(ref("FileName"), {"name": "b.csv"})),
         "delete": op(FEEDBACK, "Delete an expected file (204, also when already gone)", 204, None,
                      params=[RUN_ID, p("filename", "Name.")]),
     },
@@ -288,7 +290,7 @@ ENDPOINTS: dict[str, dict] = {
         "patch": op(DATASET, "Rename (new basename, same parent folder)", 200,
                     obj({"ok": B, "filename": S, "path": S}), params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER, FILE_PATH],
                     body=json_body(obj({"newFilename": S}), {"newFilename": "result.pdf"})),
-        "delete": op(DATASET, "Delete an example file (200, also when already gone)", 200, O,
+        "delete": op(DATASET, "Delete an example file (200, also when already gone)", 200, OBJ,
                      params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER, FILE_PATH]),
     },
     "/api/v1/automations/{automation_id}/dataset/export": {"get": op(
@@ -297,8 +299,9 @@ ENDPOINTS: dict[str, dict] = {
         description="examples/<name>/input.json, input/…, expected.json, expected/…, meta.json.")},
     "/api/v1/automations/{automation_id}/dataset/import": {"post": op(
         DATASET, "Import a dataset ZIP", 200, {"oneOf": [
-            obj({"mode": {"const": "append"}, "created": I, "expectedSet": I, "skipped": I, "issues": arr(ANY)}),
-            obj({"mode": {"const": "replace"}, "created": I, "expectedSet": I, "deleted": I, "filesDeleted": I})]},
+            obj({"mode": {"const": "append"}, "created": INT, "expectedSet": INT, "skipped": INT, "issues": arr(ANY)}),
+            obj({"mode": {"const": "replace"}, "created": INT, "expectedSet": INT, "deleted": INT,
+                 "filesDeleted": INT})]},
         params=[AUTOMATION_ID], body=multipart({"file": BINARY, "mode": {"type": "string",
                                                                           "enum": ["append", "replace"]}}, ["file"]),
         description="append skips names already present; replace empties the dataset first. Legacy layouts "

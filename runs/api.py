@@ -278,6 +278,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     return created_at, str(run_id)
 
 
+def _review_exists(**lookups) -> Q:
+    return Q(Exists(Review.objects.filter(run_id=OuterRef("pk"), **lookups)))
+
+
 def _bool_filter(qs: QuerySet, value: bool | None, condition: Q) -> QuerySet:
     if value is None:
         return qs
@@ -295,6 +299,11 @@ class RunList:
 
     def _scope(self) -> Q:
         """The automation filters (type, source), also the scope of sinceLastResolved."""
+        if not hasattr(self, "_scope_q"):
+            self._scope_q = self._build_scope()
+        return self._scope_q
+
+    def _build_scope(self) -> Q:
         q = self.query
         scope = Q()
         kinds = q.csv("type")
@@ -348,7 +357,9 @@ class RunList:
 
     def feedback_filters(self, qs: QuerySet) -> QuerySet:
         q = self.query
-        has_review = Q(review__isnull=False)
+        # EXISTS rather than a join: "no feedback" then plans as an anti-join walking the
+        # (created_at, id) index newest first, which stops after one page.
+        has_review = Q(Exists(Review.objects.filter(run_id=OuterRef("pk"))))
         qs = _bool_filter(qs, q.flag("hasFeedback"), has_review)
         no_feedback = q.flag("noFeedback")
         qs = _bool_filter(qs, None if no_feedback is None else not no_feedback, has_review)
@@ -364,9 +375,9 @@ class RunList:
             qs = qs.filter(review__isnull=False, review__rating__isnull=True)
         elif rating is not None:
             qs = qs.filter(review__rating=rating)
-        qs = _bool_filter(qs, q.flag("hasExpected"), Q(review__has_expected=True))
-        qs = _bool_filter(qs, q.flag("promotedToExample"), Q(review__promoted_example_name__isnull=False))
-        qs = _bool_filter(qs, q.flag("hasExpectedJson"), Q(review__expected__isnull=False))
+        qs = _bool_filter(qs, q.flag("hasExpected"), _review_exists(has_expected=True))
+        qs = _bool_filter(qs, q.flag("promotedToExample"), _review_exists(promoted_example_name__isnull=False))
+        qs = _bool_filter(qs, q.flag("hasExpectedJson"), _review_exists(expected__isnull=False))
         qs = _bool_filter(qs, q.flag("hasExpectedFiles"),
                           Q(Exists(ExpectedFile.objects.filter(review__run_id=OuterRef("pk")))))
         if q.get("feedbackBodyContains") is not None:

@@ -61,7 +61,8 @@ def test_a_lead_may_edit_the_dataset(lead_api, automation):
 
 
 def test_a_user_without_a_role_may_only_read_the_dataset(viewer_api, automation):
-    assert viewer_api.get(f"{BASE}/examples").status_code == 200 and create(viewer_api, {"name": "x"}).status_code == 403
+    assert viewer_api.get(f"{BASE}/examples").status_code == 200
+    assert create(viewer_api, {"name": "x"}).status_code == 403
 
 
 def test_run_is_refused_with_not_supported(api, automation):
@@ -138,7 +139,8 @@ def test_import_append_answers_only_the_append_keys(api, automation):
 
 
 def test_import_defaults_to_append(api, automation):
-    assert api.post(f"{BASE}/dataset/import", {"file": _zip({"examples/x/input.json": "{}"})}).json()["mode"] == "append"
+    response = api.post(f"{BASE}/dataset/import", {"file": _zip({"examples/x/input.json": "{}"})})
+    assert response.json()["mode"] == "append"
 
 
 def test_a_legacy_archive_is_a_400(api, automation):

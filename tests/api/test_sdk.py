@@ -167,7 +167,8 @@ def test_feedback_update_merges_and_is_attributed_to_the_key_user(client, gen, r
 
 
 def test_expected_files_copy_upload_download_rename_delete_with_a_slash_and_a_space(client, run):
-    assert client.runs.feedback.copy_output_to_expected(run.id, "out.csv", expected_name="fixed.csv").name == "fixed.csv"
+    copied = client.runs.feedback.copy_output_to_expected(run.id, "out.csv", expected_name="fixed.csv")
+    assert copied.name == "fixed.csv"
     uploaded = client.runs.feedback.upload_expected(run.id, {"content": b'{"a": 1}', "filename": "e.json"},
                                                     name="sub/e 1.json")
     assert uploaded.name == "sub/e 1.json"
@@ -246,7 +247,8 @@ def test_example_files_through_the_generated_client(client, gen, run):
     assert automations_examples_input_file_get.sync_detailed(WF, example.id, "doc.txt", client=gen).parsed \
         .payload.read() == b"in"
     renamed = automations_examples_expected_file_update.sync_detailed(
-        WF, example.id, "b 1.pdf", client=gen, body=DatasetExampleExpectedFileRenameRequest(new_filename="c.pdf")).parsed
+        WF, example.id, "b 1.pdf", client=gen,
+        body=DatasetExampleExpectedFileRenameRequest(new_filename="c.pdf")).parsed
     assert (renamed.ok, renamed.filename, renamed.path) == (True, "c.pdf", "c.pdf")
     automations_examples_input_file_update.sync_detailed(
         WF, example.id, "doc.txt", client=gen, body=DatasetExampleInputFileRenameRequest(new_filename="d.txt"))
