@@ -42,7 +42,8 @@ def run_record(automation: Automation | None = None, **fields) -> dict:
         "version": "v3",
         "input": {"document": {"$file": "input/invoice.pdf"}, "customer": "c-42"},
         "output": INVOICE_OUTPUT,
-        "createdAt": (timezone.now() - timedelta(minutes=n)).isoformat(),
+        # Distinct, newest first, and all within the last minute or so (tests bucket by day).
+        "createdAt": (timezone.now() - timedelta(milliseconds=n)).isoformat(),
         "durationMs": 2300,
     }
     record.update(fields)
