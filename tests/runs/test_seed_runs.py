@@ -68,3 +68,14 @@ def test_seeding_again_adds_runs_without_id_collisions(seeded):
 def test_seed_runs_refuses_a_zero_count(db):
     with pytest.raises(CommandError, match="at least 1"):
         seed("--runs", "0")
+
+
+def test_seed_runs_with_bulk_create_inserts_the_same_way(db):
+    out = seed("--runs", "50", "--no-copy", "--batch", "20")
+    assert Run.objects.count() == 50 and "bulk_create" in out
+
+
+def test_seed_runs_keeps_the_demo_rate_history_of_a_new_database(db):
+    seed("--runs", "10")
+    changes = Automation.objects.by_ref("workflows.extract-invoice").rate_changes.values_list("new_bp", flat=True)
+    assert sorted(changes) == [1000, 1500]

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -63,6 +64,21 @@ def _unique_prefix() -> str:
             return prefix
 
 
+def _copy_insert(rows: list[Run]) -> None:
+    """PostgreSQL COPY of model instances, each value prepared by its field as the ORM would.
+
+    bulk_create on PostgreSQL sends a batch as one array per column; psycopg escapes jsonb[]
+    arrays in Python, which made the insert about three times slower than COPY here.
+    """
+    fields = Run._meta.concrete_fields
+    db = transaction.get_connection()  # the connection itself: the proxy costs a lookup per value
+    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    with transaction.atomic(), db.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {Run._meta.db_table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([f.get_db_prep_save(getattr(row, f.attname), db) for f in fields])
+
+
 class Command(BaseCommand):
     help = (
         "Bulk-insert N generated runs (no files, no reviews) spread over K automations and the last D "
@@ -79,8 +95,12 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=30, help="Spread creation times over D days (default 30).")
         parser.add_argument("--batch", type=int, default=2000, help="Rows per INSERT (default 2000).")
         parser.add_argument("--seed", type=int, default=None, help="Random seed for the payloads.")
+        parser.add_argument("--no-copy", action="store_true",
+                            help="On PostgreSQL, insert with bulk_create instead of COPY (slower; the "
+                                 "path every other database takes).")
 
-    def handle(self, *args, runs: int, automations: int, days: int, batch: int, seed: int | None, **options):
+    def handle(self, *args, runs: int, automations: int, days: int, batch: int, seed: int | None,
+               no_copy: bool, **options):
         if runs < 1 or automations < 1 or days < 1 or batch < 1:
             raise CommandError("--runs, --automations, --days and --batch must be at least 1.")
         rng = random.Random(seed)
@@ -89,6 +109,7 @@ class Command(BaseCommand):
         schedules = {automation.pk: automation.rate_schedule() for automation, _ in chosen}
         pools = {automation.pk: _payload_pool(spec, rng, now=now, days=days) for automation, spec in chosen}
         prefix = _unique_prefix()
+        use_copy = connection.vendor == "postgresql" and not no_copy
         started = time.monotonic()
         inserted = sampled_count = 0
         bar = tqdm(total=runs, unit="run", desc="Seeding runs", file=sys.stderr,
@@ -115,7 +136,10 @@ class Command(BaseCommand):
                     duration_ms=duration, sample_bucket=bucket, sampled=sampled, chip=Chip.UNREVIEWED,
                     output_preview=preview,
                 ))
-            Run.objects.bulk_create(rows, batch_size=batch)
+            if use_copy:
+                _copy_insert(rows)
+            else:
+                Run.objects.bulk_create(rows, batch_size=batch)
             inserted += len(rows)
             bar.update(len(rows))
         bar.close()
@@ -124,5 +148,5 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Inserted {inserted} runs ({sampled_count} sampled) into {len(chosen)} automations in "
-            f"{elapsed:.1f} s ({inserted / elapsed:,.0f} runs/s)."
+            f"{elapsed:.1f} s ({inserted / elapsed:,.0f} runs/s, {'COPY' if use_copy else 'bulk_create'})."
         )
