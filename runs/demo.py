@@ -309,7 +309,8 @@ def statement_payload(rng: random.Random, created_at: datetime) -> tuple[dict, d
     if span == 29:  # monthly statements carry the fixed monthly items
         moves.append((start + timedelta(days=rng.randint(0, 3)), "Standing order rent, Hausverwaltung Schmidt",
                       "rent", -rng.randint(950, 1650) * 100))
-        moves.append((start + timedelta(days=rng.randint(24, 28)), f"Salary {rng.choice(('ACME GmbH', 'Globex B.V.', 'Initech Ltd'))}",
+        employer = rng.choice(("ACME GmbH", "Globex B.V.", "Initech Ltd"))
+        moves.append((start + timedelta(days=rng.randint(24, 28)), f"Salary {employer}",
                       "income", rng.randint(2800, 5200) * 100))
         moves.append((end, "Account maintenance fee", "fees", -rng.choice((490, 690, 990))))
     for _ in range(rng.randint(low, high) - len(moves)):
@@ -370,7 +371,8 @@ def statement_files(run_input: dict, output: dict | None, truth: dict) -> list[d
         ("F3", 9, f"{'Date':<12}{'Description':<44}{'Amount':>11}{'Balance':>11}"),
     ]
     for t in truth["transactions"]:
-        lines.append(("F3", 8, f"{t['date']:<12}{t['description'][:43]:<44}{t['amount']:>11,.2f}{t['balance']:>11,.2f}"))
+        lines.append(("F3", 8, f"{t['date']:<12}{t['description'][:43]:<44}"
+                               f"{t['amount']:>11,.2f}{t['balance']:>11,.2f}"))
     lines.append(("F2", 10, f"Closing balance: {truth['closing_balance']:,.2f} {cur}"))
     pdf_name = run_input["document"]["$file"].removeprefix("input/")
     files = [{"name": pdf_name, "role": "input", "contentType": "application/pdf",
@@ -387,7 +389,8 @@ def statement_files(run_input: dict, output: dict | None, truth: dict) -> list[d
 
 # --------------------------------------------------------------------------- e-mail triage
 
-PEOPLE = (("Hannah", "Becker", "hannah.becker@brightwater-dental.co.uk"), ("Luis", "Ortega", "l.ortega@iberia-print.es"),
+PEOPLE = (("Hannah", "Becker", "hannah.becker@brightwater-dental.co.uk"),
+          ("Luis", "Ortega", "l.ortega@iberia-print.es"),
           ("Mei", "Tanaka", "mei.tanaka@kumo-labs.jp"), ("Oliver", "Smith", "oliver@smith-joinery.com"),
           ("Fatima", "Haddad", "fatima.haddad@gmail.com"), ("Jonas", "Keller", "jonas.keller@kowalski-bau.de"),
           ("Amara", "Okafor", "amara@okafor-consulting.ng"), ("Pieter", "de Boer", "pieter.deboer@bluehr.nl"),
@@ -462,8 +465,10 @@ def triage_payload(rng: random.Random, created_at: datetime) -> tuple[dict, dict
     first, last, address = rng.choice(PEOPLE)
     values = {
         "first": first, "last": last, "invoice": f"INV-{created_at.year}-{rng.randint(100, 9999):04d}",
-        "order": f"SO-{rng.randint(100000, 999999)}", "amount": f"€{rng.randint(49, 4800):,}.{rng.randint(0, 99):02d}",
-        "day": (created_at - timedelta(days=rng.randint(1, 6))).strftime("%d %B"), "seats": rng.choice((8, 15, 25, 50, 120)),
+        "order": f"SO-{rng.randint(100000, 999999)}",
+        "amount": f"€{rng.randint(49, 4800):,}.{rng.randint(0, 99):02d}",
+        "day": (created_at - timedelta(days=rng.randint(1, 6))).strftime("%d %B"),
+        "seats": rng.choice((8, 15, 25, 50, 120)),
         "month": (created_at + timedelta(days=35)).strftime("%B"), "company": rng.choice(COMPANIES),
     }
     subject, body = (text.format(**values) for text in rng.choice(templates))

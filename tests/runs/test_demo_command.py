@@ -78,7 +78,8 @@ def test_demo_sampled_flags_follow_the_rate_in_effect_at_creation(banner):
 def test_demo_chip_counters_equal_the_real_counts(banner):
     real = {(r["automation"], r["sampled"], r["chip"]): r["n"]
             for r in Run.objects.values("automation", "sampled", "chip").annotate(n=Count("pk"))}
-    counted = {(c.automation_id, c.sampled, c.chip): c.count for c in ChipCount.objects.all()}
+    # A counter that a review moved down to zero is as good as no row.
+    counted = {(c.automation_id, c.sampled, c.chip): c.count for c in ChipCount.objects.exclude(count=0)}
     assert counted == real
 
 

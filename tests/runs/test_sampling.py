@@ -43,8 +43,8 @@ def test_lowering_the_rate_leaves_earlier_runs_sampled():
 
 def test_lowering_the_rate_samples_fewer_later_runs():
     schedule = RateSchedule(initial_bp=1500, changes=((T0, 500),))
-    later = T0 + timedelta(hours=1)
-    assert sum(schedule.is_sampled(i, later) for i in IDS) < sum(schedule.is_sampled(i, T0 - timedelta(hours=1)) for i in IDS)
+    before, after = T0 - timedelta(hours=1), T0 + timedelta(hours=1)
+    assert sum(schedule.is_sampled(i, after) for i in IDS) < sum(schedule.is_sampled(i, before) for i in IDS)
 
 
 def test_rates_print_as_percentages():

@@ -44,7 +44,7 @@ class Command(BaseCommand):
             stream, total = sys.stdin.buffer, None
         else:
             try:
-                stream, total = open(file, "rb"), os.path.getsize(file)  # noqa: SIM115 (closed below)
+                stream, total = open(file, "rb"), os.path.getsize(file)  # closed in the finally below
             except OSError as exc:
                 raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
         tally = ImportTally()

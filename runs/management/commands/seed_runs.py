@@ -15,8 +15,8 @@ from review.chips import Chip
 from runs.demo import AUTOMATIONS, DemoAutomation, demo_run, random_created_at
 from runs.demo_load import automations_ensure
 from runs.models import Automation, Run
-from runs.services import automation_ensure, chip_counts_recount, output_preview
 from runs.sampling import sample_bucket
+from runs.services import automation_ensure, chip_counts_recount, output_preview
 
 # Automations beyond the demo three: (kind, slug stem, the demo automation whose payloads they reuse).
 EXTRA_AUTOMATIONS = (
