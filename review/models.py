@@ -46,6 +46,11 @@ class Review(models.Model):
         indexes = [
             models.Index(fields=["status", "resolved_at"], name="review_status_resolved"),
             models.Index(fields=["updated_at"], name="review_updated"),
+            # Partial indexes: the "has expected" and "promoted" filters select a small share
+            # of a million runs, so they start from these few reviews instead of scanning runs.
+            models.Index(fields=["run"], name="review_has_expected", condition=models.Q(has_expected=True)),
+            models.Index(fields=["run"], name="review_promoted",
+                         condition=models.Q(promoted_example_name__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,9 @@ from runs.records import parse_run_record
 from runs.services import automation_ensure, runs_record
 
 _ids = itertools.count(1)
+# One base time per test session: each new run is 1 ms older than the previous one, so creation
+# order is newest-first whatever the machine's speed, and all runs fall on the session's day.
+_BASE = timezone.now()
 
 INVOICE_OUTPUT = {
     "vendor": {"name": "Acme Supplies GmbH", "vat_id": "DE123456789"},
@@ -42,8 +45,7 @@ def run_record(automation: Automation | None = None, **fields) -> dict:
         "version": "v3",
         "input": {"document": {"$file": "input/invoice.pdf"}, "customer": "c-42"},
         "output": INVOICE_OUTPUT,
-        # Distinct, newest first, and all within the last minute or so (tests bucket by day).
-        "createdAt": (timezone.now() - timedelta(milliseconds=n)).isoformat(),
+        "createdAt": (_BASE - timedelta(milliseconds=n)).isoformat(),
         "durationMs": 2300,
     }
     record.update(fields)
