@@ -142,3 +142,32 @@ LOGGING = {
 # JSON API (/api/v1/): requests per minute per API key (0 turns the limit off). Counted in the
 # default cache, so with several worker processes configure a shared cache for a global limit.
 LOUPE_API_RATE_LIMIT = env_int("LOUPE_API_RATE_LIMIT", 1200, minimum=0)
+
+# Where runs, reviews and examples live (DESIGN §3; docs/proxy.md). The default keeps them in
+# this database; `backends.eigenpal.EigenpalBackend` reads and writes them through a remote
+# EigenPal-compatible API instead ("proxy mode"), keeping only users, sampling-rate history and
+# Loupe's own audit trail here.
+LOUPE_BACKEND = env_str("LOUPE_BACKEND", "backends.local.LocalBackend")
+EIGENPAL_BASE_URL = env_str("EIGENPAL_BASE_URL", "").rstrip("/")
+EIGENPAL_API_KEY = env_str("EIGENPAL_API_KEY", "")
+# Seconds. Connect is short (a refused or unroutable host fails fast); read covers a slow upstream.
+EIGENPAL_CONNECT_TIMEOUT = env_float("EIGENPAL_CONNECT_TIMEOUT", 3.0, minimum=0.01)
+EIGENPAL_READ_TIMEOUT = env_float("EIGENPAL_READ_TIMEOUT", 15.0, minimum=0.01)
+EIGENPAL_WRITE_TIMEOUT = env_float("EIGENPAL_WRITE_TIMEOUT", 30.0, minimum=0.01)
+EIGENPAL_POOL_TIMEOUT = env_float("EIGENPAL_POOL_TIMEOUT", 5.0, minimum=0.01)
+# Keep-alive connections per process.
+EIGENPAL_MAX_CONNECTIONS = env_int("EIGENPAL_MAX_CONNECTIONS", 20, minimum=1)
+# Reads (and idempotent writes) are retried this many times on 5xx, 429, timeouts and refused
+# connections, with exponential backoff from EIGENPAL_RETRY_BACKOFF seconds.
+EIGENPAL_MAX_RETRIES = env_int("EIGENPAL_MAX_RETRIES", 2, minimum=0)
+EIGENPAL_RETRY_BACKOFF = env_float("EIGENPAL_RETRY_BACKOFF", 0.25, minimum=0)
+# A 429's Retry-After is waited out when it is at most this many seconds; longer, the page says so.
+EIGENPAL_RETRY_AFTER_MAX = env_float("EIGENPAL_RETRY_AFTER_MAX", 5.0, minimum=0)
+# Which API generation the upstream speaks: auto (detect), feedback (SDK 0.9.x) or reviews (newer).
+EIGENPAL_API_GENERATION = env_str("EIGENPAL_API_GENERATION", "auto")
+if EIGENPAL_API_GENERATION not in ("auto", "feedback", "reviews"):
+    raise ImproperlyConfigured("EIGENPAL_API_GENERATION must be auto, feedback or reviews.")
+# Proxy queue: upstream pages (of 100 runs) scanned at most per screen when the queue filters
+# locally (sampled only), and seconds the upstream automation list is cached per process.
+LOUPE_PROXY_SCAN_PAGES = env_int("LOUPE_PROXY_SCAN_PAGES", 5, minimum=1)
+LOUPE_PROXY_AUTOMATIONS_TTL = env_float("LOUPE_PROXY_AUTOMATIONS_TTL", 60.0, minimum=0)

@@ -10,16 +10,19 @@ from django.middleware.csrf import get_token
 from django.urls import reverse
 
 from accounts.roles import REVIEWER, has_role
+from backends import get_backend
+from backends.base import BackendError, FileInfo, RunInfo
 from datasets.services import default_example_name
 from review.forms import PromoteForm, StatusForm, VerdictForm, pretty
 from review.jsontree import EditorContext, render_tree
-from review.models import Review
-from review.queries import RunQueue, audit_trail
+from review.queries import RunQueue
 from runs.files import preview_kind
 from runs.sampling import bp_to_percent
 
 PREVIEW_BYTES = 256 * 1024
 PREVIEW_ROWS = 50
+# The pane's prev/next links when the backend resolves neighbours only on click.
+LAZY = "lazy"
 
 
 @dataclass
@@ -30,20 +33,21 @@ class FilePreview:
     truncated: bool = False
 
 
-def file_preview(field_file, name: str, content_type: str, size: int) -> FilePreview:
+def file_preview(read_head, name: str, content_type: str) -> FilePreview:
+    """What the pane previews of a file; `read_head(limit)` returns its first bytes (OSError: none)."""
     kind = preview_kind(name, content_type)
     if kind in ("image", "pdf", "none"):
         return FilePreview(kind=kind)
     try:
-        with field_file.open("rb") as handle:
-            data = handle.read(PREVIEW_BYTES + 1)
-    except OSError:
+        data = read_head(PREVIEW_BYTES + 1)
+    except (OSError, BackendError):
         return FilePreview(kind="none")
     truncated = len(data) > PREVIEW_BYTES
     text = data[:PREVIEW_BYTES].decode("utf-8", errors="replace")
     if kind == "csv":
         rows = list(csv.reader(io.StringIO(text)))
-        return FilePreview(kind="csv", rows=rows[: PREVIEW_ROWS + 1], truncated=truncated or len(rows) > PREVIEW_ROWS + 1)
+        return FilePreview(kind="csv", rows=rows[: PREVIEW_ROWS + 1],
+                           truncated=truncated or len(rows) > PREVIEW_ROWS + 1)
     if kind == "json" and not truncated:
         try:
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
@@ -52,22 +56,24 @@ def file_preview(field_file, name: str, content_type: str, size: int) -> FilePre
     return FilePreview(kind=kind, text=text, truncated=truncated)
 
 
-def review_of(run) -> Review | None:
-    try:
-        return run.review
-    except Review.DoesNotExist:
-        return None
+def _previews(backend, run: RunInfo, files: list[FileInfo], *, expected: bool = False) -> list[tuple]:
+    return [(f, file_preview(lambda limit, f=f: backend.read_head(run, f, limit, expected=expected),
+                             f.name, f.content_type)) for f in files]
 
 
-def pane_context(request, run, *, verdict_form=None, status_form=None, promote_form=None, editor_state=None,
-                 conflict=None, upload_form=None, file_error=None, message=None) -> dict:
+def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, promote_form=None, editor_state=None,
+                 conflict=None, upload_form=None, file_error=None, message=None, error=None) -> dict:
+    backend = get_backend()
     queue = RunQueue(request.GET, page_size=settings.LOUPE_QUEUE_PAGE_SIZE)
     qs = queue.querystring()
     qs = "" if qs == "?" else qs
-    review = review_of(run)
+    review = run.review
     version = review.version if review else 0
     can_review = has_role(request.user, REVIEWER)
-    previous, following = queue.neighbours(run)
+    if backend.eager_neighbours:
+        previous, following = queue.neighbours(run)
+    else:  # resolved on click by review.views.run_step
+        previous = following = LAZY
     expected = review.expected if review else None
     current = expected if expected is not None else run.output
     page_url = reverse("run_detail", args=[run.pk]) + qs
@@ -88,10 +94,7 @@ def pane_context(request, run, *, verdict_form=None, status_form=None, promote_f
             typed_key=state.get("key", ""),
             error=state.get("error", ""),
         )
-    files = list(run.files.all())
-    expected_files = list(review.expected_files.all()) if review else []
-    previews = {f.pk: file_preview(f.file, f.name, f.content_type, f.size) for f in files}
-    expected_previews = {f.pk: file_preview(f.file, f.name, f.content_type, f.size) for f in expected_files}
+    raw_edit = editor_state if editor_state and editor_state.get("op") == "replace" else {}
     return {
         "nav": "queue",
         "run": run,
@@ -109,22 +112,25 @@ def pane_context(request, run, *, verdict_form=None, status_form=None, promote_f
         if run.output is not None else None,
         "editor_ctx": ctx,
         "has_correction": expected is not None,
-        "raw_json": editor_state.get("value") if editor_state and editor_state.get("op") == "replace" else pretty(current),
-        "raw_error": editor_state.get("error") if editor_state and editor_state.get("op") == "replace" else "",
+        "raw_json": raw_edit["value"] if raw_edit else pretty(current),
+        "raw_error": raw_edit.get("error", ""),
         "input_tree": render_tree(run.input),
-        "input_files": [(f, previews[f.pk]) for f in files if f.role == "input"],
-        "output_files": [(f, previews[f.pk]) for f in files if f.role != "input"],
-        "expected_files": [(f, expected_previews[f.pk]) for f in expected_files],
-        "verdict_form": verdict_form or VerdictForm(initial={"body": review.body if review else "", "version": version}),
+        "input_files": _previews(backend, run, run.input_files),
+        "output_files": _previews(backend, run, run.output_files),
+        "expected_files": _previews(backend, run, review.expected_files if review else [], expected=True),
+        "verdict_form": verdict_form or VerdictForm(initial={"body": review.body if review else "",
+                                                             "version": version}),
         "status_form": status_form or StatusForm(initial={"version": version}),
         "promote_form": promote_form or PromoteForm(initial={
-            "name": (review.promoted_example_name if review and review.promoted_example_name else default_example_name(run))
+            "name": (review.promoted_example_name if review and review.promoted_example_name
+                     else default_example_name(run))
         }),
         "upload_form": upload_form,
         "file_error": file_error,
         "max_upload_mb": settings.LOUPE_MAX_UPLOAD_BYTES / 1_048_576,
         "max_upload_bytes": settings.LOUPE_MAX_UPLOAD_BYTES,
-        "audit": audit_trail(run),
+        "audit": backend.audit_trail(run.pk),
         "conflict": conflict,
         "pane_message": message,
+        "backend_error": error,
     }

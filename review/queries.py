@@ -1,14 +1,18 @@
-"""Reads for the review screens: the queue list object and the review pane's data."""
+"""Reads for the review screens: the queue list object, and the ORM reads of the local backend
+(the queue's queryset, keyset pages, neighbours, the review pane's run, the audit trail)."""
 
 import base64
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet, Sum
 from django.http import QueryDict
 from django.utils import timezone
 
+from backends import get_backend
+from backends.base import QueueQuery
 from review.chips import Chip
 from review.forms import QueueFilterForm
 from review.models import AuditEvent
@@ -18,8 +22,8 @@ from runs.models import Automation, ChipCount, Run
 STATE_KEYS = ("automation", "chip", "status", "date_from", "date_to", "expected", "promoted", "scope", "q")
 
 
-def encode_cursor(run: Run) -> str:
-    raw = f"{run.created_at.isoformat()}|{run.pk}".encode()
+def encode_cursor(created_at: datetime, run_id: str) -> str:
+    raw = f"{created_at.isoformat()}|{run_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -32,26 +36,30 @@ def decode_cursor(token: str) -> tuple[datetime, str] | None:
         return None
 
 
-def _older_than(created_at: datetime, run_id: str) -> Q:
+def older_than(created_at: datetime, run_id: str) -> Q:
     return Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=run_id)
 
 
-def _newer_than(created_at: datetime, run_id: str) -> Q:
+def newer_than(created_at: datetime, run_id: str) -> Q:
     return Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=run_id)
+
+
+def day_bounds(date_from, date_to) -> tuple[datetime | None, datetime | None]:
+    """The queue's date range as [start, end) instants in the current time zone."""
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(date_from, time.min, tzinfo=tz) if date_from else None
+    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz) if date_to else None
+    return start, end
 
 
 @dataclass
 class RunQueue:
     """The queue of one automation (or all of them), like the admin's ChangeList: it owns the
-    filters, keyset pagination and the links' query strings. Never counts the run table:
-    chip counts come from the ChipCount counters, "is there a next page" from one extra row."""
+    filters, the pagination links and their query strings; the backend fetches the rows."""
 
     params: QueryDict
     page_size: int
     form: QueueFilterForm = field(init=False)
-    automations: list[Automation] = field(init=False)
-    automation: Automation | None = field(init=False, default=None)
-    unknown_automation: bool = field(init=False, default=False)
 
     def __post_init__(self):
         self.form = QueueFilterForm(self.params)
@@ -60,11 +68,35 @@ class RunQueue:
         for name in self.form.errors:
             self.filters.pop(name, None)
         self.filters.setdefault("scope", "sampled")
-        self.automations = list(Automation.objects.only("id", "kind", "slug", "name").order_by("kind", "slug"))
+        self.backend = get_backend()
+
+    # -- automations (resolved only when a page needs them) ---------------------------------
+
+    @cached_property
+    def automations(self) -> list[Automation]:
+        return self.backend.automations()
+
+    @cached_property
+    def automation(self) -> Automation | None:
         ref = self.filters.get("automation") or ""
-        if ref:
-            self.automation = next((a for a in self.automations if a.ref == ref), None)
-            self.unknown_automation = self.automation is None
+        return next((a for a in self.automations if a.ref == ref), None) if ref else None
+
+    @property
+    def unknown_automation(self) -> bool:
+        return bool(self.filters.get("automation")) and self.automation is None
+
+    def query(self, **overrides) -> QueueQuery:
+        f = self.filters
+        values = dict(
+            automation=self.automation, unknown_automation=self.unknown_automation,
+            sampled_only=f["scope"] == "sampled", chip=f.get("chip") or "", status=f.get("status") or "",
+            date_from=f.get("date_from"), date_to=f.get("date_to"), expected=f.get("expected") or "",
+            promoted=f.get("promoted") or "", run_id=f.get("q") or "",
+            before=decode_cursor(f.get("before") or ""), after=decode_cursor(f.get("after") or ""),
+            page_size=self.page_size,
+        )
+        values.update(overrides)
+        return QueueQuery(**values)
 
     # -- state and links -------------------------------------------------------------------
 
@@ -88,95 +120,112 @@ class RunQueue:
 
     def chip_links(self) -> list[dict]:
         counts = self.chip_counts()
-        total = sum(counts.values())
         current = self.filters.get("chip") or ""
+        total = sum(counts.values()) if counts is not None else None
         links = [{"value": "", "label": "All", "count": total, "current": current == "",
                   "qs": self.querystring(chip=None)}]
         for chip in Chip:
-            links.append({"value": chip.value, "label": chip.label, "count": counts.get(chip.value, 0),
+            links.append({"value": chip.value, "label": chip.label,
+                          "count": counts.get(chip.value, 0) if counts is not None else None,
                           "current": current == chip.value, "qs": self.querystring(chip=chip.value)})
         return links
 
-    # -- queries ----------------------------------------------------------------------------
+    # -- reads, through the backend ----------------------------------------------------------
 
-    def chip_counts(self) -> dict[str, int]:
-        if getattr(self, "_counts", None) is None:
-            rows = ChipCount.objects.all()
-            if self.automation:
-                rows = rows.filter(automation=self.automation)
-            elif self.unknown_automation:
-                rows = rows.none()
-            if self.filters["scope"] == "sampled":
-                rows = rows.filter(sampled=True)
-            self._counts = {r["chip"]: max(r["n"] or 0, 0) for r in rows.values("chip").annotate(n=Sum("count"))}
+    def chip_counts(self) -> dict[str, int] | None:
+        """Runs per chip, or None when the backend cannot count without scanning runs."""
+        if not hasattr(self, "_counts"):
+            self._counts = self.backend.chip_counts(self.query()) if self.backend.has_chip_counts else None
         return self._counts
 
-    def queryset(self) -> QuerySet:
-        f = self.filters
-        runs = Run.objects.light().select_related("automation")
-        if self.unknown_automation:
-            return runs.none()
-        if self.automation:
-            runs = runs.filter(automation=self.automation)
-        if f["scope"] == "sampled":
-            runs = runs.filter(sampled=True)
-        if f.get("chip"):
-            runs = runs.filter(chip=f["chip"])
-        if f.get("status"):
-            runs = runs.filter(status=f["status"])
-        tz = timezone.get_current_timezone()
-        if f.get("date_from"):
-            runs = runs.filter(created_at__gte=datetime.combine(f["date_from"], time.min, tzinfo=tz))
-        if f.get("date_to"):
-            runs = runs.filter(created_at__lt=datetime.combine(f["date_to"] + timedelta(days=1), time.min, tzinfo=tz))
-        if f.get("expected") == "yes":
-            runs = runs.filter(review__has_expected=True)
-        elif f.get("expected") == "no":
-            runs = runs.exclude(review__has_expected=True)
-        if f.get("promoted") == "yes":
-            runs = runs.filter(review__promoted_example_name__isnull=False)
-        elif f.get("promoted") == "no":
-            runs = runs.exclude(review__promoted_example_name__isnull=False)
-        if f.get("q"):
-            runs = runs.filter(pk=f["q"])
-        return runs
-
-    def page(self) -> "QueuePage":
-        if getattr(self, "_page", None) is not None:
-            return self._page
-        runs = self.queryset()
-        before = decode_cursor(self.filters.get("before") or "")
-        after = decode_cursor(self.filters.get("after") or "")
-        if after and not before:
-            rows = list(runs.filter(_newer_than(*after)).order_by("created_at", "id")[: self.page_size + 1])
-            has_newer = len(rows) > self.page_size
-            rows = list(reversed(rows[: self.page_size]))
-            has_older = True
-        else:
-            if before:
-                runs = runs.filter(_older_than(*before))
-            rows = list(runs.order_by("-created_at", "-id")[: self.page_size + 1])
-            has_older = len(rows) > self.page_size
-            rows = rows[: self.page_size]
-            has_newer = before is not None
-        older = self.querystring(before=encode_cursor(rows[-1])) if rows and has_older else None
-        newer = self.querystring(after=encode_cursor(rows[0])) if rows and has_newer else None
-        self._page = QueuePage(rows=rows, older_qs=older, newer_qs=newer)
+    def page(self) -> "QueueScreen":
+        if getattr(self, "_page", None) is None:
+            page = self.backend.queue_page(self.query())
+            older = self.querystring(before=encode_cursor(*page.older)) if page.older else None
+            if page.newest:
+                newer = self.querystring()
+            else:
+                newer = self.querystring(after=encode_cursor(*page.newer)) if page.newer else None
+            self._page = QueueScreen(rows=page.rows, older_qs=older, newer_qs=newer, notice=page.notice)
         return self._page
 
-    def neighbours(self, run: Run) -> tuple[Run | None, Run | None]:
+    def neighbours(self, run):
         """The runs just newer (previous) and just older (next) than `run` in this queue."""
-        runs = self.queryset().select_related(None).only("id", "created_at")
-        previous = runs.filter(_newer_than(run.created_at, run.pk)).order_by("created_at", "id").first()
-        following = runs.filter(_older_than(run.created_at, run.pk)).order_by("-created_at", "-id").first()
-        return previous, following
+        return self.backend.neighbours(self.query(before=None, after=None), run)
 
 
 @dataclass
-class QueuePage:
-    rows: list[Run]
+class QueueScreen:
+    rows: list
     older_qs: str | None
     newer_qs: str | None
+    notice: str = ""
+
+
+# --- the local backend's reads -----------------------------------------------------------------
+
+
+def queue_queryset(query: QueueQuery) -> QuerySet:
+    """Runs matching the queue's filters (no ordering, no pagination), heavy columns deferred."""
+    runs = Run.objects.light().select_related("automation")
+    if query.unknown_automation:
+        return runs.none()
+    if query.automation:
+        runs = runs.filter(automation=query.automation)
+    if query.sampled_only:
+        runs = runs.filter(sampled=True)
+    if query.chip:
+        runs = runs.filter(chip=query.chip)
+    if query.status:
+        runs = runs.filter(status=query.status)
+    start, end = day_bounds(query.date_from, query.date_to)
+    if start:
+        runs = runs.filter(created_at__gte=start)
+    if end:
+        runs = runs.filter(created_at__lt=end)
+    if query.expected == "yes":
+        runs = runs.filter(review__has_expected=True)
+    elif query.expected == "no":
+        runs = runs.exclude(review__has_expected=True)
+    if query.promoted == "yes":
+        runs = runs.filter(review__promoted_example_name__isnull=False)
+    elif query.promoted == "no":
+        runs = runs.exclude(review__promoted_example_name__isnull=False)
+    if query.run_id:
+        runs = runs.filter(pk=query.run_id)
+    return runs
+
+
+def queue_rows(query: QueueQuery) -> tuple[list[Run], bool, bool]:
+    """One keyset page: (rows newest first, has older, has newer), from one extra row, never a count."""
+    runs = queue_queryset(query)
+    if query.after and not query.before:
+        rows = list(runs.filter(newer_than(*query.after)).order_by("created_at", "id")[: query.page_size + 1])
+        has_newer = len(rows) > query.page_size
+        return list(reversed(rows[: query.page_size])), True, has_newer
+    if query.before:
+        runs = runs.filter(older_than(*query.before))
+    rows = list(runs.order_by("-created_at", "-id")[: query.page_size + 1])
+    return rows[: query.page_size], len(rows) > query.page_size, query.before is not None
+
+
+def queue_chip_counts(query: QueueQuery) -> dict[str, int]:
+    """From the ChipCount counters: never counts the run table."""
+    rows = ChipCount.objects.all()
+    if query.automation:
+        rows = rows.filter(automation=query.automation)
+    elif query.unknown_automation:
+        rows = rows.none()
+    if query.sampled_only:
+        rows = rows.filter(sampled=True)
+    return {r["chip"]: max(r["n"] or 0, 0) for r in rows.values("chip").annotate(n=Sum("count"))}
+
+
+def queue_neighbours(query: QueueQuery, created_at: datetime, run_id: str) -> tuple[Run | None, Run | None]:
+    runs = queue_queryset(query).select_related(None).only("id", "created_at")
+    previous = runs.filter(newer_than(created_at, run_id)).order_by("created_at", "id").first()
+    following = runs.filter(older_than(created_at, run_id)).order_by("-created_at", "-id").first()
+    return previous, following
 
 
 def run_for_pane(run_id: str) -> Run:
@@ -188,5 +237,6 @@ def run_for_pane(run_id: str) -> Run:
     )
 
 
-def audit_trail(run: Run, limit: int = 50) -> list[AuditEvent]:
-    return list(run.audit_events.select_related("user").order_by("-created_at", "-id")[:limit])
+def audit_trail(run_id: str, limit: int = 50) -> list[AuditEvent]:
+    """A run's history. By run id, not through the run: in proxy mode there is no local run row."""
+    return list(AuditEvent.objects.filter(run_id=run_id).select_related("user").order_by("-created_at", "-id")[:limit])

@@ -14,5 +14,7 @@ urlpatterns = [
     path("runs/<str:run_id>/expected/copy/", views.expected_copy, name="expected_copy"),
     path("runs/<str:run_id>/expected/rename/", views.expected_rename, name="expected_rename"),
     path("runs/<str:run_id>/expected/delete/", views.expected_delete, name="expected_delete"),
-    path("runs/<str:run_id>/expected/<int:file_id>/", views.expected_download, name="expected_file"),
+    path("runs/<str:run_id>/previous/", views.run_step, {"direction": "previous"}, name="run_previous"),
+    path("runs/<str:run_id>/next/", views.run_step, {"direction": "next"}, name="run_next"),
+    path("runs/<str:run_id>/expected-files/<path:key>/", views.expected_download, name="expected_file"),
 ]

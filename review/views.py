@@ -1,17 +1,23 @@
 """Queue and review pane. Every POST works without JavaScript (post/redirect/get); with htmx it
-returns the `#run-pane` fragment, so the version every form carries stays in step."""
+returns the `#run-pane` fragment, so the version every form carries stays in step.
+
+Runs and reviews come from the configured backend (backends.get_backend()). When it fails, the
+page says what went wrong and keeps what the reviewer typed: the pane re-renders with the bound
+forms when the run could be loaded, else `backend_unavailable` (backends.views) offers the same POST again."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.decorators import role_required
 from accounts.roles import REVIEWER
-from datasets.services import PromoteError, example_promote
-from review import services
+from backends import get_backend
+from backends.base import BackendError, ChangeRefused, NotFound, ReviewConflict, RunInfo
+from backends.views import backend_errors
 from review.forms import (
     CorrectionForm,
     ExpectedCopyForm,
@@ -23,19 +29,12 @@ from review.forms import (
     VerdictForm,
 )
 from review.jsondiff import EditError, apply_edit
-from review.models import ExpectedFile
-from review.panes import pane_context, review_of
-from review.queries import RunQueue, run_for_pane
-from runs.models import Run
+from review.panes import pane_context
+from review.queries import RunQueue
+from review.services import STATUS_ACTIONS, VERDICTS
+from runs.files import download_response
 
 reviewer_only = role_required(REVIEWER, action="review runs")
-
-
-def _get_run(run_id: str) -> Run:
-    try:
-        return run_for_pane(run_id)
-    except Run.DoesNotExist:
-        raise Http404(f"No run {run_id!r}.") from None
 
 
 def _queue_qs(request: HttpRequest) -> str:
@@ -47,7 +46,7 @@ def _run_url(request: HttpRequest, run_id: str, anchor: str = "") -> str:
     return reverse("run_detail", args=[run_id]) + _queue_qs(request) + anchor
 
 
-def _render_pane(request: HttpRequest, run: Run, **extra) -> HttpResponse:
+def _render_pane(request: HttpRequest, run: RunInfo, **extra) -> HttpResponse:
     """The whole page, or the #run-pane fragment for htmx (status 200 keeps typed input)."""
     context = pane_context(request, run, **extra)
     if request.htmx and not request.htmx.history_restore_request:
@@ -55,187 +54,214 @@ def _render_pane(request: HttpRequest, run: Run, **extra) -> HttpResponse:
     return render(request, "review/run.html", context)
 
 
-def _conflict(request, run, exc: services.StaleReview, submitted: dict) -> dict:
-    return {"current": exc.current, "submitted": submitted}
+def _done(request: HttpRequest, run_id: str, anchor: str = "") -> HttpResponse:
+    if request.htmx:
+        return _render_pane(request, get_backend().run(run_id))
+    return redirect(_run_url(request, run_id, anchor))
 
 
 @require_GET
+@backend_errors
 def queue(request: HttpRequest) -> HttpResponse:
     run_queue = RunQueue(request.GET, page_size=settings.LOUPE_QUEUE_PAGE_SIZE)
-    context = {"nav": "queue", "queue": run_queue, "page": run_queue.page()}
+    context = {"nav": "queue", "queue": run_queue, "page": run_queue.page(), "backend": run_queue.backend}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "review/partials/queue_results.html", context)
     return render(request, "review/queue.html", context)
 
 
 @require_GET
+@backend_errors
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
-    return _render_pane(request, _get_run(run_id))
+    return _render_pane(request, get_backend().run(run_id))
 
 
 @require_GET
+@backend_errors
 def run_editor(request: HttpRequest, run_id: str) -> HttpResponse:
     """The correction editor alone (htmx opens and closes inline edit forms with it)."""
-    return render(request, "review/partials/editor.html", pane_context(request, _get_run(run_id)))
+    return render(request, "review/partials/editor.html", pane_context(request, get_backend().run(run_id)))
+
+
+@require_GET
+@backend_errors
+def run_step(request: HttpRequest, run_id: str, direction: str) -> HttpResponse:
+    """Previous/next in the queue, resolved on click (backends whose neighbours cost calls)."""
+    backend = get_backend()
+    previous, following = RunQueue(request.GET, page_size=1).neighbours(backend.run(run_id))
+    target = previous if direction == "previous" else following
+    if target is None:
+        edge = "newest" if direction == "previous" else "last"
+        messages.info(request, f"That was the {edge} run in this queue.")
+        target = run_id
+    return redirect(_run_url(request, target))
 
 
 @require_POST
 @reviewer_only
+@backend_errors
 def run_verdict(request: HttpRequest, run_id: str) -> HttpResponse:
-    run = _get_run(run_id)
+    backend = get_backend()
+    run = backend.run(run_id)
     form = VerdictForm(request.POST)
     if not form.is_valid():
         return _render_pane(request, run, verdict_form=form)
     verdict = form.cleaned_data["verdict"]
     changes = {"body": form.cleaned_data["body"]}
     if verdict:
-        changes.update(services.VERDICTS[verdict])
+        changes.update(VERDICTS[verdict])
     try:
-        services.review_update(run=run, changes=changes, user=request.user, base_version=form.cleaned_data["version"],
-                               action=f"verdict:{verdict}" if verdict else "note")
-    except services.StaleReview as exc:
+        backend.review_update(run=run, changes=changes, user=request.user, base_version=form.cleaned_data["version"],
+                              action=f"verdict:{verdict}" if verdict else "note")
+    except ReviewConflict as exc:
         form = VerdictForm(initial={**form.cleaned_data, "version": exc.current.version})
-        return _render_pane(request, _get_run(run_id), verdict_form=form,
-                            conflict=_conflict(request, run, exc, {"verdict": verdict, **changes}))
+        return _render_pane(request, backend.run(run_id), verdict_form=form,
+                            conflict={"current": exc.current, "submitted": {"verdict": verdict, **changes}})
+    except BackendError as exc:
+        return _render_pane(request, run, verdict_form=form, error=exc)
     if verdict == "pass":
         following = RunQueue(request.GET, page_size=1).neighbours(run)[1]
         messages.success(request, f"Run {run.pk} passed.")
-        target = following.pk if following else run.pk
-        if request.htmx:
-            return _htmx_redirect(_run_url(request, target))
-        return redirect(_run_url(request, target))
+        target = _run_url(request, following or run.pk)
+        return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
     if verdict in ("fail", "partial"):
-        messages.warning(request, "Marked as %s. Correct the output below: click any value to edit it." % verdict)
+        messages.warning(request, f"Marked as {verdict}. Correct the output below: click any value to edit it.")
         if request.htmx:
-            return _render_pane(request, _get_run(run_id), message=None)
+            return _render_pane(request, backend.run(run_id), message=None)
         return redirect(_run_url(request, run.pk, "#editor"))
     messages.success(request, "Note saved.")
     return _done(request, run_id)
 
 
-def _htmx_redirect(url: str) -> HttpResponse:
-    from django_htmx.http import HttpResponseClientRedirect
-
-    return HttpResponseClientRedirect(url)
-
-
-def _done(request: HttpRequest, run_id: str, anchor: str = "") -> HttpResponse:
-    if request.htmx:
-        return _render_pane(request, _get_run(run_id))
-    return redirect(_run_url(request, run_id, anchor))
-
-
 @require_POST
 @reviewer_only
+@backend_errors
 def run_status(request: HttpRequest, run_id: str) -> HttpResponse:
-    run = _get_run(run_id)
+    backend = get_backend()
+    run = backend.run(run_id)
     form = StatusForm(request.POST)
     if not form.is_valid():
         return _render_pane(request, run, status_form=form)
+    action = form.cleaned_data["action"]
     try:
-        services.review_set_status(run=run, action=form.cleaned_data["action"], user=request.user,
-                                   base_version=form.cleaned_data["version"])
-    except services.StaleReview as exc:
-        return _render_pane(request, _get_run(run_id),
-                            conflict=_conflict(request, run, exc, {"action": form.cleaned_data["action"]}))
+        backend.review_update(run=run, changes={"status": STATUS_ACTIONS[action]}, user=request.user,
+                              base_version=form.cleaned_data["version"], action=action)
+    except ReviewConflict as exc:
+        return _render_pane(request, backend.run(run_id), conflict={"current": exc.current,
+                                                                   "submitted": {"action": action}})
+    except BackendError as exc:
+        return _render_pane(request, run, status_form=form, error=exc)
     messages.success(request, {"resolve": "Review resolved.", "ignore": "Review ignored.",
-                               "reopen": "Review reopened."}[form.cleaned_data["action"]])
+                               "reopen": "Review reopened."}[action])
     return _done(request, run_id)
 
 
 @require_POST
 @reviewer_only
+@backend_errors
 def run_correct(request: HttpRequest, run_id: str) -> HttpResponse:
     """One correction-editor operation; errors re-render the editor with what was typed."""
-    run = _get_run(run_id)
+    backend = get_backend()
+    run = backend.run(run_id)
     form = CorrectionForm(request.POST)
     if not form.is_valid():
         return _render_pane(request, run, editor_state={"op": request.POST.get("op", ""), "error": "Invalid edit."})
     data = form.cleaned_data
-    review = review_of(run)
+    review = run.review
     current = review.expected if review and review.expected is not None else run.output
     state = {"op": data["op"], "path": data["path"], "value": data["value"], "key": data["key"]}
     try:
         expected = None if data["op"] == "reset" else apply_edit(
             current, op=data["op"], path=data["path"], value=data["value"], key=data["key"])
-        services.review_update(run=run, changes={"expected": expected}, user=request.user,
-                               base_version=data["version"], action=f"correct:{data['op']}")
+        backend.review_update(run=run, changes={"expected": expected}, user=request.user,
+                              base_version=data["version"], action=f"correct:{data['op']}")
     except EditError as exc:
         return _render_pane(request, run, editor_state={**state, "error": str(exc)})
-    except services.StaleReview as exc:
-        return _render_pane(request, _get_run(run_id), editor_state=state,
-                            conflict=_conflict(request, run, exc, {"edit": state}))
+    except ReviewConflict as exc:
+        return _render_pane(request, backend.run(run_id), editor_state=state,
+                            conflict={"current": exc.current, "submitted": {"edit": state}})
+    except BackendError as exc:
+        return _render_pane(request, run, editor_state={**state, "error": f"Not saved: {exc}"}, error=exc)
     return _done(request, run_id, "#editor")
 
 
 def _file_action(request: HttpRequest, run_id: str, form_class, action) -> HttpResponse:
-    run = _get_run(run_id)
+    backend = get_backend()
+    run = backend.run(run_id)
     form = form_class(request.POST, request.FILES)
     upload_form = form if form_class is ExpectedUploadForm else None
     if not form.is_valid():
         return _render_pane(request, run, upload_form=upload_form,
                             file_error=" ".join(e for errors in form.errors.values() for e in errors))
     try:
-        change = action(run, form.cleaned_data)
-    except services.ReviewError as exc:
+        name = action(backend, run, form.cleaned_data)
+    except (ChangeRefused, NotFound) as exc:
         return _render_pane(request, run, upload_form=upload_form, file_error=str(exc))
-    messages.success(request, f"Expected file {change.name} saved." if form_class is not ExpectedDeleteForm
-                     else f"Expected file {change.name} deleted.")
+    except BackendError as exc:
+        return _render_pane(request, run, upload_form=upload_form, file_error=f"Not saved: {exc}", error=exc)
+    messages.success(request, f"Expected file {name} saved." if form_class is not ExpectedDeleteForm
+                     else f"Expected file {name} deleted.")
     return _done(request, run_id, "#expected-files")
 
 
 @require_POST
 @reviewer_only
+@backend_errors
 def expected_upload(request: HttpRequest, run_id: str) -> HttpResponse:
-    return _file_action(request, run_id, ExpectedUploadForm, lambda run, d: services.expected_file_upload(
+    return _file_action(request, run_id, ExpectedUploadForm, lambda backend, run, d: backend.expected_file_upload(
         run=run, upload=d["file"], name=d["name"] or None, user=request.user))
 
 
 @require_POST
 @reviewer_only
+@backend_errors
 def expected_copy(request: HttpRequest, run_id: str) -> HttpResponse:
-    return _file_action(request, run_id, ExpectedCopyForm, lambda run, d: services.expected_file_copy_output(
+    return _file_action(request, run_id, ExpectedCopyForm, lambda backend, run, d: backend.expected_file_copy(
         run=run, output_name=d["output_name"], expected_name=d["expected_name"] or None, user=request.user))
 
 
 @require_POST
 @reviewer_only
+@backend_errors
 def expected_rename(request: HttpRequest, run_id: str) -> HttpResponse:
-    return _file_action(request, run_id, ExpectedRenameForm, lambda run, d: services.expected_file_rename(
+    return _file_action(request, run_id, ExpectedRenameForm, lambda backend, run, d: backend.expected_file_rename(
         run=run, name=d["name"], new_name=d["new_name"], user=request.user))
 
 
 @require_POST
 @reviewer_only
+@backend_errors
 def expected_delete(request: HttpRequest, run_id: str) -> HttpResponse:
-    return _file_action(request, run_id, ExpectedDeleteForm, lambda run, d: services.expected_file_delete(
+    return _file_action(request, run_id, ExpectedDeleteForm, lambda backend, run, d: backend.expected_file_delete(
         run=run, name=d["name"], user=request.user))
 
 
 @require_GET
-def expected_download(request: HttpRequest, run_id: str, file_id: int) -> FileResponse:
-    expected = get_object_or_404(ExpectedFile, pk=file_id, review__run_id=run_id)
-    return FileResponse(expected.file.open("rb"), as_attachment=request.GET.get("inline") != "1",
-                        filename=expected.name.rsplit("/", 1)[-1], content_type=expected.content_type or None)
+@backend_errors
+def expected_download(request: HttpRequest, run_id: str, key: str) -> HttpResponse:
+    return download_response(get_backend().expected_file(run_id, key), inline=request.GET.get("inline") == "1")
 
 
 @require_POST
 @reviewer_only
+@backend_errors
 def run_promote(request: HttpRequest, run_id: str) -> HttpResponse:
     """Promote to the dataset; without an expected output, ask to confirm first."""
-    run = _get_run(run_id)
+    backend = get_backend()
+    run = backend.run(run_id)
     form = PromoteForm(request.POST)
     if not form.is_valid():
         return _render_pane(request, run, promote_form=form)
-    review = review_of(run)
-    if not (review and review.has_expected) and not form.cleaned_data["confirm_no_expected"]:
+    if not (run.review and run.review.has_expected) and not form.cleaned_data["confirm_no_expected"]:
         form.add_error("confirm_no_expected", "This run has no expected output or files yet, so the example would "
                        "have no ground truth. Correct the output first, or tick the box to promote anyway.")
         return _render_pane(request, run, promote_form=form)
     try:
-        example = example_promote(run=run, name=form.cleaned_data["name"], user=request.user)
-    except PromoteError as exc:
-        form.add_error("name", str(exc))
+        example = backend.promote(run=run, name=form.cleaned_data["name"], user=request.user)
+    except ChangeRefused as exc:
+        form.add_error("name" if exc.field in ("name", "<root>") else None, str(exc))
         return _render_pane(request, run, promote_form=form)
+    except BackendError as exc:
+        return _render_pane(request, run, promote_form=form, error=exc)
     messages.success(request, f"Promoted to dataset example {example.name}.")
     return _done(request, run_id, "#promote")

@@ -48,3 +48,22 @@ def preview_kind(name: str, content_type: str = "") -> str:
     if content_type.startswith("text/") or lower.endswith((".txt", ".md", ".log", ".xml", ".yaml", ".yml")):
         return "text"
     return "none"
+
+
+def download_response(download, *, inline: bool = False):
+    """A streamed response for a backend's FileDownload: an attachment, or inline for previews.
+    Content types that could run script in Loupe's origin are always served as attachments."""
+    from django.http import StreamingHttpResponse
+    from django.utils.http import content_disposition_header
+
+    content_type = download.content_type or guess_content_type(download.filename)
+    if inline and preview_kind(download.filename, content_type) not in ("image", "pdf", "json", "csv", "text"):
+        inline = False
+    if "html" in content_type or "svg" in content_type or "javascript" in content_type:
+        inline = False
+    response = StreamingHttpResponse(download.chunks, content_type=content_type)
+    if download.size is not None:
+        response["Content-Length"] = str(download.size)
+    response["Content-Disposition"] = content_disposition_header(not inline, download.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

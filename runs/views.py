@@ -1,15 +1,19 @@
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import OPS, has_role
+from backends import get_backend
+from backends.base import BackendError, NotFound
+from backends.views import backend_unavailable
+from runs.files import download_response
 from runs.forms import SamplingRateForm, StepDownThresholdForm
-from runs.models import Automation, RunFile, SamplingRateChange
+from runs.models import Automation, SamplingRateChange
 from runs.sampling import bp_to_percent
 from runs.services import InvalidRate, sampling_rate_set, step_down_threshold_set
 from runs.stats import (
@@ -24,16 +28,16 @@ from runs.stats import (
 )
 
 
-def run_file_download(request: HttpRequest, run_id: str, file_id: int) -> FileResponse:
+@require_GET
+def run_file_download(request: HttpRequest, run_id: str, key: str) -> HttpResponse:
     """A run's input/output file; `?inline=1` for previews (images, PDF), else an attachment."""
-    run_file = get_object_or_404(RunFile, pk=file_id, run_id=run_id)
-    inline = request.GET.get("inline") == "1"
-    return FileResponse(
-        run_file.file.open("rb"),
-        as_attachment=not inline,
-        filename=run_file.name.rsplit("/", 1)[-1],
-        content_type=run_file.content_type or None,
-    )
+    try:
+        download = get_backend().run_file(run_id, key)
+    except NotFound as missing:
+        raise Http404(str(missing)) from None
+    except BackendError as error:
+        return backend_unavailable(request, error)
+    return download_response(download, inline=request.GET.get("inline") == "1")
 
 
 # --- Sampling page (ops) ------------------------------------------------------------------

@@ -166,7 +166,7 @@ def test_copy_rename_and_delete_expected_files(reviewer_client, run):
 def test_expected_file_downloads_byte_for_byte(reviewer_client, run):
     reviewer_client.post(url(run, "expected/upload"), {"file": SimpleUploadedFile("f.bin", b"\x00\x01\x02")})
     expected = review(run).expected_files.get()
-    response = reviewer_client.get(f"/runs/{run.pk}/expected/{expected.pk}/")
+    response = reviewer_client.get(f"/runs/{run.pk}/expected-files/{expected.pk}/")
     assert b"".join(response.streaming_content) == b"\x00\x01\x02"
 
 
@@ -217,4 +217,4 @@ def test_next_and_previous_follow_the_queue_filter(reviewer_client, automation):
     from tests.factories import make_runs
     runs = sorted(make_runs(3, automation), key=lambda r: r.created_at, reverse=True)
     response = reviewer_client.get(url(runs[1]) + "?chip=unreviewed")
-    assert response.context["previous"].pk == runs[0].pk and response.context["following"].pk == runs[2].pk
+    assert response.context["previous"] == runs[0].pk and response.context["following"] == runs[2].pk

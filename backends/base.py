@@ -1,0 +1,291 @@
+"""The one interface the review and dataset pages depend on, its value objects and its errors.
+
+Two implementations: `backends.local.LocalBackend` (Loupe's own database, the default) and
+`backends.eigenpal.EigenpalBackend` (a remote EigenPal-compatible API over httpx). Views get
+the configured one from `backends.get_backend()` and never import either.
+
+Automations are local model instances in both modes: in proxy mode they are mirror rows of the
+upstream automations, which carry the sampling-rate history (DESIGN §3). Runs, reviews, files
+and examples are plain value objects built by the backend.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from review.chips import Chip, Rating, ReviewStatus, derive_chip
+from runs.models import Automation, RunStatus
+
+# --- errors -----------------------------------------------------------------------------
+
+
+class BackendError(Exception):
+    """Anything the backend could not do, with a message a page can show as it is.
+
+    `status` is the upstream HTTP status where there was one; `field` names the input at fault
+    when the backend refused a value; `retry_after` is in seconds (rate limits).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, field: str = "<root>",
+                 retry_after: int | None = None, request_id: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+        self.retry_after = retry_after
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(BackendError):
+    """The run, file, example or automation does not exist (any more)."""
+
+
+class ChangeRefused(BackendError):
+    """The backend refused a change as invalid (a bad name, a missing output file...)."""
+
+
+class ReviewConflict(ChangeRefused):
+    """The review changed since the reviewer loaded it; `current` is the review as it is now."""
+
+    def __init__(self, current: "ReviewInfo"):
+        super().__init__(
+            "Someone else saved this review since you opened it. Your changes were not saved; "
+            "the current version is shown below.", field="version")
+        self.current = current
+
+
+class Unavailable(BackendError):
+    """The backend could not be reached or failed (timeouts, refused connections, 5xx, 429)."""
+
+
+class Misconfigured(BackendError):
+    """The backend refused Loupe's credentials (401/403): an operator has to fix a setting."""
+
+
+# --- value objects -----------------------------------------------------------------------
+
+_STATUS_LABELS = dict(RunStatus.choices)
+_CHIP_LABELS = dict(Chip.choices)
+_RATING_LABELS = dict(Rating.choices)
+_REVIEW_STATUS_LABELS = dict(ReviewStatus.choices)
+
+
+@dataclass
+class FileInfo:
+    """A run file, an expected file or an example file. `key` identifies it in download URLs
+    (a row id locally, a path upstream); `handle` is the backend's own (a stored FieldFile)."""
+
+    key: str
+    name: str
+    role: str = "output"
+    size: int | None = None
+    content_type: str = ""
+    handle: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class FileDownload:
+    """A file's bytes as a stream of chunks, for FileResponse/StreamingHttpResponse."""
+
+    chunks: Iterator[bytes]
+    filename: str
+    content_type: str = ""
+    size: int | None = None
+
+
+@dataclass
+class ReviewInfo:
+    """A run's review (the API's feedback). `version` changes with every saved change; a save
+    based on another version is refused with ReviewConflict."""
+
+    rating: str | None = None
+    status: str | None = None
+    body: str = ""
+    expected: Any = None
+    version: int = 0
+    expected_files: list[FileInfo] = field(default_factory=list)
+    promoted_example_name: str | None = None
+    promoted_example_id: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str = ""
+
+    @property
+    def chip(self) -> str:
+        return derive_chip(self.rating, self.status)
+
+    @property
+    def has_verdict(self) -> bool:
+        return bool(self.rating or self.status)
+
+    @property
+    def has_expected(self) -> bool:
+        return self.expected is not None or bool(self.expected_files)
+
+    @property
+    def rating_label(self) -> str:
+        return _RATING_LABELS.get(self.rating, self.rating or "")
+
+    @property
+    def status_label(self) -> str:
+        return _REVIEW_STATUS_LABELS.get(self.status, self.status or "")
+
+
+@dataclass
+class RunInfo:
+    """One run as the pages show it. Queue rows fill the light fields; the review pane also
+    gets input, output, files and the review (`detail=True`)."""
+
+    id: str
+    automation: Automation
+    status: str
+    created_at: datetime
+    sampled: bool
+    sample_bucket: int
+    chip: str | None = None  # None: not known for this row (never in local mode)
+    output_preview: str = ""
+    completed_at: datetime | None = None
+    duration_ms: int | None = None
+    version: str | None = None
+    trigger: str | None = None
+    example_id: str | None = None
+    error: str | None = None
+    detail: bool = False
+    input: Any = None
+    output: Any = None
+    files: list[FileInfo] = field(default_factory=list)
+    review: ReviewInfo | None = None
+
+    @property
+    def pk(self) -> str:
+        return self.id
+
+    @property
+    def status_label(self) -> str:
+        return _STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def chip_label(self) -> str:
+        return _CHIP_LABELS.get(self.chip, "") if self.chip else ""
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return None if self.duration_ms is None else self.duration_ms / 1000
+
+    @property
+    def input_files(self) -> list[FileInfo]:
+        return [f for f in self.files if f.role == "input"]
+
+    @property
+    def output_files(self) -> list[FileInfo]:
+        return [f for f in self.files if f.role != "input"]
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """The queue's validated filters, as the list object (review.queries.RunQueue) hands them
+    to the backend. `before`/`after` are keyset positions: (created_at, run id)."""
+
+    automation: Automation | None = None
+    unknown_automation: bool = False
+    sampled_only: bool = True
+    chip: str = ""
+    status: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    expected: str = ""  # "", "yes", "no"
+    promoted: str = ""
+    run_id: str = ""
+    before: tuple[datetime, str] | None = None
+    after: tuple[datetime, str] | None = None
+    page_size: int = 50
+
+
+@dataclass
+class QueuePage:
+    """One screen of the queue. `older`/`newer` are the keyset positions the pager links to
+    (None: no such page); `notice` tells the reviewer about a partial screen."""
+
+    rows: list[RunInfo]
+    older: tuple[datetime, str] | None = None
+    newer: tuple[datetime, str] | None = None
+    newest: bool = False  # the newer link is "back to the newest page"
+    notice: str = ""
+
+
+@dataclass
+class PromoteResult:
+    example_id: str
+    name: str
+
+
+class Backend:
+    """What the pages need from wherever runs live. Every method may raise BackendError."""
+
+    #: Short name shown in the footer and docs: "local" or "eigenpal".
+    name = "base"
+    #: True when prev/next neighbours are cheap enough to compute for every review pane;
+    #: otherwise the pane links to a view that resolves them on click.
+    eager_neighbours = True
+    #: True when the queue can show a count per chip without scanning runs.
+    has_chip_counts = True
+
+    # -- automations --------------------------------------------------------------------
+    def automations(self) -> list[Automation]:
+        raise NotImplementedError
+
+    # -- queue --------------------------------------------------------------------------
+    def queue_page(self, query: QueueQuery) -> QueuePage:
+        raise NotImplementedError
+
+    def chip_counts(self, query: QueueQuery) -> dict[str, int] | None:
+        raise NotImplementedError
+
+    def neighbours(self, query: QueueQuery, run: RunInfo) -> tuple[str | None, str | None]:
+        """The ids of the runs just newer (previous) and just older (next) than `run` in the queue."""
+        raise NotImplementedError
+
+    # -- one run ------------------------------------------------------------------------
+    def run(self, run_id: str) -> RunInfo:
+        """The run with input, output, files and review; NotFound when there is none."""
+        raise NotImplementedError
+
+    def run_file(self, run_id: str, key: str) -> FileDownload:
+        raise NotImplementedError
+
+    def expected_file(self, run_id: str, key: str) -> FileDownload:
+        raise NotImplementedError
+
+    def read_head(self, run: RunInfo, file: FileInfo, limit: int, *, expected: bool = False) -> bytes:
+        """The first `limit` bytes of a file (previews); OSError when it cannot be read."""
+        raise NotImplementedError
+
+    def audit_trail(self, run_id: str, limit: int = 50) -> list:
+        raise NotImplementedError
+
+    # -- reviews --------------------------------------------------------------------------
+    def review_update(self, *, run: RunInfo, changes: dict, user, base_version: int | None,
+                      action: str) -> None:
+        """Partially update the review (a left-out key is unchanged, None clears)."""
+        raise NotImplementedError
+
+    def expected_file_upload(self, *, run: RunInfo, upload, name: str | None, user) -> str:
+        raise NotImplementedError
+
+    def expected_file_copy(self, *, run: RunInfo, output_name: str, expected_name: str | None, user) -> str:
+        raise NotImplementedError
+
+    def expected_file_rename(self, *, run: RunInfo, name: str, new_name: str, user) -> str:
+        raise NotImplementedError
+
+    def expected_file_delete(self, *, run: RunInfo, name: str, user) -> str:
+        raise NotImplementedError
+
+    def promote(self, *, run: RunInfo, name: str, user) -> PromoteResult:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release pooled connections (tests, settings changes)."""

@@ -1,0 +1,177 @@
+"""The default backend: runs, reviews, files and examples in Loupe's own database and storage.
+A thin layer over review.queries and the services; it turns rows into the interface's value
+objects and the services' errors into the interface's errors. No query is added on the way:
+the queue page still costs the budget pinned in tests/review/test_queue.py."""
+
+from collections.abc import Iterator
+
+from django.core.exceptions import ObjectDoesNotExist
+
+from backends.base import (
+    Backend,
+    ChangeRefused,
+    FileDownload,
+    FileInfo,
+    NotFound,
+    PromoteResult,
+    QueuePage,
+    QueueQuery,
+    ReviewConflict,
+    ReviewInfo,
+    RunInfo,
+)
+from datasets.services import PromoteError, example_promote
+from review import queries, services
+from review.models import ExpectedFile, Review
+from runs.models import Automation, Run, RunFile
+
+CHUNK = 64 * 1024
+
+
+def review_info(review: Review | None) -> ReviewInfo | None:
+    if review is None:
+        return None
+    files = [FileInfo(key=str(f.pk), name=f.name, role="expected", size=f.size, content_type=f.content_type,
+                      handle=f.file) for f in review.expected_files.all()]
+    return ReviewInfo(
+        rating=review.rating, status=review.status, body=review.body or "", expected=review.expected,
+        version=review.version, expected_files=files, promoted_example_name=review.promoted_example_name,
+        promoted_example_id=str(review.promoted_example_id) if review.promoted_example_id else None,
+        updated_at=review.updated_at, updated_by=review.updated_by.get_username() if review.updated_by else "",
+    )
+
+
+def run_info(run: Run, *, detail: bool = False) -> RunInfo:
+    info = RunInfo(
+        id=run.pk, automation=run.automation, status=run.status, created_at=run.created_at, sampled=run.sampled,
+        sample_bucket=run.sample_bucket, chip=run.chip, output_preview=run.output_preview,
+        completed_at=run.completed_at, duration_ms=run.duration_ms, version=run.version, trigger=run.trigger,
+        example_id=run.example_id,
+    )
+    if detail:
+        try:
+            review = run.review
+        except Review.DoesNotExist:
+            review = None
+        info.detail = True
+        info.error = run.error
+        info.input, info.output = run.input, run.output
+        info.files = [FileInfo(key=str(f.pk), name=f.name, role=f.role, size=f.size, content_type=f.content_type,
+                               handle=f.file) for f in run.files.all()]
+        info.review = review_info(review)
+    return info
+
+
+def _chunks(field_file) -> Iterator[bytes]:
+    with field_file.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def _download(field_file, name: str, content_type: str, size: int) -> FileDownload:
+    try:
+        field_file.open("rb").close()
+    except OSError as exc:
+        raise NotFound(f"The stored file {name} cannot be read.") from exc
+    return FileDownload(chunks=_chunks(field_file), filename=name.rsplit("/", 1)[-1], content_type=content_type,
+                        size=size)
+
+
+def _refused(exc: Exception, field: str = "<root>") -> ChangeRefused:
+    if isinstance(exc, services.FileMissing):
+        return NotFound(str(exc), field=exc.field)
+    return ChangeRefused(str(exc), field=getattr(exc, "field", field))
+
+
+class LocalBackend(Backend):
+    name = "local"
+    eager_neighbours = True
+    has_chip_counts = True
+
+    def automations(self) -> list[Automation]:
+        return list(Automation.objects.only("id", "kind", "slug", "name", "sampling_rate_bp").order_by("kind", "slug"))
+
+    def queue_page(self, query: QueueQuery) -> QueuePage:
+        rows, has_older, has_newer = queries.queue_rows(query)
+        return QueuePage(
+            rows=[run_info(r) for r in rows],
+            older=(rows[-1].created_at, rows[-1].pk) if rows and has_older else None,
+            newer=(rows[0].created_at, rows[0].pk) if rows and has_newer else None,
+        )
+
+    def chip_counts(self, query: QueueQuery) -> dict[str, int]:
+        return queries.queue_chip_counts(query)
+
+    def neighbours(self, query: QueueQuery, run: RunInfo) -> tuple[str | None, str | None]:
+        previous, following = queries.queue_neighbours(query, run.created_at, run.id)
+        return (previous.pk if previous else None, following.pk if following else None)
+
+    def run(self, run_id: str) -> RunInfo:
+        try:
+            return run_info(queries.run_for_pane(run_id), detail=True)
+        except Run.DoesNotExist:
+            raise NotFound(f"No run {run_id!r}.") from None
+
+    def run_file(self, run_id: str, key: str) -> FileDownload:
+        run_file = RunFile.objects.filter(pk=key, run_id=run_id).first() if key.isdigit() else None
+        if run_file is None:
+            raise NotFound("No such file in this run.")
+        return _download(run_file.file, run_file.name, run_file.content_type, run_file.size)
+
+    def expected_file(self, run_id: str, key: str) -> FileDownload:
+        expected = ExpectedFile.objects.filter(pk=key, review__run_id=run_id).first() if key.isdigit() else None
+        if expected is None:
+            raise NotFound("No such expected file for this run.")
+        return _download(expected.file, expected.name, expected.content_type, expected.size)
+
+    def read_head(self, run: RunInfo, file: FileInfo, limit: int, *, expected: bool = False) -> bytes:
+        with file.handle.open("rb") as handle:
+            return handle.read(limit)
+
+    def audit_trail(self, run_id: str, limit: int = 50) -> list:
+        return queries.audit_trail(run_id, limit)
+
+    # -- writes: the services do the work, atomically, with their own audit events ------------
+
+    def _run_row(self, run: RunInfo) -> Run:
+        try:
+            return Run.objects.select_related("automation").get(pk=run.id)
+        except ObjectDoesNotExist:
+            raise NotFound(f"No run {run.id!r}.") from None
+
+    def review_update(self, *, run: RunInfo, changes: dict, user, base_version: int | None, action: str) -> None:
+        try:
+            services.review_update(run=self._run_row(run), changes=changes, user=user, base_version=base_version,
+                                   action=action)
+        except services.StaleReview as exc:
+            raise ReviewConflict(review_info(exc.current)) from None
+        except services.ReviewError as exc:
+            raise _refused(exc) from None
+
+    def _file_op(self, work) -> str:
+        try:
+            return work().name
+        except services.ReviewError as exc:
+            raise _refused(exc) from None
+
+    def expected_file_upload(self, *, run: RunInfo, upload, name: str | None, user) -> str:
+        return self._file_op(lambda: services.expected_file_upload(run=self._run_row(run), upload=upload, name=name,
+                                                                    user=user))
+
+    def expected_file_copy(self, *, run: RunInfo, output_name: str, expected_name: str | None, user) -> str:
+        return self._file_op(lambda: services.expected_file_copy_output(
+            run=self._run_row(run), output_name=output_name, expected_name=expected_name, user=user))
+
+    def expected_file_rename(self, *, run: RunInfo, name: str, new_name: str, user) -> str:
+        return self._file_op(lambda: services.expected_file_rename(run=self._run_row(run), name=name,
+                                                                    new_name=new_name, user=user))
+
+    def expected_file_delete(self, *, run: RunInfo, name: str, user) -> str:
+        return self._file_op(lambda: services.expected_file_delete(run=self._run_row(run), name=name, user=user))
+
+    def promote(self, *, run: RunInfo, name: str, user) -> PromoteResult:
+        try:
+            example = example_promote(run=self._run_row(run), name=name, user=user)
+        except PromoteError as exc:
+            raise ChangeRefused(str(exc), field=exc.field) from None
+        return PromoteResult(example_id=str(example.pk), name=example.name)
