@@ -232,6 +232,8 @@ class Backend:
     eager_neighbours = True
     #: True when the queue can show a count per chip without scanning runs.
     has_chip_counts = True
+    #: How many files of a run the pane reads for previews (None: all).
+    preview_budget: int | None = None
 
     # -- automations --------------------------------------------------------------------
     def automations(self) -> list[Automation]:
@@ -244,9 +246,12 @@ class Backend:
     def chip_counts(self, query: QueueQuery) -> dict[str, int] | None:
         raise NotImplementedError
 
-    def neighbours(self, query: QueueQuery, run: RunInfo) -> tuple[str | None, str | None]:
-        """The ids of the runs just newer (previous) and just older (next) than `run` in the queue."""
+    def neighbour(self, query: QueueQuery, run: RunInfo, direction: str) -> str | None:
+        """The id of the run just newer ("previous") or just older ("next") than `run` in the queue."""
         raise NotImplementedError
+
+    def neighbours(self, query: QueueQuery, run: RunInfo) -> tuple[str | None, str | None]:
+        return self.neighbour(query, run, "previous"), self.neighbour(query, run, "next")
 
     # -- one run ------------------------------------------------------------------------
     def run(self, run_id: str) -> RunInfo:

@@ -102,9 +102,8 @@ class LocalBackend(Backend):
     def chip_counts(self, query: QueueQuery) -> dict[str, int]:
         return queries.queue_chip_counts(query)
 
-    def neighbours(self, query: QueueQuery, run: RunInfo) -> tuple[str | None, str | None]:
-        previous, following = queries.queue_neighbours(query, run.created_at, run.id)
-        return (previous.pk if previous else None, following.pk if following else None)
+    def neighbour(self, query: QueueQuery, run: RunInfo, direction: str) -> str | None:
+        return queries.queue_neighbour(query, run.created_at, run.id, direction)
 
     def run(self, run_id: str) -> RunInfo:
         try:

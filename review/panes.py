@@ -56,9 +56,24 @@ def file_preview(read_head, name: str, content_type: str) -> FilePreview:
     return FilePreview(kind=kind, text=text, truncated=truncated)
 
 
-def _previews(backend, run: RunInfo, files: list[FileInfo], *, expected: bool = False) -> list[tuple]:
-    return [(f, file_preview(lambda limit, f=f: backend.read_head(run, f, limit, expected=expected),
-                             f.name, f.content_type)) for f in files]
+class _Previews:
+    """Previews of a run's files within the backend's budget of reads (remote reads cost calls)."""
+
+    def __init__(self, backend, run: RunInfo):
+        self.backend, self.run, self.left = backend, run, backend.preview_budget
+
+    def __call__(self, files: list[FileInfo], *, expected: bool = False) -> list[tuple]:
+        return [(f, self.preview(f, expected)) for f in files]
+
+    def preview(self, f: FileInfo, expected: bool) -> FilePreview:
+        def read_head(limit: int) -> bytes:
+            if self.left is not None:
+                if self.left <= 0:
+                    raise OSError("preview budget spent")
+                self.left -= 1
+            return self.backend.read_head(self.run, f, limit, expected=expected)
+
+        return file_preview(read_head, f.name, f.content_type)
 
 
 def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, promote_form=None, editor_state=None,
@@ -94,6 +109,7 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
             typed_key=state.get("key", ""),
             error=state.get("error", ""),
         )
+    previews = _Previews(backend, run)
     raw_edit = editor_state if editor_state and editor_state.get("op") == "replace" else {}
     return {
         "nav": "queue",
@@ -115,9 +131,9 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
         "raw_json": raw_edit["value"] if raw_edit else pretty(current),
         "raw_error": raw_edit.get("error", ""),
         "input_tree": render_tree(run.input),
-        "input_files": _previews(backend, run, run.input_files),
-        "output_files": _previews(backend, run, run.output_files),
-        "expected_files": _previews(backend, run, review.expected_files if review else [], expected=True),
+        "input_files": previews(run.input_files),
+        "output_files": previews(run.output_files),
+        "expected_files": previews(review.expected_files if review else [], expected=True),
         "verdict_form": verdict_form or VerdictForm(initial={"body": review.body if review else "",
                                                              "version": version}),
         "status_form": status_form or StatusForm(initial={"version": version}),

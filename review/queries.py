@@ -149,9 +149,12 @@ class RunQueue:
             self._page = QueueScreen(rows=page.rows, older_qs=older, newer_qs=newer, notice=page.notice)
         return self._page
 
-    def neighbours(self, run):
-        """The runs just newer (previous) and just older (next) than `run` in this queue."""
+    def neighbours(self, run) -> tuple[str | None, str | None]:
+        """The ids of the runs just newer (previous) and just older (next) than `run` in this queue."""
         return self.backend.neighbours(self.query(before=None, after=None), run)
+
+    def neighbour(self, run, direction: str) -> str | None:
+        return self.backend.neighbour(self.query(before=None, after=None), run, direction)
 
 
 @dataclass
@@ -221,11 +224,14 @@ def queue_chip_counts(query: QueueQuery) -> dict[str, int]:
     return {r["chip"]: max(r["n"] or 0, 0) for r in rows.values("chip").annotate(n=Sum("count"))}
 
 
-def queue_neighbours(query: QueueQuery, created_at: datetime, run_id: str) -> tuple[Run | None, Run | None]:
-    runs = queue_queryset(query).select_related(None).only("id", "created_at")
-    previous = runs.filter(newer_than(created_at, run_id)).order_by("created_at", "id").first()
-    following = runs.filter(older_than(created_at, run_id)).order_by("-created_at", "-id").first()
-    return previous, following
+def queue_neighbour(query: QueueQuery, created_at: datetime, run_id: str, direction: str) -> str | None:
+    """The id of the run just newer ("previous") or just older ("next") in the queue: one query."""
+    runs = queue_queryset(query).select_related(None)
+    if direction == "previous":
+        runs = runs.filter(newer_than(created_at, run_id)).order_by("created_at", "id")
+    else:
+        runs = runs.filter(older_than(created_at, run_id)).order_by("-created_at", "-id")
+    return runs.values_list("id", flat=True).first()
 
 
 def run_for_pane(run_id: str) -> Run:

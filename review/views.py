@@ -88,8 +88,7 @@ def run_editor(request: HttpRequest, run_id: str) -> HttpResponse:
 def run_step(request: HttpRequest, run_id: str, direction: str) -> HttpResponse:
     """Previous/next in the queue, resolved on click (backends whose neighbours cost calls)."""
     backend = get_backend()
-    previous, following = RunQueue(request.GET, page_size=1).neighbours(backend.run(run_id))
-    target = previous if direction == "previous" else following
+    target = RunQueue(request.GET, page_size=1).neighbour(backend.run(run_id), direction)
     if target is None:
         edge = "newest" if direction == "previous" else "last"
         messages.info(request, f"That was the {edge} run in this queue.")
@@ -120,7 +119,7 @@ def run_verdict(request: HttpRequest, run_id: str) -> HttpResponse:
     except BackendError as exc:
         return _render_pane(request, run, verdict_form=form, error=exc)
     if verdict == "pass":
-        following = RunQueue(request.GET, page_size=1).neighbours(run)[1]
+        following = RunQueue(request.GET, page_size=1).neighbour(run, "next")
         messages.success(request, f"Run {run.pk} passed.")
         target = _run_url(request, following or run.pk)
         return HttpResponseClientRedirect(target) if request.htmx else redirect(target)

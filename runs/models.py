@@ -41,6 +41,9 @@ class Automation(models.Model):
     step_down_threshold = models.FloatField(default=0.95)
     # Close the loop: resolve an open review automatically when its promoted example passes.
     auto_resolve = models.BooleanField(default=False)
+    # Proxy mode: this row mirrors the upstream automation with this id (it holds the local
+    # sampling-rate history); empty in local mode.
+    remote_id = models.CharField(max_length=100, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,11 +66,27 @@ class Automation(models.Model):
 
     def rate_schedule(self) -> RateSchedule:
         changes = list(self.rate_changes.order_by("effective_at", "id").values_list("effective_at", "old_bp", "new_bp"))
-        if not changes:
-            return RateSchedule(initial_bp=self.sampling_rate_bp)
-        first_old = changes[0][1]
-        initial = first_old if first_old is not None else changes[0][2]
-        return RateSchedule(initial_bp=initial, changes=tuple((when, new) for when, _, new in changes))
+        return schedule_from_changes(self.sampling_rate_bp, changes)
+
+
+def schedule_from_changes(current_bp: int, changes: list[tuple]) -> RateSchedule:
+    """A RateSchedule from (effective_at, old_bp, new_bp) rows, oldest first."""
+    if not changes:
+        return RateSchedule(initial_bp=current_bp)
+    first_old = changes[0][1]
+    initial = first_old if first_old is not None else changes[0][2]
+    return RateSchedule(initial_bp=initial, changes=tuple((when, new) for when, _, new in changes))
+
+
+def rate_schedules(automations) -> dict[int, RateSchedule]:
+    """The rate schedule of each automation, in one query (proxy mode samples every listed run)."""
+    rows: dict[int, list[tuple]] = {a.pk: [] for a in automations}
+    changes = (SamplingRateChange.objects.filter(automation_id__in=list(rows))
+               .order_by("automation_id", "effective_at", "id")
+               .values_list("automation_id", "effective_at", "old_bp", "new_bp"))
+    for automation_id, when, old, new in changes:
+        rows[automation_id].append((when, old, new))
+    return {a.pk: schedule_from_changes(a.sampling_rate_bp, rows[a.pk]) for a in automations}
 
 
 class SamplingRateChange(models.Model):

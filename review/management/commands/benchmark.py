@@ -49,7 +49,7 @@ class Command(BaseCommand):
         ]
         if deep is not None:
             from review.queries import encode_cursor
-            cases.append(("queue, oldest page (keyset cursor)", f"/queue/?automation={ref}&before={encode_cursor(deep)}"))
+            cases.append(("queue, oldest page (keyset cursor)", f"/queue/?automation={ref}&before={encode_cursor(deep.created_at, deep.pk)}"))
         if run is not None:
             cases.append(("review pane", f"/runs/{run.pk}/"))
         with override_settings(ROOT_URLCONF="review.bench_urls", DEBUG=True):

@@ -1,0 +1,244 @@
+"""HTTP to the upstream EigenPal API: one pooled httpx.Client per backend instance (so per
+process), explicit timeouts, retries, and one error family (backends.base) for every transport
+error and upstream status, with messages written for the page that shows them.
+
+Retries (contract §1.4 lists what the SDK retries; Loupe is stricter about writes):
+- a connection that could not be made (refused, DNS, connect timeout) is retried for every
+  method: the request never reached the upstream;
+- 5xx, read timeouts and broken connections are retried only for idempotent requests (GET, PUT,
+  DELETE, and POSTs the caller marks idempotent, e.g. promote, which upserts by name): a PATCH
+  rename that timed out may have happened, and repeating it would fail or rename twice;
+- 429 is a refusal before any work, so it is retried for every method, after waiting out its
+  Retry-After when that is at most EIGENPAL_RETRY_AFTER_MAX seconds; longer, the page says when
+  to try again.
+"""
+
+import contextvars
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import httpx
+
+from backends.base import BackendError, ChangeRefused, Misconfigured, NotFound, Unavailable
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+USER_AGENT = f"loupe-proxy/0.1 (python-{platform.python_version()}; httpx-{httpx.__version__})"
+
+
+# --- metering: how many upstream calls a page made, and how long they took -----------------
+
+
+@dataclass
+class Meter:
+    calls: int = 0
+    seconds: float = 0.0
+    requests: list[str] = field(default_factory=list)
+
+
+_meter: contextvars.ContextVar[Meter | None] = contextvars.ContextVar("eigenpal_meter", default=None)
+
+
+@contextmanager
+def metered() -> Iterator[Meter]:
+    """Count the upstream requests (attempts, retries included) made inside the block."""
+    meter = Meter()
+    token = _meter.set(meter)
+    try:
+        yield meter
+    finally:
+        _meter.reset(token)
+
+
+def _record(method: str, url: str, seconds: float) -> None:
+    meter = _meter.get()
+    if meter is not None:
+        meter.calls += 1
+        meter.seconds += seconds
+        meter.requests.append(f"{method} {url}")
+
+
+# --- paths ---------------------------------------------------------------------------------
+
+
+def seg(value: str) -> str:
+    """A path segment holding an id: fully percent-encoded (contract §1.6)."""
+    return quote(str(value), safe="")
+
+
+def file_path(value: str) -> str:
+    """A path parameter holding a file path: each segment encoded, the slashes kept."""
+    return "/".join(quote(part, safe="") for part in str(value).split("/"))
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def _first_issue(response: httpx.Response) -> tuple[str, str, str | None]:
+    """(message, field, request id) from the error envelope, tolerating any body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    request_id = response.headers.get("x-request-id")
+    if isinstance(body, dict):
+        request_id = body.get("requestId") or request_id
+        issues = body.get("issues")
+        if isinstance(issues, list) and issues and isinstance(issues[0], dict):
+            return str(issues[0].get("message") or ""), str(issues[0].get("field") or "<root>"), request_id
+    return "", "<root>", request_id
+
+
+def retry_after_seconds(response: httpx.Response) -> int | None:
+    raw = response.headers.get("Retry-After", "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+class Upstream:
+    """The upstream API root (`<EIGENPAL_BASE_URL>/api/v1`) and the one client that talks to it."""
+
+    def __init__(self, *, base_url: str, api_key: str, timeout: httpx.Timeout, max_retries: int = 2,
+                 backoff: float = 0.25, retry_after_max: float = 5.0, max_connections: int = 20,
+                 transport: httpx.BaseTransport | None = None, sleep=time.sleep):
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.retry_after_max = retry_after_max
+        self.sleep = sleep
+        self.http = httpx.Client(
+            base_url=f"{self.base_url}/api/v1",
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT, "Accept": "application/json"},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                                keepalive_expiry=30.0),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- the one way out ---------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params=None, json=None, data=None, files=None,
+                idempotent: bool | None = None, stream: bool = False) -> httpx.Response:
+        """One logical request, retried as the module docstring says; a 2xx/3xx-free response or
+        a BackendError. With `stream=True` the caller must close the response."""
+        if not self.base_url:
+            raise Misconfigured("Proxy mode needs EIGENPAL_BASE_URL: the root URL of the EigenPal API "
+                                "(for example https://studio.eigenpal.com).")
+        if not self.api_key:
+            raise Misconfigured("Proxy mode needs EIGENPAL_API_KEY: an API key of the EigenPal API.")
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        attempt = 0
+        while True:
+            request = self.http.build_request(method, path, params=params, json=json, data=data, files=files)
+            started = time.perf_counter()
+            try:
+                response = self.http.send(request, stream=stream)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                _record(method, str(request.url), time.perf_counter() - started)
+                if attempt < self.max_retries:
+                    attempt = self._wait(attempt)
+                    continue
+                raise self._transport_error(exc) from exc
+            except httpx.TransportError as exc:  # read/write timeouts, dropped connections
+                _record(method, str(request.url), time.perf_counter() - started)
+                if idempotent and attempt < self.max_retries:
+                    attempt = self._wait(attempt)
+                    continue
+                raise self._transport_error(exc, sent=True) from exc
+            _record(method, str(request.url), time.perf_counter() - started)
+            status = response.status_code
+            if status < 300:
+                return response
+            if stream:
+                response.read()
+            if status == 429 and attempt < self.max_retries:
+                wait = retry_after_seconds(response)
+                if wait is None or wait <= self.retry_after_max:
+                    attempt = self._wait(attempt, wait)
+                    continue
+            elif status in RETRY_STATUSES and idempotent and attempt < self.max_retries:
+                attempt = self._wait(attempt)
+                continue
+            raise self._status_error(response)
+
+    def json(self, method: str, path: str, **kwargs):
+        """A request whose success body is JSON (None for 204 or an empty body)."""
+        response = self.request(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        content_type = response.headers.get("content-type", "")
+        if content_type and "json" not in content_type:
+            raise Unavailable(f"The EigenPal API answered {path} with {content_type.split(';')[0]}, not JSON. "
+                              "Check that EIGENPAL_BASE_URL is the API's root URL.", status=response.status_code)
+        try:
+            return response.json()
+        except ValueError:
+            raise Unavailable(f"The EigenPal API answered {path} with a body that is not valid JSON.",
+                              status=response.status_code) from None
+
+    def _wait(self, attempt: int, seconds: float | None = None) -> int:
+        self.sleep(seconds if seconds is not None else self.backoff * (2 ** attempt))
+        return attempt + 1
+
+    # -- errors for pages ----------------------------------------------------------------------
+
+    def _transport_error(self, exc: httpx.TransportError, *, sent: bool = False) -> BackendError:
+        where = f"the EigenPal API at {self.base_url}"
+        if isinstance(exc, httpx.ConnectTimeout):
+            return Unavailable(f"Could not connect to {where} within {self.timeout.connect:g} s. "
+                               "Check EIGENPAL_BASE_URL and the network, then try again.")
+        if isinstance(exc, httpx.PoolTimeout):
+            return Unavailable(f"Too many requests to {where} are in flight; try again in a moment.")
+        if isinstance(exc, httpx.ConnectError):
+            return Unavailable(f"Could not connect to {where} (connection refused or host unreachable). "
+                               "Check EIGENPAL_BASE_URL and that the server is up, then try again.")
+        if isinstance(exc, httpx.TimeoutException):
+            seconds = self.timeout.read if isinstance(exc, httpx.ReadTimeout) else self.timeout.write
+            return Unavailable(f"{where[0].upper()}{where[1:]} did not answer within {seconds:g} s"
+                               + (" (the change may or may not have been made; reload to check)" if sent else "")
+                               + ". Try again shortly.")
+        return Unavailable(f"The connection to {where} broke off ({type(exc).__name__}). Try again shortly.")
+
+    def _status_error(self, response: httpx.Response) -> BackendError:
+        status = response.status_code
+        message, field_name, request_id = _first_issue(response)
+        detail = f" It said: {message}" if message else ""
+        kwargs = {"status": status, "request_id": request_id}
+        if status in (301, 302, 303, 307, 308):
+            return Misconfigured(f"The EigenPal API redirected to {response.headers.get('location', '?')}. "
+                                 "Set EIGENPAL_BASE_URL to the API's root URL exactly (scheme and host, "
+                                 "no trailing path).", **kwargs)
+        if status == 401:
+            return Misconfigured("The EigenPal API refused Loupe's API key (401 Unauthorized). An administrator "
+                                 "needs to set EIGENPAL_API_KEY to a valid, unrevoked key." + detail, **kwargs)
+        if status == 403:
+            return Misconfigured("The EigenPal API key may not do this (403 Forbidden). An administrator needs to "
+                                 "give the key's user the needed role, or set EIGENPAL_API_KEY to a key that has "
+                                 "it." + detail, **kwargs)
+        if status == 404:
+            return NotFound(message or "The EigenPal API has no such object (404).", field=field_name, **kwargs)
+        if status == 413:
+            return ChangeRefused("The EigenPal API refused the upload as too large (413). Send a smaller file."
+                                 + detail, field="file", **kwargs)
+        if status == 429:
+            wait = retry_after_seconds(response)
+            when = f"in {wait} s" if wait is not None else "in a minute"
+            return Unavailable(f"The EigenPal API is rate limiting Loupe (429 Too Many Requests); try again {when}.",
+                               retry_after=wait, **kwargs)
+        if status >= 500:
+            return Unavailable(f"The EigenPal API failed (HTTP {status}); try again shortly." + detail
+                               + (f" Request id: {request_id}." if request_id else ""), **kwargs)
+        if status in (400, 409, 422):
+            return ChangeRefused(message or f"The EigenPal API refused the change (HTTP {status}).",
+                                 field=field_name, **kwargs)
+        return BackendError(f"The EigenPal API answered HTTP {status}." + detail, **kwargs)
