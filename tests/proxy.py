@@ -1,5 +1,6 @@
 """Proxy mode in tests: settings that point Loupe's backend at a live Loupe's API."""
 
+import httpx
 from django.contrib.auth.models import Group, User
 
 from accounts.models import ApiKey
@@ -20,3 +21,47 @@ def proxy_settings(settings, base_url: str) -> None:
     settings.EIGENPAL_API_KEY = service_key()
     settings.EIGENPAL_RETRY_BACKOFF = 0
     settings.EIGENPAL_API_GENERATION = "feedback"
+
+
+class Faults(httpx.BaseTransport):
+    """A transport that forwards to the real upstream over HTTP, except for the requests a test
+    told it to break: `fail("PUT", "/feedback", 503, 503)` answers the next two PUTs whose path
+    contains /feedback with 503, then lets them through; `always=True` never lets them through.
+    A fault is a status code (with an error envelope), (status, headers), or an exception class."""
+
+    def __init__(self):
+        self.real = httpx.HTTPTransport()
+        self.rules: list[dict] = []
+        self.log: list[str] = []
+
+    def fail(self, method: str, path_part: str, *faults, always: bool = False) -> "Faults":
+        self.rules.append({"method": method, "path": path_part, "faults": list(faults), "always": always})
+        return self
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.log.append(f"{request.method} {request.url.path}")
+        for rule in self.rules:
+            if rule["method"] == request.method and rule["path"] in request.url.path and rule["faults"]:
+                fault = rule["faults"][0] if rule["always"] else rule["faults"].pop(0)
+                return self._break(fault, request)
+        return self.real.handle_request(request)
+
+    @staticmethod
+    def _break(fault, request: httpx.Request) -> httpx.Response:
+        if isinstance(fault, type) and issubclass(fault, Exception):
+            raise fault("injected fault", request=request)
+        status, headers = fault if isinstance(fault, tuple) else (fault, {})
+        body = {"issues": [{"field": "<root>", "message": f"Injected {status}.", "code": "injected",
+                            "severity": "error"}], "requestId": "req_injected"}
+        return httpx.Response(status, json=body, headers=headers, request=request)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def install_backend(backend) -> None:
+    """Make `backend` the process's backend (after the settings it reads are in place)."""
+    import backends
+
+    backends.reset_backend()
+    backends._instance = backend
