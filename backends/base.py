@@ -222,6 +222,70 @@ class PromoteResult:
     name: str
 
 
+@dataclass
+class ExampleInfo:
+    """A dataset example. List rows fill the light fields; the example page also gets the JSON
+    and the files (`role` is the folder: input or expected)."""
+
+    id: str
+    name: str
+    annotation: str | None = None
+    has_expected: bool = False
+    n_files: int = 0
+    source_run_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    row_order: int | None = None
+    promoted_by: str = ""
+    input: Any = None
+    expected: Any = None
+    output: Any = None  # the run's output when promoted (local only), for the correction diff
+    metadata: Any = None
+    files: list[FileInfo] = field(default_factory=list)
+
+    @property
+    def pk(self) -> str:
+        return self.id
+
+    @property
+    def input_files(self) -> list[FileInfo]:
+        return [f for f in self.files if f.role == "input"]
+
+    @property
+    def expected_files(self) -> list[FileInfo]:
+        return [f for f in self.files if f.role == "expected"]
+
+
+@dataclass
+class ExamplePage:
+    """One page of a dataset, numbered from 1, with the dataset's total."""
+
+    rows: list[ExampleInfo]
+    number: int
+    count: int
+    page_size: int
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
 class Backend:
     """What the pages need from wherever runs live. Every method may raise BackendError."""
 
@@ -290,6 +354,41 @@ class Backend:
         raise NotImplementedError
 
     def promote(self, *, run: RunInfo, name: str, user) -> PromoteResult:
+        raise NotImplementedError
+
+    # -- datasets -------------------------------------------------------------------------
+    def automation(self, ref: str) -> Automation:
+        """One automation by `workflows.<slug>` / `agents.<slug>`; NotFound when there is none."""
+        found = next((a for a in self.automations() if a.ref == ref), None)
+        if found is None:
+            raise NotFound(f"No automation {ref}.")
+        return found
+
+    def datasets(self) -> list[tuple[Automation, int | None]]:
+        """Every automation with its number of examples (None where it is not known)."""
+        raise NotImplementedError
+
+    def examples_page(self, automation: Automation, number: int, page_size: int) -> ExamplePage:
+        raise NotImplementedError
+
+    def example(self, automation: Automation, example_id: str) -> ExampleInfo:
+        raise NotImplementedError
+
+    def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:
+        """Set some of name, expected, metadata, annotation; ChangeRefused names the field at fault."""
+        raise NotImplementedError
+
+    def example_delete(self, *, automation: Automation, example: ExampleInfo, user) -> None:
+        raise NotImplementedError
+
+    def example_file(self, automation: Automation, example_id: str, key: str) -> FileDownload:
+        raise NotImplementedError
+
+    def dataset_export(self, automation: Automation, example_ids: list[str] | None) -> FileDownload:
+        raise NotImplementedError
+
+    def dataset_import(self, *, automation: Automation, upload, mode: str, user):
+        """Returns datasets.archive.ImportResult; ChangeRefused (field file or mode) for a bad archive."""
         raise NotImplementedError
 
     def close(self) -> None:

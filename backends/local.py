@@ -6,10 +6,15 @@ the queue page still costs the budget pinned in tests/review/test_queue.py."""
 from collections.abc import Iterator
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.paginator import Paginator
+from django.db.models import BooleanField as BooleanExpression
+from django.db.models import Count, ExpressionWrapper, F, Q
 
 from backends.base import (
     Backend,
     ChangeRefused,
+    ExampleInfo,
+    ExamplePage,
     FileDownload,
     FileInfo,
     NotFound,
@@ -20,12 +25,16 @@ from backends.base import (
     ReviewInfo,
     RunInfo,
 )
-from datasets.services import PromoteError, example_promote
+from datasets import archive
+from datasets.models import Example, ExampleFile
+from datasets.services import ExampleError, PromoteError, example_delete, example_promote, example_update
 from review import queries, services
 from review.models import ExpectedFile, Review
 from runs.models import Automation, Run, RunFile
 
 CHUNK = 64 * 1024
+# The example list never loads the JSON columns.
+LIST_DEFERRED = ("input", "output", "expected", "overrides", "assertions", "metadata")
 
 
 def review_info(review: Review | None) -> ReviewInfo | None:
@@ -89,7 +98,7 @@ class LocalBackend(Backend):
     has_chip_counts = True
 
     def automations(self) -> list[Automation]:
-        return list(Automation.objects.only("id", "kind", "slug", "name", "sampling_rate_bp").order_by("kind", "slug"))
+        return list(Automation.objects.order_by("kind", "slug"))
 
     def queue_page(self, query: QueueQuery) -> QueuePage:
         rows, has_older, has_newer = queries.queue_rows(query)
@@ -174,3 +183,73 @@ class LocalBackend(Backend):
         except PromoteError as exc:
             raise ChangeRefused(str(exc), field=exc.field) from None
         return PromoteResult(example_id=str(example.pk), name=example.name)
+
+    # -- datasets --------------------------------------------------------------------------------
+
+    def automation(self, ref: str) -> Automation:
+        try:
+            return Automation.objects.by_ref(ref)
+        except Automation.DoesNotExist:
+            raise NotFound(f"No automation {ref}.") from None
+
+    def datasets(self) -> list[tuple[Automation, int | None]]:
+        return [(a, a.n_examples) for a in Automation.objects.annotate(n_examples=Count("examples"))]
+
+    def examples_page(self, automation: Automation, number: int, page_size: int) -> ExamplePage:
+        examples = (
+            automation.examples.defer(*LIST_DEFERRED)
+            .annotate(n_files=Count("files"),
+                      has_expected=ExpressionWrapper(Q(expected__isnull=False), output_field=BooleanExpression()))
+            .order_by(F("row_order").asc(nulls_last=True), "name")
+        )
+        page = Paginator(examples, page_size).get_page(number)
+        rows = [ExampleInfo(id=str(e.pk), name=e.name, annotation=e.annotation, has_expected=e.has_expected,
+                            n_files=e.n_files, source_run_id=e.source_run_id, created_at=e.created_at,
+                            updated_at=e.updated_at, row_order=e.row_order) for e in page.object_list]
+        return ExamplePage(rows=rows, number=page.number, count=page.paginator.count, page_size=page_size)
+
+    def _example_row(self, automation: Automation, example_id: str) -> Example:
+        example = (Example.objects.select_related("promoted_by").filter(pk=example_id, automation=automation).first()
+                   if str(example_id).isdigit() else None)
+        if example is None:
+            raise NotFound("No such example in this dataset.")
+        return example
+
+    def example(self, automation: Automation, example_id: str) -> ExampleInfo:
+        example = self._example_row(automation, example_id)
+        files = [FileInfo(key=str(f.pk), name=f.path, role=f.folder, size=f.size, content_type=f.content_type,
+                          handle=f.file) for f in example.files.all()]
+        return ExampleInfo(
+            id=str(example.pk), name=example.name, annotation=example.annotation,
+            has_expected=example.expected is not None, n_files=len(files), source_run_id=example.source_run_id,
+            created_at=example.created_at, updated_at=example.updated_at, row_order=example.row_order,
+            promoted_by=example.promoted_by.get_username() if example.promoted_by else "",
+            input=example.input, expected=example.expected, output=example.output, metadata=example.metadata,
+            files=files)
+
+    def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:
+        try:
+            example_update(example=self._example_row(automation, example.id), user=user, **changes)
+        except ExampleError as exc:
+            raise ChangeRefused(str(exc), field=exc.field) from None
+
+    def example_delete(self, *, automation: Automation, example: ExampleInfo, user) -> None:
+        example_delete(example=self._example_row(automation, example.id), user=user)
+
+    def example_file(self, automation: Automation, example_id: str, key: str) -> FileDownload:
+        example = self._example_row(automation, example_id)
+        found = ExampleFile.objects.filter(pk=key, example=example).first() if key.isdigit() else None
+        if found is None:
+            raise NotFound("No such file in this example.")
+        return _download(found.file, found.path, found.content_type, found.size)
+
+    def dataset_export(self, automation: Automation, example_ids: list[str] | None) -> FileDownload:
+        data = archive.export_dataset(automation=automation, example_ids=example_ids)
+        return FileDownload(chunks=iter([data]), filename=f"{automation.ref}-dataset.zip",
+                            content_type="application/zip", size=len(data))
+
+    def dataset_import(self, *, automation: Automation, upload, mode: str, user):
+        try:
+            return archive.import_dataset(automation=automation, fileobj=upload, mode=mode, user=user)
+        except archive.ArchiveError as exc:
+            raise ChangeRefused(str(exc), field=exc.field) from None

@@ -7,9 +7,9 @@ urlpatterns = [
     path("datasets/<str:ref>/", views.dataset_detail, name="dataset_detail"),
     path("datasets/<str:ref>/export/", views.dataset_export, name="dataset_export"),
     path("datasets/<str:ref>/import/", views.dataset_import, name="dataset_import"),
-    path("datasets/<str:ref>/examples/<int:pk>/", views.example_detail, name="example_detail"),
-    path("datasets/<str:ref>/examples/<int:pk>/edit/", views.example_edit, name="example_edit"),
-    path("datasets/<str:ref>/examples/<int:pk>/delete/", views.example_delete_view, name="example_delete"),
-    path("datasets/<str:ref>/examples/<int:pk>/files/<int:file_id>/", views.example_file_download,
+    path("datasets/<str:ref>/examples/<str:pk>/", views.example_detail, name="example_detail"),
+    path("datasets/<str:ref>/examples/<str:pk>/edit/", views.example_edit, name="example_edit"),
+    path("datasets/<str:ref>/examples/<str:pk>/delete/", views.example_delete_view, name="example_delete"),
+    path("datasets/<str:ref>/examples/<str:pk>/files/<path:key>/", views.example_file_download,
          name="example_file"),
 ]

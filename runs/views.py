@@ -10,7 +10,7 @@ from accounts.decorators import role_required
 from accounts.roles import OPS, has_role
 from backends import get_backend
 from backends.base import BackendError, NotFound
-from backends.views import backend_unavailable
+from backends.views import backend_errors, backend_unavailable
 from runs.files import download_response
 from runs.forms import SamplingRateForm, StepDownThresholdForm
 from runs.models import Automation, SamplingRateChange
@@ -90,6 +90,7 @@ def _sampling_cards(automations: list[Automation], bound=None, saved: str = "") 
 
 def _sampling_context(request: HttpRequest, cards: list[SamplingCard]) -> dict:
     return {"nav": "sampling", "cards": cards, "can_edit": has_role(request.user, OPS),
+            "proxy": get_backend().name != "local",
             "traffic_days": TRAFFIC_DAYS, "pass_rate_days": PASS_RATE_DAYS, "history_rows": HISTORY_ROWS}
 
 
@@ -101,8 +102,10 @@ def _automation_or_404(ref: str) -> Automation:
 
 
 @require_GET
+@backend_errors
 def sampling(request: HttpRequest) -> HttpResponse:
-    cards = _sampling_cards(list(Automation.objects.all()))
+    # Through the backend: in proxy mode this mirrors the upstream automations first.
+    cards = _sampling_cards(get_backend().automations())
     return render(request, "runs/sampling.html", _sampling_context(request, cards))
 
 

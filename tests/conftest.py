@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from tests.factories import make_automation, make_run
+from tests.proxy import proxy_settings
 
 
 def _user(username: str, *roles: str, superuser: bool = False) -> User:
@@ -53,3 +54,14 @@ def automation(db):
 @pytest.fixture
 def run(automation):
     return make_run(automation)
+
+
+@pytest.fixture(params=["local", pytest.param("eigenpal", marks=pytest.mark.django_db(transaction=True))])
+def backend(request, settings) -> str:
+    """Runs a page test twice: against Loupe's own database (local), and in proxy mode, where the
+    pages talk real HTTP to a live Loupe serving its API (pytest-django's live_server) with the
+    data the test made. Both sides share the test database, so assertions on models check what
+    the upstream stored."""
+    if request.param == "eigenpal":
+        proxy_settings(settings, request.getfixturevalue("live_server").url)
+    return request.param

@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -15,7 +16,8 @@ from tests.factories import make_automation
 @pytest.fixture
 def example(automation, run):
     made = example_create(automation=automation, name="invoice-001", input={"customer": "c-42"},
-                          expected={"total": 10}, metadata={"note": "kept"}, annotation="VAT case")
+                          expected={"total": 10}, metadata={"note": "kept", "sourceRunId": run.pk},
+                          annotation="VAT case")
     made.source_run = run
     made.save()
     example_file_store(example=made, folder="expected", path="out/result.csv", content=b"a,b\n",
@@ -37,69 +39,69 @@ def _edit_data(**overrides):
     return data
 
 
-def test_anonymous_is_sent_to_login(client, automation):
+def test_anonymous_is_sent_to_login(backend, client, automation):
     response = client.get("/datasets/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_index_lists_automations_with_example_counts(client, viewer, example):
+def test_index_lists_automations_with_example_counts(backend, client, viewer, example):
     client.force_login(viewer)
     content = client.get("/datasets/").content.decode()
     assert "Extract Invoice" in content and '<td class="num">1</td>' in content
 
 
-def test_dataset_page_lists_examples(client, viewer, example):
+def test_dataset_page_lists_examples(backend, client, viewer, example):
     client.force_login(viewer)
     content = client.get("/datasets/workflows.extract-invoice/").content.decode()
     assert "invoice-001" in content and "Export ZIP" in content
 
 
-def test_viewer_does_not_see_the_import_form(client, viewer, example):
+def test_viewer_does_not_see_the_import_form(backend, client, viewer, example):
     client.force_login(viewer)
     assert b"Import ZIP</button>" not in client.get("/datasets/workflows.extract-invoice/").content
 
 
-def test_reviewer_sees_the_import_form(client, reviewer, example):
+def test_reviewer_sees_the_import_form(backend, client, reviewer, example):
     client.force_login(reviewer)
     assert b"Import ZIP</button>" in client.get("/datasets/workflows.extract-invoice/").content
 
 
-def test_htmx_page_request_returns_the_list_fragment(client, viewer, example):
+def test_htmx_page_request_returns_the_list_fragment(backend, client, viewer, example):
     client.force_login(viewer)
     response = client.get("/datasets/workflows.extract-invoice/", HTTP_HX_REQUEST="true")
     assert response.content.decode().startswith('<section id="example-list"')
 
 
-def test_unknown_dataset_is_404(client, viewer, db):
+def test_unknown_dataset_is_404(backend, client, viewer, db):
     client.force_login(viewer)
     assert client.get("/datasets/workflows.nope/").status_code == 404
 
 
-def test_example_page_shows_input_expected_files_and_source_run(client, viewer, example, run):
+def test_example_page_shows_input_expected_files_and_source_run(backend, client, viewer, example, run):
     client.force_login(viewer)
     content = client.get(_detail(example)).content.decode()
     assert "c-42" in content and "out/result.csv" in content and f"/runs/{run.id}/" in content
 
 
-def test_example_file_downloads(client, viewer, example):
+def test_example_file_downloads(backend, client, viewer, example):
     client.force_login(viewer)
-    example_file = example.files.get()
-    url = reverse("example_file", args=[example.automation.ref, example.pk, example_file.pk])
+    page = client.get(_detail(example)).content.decode()
+    url = re.search(r'href="(/datasets/[^"]+/files/[^"]+)"', page).group(1)
     assert b"".join(client.get(url).streaming_content) == b"a,b\n"
 
 
-def test_example_of_another_dataset_is_404(client, viewer, example):
+def test_example_of_another_dataset_is_404(backend, client, viewer, example):
     client.force_login(viewer)
     assert client.get(reverse("example_detail", args=["agents.other", example.pk])).status_code == 404
 
 
-def test_edit_form_shows_the_current_json(client, reviewer, example):
+def test_edit_form_shows_the_current_json(backend, client, reviewer, example):
     client.force_login(reviewer)
     content = client.get(_edit(example)).content.decode()
     assert "Expected output (JSON)" in content and "&quot;total&quot;: 10" in content
 
 
-def test_edit_saves_and_redirects(client, reviewer, example):
+def test_edit_saves_and_redirects(backend, client, reviewer, example):
     client.force_login(reviewer)
     response = client.post(_edit(example), _edit_data(name="invoice-renamed", annotation="new note"))
     example.refresh_from_db()
@@ -107,13 +109,13 @@ def test_edit_saves_and_redirects(client, reviewer, example):
         "invoice-renamed", {"total": 12}, "new note")
 
 
-def test_htmx_edit_redirects_the_client(client, lead, example):
+def test_htmx_edit_redirects_the_client(backend, client, lead, example):
     client.force_login(lead)
     response = client.post(_edit(example), _edit_data(), HTTP_HX_REQUEST="true")
     assert response["HX-Redirect"] == _detail(example)
 
 
-def test_invalid_json_is_refused_and_kept(client, reviewer, example):
+def test_invalid_json_is_refused_and_kept(backend, client, reviewer, example):
     client.force_login(reviewer)
     response = client.post(_edit(example), _edit_data(expected='{"total": 12,'))
     content = response.content.decode()
@@ -122,67 +124,67 @@ def test_invalid_json_is_refused_and_kept(client, reviewer, example):
     assert example.expected == {"total": 10}
 
 
-def test_htmx_invalid_edit_returns_the_form_fragment(client, reviewer, example):
+def test_htmx_invalid_edit_returns_the_form_fragment(backend, client, reviewer, example):
     client.force_login(reviewer)
     response = client.post(_edit(example), _edit_data(metadata="[1]"), HTTP_HX_REQUEST="true")
     content = response.content.decode()
     assert response.status_code == 200 and content.startswith('<form id="example-form"') and "JSON object" in content
 
 
-def test_rename_to_a_taken_name_is_refused(client, reviewer, example, automation):
+def test_rename_to_a_taken_name_is_refused(backend, client, reviewer, example, automation):
     example_create(automation=automation, name="taken")
     client.force_login(reviewer)
     response = client.post(_edit(example), _edit_data(name="taken"))
     assert response.status_code == 200 and b"already exists" in response.content
 
 
-def test_bad_name_is_refused(client, reviewer, example):
+def test_bad_name_is_refused(backend, client, reviewer, example):
     client.force_login(reviewer)
     response = client.post(_edit(example), _edit_data(name="Bad Name"))
     assert response.status_code == 200 and b"lowercase letters" in response.content
 
 
-def test_ops_may_not_edit(client, ops, example):
+def test_ops_may_not_edit(backend, client, ops, example):
     client.force_login(ops)
     response = client.post(_edit(example), _edit_data())
     assert response.status_code == 403 and b"reviewer or lead" in response.content
 
 
-def test_viewer_sees_no_edit_buttons(client, viewer, example):
+def test_viewer_sees_no_edit_buttons(backend, client, viewer, example):
     client.force_login(viewer)
     content = client.get(_detail(example)).content.decode()
     assert ">Edit</a>" not in content and ">Delete</a>" not in content
 
 
-def test_delete_asks_for_confirmation_first(client, reviewer, example):
+def test_delete_asks_for_confirmation_first(backend, client, reviewer, example):
     client.force_login(reviewer)
     response = client.get(reverse("example_delete", args=[example.automation.ref, example.pk]))
     assert b"Delete example" in response.content and Example.objects.filter(pk=example.pk).exists()
 
 
-def test_delete_removes_the_example(client, reviewer, example):
+def test_delete_removes_the_example(backend, client, reviewer, example):
     client.force_login(reviewer)
     response = client.post(reverse("example_delete", args=[example.automation.ref, example.pk]))
     assert response.status_code == 302 and not Example.objects.filter(pk=example.pk).exists()
 
 
-def test_viewer_may_not_delete(client, viewer, example):
+def test_viewer_may_not_delete(backend, client, viewer, example):
     client.force_login(viewer)
     assert client.post(reverse("example_delete", args=[example.automation.ref, example.pk])).status_code == 403
 
 
-def test_export_returns_the_zip(client, viewer, example):
+def test_export_returns_the_zip(backend, client, viewer, example):
     client.force_login(viewer)
     response = client.get(reverse("dataset_export", args=[example.automation.ref]))
-    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    names = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()
     assert response["Content-Type"] == "application/zip" and "examples/invoice-001/input.json" in names
 
 
-def test_export_selected_examples(client, viewer, example, automation):
+def test_export_selected_examples(backend, client, viewer, example, automation):
     example_create(automation=automation, name="other")
     client.force_login(viewer)
     response = client.get(reverse("dataset_export", args=[automation.ref]), {"ids": [example.pk]})
-    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    names = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()
     assert all("/invoice-001/" in name for name in names)
 
 
@@ -190,7 +192,7 @@ def _upload(content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile("dataset.zip", content, content_type="application/zip")
 
 
-def test_import_into_an_empty_automation(client, lead, example):
+def test_import_into_an_empty_automation(backend, client, lead, example):
     empty = make_automation("agents.empty")
     client.force_login(lead)
     archive = export_dataset(automation=example.automation)
@@ -198,7 +200,7 @@ def test_import_into_an_empty_automation(client, lead, example):
     assert response.status_code == 302 and empty.examples.get().expected == {"total": 10}
 
 
-def test_import_replace_reports_what_it_deleted(client, lead, example):
+def test_import_replace_reports_what_it_deleted(backend, client, lead, example):
     client.force_login(lead)
     archive = export_dataset(automation=example.automation)
     response = client.post(reverse("dataset_import", args=[example.automation.ref]),
@@ -206,7 +208,7 @@ def test_import_replace_reports_what_it_deleted(client, lead, example):
     assert b"replaced 1 earlier example(s) and 1 file(s)" in response.content
 
 
-def test_legacy_archive_is_refused_with_a_clear_message(client, lead, automation):
+def test_legacy_archive_is_refused_with_a_clear_message(backend, client, lead, automation):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("manifest.json", json.dumps({}))
@@ -218,13 +220,13 @@ def test_legacy_archive_is_refused_with_a_clear_message(client, lead, automation
     assert response.context["import_form"]["mode"].value() == "replace"
 
 
-def test_viewer_may_not_import(client, viewer, automation):
+def test_viewer_may_not_import(backend, client, viewer, automation):
     client.force_login(viewer)
     response = client.post(reverse("dataset_import", args=[automation.ref]), {"file": _upload(b"x")})
     assert response.status_code == 403
 
 
-def test_get_on_import_is_not_allowed(client, lead, automation):
+def test_get_on_import_is_not_allowed(backend, client, lead, automation):
     client.force_login(lead)
     assert client.get(reverse("dataset_import", args=[automation.ref])).status_code == 405
 
@@ -251,7 +253,7 @@ def test_index_query_count_is_fixed(client, viewer, django_assert_num_queries, c
         client.get("/datasets/")
 
 
-def test_promoted_example_links_back_to_its_run(client, viewer, run, reviewer):
+def test_promoted_example_links_back_to_its_run(backend, client, viewer, run, reviewer):
     example = example_promote(run=run, name="from-run", user=reviewer)
     client.force_login(viewer)
     assert f'href="/runs/{run.id}/"' in client.get(_detail(example)).content.decode()

@@ -1,0 +1,38 @@
+"""Pages beyond the queue and the review pane in proxy mode."""
+
+import httpx
+import pytest
+
+import backends
+from backends.eigenpal import EigenpalBackend
+from runs.models import Automation
+from tests.factories import make_automation
+from tests.proxy import install_backend
+
+
+def test_sampling_page_says_where_runs_live(proxy, client, ops):
+    make_automation("workflows.extract-invoice", name="Extract invoice")
+    client.force_login(ops)
+    body = client.get("/sampling/").content.decode()
+    assert 'id="proxy-note"' in body and "Extract invoice" in body
+
+
+def _upstream(request: httpx.Request) -> httpx.Response:
+    """An upstream that knows an automation Loupe has never seen."""
+    if request.url.path == "/api/v1/automations":
+        return httpx.Response(200, json={"data": [{"id": "wf_9f2", "type": "workflow", "slug": "triage-email",
+                                                   "name": "Triage email", "createdAt": "2026-01-01T00:00:00.000Z"}],
+                                         "total": 1, "limit": 100, "offset": 0})
+    return httpx.Response(404, json={"issues": [], "requestId": "r"})
+
+
+@pytest.mark.django_db
+def test_upstream_automations_get_local_mirror_rows_for_their_rate_history(settings):
+    settings.EIGENPAL_BASE_URL, settings.EIGENPAL_API_KEY = "http://upstream.test", "key"
+    install_backend(EigenpalBackend(transport=httpx.MockTransport(_upstream)))
+    try:
+        [mirror] = backends.get_backend().automations()
+    finally:
+        backends.reset_backend()
+    stored = Automation.objects.get(kind="workflow", slug="triage-email")
+    assert (mirror.pk, stored.remote_id, stored.rate_changes.count()) == (stored.pk, "wf_9f2", 1)
