@@ -76,6 +76,14 @@ SCHEMAS = {
                                    "expected": ANY}),
     "RunFeedbackDetail": obj({"feedback": null(ref("RunFeedback")), "expected": ANY, "expectedFiles": arr(RUN_FILE)}),
     "RunExpectedArtifacts": obj({"expected": ANY, "files": arr(RUN_FILE)}),
+    "RunReview": obj({"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
+                      "status": null({"type": "string", "enum": ["open", "closed", "wont_fix"]}), "note": S,
+                      **{k: null(S) for k in ("createdAt", "updatedAt", "createdByEmail", "resolvedAt",
+                                              "resolvedByEmail", "promotedExampleName")}}),
+    "RunReviewRequest": obj({}, {"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
+                                 "status": null({"type": "string", "enum": ["open", "closed", "wont_fix"]}),
+                                 "note": null(S), "expected": ANY}),
+    "RunReviewDetail": obj({"review": null(ref("RunReview")), "expected": ANY, "expectedFiles": arr(RUN_FILE)}),
     "FileName": obj({"name": S}),
     "PromoteRunResponse": obj({"automationId": S, "automationType": {"type": "string", "enum": ["workflow", "agent"]},
                                "exampleId": S, "name": null(S)}),
@@ -138,6 +146,8 @@ RUN_LIST_PARAMS = [
     q("sinceLastResolved", "Runs created after the latest resolvedAt (within type/source).", BOOL),
     q("hasExpectedJson", "Extra.", BOOL), q("hasExpectedFiles", "Extra.", BOOL),
     q("feedbackBodyContains", "Extra."), q("promotedExampleName", "Extra."),
+    q("hasReview", "Reviews generation: hasFeedback.", BOOL), q("noReview", "Reviews generation.", BOOL),
+    q("reviewStatus", "open / closed / wont_fix."), q("reviewVerdict", "correct / incorrect / none."),
 ]
 
 
@@ -182,6 +192,8 @@ INGEST_EXAMPLE = {"id": "run_123", "automation": "workflows.extract-invoice", "s
                   "createdAt": "2026-11-01T12:00:00Z",
                   "files": [{"name": "out.csv", "role": "output", "text": "a,b\n1,2\n"}]}
 RUNS, FEEDBACK, AUTOMATIONS, DATASET, META = "Runs", "Feedback", "Automations", "Dataset", "Meta"
+REVIEWS = "Reviews (newer generation)"
+REVIEW_EXAMPLE = {"verdict": "incorrect", "status": "open", "note": "Total is wrong", "expected": {"total": 1243.5}}
 RAW = {"type": "string", "format": "binary"}
 
 ENDPOINTS: dict[str, dict] = {
@@ -213,7 +225,8 @@ ENDPOINTS: dict[str, dict] = {
                                "not_supported. Record runs with POST /api/v1/ingest/runs."),
     },
     "/api/v1/runs/{run_id}": {"get": op(RUNS, "One run", 200, ref("Run"), params=[
-        RUN_ID, q("expand", "Comma list of input, usage, execution, debug.")])},
+        RUN_ID, q("expand", "Comma list of input, usage, execution, debug."),
+        q("include", "detail (reviews generation): adds input, review and expected {output, files}.")])},
     "/api/v1/runs/{run_id}/scores": {"get": op(RUNS, "Evaluator scores (empty: Loupe has no evaluators)", 200,
                                                obj({"scores": arr(ref("EvalResult"))}), params=[RUN_ID])},
     "/api/v1/runs/{run_id}/artifacts": {"get": op(
@@ -252,6 +265,31 @@ ENDPOINTS: dict[str, dict] = {
                     params=[RUN_ID, p("filename", "Current name.")],
                     body=json_body(ref("FileName"), {"name": "b.csv"})),
         "delete": op(FEEDBACK, "Delete an expected file (204, also when already gone)", 204, None,
+                     params=[RUN_ID, p("filename", "Name.")]),
+    },
+    "/api/v1/runs/{run_id}/review": {
+        "get": op(REVIEWS, "The run's review (reviews generation)", 200, ref("RunReviewDetail"), params=[RUN_ID]),
+        "patch": op(REVIEWS, "Update the review (partial; null clears)", 200, ref("RunReviewDetail"),
+                    params=[RUN_ID], body=json_body(ref("RunReviewRequest"), REVIEW_EXAMPLE),
+                    description="The feedback of /feedback under the newer names: verdict correct/incorrect "
+                                "(rating pass/fail; partial reads as incorrect), status open/closed/wont_fix "
+                                "(resolved/ignored), note (body). Needs the reviewer role."),
+        "delete": op(REVIEWS, "Delete the review, expected JSON and expected files", 200, ref("RunReviewDetail"),
+                     params=[RUN_ID]),
+    },
+    "/api/v1/runs/{run_id}/expected": {
+        "get": op(REVIEWS, "Expected JSON and files (reviews generation)", 200, ref("RunExpectedArtifacts"),
+                  params=[RUN_ID]),
+        "post": op(REVIEWS, "Copy an output file to expected, or upload one", 201, ref("FileName"),
+                   params=[RUN_ID], description="As POST /runs/{run_id}/feedback/expected."),
+    },
+    "/api/v1/runs/{run_id}/expected/{filename}": {
+        "get": op(REVIEWS, "Download an expected file", 200, RAW, content_type="application/octet-stream",
+                  params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
+        "patch": op(REVIEWS, "Rename an expected file", 200, ref("FileName"),
+                    params=[RUN_ID, p("filename", "Current name.")],
+                    body=json_body(ref("FileName"), {"name": "b.csv"})),
+        "delete": op(REVIEWS, "Delete an expected file (204, also when already gone)", 204, None,
                      params=[RUN_ID, p("filename", "Name.")]),
     },
     "/api/v1/automations": {"get": op(AUTOMATIONS, "List automations", 200, page_of("AutomationSummary"), params=[
@@ -318,7 +356,7 @@ def document() -> dict:
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
-        "tags": [{"name": t} for t in (META, RUNS, FEEDBACK, DATASET, AUTOMATIONS)],
+        "tags": [{"name": t} for t in (META, RUNS, FEEDBACK, REVIEWS, DATASET, AUTOMATIONS)],
         "paths": ENDPOINTS,
     }
 
@@ -343,7 +381,7 @@ def api_docs(request: HttpRequest):
                                       operation["responses"].values() for ct, c in
                                       response.get("content", {}).items() if "example" in c],
             })
-    order = [META, RUNS, FEEDBACK, DATASET, AUTOMATIONS]
+    order = [META, RUNS, FEEDBACK, REVIEWS, DATASET, AUTOMATIONS]
     return render(request, "api/docs.html", {
         "nav": "api", "groups": [(t, groups[t]) for t in order if t in groups],
         "rate_limit": settings.LOUPE_API_RATE_LIMIT, "max_upload_mb": settings.LOUPE_MAX_UPLOAD_BYTES / 1024 / 1024,

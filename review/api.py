@@ -20,6 +20,7 @@ from config.api_support import (
 )
 from datasets.services import PromoteError, example_promote
 from review import services
+from review.chips import Rating, ReviewStatus
 from review.models import AuditEvent, ExpectedFile, Review
 from runs.models import Run
 
@@ -222,3 +223,80 @@ def run_promote(request: HttpRequest, run_id: str):
         "exampleId": str(example.pk),
         "name": example.name,
     })
+
+
+# --- the newer "reviews" generation (docs/proxy.md): the same reviews, renamed ---------------
+# verdict correct|incorrect (no partial: partial reads as incorrect), status open|closed|wont_fix,
+# note for body. The expected-file routes are the ones above, mounted at /runs/:id/expected.
+
+VERDICT_OUT = {Rating.PASS: "correct", Rating.FAIL: "incorrect", Rating.PARTIAL: "incorrect"}
+VERDICT_IN = {"correct": Rating.PASS, "incorrect": Rating.FAIL}
+STATUS_OUT = {ReviewStatus.OPEN: "open", ReviewStatus.RESOLVED: "closed", ReviewStatus.IGNORED: "wont_fix"}
+STATUS_IN = {v: k for k, v in STATUS_OUT.items()}
+REVIEW_FIELDS = {"verdict", "status", "note", "expected"}
+
+
+def review_to_dict(review: Review | None) -> dict | None:
+    if review is None:
+        return None
+    return {
+        "verdict": VERDICT_OUT.get(review.rating),
+        "status": STATUS_OUT.get(review.status),
+        "note": review.body or "",
+        "createdAt": iso(review.created_at),
+        "updatedAt": iso(review.updated_at),
+        "createdByEmail": _email(review.created_by),
+        "resolvedAt": iso(review.resolved_at),
+        "resolvedByEmail": _email(review.resolved_by),
+        "promotedExampleName": review.promoted_example_name,
+    }
+
+
+def review_detail_to_dict(run: Run) -> dict:
+    """{review, expected: {output, files}}, as merged into GET /runs/:id?include=detail."""
+    review = _review(run)
+    return {"review": review_to_dict(review),
+            "expected": {"output": review.expected if review is not None else None,
+                         "files": run_files_to_list(_expected_files(review))}}
+
+
+def _review_response(request: HttpRequest, run: Run):
+    review = _review(run)
+    return api_response(request, {"review": review_to_dict(review),
+                                  "expected": review.expected if review is not None else None,
+                                  "expectedFiles": run_files_to_list(_expected_files(review))})
+
+
+@api_view()
+def review_get(request: HttpRequest, run_id: str):
+    return _review_response(request, _run(run_id))
+
+
+@api_view(roles=(REVIEWER,), action="review runs")
+def review_patch(request: HttpRequest, run_id: str):
+    """A partial update: a left-out key is unchanged and null clears it."""
+    run = _run(run_id)
+    body = json_body(request)
+    reject_unknown(body, REVIEW_FIELDS)
+    changes = {}
+    for wire, name, values in (("verdict", "rating", VERDICT_IN), ("status", "status", STATUS_IN)):
+        if wire in body:
+            if body[wire] is not None and body[wire] not in values:
+                raise bad_request(wire, f"Expected one of {', '.join(values)}, or null.")
+            changes[name] = values.get(body[wire])
+    if "note" in body:
+        changes["body"] = body["note"]
+    if "expected" in body:
+        changes["expected"] = body["expected"]
+    try:
+        services.review_update(run=run, changes=changes, user=request.user, via=VIA, action="update")
+    except services.ReviewError as exc:
+        _raise_for(exc)
+    return _review_response(request, run)
+
+
+@api_view(roles=(REVIEWER,), action="review runs")
+def review_delete(request: HttpRequest, run_id: str):
+    run = _run(run_id)
+    services.review_clear(run=run, user=request.user, via=VIA)
+    return _review_response(request, run)

@@ -227,7 +227,12 @@ FEEDBACK_FILTERS = (
     "hasExpectedJson", "hasExpectedFiles", "feedbackBodyContains", "promotedExampleName",
     "feedbackCreatedAfter", "feedbackCreatedBefore", "feedbackUpdatedAfter", "feedbackUpdatedBefore",
     "feedbackResolvedAfter", "feedbackResolvedBefore",
+    # The newer "reviews" generation of the API (docs/proxy.md): the same filters renamed.
+    "hasReview", "noReview", "reviewStatus", "reviewVerdict",
 )
+# reviews-generation values -> Loupe's (feedback-generation) values.
+REVIEW_STATUS_VALUES = {"open": ReviewStatus.OPEN, "closed": ReviewStatus.RESOLVED, "wont_fix": ReviewStatus.IGNORED}
+REVIEW_VERDICT_RATINGS = {"correct": (Rating.PASS,), "incorrect": (Rating.FAIL, Rating.PARTIAL)}
 RUN_FILTERS = (
     "type", "source", "status", "trigger", "triggeredBy", "sourceRef", "batchId", "exampleId",
     "exampleIdContains", "ids", "from", "to", "createdAfter", "createdBefore", "completedAfter",
@@ -361,9 +366,12 @@ class RunList:
         # (created_at, id) index newest first, which stops after one page.
         has_review = Q(Exists(Review.objects.filter(run_id=OuterRef("pk"))))
         qs = _bool_filter(qs, q.flag("hasFeedback"), has_review)
-        no_feedback = q.flag("noFeedback")
-        qs = _bool_filter(qs, None if no_feedback is None else not no_feedback, has_review)
-        status = q.choice("feedbackStatus", ReviewStatus.values)
+        qs = _bool_filter(qs, q.flag("hasReview"), has_review)
+        for name in ("noFeedback", "noReview"):
+            no_feedback = q.flag(name)
+            qs = _bool_filter(qs, None if no_feedback is None else not no_feedback, has_review)
+        status = q.choice("feedbackStatus", ReviewStatus.values) or REVIEW_STATUS_VALUES.get(
+            q.choice("reviewStatus", tuple(REVIEW_STATUS_VALUES)))
         if status == ReviewStatus.OPEN:
             qs = qs.filter(chip=Chip.OPEN)  # chip "open" holds exactly the reviews with status open
         elif status == ReviewStatus.IGNORED:
@@ -375,6 +383,11 @@ class RunList:
             qs = qs.filter(review__isnull=False, review__rating__isnull=True)
         elif rating is not None:
             qs = qs.filter(review__rating=rating)
+        verdict = q.choice("reviewVerdict", (*REVIEW_VERDICT_RATINGS, "none"))
+        if verdict == "none":
+            qs = qs.filter(review__isnull=False, review__rating__isnull=True)
+        elif verdict is not None:
+            qs = qs.filter(review__rating__in=REVIEW_VERDICT_RATINGS[verdict])
         qs = _bool_filter(qs, q.flag("hasExpected"), _review_exists(has_expected=True))
         qs = _bool_filter(qs, q.flag("promotedToExample"), _review_exists(promoted_example_name__isnull=False))
         qs = _bool_filter(qs, q.flag("hasExpectedJson"), _review_exists(expected__isnull=False))
@@ -457,7 +470,18 @@ def run_detail(request: HttpRequest, run_id: str):
     unknown = expand - set(EXPAND_SECTIONS)
     if unknown:
         raise bad_request("expand", f"Unknown section {sorted(unknown)[0]!r}; use {', '.join(EXPAND_SECTIONS)}.")
-    return api_response(request, run_to_dict(get_run(run_id), expand=expand))
+    include = set(query.csv("include"))
+    if include - {"detail"}:
+        raise bad_request("include", "The only section is detail.")
+    run = get_run(run_id)
+    if "detail" not in include:
+        return api_response(request, run_to_dict(run, expand=expand))
+    # The reviews generation: include=detail adds the input, the review and the expected output.
+    from review.api import review_detail_to_dict
+
+    data = run_to_dict(run, expand=expand | {"input"})
+    data.update(review_detail_to_dict(run))
+    return api_response(request, data)
 
 
 @api_view()
