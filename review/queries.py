@@ -36,12 +36,16 @@ def decode_cursor(token: str) -> tuple[datetime, str] | None:
         return None
 
 
+# The leading created_at range is implied by the OR, and is there for the planner: without it
+# SQLite answers the OR with two index searches and a temporary sort of every older run
+# (~300 ms at 100k runs for "next in queue"); with it, one ordered index range that stops at
+# the first row (~1 ms).
 def older_than(created_at: datetime, run_id: str) -> Q:
-    return Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=run_id)
+    return Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=run_id))
 
 
 def newer_than(created_at: datetime, run_id: str) -> Q:
-    return Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=run_id)
+    return Q(created_at__gte=created_at) & (Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=run_id))
 
 
 def day_bounds(date_from, date_to) -> tuple[datetime | None, datetime | None]:

@@ -1,0 +1,17 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import make_runs
+
+pytestmark = pytest.mark.django_db
+
+
+def test_benchmark_prints_each_page_and_in_proxy_mode_loupes_overhead(backend, automation):
+    make_runs(3, automation)
+    out = StringIO()
+    call_command("benchmark", repeat=2, stdout=out)
+    text = out.getvalue()
+    assert "review pane" in text and "save a note" in text
+    assert ("overhead" in text) == (backend == "eigenpal")
