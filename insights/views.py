@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from backends import get_backend
 from insights.charts import Chart, bar_chart, rate_chart
 from insights.queries import (
     THROUGHPUT_DAYS,
@@ -76,6 +77,7 @@ def backlog(request: HttpRequest) -> HttpResponse:
         "nav": "backlog", "summary": summary, "choice": choice if len(selected) == 1 else ALL,
         "detail": _detail(selected) if selected else None,
         "window_days": WINDOW_DAYS, "throughput_days": THROUGHPUT_DAYS,
+        "proxy": get_backend().name != "local",
     }
     fragment = request.htmx and not request.htmx.history_restore_request
     template = "insights/partials/backlog_detail.html" if fragment else "insights/backlog.html"
