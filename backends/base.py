@@ -202,6 +202,8 @@ class QueueQuery:
     before: tuple[datetime, str] | None = None
     after: tuple[datetime, str] | None = None
     page_size: int = 50
+    # The automations the list object already fetched (empty: not fetched), for reuse.
+    automations: tuple[Automation, ...] = ()
 
 
 @dataclass

@@ -97,7 +97,7 @@ class RunQueue:
             date_from=f.get("date_from"), date_to=f.get("date_to"), expected=f.get("expected") or "",
             promoted=f.get("promoted") or "", run_id=f.get("q") or "",
             before=decode_cursor(f.get("before") or ""), after=decode_cursor(f.get("after") or ""),
-            page_size=self.page_size,
+            page_size=self.page_size, automations=tuple(self.__dict__.get("automations", ())),
         )
         values.update(overrides)
         return QueueQuery(**values)

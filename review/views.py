@@ -113,8 +113,9 @@ def run_verdict(request: HttpRequest, run_id: str) -> HttpResponse:
         backend.review_update(run=run, changes=changes, user=request.user, base_version=form.cleaned_data["version"],
                               action=f"verdict:{verdict}" if verdict else "note")
     except ReviewConflict as exc:
+        # `run` was loaded for this request: it is the current version the conflict shows.
         form = VerdictForm(initial={**form.cleaned_data, "version": exc.current.version})
-        return _render_pane(request, backend.run(run_id), verdict_form=form,
+        return _render_pane(request, run, verdict_form=form,
                             conflict={"current": exc.current, "submitted": {"verdict": verdict, **changes}})
     except BackendError as exc:
         return _render_pane(request, run, verdict_form=form, error=exc)
@@ -146,8 +147,7 @@ def run_status(request: HttpRequest, run_id: str) -> HttpResponse:
         backend.review_update(run=run, changes={"status": STATUS_ACTIONS[action]}, user=request.user,
                               base_version=form.cleaned_data["version"], action=action)
     except ReviewConflict as exc:
-        return _render_pane(request, backend.run(run_id), conflict={"current": exc.current,
-                                                                   "submitted": {"action": action}})
+        return _render_pane(request, run, conflict={"current": exc.current, "submitted": {"action": action}})
     except BackendError as exc:
         return _render_pane(request, run, status_form=form, error=exc)
     messages.success(request, {"resolve": "Review resolved.", "ignore": "Review ignored.",
@@ -177,7 +177,7 @@ def run_correct(request: HttpRequest, run_id: str) -> HttpResponse:
     except EditError as exc:
         return _render_pane(request, run, editor_state={**state, "error": str(exc)})
     except ReviewConflict as exc:
-        return _render_pane(request, backend.run(run_id), editor_state=state,
+        return _render_pane(request, run, editor_state=state,
                             conflict={"current": exc.current, "submitted": {"edit": state}})
     except BackendError as exc:
         return _render_pane(request, run, editor_state={**state, "error": f"Not saved: {exc}"}, error=exc)

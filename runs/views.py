@@ -9,8 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import role_required
 from accounts.roles import OPS, has_role
 from backends import get_backend
-from backends.base import BackendError, NotFound
-from backends.views import backend_errors, backend_unavailable
+from backends.views import backend_errors
 from runs.files import download_response
 from runs.forms import SamplingRateForm, StepDownThresholdForm
 from runs.models import Automation, SamplingRateChange
@@ -29,15 +28,10 @@ from runs.stats import (
 
 
 @require_GET
+@backend_errors
 def run_file_download(request: HttpRequest, run_id: str, key: str) -> HttpResponse:
     """A run's input/output file; `?inline=1` for previews (images, PDF), else an attachment."""
-    try:
-        download = get_backend().run_file(run_id, key)
-    except NotFound as missing:
-        raise Http404(str(missing)) from None
-    except BackendError as error:
-        return backend_unavailable(request, error)
-    return download_response(download, inline=request.GET.get("inline") == "1")
+    return download_response(get_backend().run_file(run_id, key), inline=request.GET.get("inline") == "1")
 
 
 # --- Sampling page (ops) ------------------------------------------------------------------

@@ -323,7 +323,7 @@ class EigenpalBackend(Backend):
     def queue_page(self, query: QueueQuery) -> QueuePage:
         if query.unknown_automation:
             return QueuePage(rows=[])
-        scope = self._scope(list(filter(None, [query.automation])) if query.automation else None)
+        scope = self._scope([query.automation] if query.automation else list(query.automations) or None)
         if query.after and not query.before:
             page = self._newer_page(query, scope)
         else:
@@ -345,8 +345,11 @@ class EigenpalBackend(Backend):
             params["createdBefore"] = min(params.get("createdBefore", bound), bound)
         want, batch = query.page_size + 1, self._batch(query)
         matched, last_seen, exhausted = [], None, False
+
+        def keep(key) -> bool:
+            return before is None or key < before
+
         for scanned, (runs, done) in enumerate(self._scan(params, batch), start=1):
-            keep = (lambda key: key < before) if before else (lambda key: True)
             matched.extend(self._matching(runs, scope, query, keep))
             seen = [(parse_time((r.get("timing") or {}).get("createdAt")), r["id"]) for r in runs]
             seen = [key for key in seen if key[0] is not None and keep(key)]

@@ -67,12 +67,19 @@ def _record(method: str, url: str, seconds: float) -> None:
 
 def seg(value: str) -> str:
     """A path segment holding an id: fully percent-encoded (contract §1.6)."""
+    if str(value) in ("", ".", ".."):
+        raise NotFound(f"No such object {value!r}.")
     return quote(str(value), safe="")
 
 
 def file_path(value: str) -> str:
-    """A path parameter holding a file path: each segment encoded, the slashes kept."""
-    return "/".join(quote(part, safe="") for part in str(value).split("/"))
+    """A path parameter holding a file path: each segment encoded, the slashes kept. Dot
+    segments are refused: URL normalisation would turn them into another upstream endpoint,
+    fetched with Loupe's key."""
+    parts = str(value).split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise NotFound(f"No file {value!r}.")
+    return "/".join(quote(part, safe="") for part in parts)
 
 
 # --- errors --------------------------------------------------------------------------------

@@ -36,3 +36,25 @@ def test_upstream_automations_get_local_mirror_rows_for_their_rate_history(setti
         backends.reset_backend()
     stored = Automation.objects.get(kind="workflow", slug="triage-email")
     assert (mirror.pk, stored.remote_id, stored.rate_changes.count()) == (stored.pk, "wf_9f2", 1)
+
+
+def test_dot_segments_in_file_keys_never_reach_the_upstream(proxy, reviewer_client):
+    from backends.eigenpal.client import metered
+    from tests.factories import make_run
+
+    run = make_run(make_automation())
+    with metered() as meter:
+        response = reviewer_client.get(f"/runs/{run.pk}/files/output/../../../automations/")
+    assert response.status_code == 404 and meter.calls == 0
+
+
+def test_a_run_file_streams_from_the_upstream(proxy, reviewer_client):
+    from runs.services import run_file_store
+    from tests.factories import make_run
+
+    run = make_run(make_automation())
+    run_file_store(run_id=run.pk, name="out/items.csv", role="output", content=b"a,b\n1,2\n", content_type="text/csv")
+    body = reviewer_client.get(f"/runs/{run.pk}/").content.decode()
+    assert f'href="/runs/{run.pk}/files/output/out/items.csv/"' in body and "<th>a</th>" in body  # preview
+    response = reviewer_client.get(f"/runs/{run.pk}/files/output/out/items.csv/")
+    assert b"".join(response.streaming_content) == b"a,b\n1,2\n"
