@@ -8,8 +8,9 @@ Upstream calls per page (a call is one HTTP request; retries count as calls):
   usually 0, else 1), then run-list pages of up to 100 runs: 1 when nothing is filtered locally,
   else at most LOUPE_PROXY_SCAN_PAGES, stopping as soon as a screen plus one row matched.
   Chips of the shown rows come from at most 6 `ids=` lookups for the whole screen ("All"), none
-  when the chip filter is exact (Unreviewed, Open, Ignored), and at most 2 (Passed) or 5 (Failed)
-  per scanned page. Never a call per row.
+  when the chip filter is exact (Open, Ignored), and at most 2 (Passed) or 5 (Failed) per scanned
+  page; Unreviewed also lists the runs whose feedback is only a note (1 call per page, plus at
+  most 3 lookups when there are some). Never a call per row.
 - review pane: 1 (the run with its feedback, expected output and file list) plus at most
   PREVIEW_BUDGET text previews of its files; prev/next are resolved on click.
 - a save: the run (1), the write (1), and for htmx the re-rendered pane (1).
@@ -62,9 +63,9 @@ PREVIEW_BUDGET = 4
 DATASET_COUNTS = 50
 CHUNK = 64 * 1024
 # Chip filters the upstream answers exactly, and the run-list filter each chip starts from.
-EXACT_CHIPS = {Chip.UNREVIEWED, Chip.OPEN, Chip.IGNORED}
+EXACT_CHIPS = {Chip.UNREVIEWED, Chip.OPEN, Chip.IGNORED}  # every listed run has that chip
 CHIP_FILTERS = {
-    Chip.UNREVIEWED: {"noFeedback": "true"},
+    Chip.UNREVIEWED: {"noFeedback": "true"},  # merged with the note-only runs: _queue_scan
     Chip.OPEN: {"feedbackStatus": "open"},
     Chip.IGNORED: {"feedbackStatus": "ignored"},
     Chip.PASSED: {"feedbackRating": "pass"},  # minus those reopened or ignored after passing
@@ -83,6 +84,38 @@ def review_version(feedback: dict | None, expected, names: list[str]) -> int:
         return 0
     raw = json.dumps([feedback, expected, sorted(names)], sort_keys=True, default=str)
     return int(hashlib.sha256(raw.encode()).hexdigest()[:8], 16) or 1
+
+
+def _run_key(item: dict) -> tuple:
+    return (parse_time((item.get("timing") or {}).get("createdAt")) or datetime.min, item["id"])
+
+
+def _merge(first, second):
+    """Two scans (iterators of (runs newest first, last page?)) as one, newest first. Each step
+    emits what can be ordered without the next page of a stream, so a step costs at most one
+    upstream page per stream."""
+    scans, buffers, done = (first, second), ([], []), [False, False]
+    while True:
+        for i in (0, 1):
+            if not buffers[i] and not done[i]:
+                runs, done[i] = next(scans[i])
+                buffers[i].extend(runs)
+        out = []
+        while True:
+            heads = [buffers[i][0] if buffers[i] else None for i in (0, 1)]
+            if heads[0] is not None and heads[1] is not None:
+                pick = 0 if _run_key(heads[0]) > _run_key(heads[1]) else 1
+            elif heads[0] is not None and done[1]:
+                pick = 0
+            elif heads[1] is not None and done[0]:
+                pick = 1
+            else:
+                break  # a buffer ran dry before its stream ended: fetch its next page first
+            out.append(buffers[pick].pop(0))
+        finished = all(done) and not buffers[0] and not buffers[1]
+        yield out, finished
+        if finished:
+            return
 
 
 class _Scope:
@@ -275,6 +308,24 @@ class EigenpalBackend(Backend):
             if done:
                 return
 
+    def _queue_scan(self, query: QueueQuery, params: dict, batch: int):
+        """The run list for a screen. Unreviewed is two upstream lists merged newest first: runs
+        with no feedback (noFeedback=true), and runs whose feedback has neither rating nor status
+        (a note saved before any verdict), which no single filter of the contract selects."""
+        if query.chip != Chip.UNREVIEWED:
+            return self._scan(params, batch)
+        noted = {k: v for k, v in params.items() if k != "noFeedback"} | {"feedbackRating": "none"}
+        return _merge(self._scan(params, batch), self._without_status(self._scan(noted, batch)))
+
+    def _without_status(self, scan):
+        """Keep the runs whose feedback has no status (up to 3 `ids=` lookups per non-empty page)."""
+        for runs, done in scan:
+            ids = {r["id"] for r in runs}
+            flagged = set()
+            for status in ("open", "ignored", "resolved"):
+                flagged |= self._ids(ids - flagged, feedbackStatus=status)
+            yield [r for r in runs if r["id"] not in flagged], done
+
     def _ids(self, ids, **filters) -> set[str]:
         """Which of these runs match the filters: one call (ids <= 100)."""
         ids = sorted(ids)
@@ -349,7 +400,7 @@ class EigenpalBackend(Backend):
         def keep(key) -> bool:
             return before is None or key < before
 
-        for scanned, (runs, done) in enumerate(self._scan(params, batch), start=1):
+        for scanned, (runs, done) in enumerate(self._queue_scan(query, params, batch), start=1):
             matched.extend(self._matching(runs, scope, query, keep))
             seen = [(parse_time((r.get("timing") or {}).get("createdAt")), r["id"]) for r in runs]
             seen = [key for key in seen if key[0] is not None and keep(key)]
@@ -377,7 +428,7 @@ class EigenpalBackend(Backend):
         bound = iso(after[0])
         params["createdAfter"] = max(params.get("createdAfter", bound), bound)
         matched, exhausted = [], False
-        for scanned, (runs, done) in enumerate(self._scan(params, BATCH), start=1):
+        for scanned, (runs, done) in enumerate(self._queue_scan(query, params, BATCH), start=1):
             matched.extend(self._matching(runs, scope, query, lambda key: key > after))
             exhausted = done
             if done or scanned >= settings.LOUPE_PROXY_SCAN_PAGES:

@@ -30,9 +30,22 @@ def test_queue_page_calls_do_not_grow_with_rows(proxy, reviewer_client, reviewer
     assert _calls(reviewer_client, "/queue/") == 5
 
 
-def test_exact_chip_filter_needs_one_call(proxy, reviewer_client):
+def test_an_exact_chip_filter_needs_one_call(proxy, reviewer_client):
     make_runs(30, make_automation())
-    assert _calls(reviewer_client, "/queue/?chip=unreviewed") == 1
+    assert _calls(reviewer_client, "/queue/?chip=open") == 1
+
+
+def test_unreviewed_merges_runs_without_feedback_and_runs_with_only_a_note(proxy, reviewer_client, reviewer):
+    from review.services import review_update
+
+    runs = make_runs(30, make_automation())
+    assert _calls(reviewer_client, "/queue/?chip=unreviewed") == 2  # noFeedback, feedbackRating=none
+    review_update(run=runs[3], changes={"body": "looked at it, no verdict yet"}, user=reviewer)
+    review_update(run=runs[5], changes={"status": "open"}, user=reviewer)
+    # ... plus, for the page with feedback: is any of it open, ignored or resolved?
+    assert _calls(reviewer_client, "/queue/?chip=unreviewed") == 5
+    shown = {row.id for row in reviewer_client.get("/queue/?chip=unreviewed").context["page"].rows}
+    assert runs[3].pk in shown and runs[5].pk not in shown and len(shown) == 29
 
 
 def test_review_pane_is_one_call_plus_bounded_previews(proxy, reviewer_client):
@@ -47,7 +60,8 @@ def test_sampled_scan_stops_at_the_page_bound(proxy, reviewer_client, settings):
     response = reviewer_client.get("/queue/?automation=workflows.rare&chip=unreviewed")
     with metered() as meter:
         response = reviewer_client.get("/queue/?automation=workflows.rare&chip=unreviewed")
-    assert meter.calls == 2 and "Looked at 200 runs upstream" in response.content.decode()
+    # Two pages of runs without feedback, and the (empty, so last) page of runs with only a note.
+    assert meter.calls == 3 and "Looked at 200 runs upstream" in response.content.decode()
     assert response.context["page"].older_qs  # the next screen scans on
 
 
