@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
@@ -213,6 +214,7 @@ def expected_delete(request: HttpRequest, run_id: str) -> HttpResponse:
 
 
 @require_GET
+@xframe_options_sameorigin
 def expected_download(request: HttpRequest, run_id: str, file_id: int) -> FileResponse:
     expected = get_object_or_404(ExpectedFile, pk=file_id, review__run_id=run_id)
     return FileResponse(expected.file.open("rb"), as_attachment=request.GET.get("inline") != "1",

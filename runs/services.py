@@ -69,6 +69,17 @@ def sampling_rate_set(*, automation: Automation, rate_bp: int, user, reason: str
     return change
 
 
+def _first_scalar(value: dict) -> str:
+    """`{"name": "Acme", "vat_id": …}` -> `Acme`: what a reviewer recognises a nested object by."""
+    for candidate in ("name", "title", "id"):
+        if isinstance(value.get(candidate), (str, int, float)):
+            return str(value[candidate])
+    for item in value.values():
+        if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+            return str(item)
+    return "{…}"
+
+
 def output_preview(output, error: str | None = None, limit: int = 240) -> str:
     """A one-line summary of a run's output for queue rows: top-level scalars first."""
     if output is None:
@@ -79,7 +90,7 @@ def output_preview(output, error: str | None = None, limit: int = 240) -> str:
             if isinstance(value, list):
                 parts.append(f"{key}: [{len(value)}]")
             elif isinstance(value, dict):
-                parts.append(f"{key}: {{…}}")
+                parts.append(f"{key}: {_first_scalar(value)}")
             else:
                 parts.append(f"{key}: {value}")
         text = " · ".join(parts)

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
@@ -24,6 +25,7 @@ from runs.stats import (
 )
 
 
+@xframe_options_sameorigin  # the review pane previews PDFs in an iframe of its own origin
 def run_file_download(request: HttpRequest, run_id: str, file_id: int) -> FileResponse:
     """A run's input/output file; `?inline=1` for previews (images, PDF), else an attachment."""
     run_file = get_object_or_404(RunFile, pk=file_id, run_id=run_id)
