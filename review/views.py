@@ -106,7 +106,7 @@ def run_verdict(request: HttpRequest, run_id: str) -> HttpResponse:
             return _htmx_redirect(_run_url(request, target))
         return redirect(_run_url(request, target))
     if verdict in ("fail", "partial"):
-        messages.warning(request, "Marked as %s. Correct the output below: click any value to edit it." % verdict)
+        messages.warning(request, f"Marked as {verdict}. Correct the output below: click any value to edit it.")
         if request.htmx:
             return _render_pane(request, _get_run(run_id), message=None)
         return redirect(_run_url(request, run.pk, "#editor"))

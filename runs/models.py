@@ -1,4 +1,4 @@
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import models
@@ -209,8 +209,11 @@ class ChipCount(models.Model):
             models.UniqueConstraint(fields=["automation", "sampled", "chip"], name="chip_count_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.automation_id}/{'sampled' if self.sampled else 'all'}/{self.chip}: {self.count}"
+
 
 def as_aware(value: datetime) -> datetime:
     if timezone.is_naive(value):
-        return timezone.make_aware(value, dt_timezone.utc)
+        return timezone.make_aware(value, UTC)
     return value
