@@ -13,7 +13,7 @@ from accounts.roles import LEAD, REVIEWER, has_role
 from datasets.archive import ArchiveError, ImportResult, export_dataset, import_dataset
 from datasets.forms import ExampleForm, ImportForm
 from datasets.models import Example, ExampleFile, ExampleFolder
-from datasets.services import ExampleError, example_delete, example_update
+from datasets.services import ExampleError, automation_set_auto_resolve, example_delete, example_update
 from review.jsontree import render_tree
 from runs.models import Automation
 
@@ -63,6 +63,19 @@ def dataset_detail(request: HttpRequest, ref: str) -> HttpResponse:
     context = _list_context(request, _automation_or_404(ref))
     template = "datasets/partials/example_list.html" if _fragment(request) else "datasets/dataset.html"
     return render(request, template, context)
+
+
+@require_POST
+@role_required(*EDIT_ROLES, action="change how the dataset closes the loop")
+def dataset_auto_resolve(request: HttpRequest, ref: str) -> HttpResponse:
+    """Turn automatic resolution on or off: an open review is resolved when a later run of
+    its promoted example passes the example's check."""
+    automation = _automation_or_404(ref)
+    enabled = request.POST.get("auto_resolve") == "on"
+    automation_set_auto_resolve(automation=automation, enabled=enabled)
+    messages.success(request, "Open reviews are now resolved automatically when their example passes."
+                     if enabled else "Open reviews now wait for someone to resolve them.")
+    return redirect("dataset_detail", ref=automation.ref)
 
 
 @require_GET
@@ -116,6 +129,7 @@ def example_detail(request: HttpRequest, ref: str, pk: int) -> HttpResponse:
         "expected_tree": render_tree(example.expected, original=example.output, diff=has_diff),
         "expected_is_diff": has_diff,
         "metadata_tree": render_tree(example.metadata) if example.metadata else "",
+        "checks": list(example.checks.order_by("-created_at", "-id")[:20]),
     }
     return render(request, "datasets/example.html", context)
 

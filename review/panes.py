@@ -10,7 +10,7 @@ from django.middleware.csrf import get_token
 from django.urls import reverse
 
 from accounts.roles import REVIEWER, has_role
-from datasets.services import default_example_name
+from datasets.services import default_example_name, latest_check
 from review.forms import PromoteForm, StatusForm, VerdictForm, pretty
 from review.jsontree import EditorContext, render_tree
 from review.models import Review
@@ -125,6 +125,7 @@ def pane_context(request, run, *, verdict_form=None, status_form=None, promote_f
         "max_upload_mb": settings.LOUPE_MAX_UPLOAD_BYTES / 1_048_576,
         "max_upload_bytes": settings.LOUPE_MAX_UPLOAD_BYTES,
         "audit": audit_trail(run),
+        "example_check": latest_check(review.promoted_example) if review and review.promoted_example_id else None,
         "conflict": conflict,
         "pane_message": message,
     }

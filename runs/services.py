@@ -156,6 +156,12 @@ def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResu
         if recount:
             for automation in automations.values():
                 chip_counts_recount(automation=automation)
+        example_runs = [r.id for r in records if r.example_id]
+        if example_runs:
+            # Runs of dataset examples are checked against their example (closing the loop).
+            from datasets.services import example_runs_check
+
+            example_runs_check(runs=Run.objects.filter(pk__in=example_runs).select_related("automation"))
     return result
 
 
