@@ -326,4 +326,28 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
         summary.chips[CHIP_OF_PLAN[plan]] = summary.chips.get(CHIP_OF_PLAN[plan], 0) + 1
         bar.update(1)
     bar.close()
+    record_example_runs(now=now, rng=rng)
     return summary
+
+
+def record_example_runs(*, now: datetime, rng: random.Random, count: int = 6) -> None:
+    """Close the loop for a few open misses: record a later run of their promoted example,
+    most fixed (the output equals the correction), some still wrong, so the review pane and the
+    example page show regression checks in both states."""
+    from review.models import Review
+
+    reviews = list(Review.objects.filter(status="open", promoted_example__isnull=False)
+                   .select_related("run__automation", "promoted_example").order_by("run_id")[:count])
+    records = []
+    for index, review in enumerate(reviews):
+        example, run = review.promoted_example, review.run
+        fixed = index % 3 != 2
+        created = now - timedelta(hours=rng.randint(1, 20))
+        records.append({
+            "id": f"{run.pk}-rerun", "automation": run.automation.ref, "status": "completed", "trigger": "api",
+            "version": "v5", "input": run.input, "output": example.expected if fixed else run.output,
+            "exampleId": str(example.pk), "createdAt": created.isoformat(),
+            "completedAt": (created + timedelta(seconds=9)).isoformat(), "durationMs": 9000,
+        })
+    if records:
+        runs_record([parse_run_record(r) for r in records])
