@@ -240,8 +240,9 @@ def example_runs_check(*, runs) -> list[ExampleCheck]:
         checks.append(check)
         if check.verdict == CheckVerdict.PASSED and run.automation.auto_resolve:
             for review in Review.objects.filter(promoted_example=example, status="open").select_related("run"):
+                # The action names the cause; which run passed is on the example's check list.
                 review_update(run=review.run, changes={"status": "resolved"}, user=None, via=AuditEvent.Via.SYSTEM,
-                              action=f"resolve:example {example.name} passed on {run.pk}")
+                              action="resolve:example passed")
     return checks
 
 
