@@ -40,3 +40,29 @@ def test_incremental_counts_equal_a_recount():
     incremental = counts(automation)
     day_counts_recount(automation=automation)
     assert counts(automation) == incremental and sum(incremental.values()) == 24
+
+
+def test_deleting_runs_in_the_admin_keeps_the_counters_right(admin_client):
+    from runs.models import ChipCount, Run
+    from tests.factories import make_runs
+
+    automation = make_automation()
+    runs = make_runs(3, automation)
+    admin_client.post("/admin/runs/run/", {"action": "delete_selected", "_selected_action": [runs[0].pk], "post": "yes"})
+    assert not Run.objects.filter(pk=runs[0].pk).exists()
+    assert sum(ChipCount.objects.filter(automation=automation).values_list("count", flat=True)) == 2
+    assert sum(counts(automation).values()) == 2
+
+
+def test_recount_command_rebuilds_counters():
+    from django.core.management import call_command
+
+    from runs.models import ChipCount
+    from tests.factories import make_runs
+
+    automation = make_automation()
+    make_runs(2, automation)
+    ChipCount.objects.all().delete()
+    RunDayCount.objects.all().delete()
+    call_command("recount")
+    assert sum(ChipCount.objects.values_list("count", flat=True)) == 2 and sum(counts(automation).values()) == 2
