@@ -112,6 +112,8 @@ class ReviewInfo:
     promoted_example_id: str | None = None
     updated_at: datetime | None = None
     updated_by: str = ""
+    # The latest check of a later run of the promoted example (local only: datasets.ExampleCheck).
+    example_check: Any = None
 
     @property
     def chip(self) -> str:
@@ -244,6 +246,9 @@ class ExampleInfo:
     output: Any = None  # the run's output when promoted (local only), for the correction diff
     metadata: Any = None
     files: list[FileInfo] = field(default_factory=list)
+    # Loupe's own regression checks (datasets.checks): local only; the API has neither.
+    assertions: list = field(default_factory=list)
+    checks: list = field(default_factory=list)
 
     @property
     def pk(self) -> str:

@@ -27,7 +27,14 @@ from backends.base import (
 )
 from datasets import archive
 from datasets.models import Example, ExampleFile
-from datasets.services import ExampleError, PromoteError, example_delete, example_promote, example_update
+from datasets.services import (
+    ExampleError,
+    PromoteError,
+    example_delete,
+    example_promote,
+    example_update,
+    latest_check,
+)
 from review import queries, services
 from review.models import ExpectedFile, Review
 from runs.models import Automation, Run, RunFile
@@ -47,6 +54,7 @@ def review_info(review: Review | None) -> ReviewInfo | None:
         version=review.version, expected_files=files, promoted_example_name=review.promoted_example_name,
         promoted_example_id=str(review.promoted_example_id) if review.promoted_example_id else None,
         updated_at=review.updated_at, updated_by=review.updated_by.get_username() if review.updated_by else "",
+        example_check=latest_check(review.promoted_example) if review.promoted_example_id else None,
     )
 
 
@@ -225,7 +233,8 @@ class LocalBackend(Backend):
             created_at=example.created_at, updated_at=example.updated_at, row_order=example.row_order,
             promoted_by=example.promoted_by.get_username() if example.promoted_by else "",
             input=example.input, expected=example.expected, output=example.output, metadata=example.metadata,
-            files=files)
+            files=files, assertions=example.assertions or [],
+            checks=list(example.checks.order_by("-created_at", "-id")[:20]))
 
     def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:
         try:

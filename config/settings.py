@@ -120,6 +120,8 @@ WHITENOISE_USE_FINDERS = True
 
 # Upload limits. LOUPE_MAX_UPLOAD_MB bounds one uploaded file (expected files, run files).
 LOUPE_MAX_UPLOAD_BYTES = int(env_float("LOUPE_MAX_UPLOAD_MB", 25, minimum=0.001) * 1024 * 1024)
+# Largest dataset ZIP accepted by the dataset import (page, API, command); the upstream cap is 500 MB.
+LOUPE_MAX_IMPORT_BYTES = int(env_float("LOUPE_MAX_IMPORT_MB", 500, minimum=0.001) * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

@@ -3,6 +3,7 @@ import json
 from django import forms
 
 from datasets.archive import MODES
+from datasets.checks import AssertionDefinitionError, validate_assertions
 from datasets.models import validate_example_name
 
 
@@ -47,6 +48,22 @@ class ExampleForm(forms.Form):
                              widget=forms.Textarea(attrs={"class": "code", "rows": 6, "spellcheck": "false"}))
     annotation = forms.CharField(label="Annotation", required=False, max_length=2000,
                                  widget=forms.Textarea(attrs={"rows": 3}))
+    assertions = JSONTextField(
+        label="Assertions (JSON list)",
+        widget=forms.Textarea(attrs={"class": "code", "rows": 6, "spellcheck": "false"}),
+        help_text='Checked on every later run of this example, e.g. [{"path": "total", "condition": '
+                  '{"kind": "number_compare", "op": "gt", "expected": 0}, "label": "total is positive"}]. '
+                  "Kinds: equals, contains, number_compare, between, matches_regex, exists, json_schema_valid, …",
+    )
+
+    def clean_assertions(self):
+        value = self.cleaned_data.get("assertions")
+        if value is None:
+            return []
+        try:
+            return validate_assertions(value)
+        except AssertionDefinitionError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
@@ -55,7 +72,7 @@ class ExampleForm(forms.Form):
     @classmethod
     def for_example(cls, example, data=None):
         initial = {"name": example.name, "expected": example.expected, "metadata": example.metadata,
-                   "annotation": example.annotation or ""}
+                   "annotation": example.annotation or "", "assertions": example.assertions or None}
         return cls(data, initial=initial)
 
     def changes(self) -> dict:

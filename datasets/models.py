@@ -82,3 +82,32 @@ class ExampleFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.folder}/{self.path}"
+
+
+class CheckVerdict(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    BLOCKED = "blocked", "Blocked"
+
+
+class ExampleCheck(models.Model):
+    """One run of an example checked against the example (closing the loop, DESIGN §2).
+    `run_id` is kept as text: the check outlives the run and may come from another instance."""
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="checks")
+    run_id = models.CharField(max_length=100)
+    verdict = models.CharField(max_length=8, choices=CheckVerdict.choices)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["example", "-created_at"], name="example_check_latest")]
+        constraints = [models.UniqueConstraint(fields=["example", "run_id"], name="example_check_once_per_run")]
+
+    def __str__(self) -> str:
+        return f"{self.example} on {self.run_id}: {self.verdict}"
+
+    @property
+    def summary(self) -> str:
+        return (self.details or {}).get("summary", "")

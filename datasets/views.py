@@ -15,6 +15,7 @@ from backends.base import BackendError, ChangeRefused
 from backends.views import backend_errors
 from datasets.archive import ImportResult
 from datasets.forms import ExampleForm, ImportForm
+from datasets.services import automation_set_auto_resolve
 from review.jsontree import render_tree
 from runs.files import download_response
 from runs.models import Automation
@@ -38,9 +39,11 @@ def _list_context(request: HttpRequest, automation: Automation, import_form: Imp
         number = max(1, int(request.GET.get("page") or 1))
     except ValueError:
         number = 1
-    page = get_backend().examples_page(automation, number, PAGE_SIZE)
+    backend = get_backend()
+    page = backend.examples_page(automation, number, PAGE_SIZE)
+    # Closing the loop checks runs recorded in Loupe, so proxy mode has no automatic resolve.
     return {"nav": "datasets", "automation": automation, "page": page, "can_edit": has_role(request.user, *EDIT_ROLES),
-            "import_form": import_form or ImportForm()}
+            "import_form": import_form or ImportForm(), "proxy": backend.name != "local"}
 
 
 @require_GET
@@ -49,6 +52,20 @@ def dataset_detail(request: HttpRequest, ref: str) -> HttpResponse:
     context = _list_context(request, get_backend().automation(ref))
     template = "datasets/partials/example_list.html" if _fragment(request) else "datasets/dataset.html"
     return render(request, template, context)
+
+
+@require_POST
+@role_required(*EDIT_ROLES, action="change how the dataset closes the loop")
+@backend_errors
+def dataset_auto_resolve(request: HttpRequest, ref: str) -> HttpResponse:
+    """Turn automatic resolution on or off: an open review is resolved when a later run of
+    its promoted example passes the example's check."""
+    automation = get_backend().automation(ref)
+    enabled = request.POST.get("auto_resolve") == "on"
+    automation_set_auto_resolve(automation=automation, enabled=enabled)
+    messages.success(request, "Open reviews are now resolved automatically when their example passes."
+                     if enabled else "Open reviews now wait for someone to resolve them.")
+    return redirect("dataset_detail", ref=automation.ref)
 
 
 @require_GET
@@ -107,6 +124,7 @@ def example_detail(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
         "expected_tree": render_tree(example.expected, original=example.output, diff=has_diff),
         "expected_is_diff": has_diff,
         "metadata_tree": render_tree(example.metadata) if example.metadata else "",
+        "checks": example.checks,
     }
     return render(request, "datasets/example.html", context)
 
@@ -124,7 +142,8 @@ def example_edit(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
         try:
             backend.example_update(automation=automation, example=example, changes=form.changes(), user=request.user)
         except ChangeRefused as refused:
-            form.add_error("name" if refused.field in ("name", "<root>") else None, str(refused))
+            field = "name" if refused.field == "<root>" else refused.field
+            form.add_error(field if field in form.fields else None, str(refused))
         except BackendError as failed:
             error = failed
         else:

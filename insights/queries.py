@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from review.chips import Chip, Rating, ReviewStatus
 from review.models import AuditEvent, Review
-from runs.models import Automation, ChipCount, Run
+from runs.models import Automation, ChipCount, Run, RunDayCount
 
 WINDOW_DAYS = 30
 THROUGHPUT_DAYS = 10
@@ -85,9 +85,10 @@ def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[
     Two grouped range queries instead of one count per day. Reopened reviews count as
     open since their run was created; approximate by design."""
     start = _window_start(days)
+    # Daily run counts come from the RunDayCount rollup (30 rows, not a month of runs).
     arrivals = _per_day(
-        Run.objects.filter(automation_id__in=automation_ids, sampled=True, created_at__gte=start)
-        .annotate(day=TruncDate("created_at")).order_by().values("day").annotate(n=Count("pk"))
+        RunDayCount.objects.filter(automation_id__in=automation_ids, sampled=True, day__gte=timezone.localdate(start))
+        .order_by().values("day").annotate(n=Sum("count"))
     )
     departures = _per_day(
         Review.objects.filter(run__automation_id__in=automation_ids, run__sampled=True, resolved_at__gte=start)

@@ -6,6 +6,7 @@ from django.conf import settings
 from review.chips import Chip
 from runs.models import RunStatus
 
+
 class Form(forms.Form):
     """Project form base: labels without a trailing colon."""
 

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -236,6 +237,7 @@ def expected_delete(request: HttpRequest, run_id: str) -> HttpResponse:
 
 
 @require_GET
+@xframe_options_sameorigin  # the review pane previews PDFs in an iframe of its own origin
 @backend_errors
 def expected_download(request: HttpRequest, run_id: str, key: str) -> HttpResponse:
     return download_response(get_backend().expected_file(run_id, key), inline=request.GET.get("inline") == "1")

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from runs.models import Automation, ChipCount, Run, RunFile, SamplingRateChange
+from runs.services import chip_counts_recount
 
 
 class SamplingRateChangeInline(admin.TabularInline):
@@ -51,6 +52,18 @@ class RunAdmin(admin.ModelAdmin):
     show_full_result_count = False  # no COUNT(*) over a million runs
     date_hierarchy = None
     inlines = [RunFileInline]
+
+    # Deleting runs here bypasses the services, so rebuild the counters they keep.
+    def delete_model(self, request, obj):
+        automation = obj.automation
+        super().delete_model(request, obj)
+        chip_counts_recount(automation=automation)
+
+    def delete_queryset(self, request, queryset):
+        automations = list(Automation.objects.filter(pk__in=queryset.values("automation_id")))
+        super().delete_queryset(request, queryset)
+        for automation in automations:
+            chip_counts_recount(automation=automation)
 
 
 @admin.register(RunFile)

@@ -484,11 +484,35 @@ def run_detail(request: HttpRequest, run_id: str):
     return api_response(request, data)
 
 
+def check_to_eval_result(run: Run, check) -> dict:
+    """EvalResult (all 13 keys): a run of a dataset example checked against the example."""
+    verdict = check.verdict
+    return {
+        "id": f"check_{check.pk}",
+        "runId": run.id,
+        "evaluatorName": "loupe.example-check",
+        "evaluatorType": "example",
+        "createdAt": iso(check.created_at),
+        "automationId": str(run.automation_id),
+        "label": check.example.name,
+        "description": check.summary or None,
+        "error": (check.summary or "blocked") if verdict == "blocked" else None,
+        "score": None if verdict == "blocked" else (1.0 if verdict == "passed" else 0.0),
+        "weight": 1.0,
+        "passThreshold": 1.0,
+        "passed": None if verdict == "blocked" else verdict == "passed",
+        "details": check.details,
+    }
+
+
 @api_view()
 def run_scores(request: HttpRequest, run_id: str):
-    """Loupe has no automated evaluators yet, so every run has an empty list of scores."""
-    get_run(run_id)
-    return api_response(request, {"scores": []})
+    """The run's checks against its dataset example (empty for runs that are not example runs)."""
+    from datasets.models import ExampleCheck
+
+    run = get_run(run_id)
+    checks = ExampleCheck.objects.filter(run_id=run.id).select_related("example")
+    return api_response(request, {"scores": [check_to_eval_result(run, check) for check in checks]})
 
 
 @api_view()

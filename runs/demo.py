@@ -616,6 +616,11 @@ class DemoRun:
     automation: DemoAutomation
     truth: dict | None = None  # the correct output, when `record["output"]` holds a planted mistake
     flaw: str | None = None
+    payload: dict | None = None  # what the source document says (also for failed runs)
+
+    def attach_files(self) -> None:
+        """Add the run's files (source PDF, CSV, JSON, chart) to its record."""
+        self.record["files"] = self.automation.files(self.record["input"], self.record["output"], self.payload)
 
 
 def random_created_at(rng: random.Random, now: datetime, days: int) -> datetime:
@@ -693,9 +698,10 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
         "metadata": {"region": rng.choice(("eu-central-1", "eu-west-1", "us-east-1")),
                      "traceId": f"{rng.getrandbits(64):016x}"},
     }
+    run = DemoRun(record=record, automation=automation, truth=expected, flaw=flaw, payload=truth)
     if with_files:
-        record["files"] = automation.files(run_input, output, truth)
-    return DemoRun(record=record, automation=automation, truth=expected, flaw=flaw)
+        run.attach_files()
+    return run
 
 
 def run_id_for(rng: random.Random) -> str:

@@ -39,6 +39,8 @@ TEAM = (
 )
 LEAD_USERNAME = "priya"
 INSERT_BATCH = 250
+# Files go mostly where reviewers look: on sampled runs.
+FILES_SAMPLED, FILES_OTHER = 0.7, 0.06
 
 FLAW_NOTES = {
     "total_without_tax": "Total is the subtotal: the tax line was left out.",
@@ -257,7 +259,9 @@ def backdate(run: Run, moments: list[datetime]) -> None:
         if action in ("resolve", "ignore", "verdict:pass"):
             resolved_at = moment
         if action == "promote":
-            Example.objects.filter(source_run=run).update(created_at=moment, updated_at=moment)
+            for example in Example.objects.filter(source_run=run):
+                metadata = {**(example.metadata or {}), "promotedAt": moment.isoformat()}
+                Example.objects.filter(pk=example.pk).update(created_at=moment, updated_at=moment, metadata=metadata)
         if action.startswith("expected_file"):
             ExpectedFile.objects.filter(review__run=run).update(created_at=moment)
     review = Review.objects.get(run=run)
@@ -286,7 +290,13 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
     rng = random.Random(seed + 1)
     users = team_ensure()
     automations = automations_ensure(now=now, lead=users[LEAD_USERNAME])
-    demos = list(demo_runs(count=runs, seed=seed, now=now))
+    demos = list(demo_runs(count=runs, seed=seed, now=now, files_ratio=0))
+    schedules = {ref: automation.rate_schedule() for ref, automation in automations.items()}
+    for demo in demos:
+        created_at = datetime.fromisoformat(demo.record["createdAt"].replace("Z", "+00:00"))
+        sampled = schedules[demo.automation.ref].is_sampled(demo.record["id"], created_at)
+        if rng.random() < (FILES_SAMPLED if sampled else FILES_OTHER):
+            demo.attach_files()
     bar = tqdm(total=len(demos), desc="Demo runs", unit="run", disable=not progress)
     for chunk in _batches(demos, INSERT_BATCH):
         runs_record([parse_run_record(d.record) for d in chunk], recount=False)
@@ -316,4 +326,28 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
         summary.chips[CHIP_OF_PLAN[plan]] = summary.chips.get(CHIP_OF_PLAN[plan], 0) + 1
         bar.update(1)
     bar.close()
+    record_example_runs(now=now, rng=rng)
     return summary
+
+
+def record_example_runs(*, now: datetime, rng: random.Random, count: int = 6) -> None:
+    """Close the loop for a few open misses: record a later run of their promoted example,
+    most fixed (the output equals the correction), some still wrong, so the review pane and the
+    example page show regression checks in both states."""
+    from review.models import Review
+
+    reviews = list(Review.objects.filter(status="open", promoted_example__isnull=False)
+                   .select_related("run__automation", "promoted_example").order_by("run_id")[:count])
+    records = []
+    for index, review in enumerate(reviews):
+        example, run = review.promoted_example, review.run
+        fixed = index % 3 != 2
+        created = now - timedelta(hours=rng.randint(1, 20))
+        records.append({
+            "id": f"{run.pk}-rerun", "automation": run.automation.ref, "status": "completed", "trigger": "api",
+            "version": "v5", "input": run.input, "output": example.expected if fixed else run.output,
+            "exampleId": str(example.pk), "createdAt": created.isoformat(),
+            "completedAt": (created + timedelta(seconds=9)).isoformat(), "durationMs": 9000,
+        })
+    if records:
+        runs_record([parse_run_record(r) for r in records])

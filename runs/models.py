@@ -1,4 +1,4 @@
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import models
@@ -228,8 +228,30 @@ class ChipCount(models.Model):
             models.UniqueConstraint(fields=["automation", "sampled", "chip"], name="chip_count_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.automation_id}/{'sampled' if self.sampled else 'all'}/{self.chip}: {self.count}"
+
+
+class RunDayCount(models.Model):
+    """Runs recorded per (automation, day, sampled), kept with the runs by runs.services, so the
+    traffic and backlog charts read 30 rows instead of counting a month of runs. Days are
+    calendar days in settings.TIME_ZONE."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="day_counts")
+    day = models.DateField()
+    sampled = models.BooleanField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "day", "sampled"], name="run_day_count_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id} {self.day} {'sampled' if self.sampled else 'not sampled'}: {self.count}"
+
 
 def as_aware(value: datetime) -> datetime:
     if timezone.is_naive(value):
-        return timezone.make_aware(value, dt_timezone.utc)
+        return timezone.make_aware(value, UTC)
     return value

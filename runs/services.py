@@ -1,11 +1,13 @@
 """Writes that span rows of the runs app: automations, sampling history, recorded runs."""
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, F
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from review.chips import Chip
@@ -14,6 +16,7 @@ from runs.models import (
     Automation,
     ChipCount,
     Run,
+    RunDayCount,
     RunFile,
     SamplingRateChange,
 )
@@ -69,6 +72,17 @@ def sampling_rate_set(*, automation: Automation, rate_bp: int, user, reason: str
     return change
 
 
+def _first_scalar(value: dict) -> str:
+    """`{"name": "Acme", "vat_id": …}` -> `Acme`: what a reviewer recognises a nested object by."""
+    for candidate in ("name", "title", "id"):
+        if isinstance(value.get(candidate), (str, int, float)):
+            return str(value[candidate])
+    for item in value.values():
+        if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+            return str(item)
+    return "{…}"
+
+
 def output_preview(output, error: str | None = None, limit: int = 240) -> str:
     """A one-line summary of a run's output for queue rows: top-level scalars first."""
     if output is None:
@@ -79,7 +93,7 @@ def output_preview(output, error: str | None = None, limit: int = 240) -> str:
             if isinstance(value, list):
                 parts.append(f"{key}: [{len(value)}]")
             elif isinstance(value, dict):
-                parts.append(f"{key}: {{…}}")
+                parts.append(f"{key}: {_first_scalar(value)}")
             else:
                 parts.append(f"{key}: {value}")
         text = " · ".join(parts)
@@ -118,7 +132,10 @@ def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResu
     automations = _automations_for(records)
     schedules = {key: a.rate_schedule() for key, a in automations.items()}
     with transaction.atomic():
-        existing = set(Run.objects.filter(pk__in=[r.id for r in records]).values_list("pk", flat=True))
+        before = {pk: (automation_id, timezone.localdate(created), sampled) for pk, automation_id, created, sampled in
+                  Run.objects.filter(pk__in=[r.id for r in records]).values_list("pk", "automation_id", "created_at", "sampled")}
+        existing = set(before)
+        day_moves: Counter = Counter()
         for record in records:
             key = (record.kind, record.slug)
             bucket = sample_bucket(record.id)
@@ -132,19 +149,30 @@ def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResu
                 sample_bucket=bucket, sampled=bucket < schedules[key].rate_at(record.created_at),
                 output_preview=output_preview(record.output, record.error),
             )
+            after = (values["automation"].pk, timezone.localdate(record.created_at), values["sampled"])
             if record.id in existing:
                 Run.objects.filter(pk=record.id).update(**values)
                 result.updated.append(record.id)
+                day_moves[before[record.id]] -= 1
             else:
                 Run.objects.create(id=record.id, chip=Chip.UNREVIEWED, **values)
                 existing.add(record.id)
                 result.created.append(record.id)
+            before[record.id] = after
+            day_moves[after] += 1
             for file_record in record.files:
                 run_file_store(run_id=record.id, name=file_record.name, role=file_record.role,
                                content=file_record.content, content_type=file_record.content_type)
+        day_counts_add(day_moves)
         if recount:
             for automation in automations.values():
                 chip_counts_recount(automation=automation)
+        example_runs = [r.id for r in records if r.example_id]
+        if example_runs:
+            # Runs of dataset examples are checked against their example (closing the loop).
+            from datasets.services import example_runs_check
+
+            example_runs_check(runs=Run.objects.filter(pk__in=example_runs).select_related("automation"))
     return result
 
 
@@ -160,8 +188,34 @@ def run_file_store(*, run_id: str, name: str, role: str, content: bytes, content
     return run_file
 
 
+def day_counts_add(moves: Counter) -> None:
+    """Apply {(automation_id, day, sampled): delta} to the daily run counts."""
+    for (automation_id, day, sampled), delta in moves.items():
+        if not delta:
+            continue
+        updated = RunDayCount.objects.filter(automation_id=automation_id, day=day, sampled=sampled).update(
+            count=F("count") + delta)
+        if not updated:
+            RunDayCount.objects.get_or_create(automation_id=automation_id, day=day, sampled=sampled,
+                                              defaults={"count": 0})
+            RunDayCount.objects.filter(automation_id=automation_id, day=day, sampled=sampled).update(
+                count=F("count") + delta)
+
+
+def day_counts_recount(*, automation: Automation) -> None:
+    """Rebuild the daily run counts of one automation from its runs (commands, repairs)."""
+    rows = (Run.objects.filter(automation=automation).annotate(day=TruncDate("created_at")).order_by()
+            .values("day", "sampled").annotate(n=Count("pk")))
+    with transaction.atomic():
+        RunDayCount.objects.filter(automation=automation).delete()
+        RunDayCount.objects.bulk_create([RunDayCount(automation=automation, day=r["day"], sampled=r["sampled"],
+                                                     count=r["n"]) for r in rows])
+
+
 def chip_counts_recount(*, automation: Automation) -> None:
-    """Rebuild the chip counters of one automation from its runs (commands, repairs)."""
+    """Rebuild the chip counters of one automation from its runs (commands, repairs), and its
+    daily run counts."""
+    day_counts_recount(automation=automation)
     rows = (
         Run.objects.filter(automation=automation).order_by().values("sampled", "chip").annotate(n=Count("pk"))
     )

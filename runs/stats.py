@@ -5,12 +5,12 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, F, Q, Window
+from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from review.chips import Rating
-from runs.models import Automation, Run, SamplingRateChange
+from runs.models import Automation, RunDayCount, SamplingRateChange
 from runs.sampling import BUCKETS
 
 TRAFFIC_DAYS = 7
@@ -85,10 +85,13 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
     now = now or timezone.now()
     ids = [a.pk for a in automations]
     stats = {pk: SamplingStats() for pk in ids}
+    # The last TRAFFIC_DAYS calendar days, today included, from the daily rollup (a handful of
+    # rows, where counting a week of runs took over 100 ms at a million runs).
+    first_day = timezone.localdate(now) - timedelta(days=TRAFFIC_DAYS - 1)
     traffic = (
-        Run.objects.filter(automation_id__in=ids, created_at__gte=now - timedelta(days=TRAFFIC_DAYS))
+        RunDayCount.objects.filter(automation_id__in=ids, day__gte=first_day)
         .order_by().values("automation_id")
-        .annotate(n=Count("pk"), sampled=Count("pk", filter=Q(sampled=True)))
+        .annotate(n=Sum("count"), sampled=Sum("count", filter=Q(sampled=True)))
     )
     for row in traffic:
         stats[row["automation_id"]].runs_recent, stats[row["automation_id"]].sampled_recent = row["n"], row["sampled"]

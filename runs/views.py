@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
@@ -28,6 +29,7 @@ from runs.stats import (
 
 
 @require_GET
+@xframe_options_sameorigin  # the review pane previews PDFs in an iframe of its own origin
 @backend_errors
 def run_file_download(request: HttpRequest, run_id: str, key: str) -> HttpResponse:
     """A run's input/output file; `?inline=1` for previews (images, PDF), else an attachment."""

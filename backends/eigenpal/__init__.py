@@ -616,6 +616,10 @@ class EigenpalBackend(Backend):
         return info
 
     def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:
+        changes = dict(changes)
+        if changes.pop("assertions", None):
+            raise ChangeRefused("The EigenPal API keeps no assertions: in proxy mode examples are checked against "
+                                "their expected output upstream. Leave this empty.", field="assertions")
         self.upstream.json("PATCH", self._examples_path(automation, example.id), json=changes, idempotent=True)
 
     def example_delete(self, *, automation: Automation, example: ExampleInfo, user) -> None:

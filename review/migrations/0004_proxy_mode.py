@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('review', '0003_partial_indexes'),
-        ('runs', '0002_proxy_mode'),
+        ('runs', '0003_automation_remote_id'),
     ]
 
     operations = [

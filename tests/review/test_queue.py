@@ -107,7 +107,7 @@ def test_queue_query_count_does_not_grow_with_rows(reviewer_client, automation, 
 
 def test_queue_preview_is_one_line_of_output(reviewer_client, automation):
     run = make_run(automation)
-    assert Run.objects.get(pk=run.pk).output_preview.startswith("vendor: {…} · invoice_number: INV-2026-0042")
+    assert Run.objects.get(pk=run.pk).output_preview.startswith("vendor: Acme Supplies GmbH · invoice_number: INV-2026-0042")
 
 
 def _runs_in_every_chip(automation, user) -> dict[str, Run]:

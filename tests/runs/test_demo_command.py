@@ -31,7 +31,14 @@ def banner(db) -> str:
 def test_demo_creates_the_three_automations_and_their_runs(banner):
     assert sorted(a.ref for a in Automation.objects.all()) == [
         "agents.triage-email", "workflows.extract-invoice", "workflows.extract-statement"]
-    assert Run.objects.count() == 300
+    assert Run.objects.filter(example_id__isnull=True).count() == 300
+
+
+def test_demo_reruns_promoted_examples_so_checks_show(banner):
+    from datasets.models import ExampleCheck
+
+    reruns = Run.objects.filter(example_id__isnull=False)
+    assert reruns.exists() and ExampleCheck.objects.filter(run_id__in=reruns.values("pk")).count() == reruns.count()
 
 
 def test_demo_banner_shows_the_url_and_the_login(banner):

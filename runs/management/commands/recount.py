@@ -1,0 +1,21 @@
+"""Rebuild the derived counters (chip counts, daily run counts) from the runs themselves.
+
+The services keep them in step; this is for repairs, e.g. after deleting runs in SQL."""
+
+from django.core.management.base import BaseCommand
+
+from runs.models import Automation
+from runs.services import chip_counts_recount
+
+
+class Command(BaseCommand):
+    help = "Rebuild chip counts and daily run counts of every automation (or the named ones) from the runs."
+
+    def add_arguments(self, parser):
+        parser.add_argument("automations", nargs="*", help="workflows.<slug> / agents.<slug>; default all")
+
+    def handle(self, *args, automations: list[str], **options):
+        found = [Automation.objects.by_ref(ref) for ref in automations] if automations else Automation.objects.all()
+        for automation in found:
+            chip_counts_recount(automation=automation)
+            self.stdout.write(f"{automation.ref}: recounted")
