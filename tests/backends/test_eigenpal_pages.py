@@ -58,3 +58,18 @@ def test_a_run_file_streams_from_the_upstream(proxy, reviewer_client):
     assert f'href="/runs/{run.pk}/files/output/out/items.csv/"' in body and "<th>a</th>" in body  # preview
     response = reviewer_client.get(f"/runs/{run.pk}/files/output/out/items.csv/")
     assert b"".join(response.streaming_content) == b"a,b\n1,2\n"
+
+
+def test_assertions_are_refused_in_proxy_mode_and_the_input_kept(proxy, client, reviewer):
+    from datasets.services import example_create
+
+    example = example_create(automation=make_automation(), name="inv-1", expected={"total": 1})
+    client.force_login(reviewer)
+    typed = '[{"path": "total", "condition": {"kind": "exists"}}]'
+    response = client.post(f"/datasets/{example.automation.ref}/examples/{example.pk}/edit/",
+                           {"name": "inv-1", "expected": '{"total": 2}', "metadata": "", "annotation": "",
+                            "assertions": typed})
+    body = response.content.decode()
+    assert response.status_code == 200 and "keeps no assertions" in body and "&quot;exists&quot;" in body
+    example.refresh_from_db()
+    assert example.expected == {"total": 1}
