@@ -11,6 +11,8 @@ from django.db.models import Q, QuerySet, Sum
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from backends import get_backend
 from backends.base import QueueQuery, RunInfo
@@ -123,6 +125,24 @@ class RunQueue:
         state = {k: v for k, v in state.items() if v not in (None, "")}
         return "?" + urlencode(state) if state else "?"
 
+    def options(self, name: str) -> list[tuple[str, str, bool]]:
+        """(value, label, selected) for one of the filter form's selects, from what was sent
+        (so an invalid combination still shows what the reviewer picked)."""
+        sent = self.params.get(name, "")
+        return [(str(value), label, str(value) == sent) for value, label in self.form.fields[name].choices]
+
+    @property
+    def status_options(self):
+        return self.options("status")
+
+    @property
+    def expected_options(self):
+        return self.options("expected")
+
+    @property
+    def promoted_options(self):
+        return self.options("promoted")
+
     def chip_links(self) -> list[dict]:
         counts = self.chip_counts()
         current = self.filters.get("chip") or ""
@@ -153,7 +173,7 @@ class RunQueue:
                 newer = self.querystring(after=encode_cursor(*page.newer)) if page.newer else None
             link_qs = self.querystring()
             self._page = QueueScreen(rows=page.rows, older_qs=older, newer_qs=newer, notice=page.notice,
-                                     link_qs="" if link_qs == "?" else link_qs)
+                                     link_qs="" if link_qs == "?" else link_qs, show_automation=not self.automation)
         return self._page
 
     def neighbours(self, run) -> tuple[str | None, str | None]:
@@ -171,6 +191,7 @@ class QueueScreen:
     newer_qs: str | None
     notice: str = ""
     link_qs: str = ""
+    show_automation: bool = True
 
     def display_rows(self) -> list["QueueRow"]:
         """Rows with their display values computed once in Python: per-row template filters
@@ -187,6 +208,7 @@ class QueueScreen:
                 created_ago=ago(run.created_at, now),
                 status_label=run.status_label,
                 chip_label=run.chip_label,
+                show_automation=self.show_automation,
             )
             for run in self.rows
         ]
@@ -201,6 +223,24 @@ class QueueRow:
     created_ago: str
     status_label: str
     chip_label: str
+    show_automation: bool = True
+
+    def html(self) -> SafeString:
+        """The row's <tr>. Built here rather than in the template: fifty rows of template variable
+        look-ups were half of the queue page's time at a million runs. Everything is escaped."""
+        run = self.run
+        chip = (format_html('<span class="chip chip-{}">{}</span>', run.chip, self.chip_label) if run.chip
+                else mark_safe('<span class="muted">—</span>'))
+        automation = format_html('<td class="nowrap mono small">{}</td>', run.automation.ref) if self.show_automation else ""
+        return format_html(
+            '<tr data-run="{id}"><td class="nowrap"><a class="mono" href="{url}" data-row-link>{id}</a></td>{automation}'
+            '<td class="nowrap"><time datetime="{iso}" title="{title}">{ago}</time></td>'
+            '<td><span class="badge status-{status}">{status_label}</span></td><td>{chip}</td>'
+            '<td class="preview" title="{preview}">{preview_text}</td></tr>',
+            id=run.pk, url=self.url, automation=automation, iso=self.created_iso, title=self.created_title,
+            ago=self.created_ago, status=run.status, status_label=self.status_label, chip=chip,
+            preview=run.output_preview, preview_text=run.output_preview or "—",
+        )
 
 
 def ago(moment: datetime, now: datetime) -> str:
