@@ -2,13 +2,13 @@
 
 import re
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from datasets.checks import check_output
 from datasets.models import EXAMPLE_NAME_RE, CheckVerdict, Example, ExampleCheck, ExampleFile, ExampleFolder
 from review.models import AuditEvent, Review
+from runs.files import store_file
 from runs.models import TERMINAL_STATUSES, FileRole, Run, RunStatus
 
 
@@ -25,14 +25,8 @@ def default_example_name(run: Run) -> str:
 
 
 def example_file_store(*, example: Example, folder: str, path: str, content: bytes, content_type: str) -> ExampleFile:
-    old = example.files.filter(folder=folder, path=path).first()
-    if old:
-        old.file.delete(save=False)
-        old.delete()
-    example_file = ExampleFile(example=example, folder=folder, path=path, content_type=content_type, size=len(content))
-    example_file.file.save(path.replace("/", "__"), ContentFile(content), save=False)
-    example_file.save()
-    return example_file
+    return store_file(ExampleFile(example=example, folder=folder, path=path, content_type=content_type),
+                      replaces=example.files.filter(folder=folder, path=path).first(), name=path, content=content)
 
 
 def _read(field_file) -> bytes:

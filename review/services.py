@@ -4,14 +4,14 @@ leaves an audit event. Pages and the API call these same functions."""
 
 from dataclasses import dataclass
 
-from django.core.files.base import ContentFile, File
+from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
 from review.chips import Rating, ReviewStatus, derive_chip
 from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
-from runs.files import BadFileName, guess_content_type, safe_relative_path
+from runs.files import BadFileName, guess_content_type, safe_relative_path, store_file
 from runs.models import Run, RunFile
 from runs.services import chip_count_move
 
@@ -149,17 +149,9 @@ class FileChange:
 
 
 def _store_expected(review: Review, name: str, content: File | bytes, content_type: str, user) -> ExpectedFile:
-    old = review.expected_files.filter(name=name).first()
-    if old:
-        old.file.delete(save=False)
-        old.delete()
-    if isinstance(content, bytes):
-        content = ContentFile(content)
     expected = ExpectedFile(review=review, name=name, content_type=content_type or guess_content_type(name),
-                            size=content.size, created_by=user if getattr(user, "pk", None) else None)
-    expected.file.save(name.replace("/", "__"), content, save=False)
-    expected.save()
-    return expected
+                            created_by=user if getattr(user, "pk", None) else None)
+    return store_file(expected, replaces=review.expected_files.filter(name=name).first(), name=name, content=content)
 
 
 def _file_change(run: Run, user, via: str, action: str, details: dict, work) -> FileChange:

@@ -67,3 +67,20 @@ def download_response(download, *, inline: bool = False):
     response["Content-Disposition"] = content_disposition_header(not inline, download.filename)
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def store_file(row, *, replaces, name: str, content):
+    """Save `content` (bytes or a File) as `row.file` and save the row; `replaces` (a row of the
+    same kind, or None) is deleted first with its stored file. One rule for run files, expected
+    files and example files: the slash path is flattened into the stored name, never trusted."""
+    from django.core.files.base import ContentFile
+
+    if replaces is not None:
+        replaces.file.delete(save=False)
+        replaces.delete()
+    if isinstance(content, bytes):
+        content = ContentFile(content)
+    row.size = content.size
+    row.file.save(name.replace("/", "__"), content, save=False)
+    row.save()
+    return row

@@ -4,13 +4,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, F
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from review.chips import Chip
+from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
     Automation,
@@ -178,14 +178,9 @@ def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResu
 
 def run_file_store(*, run_id: str, name: str, role: str, content: bytes, content_type: str) -> RunFile:
     """Attach (or replace) one file of a run."""
-    old = RunFile.objects.filter(run_id=run_id, role=role, name=name).first()
-    if old:
-        old.file.delete(save=False)
-        old.delete()
-    run_file = RunFile(run_id=run_id, role=role, name=name, content_type=content_type, size=len(content))
-    run_file.file.save(name.replace("/", "__"), ContentFile(content), save=False)
-    run_file.save()
-    return run_file
+    return store_file(RunFile(run_id=run_id, role=role, name=name, content_type=content_type),
+                      replaces=RunFile.objects.filter(run_id=run_id, role=role, name=name).first(),
+                      name=name, content=content)
 
 
 def day_counts_add(moves: Counter) -> None:
