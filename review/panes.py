@@ -147,6 +147,8 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
         "max_upload_bytes": settings.LOUPE_MAX_UPLOAD_BYTES,
         "audit": backend.audit_trail(run.pk),
         "example_check": review.example_check if review else None,
+        # Regression checks need runs stored here; in proxy mode they are not offered.
+        "checks_enabled": backend.name == "local",
         "conflict": conflict,
         "pane_message": message,
         "backend_error": error,
