@@ -186,6 +186,31 @@ class RunInfo:
         return [f for f in self.files if f.role != "input"]
 
 
+@dataclass
+class StepInfo:
+    """One step of a run (the pane's timeline): what it got, what it gave, whether it failed."""
+
+    position: int
+    name: str
+    type: str = ""
+    status: str = "completed"
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    input: Any = None
+    output: Any = None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed" or bool(self.error)
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at and self.completed_at:
+            return max(0, int((self.completed_at - self.started_at).total_seconds() * 1000))
+        return None
+
+
 @dataclass(frozen=True)
 class QueueQuery:
     """The queue's validated filters, as the list object (review.queries.RunQueue) hands them
@@ -341,6 +366,15 @@ class Backend:
 
     def audit_trail(self, run_id: str, limit: int = 50) -> list:
         raise NotImplementedError
+
+    def run_steps(self, run: RunInfo) -> list[StepInfo] | None:
+        """The run's steps in order; None when this backend does not report steps."""
+        return None
+
+    def last_output(self, run: RunInfo) -> Any:
+        """The output of the automation's latest completed run with one (the shape a failed run's
+        expected output can start from); None when there is none or the backend cannot tell."""
+        return None
 
     # -- reviews --------------------------------------------------------------------------
     def review_update(self, *, run: RunInfo, changes: dict, user, base_version: int | None,

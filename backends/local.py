@@ -4,6 +4,7 @@ objects and the services' errors into the interface's errors. No query is added 
 the queue page still costs the budget pinned in tests/review/test_queue.py."""
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
@@ -24,6 +25,7 @@ from backends.base import (
     ReviewConflict,
     ReviewInfo,
     RunInfo,
+    StepInfo,
 )
 from datasets import archive
 from datasets.models import Example, ExampleFile
@@ -37,7 +39,7 @@ from datasets.services import (
 )
 from review import queries, services
 from review.models import ExpectedFile, Review
-from runs.models import Automation, Run, RunFile
+from runs.models import Automation, Run, RunFile, RunStatus, RunStep
 
 CHUNK = 64 * 1024
 # The example list never loads the JSON columns.
@@ -146,6 +148,15 @@ class LocalBackend(Backend):
 
     def audit_trail(self, run_id: str, limit: int = 50) -> list:
         return queries.audit_trail(run_id, limit)
+
+    def run_steps(self, run: RunInfo) -> list[StepInfo]:
+        return [StepInfo(position=s.position, name=s.name, type=s.type, status=s.status, started_at=s.started_at,
+                         completed_at=s.completed_at, input=s.input, output=s.output, error=s.error)
+                for s in RunStep.objects.filter(run_id=run.id).order_by("position")]
+
+    def last_output(self, run: RunInfo) -> Any:
+        return (Run.objects.filter(automation_id=run.automation.pk, status=RunStatus.COMPLETED, output__isnull=False)
+                .exclude(pk=run.id).order_by("-created_at").values_list("output", flat=True).first())
 
     # -- writes: the services do the work, atomically, with their own audit events ------------
 

@@ -174,3 +174,7 @@ if EIGENPAL_API_GENERATION not in ("auto", "feedback", "reviews"):
 # locally (sampled only), and seconds the upstream automation list is cached per process.
 LOUPE_PROXY_SCAN_PAGES = env_int("LOUPE_PROXY_SCAN_PAGES", 5, minimum=1)
 LOUPE_PROXY_AUTOMATIONS_TTL = env_float("LOUPE_PROXY_AUTOMATIONS_TTL", 60.0, minimum=0)
+
+# Claims (review.claims): opening a run holds it for this many minutes, renewed while the
+# reviewer works; "next" never hands out a run someone else holds.
+LOUPE_CLAIM_MINUTES = env_float("LOUPE_CLAIM_MINUTES", 5.0, minimum=0.1)

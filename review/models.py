@@ -3,7 +3,22 @@ from django.db import models
 from django.utils import timezone
 
 from review.chips import Rating, ReviewStatus, derive_chip
+from review.jsondiff import diff
 from runs.models import Run
+
+
+def describe_correction(old, new, *, fields: list | None = None, limit: int = 6) -> str:
+    """'corrected /total, /line_items/2/amount': the paths that changed. `fields` is what the
+    service recorded at the time (against the output when there was no correction before)."""
+    if new is None:
+        return "expected output cleared"
+    if fields is None and old is None:
+        return "expected output set"
+    paths = fields if fields is not None else [change.path or "/" for change in diff(old, new)]
+    if not paths:
+        return "expected output saved (unchanged)"
+    shown = ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+    return f"corrected {shown}"
 
 
 class Review(models.Model):
@@ -154,7 +169,7 @@ class AuditEvent(models.Model):
         if "body" in changes:
             lines.append("note cleared" if not changes["body"][1] else "note: " + changes["body"][1][:120])
         if "expected" in changes:
-            lines.append("expected output cleared" if changes["expected"][1] is None else "expected output corrected")
+            lines.append(describe_correction(*changes["expected"], fields=changes.get("fields")))
         if self.action.startswith("expected_file:"):
             verb = self.action.split(":", 1)[1]
             source = f" from {changes['from']}" if changes.get("from") else ""
@@ -165,3 +180,28 @@ class AuditEvent(models.Model):
         if self.action == "clear":
             lines.append("review, expected output and files deleted")
         return lines
+
+
+class Claim(models.Model):
+    """A reviewer working on a run: nobody else is handed it by "next" until it expires.
+
+    Keyed by the run id with no database constraint, like AuditEvent: in proxy mode the run
+    lives upstream and Loupe keeps only who holds it. One claim per run (the unique key is
+    what makes two reviewers racing for one run safe: the loser's insert fails).
+    """
+
+    run_id = models.CharField(max_length=100, primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims")
+    claimed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "expires_at"], name="claim_user_expiry"),
+                   models.Index(fields=["expires_at"], name="claim_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} held by {self.user_id}"
+
+    @property
+    def active(self) -> bool:
+        return self.expires_at > timezone.now()

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from review.chips import Rating, ReviewStatus, derive_chip
-from review.jsondiff import corrected_paths
+from review.jsondiff import changed_fields, corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
 from runs.files import BadFileName, guess_content_type, safe_relative_path, store_file
 from runs.models import Run, RunFile
@@ -100,12 +100,38 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
         review = _locked_review(run)
         if base_version is not None and base_version != review.version:
             raise StaleReview(review)
+        before = review.expected if review.expected is not None else run.output
         diff = review.apply(changes, user=user)
         if diff:
             _sync_derived(review, run)
             review.save()
+            if "expected" in diff and review.expected is not None:
+                diff["fields"] = changed_fields(before, review.expected)
             _audit(run, user, via, action, diff)
     return review
+
+
+UNCHANGED = object()
+
+
+def review_save(*, run: Run, user, verdict: str | None = None, note: str | None = None, expected=UNCHANGED,
+                base_version: int | None = None, via: str = Via.WEB) -> Review:
+    """Verdict, note and corrected output saved together, in one transaction and one audit event.
+
+    What the review pane's one "Save" sends: `verdict` None leaves the rating alone, `note` None
+    leaves the note alone, `expected` left out leaves the correction alone (None clears it).
+    """
+    changes = {}
+    if verdict:
+        if verdict not in VERDICTS:
+            raise ReviewError("Unknown verdict; use pass, fail or partial.", field="verdict")
+        changes.update(VERDICTS[verdict])
+    if note is not None:
+        changes["body"] = note
+    if expected is not UNCHANGED:
+        changes["expected"] = expected
+    action = f"save:{verdict}" if verdict else "save"
+    return review_update(run=run, changes=changes, user=user, base_version=base_version, via=via, action=action)
 
 
 def review_verdict(*, run: Run, verdict: str, user, base_version: int | None = None, via: str = Via.WEB) -> Review:

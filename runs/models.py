@@ -255,3 +255,43 @@ def as_aware(value: datetime) -> datetime:
     if timezone.is_naive(value):
         return timezone.make_aware(value, UTC)
     return value
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class RunStep(models.Model):
+    """One step of a run (an LLM call, a tool, a parser...), in the order the run took them.
+
+    The review pane shows them as a timeline beside the output so the reviewer sees where a
+    miss happened; `position` keeps the order the run reported (timestamps may tie or be absent).
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=50, blank=True, default="")
+    status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.COMPLETED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [models.UniqueConstraint(fields=["run", "position"], name="run_step_position")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.position} {self.name}"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at and self.completed_at:
+            return max(0, int((self.completed_at - self.started_at).total_seconds() * 1000))
+        return None

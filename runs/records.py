@@ -67,10 +67,63 @@ class RunRecord:
     usage: object = None
     metadata: object = None
     files: list[FileRecord] = field(default_factory=list)
+    # None: the record says nothing about steps (a repeat keeps them); a list replaces them.
+    steps: list["StepRecord"] | None = None
 
     @property
     def automation_ref(self) -> str:
         return f"{KIND_PREFIX[self.kind]}.{self.slug}"
+
+
+@dataclass
+class StepRecord:
+    name: str
+    type: str = ""
+    status: str = "completed"
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    input: object = None
+    output: object = None
+    error: str | None = None
+
+
+MAX_STEPS = 500
+STEP_STATUSES = ("pending", "running", "completed", "failed", "skipped")
+
+
+def _step(obj, index: int) -> StepRecord:
+    where = f"steps.{index}"
+    if not isinstance(obj, dict):
+        raise RecordError(f"{where}: expected an object with name, type, status, input, output, error.")
+    obj = _normalise_keys(obj)
+    name = obj.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise RecordError(f"{where}.name: required, a string of at most 200 characters.")
+    step_type = obj.get("type") or ""
+    if not isinstance(step_type, str) or len(step_type) > 50:
+        raise RecordError(f"{where}.type: expected a string of at most 50 characters.")
+    status = obj.get("status") or "completed"
+    if status not in STEP_STATUSES:
+        raise RecordError(f"{where}.status: {status!r} is not one of {', '.join(STEP_STATUSES)}.")
+    error = obj.get("error")
+    if error is not None and not isinstance(error, str):
+        error = json.dumps(error)
+    try:
+        started, completed = _time(obj, "startedAt"), _time(obj, "completedAt")
+    except RecordError as exc:
+        raise RecordError(f"{where}.{exc}") from None
+    return StepRecord(name=name.strip(), type=step_type, status=status, started_at=started, completed_at=completed,
+                      input=obj.get("input"), output=obj.get("output"), error=error)
+
+
+def _steps(raw) -> list[StepRecord] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise RecordError("steps: expected a list.")
+    if len(raw) > MAX_STEPS:
+        raise RecordError(f"steps: more than {MAX_STEPS} steps.")
+    return [_step(obj, i) for i, obj in enumerate(raw)]
 
 
 def _normalise_keys(obj: dict) -> dict:
@@ -194,6 +247,7 @@ def parse_run_record(obj) -> RunRecord:
         usage=data.get("usage"),
         metadata=data.get("metadata"),
         files=[_file(f, i) for i, f in enumerate(files)],
+        steps=_steps(data.get("steps")),
     )
     if record.duration_ms is None and record.completed_at and record.started_at:
         record.duration_ms = max(0, int((record.completed_at - record.started_at).total_seconds() * 1000))

@@ -18,6 +18,7 @@ from runs.models import (
     Run,
     RunDayCount,
     RunFile,
+    RunStep,
     SamplingRateChange,
 )
 from runs.records import RunRecord
@@ -160,6 +161,8 @@ def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResu
                 result.created.append(record.id)
             before[record.id] = after
             day_moves[after] += 1
+            if record.steps is not None:
+                run_steps_replace(run_id=record.id, steps=record.steps)
             for file_record in record.files:
                 run_file_store(run_id=record.id, name=file_record.name, role=file_record.role,
                                content=file_record.content, content_type=file_record.content_type)
@@ -174,6 +177,15 @@ def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResu
 
             example_runs_check(runs=Run.objects.filter(pk__in=example_runs).select_related("automation"))
     return result
+
+
+def run_steps_replace(*, run_id: str, steps) -> None:
+    """Store a run's steps (runs.records.StepRecord), replacing any it had, in the order given."""
+    RunStep.objects.filter(run_id=run_id).delete()
+    RunStep.objects.bulk_create([
+        RunStep(run_id=run_id, position=i, name=s.name, type=s.type, status=s.status, started_at=s.started_at,
+                completed_at=s.completed_at, input=s.input, output=s.output, error=s.error)
+        for i, s in enumerate(steps)])
 
 
 def run_file_store(*, run_id: str, name: str, role: str, content: bytes, content_type: str) -> RunFile:
