@@ -2,8 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from review.chips import Rating, ReviewStatus, derive_chip
 from review.jsondiff import diff
+from runs.chips import Rating, ReviewStatus, derive_chip
 from runs.models import Run
 
 
