@@ -189,8 +189,8 @@ class Editor:
                                   "danger") if self.editable else ""
             if isinstance(child, dict) and child:
                 parts.append(format_html(
-                    '<fieldset class="wb-fs" data-path="{}"><legend>{}</legend>{}<div class="wb-fs-tools">{}</div>'
-                    '</fieldset>', child_path, key, mark_safe(self.obj(child, child_path)), remove))
+                    '<fieldset class="wb-fs" data-path="{}"><legend>{} {}</legend>{}</fieldset>',
+                    child_path, key, remove, mark_safe(self.obj(child, child_path))))
             elif isinstance(child, list) and child:
                 parts.append(format_html('<div class="wb-arr" data-path="{}"><div class="wb-arr-head">{}{}</div>{}</div>',
                                          child_path, format_html('<span class="wb-key">{}</span>', key), remove,
@@ -261,10 +261,9 @@ class Editor:
         item = join(path, index)
         what = f"row {index + 1} of {label}"
         tools = []
-        if index > 0:
-            tools.append(self._button("up", item, "↑", f"Move {what} up", "Alt+↑"))
-        if index < length - 1:
-            tools.append(self._button("down", item, "↓", f"Move {what} down", "Alt+↓"))
+        gap = '<span class="slot"></span>'  # keeps every row's buttons in the same columns
+        tools.append(self._button("up", item, "↑", f"Move {what} up", "Alt+↑") if index > 0 else gap)
+        tools.append(self._button("down", item, "↓", f"Move {what} down", "Alt+↓") if index < length - 1 else gap)
         tools.append(self._button("remove", item, "✕", f"Remove {what}", "Alt+Backspace", "danger"))
         return format_html('<span class="wb-tools">{}</span>', mark_safe("".join(tools)))
 

@@ -4,19 +4,22 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from email import policy as email_policy
+from email.parser import BytesParser
 
 from django.conf import settings
-from django.middleware.csrf import get_token
-from django.urls import reverse
 
 from accounts.roles import REVIEWER, has_role
 from backends import get_backend
 from backends.base import BackendError, FileInfo, RunInfo
 from datasets.services import default_example_name
-from review.jsontree import EditorContext, render_tree
+from review.jsontree import render_tree
+from review.workbench import Corrections, render_editor
+from runs import pdf
 from runs.files import preview_kind
+from runs.pdf import page_count
 from runs.sampling import bp_to_percent
-from web.forms.review import PromoteForm, StatusForm, VerdictForm, pretty
+from web.forms.review import PaneForm, PromoteForm, StatusForm, VerdictForm, pretty
 from web.queue_list import RunQueue
 
 PREVIEW_BYTES = 256 * 1024
@@ -31,12 +34,24 @@ class FilePreview:
     text: str = ""
     rows: list | None = None
     truncated: bool = False
+    pages: int = 0  # PDFs: pages rendered as images (runs.pdf)
+    headers: list | None = None  # e-mail: (name, value) pairs
+    note: str = ""  # why a preview is missing
 
 
 def file_preview(read_head, name: str, content_type: str) -> FilePreview:
     """What the pane previews of a file; `read_head(limit)` returns its first bytes (OSError: none)."""
     kind = preview_kind(name, content_type)
-    if kind in ("image", "pdf", "none"):
+    if name.lower().endswith(".eml") or content_type == "message/rfc822":
+        kind = "email"
+    if kind == "pdf":
+        try:
+            return FilePreview(kind="pdf", pages=page_count(read_head(pdf.MAX_BYTES + 1)))
+        except (OSError, BackendError):
+            return FilePreview(kind="pdf", note="Not rendered here (the page's budget of file reads is spent).")
+        except pdf.PdfUnreadable as exc:
+            return FilePreview(kind="pdf", note=str(exc))
+    if kind in ("image", "none"):
         return FilePreview(kind=kind)
     try:
         data = read_head(PREVIEW_BYTES + 1)
@@ -44,6 +59,8 @@ def file_preview(read_head, name: str, content_type: str) -> FilePreview:
         return FilePreview(kind="none")
     truncated = len(data) > PREVIEW_BYTES
     text = data[:PREVIEW_BYTES].decode("utf-8", errors="replace")
+    if kind == "email":
+        return email_preview(data[:PREVIEW_BYTES], truncated)
     if kind == "csv":
         rows = list(csv.reader(io.StringIO(text)))
         return FilePreview(kind="csv", rows=rows[: PREVIEW_ROWS + 1],
@@ -54,6 +71,20 @@ def file_preview(read_head, name: str, content_type: str) -> FilePreview:
         except ValueError:
             kind = "text"
     return FilePreview(kind=kind, text=text, truncated=truncated)
+
+
+def email_preview(data: bytes, truncated: bool) -> FilePreview:
+    """An e-mail's main headers and its plain-text body (HTML parts are not rendered)."""
+    message = BytesParser(policy=email_policy.default).parsebytes(data)
+    headers = [(h, str(message[h])) for h in ("From", "To", "Cc", "Date", "Subject") if message[h]]
+    try:
+        part = message.get_body(preferencelist=("plain",))
+        body = part.get_content() if part is not None else ""
+    except (LookupError, ValueError):
+        body = ""
+    if not body:
+        body = "(no plain-text part)"
+    return FilePreview(kind="email", text=body, headers=headers, truncated=truncated)
 
 
 class _Previews:
@@ -77,7 +108,10 @@ class _Previews:
 
 
 def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, promote_form=None, editor_state=None,
-                 conflict=None, upload_form=None, file_error=None, message=None, error=None) -> dict:
+                 conflict=None, upload_form=None, file_error=None, message=None, error=None, pane_form=None,
+                 typed=None, field_errors=None, op_error=None, focus=None, hold=None, shown=None) -> dict:
+    """Everything the review pane shows. `pane_form`, `typed` and `shown` carry what the reviewer
+    typed back into the page after a failed save (the correction as typed, not as stored)."""
     backend = get_backend()
     queue = RunQueue(request.GET, page_size=settings.LOUPE_QUEUE_PAGE_SIZE)
     qs = queue.querystring()
@@ -91,27 +125,27 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
         previous = following = LAZY
     expected = review.expected if review else None
     current = expected if expected is not None else run.output
-    page_url = reverse("run_detail", args=[run.pk]) + qs
-    ctx = None
-    if can_review and run.output is not None:
-        state = editor_state or {}
-        edit_path = request.GET.get("edit") if not state else state.get("path")
-        add_path = request.GET.get("add") if not state else None
-        ctx = EditorContext(
-            page_url=page_url,
-            fragment_url=reverse("run_editor", args=[run.pk]) + qs,
-            action=reverse("run_correct", args=[run.pk]) + qs,
-            version=version,
-            csrf_token=get_token(request),
-            open_op=state.get("op") or ("set" if edit_path is not None else "add" if add_path is not None else ""),
-            open_path=state.get("path") if state else (edit_path if edit_path is not None else add_path),
-            typed=state.get("value"),
-            typed_key=state.get("key", ""),
-            error=state.get("error", ""),
-        )
     previews = _Previews(backend, run)
     raw_edit = editor_state if editor_state and editor_state.get("op") == "replace" else {}
+    shown = current if shown is None else shown
+    default_name = (review.promoted_example_name if review and review.promoted_example_name
+                    else default_example_name(run))
+    if pane_form is None:
+        pane_form = PaneForm(initial={"body": review.body if review else "", "version": version,
+                                     "example_name": default_name})
     return {
+        "pane_form": pane_form,
+        # What the fields hold is not what is stored (a failed save): the page asks before leaving.
+        "unsaved": pane_form.is_bound,
+        "editor": render_editor(shown, output=run.output, editable=can_review, typed=typed,
+                                errors=field_errors) if shown is not None else None,
+        "corrections": Corrections.between(run.output, shown).summary
+        if shown is not None and (expected is not None or shown is not current) else [],
+        "op_error": op_error,
+        "focus": focus,
+        "hold": hold,
+        "steps": backend.run_steps(run),
+        "can_start_from_shape": can_review and run.output is None and shown is None,
         "nav": "queue",
         "run": run,
         "automation": run.automation,
@@ -124,11 +158,8 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
         "following": following,
         "can_review": can_review,
         "rate_label": bp_to_percent(run.automation.sampling_rate_bp),
-        "output_tree": render_tree(current, original=run.output, ctx=ctx, diff=expected is not None)
-        if run.output is not None else None,
-        "editor_ctx": ctx,
         "has_correction": expected is not None,
-        "raw_json": raw_edit["value"] if raw_edit else pretty(current),
+        "raw_json": raw_edit["value"] if raw_edit else pane_form["raw"].value() or pretty(shown),
         "raw_error": raw_edit.get("error", ""),
         "input_tree": render_tree(run.input),
         "input_files": previews(run.input_files),

@@ -5,6 +5,8 @@ Runs and reviews come from the configured backend (backends.get_backend()). When
 page says what went wrong and keeps what the reviewer typed: the pane re-renders with the bound
 forms when the run could be loaded, else `backend_unavailable` (web/backend_errors.py) offers the same POST again."""
 
+import itertools
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,22 +16,29 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.decorators import role_required
-from accounts.roles import REVIEWER
+from accounts.roles import REVIEWER, has_role
 from backends import get_backend
 from backends.base import BackendError, ChangeRefused, NotFound, ReviewConflict, RunInfo
-from review.jsondiff import EditError, apply_edit
+from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_take
+from review.jsondiff import EditError, apply_edit, parse_json
 from review.services import STATUS_ACTIONS, VERDICTS
+from review.workbench import EditErrors, apply_op, apply_typed, first_leaf, typed_values
 from runs.files import download_response
+from runs.pdf import PdfUnreadable, page_png
 from web.backend_errors import backend_errors
 from web.forms.review import (
+    EDITOR_OPS,
+    STATUS_OPS,
     CorrectionForm,
     ExpectedCopyForm,
     ExpectedDeleteForm,
     ExpectedRenameForm,
     ExpectedUploadForm,
+    PaneForm,
     PromoteForm,
     StatusForm,
     VerdictForm,
+    pretty,
 )
 from web.panes import pane_context
 from web.queue_list import RunQueue
@@ -63,7 +72,9 @@ def _done(request: HttpRequest, run_id: str, anchor: str = "") -> HttpResponse:
 @require_GET
 @backend_errors
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
-    return _render_pane(request, get_backend().run(run_id))
+    """The pane; opening it claims the run for a reviewer (review.claims) unless someone else holds it."""
+    run = get_backend().run(run_id)
+    return _render_pane(request, run, hold=_hold(request, run))
 
 
 @require_GET
@@ -78,7 +89,13 @@ def run_editor(request: HttpRequest, run_id: str) -> HttpResponse:
 def run_step(request: HttpRequest, run_id: str, direction: str) -> HttpResponse:
     """Previous/next in the queue, resolved on click (backends whose neighbours cost calls)."""
     backend = get_backend()
-    target = RunQueue(request.GET, page_size=1).neighbour(backend.run(run_id), direction)
+    run = backend.run(run_id)
+    if direction == "next" and has_role(request.user, REVIEWER):
+        # "Next" hands out the next run nobody else holds, claimed for this reviewer.
+        claim_release(run_id=run.pk, user=request.user)
+        target = _next_unclaimed(request, run)
+    else:
+        target = RunQueue(request.GET, page_size=1).neighbour(run, direction)
     if target is None:
         edge = "newest" if direction == "previous" else "last"
         messages.info(request, f"That was the {edge} run in this queue.")
@@ -174,22 +191,34 @@ def run_correct(request: HttpRequest, run_id: str) -> HttpResponse:
     return _done(request, run_id, "#editor")
 
 
+def _kept(request: HttpRequest) -> dict:
+    """With htmx, file forms send the pane's fields along (hx-include): keep them as typed."""
+    if "body" not in request.POST and not any(k.startswith("v:") for k in request.POST):
+        return {}
+    data = request.POST.copy()
+    data.setdefault("version", "0")
+    return {"pane_form": PaneForm(data), "typed": typed_values(request.POST)}
+
+
 def _file_action(request: HttpRequest, run_id: str, form_class, action) -> HttpResponse:
     backend = get_backend()
     run = backend.run(run_id)
     form = form_class(request.POST, request.FILES)
     upload_form = form if form_class is ExpectedUploadForm else None
+    kept = _kept(request)
     if not form.is_valid():
-        return _render_pane(request, run, upload_form=upload_form,
+        return _render_pane(request, run, **kept, upload_form=upload_form,
                             file_error=" ".join(e for errors in form.errors.values() for e in errors))
     try:
         name = action(backend, run, form.cleaned_data)
     except (ChangeRefused, NotFound) as exc:
-        return _render_pane(request, run, upload_form=upload_form, file_error=str(exc))
+        return _render_pane(request, run, **kept, upload_form=upload_form, file_error=str(exc))
     except BackendError as exc:
-        return _render_pane(request, run, upload_form=upload_form, file_error=f"Not saved: {exc}", error=exc)
+        return _render_pane(request, run, **kept, upload_form=upload_form, file_error=f"Not saved: {exc}", error=exc)
     messages.success(request, f"Expected file {name} saved." if form_class is not ExpectedDeleteForm
                      else f"Expected file {name} deleted.")
+    if request.htmx and kept:
+        return _render_pane(request, backend.run(run_id), **kept, focus="#expected-h")
     return _done(request, run_id, "#expected-files")
 
 
@@ -263,3 +292,214 @@ def run_promote(request: HttpRequest, run_id: str) -> HttpResponse:
         return _render_pane(request, run, promote_form=form, error=exc)
     messages.success(request, f"Promoted to dataset example {example.name}.")
     return _done(request, run_id, "#promote")
+
+
+# -- the workbench: one form, one save --------------------------------------------------------
+
+
+def _typed_state(request: HttpRequest, run: RunInfo, pane_form, *, field_errors=None, typed=None, shown=None,
+                 **extra) -> HttpResponse:
+    """Re-render the pane keeping everything the reviewer typed (fields, note, verdict, name)."""
+    typed = typed if typed is not None else typed_values(request.POST)
+    return _render_pane(request, run, pane_form=pane_form, typed=typed, field_errors=field_errors, shown=shown,
+                        hold=_hold(request, run), **extra)
+
+
+def _hold(request: HttpRequest, run: RunInfo, *, take: bool = True):
+    """Claim the run for the reviewer (or renew their claim); who holds it for anyone else."""
+    if has_role(request.user, REVIEWER) and take:
+        return claim_take(run_id=run.pk, user=request.user)
+    holder = claim_holder(run.pk)
+    return None if holder is None else Hold(run_id=run.pk, holder=holder.user.get_username(),
+                                           expires_at=holder.expires_at, mine=holder.user_id == request.user.pk)
+
+
+def _edited(run: RunInfo, request: HttpRequest, op: str, raw: str):
+    """The correction the form carries: the typed fields, the raw JSON box, then the button's
+    editor operation. Returns (document, focus path); EditErrors / EditError when it does not fit."""
+    review = run.review
+    current = review.expected if review and review.expected is not None else run.output
+    typed = typed_values(request.POST)
+    doc = apply_typed(current, typed) if current is not None and typed else current
+    raw_changed = bool(raw.strip()) and raw != pretty(current) and raw != pretty(doc)
+    if op == "raw" or (raw_changed and doc == current):
+        return parse_json(raw, "The JSON"), first_leaf(current)
+    if raw_changed:
+        raise EditError("You changed both the fields and the raw JSON; apply one of them (the other is kept below).")
+    verb = op.partition(":")[0]
+    if verb in EDITOR_OPS:
+        last = get_backend().last_output(run) if op == "start:shape" else None
+        result = apply_op(doc, op, post=request.POST, last_output=last)
+        return result.doc, result.focus
+    return doc, None
+
+
+def _save_changes(run: RunInfo, data: dict, op: str, edited) -> dict:
+    review = run.review
+    current = review.expected if review and review.expected is not None else run.output
+    changes = {}
+    if data["verdict"]:
+        changes.update(VERDICTS[data["verdict"]])
+    if data["body"] != (review.body if review else ""):
+        changes["body"] = data["body"]
+    if op == "reset":
+        changes["expected"] = None
+    elif edited != current or (op.startswith("start:") and edited is not None):
+        changes["expected"] = edited
+    if op in STATUS_OPS:
+        changes["status"] = STATUS_ACTIONS[op]
+    return changes
+
+
+def _after_save_focus(op: str, verdict: str, focus: str | None, has_expected: bool) -> str:
+    if focus is not None and op.partition(":")[0] in EDITOR_OPS:
+        return f'[data-path="{focus}"]' if focus else "#output-h"
+    if op == "promote":
+        return "[data-next]"
+    if verdict in ("fail", "partial") and not has_expected:
+        return "#pane-editor .wb-input"
+    if has_expected and verdict != "pass":
+        return "#promote-btn"
+    return "#save-btn"
+
+
+@require_POST
+@reviewer_only
+@backend_errors
+def run_save(request: HttpRequest, run_id: str) -> HttpResponse:
+    """The pane's one form: verdict, note and correction saved in one request (one service call),
+    then the pressed button's action (an editor operation, a status change, promote)."""
+    backend = get_backend()
+    run = backend.run(run_id)
+    form = PaneForm(request.POST)
+    if not form.is_valid():
+        return _typed_state(request, run, form, op_error=" ".join(e for es in form.errors.values() for e in es))
+    data = form.cleaned_data
+    op = data["op"]
+    try:
+        edited, focus = _edited(run, request, op, data["raw"] or "")
+    except EditErrors as exc:
+        return _typed_state(request, run, form, field_errors=exc.errors, op_error="Not saved: " + str(exc) + ".")
+    except EditError as exc:
+        return _typed_state(request, run, form, op_error=f"Not saved: {exc}")
+    changes = _save_changes(run, data, op, edited)
+    if changes:
+        try:
+            backend.review_update(run=run, changes=changes, user=request.user, base_version=data["version"],
+                                  action=f"save:{data['verdict']}" if data["verdict"] else f"save:{op}")
+        except ReviewConflict as exc:
+            submitted = {"verdict": data["verdict"], "note": data["body"], **({"edit": op} if op != "save" else {})}
+            return _typed_state(request, run, form, shown=edited, conflict={"current": exc.current,
+                                                                            "submitted": submitted})
+        except BackendError as exc:
+            return _typed_state(request, run, form, shown=edited, error=exc)
+    has_expected = (edited is not None and "expected" in changes and changes["expected"] is not None) or bool(
+        run.review and run.review.has_expected and changes.get("expected", True) is not None)
+    if op == "promote":
+        response = _promote_from_pane(request, run, form, has_expected)
+        if response is not None:
+            return response
+    if data["verdict"] or op in ("ignore", "resolve"):
+        claim_release(run_id=run.pk, user=request.user)
+    else:
+        claim_take(run_id=run.pk, user=request.user)
+    if data["verdict"] == "pass" or op == "ignore":
+        return _to_next(request, run, f"Run {run.pk} {'passed' if data['verdict'] == 'pass' else 'ignored'}.")
+    messages.success(request, _saved_message(op, data["verdict"], changes))
+    focus_on = _after_save_focus(op, data["verdict"], focus, has_expected)
+    if request.htmx:
+        return _render_pane(request, backend.run(run_id), focus=focus_on, hold=_hold(request, run))
+    return redirect(_run_url(request, run.pk, "#pane-form"))
+
+
+def _saved_message(op: str, verdict: str, changes: dict) -> str:
+    if op == "promote":
+        return "Saved and promoted."
+    parts = [f"marked {verdict}" if verdict else "", "note" if "body" in changes else "",
+             "correction" if "expected" in changes else "", op if op in STATUS_OPS else ""]
+    parts = [p for p in parts if p]
+    return ("Saved: " + ", ".join(parts) + ".") if parts else "Nothing to save: no changes."
+
+
+def _promote_from_pane(request: HttpRequest, run: RunInfo, form, has_expected: bool) -> HttpResponse | None:
+    data = form.cleaned_data
+    if not has_expected and not data["confirm_no_expected"]:
+        form.add_error("confirm_no_expected", "This run has no expected output or files yet, so the example would "
+                       "have no ground truth. Correct the output first, or tick the box to promote anyway.")
+        return _render_pane(request, get_backend().run(run.pk), pane_form=form, hold=_hold(request, run),
+                            focus="#id_confirm_no_expected")
+    try:
+        example = get_backend().promote(run=run, name=data["example_name"], user=request.user)
+    except ChangeRefused as exc:
+        form.add_error("example_name" if exc.field in ("name", "<root>") else None, str(exc))
+        return _render_pane(request, get_backend().run(run.pk), pane_form=form, hold=_hold(request, run),
+                            focus="#id_example_name")
+    except BackendError as exc:
+        return _render_pane(request, get_backend().run(run.pk), pane_form=form, hold=_hold(request, run), error=exc)
+    messages.success(request, f"Promoted to dataset example {example.name}.")
+    return None
+
+
+def _next_unclaimed(request: HttpRequest, run: RunInfo) -> str | None:
+    """The next run in the queue that nobody else holds, claimed for this reviewer."""
+    queue = RunQueue(request.GET, page_size=20)
+    backend = get_backend()
+
+    def candidates():
+        cursor = (run.created_at, run.pk)
+        for _ in range(5):
+            page = backend.queue_page(queue.query(before=cursor, after=None, page_size=20))
+            if not page.rows:
+                return
+            held = claim_holders([r.pk for r in page.rows])
+            for row in page.rows:
+                if held.get(row.pk) in (None, request.user.get_username()):
+                    yield row.pk
+            cursor = (page.rows[-1].created_at, page.rows[-1].pk)
+
+    hold = claim_next(candidates=candidates(), user=request.user)
+    return hold.run_id if hold else None
+
+
+def _to_next(request: HttpRequest, run: RunInfo, message: str) -> HttpResponse:
+    claim_release(run_id=run.pk, user=request.user)
+    following = _next_unclaimed(request, run) if has_role(request.user, REVIEWER) else \
+        RunQueue(request.GET, page_size=1).neighbour(run, "next")
+    messages.success(request, message)
+    target = _run_url(request, following or run.pk)
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+
+
+@require_POST
+@reviewer_only
+def run_claim(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Renew (or take) the claim while the reviewer works: the pane calls this every minute.
+    204 when the run is theirs, 409 naming the holder otherwise."""
+    hold = claim_take(run_id=run_id, user=request.user)
+    if hold.mine:
+        return HttpResponse(status=204)
+    return HttpResponse(f"{hold.holder} holds this run.", status=409, content_type="text/plain")
+
+
+@require_POST
+@reviewer_only
+def run_release(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Give the run back (the pane sends this when the reviewer leaves the page)."""
+    claim_release(run_id=run_id, user=request.user)
+    return HttpResponse(status=204)
+
+
+@require_GET
+@backend_errors
+def run_file_page(request: HttpRequest, run_id: str, key: str, number: int) -> HttpResponse:
+    """Page `number` of a run's PDF file as a PNG (runs.pdf), for the pane's source column."""
+    download = get_backend().run_file(run_id, key)
+    data = b"".join(itertools.islice(download.chunks, 0, None))
+    try:
+        png = page_png(data, number, width=min(int(request.GET.get("w", 1000) or 1000), 2000)
+                       if str(request.GET.get("w", "1000")).isdigit() else 1000)
+    except PdfUnreadable as exc:
+        return HttpResponse(str(exc), status=404, content_type="text/plain")
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

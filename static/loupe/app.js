@@ -18,7 +18,19 @@
     return false;
   }
 
-  // Queue: j/k move a selection over the rows, Enter opens.
+  function focusField(el) {
+    if (!el) return false;
+    el.focus();
+    if (el.select && (el.tagName === "INPUT" || el.tagName === "TEXTAREA")) el.select();
+    if (el.scrollIntoView) el.scrollIntoView({ block: "nearest" });
+    return true;
+  }
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
+  }
+
+  // ---- Queue: j/k move a selection over the rows, Enter opens. -------------------------------
   var selected = -1;
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#queue-table tbody tr")); }
   function select(index) {
@@ -27,49 +39,136 @@
     selected = Math.max(0, Math.min(all.length - 1, index));
     all.forEach(function (row, i) { row.classList.toggle("is-selected", i === selected); });
     all[selected].scrollIntoView({ block: "nearest" });
+    var link = all[selected].querySelector("[data-row-link]");
+    if (link) link.focus();
   }
 
-  function focusFirstValue() {
-    var link = document.querySelector("#editor a.val");
-    if (link) { link.focus(); link.click(); }
+  // ---- Workbench: the output editor's fields --------------------------------------------------
+  function pane() { return document.getElementById("run-pane"); }
+  function fields() { return Array.prototype.slice.call(document.querySelectorAll("#pane-editor .wb-input")); }
+
+  // Up/Down: in a table, the same column of the row above/below; elsewhere the previous/next field.
+  function moveVertical(el, step) {
+    var cell = el.closest("td");
+    if (cell && cell.parentElement.parentElement.tagName === "TBODY") {
+      var row = cell.parentElement, index = Array.prototype.indexOf.call(row.children, cell);
+      var other = step > 0 ? row.nextElementSibling : row.previousElementSibling;
+      if (other && other.children[index]) {
+        var target = other.children[index].querySelector(".wb-input");
+        if (target) return focusField(target);
+      }
+    }
+    var all = fields(), at = all.indexOf(el);
+    return focusField(all[at + step]);
   }
 
-  function saveOpenForm() {
-    var form = document.querySelector("#editor form[data-edit-form]") || document.activeElement && document.activeElement.form;
-    if (form) { form.requestSubmit ? form.requestSubmit() : form.submit(); return true; }
+  function rowOf(el) { return el.closest("[data-row]"); }
+  function rowButton(el, op) {
+    var row = rowOf(el);
+    if (!row) return null;
+    return row.querySelector('.wb-tools button[value^="' + op + ':"]');
+  }
+  function removeButton(el) {
+    var rowBtn = rowButton(el, "remove");
+    if (rowBtn) return rowBtn;
+    var holder = el.closest(".wb-row, .wb-fs, .wb-arr");
+    return holder ? holder.querySelector('button[value^="remove:"]') : null;
+  }
+  function addRowButton(el) {
+    var array = el.closest("[data-array]");
+    if (!array) return null;
+    var wrap = array.closest(".wb-table-wrap") || array;
+    var next = wrap.nextElementSibling;
+    return next && next.classList.contains("wb-addrow") ? next.querySelector("button") : null;
+  }
+
+  function editorKeys(event) {
+    var el = event.target;
+    if (!el.closest || !el.closest("#pane-editor")) return false;
+    if (el.hasAttribute("data-newkey") && event.key === "Enter" && !event.ctrlKey && !event.metaKey) {
+      var add = el.parentElement.querySelector('button[value^="key:"]');
+      if (add) { add.click(); return true; }
+    }
+    if (!el.classList.contains("wb-input")) return false;
+    if (event.altKey) {
+      var button = null;
+      if (event.key === "ArrowUp") button = rowButton(el, "up");
+      else if (event.key === "ArrowDown") button = rowButton(el, "down");
+      else if (event.key === "Backspace" || event.key === "Delete") button = removeButton(el);
+      else if (event.key === "Enter") button = addRowButton(el);
+      else if (event.key === "k" || event.key === "K") {
+        var obj = el.closest("[data-obj]");
+        var box = obj && obj.querySelector(":scope > .wb-addkey input");
+        return box ? focusField(box) : false;
+      }
+      if (button) { button.click(); return true; }
+      return false;
+    }
+    if (event.ctrlKey || event.metaKey || event.shiftKey) return false;
+    if (el.tagName === "TEXTAREA") return false;  // arrows move the caret in multi-line text
+    if (event.key === "ArrowDown") return moveVertical(el, 1);
+    if (event.key === "ArrowUp") return moveVertical(el, -1);
     return false;
   }
 
+  // ---- Unsaved input: nothing typed is lost by leaving without asking --------------------------
+  var dirty = false;
+  function syncDirty() { var p = pane(); dirty = !!(p && p.hasAttribute("data-unsaved")); }
+  document.addEventListener("input", function (event) {
+    if (event.target.closest && event.target.closest("#run-pane") && event.target.form) dirty = true;
+  });
+  document.addEventListener("submit", function () { dirty = false; });
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty) { event.preventDefault(); event.returnValue = ""; }
+  });
+
+  // ---- Claims: renewed while the pane is open, released when leaving ---------------------------
+  setInterval(function () {
+    var p = pane();
+    if (!p || !p.hasAttribute("data-claim-mine") || document.hidden) return;
+    fetch(p.dataset.claimUrl, { method: "POST", headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" });
+  }, 60000);
+  window.addEventListener("pagehide", function () {
+    var p = pane();
+    if (!p || !p.hasAttribute("data-claim-mine") || !navigator.sendBeacon) return;
+    var data = new FormData();
+    data.append("csrfmiddlewaretoken", csrfToken());
+    navigator.sendBeacon(p.dataset.releaseUrl, data);
+  });
+
+  // ---- Keys ------------------------------------------------------------------------------------
   document.addEventListener("keydown", function (event) {
     var dialog = document.getElementById("shortcuts");
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
+      if (click("#save-btn")) { event.preventDefault(); }
+      return;
+    }
+    if (editorKeys(event)) { event.preventDefault(); return; }
     if (event.key === "Escape") {
-      var cancel = document.querySelector("#editor [data-cancel]");
-      if (cancel && !(dialog && dialog.open)) { cancel.click(); event.preventDefault(); }
+      if (typing(event.target) && event.target.closest("#run-pane")) { event.target.blur(); event.preventDefault(); }
       return;
     }
     if (event.metaKey || event.ctrlKey || event.altKey) return;
-    if (typing(event.target)) {
-      // In a form, Ctrl/Cmd-less "s" types an s; Enter submits as usual.
-      return;
-    }
+    if (typing(event.target)) return;
     var inQueue = !!document.getElementById("queue-table");
     var handled = true;
     switch (event.key) {
       case "?": if (dialog) { dialog.open ? dialog.close() : dialog.showModal(); } break;
       case "j": handled = inQueue ? (select(selected + 1), true) : follow("[data-next]"); break;
       case "k": handled = inQueue ? (select(selected - 1), true) : follow("[data-prev]"); break;
-      case "Enter": handled = inQueue && selected >= 0 ? (rows()[selected].querySelector("[data-row-link]").click(), true) : false; break;
-      case "p": handled = click('#verdict-form button[value="pass"]'); break;
-      case "f": handled = click('#verdict-form button[value="fail"]'); break;
-      case "a": handled = click('#verdict-form button[value="partial"]'); break;
-      case "r": handled = click('#status-form button[value="resolve"]'); break;
-      case "i": handled = click('#status-form button[value="ignore"]'); break;
-      case "o": handled = click('#status-form button[value="reopen"]'); break;
-      case "e": focusFirstValue(); break;
-      case "s": handled = saveOpenForm(); break;
-      case "n": var note = document.querySelector("#verdict-form textarea"); if (note) { note.focus(); } else { handled = false; } break;
+      case "Enter": handled = inQueue && selected >= 0 && document.activeElement === document.body ? (rows()[selected].querySelector("[data-row-link]").click(), true) : false; break;
+      case "p": handled = click('#verdict button[value="pass"]'); break;
+      case "f": handled = click('#verdict button[value="fail"]'); break;
+      case "a": handled = click('#verdict button[value="partial"]'); break;
+      case "r": handled = click('#verdict button[value="resolve"]'); break;
+      case "i": handled = click('#verdict button[value="ignore"]'); break;
+      case "o": handled = click('#verdict button[value="reopen"]'); break;
+      case "m": handled = click("#promote-btn"); break;
+      case "e": handled = focusField(fields()[0]) || click("#start-shape") || click("#start-empty"); break;
+      case "s": handled = click("#save-btn"); break;
+      case "n": handled = focusField(document.getElementById("id_body")); break;
       case "u": handled = follow("[data-back-to-queue]"); break;
-      case "/": var search = document.getElementById("id_q"); if (search) { search.focus(); } else { handled = false; } break;
+      case "/": handled = focusField(document.getElementById("id_q")); break;
       default: handled = false;
     }
     if (handled) event.preventDefault();
@@ -80,6 +179,13 @@
       var dialog = document.getElementById("shortcuts");
       if (dialog) dialog.showModal();
     }
+    var jump = event.target.closest("[data-jump]");
+    if (jump) {
+      var target = document.querySelector('#pane-editor [data-path="' + CSS.escape(jump.dataset.jump) + '"]');
+      if (target) { event.preventDefault(); focusField(target); }
+    }
+    var confirmed = event.target.closest("[data-confirm]");
+    if (confirmed && !window.confirm(confirmed.dataset.confirm)) event.preventDefault();
   });
 
   // Refuse an oversized upload before sending it; the server checks again.
@@ -96,9 +202,47 @@
     }
   }, true);
 
-  // After htmx swaps in an inline edit form, put the cursor in it.
-  document.addEventListener("htmx:afterSwap", function () {
-    var box = document.querySelector("#edit-value, #add-value, #add-key");
-    if (box) { box.focus(); if (box.select && box.id === "edit-value") box.select(); }
+  // Send only the output fields that changed (the server treats a missing field as unchanged);
+  // after a failed save the page holds typed values, so then everything is sent.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var p = pane();
+    if (!p || p.hasAttribute("data-unsaved")) return;
+    var params = event.detail.parameters;
+    fields().forEach(function (el) {
+      var unchanged = el.tagName === "SELECT"
+        ? Array.prototype.every.call(el.options, function (o) { return o.selected === o.defaultSelected; })
+        : el.value === el.defaultValue;
+      if (unchanged && params.delete) params.delete(el.name);
+      else if (unchanged) delete params[el.name];
+    });
+    var raw = document.getElementById("raw-json");
+    if (raw && raw.value === raw.defaultValue) {
+      if (params.delete) params.delete("raw"); else delete params.raw;
+    }
+  });
+
+  // Focus lands where the server says (data-focus) after every update of the pane.
+  function placeFocus() {
+    syncDirty();
+    var p = pane();
+    if (!p) return;
+    var selector = p.getAttribute("data-focus");
+    var target = null;
+    if (selector) { try { target = p.querySelector(selector); } catch (e) { target = null; } }
+    if (!target) target = p.querySelector("[aria-invalid=true], .banner-error, #conflict");
+    if (target) {
+      if (!typing(target) && !target.matches("a, button") && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+      focusField(target);
+    }
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.target && (event.target.id === "run-pane" || event.target.closest && event.target.closest("#run-pane"))) placeFocus();
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    placeFocus();
+    if (document.getElementById("queue-table") && location.hash !== "#keep") {
+      // The queue: the first row is selected, so j/Enter work at once.
+      if (rows().length) { selected = 0; rows()[0].classList.add("is-selected"); }
+    }
   });
 })();

@@ -106,3 +106,40 @@ class PromoteForm(Form):
 
 def pretty(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+# Editor operations the pane form's buttons send as `op` (see review.workbench.apply_op).
+EDITOR_OPS = ("add", "remove", "up", "down", "key", "start", "raw")
+STATUS_OPS = ("resolve", "ignore", "reopen")
+
+
+class PaneForm(Form):
+    """The review pane's one form: verdict, note, the typed correction (`v:<pointer>` fields,
+    read by review.workbench), the example name, and which button was pressed (`op`).
+
+    One form so that saving any part sends every other part too: nothing typed is dropped.
+    """
+
+    verdict = forms.ChoiceField(required=False, choices=[("pass", "Pass"), ("fail", "Fail"), ("partial", "Partial")])
+    body = forms.CharField(required=False, label="Note", max_length=20_000, strip=False,
+                           widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What was wrong? (optional)"}))
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**31)
+    op = forms.CharField(required=False, max_length=2100)
+    example_name = forms.CharField(required=False, label="Example name", max_length=128,
+                                   help_text="Lowercase letters, digits, '-' and '_'. Promoting again under the "
+                                             "same name updates that example.")
+    confirm_no_expected = forms.BooleanField(required=False, label="Promote without ground truth")
+    raw = forms.CharField(required=False, strip=False, max_length=5_000_000)
+
+    def clean_op(self):
+        op = self.cleaned_data.get("op") or "save"
+        verb = op.partition(":")[0]
+        if op not in ("save", "promote", "reset") and verb not in EDITOR_OPS and op not in STATUS_OPS:
+            raise forms.ValidationError("Unknown action.")
+        return op
+
+    def clean(self):
+        data = super().clean()
+        if data.get("op") == "promote" and not (data.get("example_name") or "").strip():
+            self.add_error("example_name", "Give the example a name.")
+        return data

@@ -1,5 +1,6 @@
 """Display filters shared by the sampling, backlog and dataset pages (formatting only)."""
 
+import json
 from datetime import timedelta
 
 from django import template
@@ -51,3 +52,22 @@ def per_day(value) -> str:
     if value < 10:
         return f"{value:.1f}".replace(".0", "") if value else "0"
     return f"{round(value):,}"
+
+
+@register.filter
+def json_pretty(value) -> str:
+    """A JSON value indented for a <pre> (escaped by the template as usual)."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@register.filter
+def page_range(count) -> range:
+    """1..count, for the pages of a PDF."""
+    return range(1, int(count or 0) + 1)
+
+
+@register.filter
+def json_short(value) -> str:
+    """A value in one short line: strings bare, the rest as JSON, cut at 80 characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "…"
