@@ -107,6 +107,25 @@ class _Previews:
         return file_preview(read_head, f.name, f.content_type)
 
 
+def _legacy_pane_form(verdict_form, promote_form, version: int) -> PaneForm:
+    """The pane form holding what a separate verdict/note or promote POST carried (those
+    endpoints stay for scripts and older pages), so a failed save shows it in the one form."""
+    data = {"version": version}
+    if verdict_form is not None:
+        source = verdict_form.data if verdict_form.is_bound else verdict_form.initial
+        data.update({k: source.get(k) or "" for k in ("verdict", "body")})
+    if promote_form is not None and promote_form.is_bound:
+        data.update({"example_name": promote_form.data.get("name", ""),
+                     "confirm_no_expected": promote_form.data.get("confirm_no_expected", "")})
+    form = PaneForm(data)
+    form.is_valid()
+    if promote_form is not None and promote_form.is_bound:
+        for field, errors in promote_form.errors.items():
+            for error in errors:
+                form.add_error("example_name" if field == "name" else field if field in form.fields else None, error)
+    return form
+
+
 def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, promote_form=None, editor_state=None,
                  conflict=None, upload_form=None, file_error=None, message=None, error=None, pane_form=None,
                  typed=None, field_errors=None, op_error=None, focus=None, hold=None, shown=None) -> dict:
@@ -130,6 +149,15 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
     shown = current if shown is None else shown
     default_name = (review.promoted_example_name if review and review.promoted_example_name
                     else default_example_name(run))
+    if pane_form is None and (verdict_form is not None or promote_form is not None and promote_form.is_bound):
+        pane_form = _legacy_pane_form(verdict_form, promote_form, version)
+    if editor_state and editor_state.get("op") == "set" and editor_state.get("path") is not None:
+        # The single-value correction endpoint: its typed value goes back into its field.
+        typed = {**(typed or {}), editor_state["path"]: editor_state.get("value", "")}
+        if editor_state.get("error"):
+            field_errors = {**(field_errors or {}), editor_state["path"]: editor_state["error"]}
+    elif editor_state and editor_state.get("error") and not op_error:
+        op_error = editor_state["error"]
     if pane_form is None:
         pane_form = PaneForm(initial={"body": review.body if review else "", "version": version,
                                      "example_name": default_name})

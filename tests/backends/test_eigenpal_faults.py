@@ -117,7 +117,7 @@ def test_persistent_server_errors_keep_the_correction_in_the_editor(faults, revi
     response = reviewer_client.post(f"/runs/{run.pk}/correct/", {"op": "set", "path": "/total", "value": "99.5",
                                                                   "version": 0})
     body = body_of(response)
-    assert "failed (HTTP 500)" in body and 'value="99.5"' in body and 'name="path" value="/total"' in body
+    assert "failed (HTTP 500)" in body and 'value="99.5"' in body and 'name="v:/total"' in body
     assert faults.log.count(f"PUT /api/v1/runs/{run.pk}/feedback") == 3  # PUT merges: safe to repeat
 
 
