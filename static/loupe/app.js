@@ -229,15 +229,13 @@
     var selector = p.getAttribute("data-focus");
     var target = null;
     if (selector) { try { target = p.querySelector(selector); } catch (e) { target = null; } }
-    if (!target) target = p.querySelector("[aria-invalid=true], .banner-error, #conflict");
+    if (!target) target = p.querySelector("[aria-invalid=true]") || p.querySelector("#conflict, .banner-error");
     if (target) {
       if (!typing(target) && !target.matches("a, button") && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
       focusField(target);
     }
   }
-  document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.target && (event.target.id === "run-pane" || event.target.closest && event.target.closest("#run-pane"))) placeFocus();
-  });
+  document.addEventListener("htmx:afterSettle", function () { placeFocus(); });
   document.addEventListener("DOMContentLoaded", function () {
     placeFocus();
     if (document.getElementById("queue-table") && location.hash !== "#keep") {

@@ -89,13 +89,13 @@ def test_proxy_loupe_reviews_corrects_and_promotes_through_the_api(browser, prox
         page.get_by_role("button", name="Fail").click()
         expect(page.locator("#run-chip")).to_have_text("Open")
 
-        page.locator('#editor a.val[data-path="/line_items/1/amount"]').click()
-        page.locator("#edit-value").fill("187.5")
-        page.locator("#editor form[data-edit-form]").get_by_role("button", name="Save").click()
-        expect(page.locator('#editor a.val[data-path="/line_items/1/amount"]')).to_have_text("187.5")
+        page.locator('[data-path="/line_items/1/amount"]').fill("187.5")
+        page.locator("#save-btn").click()
+        expect(page.locator('[data-path="/line_items/1/amount"]')).to_have_value("187.5")
+        expect(page.locator("#corrections")).to_contain_text("/line_items/1/amount")
 
         page.get_by_label("Example name").fill("proxy-toner-miss")
-        page.get_by_role("button", name="Promote to dataset").click()
+        page.get_by_role("button", name="Promote").click()
         expect(page.locator("#promoted-badge")).to_contain_text("proxy-toner-miss")
         expect(page.locator("#audit")).to_contain_text("pia")
         screenshot(page, "11-proxy-run-promoted")

@@ -29,35 +29,38 @@ def test_reviewer_corrects_a_miss_and_promotes_it(page, browser_reviewer, queue_
     page.get_by_role("button", name="Fail").click()
     expect(page.locator("#run-chip")).to_have_text("Open")
 
-    # Edit a nested field: the second line item's amount.
-    page.locator('#editor a.val[data-path="/line_items/1/amount"]').click()
-    page.locator("#edit-value").fill("187.5")
-    page.locator("#editor form[data-edit-form]").get_by_role("button", name="Save").click()
-    expect(page.locator("#editor .json-tree del").first).to_have_text("178.0")
-    expect(page.locator('#editor a.val[data-path="/line_items/1/amount"]')).to_have_text("187.5")
+    # Edit a nested field in the records table: the second line item's amount.
+    page.locator('[data-path="/line_items/1/amount"]').fill("187.5")
+    page.locator("#save-btn").click()
+    expect(page.locator("#corrections")).to_contain_text("/line_items/1/amount")
+    expect(page.locator('del.was').first).to_have_text("178.0")
+    expect(page.locator('[data-path="/line_items/1/amount"]')).to_have_value("187.5")
 
-    # Add a dropped line item to the array.
-    page.locator('#editor [data-add="/line_items"]').click()
-    page.locator("#add-value").fill('{"description": "Staples", "quantity": 1, "unit_price": 3.2, "amount": 3.2}')
-    page.get_by_role("button", name="Add", exact=True).click()
-    expect(page.locator("#editor li.node-added").first).to_contain_text("Staples")
-    expect(page.locator("#editor .json-tree ins").first).to_be_visible()
+    # Add a row for a dropped line item and fill it.
+    page.get_by_role("button", name="Add a row to line_items").click()
+    expect(page.locator('[data-path="/line_items/2/description"]')).to_be_focused()
+    page.locator('[data-path="/line_items/2/description"]').fill("Staples")
+    page.locator('[data-path="/line_items/2/amount"]').fill("3.2")
+    page.locator("#save-btn").click()
+    expect(page.locator("#corrections")).to_contain_text("/line_items/2")
     screenshot(page, "02-run-corrected")
 
     corrected = tmp_path / "line_items.csv"
     corrected.write_text("description,amount\nPaper A4,45\nToner,187.5\nStaples,3.2\n")
+    page.locator("#expected-files summary").click()
     page.locator("#id_file").set_input_files(str(corrected))
     page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.locator("#expected-files .files")).to_contain_text("line_items.csv")
 
     page.get_by_label("Example name").fill("toner-amount-miss")
-    page.get_by_role("button", name="Promote to dataset").click()
+    page.get_by_role("button", name="Promote").click()
     expect(page.locator("#promoted-badge")).to_contain_text("toner-amount-miss")
     expect(page.locator("#run-chip")).to_have_text("Open")
     screenshot(page, "03-run-promoted")
 
     review = Review.objects.get(run_id=run.pk)
     assert review.expected["line_items"][1]["amount"] == 187.5 and review.expected["line_items"][-1]["description"] == "Staples"
+    assert review.expected["line_items"][-1]["amount"] == 3.2
     assert review.promoted_example.files.get().path == "line_items.csv"
 
 
@@ -67,7 +70,7 @@ def test_thumbs_up_passes_and_leaves_the_unreviewed_filter(page, browser_reviewe
     page.goto("/queue/?chip=unreviewed")
     expect(page.locator("#queue-table")).to_contain_text(run.pk)
     page.get_by_role("link", name=run.pk).click()
-    page.get_by_role("button", name="Pass").click()
+    page.get_by_role("button", name="Pass", exact=False).first.click()
     # Thumbs up moves on to the next run in the queue.
     expect(page.get_by_role("heading", name=queue_runs[2].pk)).to_be_visible()
     assert Run.objects.get(pk=run.pk).chip == "passed"
@@ -94,11 +97,11 @@ def test_invalid_correction_shows_an_inline_error_and_keeps_the_text(page, brows
     run = queue_runs[0]
     login(page, "rita", "review-pass")
     page.goto(f"/runs/{run.pk}/")
-    page.locator('#editor a.val[data-path="/total"]').click()
-    page.locator("#edit-value").fill("twelve")
-    page.locator("#editor form[data-edit-form]").get_by_role("button", name="Save").click()
-    expect(page.locator("#edit-error")).to_contain_text("Expected a number")
-    expect(page.locator("#edit-value")).to_have_value("twelve")
+    page.locator('[data-path="/total"]').fill("twelve")
+    page.locator("#save-btn").click()
+    expect(page.locator("#op-error")).to_contain_text("Expected a number")
+    expect(page.locator('[data-path="/total"]')).to_have_value("twelve")
+    expect(page.locator('[data-path="/total"]')).to_be_focused()
 
 
 def test_keyboard_shortcuts_overlay_and_pass(page, browser_reviewer, queue_runs):

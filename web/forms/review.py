@@ -123,7 +123,7 @@ class PaneForm(Form):
     verdict = forms.ChoiceField(required=False, choices=[("pass", "Pass"), ("fail", "Fail"), ("partial", "Partial")])
     body = forms.CharField(required=False, label="Note", max_length=20_000, strip=False,
                            widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What was wrong? (optional)"}))
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**31)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     op = forms.CharField(required=False, max_length=2100)
     example_name = forms.CharField(required=False, label="Example name", max_length=128,
                                    help_text="Lowercase letters, digits, '-' and '_'. Promoting again under the "
