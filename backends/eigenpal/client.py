@@ -161,7 +161,8 @@ class Upstream:
                 if idempotent and attempt < self.max_retries:
                     attempt = self._wait(attempt)
                     continue
-                raise self._transport_error(exc, sent=True) from exc
+                # Only a write that reached the upstream leaves its outcome unknown; a read changes nothing.
+                raise self._transport_error(exc, sent=method not in ("GET", "HEAD")) from exc
             _record(method, str(request.url), time.perf_counter() - started)
             status = response.status_code
             if status < 300:
