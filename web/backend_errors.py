@@ -8,7 +8,6 @@ from django.shortcuts import render
 
 from backends.base import BackendError, NotFound
 
-
 # What a reviewer typed, shown as editable boxes on the retry page (the rest rides along hidden).
 _TYPED = {"body": "Note", "value": "Correction", "example_name": "Example name", "name": "Name",
           "new_name": "New name", "raw": "Expected output (JSON)", "expected_name": "Save as"}

@@ -1,0 +1,242 @@
+"""`manage.py loadtest_claims`: N reviewers working one queue at once, over real HTTP.
+
+Starts gunicorn on this project's settings (or uses --base-url), seeds an automation whose runs
+are all sampled and unreviewed, signs in N reviewers, and lets each one, for a bounded time,
+open the queue's first run, take "next" whenever the pane says someone else holds a run, save a
+verdict with a note and a correction unique to that save, and move on. Then it prints:
+
+- runs worked by two at once: two reviewers whose open-to-save windows on one run overlap;
+- lost or overwritten saves: a save that answered "saved" but whose note and correction are not
+  what the database holds for that run afterwards;
+- server errors: 5xx answers;
+plus throughput and latency. Meant for PostgreSQL (claims under real concurrency); SQLite works
+only with one worker and says so. Bounded by --seconds and --reviewers.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from datetime import timedelta
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.utils import timezone
+
+from review.models import Claim, Review
+from runs.models import Run
+from runs.records import parse_run_record
+from runs.services import automation_ensure, runs_record
+
+AUTOMATION = "workflows.loadtest-claims"
+PASSWORD = "loadtest-pass"
+ROOT = Path(settings.BASE_DIR)
+RUN_LINK = re.compile(r'data-run="([^"]+)"')
+VERSION = re.compile(r'name="version" value="(\d+)"')
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@dataclass
+class Tally:
+    windows: list = field(default_factory=list)  # (run id, reviewer, opened at, saved at)
+    saves: list = field(default_factory=list)  # (run id, reviewer, note, total)
+    statuses: dict = field(default_factory=lambda: defaultdict(int))
+    latencies: list = field(default_factory=list)
+    bounced: int = 0
+    conflicts: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Reviewer(threading.Thread):
+    def __init__(self, name: str, base_url: str, deadline: float, tally: Tally):
+        super().__init__(daemon=True)
+        self.name_, self.deadline, self.tally = name, deadline, tally
+        self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
+        self.error: Exception | None = None
+
+    def call(self, method: str, url: str, **kwargs) -> httpx.Response:
+        started = time.perf_counter()
+        response = self.http.request(method, url, **kwargs)
+        with self.tally.lock:
+            self.tally.latencies.append(time.perf_counter() - started)
+            self.tally.statuses[response.status_code // 100 * 100] += 1
+        return response
+
+    def login(self) -> None:
+        page = self.call("GET", "/accounts/login/")
+        token = CSRF.search(page.text).group(1)
+        response = self.call("POST", "/accounts/login/", data={"username": self.name_, "password": PASSWORD,
+                                                              "csrfmiddlewaretoken": token})
+        if response.status_code != 302:
+            raise CommandError(f"{self.name_} could not sign in ({response.status_code}).")
+
+    def run(self) -> None:
+        try:
+            self.login()
+            queue = f"?automation={AUTOMATION}&chip=unreviewed"
+            page = self.call("GET", f"/queue/{queue}")
+            match = re.search(r'href="/runs/([^/"]+)/', page.text)
+            run_id = match.group(1) if match else None
+            n = 0
+            while run_id and time.monotonic() < self.deadline:
+                opened = time.monotonic()
+                pane = self.call("GET", f"/runs/{run_id}/{queue}")
+                if pane.status_code != 200:
+                    break
+                if "claim-mine" not in pane.text:
+                    with self.tally.lock:
+                        self.tally.bounced += 1
+                    run_id = self.next(run_id, queue)
+                    continue
+                n += 1
+                note, total = f"{self.name_} save {n}", 1000 + n + int(self.name_.rsplit("-", 1)[1]) * 10_000
+                data = {"csrfmiddlewaretoken": CSRF.search(pane.text).group(1),
+                        "version": VERSION.search(pane.text).group(1), "verdict": "fail", "body": note,
+                        "v:/total": str(total), "op": "save"}
+                saved = self.call("POST", f"/runs/{run_id}/save/{queue}", data=data)
+                done = time.monotonic()
+                if saved.status_code == 302:
+                    with self.tally.lock:
+                        self.tally.windows.append((run_id, self.name_, opened, done))
+                        self.tally.saves.append((run_id, self.name_, note, total))
+                elif "Not saved" in saved.text:
+                    with self.tally.lock:
+                        self.tally.conflicts += 1
+                run_id = self.next(run_id, queue)
+        except Exception as exc:  # noqa: BLE001 - reported in the summary
+            self.error = exc
+        finally:
+            self.http.close()
+
+    def next(self, run_id: str, queue: str) -> str | None:
+        response = self.call("GET", f"/runs/{run_id}/next/{queue}")
+        location = response.headers.get("location", "")
+        match = re.match(r"/runs/([^/]+)/", location)
+        following = match.group(1) if match else None
+        return None if following == run_id else following
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Command(BaseCommand):
+    help = "N reviewers working one queue over HTTP (gunicorn); prints overlaps, lost saves and errors."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--reviewers", type=int, default=20)
+        parser.add_argument("--seconds", type=float, default=60.0)
+        parser.add_argument("--runs", type=int, default=3000, help="runs to seed for the test queue")
+        parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+        parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+        parser.add_argument("--base-url", default="", help="use a running Loupe instead of starting gunicorn")
+
+    def handle(self, *args, reviewers, seconds, runs, workers, threads, base_url, **options):
+        if not 1 <= reviewers <= 200 or not 1 <= seconds <= 1800:
+            raise CommandError("Keep it bounded: 1-200 reviewers, 1-1800 seconds.")
+        if connection.vendor != "postgresql" and not base_url:
+            self.stderr.write("Not PostgreSQL: one gunicorn worker, so this does not test claims under concurrency.")
+            workers, threads = 1, 1
+        names = self.seed(reviewers, runs)
+        server = None
+        if not base_url:
+            port = _free_port()
+            base_url = f"http://127.0.0.1:{port}"
+            server = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+                 "--threads", str(threads), "--log-level", "warning"],
+                cwd=ROOT, env=dict(os.environ))
+            self.wait_for(base_url)
+        try:
+            tally = Tally()
+            deadline = time.monotonic() + seconds
+            crew = [Reviewer(name, base_url, deadline, tally) for name in names]
+            started = time.monotonic()
+            for reviewer in crew:
+                reviewer.start()
+            for reviewer in crew:
+                reviewer.join(seconds + 120)
+            elapsed = time.monotonic() - started
+        finally:
+            if server is not None:
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=30)
+        self.report(tally, crew, elapsed, workers, threads)
+
+    def seed(self, reviewers: int, runs: int) -> list[str]:
+        automation = automation_ensure(kind="workflow", slug="loadtest-claims", rate_bp=10_000)
+        Run.objects.filter(automation=automation).delete()
+        Claim.objects.filter(run_id__startswith="lt_").delete()
+        base = timezone.now()
+        records = [parse_run_record({
+            "id": f"lt_{n:06d}", "automation": AUTOMATION, "status": "completed",
+            "input": {"document": f"doc-{n}.pdf"}, "output": {"total": 100 + n, "currency": "EUR"},
+            "createdAt": (base - timedelta(seconds=n)).isoformat()})
+            for n in range(runs)]
+        for start in range(0, len(records), 500):
+            runs_record(records[start:start + 500])
+        group = Group.objects.get_or_create(name="reviewer")[0]
+        names = []
+        for n in range(1, reviewers + 1):
+            user, _ = User.objects.get_or_create(username=f"loadtest-{n}")
+            user.set_password(PASSWORD)
+            user.save()
+            user.groups.add(group)
+            names.append(user.username)
+        return names
+
+    def wait_for(self, base_url: str) -> None:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base_url}/accounts/login/", timeout=2)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise CommandError("gunicorn did not start.")
+
+    def report(self, tally: Tally, crew, elapsed: float, workers: int, threads: int) -> None:
+        by_run = defaultdict(list)
+        for run_id, who, opened, saved in tally.windows:
+            by_run[run_id].append((opened, saved, who))
+        overlapping = 0
+        for windows in by_run.values():
+            windows.sort()
+            if any(b[0] < a[1] and a[2] != b[2] for a, b in zip(windows, windows[1:])):
+                overlapping += 1
+        stored = {r.run_id: r for r in Review.objects.filter(run_id__in=list(by_run))}
+        last = {}
+        for run_id, who, note, total in tally.saves:
+            last[run_id] = (note, total)
+        lost = sum(1 for run_id, (note, total) in last.items()
+                   if stored.get(run_id) is None or stored[run_id].body != note
+                   or (stored[run_id].expected or {}).get("total") != total)
+        lost += sum(len(windows) - 1 for windows in by_run.values() if len(windows) > 1)
+        latencies = sorted(tally.latencies) or [0.0]
+        errors = [f"{r.name_}: {r.error}" for r in crew if r.error]
+        lines = [
+            f"reviewers {len(crew)}, {elapsed:.1f} s, gunicorn {workers} workers x {threads} threads, "
+            f"database {connection.vendor}",
+            f"requests {len(tally.latencies)} ({len(tally.latencies) / elapsed:.0f}/s), "
+            f"p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, p95 {latencies[int(len(latencies) * .95)] * 1000:.0f} ms",
+            f"saves {len(tally.saves)} on {len(by_run)} runs; opened a run someone else held: {tally.bounced}; "
+            f"refused as stale: {tally.conflicts}",
+            f"runs worked by two at once: {overlapping}",
+            f"lost or overwritten saves: {lost}",
+            f"server errors (5xx): {tally.statuses.get(500, 0)}",
+            f"statuses: {dict(sorted(tally.statuses.items()))}",
+        ]
+        if errors:
+            lines.append("reviewer errors: " + "; ".join(errors[:5]))
+        self.stdout.write("\n".join(lines))
