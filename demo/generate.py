@@ -122,6 +122,7 @@ class DemoRun:
     def attach_files(self) -> None:
         """Add the run's files (source PDF, CSV, JSON, chart) to its record."""
         self.record["files"] = self.automation.files(self.record["input"], self.record["output"], self.payload)
+        self.record.setdefault("steps", demo_steps(self.automation, self.record))
 
 
 def random_created_at(rng: random.Random, now: datetime, days: int) -> datetime:
@@ -199,10 +200,49 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
         "metadata": {"region": rng.choice(("eu-central-1", "eu-west-1", "us-east-1")),
                      "traceId": f"{rng.getrandbits(64):016x}"},
     }
+    if with_files or status == "failed":
+        record["steps"] = demo_steps(automation, record)
     run = DemoRun(record=record, automation=automation, truth=expected, flaw=flaw, payload=truth)
     if with_files:
         run.attach_files()
     return run
+
+
+STEP_PLANS = {
+    "agents.triage-email": (("read thread", "tool"), ("classify intent", "llm"), ("crm.lookup_contact", "tool"),
+                            ("draft reply", "llm"), ("route ticket", "tool")),
+}
+EXTRACTION_STEPS = (("fetch document", "tool"), ("ocr", "tool"), ("extract fields", "llm"), ("validate totals", "code"),
+                    ("store result", "tool"))
+
+
+def demo_steps(automation: DemoAutomation, record: dict) -> list[dict]:
+    """The steps a run took, timed within the run; a failed run fails in a middle step and skips
+    the rest. Drawn from the run id, so adding steps leaves the other demo data as it was."""
+    rng = random.Random(record["id"])
+    plan = STEP_PLANS.get(automation.ref, EXTRACTION_STEPS)
+    started = datetime.fromisoformat(record["startedAt"].replace("Z", "+00:00"))
+    total = record["durationMs"] or 1000
+    shares = [rng.uniform(0.5, 1.5) * (3 if kind == "llm" else 1) for _, kind in plan]
+    failing = rng.randint(1, len(plan) - 2) if record["status"] == "failed" else None
+    steps, moment = [], started
+    for index, ((name, kind), share) in enumerate(zip(plan, shares, strict=True)):
+        took = timedelta(milliseconds=int(total * share / sum(shares)))
+        step = {"name": name, "type": kind, "status": "completed", "startedAt": _iso(moment),
+                "completedAt": _iso(moment + took)}
+        if failing is not None and index > failing:
+            step = {"name": name, "type": kind, "status": "skipped"}
+        elif index == failing:
+            step.update(status="failed", error=record["error"], output=None,
+                        input={"from": plan[index - 1][0], "attempt": 1})
+        else:
+            step.update(input={"from": plan[index - 1][0]} if index else {"input": sorted(record["input"])[:3]},
+                        output={"ok": True, "tokens": rng.randint(50, 900)} if kind == "llm" else {"ok": True})
+            if index == len(plan) - 1 and record["output"] is not None:
+                step["output"] = {"stored": True, "keys": sorted(record["output"])[:6]}
+        steps.append(step)
+        moment += took
+    return steps
 
 
 def run_id_for(rng: random.Random) -> str:

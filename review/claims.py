@@ -77,15 +77,21 @@ def claim_holders(run_ids, now: datetime | None = None) -> dict[str, str]:
     return dict(rows)
 
 
-def claim_next(*, candidates, user, limit: int = 50) -> Hold | None:
+def claim_next(*, candidates, user, limit: int = 50, still_wanted=None) -> Hold | None:
     """Claim the first run of `candidates` (run ids in queue order) that nobody else holds.
 
     `candidates` may be a lazy iterator (the queue walking on); at most `limit` are tried.
+    `still_wanted(run_id)` is asked after the claim is won: the candidates were read before, and
+    in between another reviewer may have finished the run and let it go (it then left the
+    queue); such a claim is given back and the walk goes on.
     """
     for tried, run_id in enumerate(candidates):
         if tried >= limit:
             return None
         hold = claim_take(run_id=run_id, user=user)
-        if hold.mine:
+        if not hold.mine:
+            continue
+        if still_wanted is None or still_wanted(run_id):
             return hold
+        claim_release(run_id=run_id, user=user)
     return None

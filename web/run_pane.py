@@ -399,7 +399,9 @@ def run_save(request: HttpRequest, run_id: str) -> HttpResponse:
         response = _promote_from_pane(request, run, form, has_expected)
         if response is not None:
             return response
-    if data["verdict"] or op in ("ignore", "resolve"):
+    # A final verdict (pass, ignore, resolve) ends the work and moves on: the claim goes. After
+    # fail or partial the reviewer goes on correcting, so the claim is renewed instead.
+    if data["verdict"] == "pass" or op in ("ignore", "resolve"):
         claim_release(run_id=run.pk, user=request.user)
     else:
         claim_take(run_id=run.pk, user=request.user)
@@ -457,7 +459,11 @@ def _next_unclaimed(request: HttpRequest, run: RunInfo) -> str | None:
                     yield row.pk
             cursor = (page.rows[-1].created_at, page.rows[-1].pk)
 
-    hold = claim_next(candidates=candidates(), user=request.user)
+    def still_wanted(run_id: str) -> bool:
+        page = backend.queue_page(queue.query(run_id=run_id, before=None, after=None, page_size=1))
+        return any(row.pk == run_id for row in page.rows)
+
+    hold = claim_next(candidates=candidates(), user=request.user, still_wanted=still_wanted)
     return hold.run_id if hold else None
 
 

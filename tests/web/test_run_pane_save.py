@@ -135,10 +135,26 @@ def test_next_skips_a_run_another_reviewer_holds(reviewer_client, automation):
     assert response["Location"].startswith(f"/runs/{free.pk}/")
 
 
-def test_a_verdict_releases_the_claim(reviewer_client, reviewer, run):
+def test_a_pass_releases_the_claim(reviewer_client, reviewer, run):
+    reviewer_client.get(f"/runs/{run.pk}/")
+    save(reviewer_client, run, verdict="pass")
+    assert claim_take(run_id=run.pk, user=User.objects.create_user("sam")).mine
+
+
+def test_a_fail_keeps_the_claim_while_the_reviewer_corrects(reviewer_client, reviewer, run):
     reviewer_client.get(f"/runs/{run.pk}/")
     save(reviewer_client, run, verdict="fail")
-    assert claim_take(run_id=run.pk, user=User.objects.create_user("sam")).mine
+    assert not claim_take(run_id=run.pk, user=User.objects.create_user("sam")).mine
+
+
+def test_next_does_not_hand_out_a_run_that_left_the_queue_meanwhile(reviewer_client, reviewer, automation):
+    from review.claims import claim_next
+
+    done, wanted = make_run(automation), make_run(automation)
+    review_update(run=done, changes={"rating": "fail", "status": "open"}, user=reviewer)
+    hold = claim_next(candidates=[done.pk, wanted.pk], user=reviewer,
+                      still_wanted=lambda run_id: run_id != done.pk)
+    assert hold.run_id == wanted.pk and claim_take(run_id=done.pk, user=User.objects.create_user("sam")).mine
 
 
 def test_claim_renewal_answers_409_naming_the_holder(reviewer_client, run):
