@@ -37,7 +37,8 @@ def queue_queryset(query: QueueQuery) -> QuerySet:
     elif query.promoted == "no":
         runs = runs.exclude(review__promoted_example_name__isnull=False)
     if query.run_id:
-        runs = runs.filter(pk=query.run_id)
+        # By prefix, any case (an index on UPPER(id) serves it on PostgreSQL: runs migration 0005).
+        runs = runs.filter(pk__istartswith=query.run_id)
     return runs
 
 

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from backends import get_backend
 from backends.base import QueueQuery, RunInfo
+from review.claims import claim_holders
 from review.queries import decode_cursor, encode_cursor
 from runs.chips import Chip
 from runs.models import Automation
@@ -40,6 +41,8 @@ class RunQueue:
         for name in self.form.errors:
             self.filters.pop(name, None)
         self.filters.setdefault("scope", "sampled")
+        if not self.filters.get("chip") and not self.filters.get("q"):
+            self.filters["chip"] = "unreviewed"  # reviewers land on the work still to do
         self.backend = get_backend()
 
     # -- automations (resolved only when a page needs them) ---------------------------------
@@ -61,7 +64,9 @@ class RunQueue:
         f = self.filters
         values = dict(
             automation=self.automation, unknown_automation=self.unknown_automation,
-            sampled_only=f["scope"] == "sampled", chip=f.get("chip") or "", status=f.get("status") or "",
+            # A run-id search looks at every run, sampled or not.
+            sampled_only=f["scope"] == "sampled" and not f.get("q"),
+            chip="" if f.get("chip") in ("all", "", None) else f["chip"], status=f.get("status") or "",
             date_from=f.get("date_from"), date_to=f.get("date_to"), expected=f.get("expected") or "",
             promoted=f.get("promoted") or "", run_id=f.get("q") or "",
             before=decode_cursor(f.get("before") or ""), after=decode_cursor(f.get("after") or ""),
@@ -112,8 +117,8 @@ class RunQueue:
         counts = self.chip_counts()
         current = self.filters.get("chip") or ""
         total = sum(counts.values()) if counts is not None else None
-        links = [{"value": "", "label": "All", "count": total, "current": current == "",
-                  "qs": self.querystring(chip=None)}]
+        links = [{"value": "all", "label": "All", "count": total, "current": current == "all",
+                  "qs": self.querystring(chip="all")}]
         for chip in Chip:
             links.append({"value": chip.value, "label": chip.label,
                           "count": counts.get(chip.value, 0) if counts is not None else None,
@@ -121,6 +126,18 @@ class RunQueue:
         return links
 
     # -- reads, through the backend ----------------------------------------------------------
+
+    @property
+    def uncounted_filters(self) -> list[str]:
+        """Active filters the chip counts do not follow (the counters know only automation,
+        sampled and chip): the page says so rather than show counts that look filtered."""
+        names = {"status": "run status", "date_from": "dates", "date_to": "dates", "expected": "has expected",
+                 "promoted": "promoted", "q": "run id"}
+        found = []
+        for key, label in names.items():
+            if self.filters.get(key) and label not in found:
+                found.append(label)
+        return found
 
     def chip_counts(self) -> dict[str, int] | None:
         """Runs per chip, or None when the backend cannot count without scanning runs."""
@@ -137,7 +154,8 @@ class RunQueue:
             else:
                 newer = self.querystring(after=encode_cursor(*page.newer)) if page.newer else None
             link_qs = self.querystring()
-            self._page = QueueScreen(rows=page.rows, older_qs=older, newer_qs=newer, notice=page.notice,
+            holders = claim_holders([row.pk for row in page.rows]) if page.rows else {}
+            self._page = QueueScreen(rows=page.rows, older_qs=older, newer_qs=newer, notice=page.notice, holders=holders,
                                      link_qs="" if link_qs == "?" else link_qs, show_automation=not self.automation)
         return self._page
 
@@ -157,6 +175,7 @@ class QueueScreen:
     notice: str = ""
     link_qs: str = ""
     show_automation: bool = True
+    holders: dict = field(default_factory=dict)  # run id -> who holds it (review.claims)
 
     def display_rows(self) -> list["QueueRow"]:
         """Rows with their display values computed once in Python: per-row template filters
@@ -174,6 +193,7 @@ class QueueScreen:
                 status_label=run.status_label,
                 chip_label=run.chip_label,
                 show_automation=self.show_automation,
+                holder=self.holders.get(run.pk, ""),
             )
             for run in self.rows
         ]
@@ -189,6 +209,7 @@ class QueueRow:
     status_label: str
     chip_label: str
     show_automation: bool = True
+    holder: str = ""
 
     def html(self) -> SafeString:
         """The row's <tr>. Built here rather than in the template: fifty rows of template variable
@@ -200,11 +221,13 @@ class QueueRow:
         return format_html(
             '<tr data-run="{id}"><td class="nowrap"><a class="mono" href="{url}" data-row-link>{id}</a></td>{automation}'
             '<td class="nowrap"><time datetime="{iso}" title="{title}">{ago}</time></td>'
-            '<td><span class="badge status-{status}">{status_label}</span></td><td>{chip}</td>'
+            '<td><span class="badge status-{status}">{status_label}</span></td><td>{chip}{holder}</td>'
             '<td class="preview" title="{preview}">{preview_text}</td></tr>',
             id=run.pk, url=self.url, automation=automation, iso=self.created_iso, title=self.created_title,
             ago=self.created_ago, status=run.status, status_label=self.status_label, chip=chip,
             preview=run.output_preview, preview_text=run.output_preview or "—",
+            holder=format_html(' <span class="claim claim-other" title="Being reviewed">{}</span>', self.holder)
+            if self.holder else "",
         )
 
 

@@ -22,7 +22,8 @@ class QueueFilterForm(Form):
     """Validates the queue's query string; every queue state is a bookmarkable URL."""
 
     automation = forms.CharField(required=False, label="Automation")
-    chip = forms.ChoiceField(required=False, choices=[("", "All"), *Chip.choices])
+    # No chip in the URL lands on the unreviewed work; "all" asks for every chip.
+    chip = forms.ChoiceField(required=False, choices=[("", "Unreviewed"), ("all", "All"), *Chip.choices])
     status = forms.ChoiceField(required=False, label="Run status", choices=[("", "Any status"), *RunStatus.choices])
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
@@ -33,7 +34,7 @@ class QueueFilterForm(Form):
         widget=forms.RadioSelect,
     )
     q = forms.CharField(required=False, label="Run id", max_length=100,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search by run id"}))
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Run id or its start"}))
     before = forms.CharField(required=False, widget=forms.HiddenInput)
     after = forms.CharField(required=False, widget=forms.HiddenInput)
 

@@ -53,6 +53,7 @@ class Tally:
     statuses: dict = field(default_factory=lambda: defaultdict(int))
     latencies: list = field(default_factory=list)
     bounced: int = 0
+    already_reviewed: int = 0
     conflicts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -89,13 +90,20 @@ class Reviewer(threading.Thread):
             run_id = match.group(1) if match else None
             n = 0
             while run_id and time.monotonic() < self.deadline:
-                opened = time.monotonic()
                 pane = self.call("GET", f"/runs/{run_id}/{queue}")
+                opened = time.monotonic()  # the claim is ours by now (taken while serving the pane)
                 if pane.status_code != 200:
                     break
                 if "claim-mine" not in pane.text:
                     with self.tally.lock:
                         self.tally.bounced += 1
+                    run_id = self.next(run_id, queue)
+                    continue
+                if ">Not reviewed<" not in pane.text:
+                    # Opened from a queue page read earlier: someone finished it since; the pane
+                    # shows their verdict, and a reviewer moves on, as this one does.
+                    with self.tally.lock:
+                        self.tally.already_reviewed += 1
                     run_id = self.next(run_id, queue)
                     continue
                 n += 1
@@ -104,15 +112,17 @@ class Reviewer(threading.Thread):
                         "version": VERSION.search(pane.text).group(1), "verdict": "fail", "body": note,
                         "v:/total": str(total), "op": "save"}
                 saved = self.call("POST", f"/runs/{run_id}/save/{queue}", data=data)
-                done = time.monotonic()
                 if saved.status_code == 302:
                     with self.tally.lock:
-                        self.tally.windows.append((run_id, self.name_, opened, done))
                         self.tally.saves.append((run_id, self.name_, note, total))
                 elif "Not saved" in saved.text:
                     with self.tally.lock:
                         self.tally.conflicts += 1
-                run_id = self.next(run_id, queue)
+                following = self.next(run_id, queue)
+                # The window ends when "next" has answered: the claim was given back in it.
+                with self.tally.lock:
+                    self.tally.windows.append((run_id, self.name_, opened, time.monotonic()))
+                run_id = following
         except Exception as exc:  # noqa: BLE001 - reported in the summary
             self.error = exc
         finally:
@@ -163,7 +173,7 @@ class Command(BaseCommand):
             tally = Tally()
             deadline = time.monotonic() + seconds
             crew = [Reviewer(name, base_url, deadline, tally) for name in names]
-            started = time.monotonic()
+            started = self.started = time.monotonic()
             for reviewer in crew:
                 reviewer.start()
             for reviewer in crew:
@@ -215,14 +225,17 @@ class Command(BaseCommand):
             windows.sort()
             if any(b[0] < a[1] and a[2] != b[2] for a, b in zip(windows, windows[1:])):
                 overlapping += 1
-        stored = {r.run_id: r for r in Review.objects.filter(run_id__in=list(by_run))}
+        stored = {r.run_id: r for r in Review.objects.filter(run_id__in={s[0] for s in tally.saves})}
         last = {}
         for run_id, who, note, total in tally.saves:
             last[run_id] = (note, total)
         lost = sum(1 for run_id, (note, total) in last.items()
                    if stored.get(run_id) is None or stored[run_id].body != note
                    or (stored[run_id].expected or {}).get("total") != total)
-        lost += sum(len(windows) - 1 for windows in by_run.values() if len(windows) > 1)
+        saves_by_run = defaultdict(list)
+        for run_id, who, _, _ in tally.saves:
+            saves_by_run[run_id].append(who)
+        lost += sum(len(savers) - 1 for savers in saves_by_run.values())  # a second save overwrote the first
         latencies = sorted(tally.latencies) or [0.0]
         errors = [f"{r.name_}: {r.error}" for r in crew if r.error]
         lines = [
@@ -230,8 +243,9 @@ class Command(BaseCommand):
             f"database {connection.vendor}",
             f"requests {len(tally.latencies)} ({len(tally.latencies) / elapsed:.0f}/s), "
             f"p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, p95 {latencies[int(len(latencies) * .95)] * 1000:.0f} ms",
-            f"saves {len(tally.saves)} on {len(by_run)} runs; opened a run someone else held: {tally.bounced}; "
-            f"refused as stale: {tally.conflicts}",
+            f"saves {len(tally.saves)} on {len({s[0] for s in tally.saves})} runs; opened a run someone else held: "
+            f"{tally.bounced}; opened a run finished meanwhile: {tally.already_reviewed}; refused as stale: "
+            f"{tally.conflicts}",
             f"runs worked by two at once: {overlapping}",
             f"lost or overwritten saves: {lost}",
             f"server errors (5xx): {tally.statuses.get(500, 0)}",
@@ -239,4 +253,8 @@ class Command(BaseCommand):
         ]
         if errors:
             lines.append("reviewer errors: " + "; ".join(errors[:5]))
+        doubles = [(run_id, w) for run_id, w in by_run.items() if len(w) > 1][:3]
+        for run_id, windows in doubles:
+            lines.append(f"  {run_id} saved by: " + ", ".join(
+                f"{who} [{opened - self.started:.2f}-{saved - self.started:.2f} s]" for opened, saved, who in windows))
         self.stdout.write("\n".join(lines))
