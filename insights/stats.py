@@ -94,7 +94,7 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         .annotate(n=Sum("count"), sampled=Sum("count", filter=Q(sampled=True)))
     )
     for row in traffic:
-        stats[row["automation_id"]].runs_recent, stats[row["automation_id"]].sampled_recent = row["n"], row["sampled"]
+        stats[row["automation_id"]].runs_recent, stats[row["automation_id"]].sampled_recent = row["n"], row["sampled"] or 0
     verdicts = (
         Review.objects.filter(run__automation_id__in=ids, run__sampled=True, rating__isnull=False,
                               run__created_at__gte=now - timedelta(days=PASS_RATE_DAYS))

@@ -51,7 +51,8 @@ def scalar_html(value) -> SafeString:
     if isinstance(value, (int, float)):
         return format_html('<span class="n">{}</span>', json.dumps(value))
     if isinstance(value, str):
-        return format_html('<span class="s">{}</span>', json.dumps(value, ensure_ascii=False))
+        # Quoted, but with real line breaks (a JSON "\n" escape reads as noise to a reviewer).
+        return format_html('<span class="s">&quot;{}&quot;</span>', value)
     return format_html('<span class="s">{}</span>', json.dumps(value, ensure_ascii=False))
 
 

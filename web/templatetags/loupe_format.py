@@ -4,6 +4,8 @@ import json
 from datetime import timedelta
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from runs.sampling import bp_to_percent
 
@@ -71,3 +73,12 @@ def json_short(value) -> str:
     """A value in one short line: strings bare, the rest as JSON, cut at 80 characters."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 80 else text[:77] + "…"
+
+
+@register.filter
+def breakable(name) -> str:
+    """A file name or path that wraps after '/', '_', '-' and '.', not in the middle of a word."""
+    text = str(escape(name))
+    for mark in ("/", "_", "-", "."):
+        text = text.replace(mark, mark + "<wbr>")
+    return mark_safe(text)
