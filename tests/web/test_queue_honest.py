@@ -28,7 +28,8 @@ def test_all_is_one_click_away(reviewer_client, automation, reviewer):
 
 
 def test_run_id_search_is_by_prefix_in_any_case(reviewer_client, automation):
-    wanted, other = make_run(automation, id="run_ABC123def"), make_run(automation, id="run_zzz")
+    wanted = make_run(automation, id="run_ABC123def")
+    make_run(automation, id="run_zzz")
     assert ids(reviewer_client.get("/queue/?q=RUN_abc")) == {wanted.pk}
 
 

@@ -22,8 +22,8 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -223,11 +223,11 @@ class Command(BaseCommand):
         overlapping = 0
         for windows in by_run.values():
             windows.sort()
-            if any(b[0] < a[1] and a[2] != b[2] for a, b in zip(windows, windows[1:])):
+            if any(b[0] < a[1] and a[2] != b[2] for a, b in zip(windows, windows[1:], strict=False)):
                 overlapping += 1
         stored = {r.run_id: r for r in Review.objects.filter(run_id__in={s[0] for s in tally.saves})}
         last = {}
-        for run_id, who, note, total in tally.saves:
+        for run_id, _who, note, total in tally.saves:
             last[run_id] = (note, total)
         lost = sum(1 for run_id, (note, total) in last.items()
                    if stored.get(run_id) is None or stored[run_id].body != note
