@@ -1,8 +1,7 @@
 """Claims: who is working on which run, so two reviewers are never handed the same run.
 
-A claim is a row keyed by the run id (review.models.Claim). Taking one is race-safe on
-SQLite and PostgreSQL alike without locks: an expired claim is deleted first, then the
-insert either wins or hits the primary key, and the loser reads who won. Claims live in
+A claim is a row keyed by the run id (review.models.Claim). Taking one is one atomic
+statement (see _TAKE), race-safe on SQLite and PostgreSQL alike: the loser reads who won. Claims live in
 Loupe's own database, so they work the same in proxy mode. Length: LOUPE_CLAIM_MINUTES.
 """
 
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.utils import timezone
 
 from review.models import Claim
@@ -35,22 +34,33 @@ def _hold(claim: Claim, user) -> Hold:
                 mine=claim.user_id == user.pk)
 
 
+# One statement takes a free or expired claim, or renews the user's own; a claim someone else
+# holds is left alone and no row comes back. INSERT ... ON CONFLICT ... RETURNING reads the same
+# on PostgreSQL and SQLite (3.35+), and is atomic on both, so two reviewers racing for a run
+# cannot both win.
+_TAKE = (
+    "INSERT INTO review_claim (run_id, user_id, claimed_at, expires_at) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT (run_id) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at, "
+    "claimed_at = CASE WHEN review_claim.user_id = excluded.user_id THEN review_claim.claimed_at "
+    "ELSE excluded.claimed_at END "
+    "WHERE review_claim.user_id = excluded.user_id OR review_claim.expires_at <= %s "
+    "RETURNING user_id"
+)
+
+
 def claim_take(*, run_id: str, user, now: datetime | None = None) -> Hold:
     """Claim a run for `user`, or renew their claim; when another reviewer holds it, say who."""
     now = now or timezone.now()
     expires = now + _length()
-    if Claim.objects.filter(run_id=run_id, user=user).update(expires_at=expires):
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE, [run_id, user.pk, now, expires, now])
+        won = cursor.fetchone() is not None
+    if won:
         return Hold(run_id=run_id, holder=user.get_username(), expires_at=expires, mine=True)
-    Claim.objects.filter(run_id=run_id, expires_at__lte=now).delete()
-    try:
-        with transaction.atomic():
-            Claim.objects.create(run_id=run_id, user=user, claimed_at=now, expires_at=expires)
-        return Hold(run_id=run_id, holder=user.get_username(), expires_at=expires, mine=True)
-    except IntegrityError:
-        claim = Claim.objects.select_related("user").filter(run_id=run_id).first()
-        if claim is None:  # released between our insert and this read: try once more
-            return claim_take(run_id=run_id, user=user, now=now)
-        return _hold(claim, user)
+    claim = Claim.objects.select_related("user").filter(run_id=run_id).first()
+    if claim is None:  # released between the two statements: try once more
+        return claim_take(run_id=run_id, user=user, now=now)
+    return _hold(claim, user)
 
 
 def claim_renew(*, run_id: str, user, now: datetime | None = None) -> bool:

@@ -80,7 +80,7 @@ def test_unknown_dataset_is_404(backend, client, viewer, db):
 def test_example_page_shows_input_expected_files_and_source_run(backend, client, viewer, example, run):
     client.force_login(viewer)
     content = client.get(_detail(example)).content.decode()
-    assert "c-42" in content and "out/result.csv" in content and f"/runs/{run.id}/" in content
+    assert "c-42" in content and "out/<wbr>result.<wbr>csv" in content and f"/runs/{run.id}/" in content
 
 
 def test_example_file_downloads(backend, client, viewer, example):

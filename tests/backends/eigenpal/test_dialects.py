@@ -63,7 +63,7 @@ def test_partial_has_no_word_in_the_reviews_generation_and_reads_back_as_fail(re
 
 def test_queue_chips_and_filters_in_the_reviews_generation(reviews_proxy, reviewer_client, reviewer):
     runs = _runs_in_every_chip(make_automation(), reviewer)
-    rows = reviewer_client.get("/queue/").context["page"].rows
+    rows = reviewer_client.get("/queue/?chip=all").context["page"].rows
     assert {row.id: row.chip for row in rows} == {run.pk: CHIP_OF[name] for name, run in runs.items()}
     failed = {row.id for row in reviewer_client.get("/queue/?chip=failed").context["page"].rows}
     assert failed == {runs["failed"].pk, runs["resolved_unrated"].pk}
