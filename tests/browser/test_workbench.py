@@ -62,7 +62,9 @@ def test_the_review_loop_takes_at_most_20_keystrokes(page, browser_reviewer, run
     page.wait_for_url(f"**/runs/{runs[0].pk}/**")
     keys.press("f")
     expect(page.locator("#run-chip")).to_have_text("Open")
-    assert keys.focused_path() == "/vendor/name"
+    # Focus is on the first field of the output (which one depends on the database: PostgreSQL's
+    # jsonb orders keys by length).
+    assert page.evaluate("document.activeElement === document.querySelector('#pane-editor .wb-input')")
     while not keys.focused_path().startswith("/line_items/0"):
         keys.press("ArrowDown")
         assert keys.count < 20
@@ -100,9 +102,9 @@ def test_rows_and_keys_by_keyboard(page, browser_reviewer, runs):
     page.goto(f"/runs/{runs[0].pk}/")
     page.locator('[data-path="/line_items/0/amount"]').focus()
     page.keyboard.press("Alt+Enter")  # add a row
-    expect(page.locator('[data-path="/line_items/2/description"]')).to_be_focused()
+    expect(page.locator('[data-row="/line_items/2"] .wb-input').first).to_be_focused()  # the new row's first cell
     page.keyboard.press("Alt+ArrowUp")  # move it up
-    expect(page.locator('[data-path="/line_items/1/description"]')).to_be_focused()
+    expect(page.locator('[data-row="/line_items/1"] .wb-input').first).to_be_focused()
     page.keyboard.press("Alt+Backspace")  # and remove it again
     expect(page.locator('[data-row="/line_items/2"]')).to_have_count(0)
     page.locator('[data-path="/vendor/name"]').focus()
@@ -119,7 +121,7 @@ def test_note_then_correction_then_an_editor_button_keeps_both(page, browser_rev
     page.locator("#id_body").fill("The toner line is wrong")
     page.locator('[data-path="/line_items/1/amount"]').fill("187.5")
     page.get_by_role("button", name="Add a row to line_items").click()
-    expect(page.locator('[data-path="/line_items/2/description"]')).to_be_focused()
+    expect(page.locator('[data-row="/line_items/2"] .wb-input').first).to_be_focused()  # the new row's first cell
     expect(page.locator("#id_body")).to_have_value("The toner line is wrong")
     expect(page.locator('[data-path="/line_items/1/amount"]')).to_have_value("187.5")
     review = Review.objects.get(run_id=runs[0].pk)
