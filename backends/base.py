@@ -112,6 +112,9 @@ class ReviewInfo:
     promoted_example_id: str | None = None
     updated_at: datetime | None = None
     updated_by: str = ""
+    # The review as the upstream sent it (proxy mode, reviews generation): what a whole-review
+    # write must send back unchanged.
+    wire: dict | None = None
     # The latest check of a later run of the promoted example (local only: datasets.ExampleCheck).
     example_check: Any = None
 

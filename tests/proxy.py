@@ -15,12 +15,16 @@ def service_key() -> str:
     return ApiKey.issue(user=user, name="proxy")[1]
 
 
-def proxy_settings(settings, base_url: str) -> None:
+def proxy_settings(settings, base_url: str, generation: str = "feedback") -> None:
+    """Proxy mode against `base_url` speaking `generation`. For "reviews" the upstream (a live
+    Loupe in this process) serves only that generation: its feedback routes are switched off."""
     settings.LOUPE_BACKEND = "backends.eigenpal.EigenpalBackend"
     settings.EIGENPAL_BASE_URL = base_url
     settings.EIGENPAL_API_KEY = service_key()
     settings.EIGENPAL_RETRY_BACKOFF = 0
-    settings.EIGENPAL_API_GENERATION = "feedback"
+    settings.EIGENPAL_API_GENERATION = generation
+    if generation == "reviews":
+        settings.LOUPE_API_GENERATIONS = "reviews"
 
 
 class Faults(httpx.BaseTransport):

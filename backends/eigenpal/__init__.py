@@ -46,7 +46,7 @@ from backends.base import (
     RunInfo,
 )
 from backends.eigenpal.client import Upstream, file_path, seg
-from backends.eigenpal.dialects import DIALECTS, FeedbackDialect, detect
+from backends.eigenpal.dialects import DIALECTS, FeedbackDialect, detect, verify
 from config.api_support import iso
 from datasets.archive import ImportResult
 from review.chips import Chip
@@ -54,7 +54,7 @@ from review.models import AuditEvent
 from review.queries import audit_trail, day_bounds
 from runs.files import BadFileName, guess_content_type, safe_relative_path
 from runs.models import KIND_PREFIX, Automation, rate_schedules
-from runs.sampling import RateSchedule, sample_bucket
+from runs.sampling import BUCKETS, RateSchedule
 from runs.services import automation_ensure, output_preview
 
 BATCH = 100  # the contract's largest page of runs
@@ -62,15 +62,9 @@ ONE_MS = timedelta(milliseconds=1)
 PREVIEW_BUDGET = 4
 DATASET_COUNTS = 50
 CHUNK = 64 * 1024
-# Chip filters the upstream answers exactly, and the run-list filter each chip starts from.
-EXACT_CHIPS = {Chip.UNREVIEWED, Chip.OPEN, Chip.IGNORED}  # every listed run has that chip
-CHIP_FILTERS = {
-    Chip.UNREVIEWED: {"noFeedback": "true"},  # merged with the note-only runs: _queue_scan
-    Chip.OPEN: {"feedbackStatus": "open"},
-    Chip.IGNORED: {"feedbackStatus": "ignored"},
-    Chip.PASSED: {"feedbackRating": "pass"},  # minus those reopened or ignored after passing
-    Chip.FAILED: {"hasFeedback": "true"},  # fail/partial, or resolved without a rating
-}
+# The chips whose run-list filter the upstream answers exactly (the same in both generations);
+# each dialect names the filter a chip starts from (backends.eigenpal.dialects).
+EXACT_CHIPS = {Chip.UNREVIEWED, Chip.OPEN, Chip.IGNORED}
 
 
 def parse_time(value) -> datetime | None:
@@ -147,7 +141,7 @@ class EigenpalBackend(Backend):
 
     def __init__(self, *, transport: httpx.BaseTransport | None = None, sleep=None):
         s = settings
-        self.upstream = Upstream(
+        self._upstream = Upstream(
             base_url=s.EIGENPAL_BASE_URL, api_key=s.EIGENPAL_API_KEY,
             timeout=httpx.Timeout(connect=s.EIGENPAL_CONNECT_TIMEOUT, read=s.EIGENPAL_READ_TIMEOUT,
                                   write=s.EIGENPAL_WRITE_TIMEOUT, pool=s.EIGENPAL_POOL_TIMEOUT),
@@ -156,15 +150,27 @@ class EigenpalBackend(Backend):
             transport=transport, **({"sleep": sleep} if sleep else {}))
         self._lock = threading.Lock()
         self._automations_cache: tuple[float, list[dict]] | None = None
-        self._dialect: FeedbackDialect | None = DIALECTS.get(s.EIGENPAL_API_GENERATION)
+        self._dialect: FeedbackDialect | None = None
 
     def close(self) -> None:
-        self.upstream.close()
+        self._upstream.close()
 
     def dialect(self) -> FeedbackDialect:
+        """The generation the upstream speaks: EIGENPAL_API_GENERATION checked, or `auto` detected,
+        once per process (1-3 calls); until that succeeds nothing else is asked upstream."""
         if self._dialect is None:
-            self._dialect = detect(self.upstream)
+            with self._lock:
+                if self._dialect is None:
+                    chosen = DIALECTS.get(settings.EIGENPAL_API_GENERATION)
+                    found = verify(self._upstream, chosen) if chosen else detect(self._upstream)
+                    self._upstream.prefix = found.prefix
+                    self._dialect = found
         return self._dialect
+
+    @property
+    def upstream(self) -> Upstream:
+        self.dialect()
+        return self._upstream
 
     # -- automations: upstream list, mirrored locally ------------------------------------------
 
@@ -212,7 +218,7 @@ class EigenpalBackend(Backend):
         if created is None:
             raise BackendError(f"The EigenPal API sent run {item.get('id')!r} without timing.createdAt.")
         automation = scope.automation(item)
-        bucket = sample_bucket(item["id"])
+        bucket = self.dialect().sample_bucket(item)
         source, execution = item.get("source") or {}, item.get("execution") or {}
         return RunInfo(
             id=item["id"], automation=automation,
@@ -221,7 +227,7 @@ class EigenpalBackend(Backend):
             output_preview=output_preview(None, item.get("error")), completed_at=parse_time(timing.get("completedAt")),
             duration_ms=timing.get("durationMs"), version=source.get("version"),
             trigger=(item.get("trigger") or {}).get("type"), example_id=(item.get("eval") or {}).get("exampleId"),
-            error=item.get("error"),
+            error=item.get("error"), chip=self.dialect().row_chip(item),
         )
 
     def run(self, run_id: str) -> RunInfo:
@@ -252,7 +258,7 @@ class EigenpalBackend(Backend):
             rating=feedback.get("rating"), status=feedback.get("status"), body=feedback.get("body") or "",
             expected=expected, version=review_version(feedback or None, expected, names),
             expected_files=[FileInfo(key=name, name=name, role="expected") for name in names],
-            promoted_example_name=feedback.get("promotedExampleName"),
+            promoted_example_name=feedback.get("promotedExampleName"), wire=feedback.get("wire"),
             updated_at=parse_time(feedback.get("updatedAt")),
             updated_by=(last.user.get_username() if last and last.user else feedback.get("createdByEmail") or ""),
         )
@@ -280,7 +286,7 @@ class EigenpalBackend(Backend):
                 params[wire] = "true" if value == "yes" else "false"
         if query.run_id:
             params["ids"] = query.run_id
-        params.update(CHIP_FILTERS.get(query.chip, {}))
+        params.update(self.dialect().chip_filters.get(query.chip, {}))
         return params
 
     def _scan(self, params: dict, batch: int):
@@ -312,7 +318,7 @@ class EigenpalBackend(Backend):
         """The run list for a screen. Unreviewed is two upstream lists merged newest first: runs
         with no feedback (noFeedback=true), and runs whose feedback has neither rating nor status
         (a note saved before any verdict), which no single filter of the contract selects."""
-        if query.chip != Chip.UNREVIEWED:
+        if query.chip != Chip.UNREVIEWED or self.dialect().rows_carry_reviews:
             return self._scan(params, batch)
         noted = {k: v for k, v in params.items() if k != "noFeedback"} | {"feedbackRating": "none"}
         return _merge(self._scan(params, batch), self._without_status(self._scan(noted, batch)))
@@ -337,7 +343,7 @@ class EigenpalBackend(Backend):
 
     def _fill_chips(self, rows: list[RunInfo], known: str = "") -> None:
         """Each row's chip (DESIGN §2) from a few `ids=` lookups for all rows together."""
-        if not rows:
+        if not rows or self.dialect().rows_carry_reviews:  # chips came with the rows
             return
         if known in EXACT_CHIPS:
             for row in rows:
@@ -389,8 +395,19 @@ class EigenpalBackend(Backend):
         filters_locally = query.sampled_only or (query.chip and query.chip not in EXACT_CHIPS)
         return BATCH if filters_locally else min(BATCH, query.page_size + 1)
 
+    def _sample_filter(self, params: dict, query: QueueQuery, scope: _Scope) -> dict:
+        """"Sampled only" in the reviews generation: the upstream keeps the runs below the highest
+        rate the automations in view ever had (`sampleRate`, on its sampleRank), and Loupe's rule
+        (the rate in effect at each run's creation) still decides row by row."""
+        if query.sampled_only and self.dialect().rows_carry_reviews and scope.automations:
+            highest = max(max([s.initial_bp, *(bp for _, bp in s.changes)])
+                          for s in (scope.schedule(a) for a in scope.automations))
+            if highest < BUCKETS:
+                params["sampleRate"] = f"{highest / BUCKETS:g}"
+        return params
+
     def _older_page(self, query: QueueQuery, scope: _Scope) -> QueuePage:
-        params, before = self._filters(query), query.before
+        params, before = self._sample_filter(self._filters(query), query, scope), query.before
         if before:  # keyset: the upstream's createdBefore may be inclusive; ties are cut below
             bound = iso(before[0] + ONE_MS)
             params["createdBefore"] = min(params.get("createdBefore", bound), bound)
@@ -424,7 +441,7 @@ class EigenpalBackend(Backend):
     def _newer_page(self, query: QueueQuery, scope: _Scope) -> QueuePage:
         """The screen just newer than `after`: the upstream lists newest first, so this scans down
         from the newest run to `after`, and jumps to the newest screen when that is too far."""
-        params, after = self._filters(query), query.after
+        params, after = self._sample_filter(self._filters(query), query, scope), query.after
         bound = iso(after[0])
         params["createdAfter"] = max(params.get("createdAfter", bound), bound)
         matched, exhausted = [], False
@@ -514,7 +531,15 @@ class EigenpalBackend(Backend):
                 diff[name] = [old, new]
         if not diff:
             return
-        self.dialect().put_review(self.upstream, run.id, {name: changes[name] for name in diff})
+        try:
+            self.dialect().put_review(self.upstream, run.id, {name: changes[name] for name in diff},
+                                      {"rating": current.rating, "status": current.status, "body": current.body,
+                                       "expected": current.expected, "files": [f.name for f in current.expected_files],
+                                       "wire": current.wire} if run.review else None)
+        except BackendError as exc:
+            if exc.status != 412:  # 412: the upstream's review changed since it was read (If-Match)
+                raise
+            raise ReviewConflict(self.run(run.id).review or ReviewInfo()) from None
         self._audit(run.id, user, action, diff)
 
     @staticmethod
