@@ -21,7 +21,7 @@ import re
 
 from backends.base import BackendError, ChangeRefused, Misconfigured
 from backends.eigenpal.client import Upstream, file_path, seg
-from review.chips import Chip, derive_chip
+from runs.chips import Chip, derive_chip
 from runs.sampling import BUCKETS, sample_bucket
 
 # Canonical (feedback-generation) values <-> the reviews generation.
