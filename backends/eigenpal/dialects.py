@@ -138,7 +138,8 @@ class ReviewsDialect(FeedbackDialect):
 
     def put_review(self, upstream: Upstream, run_id: str, changes: dict, current: dict | None) -> None:
         """Create or replace the whole review, so nothing the reviewer did not touch is dropped;
-        a status-only close uses PATCH; a review left with nothing in it is cleared (DELETE)."""
+        a status-only close uses PATCH; a review left with nothing in it (no verdict, note or
+        correction; open, the status a review without a verdict gets) is cleared (DELETE)."""
         merged = {"rating": None, "status": None, "body": "", "expected": None, "files": [], "wire": None,
                   **(current or {}), **changes}
         path = f"/runs/{seg(run_id)}/reviews"
@@ -151,8 +152,8 @@ class ReviewsDialect(FeedbackDialect):
             upstream.json("PATCH", path, json={"status": STATUS_OUT[merged["status"]]}, headers=headers,
                           idempotent=True)
             return
-        if (merged["rating"] is None and merged["status"] is None and not merged["body"]
-                and merged["expected"] is None and not merged["files"]):
+        if (merged["rating"] is None and merged["status"] in (None, "open") and not merged["body"]
+                and merged["expected"] is None and not merged["files"]):  # nothing left to say
             if current and current.get("wire"):
                 upstream.request("DELETE", path, headers=headers)
             return
