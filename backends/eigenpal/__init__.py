@@ -33,6 +33,7 @@ from backends.base import (
 from backends.eigenpal.client import Upstream
 from backends.eigenpal.datasets import DatasetsMixin
 from backends.eigenpal.dialects import DIALECTS, FeedbackDialect, detect, verify
+from backends.eigenpal.health import HealthMixin
 from backends.eigenpal.queue import QueueMixin
 from backends.eigenpal.reviews import ReviewsMixin
 from backends.eigenpal.wire import BATCH, PREVIEW_BUDGET, _Scope, parse_time, review_version
@@ -42,7 +43,7 @@ from runs.models import KIND_PREFIX, Automation
 from runs.services import automation_ensure, output_preview
 
 
-class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, Backend):
+class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Backend):
     name = "eigenpal"
     eager_neighbours = False
     has_chip_counts = False
