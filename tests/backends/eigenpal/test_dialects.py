@@ -20,7 +20,7 @@ from runs.sampling import sample_bucket
 from runs.services import sampling_rate_set
 from tests.factories import make_automation, make_run
 from tests.proxy import install_backend, proxy_settings, service_key
-from tests.review.conftest import pane_version
+from tests.web.conftest import pane_version
 
 
 @pytest.fixture
