@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("datasets.urls")),
     path("", include("insights.urls")),
     path("api/v1/", include("config.api_urls")),
+    # The same API where SDK 0.20 looks for it (base_url = Loupe's root URL).
+    path("v1/", include(("config.api_urls", "v1"), namespace="v1")),
 ]
 
 # Paths under /api/ answer in the JSON error envelope; every other path gets the HTML page.
