@@ -16,7 +16,8 @@ import re
 import zipfile
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models.fields.json import KeyTransform
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -46,6 +47,9 @@ from runs.models import (
 )
 
 # --- the runs list ----------------------------------------------------------------------
+
+# hasNote without loading the note itself (it may be 20,000 characters).
+_HAS_NOTE = Case(When(review__body__gt="", then=Value(True)), default=Value(False), output_field=BooleanField())
 
 FEEDBACK_FILTERS = (
     "hasFeedback", "noFeedback", "feedbackStatus", "feedbackRating", "hasExpected", "promotedToExample",
@@ -244,7 +248,12 @@ class RunList:
         return qs
 
     def page(self) -> dict:
-        qs = Run.objects.defer("input", "output", "usage", "metadata").select_related("automation")
+        # The review is joined (its summary is on every row) and the tags are read out of the
+        # metadata column in SQL, so the page stays one query with the large columns deferred.
+        qs = (Run.objects.defer("input", "output", "usage", "metadata", "review__expected", "review__corrected_paths",
+                                "review__body")
+              .select_related("automation", "review")
+              .annotate(tags_value=KeyTransform("tags", "metadata"), review_has_note=_HAS_NOTE))
         qs = self.feedback_filters(self.run_filters(qs)).order_by("-created_at", "-id")
         if self.offset_mode:
             runs = list(qs[self.offset:self.offset + self.limit])

@@ -31,6 +31,8 @@ from accounts.roles import has_role
 logger = logging.getLogger("loupe.api")
 
 API_PREFIX = "/api/"
+# The reviews generation (SDK 0.20) calls the same API at the root: /v1/ (docs/api-reviews.md).
+API_PREFIXES = (API_PREFIX, "/v1/")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 # last_used_at is written at most this often per key, so reads stay read-only.
 _LAST_USED_EVERY_SECONDS = 60
@@ -338,14 +340,14 @@ def limit_and_offset(query: Query, *, default_limit: int = 50) -> tuple[int, int
 
 
 def handler404(request: HttpRequest, exception=None):
-    if request.path.startswith(API_PREFIX):
+    if request.path.startswith(API_PREFIXES):
         return error_response(request, 404, [issue("<root>", f"No API endpoint at {request.path}.", "not_found")],
                               hint="See /api/v1/docs for the list of endpoints.")
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request: HttpRequest):
-    if request.path.startswith(API_PREFIX):
+    if request.path.startswith(API_PREFIXES):
         logger.error("API request %s failed with a server error (request id %s).", request.path, request_id(request))
         return error_response(request, 500, [issue("<root>", "Internal server error; the request id identifies "
                                                    "it in the server log.", "internal_error")])

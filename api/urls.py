@@ -11,6 +11,7 @@ from api import datasets as datasets_api
 from api import ingest as ingest_api
 from api import openapi
 from api import reviews as review_api
+from api import reviews as reviews_api
 from api import runs as runs_api
 from api.support import route
 
@@ -55,6 +56,15 @@ urlpatterns = [
     path("runs/<str:run_id>/expected/<path:filename>",
          route(GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
                DELETE=review_api.expected_file_delete), name="api-run-expected-file-v2"),
+    # The reviews generation (SDK 0.20, docs/api-reviews.md).
+    path("runs/<str:run_id>/reviews", route(GET=reviews_api.reviews_get, PUT=reviews_api.reviews_put,
+                                            PATCH=reviews_api.reviews_patch, DELETE=reviews_api.reviews_delete),
+         name="api-run-reviews"),
+    path("runs/<str:run_id>/reviews/expected", route(GET=reviews_api.reviews_expected_list,
+                                                     POST=review_api.expected_create), name="api-run-reviews-expected"),
+    path("runs/<str:run_id>/reviews/expected/<path:filename>",
+         route(GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
+               DELETE=review_api.expected_file_delete), name="api-run-reviews-expected-file"),
     path("automations", route(GET=automations_api.automations_list), name="api-automations"),
     path("automations/<str:automation_id>", route(GET=automations_api.automation_detail), name="api-automation"),
     path("automations/<str:automation_id>/examples",

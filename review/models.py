@@ -41,6 +41,11 @@ class Review(models.Model):
     )
     promoted_example_name = models.CharField(max_length=128, null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
+    # The note left when the review was closed (reviews generation: closedNote); cleared on reopen.
+    closed_note = models.TextField(null=True, blank=True)
+    # How many Correction rows the review has; kept by review.corrections so list rows and the
+    # hasCorrections filter read it without counting (docs/api-reviews.md).
+    correction_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [
@@ -65,16 +70,19 @@ class Review(models.Model):
         return bool(self.rating or self.status)
 
     def apply(self, changes: dict, *, user, now=None) -> dict:
-        """Set the given fields (a subset of rating, status, body, expected), keeping the
+        """Set the given fields (a subset of rating, status, body, expected, closed_note), keeping the
         derived ones consistent. Returns {field: [old, new]} for the fields that changed."""
         now = now or timezone.now()
         diff = {}
-        for name in ("rating", "status", "body", "expected"):
+        for name in ("rating", "status", "body", "expected", "closed_note"):
             if name not in changes:
                 continue
             new = changes[name]
             if name == "body" and new is None:
                 new = ""
+            if name == "closed_note" and self.status not in (ReviewStatus.RESOLVED, ReviewStatus.IGNORED) \
+                    and changes.get("status", self.status) not in (ReviewStatus.RESOLVED, ReviewStatus.IGNORED):
+                new = None  # only a closed review has a closing note
             old = getattr(self, name)
             if old != new:
                 diff[name] = [old, new]
@@ -84,12 +92,44 @@ class Review(models.Model):
                 self.resolved_at, self.resolved_by = now, user
             else:
                 self.resolved_at, self.resolved_by = None, None
+                self.closed_note = None
         if diff:
             self.updated_at, self.updated_by = now, user
             if self.created_by_id is None and user is not None and user.pk:
                 self.created_by = user
             self.version += 1
         return diff
+
+
+class Correction(models.Model):
+    """One corrected field (kind field: a JSON pointer into the run's output, with the original
+    and corrected values) or one corrected file (kind file: an expected file's name). Derived
+    and kept in step by review.corrections whenever the expected output or files change, so
+    the page editor, the feedback generation's `expected` and the reviews generation's
+    `correctedOutput` / `corrections` all end in the same rows (docs/api-reviews.md)."""
+
+    class Kind(models.TextChoices):
+        FIELD = "field", "Field"
+        FILE = "file", "File"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="corrections")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    path = models.CharField(max_length=1000)
+    # The path with array indices as `*` (`/line_items/*/amount`): what "most corrected fields" counts.
+    pattern = models.CharField(max_length=1000, blank=True, default="")
+    label = models.CharField(max_length=200, null=True, blank=True)
+    note = models.TextField(blank=True, default="")
+    original_value = models.JSONField(null=True, blank=True)
+    corrected_value = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "path"]
+        indexes = [models.Index(fields=["kind", "pattern"], name="correction_kind_pattern")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.path}"
 
 
 def expected_file_path(instance: "ExpectedFile", filename: str) -> str:

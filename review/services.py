@@ -8,6 +8,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
+from review.corrections import corrections_sync
 from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
 from runs.chips import Rating, ReviewStatus, derive_chip
@@ -72,10 +73,12 @@ def _validate(changes: dict) -> None:
         raise ReviewError("The note is longer than 20,000 characters.", field="body")
 
 
-def _sync_derived(review: Review, run: Run) -> None:
-    """Keep has_expected, the run's chip and the counters consistent with the review."""
-    review.has_expected = review.expected is not None or review.expected_files.exists()
+def _sync_derived(review: Review, run: Run, *, correction_notes: dict | None = None) -> None:
+    """Keep has_expected, the corrections, the run's chip and the counters consistent with the review."""
+    file_names = list(review.expected_files.values_list("name", flat=True))
+    review.has_expected = review.expected is not None or bool(file_names)
     review.corrected_paths = corrected_paths(run.output, review.expected)
+    corrections_sync(review, run.output, file_names, notes=correction_notes)
     new_chip = derive_chip(review.rating, review.status)
     if run.chip != new_chip:
         chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new=new_chip)
@@ -89,10 +92,12 @@ def _audit(run: Run, user, via: str, action: str, changes: dict) -> None:
 
 
 def review_update(*, run: Run, changes: dict, user, base_version: int | None = None,
-                  via: str = Via.WEB, action: str = "update") -> Review:
+                  via: str = Via.WEB, action: str = "update", correction_notes: dict | None = None) -> Review:
     """Partially update a run's review (a left-out key is unchanged, None clears).
 
     `base_version` is the version the reviewer saw; when given and stale, StaleReview.
+    `correction_notes` ({(kind, path): (note, label)}) sets the notes of those corrections
+    (a reviews-generation `corrections` list, which replaces the whole set's notes).
     """
     _validate(changes)
     with transaction.atomic():
@@ -100,12 +105,29 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
         review = _locked_review(run)
         if base_version is not None and base_version != review.version:
             raise StaleReview(review)
+        if correction_notes is not None:
+            unknown = [path for kind, path in correction_notes
+                       if kind == "file" and not review.expected_files.filter(name=path).exists()]
+            if unknown:
+                raise ReviewError(f"No expected file named {unknown[0]!r}; upload it first.", field="corrections")
+        notes_before = _notes(review) if correction_notes is not None else None
         diff = review.apply(changes, user=user)
-        if diff:
-            _sync_derived(review, run)
+        if diff or correction_notes is not None:
+            _sync_derived(review, run, correction_notes=correction_notes)
+            if notes_before is not None and _notes(review) != notes_before:
+                diff["corrections"] = [notes_before, _notes(review)]
+            if diff and "corrections" in diff and len(diff) == 1:
+                review.version += 1
+                review.updated_at = timezone.now()
             review.save()
-            _audit(run, user, via, action, diff)
+            if diff:
+                _audit(run, user, via, action, diff)
     return review
+
+
+def _notes(review: Review) -> dict:
+    """{kind:path: note} of the corrections that carry a note or label (the audit of a notes change)."""
+    return {f"{c.kind}:{c.path}": [c.note, c.label] for c in review.corrections.all() if c.note or c.label}
 
 
 def review_verdict(*, run: Run, verdict: str, user, base_version: int | None = None, via: str = Via.WEB) -> Review:
