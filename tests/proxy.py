@@ -24,7 +24,7 @@ def proxy_settings(settings, base_url: str, generation: str = "feedback") -> Non
     settings.EIGENPAL_RETRY_BACKOFF = 0
     settings.EIGENPAL_API_GENERATION = generation
     if generation == "reviews":
-        settings.LOUPE_API_GENERATIONS = "reviews"
+        settings.LOUPE_API_GENERATIONS = ["reviews"]
 
 
 class Faults(httpx.BaseTransport):

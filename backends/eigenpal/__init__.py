@@ -78,6 +78,11 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Back
         return self._dialect
 
     @property
+    def filters_promoted(self) -> bool:
+        """The reviews generation's run list has no promotion filter (the queue says so)."""
+        return self.dialect().name == "feedback"
+
+    @property
     def upstream(self) -> Upstream:
         self.dialect()
         return self._upstream

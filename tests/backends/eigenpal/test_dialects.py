@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 import backends
 from backends.base import Misconfigured
@@ -98,11 +99,16 @@ def test_a_review_left_empty_is_cleared_with_delete(reviews_proxy, reviewer_clie
     assert reviewer_client.get(f"/runs/{run.pk}/").context["run"].chip == "unreviewed"
 
 
-def test_partial_round_trips_through_a_loupe_upstream(reviews_proxy, reviewer_client, run):
+def test_partial_is_sent_as_incorrect_and_an_existing_partial_survives_a_whole_review_write(
+        reviews_proxy, reviewer_client, reviewer, run):
     reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "partial", "version": 0})
-    assert (Review.objects.get(run=run).rating, Review.objects.get(run=run).status) == ("partial", "open")
-    pane = reviewer_client.get(f"/runs/{run.pk}/").context["run"]
-    assert pane.review.rating == "partial"
+    assert (Review.objects.get(run=run).rating, Review.objects.get(run=run).status) == ("fail", "open")
+    other = make_run(run.automation)
+    review_update(run=other, changes={"rating": "partial", "status": "open"}, user=reviewer)
+    assert reviewer_client.get(f"/runs/{other.pk}/").context["run"].review.rating == "partial"  # loupeRating
+    reviewer_client.post(f"/runs/{other.pk}/verdict/", {"verdict": "partial", "body": "two fields off",
+                                                        "version": pane_version(reviewer_client, other.pk)})
+    assert (Review.objects.get(run=other).rating, Review.objects.get(run=other).body) == ("partial", "two fields off")
 
 
 def test_a_stale_save_is_refused_by_the_upstreams_version(reviews_proxy, reviewer_client, reviewer, run):
@@ -150,9 +156,10 @@ def test_sampling_follows_sample_rank_under_loupes_rate_rule(reviews_proxy, revi
     assert "sampleRate=0.5" in _paths(meter)
     # A run created before a rate change keeps the rate in effect at its creation.
     sampling_rate_set(automation=automation, rate_bp=0, user=ops, reason="enough")
-    later = make_run(automation)
+    later = [make_run(automation, createdAt=timezone.now().isoformat()) for _ in range(6)]
+    assert any(sample_bucket(r.pk) < 5000 for r in later)  # would be sampled at the old rate
     rows = {row.id for row in reviewer_client.get("/queue/").context["page"].rows}
-    assert rows == sampled and later.pk not in rows
+    assert rows == sampled
 
 
 def test_the_promoted_filter_is_refused_not_ignored(reviews_proxy, reviewer_client, run):
@@ -173,7 +180,7 @@ def test_auto_detects_the_reviews_generation_of_a_loupe_serving_both(live_server
 
 def test_auto_falls_back_to_feedback_when_reviews_are_switched_off(live_server, transactional_db, settings, run):
     proxy_settings(settings, live_server.url, "auto")
-    settings.LOUPE_API_GENERATIONS = "feedback"
+    settings.LOUPE_API_GENERATIONS = ["feedback"]
     assert backends.get_backend().dialect().name == "feedback"
 
 
@@ -186,7 +193,7 @@ def test_a_wrong_base_url_says_so_on_the_page(live_server, transactional_db, set
 
 def test_a_set_generation_the_upstream_does_not_serve_says_so(live_server, transactional_db, settings, reviewer_client):
     proxy_settings(settings, live_server.url, "reviews")
-    settings.LOUPE_API_GENERATIONS = "feedback"
+    settings.LOUPE_API_GENERATIONS = ["feedback"]
     body = reviewer_client.get("/queue/").content.decode()
     assert "EIGENPAL_API_GENERATION=reviews but GET /v1/auth/check is not served there" in body
 
