@@ -173,9 +173,19 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Back
             rating=feedback.get("rating"), status=feedback.get("status"), body=feedback.get("body") or "",
             expected=expected, version=review_version(feedback or None, expected, names),
             expected_files=[FileInfo(key=name, name=name, role="expected") for name in names],
-            promoted_example_name=feedback.get("promotedExampleName"), wire=feedback.get("wire"),
+            promoted_example_name=(feedback.get("promotedExampleName") if "wire" not in feedback
+                                   else self._promoted_here(run_id)), wire=feedback.get("wire"),
             updated_at=parse_time(feedback.get("updatedAt")),
             updated_by=(last.user.get_username() if last and last.user else feedback.get("createdByEmail") or ""),
         )
+
+    @staticmethod
+    def _promoted_here(run_id: str) -> str | None:
+        """The reviews generation's review does not name the example a run was promoted to, so
+        the pane shows the last promotion made through this Loupe (its audit trail)."""
+        changes = (AuditEvent.objects.filter(run_id=run_id, action="promote").order_by("-created_at", "-id")
+                   .values_list("changes", flat=True).first()) or {}
+        names = changes.get("promoted_example_name") if isinstance(changes, dict) else None
+        return names[-1] if isinstance(names, list) and names else None
 
     # -- the queue -----------------------------------------------------------------------------
