@@ -89,7 +89,23 @@ def feedback_detail_to_dict(review: Review | None, files: list[ExpectedFile]) ->
 
 def _detail(request: HttpRequest, run: Run):
     review = _review(run)
-    return api_response(request, feedback_detail_to_dict(review, _expected_files(review)))
+    response = api_response(request, feedback_detail_to_dict(review, _expected_files(review)))
+    response["ETag"] = etag(review)
+    return response
+
+
+def _feedback_stale(request: HttpRequest, run: Run):
+    """The 412 of a stale If-Match, carrying the current feedback detail (docs/api-reviews.md)."""
+    review = _review(run)
+    return stale_response(request, review, lambda r: feedback_detail_to_dict(r, _expected_files(r)))
+
+
+def _feedback_precondition(request: HttpRequest, run: Run) -> tuple[int | None, bool]:
+    wanted = if_match_version(request)
+    if wanted is None:
+        return None, False
+    current = Review.objects.filter(run_id=run.pk).values_list("version", flat=True).first() or 0
+    return wanted, current != wanted
 
 
 def _raise_for(exc: services.ReviewError):
@@ -112,8 +128,14 @@ def feedback_put(request: HttpRequest, run_id: str):
     changes = dict(body)
     if changes.get("rating") == "none":  # the filter's word for "no rating"; the request's is null
         changes["rating"] = None
+    wanted, stale = _feedback_precondition(request, run)
+    if stale:
+        return _feedback_stale(request, run)
     try:
-        services.review_update(run=run, changes=changes, user=request.user, via=VIA, action="update")
+        services.review_update(run=run, changes=changes, user=request.user, base_version=wanted, via=VIA,
+                               action="update")
+    except services.StaleReview:
+        return _feedback_stale(request, run)
     except services.ReviewError as exc:
         _raise_for(exc)
     return _detail(request, run)
@@ -123,6 +145,8 @@ def feedback_put(request: HttpRequest, run_id: str):
 def feedback_delete(request: HttpRequest, run_id: str):
     """Deletes the feedback with its expected JSON and every expected file; repeating is a no-op."""
     run = _run(run_id)
+    if _feedback_precondition(request, run)[1]:
+        return _feedback_stale(request, run)
     services.review_clear(run=run, user=request.user, via=VIA)
     return api_response(request, feedback_detail_to_dict(None, []))
 
