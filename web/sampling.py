@@ -94,7 +94,7 @@ def _sampling_cards(automations: list[Automation], bound=None, saved: str = "",
 def _sampling_context(request: HttpRequest, cards: list[SamplingCard]) -> dict:
     return {"nav": "sampling", "cards": cards, "can_edit": has_role(request.user, OPS),
             "proxy": get_backend().name != "local",
-            "health": any(card.stats.sampled_recent is None for card in cards),
+            "health": any(card.stats.from_upstream for card in cards),
             "traffic_days": TRAFFIC_DAYS, "pass_rate_days": PASS_RATE_DAYS, "history_rows": HISTORY_ROWS}
 
 

@@ -39,6 +39,7 @@ NOT_SERVED = frozenset({301, 302, 303, 307, 308, 404, 405})
 class FeedbackDialect:
     name = "feedback"
     prefix = "/api/v1"
+    route, route_key = "feedback", "feedback"  # GET {prefix}/runs/{id}/{route} answers {route_key: ...}
     review_filters = ("hasFeedback", "noFeedback", "feedbackStatus", "feedbackRating", "hasExpected",
                       "promotedToExample")
     # The run-list filter each chip starts from (canonical names), and the chips it selects exactly.
@@ -80,6 +81,7 @@ class FeedbackDialect:
 class ReviewsDialect(FeedbackDialect):
     name = "reviews"
     prefix = "/v1"
+    route, route_key = "reviews", "review"
     review_filters = ("hasReview", "noReview", "reviewStatus", "reviewVerdict", "hasCorrections")
     chip_filters = {
         Chip.UNREVIEWED: {"noFeedback": "true"},
@@ -222,44 +224,47 @@ def _not_there(upstream: Upstream, what: str) -> Misconfigured:
         "it speaks (reviews for SDK 0.20, feedback for SDK 0.9), or to auto.")
 
 
+def _serves(upstream: Upstream, dialect: FeedbackDialect) -> bool:
+    """Does the upstream at the dialect's prefix answer its review route? With a run to ask
+    about: `GET {prefix}/runs/{id}/reviews` (or `/feedback`) answers 200 with a `review` (or
+    `feedback`) key; a server with another route, a singular `/review` say, answers 404. Without
+    runs: its OpenAPI document, when it has one, lists that path (matched whole); no document,
+    no runs: the auth check already answered at that prefix, which has to do."""
+    listing = _answer(upstream, f"{dialect.prefix}/runs", "runs", {"limit": 1}) or {}
+    runs = [r for r in listing.get("runs") or [] if isinstance(r, dict) and r.get("id")]
+    if runs:
+        return _answer(upstream, f"{dialect.prefix}/runs/{seg(runs[0]['id'])}/{dialect.route}",
+                       dialect.route_key) is not None
+    document = _answer(upstream, f"{dialect.prefix}/openapi.json", "paths")
+    if document is None:
+        return True
+    pattern = re.compile(r"/runs/\{[^/{}]+\}/" + dialect.route + "$")
+    return any(pattern.search(path) for path in document.get("paths") or {})
+
+
 def verify(upstream: Upstream, dialect: FeedbackDialect) -> FeedbackDialect:
-    """The set generation is served: its auth check answers (1 call)."""
+    """The set generation is served: its auth check answers and so does its review route (2-3
+    calls, once per process)."""
     if _answer(upstream, f"{dialect.prefix}/auth/check", "ok") is None:
         raise _not_there(upstream, f"EIGENPAL_API_GENERATION={dialect.name} but GET {dialect.prefix}/auth/check "
                                    "is not served there")
+    if not _serves(upstream, dialect):
+        raise _not_there(upstream, f"EIGENPAL_API_GENERATION={dialect.name} but GET "
+                                   f"{dialect.prefix}/runs/<id>/{dialect.route} is not served there")
     return dialect
-
-
-REVIEWS_PATH = re.compile(r"/runs/\{[^/{}]+\}/reviews$")
-
-
-def _serves_reviews(upstream: Upstream, prefix: str) -> bool:
-    """Does the upstream at `prefix` speak the reviews generation? With a run to ask about:
-    `GET {prefix}/runs/{id}/reviews` answers 200 with a `review` key (a server with a singular
-    `/review` route, or none, answers 404). Without runs: its OpenAPI document, when it has
-    one, lists `/runs/{id}/reviews` (the plural path, matched whole); no document, no runs:
-    the /v1 root is the reviews generation's alone."""
-    listing = _answer(upstream, f"{prefix}/runs", "runs", {"limit": 1}) or {}
-    runs = [r for r in listing.get("runs") or [] if isinstance(r, dict) and r.get("id")]
-    if runs:
-        return _answer(upstream, f"{prefix}/runs/{seg(runs[0]['id'])}/reviews", "review") is not None
-    document = _answer(upstream, f"{prefix}/openapi.json", "paths")
-    if document is None:
-        return True
-    return any(REVIEWS_PATH.search(path) for path in document.get("paths") or {})
 
 
 def detect(upstream: Upstream) -> FeedbackDialect:
     """The generation the upstream speaks, by asking it (a few calls, once per process):
 
     1. `GET /v1/auth/check` answers (the reviews generation lives under /v1; 0.9 never did)
-       and the upstream serves `/v1/runs/{id}/reviews` (`_serves_reviews`): reviews.
+       and the upstream serves `/v1/runs/{id}/reviews` (`_serves`): reviews.
     2. else `GET /api/v1/auth/check` answers: feedback.
     3. else neither: a configuration error naming the base URL and what was asked.
     A refused key (401/403) or an unreachable host is raised as is, and nothing is remembered."""
     reviews, feedback = DIALECTS["reviews"], DIALECTS["feedback"]
     v1 = _answer(upstream, f"{reviews.prefix}/auth/check", "ok") is not None
-    if v1 and _serves_reviews(upstream, reviews.prefix):
+    if v1 and _serves(upstream, reviews):
         return reviews
     if _answer(upstream, f"{feedback.prefix}/auth/check", "ok") is not None:
         return feedback

@@ -191,11 +191,14 @@ def test_a_wrong_base_url_says_so_on_the_page(live_server, transactional_db, set
     assert "No EigenPal API answers at EIGENPAL_BASE_URL" in body and "root URL" in body
 
 
-def test_a_set_generation_the_upstream_does_not_serve_says_so(live_server, transactional_db, settings, reviewer_client):
+def test_a_set_generation_the_upstream_does_not_serve_says_so(live_server, transactional_db, settings,
+                                                               reviewer_client, run):
     proxy_settings(settings, live_server.url, "reviews")
     settings.LOUPE_API_GENERATIONS = ["feedback"]
-    body = reviewer_client.get("/queue/").content.decode()
-    assert "EIGENPAL_API_GENERATION=reviews but GET /v1/auth/check is not served there" in body
+    response = reviewer_client.get("/queue/")
+    assert response.status_code == 502
+    assert "EIGENPAL_API_GENERATION=reviews but GET /v1/runs/&lt;id&gt;/reviews is not served there" in (
+        response.content.decode())
 
 
 def _upstream(routes: dict[str, tuple[int, object]]):
@@ -240,14 +243,25 @@ def test_the_probe_does_not_guess_past_a_refused_key(settings):
     assert backend._dialect is None  # asked again next time
 
 
-def test_a_set_generation_costs_one_check_per_process(settings):
+def test_a_set_generation_is_checked_once_per_process(settings):
     settings.EIGENPAL_BASE_URL, settings.EIGENPAL_API_KEY = "http://up", "k"
     settings.EIGENPAL_API_GENERATION = "reviews"
-    install_backend(EigenpalBackend(transport=_upstream({"/v1/auth/check": OK})))
+    install_backend(EigenpalBackend(transport=_upstream({
+        "/v1/auth/check": OK, "/v1/runs": ONE_RUN, "/v1/runs/run_1/reviews": (200, {"review": None})})))
     try:
         with metered() as meter:
             assert backends.get_backend().dialect().name == "reviews"
             assert backends.get_backend().dialect().name == "reviews"
     finally:
         backends.reset_backend()
-    assert meter.requests == ["GET http://up/v1/auth/check"]
+    assert meter.requests == ["GET http://up/v1/auth/check", "GET http://up/v1/runs?limit=1",
+                              "GET http://up/v1/runs/run_1/reviews"]
+
+
+def test_a_set_generation_with_a_singular_review_route_is_refused(settings):
+    settings.EIGENPAL_BASE_URL, settings.EIGENPAL_API_KEY = "http://up", "k"
+    settings.EIGENPAL_API_GENERATION = "reviews"
+    backend = EigenpalBackend(transport=_upstream({
+        "/v1/auth/check": OK, "/v1/runs": ONE_RUN, "/v1/runs/run_1/review": (200, {"review": None})}))
+    with pytest.raises(Misconfigured, match="reviews but GET /v1/runs/<id>/reviews is not served there"):
+        backend.dialect()
