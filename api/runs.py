@@ -236,9 +236,14 @@ class RunList:
         for name in ("noFeedback", "noReview"):
             no_feedback = q.flag(name)
             qs = _bool_filter(qs, None if no_feedback is None else not no_feedback, has_review)
-        status = q.choice("feedbackStatus", ReviewStatus.values) or REVIEW_STATUS_VALUES.get(
-            q.choice("reviewStatus", tuple(REVIEW_STATUS_VALUES)))
-        if status == ReviewStatus.OPEN:
+        feedback_status = q.choice("feedbackStatus", ReviewStatus.values)
+        review_status = q.choice("reviewStatus", tuple(REVIEW_STATUS_VALUES))
+        status = feedback_status or REVIEW_STATUS_VALUES.get(review_status)
+        if status == ReviewStatus.OPEN and review_status and not feedback_status:
+            # The reviews generation reads a review without a status as open (its summaries say
+            # so), so its filter must match those too.
+            qs = qs.filter(Q(chip=Chip.OPEN) | Q(review__isnull=False, review__status__isnull=True))
+        elif status == ReviewStatus.OPEN:
             qs = qs.filter(chip=Chip.OPEN)  # chip "open" holds exactly the reviews with status open
         elif status == ReviewStatus.IGNORED:
             qs = qs.filter(chip=Chip.IGNORED)
