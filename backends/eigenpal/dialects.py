@@ -124,7 +124,9 @@ class ReviewsDialect(FeedbackDialect):
         if not isinstance(rank, (int, float)) or isinstance(rank, bool) or not 0 <= rank < 1:
             raise BackendError(f"The EigenPal API sent run {item.get('id')!r} without a sampleRank in [0, 1); "
                                "the reviews generation carries one on every run.")
-        return min(int(rank * BUCKETS), BUCKETS - 1)
+        # The epsilon undoes float error (a Loupe upstream sends bucket / 10000, and 0.0029 * 10000
+        # is 28.999...); it is far below a bucket, so any other rank floors as it should.
+        return min(int(rank * BUCKETS + 1e-6), BUCKETS - 1)
 
     def expected_path(self, run_id: str, name: str | None = None) -> str:
         path = f"/runs/{seg(run_id)}/reviews/expected"

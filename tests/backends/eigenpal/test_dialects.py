@@ -156,8 +156,10 @@ def test_sampling_follows_sample_rank_under_loupes_rate_rule(reviews_proxy, revi
     assert "sampleRate=0.5" in _paths(meter)
     # A run created before a rate change keeps the rate in effect at its creation.
     sampling_rate_set(automation=automation, rate_bp=0, user=ops, reason="enough")
-    later = [make_run(automation, createdAt=timezone.now().isoformat()) for _ in range(6)]
-    assert any(sample_bucket(r.pk) < 5000 for r in later)  # would be sampled at the old rate
+    later = []
+    while not any(sample_bucket(r.pk) < 5000 for r in later) and len(later) < 40:  # one the old rate samples
+        later.append(make_run(automation, createdAt=timezone.now().isoformat()))
+    assert any(sample_bucket(r.pk) < 5000 for r in later)
     rows = {row.id for row in reviewer_client.get("/queue/").context["page"].rows}
     assert rows == sampled
 
