@@ -267,3 +267,22 @@ def test_a_set_generation_with_a_singular_review_route_is_refused(settings):
         "/v1/auth/check": OK, "/v1/runs": ONE_RUN, "/v1/runs/run_1/review": (200, {"review": None})}))
     with pytest.raises(Misconfigured, match="reviews but GET /v1/runs/<id>/reviews is not served there"):
         backend.dialect()
+
+
+def test_a_close_that_fails_twice_is_retried_and_a_failing_clear_says_so(reviews_proxy, reviewer_client, run):
+    from backends.eigenpal import EigenpalBackend
+    from tests.proxy import Faults
+
+    reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "fail", "version": 0})
+    faults = Faults("reviews").fail("PATCH", "/feedback", 503, 502)  # PATCH /v1/runs/:id/reviews
+    install_backend(EigenpalBackend(transport=faults, sleep=lambda seconds: None))
+    reviewer_client.post(f"/runs/{run.pk}/status/", {"action": "resolve",
+                                                     "version": pane_version(reviewer_client, run.pk)})
+    assert faults.log.count(f"PATCH /v1/runs/{run.pk}/reviews") == 3 and Review.objects.get(run=run).status == "resolved"
+    other = make_run(run.automation)
+    reviewer_client.post(f"/runs/{other.pk}/verdict/", {"body": "look", "version": 0})
+    faults.fail("DELETE", "/feedback", 500, always=True)
+    response = reviewer_client.post(f"/runs/{other.pk}/verdict/", {"body": "",
+                                                                   "version": pane_version(reviewer_client, other.pk)})
+    assert "The EigenPal API failed (HTTP 500)" in response.content.decode()
+    assert Review.objects.get(run=other).body == "look"  # nothing cleared
