@@ -1,8 +1,8 @@
 """The two generations of the EigenPal review API, behind one small interface (docs/proxy.md,
 "API generations").
 
-- `feedback` (SDK 0.9.x) under `/api/v1`: PUT /runs/:id/feedback merges {rating
-  pass|fail|partial, status open|resolved|ignored, body, expected};
+- `feedback` (SDK 0.9.x, the contract in docs/api-feedback.md) under `/api/v1`: PUT
+  /runs/:id/feedback merges {rating pass|fail|partial, status open|resolved|ignored, body, expected};
   /runs/:id/feedback/expected[/:name]; GET /runs/:id?expand=execution,input carries the feedback
   and the expected output; list rows carry no review, so chips come from `ids=` lookups; list
   filters hasFeedback, noFeedback, feedbackStatus, feedbackRating, hasExpected, promotedToExample.

@@ -106,8 +106,8 @@ class QueueMixin:
         return {r["id"] for r in data.get("runs") or [] if isinstance(r, dict) and r.get("id")}
 
     def _fill_chips(self, rows: list[RunInfo], known: str = "") -> None:
-        """Each row's chip (DESIGN §2) from a few `ids=` lookups for all rows together; in the
-        reviews generation the rows brought their chips (their review summaries)."""
+        """Each row's chip (docs/rules.md#chips) from a few `ids=` lookups for all rows together; in
+        the reviews generation the rows brought their chips (their review summaries)."""
         if not rows or self.dialect().rows_carry_reviews:
             return
         if known in EXACT_CHIPS:
