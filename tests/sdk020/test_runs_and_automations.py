@@ -16,8 +16,8 @@ from eigenpal._generated.models import (
     ListAutomationsResponse,
     Run,
     RunScoresResponse,
-    RunStepsResponse,
     RunsListResponse,
+    RunStepsResponse,
     RunTraceResponse,
     WorkflowRunExecution,
 )
