@@ -86,3 +86,10 @@ def test_a_pointer_outside_the_output_is_refused(raw, field):
 def test_a_list_that_is_too_long_is_refused():
     with pytest.raises(CorrectionError):
         parse_corrections([{"kind": "field", "path": f"/{i}"} for i in range(1001)])
+
+
+def test_the_history_names_the_corrected_fields(reviewer_client, run):
+    reviewer_client.post(f"/runs/{run.pk}/correct/", {"op": "set", "path": "/total", "value": "1", "version": 0})
+    event = run.audit_events.first()
+    assert "fields corrected: /total" in event.describe()
+    assert "fields corrected: /total" in reviewer_client.get(f"/runs/{run.pk}/").content.decode()
