@@ -153,7 +153,7 @@ LOUPE_API_GENERATIONS = env_list("LOUPE_API_GENERATIONS", ["feedback", "reviews"
 if not set(LOUPE_API_GENERATIONS) <= {"feedback", "reviews"}:
     raise ImproperlyConfigured("LOUPE_API_GENERATIONS takes feedback and/or reviews.")
 
-# Where runs, reviews and examples live (DESIGN §3; docs/proxy.md). The default keeps them in
+# Where runs, reviews and examples live (docs/rules.md#proxy-mode; docs/proxy.md). The default keeps them in
 # this database; `backends.eigenpal.EigenpalBackend` reads and writes them through a remote
 # EigenPal-compatible API instead ("proxy mode"), keeping only users, sampling-rate history and
 # Loupe's own audit trail here.
