@@ -12,7 +12,7 @@ from insights.queries import corrected_paths_recent, window_days
 from review.corrections import CorrectionError, apply_field_corrections, parse_corrections
 from review.models import Correction, Review
 from review.services import expected_file_delete, expected_file_rename, expected_file_upload, review_update
-from tests.review.conftest import pane_version
+from tests.web.conftest import pane_version
 
 
 def fields(run) -> dict:
