@@ -142,11 +142,13 @@ def _child(node, token: str, where: str, path: str):
     raise CorrectionError(f"Nothing at {path} in the output: its parent does not exist.", where)
 
 
-def corrections_sync(review, output, file_names: list[str], *, notes: dict | None = None, now=None) -> None:
+def corrections_sync(review, output, file_names: list[str], *, notes: dict | None = None, now=None) -> dict:
     """Make the review's Correction rows match its expected output (against the run's
     `output`) and its expected files. A correction that survives keeps its id, note, label and
     creation time; `notes` ({(kind, path): (note, label)}) replaces those of the given paths
-    (a reviews-generation `corrections` list). Sets review.correction_count (not saved)."""
+    (a reviews-generation `corrections` list). Sets review.correction_count (not saved).
+    Returns the field paths {"corrected": [...], "uncorrected": [...]} whose correction was
+    added or changed, or removed: what the run's history shows."""
     now = now or timezone.now()
     wanted: dict[tuple[str, str], dict] = {}
     if review.expected is not None:
@@ -159,6 +161,8 @@ def corrections_sync(review, output, file_names: list[str], *, notes: dict | Non
         wanted[(FILE, name)] = {"original_value": None, "corrected_value": None}
     existing = {(c.kind, c.path): c for c in review.corrections.all()} if review.pk else {}
     stale = [c.pk for key, c in existing.items() if key not in wanted]
+    history = {"corrected": [], "uncorrected": [path for kind, path in existing
+                                                if kind == FIELD and (kind, path) not in wanted]}
     if stale:
         Correction.objects.filter(pk__in=stale).delete()
     notes = notes or {}
@@ -166,6 +170,8 @@ def corrections_sync(review, output, file_names: list[str], *, notes: dict | Non
     for (kind, path), values in wanted.items():
         note, label = notes.get((kind, path), (None, None))
         current = existing.get((kind, path))
+        if kind == FIELD and (current is None or any(getattr(current, k) != v for k, v in values.items())):
+            history["corrected"].append(path)
         if current is None:
             creates.append(Correction(review=review, kind=kind, path=path,
                                       pattern=(generalise(path) or "/") if kind == FIELD else path,
@@ -182,3 +188,4 @@ def corrections_sync(review, output, file_names: list[str], *, notes: dict | Non
     if creates:
         Correction.objects.bulk_create(creates)
     review.correction_count = len(wanted)
+    return {key: paths for key, paths in history.items() if paths}

@@ -195,6 +195,13 @@ class AuditEvent(models.Model):
             lines.append("note cleared" if not changes["body"][1] else "note: " + changes["body"][1][:120])
         if "expected" in changes:
             lines.append("expected output cleared" if changes["expected"][1] is None else "expected output corrected")
+        if changes.get("corrected"):
+            lines.append("fields corrected: " + ", ".join(changes["corrected"][:8])
+                         + (f" and {len(changes['corrected']) - 8} more" if len(changes["corrected"]) > 8 else ""))
+        if changes.get("uncorrected"):
+            lines.append("corrections withdrawn: " + ", ".join(changes["uncorrected"][:8]))
+        if "corrections" in changes:
+            lines.append("correction notes changed")
         if self.action.startswith("expected_file:"):
             verb = self.action.split(":", 1)[1]
             source = f" from {changes['from']}" if changes.get("from") else ""

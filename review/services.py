@@ -73,17 +73,19 @@ def _validate(changes: dict) -> None:
         raise ReviewError("The note is longer than 20,000 characters.", field="body")
 
 
-def _sync_derived(review: Review, run: Run, *, correction_notes: dict | None = None) -> None:
-    """Keep has_expected, the corrections, the run's chip and the counters consistent with the review."""
+def _sync_derived(review: Review, run: Run, *, correction_notes: dict | None = None) -> dict:
+    """Keep has_expected, the corrections, the run's chip and the counters consistent with the
+    review; returns the corrected / uncorrected field paths for the audit event."""
     file_names = list(review.expected_files.values_list("name", flat=True))
     review.has_expected = review.expected is not None or bool(file_names)
     review.corrected_paths = corrected_paths(run.output, review.expected)
-    corrections_sync(review, run.output, file_names, notes=correction_notes)
+    history = corrections_sync(review, run.output, file_names, notes=correction_notes)
     new_chip = derive_chip(review.rating, review.status)
     if run.chip != new_chip:
         chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new=new_chip)
         Run.objects.filter(pk=run.pk).update(chip=new_chip)
         run.chip = new_chip
+    return history
 
 
 def _audit(run: Run, user, via: str, action: str, changes: dict) -> None:
@@ -113,10 +115,10 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
         notes_before = _notes(review) if correction_notes is not None else None
         diff = review.apply(changes, user=user)
         if diff or correction_notes is not None:
-            _sync_derived(review, run, correction_notes=correction_notes)
+            diff.update(_sync_derived(review, run, correction_notes=correction_notes))
             if notes_before is not None and _notes(review) != notes_before:
                 diff["corrections"] = [notes_before, _notes(review)]
-            if diff and "corrections" in diff and len(diff) == 1:
+            if diff and not set(diff) - {"corrections", "corrected", "uncorrected"}:
                 review.version += 1
                 review.updated_at = timezone.now()
             review.save()
