@@ -104,6 +104,16 @@ def test_proxy_loupe_reviews_corrects_and_promotes_through_the_api(browser, prox
         expect(page.locator("#promoted-badge")).to_contain_text("proxy-toner-miss")
         expect(page.locator("#audit")).to_contain_text("pia")
         screenshot(page, f"11-proxy-run-promoted-{generation}")
+
+        # The backlog: the upstream's review health (reviews), or a note that there is none.
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.goto("/backlog/")
+        if generation == "reviews":
+            expect(page.locator(f'#backlog-health tr[data-ref="{automation.ref}"] td').nth(0)).to_have_text("1")
+            expect(page.locator("#proxy-note")).to_contain_text("review health")
+        else:
+            expect(page.locator("#proxy-note")).to_contain_text("has no review health")
+        screenshot(page, f"12-proxy-backlog-{generation}")
     finally:
         context.close()
 
