@@ -5,6 +5,9 @@ from django.conf import settings
 from django.core.checks import Error, Info, Warning, register
 from django.utils.module_loading import import_string
 
+from backends.base import BackendError
+from backends.eigenpal import EigenpalBackend
+
 
 @register()
 def backend_settings(app_configs=None, **kwargs):
@@ -36,9 +39,6 @@ def upstream_generation(app_configs=None, **kwargs):
     before a page shows it. Not run on every start: it needs the network."""
     if settings.LOUPE_BACKEND != "backends.eigenpal.EigenpalBackend" or not settings.EIGENPAL_API_KEY:
         return []
-    from backends.base import BackendError
-    from backends.eigenpal import EigenpalBackend
-
     backend = EigenpalBackend()
     try:
         dialect = backend.dialect()

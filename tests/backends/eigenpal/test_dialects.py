@@ -14,13 +14,14 @@ import backends
 from backends.base import Misconfigured
 from backends.eigenpal import EigenpalBackend
 from backends.eigenpal.client import metered
+from backends.eigenpal.reviews import ReviewsMixin
 from datasets.models import Example
 from review.models import Review
 from review.services import review_update, review_verdict
 from runs.sampling import sample_bucket
 from runs.services import sampling_rate_set
 from tests.factories import make_automation, make_run
-from tests.proxy import install_backend, proxy_settings, service_key
+from tests.proxy import Faults, install_backend, proxy_settings, service_key
 from tests.web.conftest import pane_version
 
 
@@ -114,8 +115,6 @@ def test_partial_is_sent_as_incorrect_and_an_existing_partial_survives_a_whole_r
 def test_a_stale_save_is_refused_by_the_upstreams_version(reviews_proxy, reviewer_client, reviewer, run):
     """The pane was read, then someone saved upstream: If-Match carries the version read, the
     upstream answers 412, and the reviewer sees the conflict with their note kept."""
-    from backends.eigenpal.reviews import ReviewsMixin
-
     reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "fail", "version": 0})
     backend = backends.get_backend()
     seen = backend.run(run.pk)  # what the reviewer's pane showed
@@ -270,9 +269,6 @@ def test_a_set_generation_with_a_singular_review_route_is_refused(settings):
 
 
 def test_a_close_that_fails_twice_is_retried_and_a_failing_clear_says_so(reviews_proxy, reviewer_client, run):
-    from backends.eigenpal import EigenpalBackend
-    from tests.proxy import Faults
-
     reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "fail", "version": 0})
     faults = Faults("reviews").fail("PATCH", "/feedback", 503, 502)  # PATCH /v1/runs/:id/reviews
     install_backend(EigenpalBackend(transport=faults, sleep=lambda seconds: None))

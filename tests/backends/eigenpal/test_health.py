@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from backends.eigenpal import EigenpalBackend
 from backends.eigenpal.client import metered
 from review.services import review_verdict
 from tests.factories import make_automation, make_run
-from tests.proxy import proxy_settings
+from tests.proxy import Faults, install_backend, proxy_settings
 
 
 @pytest.fixture
@@ -63,12 +64,8 @@ def test_the_feedback_generation_has_no_health_and_the_pages_say_so(live_server,
 
 
 def test_an_upstream_failing_the_health_call_gets_the_pages_message(live_server, settings, client, ops, reviewed):
-    from tests.proxy import Faults, install_backend
-
     proxy_settings(settings, live_server.url, "reviews")
     settings.EIGENPAL_MAX_RETRIES = 0
-    from backends.eigenpal import EigenpalBackend
-
     faults = Faults().fail("GET", "/reviews/health", 503, always=True)
     install_backend(EigenpalBackend(transport=faults))
     client.force_login(ops)
