@@ -345,16 +345,8 @@ PUT_FIELDS = {"verdict", "status", "note", "correctedOutput", "corrections"}
 PATCH_FIELDS = {"status", "closedNote"}
 
 
-def _user_id(user) -> str | None:
-    return str(user.pk) if user is not None else None
-
-
-def _email(user) -> str | None:
-    return (user.email or None) if user is not None else None
-
-
 def correction_to_dict(correction: Correction) -> dict:
-    data = {
+    return {
         "id": f"corr_{correction.pk}",
         "kind": correction.kind,
         "path": correction.path,
@@ -366,7 +358,6 @@ def correction_to_dict(correction: Correction) -> dict:
         "correctedValue": correction.corrected_value,
         "correctedArtifactPath": f"expected/{correction.path}" if correction.kind == FILE else None,
     }
-    return data
 
 
 def review_to_dict(review: Review | None, corrections: list[Correction] | None = None) -> dict | None:

@@ -56,6 +56,8 @@ class Review(models.Model):
             models.Index(fields=["run"], name="review_has_expected", condition=models.Q(has_expected=True)),
             models.Index(fields=["run"], name="review_promoted",
                          condition=models.Q(promoted_example_name__isnull=False)),
+            # hasCorrections (reviews generation) starts from these few reviews, like the two above.
+            models.Index(fields=["run"], name="review_has_corrections", condition=models.Q(correction_count__gt=0)),
         ]
 
     def __str__(self) -> str:
