@@ -151,8 +151,11 @@ class RunList:
         order = self.query.choice("order", ("desc", "asc")) or "desc"
         self.newest_first = sort == "createdAt" and order == "desc"
         field = SORT_FIELDS[sort]
-        self.ordering = [F(field).desc(nulls_last=True) if order == "desc" else F(field).asc(nulls_last=True),
-                         "-id" if order == "desc" else "id"]
+        if field == "created_at":  # NOT NULL: plain ordering, so the (created_at, id) indexes serve it
+            first = "-created_at" if order == "desc" else "created_at"
+        else:
+            first = F(field).desc(nulls_last=True) if order == "desc" else F(field).asc(nulls_last=True)
+        self.ordering = [first, "-id" if order == "desc" else "id"]
         self.offset_mode = ("offset" in self.query or not self.newest_first
                             or any(name in self.query for name in FEEDBACK_FILTERS))
 
