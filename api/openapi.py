@@ -382,6 +382,13 @@ ENDPOINTS: dict[str, dict] = {
                                                         OBJ, params=[RUN_ID, p("step_id", "Step execution id.")])},
     "/api/v1/runs/{run_id}/trace": {"get": op(RUNS, "The run's trace events, oldest first", 200,
                                               ref("RunTraceResponse"), params=[RUN_ID])},
+    "/api/v1/runs/{run_id}/events": {"get": op(RUNS, "The run's events (its lifecycle, as in the trace)", 200,
+                                               ref("RunTraceResponse"), params=[RUN_ID])},
+    "/api/v1/runs/{run_id}/usage": {"get": op(RUNS, "The run's usage (as in expand=usage)", 200, OBJ,
+                                              params=[RUN_ID])},
+    "/api/v1/runs/{run_id}/rerun": {"post": op(RUNS, "Re-run: not supported", 403, None, params=[RUN_ID],
+                                               description="Loupe records runs and never executes them; "
+                                                           "answers 403 with code not_supported.")},
     "/api/v1/automations/{automation_id}/reviews/health": {"get": op(
         REVIEWS_020, "Review coverage and correctness (Wilson interval), per bucket and rolling", 200,
         ref("RunReviewHealthResponse"), params=[

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from api.reviews import review_detail_to_dict
-from api.serializers import EXPAND_SECTIONS, artifact_to_dict, run_list_item_to_dict, run_to_dict
+from api.serializers import EXPAND_SECTIONS, artifact_to_dict, run_list_item_to_dict, run_to_dict, usage_to_dict
 from api.support import (
     ApiError,
     Query,
@@ -151,8 +151,11 @@ class RunList:
         order = self.query.choice("order", ("desc", "asc")) or "desc"
         self.newest_first = sort == "createdAt" and order == "desc"
         field = SORT_FIELDS[sort]
-        self.ordering = [F(field).desc(nulls_last=True) if order == "desc" else F(field).asc(nulls_last=True),
-                         "-id" if order == "desc" else "id"]
+        if field == "created_at":  # NOT NULL: plain ordering, so the (created_at, id) indexes serve it
+            first = "-created_at" if order == "desc" else "created_at"
+        else:
+            first = F(field).desc(nulls_last=True) if order == "desc" else F(field).asc(nulls_last=True)
+        self.ordering = [first, "-id" if order == "desc" else "id"]
         self.offset_mode = ("offset" in self.query or not self.newest_first
                             or any(name in self.query for name in FEEDBACK_FILTERS))
 
@@ -345,8 +348,30 @@ def runs_list(request: HttpRequest):
 @api_view(params=None)
 def run_start(request: HttpRequest):
     """Loupe records runs and never executes automations (docs/rules.md#scope)."""
-    raise ApiError(403, "Loupe does not execute automations; it records runs that ran elsewhere.",
-                   code="not_supported", hint="Record finished runs with POST /api/v1/ingest/runs.")
+    raise _not_executing()
+
+
+def _not_executing() -> ApiError:
+    return ApiError(403, "Loupe does not execute automations; it records runs that ran elsewhere.",
+                    code="not_supported", hint="Record finished runs with POST /api/v1/ingest/runs.")
+
+
+@api_view(params=None)
+def run_rerun(request: HttpRequest, run_id: str):
+    """Re-executing is executing: refused like starting a run (SDK 0.20 `client.rerun`)."""
+    get_run(run_id)
+    raise _not_executing()
+
+
+@api_view()
+def run_usage(request: HttpRequest, run_id: str):
+    return api_response(request, usage_to_dict(get_run(run_id)))
+
+
+@api_view()
+def run_events(request: HttpRequest, run_id: str):
+    """The run's events: the same lifecycle entries as its trace."""
+    return api_response(request, {"events": trace_events(get_run(run_id))})
 
 
 @api_view(params=("expand", "include"))

@@ -2,9 +2,9 @@
 over a rolling window (the reviews generation's `automations/{id}/reviews/health`,
 docs/api-reviews.md).
 
-Two grouped queries whatever the number of runs: run totals per day from the daily rollup
-(RunDayCount) and review counts per run day (reviews joined to their runs through the
-(automation, created_at) index). Buckets and the rolling window are built from those daily
+Two small queries whatever the number of runs: run totals per day from the daily rollup
+(RunDayCount) and review counts per run day from the review rollup (ReviewDayCount). With a
+runs filter the rollups cannot answer, both are counted from the runs instead. Buckets and the rolling window are built from those daily
 rows in Python, so nothing walks runs or reviews one by one. Days are calendar days in
 settings.TIME_ZONE, as on the backlog page, whose pass-rate chart is the same arithmetic.
 """
@@ -18,7 +18,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from insights.stats import wilson_interval
-from review.models import Review
+from review.models import Review, ReviewDayCount
 from runs.chips import Rating
 from runs.models import Automation, RunDayCount
 
@@ -93,23 +93,27 @@ def review_health(*, automation: Automation, start: datetime, end: datetime, buc
     window = (_day_start(first), _day_start(last + timedelta(days=1)))
     days: dict[date, Counts] = defaultdict(Counts)
     if runs is None:
-        rows = (RunDayCount.objects.filter(automation=automation, day__gte=first, day__lte=last)
-                .order_by().values("day").annotate(n=Sum("count")))
-        reviews = Review.objects.filter(run__automation=automation, run__created_at__gte=window[0],
-                                        run__created_at__lt=window[1])
+        # Both from rollups kept with the writes: a month is a few dozen rows at any volume.
+        for row in (RunDayCount.objects.filter(automation=automation, day__gte=first, day__lte=last)
+                    .order_by().values("day").annotate(n=Sum("count"))):
+            days[row["day"]].total += row["n"]
+        for row in (ReviewDayCount.objects.filter(automation=automation, day__gte=first, day__lte=last)
+                    .order_by().values("day", "verdict").annotate(n=Sum("count"))):
+            counts = days[row["day"]]
+            setattr(counts, row["verdict"], getattr(counts, row["verdict"]) + row["n"])
     else:
+        # A runs filter the rollups cannot answer: count from the runs and their reviews.
         runs = runs.filter(automation=automation, created_at__gte=window[0], created_at__lt=window[1])
-        rows = runs.annotate(day=TruncDate("created_at")).order_by().values("day").annotate(n=Count("pk"))
-        reviews = Review.objects.filter(run__in=runs.values("pk"))
-    for row in rows:
-        days[row["day"]].total += row["n"]
-    review_rows = (reviews.annotate(day=TruncDate("run__created_at")).order_by().values("day")
-                   .annotate(correct=Count("pk", filter=Q(rating=Rating.PASS)),
-                             incorrect=Count("pk", filter=Q(rating__in=(Rating.FAIL, Rating.PARTIAL))),
-                             nit=Count("pk", filter=Q(rating__isnull=True))))
-    for row in review_rows:
-        counts = days[row["day"]]
-        counts.correct, counts.incorrect, counts.nit = row["correct"], row["incorrect"], row["nit"]
+        for row in runs.annotate(day=TruncDate("created_at")).order_by().values("day").annotate(n=Count("pk")):
+            days[row["day"]].total += row["n"]
+        review_rows = (Review.objects.filter(run__in=runs.values("pk"))
+                       .annotate(day=TruncDate("run__created_at")).order_by().values("day")
+                       .annotate(correct=Count("pk", filter=Q(rating=Rating.PASS)),
+                                 incorrect=Count("pk", filter=Q(rating__in=(Rating.FAIL, Rating.PARTIAL))),
+                                 nit=Count("pk", filter=Q(rating__isnull=True))))
+        for row in review_rows:
+            counts = days[row["day"]]
+            counts.correct, counts.incorrect, counts.nit = row["correct"], row["incorrect"], row["nit"]
     return _response(first, last, days, bucket=bucket, rolling_window=rolling_window,
                      min_rolling_reviews=min_rolling_reviews, start=start, end=end)
 

@@ -103,6 +103,27 @@ class Review(models.Model):
         return diff
 
 
+class ReviewDayCount(models.Model):
+    """Reviews per (automation, run day, sampled, verdict), kept in step by review.services /
+    review.counters, so the review health endpoint reads a month of rows instead of joining
+    every review to its run (docs/api-reviews.md, "Reviews health"). The day is the run's
+    creation day in settings.TIME_ZONE, like runs.RunDayCount. Verdict: correct (pass),
+    incorrect (fail or partial), nit (a review without a rating)."""
+
+    automation = models.ForeignKey("runs.Automation", on_delete=models.CASCADE, related_name="review_day_counts")
+    day = models.DateField()
+    sampled = models.BooleanField()
+    verdict = models.CharField(max_length=10)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["automation", "day", "sampled", "verdict"],
+                                               name="review_day_count_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id} {self.day} {self.verdict}: {self.count}"
+
+
 class Correction(models.Model):
     """One corrected field (kind field: a JSON pointer into the run's output, with the original
     and corrected values) or one corrected file (kind file: an expected file's name). Derived

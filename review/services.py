@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from review.corrections import corrections_sync
+from review.counters import review_day_count_move, verdict_bucket
 from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
 from runs.chips import Rating, ReviewStatus, derive_chip
@@ -56,10 +57,12 @@ STATUS_ACTIONS = {
 }
 
 
-def _locked_review(run: Run) -> Review:
-    """The run's review, created empty when missing, locked for the transaction."""
-    review, _ = Review.objects.get_or_create(run=run)
-    return Review.objects.select_for_update().get(pk=review.pk)
+def _locked_review(run: Run) -> tuple[Review, str | None]:
+    """The run's review, created empty when missing, locked for the transaction, with its
+    verdict bucket before this write (None when it is created now) for the review rollup."""
+    review, created = Review.objects.get_or_create(run=run)
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    return review, None if created else verdict_bucket(review.rating)
 
 
 def _validate(changes: dict) -> None:
@@ -104,7 +107,7 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
     _validate(changes)
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
-        review = _locked_review(run)
+        review, bucket_before = _locked_review(run)
         if base_version is not None and base_version != review.version:
             raise StaleReview(review)
         if correction_notes is not None:
@@ -124,6 +127,7 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
             review.save()
             if diff:
                 _audit(run, user, via, action, diff)
+        review_day_count_move(run=run, old=bucket_before, new=verdict_bucket(review.rating))
     return review
 
 
@@ -158,6 +162,7 @@ def review_clear(*, run: Run, user, via: str = Via.API) -> None:
         files_delete_on_commit([expected_file.file for expected_file in expected_files])
         snapshot = {"rating": review.rating, "status": review.status, "body": review.body,
                     "expected": review.expected, "files": names}
+        review_day_count_move(run=run, old=verdict_bucket(review.rating), new=None)
         review.delete()
         chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new="unreviewed")
         Run.objects.filter(pk=run.pk).update(chip="unreviewed")
@@ -180,12 +185,13 @@ def _store_expected(review: Review, name: str, content: File | bytes, content_ty
 def _file_change(run: Run, user, via: str, action: str, details: dict, work) -> FileChange:
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
-        review = _locked_review(run)
+        review, bucket_before = _locked_review(run)
         name = work(review)
         review.version += 1
         review.updated_at, review.updated_by = timezone.now(), user if getattr(user, "pk", None) else None
         _sync_derived(review, run)
         review.save()
+        review_day_count_move(run=run, old=bucket_before, new=verdict_bucket(review.rating))
         _audit(run, user, via, action, {**details, "name": name})
     return FileChange(review=review, name=name)
 

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 from django.utils import timezone
-from eigenpal import EigenpalValidationError
+from eigenpal import EigenpalForbiddenError, EigenpalValidationError
 from eigenpal._generated.models import (
     AuthCheckResponse,
     AutomationDetail,
@@ -144,3 +144,11 @@ def test_examples_with_metadata_only_export_and_import(sdk, http, runs):
     assert any(n.startswith("examples/inv-1/") for n in zipfile.ZipFile(io.BytesIO(archive)).namelist())
     imported = sdk.automations.dataset.import_(WF, io.BytesIO(archive), mode="replace")
     assert imported.mode == "replace" and imported.created == 1
+
+
+def test_usage_events_and_rerun(sdk, runs):
+    run_id = make_run(runs["bare"].automation, usage={"inputTokens": 7}).id
+    assert sdk.runs.usage(run_id).tokens.input == 7
+    assert sdk.runs.events(run_id)["events"][0]["phase"] == "created"
+    with pytest.raises(EigenpalForbiddenError):
+        sdk.runs.rerun(run_id)
