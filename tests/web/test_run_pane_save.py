@@ -32,7 +32,7 @@ def test_verdict_note_and_correction_are_saved_in_one_request(backend, reviewer_
 
 def test_one_save_is_one_history_entry_naming_the_field(reviewer_client, run):
     save(reviewer_client, run, verdict="fail", body="x", **{"v:/line_items/1/amount": "187"})
-    assert [e.describe()[-1] for e in AuditEvent.objects.filter(run=run)] == ["corrected /line_items/1/amount"]
+    assert [e.describe()[-1] for e in AuditEvent.objects.filter(run=run)] == ["fields corrected: /line_items/1/amount"]
 
 
 def test_an_editor_button_saves_the_typed_note_too(backend, reviewer_client, run):

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('review', '0004_proxy_mode'),
+        ('review', '0007_review_day_counts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
