@@ -57,6 +57,8 @@ urlpatterns = [
                DELETE=review_api.expected_file_delete), name="api-run-expected-file-v2"),
     path("automations", route(GET=automations_api.automations_list), name="api-automations"),
     path("automations/<str:automation_id>", route(GET=automations_api.automation_detail), name="api-automation"),
+    path("automations/<str:automation_id>/estimate", route(GET=automations_api.automation_estimate),
+         name="api-automation-estimate"),
     path("automations/<str:automation_id>/examples",
          route(GET=datasets_api.examples_list, POST=datasets_api.example_create), name="api-examples"),
     path(EXAMPLE, route(GET=datasets_api.example_get, PATCH=datasets_api.example_update,

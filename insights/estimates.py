@@ -59,6 +59,7 @@ class Estimate:
     reviewed: int
     sampled: int
     effective_n: float | None
+    passed: int = 0  # reviewed runs that passed, unweighted
     method: str = METHOD
 
     @property
@@ -72,6 +73,7 @@ class Estimate:
             "method": self.method,
             "reviewed": self.reviewed,
             "sampled": self.sampled,
+            "passed": self.passed,
             "effectiveN": self.effective_n,
             "unreviewedShare": self.unreviewed_share,
         }
@@ -99,6 +101,7 @@ def weighted_pass_rate(strata: list[Stratum], confidence: float = CONFIDENCE) ->
     used = [s for s in strata if s.reviewed]
     if not used:
         return Estimate(None, None, None, reviewed, sampled, None)
+    passed = sum(s.passed for s in used)
     # weight of one reviewed run of the period: traffic it stands for
     weights = [s.sampled / (s.rate_bp / BUCKETS) / s.reviewed for s in used]
     total_w = sum(w * s.reviewed for w, s in zip(weights, used, strict=True))
@@ -116,7 +119,7 @@ def weighted_pass_rate(strata: list[Stratum], confidence: float = CONFIDENCE) ->
         # every reviewed run passed (or none did): the variance says nothing, use Kish's n.
         effective_n = min(float(n), kish_n)
     low, high = clopper_pearson(p * effective_n, effective_n, confidence)
-    return Estimate(p, low, high, reviewed, sampled, effective_n)
+    return Estimate(p, low, high, reviewed, sampled, effective_n, passed)
 
 
 def pooled_pass_rate(strata: list[Stratum]) -> float | None:

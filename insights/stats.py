@@ -1,17 +1,20 @@
-"""Numbers behind the sampling page: traffic, the pass rate of the reviewed sample with
-its Wilson interval, and the step-down suggestion (15 % → 5 % → off)."""
+"""Numbers behind the sampling page: traffic, the pass rate of the traffic estimated from the
+reviewed sample (weighted by the sampling rate in effect, with its interval: docs/estimates.md),
+and the step-down suggestion (15 % → 5 % → off). `wilson_interval` stays for the per-day chart
+and the reviews-health API."""
 
 import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, F, Q, Sum, Window
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from insights.estimates import Estimate, Stratum, weighted_pass_rate
 from runs.chips import Rating
-from runs.models import Automation, RunDayCount, SamplingRateChange
-from runs.sampling import BUCKETS
+from runs.models import Automation, Run, RunDayCount, SamplingRateChange, rate_schedules
+from runs.sampling import BUCKETS, RateSchedule
 
 TRAFFIC_DAYS = 7
 PASS_RATE_DAYS = 30
@@ -66,8 +69,13 @@ class SamplingStats:
     sampled_recent: int = 0
     passed: int = 0  # reviewed sampled runs of the last PASS_RATE_DAYS that passed
     rated: int = 0  # ... that have a rating at all
-    interval: Interval | None = None
+    interval: Interval | None = None  # of the weighted estimate (Clopper-Pearson, effective n)
     suggestion_bp: int | None = None
+    estimate: Estimate | None = None
+
+    @property
+    def pooled_rate(self) -> float | None:
+        return self.passed / self.rated if self.rated else None
 
     @property
     def runs_per_day(self) -> float:
@@ -75,12 +83,11 @@ class SamplingStats:
 
     @property
     def pass_rate(self) -> float | None:
-        return self.passed / self.rated if self.rated else None
+        return self.estimate.estimate if self.estimate else None
 
 
 def sampling_stats(automations: list[Automation], now=None) -> dict[int, SamplingStats]:
-    """Stats for these automations in two grouped queries, whatever their number."""
-    from review.models import Review
+    """Stats for these automations in three grouped queries, whatever their number."""
 
     now = now or timezone.now()
     ids = [a.pk for a in automations]
@@ -95,21 +102,62 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
     )
     for row in traffic:
         stats[row["automation_id"]].runs_recent, stats[row["automation_id"]].sampled_recent = row["n"], row["sampled"]
-    verdicts = (
-        Review.objects.filter(run__automation_id__in=ids, run__sampled=True, rating__isnull=False,
-                              run__created_at__gte=now - timedelta(days=PASS_RATE_DAYS))
-        .order_by().values("run__automation_id")
-        .annotate(n=Count("pk"), passed=Count("pk", filter=Q(rating=Rating.PASS)))
-    )
-    for row in verdicts:
-        stats[row["run__automation_id"]].rated, stats[row["run__automation_id"]].passed = row["n"], row["passed"]
+    estimates = pass_rate_estimates(automations, start=now - timedelta(days=PASS_RATE_DAYS), end=now)
     for automation in automations:
         item = stats[automation.pk]
-        item.interval = wilson_interval(item.passed, item.rated)
+        item.estimate = estimate = estimates[automation.pk]
+        item.rated, item.passed = estimate.reviewed, estimate.passed
+        item.interval = None if estimate.low is None else Interval(estimate.low, estimate.high)
         item.suggestion_bp = step_down_suggestion(
             rate_bp=automation.sampling_rate_bp, interval=item.interval, threshold=automation.step_down_threshold
         )
     return stats
+
+
+def rate_periods(schedule: RateSchedule, start, end) -> list[tuple]:
+    """(from, to, rate_bp) of each rate period overlapping [start, end), clipped to it."""
+    bounds = [(None, schedule.initial_bp), *schedule.changes]
+    periods = []
+    for index, (since, rate) in enumerate(bounds):
+        until = bounds[index + 1][0] if index + 1 < len(bounds) else None
+        low = start if since is None or since < start else since
+        high = end if until is None or until > end else until
+        if low < high:
+            periods.append((low, high, rate))
+    return periods
+
+
+def pass_rate_estimates(automations: list[Automation], *, start, end, version: str | None = None,
+                        ) -> dict[int, Estimate]:
+    """The weighted pass-rate estimate of each automation's runs created in [start, end) (and of
+    one version, when given): sampled, reviewed and passed runs counted per rate period in one
+    grouped query over the sampled runs of the window (the run_queue index), then weighted
+    by insights.estimates."""
+    schedules = rate_schedules(automations)
+    periods = {a.pk: rate_periods(schedules[a.pk], start, end) for a in automations}
+    whens = [When(Q(automation_id=pk, created_at__gte=low, created_at__lt=high), then=Value(index))
+             for pk, rows in periods.items() for index, (low, high, _) in enumerate(rows)]
+    counts: dict[int, dict[int, tuple]] = {a.pk: {} for a in automations}
+    if whens:
+        runs = Run.objects.filter(automation_id__in=list(periods), sampled=True, created_at__gte=start, created_at__lt=end)
+        if version is not None:
+            runs = runs.filter(version=version)
+        rows = (runs.annotate(period=Case(*whens, default=Value(-1), output_field=IntegerField()))
+                .order_by().values("automation_id", "period")
+                .annotate(sampled_n=Count("pk"), reviewed_n=Count("pk", filter=Q(review__rating__isnull=False)),
+                          passed_n=Count("pk", filter=Q(review__rating=Rating.PASS))))
+        for row in rows:
+            counts[row["automation_id"]][row["period"]] = (row["sampled_n"], row["reviewed_n"], row["passed_n"])
+    result = {}
+    for pk, rows in periods.items():
+        strata = []
+        for index, (_, _, rate) in enumerate(rows):
+            sampled, reviewed, passed = counts[pk].get(index, (0, 0, 0))
+            # A rate of 0 samples nothing; a sampled run there predates a history edit: skip it.
+            if sampled and rate > 0:
+                strata.append(Stratum(rate, sampled, reviewed, passed))
+        result[pk] = weighted_pass_rate(strata)
+    return result
 
 
 def rate_history(automations: list[Automation], rows: int = HISTORY_ROWS) -> dict[int, list[SamplingRateChange]]:
