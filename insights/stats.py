@@ -127,37 +127,54 @@ def rate_periods(schedule: RateSchedule, start, end) -> list[tuple]:
     return periods
 
 
-def pass_rate_estimates(automations: list[Automation], *, start, end, version: str | None = None,
-                        ) -> dict[int, Estimate]:
-    """The weighted pass-rate estimate of each automation's runs created in [start, end) (and of
-    one version, when given): sampled, reviewed and passed runs counted per rate period in one
-    grouped query over the sampled runs of the window (the run_queue index), then weighted
-    by insights.estimates."""
+def _stratum_counts(automations: list[Automation], *, start, end, version: str | None, by_version: bool):
+    """Sampled, reviewed and passed runs per (automation, [version,] rate period): one grouped
+    query over the sampled runs of the window (the run_queue index)."""
     schedules = rate_schedules(automations)
     periods = {a.pk: rate_periods(schedules[a.pk], start, end) for a in automations}
     whens = [When(Q(automation_id=pk, created_at__gte=low, created_at__lt=high), then=Value(index))
              for pk, rows in periods.items() for index, (low, high, _) in enumerate(rows)]
-    counts: dict[int, dict[int, tuple]] = {a.pk: {} for a in automations}
-    if whens:
-        runs = Run.objects.filter(automation_id__in=list(periods), sampled=True, created_at__gte=start, created_at__lt=end)
-        if version is not None:
-            runs = runs.filter(version=version)
-        rows = (runs.annotate(period=Case(*whens, default=Value(-1), output_field=IntegerField()))
-                .order_by().values("automation_id", "period")
-                .annotate(sampled_n=Count("pk"), reviewed_n=Count("pk", filter=Q(review__rating__isnull=False)),
-                          passed_n=Count("pk", filter=Q(review__rating=Rating.PASS))))
-        for row in rows:
-            counts[row["automation_id"]][row["period"]] = (row["sampled_n"], row["reviewed_n"], row["passed_n"])
-    result = {}
-    for pk, rows in periods.items():
-        strata = []
-        for index, (_, _, rate) in enumerate(rows):
-            sampled, reviewed, passed = counts[pk].get(index, (0, 0, 0))
-            # A rate of 0 samples nothing; a sampled run there predates a history edit: skip it.
-            if sampled and rate > 0:
-                strata.append(Stratum(rate, sampled, reviewed, passed))
-        result[pk] = weighted_pass_rate(strata)
-    return result
+    counts: dict[tuple, dict[int, tuple]] = {}
+    if not whens:
+        return periods, counts
+    runs = Run.objects.filter(automation_id__in=list(periods), sampled=True, created_at__gte=start, created_at__lt=end)
+    if version is not None:
+        runs = runs.filter(version=version)
+    keys = ("automation_id", "version", "period") if by_version else ("automation_id", "period")
+    rows = (runs.annotate(period=Case(*whens, default=Value(-1), output_field=IntegerField()))
+            .order_by().values(*keys)
+            .annotate(sampled_n=Count("pk"), reviewed_n=Count("pk", filter=Q(review__rating__isnull=False)),
+                      passed_n=Count("pk", filter=Q(review__rating=Rating.PASS))))
+    for row in rows:
+        key = (row["automation_id"], row["version"]) if by_version else (row["automation_id"],)
+        counts.setdefault(key, {})[row["period"]] = (row["sampled_n"], row["reviewed_n"], row["passed_n"])
+    return periods, counts
+
+
+def _estimate(rows: list[tuple], counts: dict[int, tuple]) -> Estimate:
+    strata = []
+    for index, (_, _, rate) in enumerate(rows):
+        sampled, reviewed, passed = counts.get(index, (0, 0, 0))
+        # A rate of 0 samples nothing; a sampled run there predates a history edit: skip it.
+        if sampled and rate > 0:
+            strata.append(Stratum(rate, sampled, reviewed, passed))
+    return weighted_pass_rate(strata)
+
+
+def pass_rate_estimates(automations: list[Automation], *, start, end, version: str | None = None,
+                        ) -> dict[int, Estimate]:
+    """The weighted pass-rate estimate of each automation's runs created in [start, end) (and of
+    one version, when given), weighted by insights.estimates. Two queries."""
+    periods, counts = _stratum_counts(automations, start=start, end=end, version=version, by_version=False)
+    return {pk: _estimate(rows, counts.get((pk,), {})) for pk, rows in periods.items()}
+
+
+def version_estimates(automation: Automation, *, start, end) -> list[tuple[str | None, Estimate]]:
+    """The weighted estimate of each version of one automation seen in the window, newest
+    version name last (versions sort as text). Two queries."""
+    periods, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=True)
+    versions = sorted((key[1] for key in counts), key=lambda v: (v is None, v or ""))
+    return [(v, _estimate(periods[automation.pk], counts[(automation.pk, v)])) for v in versions]
 
 
 def rate_history(automations: list[Automation], rows: int = HISTORY_ROWS) -> dict[int, list[SamplingRateChange]]:

@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,7 +21,8 @@ from insights.queries import (
     reviewer_throughput,
     window_days,
 )
-from insights.stats import wilson_interval
+from insights.estimates import Estimate
+from insights.stats import pass_rate_estimates, version_estimates, wilson_interval
 
 ALL = "all"
 
@@ -35,6 +37,7 @@ class BacklogDetail:
     throughput: Throughput
     fields: list[tuple[str, int]]
     corrected_reviews: int
+    versions: list[tuple[str | None, Estimate]]
 
     @property
     def top_field_count(self) -> int:
@@ -57,6 +60,8 @@ def _detail(selected: list[AutomationBacklog]) -> BacklogDetail:
     backlog = open_backlog_per_day(automation_ids=ids, current=sum(i.backlog_sampled for i in selected), days=days)
     points = _rate_points(pass_counts_per_day(automation_ids=ids, days=days), days)
     fields, corrected = most_corrected_fields(corrected_paths_recent(automation_ids=ids, days=days))
+    now = timezone.now()
+    versions = version_estimates(one, start=now - timedelta(days=WINDOW_DAYS), end=now) if one else []
     return BacklogDetail(
         label=one.display_name if one else "All automations",
         backlog_chart=bar_chart(chart_id="chart-backlog", title="Open backlog at the end of each day", days=days,
@@ -64,13 +69,20 @@ def _detail(selected: list[AutomationBacklog]) -> BacklogDetail:
         pass_chart=rate_chart(chart_id="chart-pass-rate", title="Pass rate of reviewed sampled runs, by run day",
                               days=days, points=points, threshold=one.step_down_threshold if one else None),
         throughput=reviewer_throughput(automation_ids=ids, days=days[-THROUGHPUT_DAYS:]),
-        fields=fields, corrected_reviews=corrected,
+        fields=fields, corrected_reviews=corrected, versions=versions,
     )
 
 
 @require_GET
 def backlog(request: HttpRequest) -> HttpResponse:
     summary = backlog_summary()
+    fragment = request.htmx and not request.htmx.history_restore_request
+    if not fragment:  # the summary table is not part of the fragment
+        now = timezone.now()
+        estimates = pass_rate_estimates([item.automation for item in summary],
+                                        start=now - timedelta(days=WINDOW_DAYS), end=now)
+        for item in summary:
+            item.estimate = estimates[item.automation.pk]
     choice = request.GET.get("automation") or ALL
     selected = [item for item in summary if item.automation.ref == choice] or summary
     context = {
@@ -79,6 +91,5 @@ def backlog(request: HttpRequest) -> HttpResponse:
         "window_days": WINDOW_DAYS, "throughput_days": THROUGHPUT_DAYS,
         "proxy": get_backend().name != "local",
     }
-    fragment = request.htmx and not request.htmx.history_restore_request
     template = "insights/partials/backlog_detail.html" if fragment else "insights/backlog.html"
     return render(request, template, context)

@@ -91,3 +91,10 @@ def test_sampling_page_shows_the_weighted_estimate_and_unreviewed_share(client, 
     client.force_login(ops)
     page = client.get("/sampling/").content.decode()
     assert 'data-testid="weighted-estimate"' in page and "not reviewed yet" in page
+
+
+def test_backlog_shows_weighted_estimate_and_versions(client, ops, rate_change):
+    automation, _ = rate_change
+    client.force_login(ops)
+    page = client.get(f"/backlog/?automation={automation.ref}").content.decode()
+    assert 'data-testid="backlog-estimate"' in page and 'id="version-estimates"' in page
