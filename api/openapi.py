@@ -231,7 +231,7 @@ ENDPOINTS: dict[str, dict] = {
     "/api/v1/runs/{run_id}": {"get": op(RUNS, "One run", 200, ref("Run"), params=[
         RUN_ID, q("expand", "Comma list of input, usage, execution, debug."),
         q("include", "detail (reviews generation): adds input, review and expected {output, files}.")])},
-    "/api/v1/runs/{run_id}/scores": {"get": op(RUNS, "Scores: the run's check against its dataset example", 200,
+    "/api/v1/runs/{run_id}/scores": {"get": op(RUNS, "Scores: example checks, then evaluator scores", 200,
                                                obj({"scores": arr(ref("EvalResult"))}), params=[RUN_ID])},
     "/api/v1/runs/{run_id}/artifacts": {"get": op(
         RUNS, "The run's files", 200, obj({"artifacts": arr(ref("RunArtifact"))}),

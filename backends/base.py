@@ -200,6 +200,9 @@ class QueueQuery:
     date_to: date | None = None
     expected: str = ""  # "", "yes", "no"
     promoted: str = ""
+    # "evaluator_passed_human_failed" / "evaluator_failed_human_passed": an evaluator score
+    # recorded with the run disagrees with the reviewer's pass / fail (local runs only).
+    disagreement: str = ""
     run_id: str = ""
     before: tuple[datetime, str] | None = None
     after: tuple[datetime, str] | None = None

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from backends import get_backend
 from insights.charts import Chart, bar_chart, rate_chart
+from insights.estimates import Estimate
 from insights.queries import (
     THROUGHPUT_DAYS,
     WINDOW_DAYS,
@@ -21,7 +22,6 @@ from insights.queries import (
     reviewer_throughput,
     window_days,
 )
-from insights.estimates import Estimate
 from insights.stats import pass_rate_estimates, version_estimates, wilson_interval
 
 ALL = "all"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import backlog, datasets, queue, run_pane, sampling
+from web import backlog, datasets, evaluators, queue, run_pane, sampling
 
 urlpatterns = [
     path("queue/", queue.queue, name="queue"),
@@ -34,4 +34,5 @@ urlpatterns = [
     path("datasets/<str:ref>/examples/<str:pk>/files/<path:key>/", datasets.example_file_download,
          name="example_file"),
     path("backlog/", backlog.backlog, name="backlog"),
+    path("evaluators/", evaluators.evaluators, name="evaluators"),
 ]
