@@ -107,3 +107,12 @@ def test_queue_drops_an_unknown_disagreement_choice(client, lead, judged):
     client.force_login(lead)
     page = client.get("/queue/", {"disagreement": "sometimes", "scope": "all"}).content.decode()
     assert all(run.pk in page for run in runs)
+
+
+def test_demo_judge_scores_disagree_with_the_truth_sometimes():
+    from demo.generate import demo_runs
+
+    runs = [r for r in demo_runs(count=600, files_ratio=0) if r.record.get("scores")]
+    misses = sum(1 for r in runs if r.flaw and r.record["scores"][0]["value"] >= 0.5)
+    false_alarms = sum(1 for r in runs if not r.flaw and r.record["scores"][0]["value"] < 0.5)
+    assert misses > 0 and false_alarms > 0 and misses + false_alarms < len(runs) / 4
