@@ -384,6 +384,11 @@ class Backend:
     def example(self, automation: Automation, example_id: str) -> ExampleInfo:
         raise NotImplementedError
 
+    def example_create(self, *, automation: Automation, fields: dict, user) -> str:
+        """A new example from name, input, expected, metadata, annotation, assertions; returns its
+        id. ChangeRefused names the field at fault (a taken name, assertions upstream)."""
+        raise NotImplementedError
+
     def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:
         """Set some of name, expected, metadata, annotation; ChangeRefused names the field at fault."""
         raise NotImplementedError

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import BooleanField as BooleanExpression
 from django.db.models import Count, ExpressionWrapper, F, Q
 
@@ -31,6 +32,7 @@ from datasets.models import Example, ExampleFile
 from datasets.services import (
     ExampleError,
     PromoteError,
+    example_create,
     example_delete,
     example_promote,
     example_update,
@@ -236,6 +238,15 @@ class LocalBackend(Backend):
             input=example.input, expected=example.expected, output=example.output, metadata=example.metadata,
             files=files, assertions=example.assertions or [],
             checks=list(example.checks.order_by("-created_at", "-id")[:20]))
+
+    def example_create(self, *, automation: Automation, fields: dict, user) -> str:
+        fields = dict(fields)
+        try:
+            with transaction.atomic():
+                created = example_create(automation=automation, name=fields.pop("name"), user=user, **fields)
+        except ExampleError as exc:
+            raise ChangeRefused(str(exc), field=exc.field) from None
+        return str(created.pk)
 
     def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:
         try:

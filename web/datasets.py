@@ -18,7 +18,7 @@ from review.jsontree import render_tree
 from runs.files import download_response
 from runs.models import Automation
 from web.backend_errors import backend_errors
-from web.forms.datasets import ExampleForm, ImportForm
+from web.forms.datasets import ExampleCreateForm, ExampleForm, ImportForm
 
 EDIT_ROLES = (REVIEWER, LEAD)
 PAGE_SIZE = 50
@@ -127,6 +127,31 @@ def example_detail(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
         "checks": example.checks,
     }
     return render(request, "datasets/example.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*EDIT_ROLES, action="create dataset examples")
+@backend_errors
+def example_new(request: HttpRequest, ref: str) -> HttpResponse:
+    backend = get_backend()
+    automation = backend.automation(ref)
+    form = ExampleCreateForm(request.POST if request.method == "POST" else None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            pk = backend.example_create(automation=automation, fields=form.changes(), user=request.user)
+        except ChangeRefused as refused:
+            field = "name" if refused.field == "<root>" else refused.field
+            form.add_error(field if field in form.fields else None, str(refused))
+        except BackendError as failed:
+            error = failed
+        else:
+            messages.success(request, f"Created example {form.cleaned_data['name']}.")
+            url = reverse("example_detail", args=[automation.ref, pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    context = {"nav": "datasets", "automation": automation, "example": None, "form": form, "backend_error": error}
+    template = "datasets/partials/example_form.html" if _fragment(request) else "datasets/example_new.html"
+    return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -28,6 +28,7 @@ urlpatterns = [
     path("datasets/<str:ref>/export/", datasets.dataset_export, name="dataset_export"),
     path("datasets/<str:ref>/auto-resolve/", datasets.dataset_auto_resolve, name="dataset_auto_resolve"),
     path("datasets/<str:ref>/import/", datasets.dataset_import, name="dataset_import"),
+    path("datasets/<str:ref>/examples/new/", datasets.example_new, name="example_new"),
     path("datasets/<str:ref>/examples/<str:pk>/", datasets.example_detail, name="example_detail"),
     path("datasets/<str:ref>/examples/<str:pk>/edit/", datasets.example_edit, name="example_edit"),
     path("datasets/<str:ref>/examples/<str:pk>/delete/", datasets.example_delete_view, name="example_delete"),
