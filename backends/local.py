@@ -28,6 +28,7 @@ from backends.base import (
     RunInfo,
 )
 from datasets import archive
+from datasets.compare import ExampleRun
 from datasets.models import Example, ExampleFile
 from datasets.services import (
     ExampleError,
@@ -238,6 +239,17 @@ class LocalBackend(Backend):
             input=example.input, expected=example.expected, output=example.output, metadata=example.metadata,
             files=files, assertions=example.assertions or [],
             checks=list(example.checks.order_by("-created_at", "-id")[:20]))
+
+    def example_runs(self, automation: Automation, example: ExampleInfo, limit: int) -> tuple[object, list]:
+        # Runs name their example by id or by name (datasets/loop.py accepts both).
+        runs = (Run.objects.filter(automation=automation, example_id__in=[example.id, example.name])
+                .order_by("-created_at", "-id").only("id", "version", "created_at", "status", "output")[:limit])
+        return example.output, [ExampleRun(r.id, r.version, r.created_at, r.status, r.output) for r in runs]
+
+    def example_rerun(self, *, automation: Automation, example: ExampleInfo, user) -> str:
+        raise ChangeRefused("Loupe records runs and does not execute them, so it cannot rerun this example. Run it "
+                            "where the automation runs and record the run (ingest API or import_runs) with "
+                            f"exampleId {example.id}: it joins this comparison.")
 
     def example_create(self, *, automation: Automation, fields: dict, user) -> str:
         fields = dict(fields)

@@ -30,6 +30,8 @@ urlpatterns = [
     path("datasets/<str:ref>/import/", datasets.dataset_import, name="dataset_import"),
     path("datasets/<str:ref>/examples/new/", datasets.example_new, name="example_new"),
     path("datasets/<str:ref>/examples/<str:pk>/", datasets.example_detail, name="example_detail"),
+    path("datasets/<str:ref>/examples/<str:pk>/compare/", datasets.example_compare_view, name="example_compare"),
+    path("datasets/<str:ref>/examples/<str:pk>/rerun/", datasets.example_rerun_view, name="example_rerun"),
     path("datasets/<str:ref>/examples/<str:pk>/edit/", datasets.example_edit, name="example_edit"),
     path("datasets/<str:ref>/examples/<str:pk>/delete/", datasets.example_delete_view, name="example_delete"),
     path("datasets/<str:ref>/examples/<str:pk>/files/<path:key>/", datasets.example_file_download,
