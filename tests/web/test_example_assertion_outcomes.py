@@ -38,3 +38,9 @@ def test_unevaluable_assertion_is_blocked_with_its_reason(reviewer_client, check
 def test_passed_assertion_is_listed_as_passed(reviewer_client, checked, automation):
     body = reviewer_client.get(f"/datasets/{automation.ref}/examples/{checked.pk}/").content.decode()
     assert 'class="assertion-passed"' in body
+
+
+def test_review_pane_lists_each_assertion_outcome(reviewer_client, checked):
+    body = reviewer_client.get(f"/runs/{checked.source_run_id}/").content.decode()
+    outcomes = body.split('id="pane-assertion-outcomes"')[1].split("</ul>")[0]
+    assert "is not gt 5000" in outcomes and "needs an LLM judge" in outcomes and "assertion-passed" in outcomes
