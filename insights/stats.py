@@ -5,13 +5,14 @@ and the reviews-health API."""
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from insights.estimates import Estimate, Stratum, weighted_pass_rate
+from review.models import Review
 from runs.chips import Rating
 from runs.models import Automation, Run, RunDayCount, SamplingRateChange, rate_schedules
 from runs.sampling import BUCKETS, RateSchedule
@@ -161,12 +162,94 @@ def _estimate(rows: list[tuple], counts: dict[int, tuple]) -> Estimate:
     return weighted_pass_rate(strata)
 
 
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _whole_days(low: datetime, high: datetime) -> tuple[tuple[date, date] | None, list[tuple[datetime, datetime]]]:
+    """[low, high) as a run of whole local days (first, last) plus the partial days at its edges."""
+    first = timezone.localdate(low)
+    if _day_start(first) < low:
+        first += timedelta(days=1)
+    end_day = timezone.localdate(high)
+    last = end_day - timedelta(days=1)
+    if first > last:
+        return None, [(low, high)]
+    partials = []
+    if low < _day_start(first):
+        partials.append((low, _day_start(first)))
+    if _day_start(end_day) < high:
+        partials.append((_day_start(end_day), high))
+    return (first, last), partials
+
+
+def _sampled_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], int]:
+    """Sampled runs per (automation, period) from the daily rollup for whole days, and from the
+    run_queue index only for the partial days at the edges (rate changes, the window's ends):
+    two small queries where counting a month of sampled runs took 80 ms at 500k runs."""
+    spans, partials = {}, []
+    for pk, rows in periods.items():
+        for index, (low, high, _) in enumerate(rows):
+            days, edges = _whole_days(low, high)
+            if days:
+                spans[(pk, index)] = days
+            partials += [(pk, index, a, b) for a, b in edges]
+    counts: dict[tuple[int, int], int] = {}
+    if spans:
+        first, last = min(d[0] for d in spans.values()), max(d[1] for d in spans.values())
+        rollup = (RunDayCount.objects.filter(automation_id__in=list(periods), sampled=True, day__gte=first, day__lte=last)
+                  .values_list("automation_id", "day", "count"))
+        for automation_id, day, count in rollup:
+            for (pk, index), (a, b) in spans.items():
+                if pk == automation_id and a <= day <= b:
+                    counts[(pk, index)] = counts.get((pk, index), 0) + count
+    if partials:
+        whens = [When(Q(automation_id=pk, created_at__gte=a, created_at__lt=b), then=Value(slot))
+                 for slot, (pk, _, a, b) in enumerate(partials)]
+        edge_filter = Q()
+        for pk, _, a, b in partials:
+            edge_filter |= Q(automation_id=pk, created_at__gte=a, created_at__lt=b)
+        rows = (Run.objects.filter(edge_filter, sampled=True)
+                .annotate(slot=Case(*whens, default=Value(-1), output_field=IntegerField()))
+                .order_by().values("slot").annotate(n=Count("pk")))
+        for row in rows:
+            if row["slot"] >= 0:
+                pk, index, _, _ = partials[row["slot"]]
+                counts[(pk, index)] = counts.get((pk, index), 0) + row["n"]
+    return counts
+
+
 def pass_rate_estimates(automations: list[Automation], *, start, end, version: str | None = None,
                         ) -> dict[int, Estimate]:
     """The weighted pass-rate estimate of each automation's runs created in [start, end) (and of
-    one version, when given), weighted by insights.estimates. Two queries."""
-    periods, counts = _stratum_counts(automations, start=start, end=end, version=version, by_version=False)
-    return {pk: _estimate(rows, counts.get((pk,), {})) for pk, rows in periods.items()}
+    one version, when given), weighted by insights.estimates.
+
+    Without a version: four small queries (rate schedules, the daily rollup, the partial days,
+    the reviews); the rollup has no version, so with one the sampled runs are counted (two)."""
+    if version is not None:
+        periods, counts = _stratum_counts(automations, start=start, end=end, version=version, by_version=False)
+        return {pk: _estimate(rows, counts.get((pk,), {})) for pk, rows in periods.items()}
+    schedules = rate_schedules(automations)
+    periods = {a.pk: rate_periods(schedules[a.pk], start, end) for a in automations}
+    sampled = _sampled_counts(periods)
+    whens = [When(Q(run__automation_id=pk, run__created_at__gte=low, run__created_at__lt=high), then=Value(index))
+             for pk, rows in periods.items() for index, (low, high, _) in enumerate(rows)]
+    verdicts: dict[tuple[int, int], tuple[int, int]] = {}
+    if whens:
+        rows = (Review.objects.filter(run__automation_id__in=list(periods), run__sampled=True, rating__isnull=False,
+                                      run__created_at__gte=start, run__created_at__lt=end)
+                .annotate(period=Case(*whens, default=Value(-1), output_field=IntegerField()))
+                .order_by().values("run__automation_id", "period")
+                .annotate(reviewed_n=Count("pk"), passed_n=Count("pk", filter=Q(rating=Rating.PASS))))
+        verdicts = {(r["run__automation_id"], r["period"]): (r["reviewed_n"], r["passed_n"]) for r in rows}
+    result = {}
+    for pk, rows in periods.items():
+        counts = {index: (sampled.get((pk, index), 0), *verdicts.get((pk, index), (0, 0))) for index in range(len(rows))}
+        # The rollup and the runs can disagree for a moment (a run recorded between the queries):
+        # never fewer sampled than reviewed.
+        counts = {i: (max(s, r), r, p) for i, (s, r, p) in counts.items()}
+        result[pk] = _estimate(rows, counts)
+    return result
 
 
 def version_estimates(automation: Automation, *, start, end) -> list[tuple[str | None, Estimate]]:

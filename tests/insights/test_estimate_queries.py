@@ -98,3 +98,26 @@ def test_backlog_shows_weighted_estimate_and_versions(client, ops, rate_change):
     client.force_login(ops)
     page = client.get(f"/backlog/?automation={automation.ref}").content.decode()
     assert 'data-testid="backlog-estimate"' in page and 'id="version-estimates"' in page
+
+
+def test_rollup_counts_match_counting_the_runs(rate_change):
+    """Whole days from the daily rollup plus the partial days from the runs give the same strata
+    as counting every sampled run (the rate change and the window start fall mid-day)."""
+    from insights.stats import _estimate, _stratum_counts
+
+    automation, _ = rate_change
+    start, end = timezone.now() - timedelta(days=12, hours=7), timezone.now()
+    periods, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
+    scanned = _estimate(periods[automation.pk], counts.get((automation.pk,), {}))
+    fast = pass_rate_estimates([automation], start=start, end=end)[automation.pk]
+    assert (fast.sampled, fast.reviewed, fast.estimate) == (scanned.sampled, scanned.reviewed, scanned.estimate)
+
+
+def test_whole_days_split_keeps_partial_edges():
+    from insights.stats import _day_start, _whole_days
+
+    low = _day_start(timezone.localdate()) - timedelta(days=3, hours=5)
+    high = _day_start(timezone.localdate()) + timedelta(hours=2)
+    days, partials = _whole_days(low, high)
+    covered = sum(((b - a) for a, b in partials), timedelta()) + (days[1] - days[0] + timedelta(days=1))
+    assert covered == high - low and len(partials) == 2
