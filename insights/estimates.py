@@ -27,6 +27,9 @@ Interval
 import math
 from dataclasses import dataclass
 
+import numpy as np
+from scipy.special import betaincinv
+
 BUCKETS = 10_000  # the rate unit: basis points, as in runs.sampling
 CONFIDENCE = 0.95
 METHOD = "hajek-clopper-pearson-effective-n"
@@ -82,8 +85,6 @@ class Estimate:
 def clopper_pearson(successes: float, n: float, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """The exact (Clopper-Pearson) interval; `successes` and `n` may be fractional (effective n)."""
     # betaincinv(a, b, q) is the Beta(a, b) quantile, without scipy.stats' per-call overhead.
-    from scipy.special import betaincinv
-
     if n <= 0:
         raise ValueError("n must be positive")
     if not 0 <= successes <= n:
@@ -132,13 +133,11 @@ def pooled_pass_rate(strata: list[Stratum]) -> float | None:
 def exact_coverage(n: int, p: float, confidence: float = CONFIDENCE) -> float:
     """Exact coverage of the Clopper-Pearson interval at (n, p): the binomial probability of
     the outcomes whose interval contains p."""
-    from scipy.stats import binom
-
     covered = 0.0
     for x in range(n + 1):
         low, high = clopper_pearson(x, n, confidence)
         if low <= p <= high:
-            covered += float(binom.pmf(x, n, p))
+            covered += math.comb(n, x) * p ** x * (1 - p) ** (n - x)
     return covered
 
 
@@ -184,8 +183,6 @@ def kappa_interval(table: Confusion, confidence: float = CONFIDENCE, resamples: 
     """Percentile bootstrap interval of kappa: the 2x2 table is resampled as a multinomial with
     a fixed seed (the page shows the same numbers on every load). Resamples whose kappa is
     undefined are dropped. None below 10 paired verdicts or when kappa itself is undefined."""
-    import numpy as np
-
     if table.n < 10 or table.kappa is None:
         return None
     cells = np.array([table.both_pass, table.human_pass_eval_fail, table.human_fail_eval_pass, table.both_fail])

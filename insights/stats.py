@@ -88,8 +88,8 @@ class SamplingStats:
 
 
 def sampling_stats(automations: list[Automation], now=None) -> dict[int, SamplingStats]:
-    """Stats for these automations in three grouped queries, whatever their number."""
-
+    """Stats for these automations in a fixed number of grouped queries (traffic, and the four of
+    pass_rate_estimates), whatever their number."""
     now = now or timezone.now()
     ids = [a.pk for a in automations]
     stats = {pk: SamplingStats() for pk in ids}

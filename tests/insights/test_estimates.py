@@ -7,7 +7,13 @@ import pytest
 from scipy.stats import binom
 
 from insights.estimates import (
-    Confusion, Stratum, clopper_pearson, cohens_kappa, exact_coverage, kappa_interval, pooled_pass_rate,
+    Confusion,
+    Stratum,
+    clopper_pearson,
+    cohens_kappa,
+    exact_coverage,
+    kappa_interval,
+    pooled_pass_rate,
     weighted_pass_rate,
 )
 

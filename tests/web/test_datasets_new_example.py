@@ -1,6 +1,5 @@
 """Creating a dataset example from the dataset page, in both modes, and the pager's total."""
 
-import pytest
 from django.urls import reverse
 
 from datasets.models import Example
