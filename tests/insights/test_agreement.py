@@ -116,3 +116,9 @@ def test_demo_judge_scores_disagree_with_the_truth_sometimes():
     misses = sum(1 for r in runs if r.flaw and r.record["scores"][0]["value"] >= 0.5)
     false_alarms = sum(1 for r in runs if not r.flaw and r.record["scores"][0]["value"] < 0.5)
     assert misses > 0 and false_alarms > 0 and misses + false_alarms < len(runs) / 4
+
+
+def test_queue_shows_the_disagreement_filter_only_where_scores_are_kept(backend, client, lead, automation):
+    client.force_login(lead)
+    shown = 'id="id_disagreement"' in client.get("/queue/").content.decode()
+    assert shown == (backend == "local")
