@@ -67,7 +67,8 @@ def reviews_per_day(runs_per_day: float, rate_bp: int) -> float:
 @dataclass
 class SamplingStats:
     runs_recent: int = 0  # runs created in the last TRAFFIC_DAYS
-    sampled_recent: int = 0
+    sampled_recent: int | None = 0  # None: not known (the upstream's health does not say)
+    from_upstream: bool = False  # figures from an upstream API's review health (proxy mode)
     passed: int = 0  # reviewed sampled runs of the last PASS_RATE_DAYS that passed
     rated: int = 0  # ... that have a rating at all
     interval: Interval | None = None  # of the weighted estimate (Clopper-Pearson, effective n)
@@ -84,7 +85,8 @@ class SamplingStats:
 
     @property
     def pass_rate(self) -> float | None:
-        return self.estimate.estimate if self.estimate else None
+        """The weighted estimate (local); the upstream's unweighted rate in proxy mode."""
+        return self.estimate.estimate if self.estimate else self.pooled_rate
 
 
 def sampling_stats(automations: list[Automation], now=None) -> dict[int, SamplingStats]:
@@ -102,7 +104,8 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         .annotate(n=Sum("count"), sampled=Sum("count", filter=Q(sampled=True)))
     )
     for row in traffic:
-        stats[row["automation_id"]].runs_recent, stats[row["automation_id"]].sampled_recent = row["n"], row["sampled"]
+        stats[row["automation_id"]].runs_recent = row["n"]
+        stats[row["automation_id"]].sampled_recent = row["sampled"] or 0  # SUM of no rows is NULL
     estimates = pass_rate_estimates(automations, start=now - timedelta(days=PASS_RATE_DAYS), end=now)
     for automation in automations:
         item = stats[automation.pk]
@@ -258,6 +261,23 @@ def version_estimates(automation: Automation, *, start, end) -> list[tuple[str |
     periods, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=True)
     versions = sorted((key[1] for key in counts), key=lambda v: (v is None, v or ""))
     return [(v, _estimate(periods[automation.pk], counts[(automation.pk, v)])) for v in versions]
+
+
+def stats_from_health(automation: Automation, health, now=None) -> SamplingStats:
+    """An automation's sampling figures from the review health an upstream API reports (proxy
+    mode; backends.base.ReviewHealth): traffic of the last TRAFFIC_DAYS from its day buckets,
+    the pass rate of its reviewed runs with the interval it sent (Wilson, recomputed if absent).
+    The upstream does not say how many of them were sampled."""
+    first_day = timezone.localdate(now or timezone.now()) - timedelta(days=TRAFFIC_DAYS - 1)
+    stats = SamplingStats(runs_recent=health.runs_since(first_day), sampled_recent=None,
+                          passed=health.correct, rated=health.reviewed_runs, from_upstream=True)
+    if health.reviewed_runs and health.low is not None and health.high is not None:
+        stats.interval = Interval(low=health.low, high=health.high)
+    else:
+        stats.interval = wilson_interval(health.correct, health.reviewed_runs)
+    stats.suggestion_bp = step_down_suggestion(rate_bp=automation.sampling_rate_bp, interval=stats.interval,
+                                               threshold=automation.step_down_threshold)
+    return stats
 
 
 def rate_history(automations: list[Automation], rows: int = HISTORY_ROWS) -> dict[int, list[SamplingRateChange]]:
