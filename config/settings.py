@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "review",
     "datasets",
     "insights",
+    "web",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-from backends.eigenpal import _merge
+from backends.eigenpal.wire import _merge
 
 
 def _run(n: int) -> dict:

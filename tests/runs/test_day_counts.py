@@ -3,9 +3,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from runs.counters import day_counts_recount
 from runs.models import RunDayCount
 from runs.records import parse_run_record
-from runs.services import day_counts_recount, runs_record
+from runs.services import runs_record
 from tests.factories import make_automation, run_record
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from runs.demo import demo_runs
-from runs.demo_files import pdf_document, png_bar_chart
+from demo.files import pdf_document, png_bar_chart
+from demo.generate import demo_runs
 from runs.records import parse_run_record
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)

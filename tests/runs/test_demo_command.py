@@ -10,8 +10,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from datasets.models import Example
-from review.chips import Chip
 from review.models import AuditEvent, ExpectedFile, Review
+from runs.chips import Chip
 from runs.models import Automation, ChipCount, Run
 
 pytestmark = pytest.mark.django_db(transaction=False)

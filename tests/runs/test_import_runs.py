@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count
 
+from demo.generate import demo_runs
 from review.services import review_verdict
-from runs.demo import demo_runs
 from runs.models import ChipCount, Run
 
 

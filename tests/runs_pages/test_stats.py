@@ -1,8 +1,6 @@
 import pytest
 
-from review.services import review_verdict
-from runs.services import sampling_rate_set
-from runs.stats import (
+from insights.stats import (
     Interval,
     next_step_down,
     rate_history,
@@ -11,6 +9,8 @@ from runs.stats import (
     step_down_suggestion,
     wilson_interval,
 )
+from review.services import review_verdict
+from runs.services import sampling_rate_set
 from tests.factories import make_automation, make_runs
 
 
