@@ -14,11 +14,11 @@ from runs.records import RunRecord
 from runs.services import RecordResult, runs_record
 
 
-def runs_record_and_check(records: list[RunRecord], *, recount: bool = True) -> RecordResult:
+def runs_record_and_check(records: list[RunRecord]) -> RecordResult:
     """Store parsed run records (runs.services.runs_record) and, in the same transaction, check
     the runs of dataset examples against their example."""
     with transaction.atomic():
-        result = runs_record(records, recount=recount)
+        result = runs_record(records)
         example_runs = [r.id for r in records if r.example_id]
         if example_runs:
             example_runs_check(runs=Run.objects.filter(pk__in=example_runs).select_related("automation"))

@@ -301,7 +301,7 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
             demo.attach_files()
     bar = tqdm(total=len(demos), desc="Demo runs", unit="run", disable=not progress)
     for chunk in _batches(demos, INSERT_BATCH):
-        runs_record_and_check([parse_run_record(d.record) for d in chunk], recount=False)
+        runs_record_and_check([parse_run_record(d.record) for d in chunk])
         bar.update(len(chunk))
     bar.close()
     for automation in automations.values():

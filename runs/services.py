@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from runs.chips import Chip
-from runs.counters import chip_counts_recount, day_counts_add
+from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add
 from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
@@ -117,63 +117,90 @@ def _automations_for(records: Iterable[RunRecord]) -> dict[tuple[str, str], Auto
     return found
 
 
-def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResult:
+# Columns a repeated record overwrites; the chip (the run's review state) is never among them.
+_RECORDED_FIELDS = (
+    "automation", "status", "trigger", "triggered_by", "version", "input", "output", "error", "usage",
+    "metadata", "batch_id", "example_id", "created_at", "started_at", "completed_at", "duration_ms",
+    "sample_bucket", "sampled", "output_preview",
+)
+
+
+def runs_record(records: list[RunRecord]) -> RecordResult:
     """Store parsed run records, idempotent on run id (a repeat updates the run in place).
 
-    A run's review, chip and files survive a repeat; files in the record replace files
-    of the same role and name. Chip counts are recounted once per automation touched.
-    Callers that record runs from outside (the command, the ingest API, the demo) go through
-    datasets.loop.runs_record_and_check, which also checks runs of dataset examples.
+    A run's review, chip and files survive a repeat; files in the record replace files of the
+    same role and name. In one transaction and a fixed number of statements per batch: one
+    SELECT of the runs already stored (locked), one multi-row INSERT of the new runs, one
+    INSERT ... ON CONFLICT DO UPDATE of the repeated ones, and one upsert each for the chip
+    counts and the daily run counts, changed by deltas (never recounted). Files cost a few
+    statements each. Callers that record runs from outside (the command, the ingest API, the
+    demo) go through datasets.loop.runs_record_and_check, which also checks runs of examples.
     """
     result = RecordResult()
     if not records:
         return result
     automations = _automations_for(records)
     schedules = {key: a.rate_schedule() for key, a in automations.items()}
+    rows: dict[str, Run] = {}
+    for record in records:
+        key = (record.kind, record.slug)
+        bucket = sample_bucket(record.id)
+        rows[record.id] = Run(
+            id=record.id, automation=automations[key], chip=Chip.UNREVIEWED,
+            status=record.status, trigger=record.trigger, triggered_by=record.triggered_by,
+            version=record.version, input=record.input, output=record.output, error=record.error,
+            usage=record.usage, metadata=record.metadata, batch_id=record.batch_id,
+            example_id=record.example_id, created_at=record.created_at, started_at=record.started_at,
+            completed_at=record.completed_at, duration_ms=record.duration_ms,
+            sample_bucket=bucket, sampled=bucket < schedules[key].rate_at(record.created_at),
+            output_preview=output_preview(record.output, record.error),
+        )
     with transaction.atomic():
-        before = {pk: (automation_id, timezone.localdate(created), sampled) for pk, automation_id, created, sampled in
-                  Run.objects.filter(pk__in=[r.id for r in records]).values_list("pk", "automation_id", "created_at", "sampled")}
-        existing = set(before)
+        before = {pk: (automation_id, created, sampled, chip) for pk, automation_id, created, sampled, chip in
+                  Run.objects.filter(pk__in=list(rows)).select_for_update().order_by("pk")
+                  .values_list("pk", "automation_id", "created_at", "sampled", "chip")}
         day_moves: Counter = Counter()
-        for record in records:
-            key = (record.kind, record.slug)
-            bucket = sample_bucket(record.id)
-            values = dict(
-                automation=automations[key],
-                status=record.status, trigger=record.trigger, triggered_by=record.triggered_by,
-                version=record.version, input=record.input, output=record.output, error=record.error,
-                usage=record.usage, metadata=record.metadata, batch_id=record.batch_id,
-                example_id=record.example_id, created_at=record.created_at, started_at=record.started_at,
-                completed_at=record.completed_at, duration_ms=record.duration_ms,
-                sample_bucket=bucket, sampled=bucket < schedules[key].rate_at(record.created_at),
-                output_preview=output_preview(record.output, record.error),
-            )
-            after = (values["automation"].pk, timezone.localdate(record.created_at), values["sampled"])
-            if record.id in existing:
-                Run.objects.filter(pk=record.id).update(**values)
-                result.updated.append(record.id)
-                day_moves[before[record.id]] -= 1
+        chip_moves: Counter = Counter()
+        fresh, repeated = [], []
+        for run_id, run in rows.items():
+            if run_id in before:
+                automation_id, created, sampled, chip = before[run_id]
+                day_moves[(automation_id, timezone.localdate(created), sampled)] -= 1
+                chip_moves[(automation_id, sampled, chip)] -= 1
+                run.chip = chip
+                repeated.append(run)
             else:
-                Run.objects.create(id=record.id, chip=Chip.UNREVIEWED, **values)
-                existing.add(record.id)
-                result.created.append(record.id)
-            before[record.id] = after
-            day_moves[after] += 1
+                fresh.append(run)
+            day_moves[(run.automation_id, timezone.localdate(run.created_at), run.sampled)] += 1
+            chip_moves[(run.automation_id, run.sampled, run.chip)] += 1
+        if fresh:
+            # A plain INSERT: a run stored meanwhile by a concurrent request fails the batch (and
+            # the caller retries) instead of being counted twice.
+            Run.objects.bulk_create(fresh, batch_size=1000)
+        if repeated:
+            Run.objects.bulk_create(repeated, batch_size=1000, update_conflicts=True, unique_fields=["id"],
+                                    update_fields=list(_RECORDED_FIELDS))
+        day_counts_add(day_moves)
+        chip_counts_add(chip_moves)
+        seen = set()
+        for record in records:
+            # A repeat inside the batch counts as an update; the last record of an id wins.
+            (result.updated if record.id in before or record.id in seen else result.created).append(record.id)
+            seen.add(record.id)
             for file_record in record.files:
                 run_file_store(run_id=record.id, name=file_record.name, role=file_record.role,
-                               content=file_record.content, content_type=file_record.content_type)
-        day_counts_add(day_moves)
-        if recount:
-            for automation in automations.values():
-                chip_counts_recount(automation=automation)
+                               content=file_record.content, content_type=file_record.content_type,
+                               new_run=record.id not in before)
     return result
 
 
-def run_file_store(*, run_id: str, name: str, role: str, content: bytes, content_type: str) -> RunFile:
-    """Attach (or replace) one file of a run."""
+def run_file_store(*, run_id: str, name: str, role: str, content, content_type: str,
+                   new_run: bool = False) -> RunFile:
+    """Attach (or replace) one file of a run; `content` is bytes or a File (streamed to storage).
+    `new_run`: the run was created in this transaction, so it has no file to replace yet."""
+    replaces = None if new_run else RunFile.objects.filter(run_id=run_id, role=role, name=name).first()
     return store_file(RunFile(run_id=run_id, role=role, name=name, content_type=content_type),
-                      replaces=RunFile.objects.filter(run_id=run_id, role=role, name=name).first(),
-                      name=name, content=content)
+                      replaces=replaces, name=name, content=content)
 
 
 def step_down_threshold_set(*, automation: Automation, threshold: float, user) -> Automation:
