@@ -215,3 +215,10 @@ if EIGENPAL_API_GENERATION not in ("auto", "feedback", "reviews"):
 # locally (sampled only), and seconds the upstream automation list is cached per process.
 LOUPE_PROXY_SCAN_PAGES = env_int("LOUPE_PROXY_SCAN_PAGES", 5, minimum=1)
 LOUPE_PROXY_AUTOMATIONS_TTL = env_float("LOUPE_PROXY_AUTOMATIONS_TTL", 60.0, minimum=0)
+
+# --- Benchmark server (`manage.py benchmark` starts gunicorn with LOUPE_BENCH=1) ---------------
+# Adds the bare yardstick page (/__bench__/bare/) and an X-Loupe-SQL header with each response's
+# SQL statement count. Never set it in production.
+if env_bool("LOUPE_BENCH", False):
+    ROOT_URLCONF = "web.bench_urls"
+    MIDDLEWARE.insert(0, "web.bench_middleware.sql_count")
