@@ -1,0 +1,56 @@
+"""Retention: delete an automation's runs older than a cutoff, with everything hanging off them
+(files, reviews, expected files, audit events; promoted examples keep their data and lose only
+the link to the source run). Chip counts and daily run counts are lowered by exactly what was
+deleted, in the same transaction; stored files are deleted after the transaction commits, so a
+rollback never leaves rows pointing at missing files."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from review.models import ExpectedFile
+from runs.counters import chip_counts_add, day_counts_add
+from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile
+
+
+@dataclass
+class PruneResult:
+    runs: int = 0
+    files: int = 0
+
+
+def _delete_stored(files: list[tuple]) -> None:
+    for storage, name in files:
+        storage.delete(name)
+
+
+def runs_prune(*, automation: Automation, before: datetime, batch: int = 2000) -> PruneResult:
+    """Delete the runs of `automation` created before `before`, `batch` runs per transaction."""
+    result = PruneResult()
+    while True:
+        with transaction.atomic():
+            rows = list(Run.objects.filter(automation=automation, created_at__lt=before)
+                        .order_by("created_at", "id").select_for_update()
+                        .values_list("pk", "created_at", "sampled", "chip")[:batch])
+            if not rows:
+                break
+            ids = [pk for pk, *_ in rows]
+            stored = [(f.file.storage, f.file.name) for f in RunFile.objects.filter(run_id__in=ids).only("file")]
+            stored += [(f.file.storage, f.file.name)
+                       for f in ExpectedFile.objects.filter(review__run_id__in=ids).only("file")]
+            days, chips = Counter(), Counter()
+            for _, created, sampled, chip in rows:
+                days[(automation.pk, timezone.localdate(created), sampled)] -= 1
+                chips[(automation.pk, sampled, chip)] -= 1
+            Run.objects.filter(pk__in=ids).delete()
+            day_counts_add(days)
+            chip_counts_add(chips)
+            RunDayCount.objects.filter(automation=automation, count=0).delete()
+            ChipCount.objects.filter(automation=automation, count=0).delete()
+            transaction.on_commit(lambda stored=stored: _delete_stored(stored))
+        result.runs += len(rows)
+        result.files += len(stored)
+    return result
