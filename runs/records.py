@@ -34,6 +34,9 @@ _ALIASES = {
 _PREFIX_KIND = {v: k for k, v in KIND_PREFIX.items()}
 
 
+_STATUSES = frozenset(RunStatus.values)  # computed once: the enum builds the list on every access
+
+
 class RecordError(ValueError):
     """A run record that cannot be stored; the message names the field."""
 
@@ -158,7 +161,7 @@ def parse_run_record(obj) -> RunRecord:
         automation = automation.get("ref") or automation.get("id")
     kind, slug = parse_automation_ref(automation)
     status = data.get("status") or RunStatus.COMPLETED
-    if status not in RunStatus.values:
+    if status not in _STATUSES:
         raise RecordError(f"status: {status!r} is not one of {', '.join(RunStatus.values)}.")
     run_input = data.get("input", {})
     if run_input is None:

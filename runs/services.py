@@ -4,7 +4,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from runs.chips import Chip
@@ -174,9 +174,9 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
             day_moves[(run.automation_id, timezone.localdate(run.created_at), run.sampled)] += 1
             chip_moves[(run.automation_id, run.sampled, run.chip)] += 1
         if fresh:
-            # A plain INSERT: a run stored meanwhile by a concurrent request fails the batch (and
-            # the caller retries) instead of being counted twice.
-            Run.objects.bulk_create(fresh, batch_size=1000)
+            # A plain INSERT (COPY on PostgreSQL): a run stored meanwhile by a concurrent request
+            # fails the batch (the caller retries) instead of being counted twice.
+            runs_insert(fresh)
         if repeated:
             Run.objects.bulk_create(repeated, batch_size=1000, update_conflicts=True, unique_fields=["id"],
                                     update_fields=list(_RECORDED_FIELDS))
@@ -192,6 +192,31 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
                                content=file_record.content, content_type=file_record.content_type,
                                new_run=record.id not in before)
     return result
+
+
+def runs_insert(rows: list[Run]) -> None:
+    """Insert new runs: PostgreSQL COPY, each value prepared by its field as the ORM would;
+    elsewhere bulk_create. (bulk_create on PostgreSQL sends a batch as one array per column and
+    psycopg escapes the jsonb[] arrays in Python, which made it about three times slower.)"""
+    db = transaction.get_connection()
+    if db.vendor != "postgresql":
+        Run.objects.bulk_create(rows, batch_size=1000)
+        return
+    from psycopg.types.json import Jsonb
+
+    fields = Run._meta.concrete_fields
+    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    # JSON columns are wrapped for psycopg; every other value (str, int, bool, aware datetime,
+    # None) is written as is, which is what the fields' own preparation returns for them.
+    json_columns = [isinstance(f, models.JSONField) for f in fields]
+    names = [f.attname for f in fields]
+    # wrap_database_errors: psycopg's errors surface as Django's DatabaseError, as from the ORM.
+    with transaction.atomic(), db.cursor() as cursor, db.wrap_database_errors:
+        with cursor.cursor.copy(f"COPY {db.ops.quote_name(Run._meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                values = row.__dict__
+                copy.write_row([Jsonb(values[name]) if is_json and values[name] is not None else values[name]
+                                for name, is_json in zip(names, json_columns, strict=True)])
 
 
 def run_file_store(*, run_id: str, name: str, role: str, content, content_type: str,
