@@ -1,7 +1,7 @@
 """The default backend: runs, reviews, files and examples in Loupe's own database and storage.
 A thin layer over backends/local_queries.py, review.queries and the services; it turns rows into the interface's value
 objects and the services' errors into the interface's errors. No query is added on the way:
-the queue page still costs the budget pinned in tests/review/test_queue.py."""
+the queue page still costs the budget pinned in tests/web/test_queue.py."""
 
 from collections.abc import Iterator
 

@@ -14,7 +14,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from accounts.models import ApiKey
-
 from runs.models import RunFile
 from runs.records import parse_run_record
 from runs.services import runs_record

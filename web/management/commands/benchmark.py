@@ -87,7 +87,7 @@ class Command(InProcessBenchmark):
         try:
             with httpx.Client(base_url=base, cookies=cookies, timeout=300,
                               headers={"X-CSRFToken": csrf, "Referer": base + "/"}) as http:
-                self._wait(http, server)
+                self._http_wait(http, server)
                 counts = (Run.objects.count(), Review.objects.count())
                 self.stdout.write(f"gunicorn, 1 sync worker, {base}; {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
                                   f"{counts[0]:,} runs, {counts[1]:,} reviews; {repeat} rounds, interleaved")
@@ -99,7 +99,7 @@ class Command(InProcessBenchmark):
         if import_runs:
             self._import(sample, import_runs)
 
-    def _wait(self, http, server):
+    def _http_wait(self, http, server):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if server.poll() is not None:
@@ -111,7 +111,7 @@ class Command(InProcessBenchmark):
                 time.sleep(0.2)
         raise SystemExit("gunicorn did not answer within 60 s.")
 
-    def _timed(self, http, method, url, **kwargs):
+    def _http_timed(self, http, method, url, **kwargs):
         start = time.perf_counter()
         response = http.request(method, url, **kwargs)
         elapsed = (time.perf_counter() - start) * 1000
@@ -152,19 +152,19 @@ class Command(InProcessBenchmark):
         bare, results = [], {label: [] for label, _ in cases}
         for _, make in cases:  # warm up every case once
             method, url, kwargs = make(0)
-            self._timed(http, method, url, **kwargs)
+            self._http_timed(http, method, url, **kwargs)
         for i in range(1, repeat + 1):
             for label, make in cases:
-                bare.append(self._timed(http, "GET", "/__bench__/bare/"))
+                bare.append(self._http_timed(http, "GET", "/__bench__/bare/"))
                 method, url, kwargs = make(i)
-                results[label].append(self._timed(http, method, url, **kwargs))
+                results[label].append(self._http_timed(http, method, url, **kwargs))
         floor = statistics.median(t for t, _ in bare)
         self.stdout.write(f"{'case':<50} {'median':>9} {'p90':>9} {'x bare':>7} {'SQL':>4}")
-        self._line("bare page, one indexed 50-row query", bare, floor)
+        self._http_line("bare page, one indexed 50-row query", bare, floor)
         for label, samples in results.items():
-            self._line(label, samples, floor)
+            self._http_line(label, samples, floor)
 
-    def _line(self, label, samples, floor):
+    def _http_line(self, label, samples, floor):
         times = sorted(t for t, _ in samples)
         p90 = times[max(0, int(len(times) * 0.9) - 1)]
         median = statistics.median(times)

@@ -9,7 +9,7 @@ from review.models import AuditEvent, Review
 from review.services import review_update
 from runs.models import Run
 from runs.services import run_file_store
-from tests.review.conftest import pane_version
+from tests.web.conftest import pane_version
 
 pytestmark = pytest.mark.django_db
 

@@ -89,7 +89,7 @@ def test_proxy_mode_reads_and_writes_no_run_review_or_example_rows(proxy, review
 
 
 def _version(client, run_id: str) -> int:
-    from tests.review.conftest import pane_version
+    from tests.web.conftest import pane_version
 
     return pane_version(client, run_id)
 

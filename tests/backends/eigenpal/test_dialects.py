@@ -14,8 +14,8 @@ from datasets.models import Example
 from review.models import Review
 from tests.factories import make_automation, make_run
 from tests.proxy import install_backend
-from tests.review.conftest import pane_version
-from tests.review.test_queue import CHIP_OF, _runs_in_every_chip
+from tests.web.conftest import pane_version
+from tests.web.test_queue import CHIP_OF, _runs_in_every_chip
 
 
 @pytest.fixture
