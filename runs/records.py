@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.files import File
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -45,7 +46,7 @@ class RecordError(ValueError):
 class FileRecord:
     name: str
     role: str
-    content: bytes
+    content: bytes | File  # bytes from a JSON record; an uploaded file (streamed) from multipart
     content_type: str
 
 
