@@ -1,4 +1,4 @@
-"""Dataset ZIP archives in the layout of the EigenPal contract §2.12.
+"""Dataset ZIP archives in the layout of docs/api-feedback.md#dataset-archive.
 
     examples/<name>/input.json      required: the run input, files as {"$file": "input/<path>"}
     examples/<name>/input/<path>    input files
@@ -37,7 +37,7 @@ LEGACY_ENTRIES = ("manifest.json", "input/arguments.json", "expected/output.json
 IGNORED_RE = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$)")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 ANNOTATION_MAX = 2000
-# The upstream cap is 500 MB (contract §2.12); uncompressed, a zip bomb is stopped at 4x that.
+# The upstream cap is 500 MB (docs/api-feedback.md#dataset-archive); uncompressed, a zip bomb is stopped at 4x that.
 DEFAULT_MAX_BYTES = 500 * 1024 * 1024
 
 

@@ -1,6 +1,6 @@
 """The two generations of the EigenPal review API, behind one small interface.
 
-- `feedback` (SDK 0.9.x, the contract in eigenpal-api-contract.md): PUT /runs/:id/feedback with
+- `feedback` (SDK 0.9.x, the contract in docs/api-feedback.md): PUT /runs/:id/feedback with
   {rating pass|fail|partial, status open|resolved|ignored, body, expected};
   /runs/:id/feedback/expected[/:name]; GET /runs/:id?expand=execution,input carries the feedback
   and the expected output; list filters hasFeedback, noFeedback, feedbackStatus, feedbackRating.
