@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from review.models import ExpectedFile
 from runs.counters import chip_counts_add, day_counts_add
+from runs.files import files_delete_on_commit
 from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile
 
 
@@ -20,11 +21,6 @@ from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile
 class PruneResult:
     runs: int = 0
     files: int = 0
-
-
-def _delete_stored(files: list[tuple]) -> None:
-    for storage, name in files:
-        storage.delete(name)
 
 
 def runs_prune(*, automation: Automation, before: datetime, batch: int = 2000) -> PruneResult:
@@ -38,9 +34,8 @@ def runs_prune(*, automation: Automation, before: datetime, batch: int = 2000) -
             if not rows:
                 break
             ids = [pk for pk, *_ in rows]
-            stored = [(f.file.storage, f.file.name) for f in RunFile.objects.filter(run_id__in=ids).only("file")]
-            stored += [(f.file.storage, f.file.name)
-                       for f in ExpectedFile.objects.filter(review__run_id__in=ids).only("file")]
+            stored = [f.file for f in RunFile.objects.filter(run_id__in=ids).only("file")]
+            stored += [f.file for f in ExpectedFile.objects.filter(review__run_id__in=ids).only("file")]
             days, chips = Counter(), Counter()
             for _, created, sampled, chip in rows:
                 days[(automation.pk, timezone.localdate(created), sampled)] -= 1
@@ -50,7 +45,7 @@ def runs_prune(*, automation: Automation, before: datetime, batch: int = 2000) -
             chip_counts_add(chips)
             RunDayCount.objects.filter(automation=automation, count=0).delete()
             ChipCount.objects.filter(automation=automation, count=0).delete()
-            transaction.on_commit(lambda stored=stored: _delete_stored(stored))
+            files_delete_on_commit(stored)
         result.runs += len(rows)
         result.files += len(stored)
     return result
