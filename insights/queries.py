@@ -11,8 +11,8 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from review.models import AuditEvent, Review
-from runs.chips import Chip, Rating, ReviewStatus
+from review.models import AuditEvent, Review, ReviewDayCount
+from runs.chips import Chip, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
 
 WINDOW_DAYS = 30
@@ -90,9 +90,11 @@ def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[
         RunDayCount.objects.filter(automation_id__in=automation_ids, sampled=True, day__gte=timezone.localdate(start))
         .order_by().values("day").annotate(n=Sum("count"))
     )
+    # Reviews resolved (or ignored) per day, from the ReviewDayCount rollup.
     departures = _per_day(
-        Review.objects.filter(run__automation_id__in=automation_ids, run__sampled=True, resolved_at__gte=start)
-        .annotate(day=TruncDate("resolved_at")).order_by().values("day").annotate(n=Count("pk"))
+        ReviewDayCount.objects.filter(automation_id__in=automation_ids, sampled=True, kind=ReviewDayCount.Kind.RESOLVED,
+                                      day__gte=timezone.localdate(start))
+        .order_by().values("day").annotate(n=Sum("count"))
     )
     values, level = [], current
     for day in reversed(days):
@@ -103,13 +105,16 @@ def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[
 
 def pass_counts_per_day(*, automation_ids: list[int], days: list[date]) -> dict[date, tuple[int, int]]:
     """(passed, rated) of the sampled runs created each day that have a verdict."""
+    # From the ReviewDayCount rollup (rated and passed reviews by their run's day).
     rows = (
-        Review.objects.filter(run__automation_id__in=automation_ids, run__sampled=True, rating__isnull=False,
-                              run__created_at__gte=_window_start(days))
-        .annotate(day=TruncDate("run__created_at")).order_by().values("day")
-        .annotate(n=Count("pk"), passed=Count("pk", filter=Q(rating=Rating.PASS)))
+        ReviewDayCount.objects.filter(automation_id__in=automation_ids, sampled=True,
+                                      kind__in=[ReviewDayCount.Kind.RATED, ReviewDayCount.Kind.PASSED],
+                                      day__gte=days[0])
+        .order_by().values("day")
+        .annotate(n=Sum("count", filter=Q(kind=ReviewDayCount.Kind.RATED)),
+                  passed=Sum("count", filter=Q(kind=ReviewDayCount.Kind.PASSED)))
     )
-    return {row["day"]: (row["passed"], row["n"]) for row in rows}
+    return {row["day"]: (row["passed"] or 0, row["n"] or 0) for row in rows if row["n"]}
 
 
 @dataclass

@@ -5,11 +5,11 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, F, Q, Sum, Window
+from django.db.models import F, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from runs.chips import Rating
+from review.models import ReviewDayCount
 from runs.models import Automation, RunDayCount, SamplingRateChange
 from runs.sampling import BUCKETS
 
@@ -80,8 +80,6 @@ class SamplingStats:
 
 def sampling_stats(automations: list[Automation], now=None) -> dict[int, SamplingStats]:
     """Stats for these automations in two grouped queries, whatever their number."""
-    from review.models import Review
-
     now = now or timezone.now()
     ids = [a.pk for a in automations]
     stats = {pk: SamplingStats() for pk in ids}
@@ -95,14 +93,17 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
     )
     for row in traffic:
         stats[row["automation_id"]].runs_recent, stats[row["automation_id"]].sampled_recent = row["n"], row["sampled"]
+    # Rated and passed sampled runs of the last PASS_RATE_DAYS calendar days, from the review rollup.
     verdicts = (
-        Review.objects.filter(run__automation_id__in=ids, run__sampled=True, rating__isnull=False,
-                              run__created_at__gte=now - timedelta(days=PASS_RATE_DAYS))
-        .order_by().values("run__automation_id")
-        .annotate(n=Count("pk"), passed=Count("pk", filter=Q(rating=Rating.PASS)))
+        ReviewDayCount.objects.filter(automation_id__in=ids, sampled=True,
+                                      kind__in=[ReviewDayCount.Kind.RATED, ReviewDayCount.Kind.PASSED],
+                                      day__gte=timezone.localdate(now) - timedelta(days=PASS_RATE_DAYS - 1))
+        .order_by().values("automation_id")
+        .annotate(n=Sum("count", filter=Q(kind=ReviewDayCount.Kind.RATED)),
+                  passed=Sum("count", filter=Q(kind=ReviewDayCount.Kind.PASSED)))
     )
     for row in verdicts:
-        stats[row["run__automation_id"]].rated, stats[row["run__automation_id"]].passed = row["n"], row["passed"]
+        stats[row["automation_id"]].rated, stats[row["automation_id"]].passed = row["n"] or 0, row["passed"] or 0
     for automation in automations:
         item = stats[automation.pk]
         item.interval = wilson_interval(item.passed, item.rated)

@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 
 from runs.chips import Rating, ReviewStatus, derive_chip
-from runs.models import Run
+from runs.models import Automation, Run
 
 
 class Review(models.Model):
@@ -165,3 +165,30 @@ class AuditEvent(models.Model):
         if self.action == "clear":
             lines.append("review, expected output and files deleted")
         return lines
+
+
+class ReviewDayCount(models.Model):
+    """Reviews counted per (automation, day, sampled, kind), kept by review.counters in the same
+    transaction as every change, so the sampling and backlog pages read a few hundred rows
+    instead of joining every review of the window to its run. Kinds: `rated` and `passed` count
+    reviews with a rating (and with rating pass) by the day their run was created; `resolved`
+    counts reviews by the day they were resolved or ignored. Rebuilt by `manage.py recount`."""
+
+    class Kind(models.TextChoices):
+        RATED = "rated", "Rated"
+        PASSED = "passed", "Passed"
+        RESOLVED = "resolved", "Resolved"
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sampled = models.BooleanField()
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "day", "sampled", "kind"], name="review_day_count_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id}/{self.day}/{'sampled' if self.sampled else 'all'}/{self.kind}: {self.count}"

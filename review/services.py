@@ -2,12 +2,14 @@
 atomic, refuses stale versions, keeps the run's chip and the chip counters in step, and
 leaves an audit event. Pages and the API call these same functions."""
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
+from review.counters import marks_of, review_counts_move
 from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
 from runs.chips import Rating, ReviewStatus, derive_chip
@@ -100,10 +102,12 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
         review = _locked_review(run)
         if base_version is not None and base_version != review.version:
             raise StaleReview(review)
+        before = marks_of(run, review)
         diff = review.apply(changes, user=user)
         if diff:
             _sync_derived(review, run)
             review.save()
+            review_counts_move(before, marks_of(run, review))
             _audit(run, user, via, action, diff)
     return review
 
@@ -134,6 +138,7 @@ def review_clear(*, run: Run, user, via: str = Via.API) -> None:
         files_delete_on_commit([expected_file.file for expected_file in expected_files])
         snapshot = {"rating": review.rating, "status": review.status, "body": review.body,
                     "expected": review.expected, "files": names}
+        review_counts_move(marks_of(run, review), Counter())
         review.delete()
         chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new="unreviewed")
         Run.objects.filter(pk=run.pk).update(chip="unreviewed")

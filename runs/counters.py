@@ -11,7 +11,7 @@ from django.db.models.functions import TruncDate
 from runs.models import Automation, ChipCount, Run, RunDayCount
 
 
-def _counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
+def counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
     """Add {key tuple: delta} to `model.count` in one INSERT ... ON CONFLICT DO UPDATE statement
     (PostgreSQL and SQLite alike): rows that exist get count + delta, missing ones start at delta."""
     rows = [(*key, delta) for key, delta in moves.items() if delta]
@@ -31,12 +31,12 @@ def _counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
 
 def day_counts_add(moves: Counter) -> None:
     """Apply {(automation_id, day, sampled): delta} to the daily run counts, in one statement."""
-    _counts_upsert(RunDayCount, ("automation", "day", "sampled"), moves)
+    counts_upsert(RunDayCount, ("automation", "day", "sampled"), moves)
 
 
 def chip_counts_add(moves: Counter) -> None:
     """Apply {(automation_id, sampled, chip): delta} to the chip counts, in one statement."""
-    _counts_upsert(ChipCount, ("automation", "sampled", "chip"), moves)
+    counts_upsert(ChipCount, ("automation", "sampled", "chip"), moves)
 
 
 def day_counts_recount(*, automation: Automation) -> None:

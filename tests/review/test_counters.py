@@ -1,0 +1,73 @@
+"""The daily review rollup (ReviewDayCount) is kept by deltas through verdicts, status changes,
+clears, re-recorded runs that move and retention; after any mix it equals a full recount."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from datasets.loop import runs_record_and_check
+from datasets.retention import runs_prune
+from review.counters import review_counts_recount
+from review.models import ReviewDayCount
+from review.services import review_clear, review_set_status, review_update, review_verdict
+from runs.models import Automation, Run
+from runs.records import parse_run_record
+from tests.factories import make_automation, run_record
+
+pytestmark = pytest.mark.django_db
+
+
+def rollup() -> dict:
+    return {(r.automation_id, r.day, r.sampled, r.kind): r.count for r in ReviewDayCount.objects.all() if r.count}
+
+
+def recounted() -> dict:
+    for automation in Automation.objects.all():
+        review_counts_recount(automation=automation)
+    return rollup()
+
+
+def ago(days: int) -> str:
+    return (timezone.now() - timedelta(days=days, hours=2)).isoformat()
+
+
+def test_verdicts_status_changes_clears_moves_and_pruning_keep_the_rollup_equal_to_a_recount(reviewer):
+    half = make_automation("workflows.half", rate_bp=5000)
+    other = make_automation("agents.other")
+    records = [run_record(half if i % 2 else other, createdAt=ago(i % 5)) for i in range(24)]
+    runs_record_and_check([parse_run_record(r) for r in records])
+    runs = {r["id"]: Run.objects.get(pk=r["id"]) for r in records}
+    ids = list(runs)
+    for i, run_id in enumerate(ids[:18]):
+        review_verdict(run=runs[run_id], verdict=("pass", "fail", "partial")[i % 3], user=reviewer)
+    for run_id in ids[:6]:
+        review_set_status(run=runs[run_id], action="resolve", user=reviewer)
+    review_set_status(run=runs[ids[1]], action="reopen", user=reviewer)
+    review_update(run=runs[ids[2]], changes={"rating": None}, user=reviewer)
+    review_clear(run=runs[ids[3]], user=reviewer)
+    assert rollup() and rollup() == recounted()
+
+    # Re-recorded reviewed runs move to another automation and day (and so maybe sampling).
+    moved = [{**r, "automation": half.ref if r["automation"] == other.ref else other.ref, "createdAt": ago(12)}
+             for r in records[:10]]
+    runs_record_and_check([parse_run_record(r) for r in moved])
+    assert rollup() == recounted()
+
+    runs_prune(automation=other, before=timezone.now() - timedelta(days=10))
+    runs_prune(automation=half, before=timezone.now() - timedelta(days=3))
+    assert Run.objects.count() < 24 and rollup() == recounted()
+
+
+def test_verdicts_count_as_rated_passed_and_resolved_and_recount_rebuilds_them(reviewer):
+    automation = make_automation(rate_bp=10_000)
+    records = [run_record(automation) for _ in range(4)]
+    runs_record_and_check([parse_run_record(r) for r in records])
+    for record, verdict in zip(records, ("pass", "pass", "fail", "partial"), strict=True):
+        review_verdict(run=Run.objects.get(pk=record["id"]), verdict=verdict, user=reviewer)
+    kinds = {k[3]: v for k, v in rollup().items()}
+    assert (kinds["rated"], kinds["passed"], kinds["resolved"]) == (4, 2, 2)
+    ReviewDayCount.objects.all().delete()  # a repair rebuilds it
+    call_command("recount", verbosity=0, stdout=open("/dev/null", "w"))
+    assert {k[3]: v for k, v in rollup().items()} == kinds
