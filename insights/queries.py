@@ -175,3 +175,19 @@ def corrected_paths_recent(*, automation_ids: list[int], days: list[date]) -> It
                               updated_at__gte=_window_start(days))
         .values_list("corrected_paths", flat=True)
     )
+
+
+def corrected_fields(*, automation_ids: list[int], days: list[date], limit: int = TOP_FIELDS) -> tuple[list, int]:
+    """most_corrected_fields over the reviews corrected in the window, from the ReviewDayCount
+    rollup (one grouped query over a few hundred rows): the top `limit` paths and the number of
+    reviews that corrected anything."""
+    rows = (ReviewDayCount.objects.filter(automation_id__in=automation_ids, day__gte=days[0],
+                                          kind__in=[ReviewDayCount.Kind.CORRECTED, ReviewDayCount.Kind.PATH])
+            .order_by().values("kind", "path").annotate(n=Sum("count")))
+    corrected, paths = 0, []
+    for row in rows:
+        if row["kind"] == ReviewDayCount.Kind.CORRECTED:
+            corrected += row["n"]
+        elif row["n"]:
+            paths.append((row["path"], row["n"]))
+    return sorted(paths, key=lambda item: (-item[1], item[0]))[:limit], corrected

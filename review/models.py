@@ -168,27 +168,33 @@ class AuditEvent(models.Model):
 
 
 class ReviewDayCount(models.Model):
-    """Reviews counted per (automation, day, sampled, kind), kept by review.counters in the same
-    transaction as every change, so the sampling and backlog pages read a few hundred rows
-    instead of joining every review of the window to its run. Kinds: `rated` and `passed` count
-    reviews with a rating (and with rating pass) by the day their run was created; `resolved`
-    counts reviews by the day they were resolved or ignored. Rebuilt by `manage.py recount`."""
+    """Reviews counted per (automation, day, sampled, kind[, path]), kept by review.counters in
+    the same transaction as every change, so the sampling and backlog pages read a few hundred
+    rows instead of joining every review of the window to its run. Kinds: `rated` and `passed`
+    count reviews with a rating (and with rating pass) by the day their run was created;
+    `resolved` counts reviews by the day they were resolved or ignored; `corrected` counts
+    reviews whose expected output differs from the output, and `path` each corrected field path
+    once per such review, both by the day the review last changed. Rebuilt by `manage.py recount`."""
 
     class Kind(models.TextChoices):
         RATED = "rated", "Rated"
         PASSED = "passed", "Passed"
         RESOLVED = "resolved", "Resolved"
+        CORRECTED = "corrected", "Corrected"
+        PATH = "path", "Corrected path"
 
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     sampled = models.BooleanField()
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    path = models.CharField(max_length=200, blank=True, default="")
     count = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["automation", "day", "sampled", "kind"], name="review_day_count_unique"),
+            models.UniqueConstraint(fields=["automation", "day", "sampled", "kind", "path"],
+                                    name="review_day_count_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.automation_id}/{self.day}/{'sampled' if self.sampled else 'all'}/{self.kind}: {self.count}"
+        return f"{self.automation_id}/{self.day}/{'sampled' if self.sampled else 'all'}/{self.kind}{self.path}: {self.count}"

@@ -162,11 +162,13 @@ def _file_change(run: Run, user, via: str, action: str, details: dict, work) -> 
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
         review = _locked_review(run)
+        before = marks_of(run, review)
         name = work(review)
         review.version += 1
         review.updated_at, review.updated_by = timezone.now(), user if getattr(user, "pk", None) else None
         _sync_derived(review, run)
         review.save()
+        review_counts_move(before, marks_of(run, review))
         _audit(run, user, via, action, {**details, "name": name})
     return FileChange(review=review, name=name)
 

@@ -13,8 +13,7 @@ from insights.queries import (
     AutomationBacklog,
     Throughput,
     backlog_summary,
-    corrected_paths_recent,
-    most_corrected_fields,
+    corrected_fields,
     open_backlog_per_day,
     pass_counts_per_day,
     reviewer_throughput,
@@ -56,7 +55,7 @@ def _detail(selected: list[AutomationBacklog]) -> BacklogDetail:
     one = selected[0].automation if len(selected) == 1 else None
     backlog = open_backlog_per_day(automation_ids=ids, current=sum(i.backlog_sampled for i in selected), days=days)
     points = _rate_points(pass_counts_per_day(automation_ids=ids, days=days), days)
-    fields, corrected = most_corrected_fields(corrected_paths_recent(automation_ids=ids, days=days))
+    fields, corrected = corrected_fields(automation_ids=ids, days=days)
     return BacklogDetail(
         label=one.display_name if one else "All automations",
         backlog_chart=bar_chart(chart_id="chart-backlog", title="Open backlog at the end of each day", days=days,

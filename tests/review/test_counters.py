@@ -4,6 +4,7 @@ clears, re-recorded runs that move and retention; after any mix it equals a full
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -11,7 +12,7 @@ from datasets.loop import runs_record_and_check
 from datasets.retention import runs_prune
 from review.counters import review_counts_recount
 from review.models import ReviewDayCount
-from review.services import review_clear, review_set_status, review_update, review_verdict
+from review.services import expected_file_upload, review_clear, review_set_status, review_update, review_verdict
 from runs.models import Automation, Run
 from runs.records import parse_run_record
 from tests.factories import make_automation, run_record
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def rollup() -> dict:
-    return {(r.automation_id, r.day, r.sampled, r.kind): r.count for r in ReviewDayCount.objects.all() if r.count}
+    return {(r.automation_id, r.day, r.sampled, r.kind, r.path): r.count for r in ReviewDayCount.objects.all() if r.count}
 
 
 def recounted() -> dict:
@@ -46,8 +47,17 @@ def test_verdicts_status_changes_clears_moves_and_pruning_keep_the_rollup_equal_
         review_set_status(run=runs[run_id], action="resolve", user=reviewer)
     review_set_status(run=runs[ids[1]], action="reopen", user=reviewer)
     review_update(run=runs[ids[2]], changes={"rating": None}, user=reviewer)
+    for run_id in ids[4:9]:  # corrections, one corrected twice
+        output = runs[run_id].output
+        review_update(run=runs[run_id], changes={"expected": {**output, "total": 1.0}}, user=reviewer)
+    review_update(run=runs[ids[4]], changes={"expected": {**runs[ids[4]].output, "currency": "USD"}}, user=reviewer)
+    review_update(run=runs[ids[5]], changes={"expected": None}, user=reviewer)
+    expected_file_upload(run=runs[ids[6]], upload=SimpleUploadedFile("fixed.csv", b"a\n"), name=None, user=reviewer)
     review_clear(run=runs[ids[3]], user=reviewer)
-    assert rollup() and rollup() == recounted()
+    review_clear(run=runs[ids[7]], user=reviewer)
+    kinds = {k[3] for k in rollup()}
+    assert {"rated", "passed", "resolved", "corrected", "path"} <= kinds
+    assert rollup() == recounted()
 
     # Re-recorded reviewed runs move to another automation and day (and so maybe sampling).
     moved = [{**r, "automation": half.ref if r["automation"] == other.ref else other.ref, "createdAt": ago(12)}
@@ -67,7 +77,7 @@ def test_verdicts_count_as_rated_passed_and_resolved_and_recount_rebuilds_them(r
     for record, verdict in zip(records, ("pass", "pass", "fail", "partial"), strict=True):
         review_verdict(run=Run.objects.get(pk=record["id"]), verdict=verdict, user=reviewer)
     kinds = {k[3]: v for k, v in rollup().items()}
-    assert (kinds["rated"], kinds["passed"], kinds["resolved"]) == (4, 2, 2)
+    assert kinds == {"rated": 4, "passed": 2, "resolved": 2}
     ReviewDayCount.objects.all().delete()  # a repair rebuilds it
     call_command("recount", verbosity=0, stdout=open("/dev/null", "w"))
     assert {k[3]: v for k, v in rollup().items()} == kinds
