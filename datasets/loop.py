@@ -9,7 +9,7 @@ from django.db import transaction
 
 from datasets.checks import check_output
 from datasets.models import CheckVerdict, Example, ExampleCheck
-from review.counters import review_counts_move, review_counts_states
+from review.counters import review_counts_move, review_counts_states, reviewer_counts_move, reviewer_counts_states
 from review.models import AuditEvent, Review
 from review.services import review_update
 from runs.models import TERMINAL_STATUSES, Run, RunStatus
@@ -23,10 +23,13 @@ def runs_record_and_check(records: list[RunRecord]) -> RecordResult:
     with transaction.atomic():
         # A repeated run may move to another automation, day or sampling: its review's rollup
         # counts move with it (one query per batch; a second only when some runs have reviews).
-        reviewed = review_counts_states(r.id for r in records)
+        ids = [r.id for r in records]
+        reviewed, judged = review_counts_states(ids), reviewer_counts_states(ids)
         result = runs_record(records)
         if reviewed:
             review_counts_move(sum(reviewed.values(), Counter()), sum(review_counts_states(reviewed).values(), Counter()))
+        if judged:
+            reviewer_counts_move(judged, reviewer_counts_states(ids))
         example_runs = [r.id for r in records if r.example_id]
         if example_runs:
             example_runs_check(runs=Run.objects.filter(pk__in=example_runs).select_related("automation"))

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from review.models import AuditEvent, Review, ReviewDayCount
+from review.models import Review, ReviewDayCount, ReviewerDayCount
 from runs.chips import Chip, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
 
@@ -135,12 +135,11 @@ class Throughput:
 
 
 def reviewer_throughput(*, automation_ids: list[int], days: list[date]) -> Throughput:
-    """Runs given a verdict per reviewer per day (a run judged twice the same day counts once)."""
+    """Runs given a verdict per reviewer per day (a run judged twice the same day counts once),
+    from the ReviewerDayCount rollup."""
     rows = (
-        AuditEvent.objects.filter(run__automation_id__in=automation_ids, action__startswith="verdict:",
-                                  created_at__gte=_window_start(days), user__isnull=False)
-        .annotate(day=TruncDate("created_at")).order_by()
-        .values("user__username", "day").annotate(n=Count("run_id", distinct=True))
+        ReviewerDayCount.objects.filter(automation_id__in=automation_ids, day__gte=days[0], count__gt=0)
+        .order_by().values("user__username", "day").annotate(n=Sum("count"))
     )
     index = {day: i for i, day in enumerate(days)}
     by_user: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))

@@ -2,11 +2,14 @@
 deltas by the services, and the rebuild from the source rows used by `manage.py recount`."""
 
 from collections import Counter
+from datetime import datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from review.models import Review, ReviewDayCount
+from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount
 from runs.chips import Rating
 from runs.counters import counts_upsert
 
@@ -75,3 +78,52 @@ def review_counts_recount(*, automation) -> None:
         ReviewDayCount.objects.bulk_create(
             [ReviewDayCount(automation_id=a, day=day, sampled=sampled, kind=kind, path=path, count=n)
              for (a, day, sampled, kind, path), n in total.items() if n], batch_size=2000)
+
+
+# --- reviewer throughput (ReviewerDayCount) -------------------------------------------------
+
+VERDICT_PREFIX = "verdict:"
+
+
+def _day_bounds(day):
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def reviewer_count_verdict(*, run, user, now=None) -> None:
+    """Call before recording a verdict event: counts the run for the reviewer today unless they
+    already gave it a verdict today (one indexed lookup, one upsert)."""
+    if not getattr(user, "pk", None):
+        return
+    day = timezone.localdate(now or timezone.now())
+    start, end = _day_bounds(day)
+    if AuditEvent.objects.filter(run_id=run.pk, user_id=user.pk, action__startswith=VERDICT_PREFIX,
+                                 created_at__gte=start, created_at__lt=end).exists():
+        return
+    counts_upsert(ReviewerDayCount, ("automation", "user", "day"), Counter({(run.automation_id, user.pk, day): 1}))
+
+
+def reviewer_counts_states(run_ids) -> Counter:
+    """{(automation_id, user_id, day): runs} for these runs' verdict events, by their runs'
+    current automation (one query)."""
+    rows = (AuditEvent.objects.filter(run_id__in=list(run_ids), action__startswith=VERDICT_PREFIX, user__isnull=False)
+            .annotate(day=TruncDate("created_at")).order_by()
+            .values_list("run_id", "run__automation_id", "user_id", "day").distinct())
+    return Counter((automation_id, user_id, day) for _, automation_id, user_id, day in rows)
+
+
+def reviewer_counts_move(before: Counter, after: Counter) -> None:
+    moves = Counter(after)
+    moves.subtract(before)
+    counts_upsert(ReviewerDayCount, ("automation", "user", "day"), moves)
+
+
+def reviewer_counts_recount(*, automation) -> None:
+    rows = (AuditEvent.objects.filter(run__automation=automation, action__startswith=VERDICT_PREFIX, user__isnull=False)
+            .annotate(day=TruncDate("created_at")).order_by().values("user_id", "day")
+            .annotate(n=Count("run_id", distinct=True)))
+    with transaction.atomic():
+        ReviewerDayCount.objects.filter(automation=automation).delete()
+        ReviewerDayCount.objects.bulk_create(
+            [ReviewerDayCount(automation=automation, user_id=r["user_id"], day=r["day"], count=r["n"]) for r in rows],
+            batch_size=2000)

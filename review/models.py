@@ -198,3 +198,22 @@ class ReviewDayCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.automation_id}/{self.day}/{'sampled' if self.sampled else 'all'}/{self.kind}{self.path}: {self.count}"
+
+
+class ReviewerDayCount(models.Model):
+    """Runs given a verdict per (automation, reviewer, day), a run judged twice the same day by
+    the same reviewer counting once: the backlog page's throughput table. Kept by
+    review.services when it records a verdict, rebuilt from the audit trail by `recount`."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "user", "day"], name="reviewer_day_count_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id}/{self.user_id}/{self.day}: {self.count}"

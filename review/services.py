@@ -9,7 +9,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from review.counters import marks_of, review_counts_move
+from review.counters import VERDICT_PREFIX, marks_of, review_counts_move, reviewer_count_verdict
 from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
 from runs.chips import Rating, ReviewStatus, derive_chip
@@ -86,6 +86,8 @@ def _sync_derived(review: Review, run: Run) -> None:
 
 
 def _audit(run: Run, user, via: str, action: str, changes: dict) -> None:
+    if action.startswith(VERDICT_PREFIX):
+        reviewer_count_verdict(run=run, user=user)
     AuditEvent.objects.create(run=run, user=user if getattr(user, "pk", None) else None, via=via,
                               action=action, changes=changes)
 

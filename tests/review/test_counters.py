@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from datasets.loop import runs_record_and_check
 from datasets.retention import runs_prune
-from review.counters import review_counts_recount
-from review.models import ReviewDayCount
+from review.counters import review_counts_recount, reviewer_counts_recount
+from review.models import ReviewDayCount, ReviewerDayCount
 from review.services import expected_file_upload, review_clear, review_set_status, review_update, review_verdict
 from runs.models import Automation, Run
 from runs.records import parse_run_record
@@ -24,9 +24,16 @@ def rollup() -> dict:
     return {(r.automation_id, r.day, r.sampled, r.kind, r.path): r.count for r in ReviewDayCount.objects.all() if r.count}
 
 
+def throughput() -> dict:
+    return {(r.automation_id, r.user_id, r.day): r.count for r in ReviewerDayCount.objects.all() if r.count}
+
+
 def recounted() -> dict:
+    kept = throughput()
     for automation in Automation.objects.all():
         review_counts_recount(automation=automation)
+        reviewer_counts_recount(automation=automation)
+    assert throughput() == kept
     return rollup()
 
 
@@ -34,7 +41,7 @@ def ago(days: int) -> str:
     return (timezone.now() - timedelta(days=days, hours=2)).isoformat()
 
 
-def test_verdicts_status_changes_clears_moves_and_pruning_keep_the_rollup_equal_to_a_recount(reviewer):
+def test_verdicts_status_changes_clears_moves_and_pruning_keep_the_rollup_equal_to_a_recount(reviewer, lead):
     half = make_automation("workflows.half", rate_bp=5000)
     other = make_automation("agents.other")
     records = [run_record(half if i % 2 else other, createdAt=ago(i % 5)) for i in range(24)]
@@ -43,6 +50,9 @@ def test_verdicts_status_changes_clears_moves_and_pruning_keep_the_rollup_equal_
     ids = list(runs)
     for i, run_id in enumerate(ids[:18]):
         review_verdict(run=runs[run_id], verdict=("pass", "fail", "partial")[i % 3], user=reviewer)
+    review_verdict(run=runs[ids[0]], verdict="fail", user=reviewer)  # judged twice today: counts once
+    review_verdict(run=runs[ids[0]], verdict="pass", user=lead)
+    assert sum(throughput().values()) == 19
     for run_id in ids[:6]:
         review_set_status(run=runs[run_id], action="resolve", user=reviewer)
     review_set_status(run=runs[ids[1]], action="reopen", user=reviewer)
