@@ -51,6 +51,8 @@ class Review(models.Model):
             models.Index(fields=["run"], name="review_has_expected", condition=models.Q(has_expected=True)),
             models.Index(fields=["run"], name="review_promoted",
                          condition=models.Q(promoted_example_name__isnull=False)),
+            # The backlog's "oldest open" per automation walks open reviews oldest first.
+            models.Index(fields=["created_at"], name="review_open_created", condition=models.Q(status="open")),
         ]
 
     def __str__(self) -> str:
