@@ -12,6 +12,7 @@ from django.utils import timezone
 from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount
 from runs.chips import Rating
 from runs.counters import counts_upsert
+from runs.sql import in_values
 
 Kind = ReviewDayCount.Kind
 PATH_LENGTH = ReviewDayCount._meta.get_field("path").max_length
@@ -63,7 +64,7 @@ def review_counts_move(before: Counter, after: Counter) -> None:
 
 def review_counts_states(run_ids) -> dict[str, Counter]:
     """The marks of the reviews of these runs, from the database (one query)."""
-    rows = Review.objects.filter(run_id__in=list(run_ids)).values_list(*_STATE)
+    rows = Review.objects.filter(in_values("run_id", run_ids)).values_list(*_STATE)
     return {row[0]: _marks_of_row(row) for row in rows}
 
 
@@ -106,7 +107,7 @@ def reviewer_count_verdict(*, run, user, now=None) -> None:
 def reviewer_counts_states(run_ids) -> Counter:
     """{(automation_id, user_id, day): runs} for these runs' verdict events, by their runs'
     current automation (one query)."""
-    rows = (AuditEvent.objects.filter(run_id__in=list(run_ids), action__startswith=VERDICT_PREFIX, user__isnull=False)
+    rows = (AuditEvent.objects.filter(in_values("run_id", run_ids), action__startswith=VERDICT_PREFIX, user__isnull=False)
             .annotate(day=TruncDate("created_at")).order_by()
             .values_list("run_id", "run__automation_id", "user_id", "day").distinct())
     return Counter((automation_id, user_id, day) for _, automation_id, user_id, day in rows)

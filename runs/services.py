@@ -19,6 +19,7 @@ from runs.models import (
 )
 from runs.records import RunRecord
 from runs.sampling import BUCKETS, sample_bucket
+from runs.sql import in_values
 
 
 class InvalidRate(ValueError):
@@ -157,7 +158,7 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
         )
     with transaction.atomic():
         before = {pk: (automation_id, created, sampled, chip) for pk, automation_id, created, sampled, chip in
-                  Run.objects.filter(pk__in=list(rows)).select_for_update().order_by("pk")
+                  Run.objects.filter(in_values("pk", rows)).select_for_update().order_by("pk")
                   .values_list("pk", "automation_id", "created_at", "sampled", "chip")}
         day_moves: Counter = Counter()
         chip_moves: Counter = Counter()
