@@ -153,6 +153,9 @@ class LocalBackend(Backend):
     def neighbour(self, query: QueueQuery, run: RunInfo, direction: str) -> str | None:
         return local_queries.queue_neighbour(query, run.created_at, run.id, direction)
 
+    def neighbours(self, query: QueueQuery, run: RunInfo) -> tuple[str | None, str | None]:
+        return local_queries.queue_neighbours(query, run.created_at, run.id)
+
     def run(self, run_id: str) -> RunInfo:
         try:
             return run_info(local_queries.run_for_pane(run_id), detail=True)
