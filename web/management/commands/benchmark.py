@@ -145,10 +145,12 @@ class Command(InProcessBenchmark):
         ]
         combined = _combined_save_url()
         if combined:
+            # The pane's one form (verdict, note and a typed correction: `v:<JSON pointer>` fields
+            # holding the value as typed, strings bare).
+            key = next((k for k, v in (sample.output or {}).items() if isinstance(v, str)), "bench")
             cases.insert(6, ("combined save: verdict, note, correction (htmx)", lambda i: ("POST", combined(run_id), {
                 "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench combined {i}",
-                                          "expected": json.dumps({**(sample.output or {}), "bench": i}),
-                                          "version": version()}})))
+                                          "op": "save", f"v:/{key}": f"bench {i}", "version": version()}})))
         bare, results = [], {label: [] for label, _ in cases}
         for _, make in cases:  # warm up every case once
             method, url, kwargs = make(0)
