@@ -59,8 +59,10 @@ STATUS_ACTIONS = {
 
 def _locked_review(run: Run) -> Review:
     """The run's review, created empty when missing, locked for the transaction."""
-    review, _ = Review.objects.get_or_create(run=run)
-    return Review.objects.select_for_update().get(pk=review.pk)
+    review = Review.objects.select_for_update().filter(run=run).first()
+    if review is None:  # the run is locked by the caller, so no one else creates it meanwhile
+        review, _ = Review.objects.get_or_create(run=run)
+    return review
 
 
 def _validate(changes: dict) -> None:

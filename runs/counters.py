@@ -5,7 +5,7 @@ and reviews (same transaction); rebuilt from the runs by `recount`. Imports only
 from collections import Counter
 
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 
 from runs.models import Automation, ChipCount, Run, RunDayCount
@@ -64,17 +64,13 @@ def chip_counts_recount(*, automation: Automation) -> None:
 
 
 def chip_count_move(*, automation_id: int, sampled: bool, old: str | None, new: str | None) -> None:
-    """Move one run between chips in the counters (old=None: a new run; new=None: removed)."""
+    """Move one run between chips in the counters (old=None: a new run; new=None: removed), in
+    one statement."""
     if old == new:
         return
+    moves: Counter = Counter()
     if old is not None:
-        ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=old).update(count=F("count") - 1)
+        moves[(automation_id, sampled, old)] -= 1
     if new is not None:
-        updated = ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=new).update(
-            count=F("count") + 1
-        )
-        if not updated:
-            ChipCount.objects.get_or_create(automation_id=automation_id, sampled=sampled, chip=new, defaults={"count": 0})
-            ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=new).update(
-                count=F("count") + 1
-            )
+        moves[(automation_id, sampled, new)] += 1
+    chip_counts_add(moves)

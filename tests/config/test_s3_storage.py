@@ -76,11 +76,13 @@ def test_a_file_sent_to_the_ingest_api_is_stored_on_s3_and_downloaded_through_lo
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 s3"
 
 
-def test_a_replaced_file_leaves_no_orphan_object(s3_settings, automation):
+def test_a_replaced_file_leaves_no_orphan_object_once_committed(s3_settings, automation,
+                                                                 django_capture_on_commit_callbacks):
     endpoint, bucket, prefix = s3_settings
     first = run_record(automation, files=[{"name": "a.txt", "role": "output", "text": "one"}])
     runs_record([parse_run_record(first)])
-    runs_record([parse_run_record({**first, "files": [{"name": "a.txt", "role": "output", "text": "two"}]})])
+    with django_capture_on_commit_callbacks(execute=True):
+        runs_record([parse_run_record({**first, "files": [{"name": "a.txt", "role": "output", "text": "two"}]})])
     stored = RunFile.objects.get(run_id=first["id"])
     assert s3_keys(endpoint, bucket, prefix) == [f"{prefix}/{stored.file.name}"]
     assert stored.file.read() == b"two"
