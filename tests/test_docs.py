@@ -6,7 +6,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CITATION = re.compile(r"docs/([\w-]+\.md)(?:#([\w-]+))?")
-FOREIGN = re.compile(r"DESIGN §|seed 00\d|contract §|\.\./shared|eigenpal-api-contract|eigenpal-api-0\.20")
+# Spelled so that this file does not match itself (and `git grep` for the same words stays empty).
+FOREIGN = re.compile(r"DESIGN \N{SECTION SIGN}|seed 00\d|contract \N{SECTION SIGN}|\.\./shared"
+                     r"|eigenpal-api-con[t]ract|eigenpal-api-0\.2[0]")
 
 
 SUFFIXES = {".py", ".md", ".html", ".toml", ".txt"}
@@ -37,7 +39,7 @@ def _anchors(markdown: str) -> set[str]:
 
 def test_no_citation_of_documents_outside_the_repository():
     offenders = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
-                 for path in _tracked_text_files() if path.name != "test_docs.py"
+                 for path in _tracked_text_files()
                  for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
                  if FOREIGN.search(line)]
     assert offenders == []
