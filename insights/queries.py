@@ -166,16 +166,6 @@ def most_corrected_fields(path_lists: Iterable[list[str]], limit: int = TOP_FIEL
     return top, corrected
 
 
-def corrected_paths_recent(*, automation_ids: list[int], days: list[date]) -> Iterable[list[str]]:
-    """The corrected paths of reviews with an expected output changed in the window.
-    One query; rows are bounded by the corrections made in the window."""
-    return (
-        Review.objects.filter(run__automation_id__in=automation_ids, has_expected=True,
-                              updated_at__gte=_window_start(days))
-        .values_list("corrected_paths", flat=True)
-    )
-
-
 def corrected_fields(*, automation_ids: list[int], days: list[date], limit: int = TOP_FIELDS) -> tuple[list, int]:
     """most_corrected_fields over the reviews corrected in the window, from the ReviewDayCount
     rollup (one grouped query over a few hundred rows): the top `limit` paths and the number of
