@@ -9,7 +9,14 @@ from django.db import transaction
 
 from datasets.checks import check_output
 from datasets.models import CheckVerdict, Example, ExampleCheck
-from review.counters import review_counts_move, review_counts_states, reviewer_counts_move, reviewer_counts_states
+from review.counters import (
+    review_counts_move,
+    review_counts_states,
+    reviewer_counts_move,
+    reviewer_counts_states,
+    verdict_counts_move,
+    verdict_counts_states,
+)
 from review.models import AuditEvent, Review
 from review.services import review_update
 from runs.models import TERMINAL_STATUSES, Run, RunStatus
@@ -25,9 +32,11 @@ def runs_record_and_check(records: list[RunRecord]) -> RecordResult:
         # counts move with it (one query per batch; a second only when some runs have reviews).
         ids = [r.id for r in records]
         reviewed, judged = review_counts_states(ids), reviewer_counts_states(ids)
+        verdicts = verdict_counts_states(reviewed) if reviewed else Counter()
         result = runs_record(records)
         if reviewed:
             review_counts_move(sum(reviewed.values(), Counter()), sum(review_counts_states(reviewed).values(), Counter()))
+            verdict_counts_move(verdicts, verdict_counts_states(reviewed))
         if judged:
             reviewer_counts_move(judged, reviewer_counts_states(ids))
         example_runs = [r.id for r in records if r.example_id]

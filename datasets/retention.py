@@ -11,8 +11,15 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from review.counters import review_counts_move, review_counts_states, reviewer_counts_move, reviewer_counts_states
-from review.models import ExpectedFile, ReviewDayCount, ReviewerDayCount
+from review.counters import (
+    review_counts_move,
+    review_counts_states,
+    reviewer_counts_move,
+    reviewer_counts_states,
+    verdict_counts_move,
+    verdict_counts_states,
+)
+from review.models import ExpectedFile, ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.counters import chip_counts_add, day_counts_add
 from runs.files import files_delete_on_commit
 from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile
@@ -42,8 +49,11 @@ def runs_prune(*, automation: Automation, before: datetime, batch: int = 2000) -
                 days[(automation.pk, timezone.localdate(created), sampled)] -= 1
                 chips[(automation.pk, sampled, chip)] -= 1
             reviews, judged = review_counts_states(ids), reviewer_counts_states(ids)
+            verdicts = verdict_counts_states(reviews) if reviews else Counter()
             Run.objects.filter(pk__in=ids).delete()
             review_counts_move(sum(reviews.values(), Counter()), Counter())
+            verdict_counts_move(verdicts, Counter())
+            ReviewTally.objects.filter(automation=automation, count=0).delete()
             reviewer_counts_move(judged, Counter())
             ReviewerDayCount.objects.filter(automation=automation, count=0).delete()
             ReviewDayCount.objects.filter(automation=automation, count=0).delete()

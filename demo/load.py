@@ -24,7 +24,7 @@ from datasets.loop import runs_record_and_check
 from datasets.models import Example
 from datasets.services import example_promote
 from demo.generate import AUTOMATIONS, DemoRun, demo_runs
-from review.counters import review_counts_recount, reviewer_counts_recount
+from review.counters import review_counts_recount, review_day_counts_recount, reviewer_counts_recount
 from review.models import AuditEvent, ExpectedFile, Review
 from review.services import expected_file_upload, review_set_status, review_update, review_verdict
 from runs.counters import chip_counts_recount
@@ -333,6 +333,7 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
     # The reviews above were backdated after the services counted them today: rebuild the rollups.
     for automation in automations.values():
         review_counts_recount(automation=automation)
+        review_day_counts_recount(automation=automation)
         reviewer_counts_recount(automation=automation)
     return summary
 

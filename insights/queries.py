@@ -11,7 +11,7 @@ from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from review.models import Review, ReviewDayCount, ReviewerDayCount
+from review.models import Correction, Review, ReviewerDayCount, ReviewTally
 from runs.chips import Chip, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
 
@@ -90,9 +90,9 @@ def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[
         RunDayCount.objects.filter(automation_id__in=automation_ids, sampled=True, day__gte=timezone.localdate(start))
         .order_by().values("day").annotate(n=Sum("count"))
     )
-    # Reviews resolved (or ignored) per day, from the ReviewDayCount rollup.
+    # Reviews resolved (or ignored) per day, from the ReviewTally rollup.
     departures = _per_day(
-        ReviewDayCount.objects.filter(automation_id__in=automation_ids, sampled=True, kind=ReviewDayCount.Kind.RESOLVED,
+        ReviewTally.objects.filter(automation_id__in=automation_ids, sampled=True, kind=ReviewTally.Kind.RESOLVED,
                                       day__gte=timezone.localdate(start))
         .order_by().values("day").annotate(n=Sum("count"))
     )
@@ -105,14 +105,14 @@ def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[
 
 def pass_counts_per_day(*, automation_ids: list[int], days: list[date]) -> dict[date, tuple[int, int]]:
     """(passed, rated) of the sampled runs created each day that have a verdict."""
-    # From the ReviewDayCount rollup (rated and passed reviews by their run's day).
+    # From the ReviewTally rollup (rated and passed reviews by their run's day).
     rows = (
-        ReviewDayCount.objects.filter(automation_id__in=automation_ids, sampled=True,
-                                      kind__in=[ReviewDayCount.Kind.RATED, ReviewDayCount.Kind.PASSED],
+        ReviewTally.objects.filter(automation_id__in=automation_ids, sampled=True,
+                                      kind__in=[ReviewTally.Kind.RATED, ReviewTally.Kind.PASSED],
                                       day__gte=days[0])
         .order_by().values("day")
-        .annotate(n=Sum("count", filter=Q(kind=ReviewDayCount.Kind.RATED)),
-                  passed=Sum("count", filter=Q(kind=ReviewDayCount.Kind.PASSED)))
+        .annotate(n=Sum("count", filter=Q(kind=ReviewTally.Kind.RATED)),
+                  passed=Sum("count", filter=Q(kind=ReviewTally.Kind.PASSED)))
     )
     return {row["day"]: (row["passed"] or 0, row["n"] or 0) for row in rows if row["n"]}
 
@@ -166,16 +166,29 @@ def most_corrected_fields(path_lists: Iterable[list[str]], limit: int = TOP_FIEL
     return top, corrected
 
 
+def corrected_paths_recent(*, automation_ids: list[int], days: list[date]) -> Iterable[list[str]]:
+    """The generalised paths of the field corrections of each review changed in the window
+    (review.models.Correction, kept in step whatever wrote the correction: the page editor,
+    either API generation). One query; rows are bounded by the corrections made in the window."""
+    rows = (Correction.objects.filter(kind=Correction.Kind.FIELD, review__run__automation_id__in=automation_ids,
+                                      review__updated_at__gte=_window_start(days))
+            .order_by("review_id").values_list("review_id", "pattern"))
+    by_review: dict[int, list[str]] = defaultdict(list)
+    for review_id, pattern in rows:
+        by_review[review_id].append(pattern)
+    return list(by_review.values())
+
+
 def corrected_fields(*, automation_ids: list[int], days: list[date], limit: int = TOP_FIELDS) -> tuple[list, int]:
-    """most_corrected_fields over the reviews corrected in the window, from the ReviewDayCount
+    """most_corrected_fields over the reviews corrected in the window, from the ReviewTally
     rollup (one grouped query over a few hundred rows): the top `limit` paths and the number of
     reviews that corrected anything."""
-    rows = (ReviewDayCount.objects.filter(automation_id__in=automation_ids, day__gte=days[0],
-                                          kind__in=[ReviewDayCount.Kind.CORRECTED, ReviewDayCount.Kind.PATH])
+    rows = (ReviewTally.objects.filter(automation_id__in=automation_ids, day__gte=days[0],
+                                          kind__in=[ReviewTally.Kind.CORRECTED, ReviewTally.Kind.PATH])
             .order_by().values("kind", "path").annotate(n=Sum("count")))
     corrected, paths = 0, []
     for row in rows:
-        if row["kind"] == ReviewDayCount.Kind.CORRECTED:
+        if row["kind"] == ReviewTally.Kind.CORRECTED:
             corrected += row["n"]
         elif row["n"]:
             paths.append((row["path"], row["n"]))

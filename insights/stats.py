@@ -9,7 +9,7 @@ from django.db.models import F, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from review.models import ReviewDayCount
+from review.models import ReviewTally
 from runs.models import Automation, RunDayCount, SamplingRateChange
 from runs.sampling import BUCKETS
 
@@ -63,7 +63,8 @@ def reviews_per_day(runs_per_day: float, rate_bp: int) -> float:
 @dataclass
 class SamplingStats:
     runs_recent: int = 0  # runs created in the last TRAFFIC_DAYS
-    sampled_recent: int = 0
+    sampled_recent: int | None = 0  # None: not known (the upstream's health does not say)
+    from_upstream: bool = False  # figures from an upstream API's review health (proxy mode)
     passed: int = 0  # reviewed sampled runs of the last PASS_RATE_DAYS that passed
     rated: int = 0  # ... that have a rating at all
     interval: Interval | None = None
@@ -92,15 +93,16 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         .annotate(n=Sum("count"), sampled=Sum("count", filter=Q(sampled=True)))
     )
     for row in traffic:
-        stats[row["automation_id"]].runs_recent, stats[row["automation_id"]].sampled_recent = row["n"], row["sampled"]
-    # Rated and passed sampled runs of the last PASS_RATE_DAYS calendar days, from the review rollup.
+        stats[row["automation_id"]].runs_recent = row["n"]
+        stats[row["automation_id"]].sampled_recent = row["sampled"] or 0  # SUM of no rows is NULL
+    # Rated and passed sampled runs of the last PASS_RATE_DAYS calendar days, from the review tally.
     verdicts = (
-        ReviewDayCount.objects.filter(automation_id__in=ids, sampled=True,
-                                      kind__in=[ReviewDayCount.Kind.RATED, ReviewDayCount.Kind.PASSED],
+        ReviewTally.objects.filter(automation_id__in=ids, sampled=True,
+                                      kind__in=[ReviewTally.Kind.RATED, ReviewTally.Kind.PASSED],
                                       day__gte=timezone.localdate(now) - timedelta(days=PASS_RATE_DAYS - 1))
         .order_by().values("automation_id")
-        .annotate(n=Sum("count", filter=Q(kind=ReviewDayCount.Kind.RATED)),
-                  passed=Sum("count", filter=Q(kind=ReviewDayCount.Kind.PASSED)))
+        .annotate(n=Sum("count", filter=Q(kind=ReviewTally.Kind.RATED)),
+                  passed=Sum("count", filter=Q(kind=ReviewTally.Kind.PASSED)))
     )
     for row in verdicts:
         stats[row["automation_id"]].rated, stats[row["automation_id"]].passed = row["n"] or 0, row["passed"] or 0
@@ -110,6 +112,23 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         item.suggestion_bp = step_down_suggestion(
             rate_bp=automation.sampling_rate_bp, interval=item.interval, threshold=automation.step_down_threshold
         )
+    return stats
+
+
+def stats_from_health(automation: Automation, health, now=None) -> SamplingStats:
+    """An automation's sampling figures from the review health an upstream API reports (proxy
+    mode; backends.base.ReviewHealth): traffic of the last TRAFFIC_DAYS from its day buckets,
+    the pass rate of its reviewed runs with the interval it sent (Wilson, recomputed if absent).
+    The upstream does not say how many of them were sampled."""
+    first_day = timezone.localdate(now or timezone.now()) - timedelta(days=TRAFFIC_DAYS - 1)
+    stats = SamplingStats(runs_recent=health.runs_since(first_day), sampled_recent=None,
+                          passed=health.correct, rated=health.reviewed_runs, from_upstream=True)
+    if health.reviewed_runs and health.low is not None and health.high is not None:
+        stats.interval = Interval(low=health.low, high=health.high)
+    else:
+        stats.interval = wilson_interval(health.correct, health.reviewed_runs)
+    stats.suggestion_bp = step_down_suggestion(rate_bp=automation.sampling_rate_bp, interval=stats.interval,
+                                               threshold=automation.step_down_threshold)
     return stats
 
 

@@ -1,21 +1,86 @@
-"""The review rollup (ReviewDayCount): which counts one review contributes, changes applied as
-deltas by the services, and the rebuild from the source rows used by `manage.py recount`."""
+"""The review rollups: ReviewDayCount (verdict buckets by run day, for the review health
+endpoint), ReviewTally (rated, passed, resolved and corrected reviews per day, for the backlog
+and sampling pages) and ReviewerDayCount (runs judged per reviewer and day). Upkeep inside the
+review services' transactions, moves for re-recorded and pruned runs, and rebuilds for repairs
+(`manage.py recount`, `manage.py recount_reviews`)."""
 
 from collections import Counter
 from datetime import datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Case, CharField, Count, F, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount
+from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.chips import Rating
 from runs.counters import counts_upsert
+from runs.models import Automation, Run
 from runs.sql import in_values
 
-Kind = ReviewDayCount.Kind
-PATH_LENGTH = ReviewDayCount._meta.get_field("path").max_length
+CORRECT, INCORRECT, NIT = "correct", "incorrect", "nit"
+
+
+def verdict_bucket(rating: str | None) -> str:
+    """The health endpoint's word for a review with this rating (docs/api-reviews.md mapping)."""
+    if rating == Rating.PASS:
+        return CORRECT
+    if rating in (Rating.FAIL, Rating.PARTIAL):
+        return INCORRECT
+    return NIT
+
+
+def review_day_count_move(*, run: Run, old: str | None, new: str | None) -> None:
+    """Move one review of `run` from verdict bucket `old` to `new` (None: no review). Called
+    inside the writing transaction, with the run row locked."""
+    if old == new:
+        return
+    day = timezone.localdate(run.created_at)
+    key = {"automation_id": run.automation_id, "day": day, "sampled": run.sampled}
+    if old is not None:
+        ReviewDayCount.objects.filter(**key, verdict=old).update(count=F("count") - 1)
+    if new is not None:
+        if not ReviewDayCount.objects.filter(**key, verdict=new).update(count=F("count") + 1):
+            ReviewDayCount.objects.get_or_create(**key, verdict=new, defaults={"count": 0})
+            ReviewDayCount.objects.filter(**key, verdict=new).update(count=F("count") + 1)
+
+
+BUCKET_EXPRESSION = Case(
+    When(rating=Rating.PASS, then=Value(CORRECT)),
+    When(rating__in=(Rating.FAIL, Rating.PARTIAL), then=Value(INCORRECT)),
+    default=Value(NIT), output_field=CharField(),
+)
+
+
+def review_day_counts_recount(*, automation: Automation) -> None:
+    """Rebuild one automation's review rollup from its reviews (repairs, the migration)."""
+    rows = (Review.objects.filter(run__automation=automation)
+            .annotate(day=TruncDate("run__created_at"), verdict=BUCKET_EXPRESSION)
+            .order_by().values("day", "run__sampled", "verdict").annotate(n=Count("pk")))
+    with transaction.atomic():
+        ReviewDayCount.objects.filter(automation=automation).delete()
+        ReviewDayCount.objects.bulk_create([
+            ReviewDayCount(automation=automation, day=r["day"], sampled=r["run__sampled"], verdict=r["verdict"],
+                           count=r["n"]) for r in rows])
+
+
+def verdict_counts_states(run_ids) -> Counter:
+    """{(automation_id, run day, sampled, verdict bucket): reviews} of these runs' reviews, by
+    their runs' current automation, day and sampling (one query): what ReviewDayCount holds
+    for them, so recording or pruning runs can move it."""
+    rows = Review.objects.filter(in_values("run_id", run_ids)).values_list(
+        "run__automation_id", "run__created_at", "run__sampled", "rating")
+    return Counter((a, timezone.localdate(c), s, verdict_bucket(r)) for a, c, s, r in rows)
+
+
+def verdict_counts_move(before: Counter, after: Counter) -> None:
+    moves = Counter(after)
+    moves.subtract(before)
+    counts_upsert(ReviewDayCount, ("automation", "day", "sampled", "verdict"), moves)
+
+
+Kind = ReviewTally.Kind
+PATH_LENGTH = ReviewTally._meta.get_field("path").max_length
 _STATE = ("run_id", "run__automation_id", "run__created_at", "run__sampled", "rating", "resolved_at",
           "updated_at", "has_expected", "corrected_paths")
 
@@ -59,7 +124,7 @@ def review_counts_move(before: Counter, after: Counter) -> None:
     """Apply after - before (negative counts kept) in one statement."""
     moves = Counter(after)
     moves.subtract(before)
-    counts_upsert(ReviewDayCount, ("automation", "day", "sampled", "kind", "path"), moves)
+    counts_upsert(ReviewTally, ("automation", "day", "sampled", "kind", "path"), moves)
 
 
 def review_counts_states(run_ids) -> dict[str, Counter]:
@@ -75,9 +140,9 @@ def review_counts_recount(*, automation) -> None:
     for row in Review.objects.filter(run__automation=automation).order_by().values_list(*_STATE).iterator(2000):
         total.update(_marks_of_row(row))
     with transaction.atomic():
-        ReviewDayCount.objects.filter(automation=automation).delete()
-        ReviewDayCount.objects.bulk_create(
-            [ReviewDayCount(automation_id=a, day=day, sampled=sampled, kind=kind, path=path, count=n)
+        ReviewTally.objects.filter(automation=automation).delete()
+        ReviewTally.objects.bulk_create(
+            [ReviewTally(automation_id=a, day=day, sampled=sampled, kind=kind, path=path, count=n)
              for (a, day, sampled, kind, path), n in total.items() if n], batch_size=2000)
 
 

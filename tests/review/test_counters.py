@@ -1,5 +1,6 @@
-"""The daily review rollup (ReviewDayCount) is kept by deltas through verdicts, status changes,
-clears, re-recorded runs that move and retention; after any mix it equals a full recount."""
+"""The review rollups stay equal to a recount from the reviews (and the audit trail) through
+every kind of review write, re-recorded runs that move, and retention: ReviewDayCount (the health
+endpoint), ReviewTally (backlog and sampling pages) and ReviewerDayCount (throughput)."""
 
 from datetime import timedelta
 
@@ -10,31 +11,66 @@ from django.utils import timezone
 
 from datasets.loop import runs_record_and_check
 from datasets.retention import runs_prune
-from review.counters import review_counts_recount, reviewer_counts_recount
-from review.models import ReviewDayCount, ReviewerDayCount
+from datasets.services import example_promote
+from review.counters import review_counts_recount, review_day_counts_recount, reviewer_counts_recount
+from review.models import ReviewDayCount, ReviewerDayCount, ReviewTally
 from review.services import expected_file_upload, review_clear, review_set_status, review_update, review_verdict
 from runs.models import Automation, Run
 from runs.records import parse_run_record
-from tests.factories import make_automation, run_record
+from tests.factories import make_automation, make_runs, run_record
 
 pytestmark = pytest.mark.django_db
 
 
-def rollup() -> dict:
-    return {(r.automation_id, r.day, r.sampled, r.kind, r.path): r.count for r in ReviewDayCount.objects.all() if r.count}
+
+def rollup(automation) -> dict:
+    return {(r.day, r.sampled, r.verdict): r.count
+            for r in ReviewDayCount.objects.filter(automation=automation) if r.count}
+
+
+def test_the_rollup_follows_every_write_and_equals_a_recount(automation, reviewer):
+    a, b, c, d = make_runs(4, automation)
+    review_update(run=a, changes={"rating": "pass", "status": "resolved"}, user=reviewer)
+    review_update(run=b, changes={"rating": "partial", "status": "open"}, user=reviewer)
+    review_update(run=b, changes={"rating": "fail"}, user=reviewer)
+    review_update(run=c, changes={"body": "just a note"}, user=reviewer)
+    expected_file_upload(run=d, upload=SimpleUploadedFile("x.csv", b"x"), name=None, user=reviewer)
+    review_update(run=d, changes={"rating": "pass"}, user=reviewer)
+    review_clear(run=a, user=reviewer)
+    kept = rollup(automation)
+    assert sorted(kept.values()) == [1, 1, 1]  # b incorrect, c nit, d correct
+    review_day_counts_recount(automation=automation)
+    assert rollup(automation) == kept
+
+
+def test_promoting_an_unreviewed_run_counts_its_new_review(automation, reviewer):
+    (run,) = make_runs(1, automation)
+    example_promote(run=run, name="ex-1", user=reviewer)
+    assert list(ReviewDayCount.objects.values_list("verdict", "count")) == [("nit", 1)]
+
+
+def tally() -> dict:
+    return {(r.automation_id, r.day, r.sampled, r.kind, r.path): r.count for r in ReviewTally.objects.all() if r.count}
 
 
 def throughput() -> dict:
     return {(r.automation_id, r.user_id, r.day): r.count for r in ReviewerDayCount.objects.all() if r.count}
 
 
+def verdicts() -> dict:
+    return {(r.automation_id, r.day, r.sampled, r.verdict): r.count for r in ReviewDayCount.objects.all() if r.count}
+
+
 def recounted() -> dict:
-    kept = throughput()
+    """Rebuild every review rollup; the throughput and verdict rollups must come back unchanged,
+    the tally is returned for the caller to compare."""
+    kept_throughput, kept_verdicts = throughput(), verdicts()
     for automation in Automation.objects.all():
         review_counts_recount(automation=automation)
         reviewer_counts_recount(automation=automation)
-    assert throughput() == kept
-    return rollup()
+        review_day_counts_recount(automation=automation)
+    assert (throughput(), verdicts()) == (kept_throughput, kept_verdicts)
+    return tally()
 
 
 def ago(days: int) -> str:
@@ -65,19 +101,19 @@ def test_verdicts_status_changes_clears_moves_and_pruning_keep_the_rollup_equal_
     expected_file_upload(run=runs[ids[6]], upload=SimpleUploadedFile("fixed.csv", b"a\n"), name=None, user=reviewer)
     review_clear(run=runs[ids[3]], user=reviewer)
     review_clear(run=runs[ids[7]], user=reviewer)
-    kinds = {k[3] for k in rollup()}
+    kinds = {k[3] for k in tally()}
     assert {"rated", "passed", "resolved", "corrected", "path"} <= kinds
-    assert rollup() == recounted()
+    assert tally() == recounted()
 
     # Re-recorded reviewed runs move to another automation and day (and so maybe sampling).
     moved = [{**r, "automation": half.ref if r["automation"] == other.ref else other.ref, "createdAt": ago(12)}
              for r in records[:10]]
     runs_record_and_check([parse_run_record(r) for r in moved])
-    assert rollup() == recounted()
+    assert tally() == recounted()
 
     runs_prune(automation=other, before=timezone.now() - timedelta(days=10))
     runs_prune(automation=half, before=timezone.now() - timedelta(days=3))
-    assert Run.objects.count() < 24 and rollup() == recounted()
+    assert Run.objects.count() < 24 and tally() == recounted()
 
 
 def test_verdicts_count_as_rated_passed_and_resolved_and_recount_rebuilds_them(reviewer):
@@ -86,8 +122,8 @@ def test_verdicts_count_as_rated_passed_and_resolved_and_recount_rebuilds_them(r
     runs_record_and_check([parse_run_record(r) for r in records])
     for record, verdict in zip(records, ("pass", "pass", "fail", "partial"), strict=True):
         review_verdict(run=Run.objects.get(pk=record["id"]), verdict=verdict, user=reviewer)
-    kinds = {k[3]: v for k, v in rollup().items()}
+    kinds = {k[3]: v for k, v in tally().items()}
     assert kinds == {"rated": 4, "passed": 2, "resolved": 2}
-    ReviewDayCount.objects.all().delete()  # a repair rebuilds it
+    ReviewTally.objects.all().delete()  # a repair rebuilds it
     call_command("recount", verbosity=0, stdout=open("/dev/null", "w"))
-    assert {k[3]: v for k, v in rollup().items()} == kinds
+    assert {k[3]: v for k, v in tally().items()} == kinds

@@ -5,7 +5,7 @@ The services keep them in step; this is for repairs, e.g. after deleting runs in
 
 from django.core.management.base import BaseCommand
 
-from review.counters import review_counts_recount, reviewer_counts_recount
+from review.counters import review_counts_recount, review_day_counts_recount, reviewer_counts_recount
 from runs.counters import chip_counts_recount
 from runs.models import Automation
 
@@ -21,5 +21,6 @@ class Command(BaseCommand):
         for automation in found:
             chip_counts_recount(automation=automation)
             review_counts_recount(automation=automation)
+            review_day_counts_recount(automation=automation)
             reviewer_counts_recount(automation=automation)
             self.stdout.write(f"{automation.ref}: recounted")

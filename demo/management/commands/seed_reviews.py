@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from review.counters import review_counts_recount, reviewer_counts_recount
+from review.counters import review_counts_recount, review_day_counts_recount, reviewer_counts_recount
 from review.models import AuditEvent, Review
 from runs.chips import derive_chip
 from runs.counters import chip_counts_recount
@@ -68,6 +68,7 @@ class Command(BaseCommand):
         for automation in Automation.objects.all():
             chip_counts_recount(automation=automation)
             review_counts_recount(automation=automation)
+            review_day_counts_recount(automation=automation)
             reviewer_counts_recount(automation=automation)
         elapsed = time.monotonic() - started
         self.stdout.write(f"Inserted {done} reviews in {elapsed:.1f} s.")
