@@ -13,6 +13,7 @@ from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
     Automation,
+    EvaluatorScore,
     Run,
     RunFile,
     SamplingRateChange,
@@ -183,6 +184,16 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
                                     update_fields=list(_RECORDED_FIELDS))
         day_counts_add(day_moves)
         chip_counts_add(chip_moves)
+        # Evaluator scores: a record with scores replaces the run's scores (the last one of an id
+        # wins); one DELETE for the runs that had some, one INSERT for all.
+        scored = {record.id: record.scores for record in records if record.scores is not None}
+        if scored:
+            stale = [run_id for run_id in scored if run_id in before]
+            if stale:
+                EvaluatorScore.objects.filter(in_values("run_id", stale)).delete()
+            EvaluatorScore.objects.bulk_create([
+                EvaluatorScore(run_id=run_id, name=s.name, value=s.value, passed=s.passed, source=s.source)
+                for run_id, scores in scored.items() for s in scores])
         seen = set()
         for record in records:
             # A repeat inside the batch counts as an update; the last record of an id wins.

@@ -142,6 +142,8 @@ class Command(InProcessBenchmark):
                 "headers": htmx, "data": {"name": "bench-example", "confirm_no_expected": "on"}})),
             ("backlog page", lambda i: ("GET", "/backlog/", {})),
             ("sampling page", lambda i: ("GET", "/sampling/", {})),
+            ("backlog, one automation (per-version estimates)", lambda i: ("GET", f"/backlog/?automation={ref}", {})),
+            ("evaluators page", lambda i: ("GET", "/evaluators/", {})),
         ]
         combined = _combined_save_url()
         if combined:
