@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.files import File
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -35,6 +36,9 @@ _ALIASES = {
 _PREFIX_KIND = {v: k for k, v in KIND_PREFIX.items()}
 
 
+_STATUSES = frozenset(RunStatus.values)  # computed once: the enum builds the list on every access
+
+
 class RecordError(ValueError):
     """A run record that cannot be stored; the message names the field."""
 
@@ -43,7 +47,7 @@ class RecordError(ValueError):
 class FileRecord:
     name: str
     role: str
-    content: bytes
+    content: bytes | File  # bytes from a JSON record; an uploaded file (streamed) from multipart
     content_type: str
 
 
@@ -199,7 +203,7 @@ def parse_run_record(obj) -> RunRecord:
         automation = automation.get("ref") or automation.get("id")
     kind, slug = parse_automation_ref(automation)
     status = data.get("status") or RunStatus.COMPLETED
-    if status not in RunStatus.values:
+    if status not in _STATUSES:
         raise RecordError(f"status: {status!r} is not one of {', '.join(RunStatus.values)}.")
     run_input = data.get("input", {})
     if run_input is None:
