@@ -40,6 +40,7 @@ from runs.chips import Chip, Rating, ReviewStatus
 from runs.models import (
     Automation,
     AutomationKind,
+    EvaluatorScore,
     FileRole,
     Run,
     RunFile,
@@ -239,13 +240,15 @@ class RunList:
         for name in ("noFeedback", "noReview"):
             no_feedback = q.flag(name)
             qs = _bool_filter(qs, None if no_feedback is None else not no_feedback, has_review)
-        status = q.choice("feedbackStatus", ReviewStatus.values) or REVIEW_STATUS_VALUES.get(
-            q.choice("reviewStatus", tuple(REVIEW_STATUS_VALUES)))
-        if status == ReviewStatus.OPEN:
-            # chip "open" holds exactly the reviews with status open. A review with no status yet
-            # (a note or a file only) reads as open in the reviews generation but stays in the
-            # queue's Unreviewed chip, and out of this filter (docs/api-reviews.md).
-            qs = qs.filter(chip=Chip.OPEN)
+        feedback_status = q.choice("feedbackStatus", ReviewStatus.values)
+        review_status = q.choice("reviewStatus", tuple(REVIEW_STATUS_VALUES))
+        status = feedback_status or REVIEW_STATUS_VALUES.get(review_status)
+        if status == ReviewStatus.OPEN and review_status and not feedback_status:
+            # The reviews generation reads a review without a status as open (its summaries say
+            # so), so its filter must match those too.
+            qs = qs.filter(Q(chip=Chip.OPEN) | Q(review__isnull=False, review__status__isnull=True))
+        elif status == ReviewStatus.OPEN:
+            qs = qs.filter(chip=Chip.OPEN)  # chip "open" holds exactly the reviews with status open
         elif status == ReviewStatus.IGNORED:
             qs = qs.filter(chip=Chip.IGNORED)
         elif status == ReviewStatus.RESOLVED:
@@ -412,6 +415,26 @@ def check_to_eval_result(run: Run, check) -> dict:
     }
 
 
+def evaluator_score_to_eval_result(run: Run, score: EvaluatorScore) -> dict:
+    """EvalResult (all 13 keys): a score an evaluator sent with the run at ingest."""
+    return {
+        "id": f"score_{score.pk}",
+        "runId": run.id,
+        "evaluatorName": score.name,
+        "evaluatorType": score.source or "external",
+        "createdAt": iso(score.created_at),
+        "automationId": str(run.automation_id),
+        "label": score.name,
+        "description": None,
+        "error": None,
+        "score": score.value if score.value is not None else (None if score.passed is None else float(score.passed)),
+        "weight": 1.0,
+        "passThreshold": None,
+        "passed": score.passed,
+        "details": {"source": score.source} if score.source else None,
+    }
+
+
 @api_view()
 def run_steps(request: HttpRequest, run_id: str):
     """The run's steps: Loupe records none yet, so the list is empty (docs/api-reviews.md)."""
@@ -443,10 +466,12 @@ def run_trace(request: HttpRequest, run_id: str):
 
 @api_view()
 def run_scores(request: HttpRequest, run_id: str):
-    """The run's checks against its dataset example (empty for runs that are not example runs)."""
+    """The run's checks against its dataset example, then the evaluator scores recorded with it."""
     run = get_run(run_id)
     checks = ExampleCheck.objects.filter(run_id=run.id).select_related("example")
-    return api_response(request, {"scores": [check_to_eval_result(run, check) for check in checks]})
+    scores = [check_to_eval_result(run, check) for check in checks]
+    scores += [evaluator_score_to_eval_result(run, score) for score in run.evaluator_scores.all()]
+    return api_response(request, {"scores": scores})
 
 
 @api_view(params=("zip",))

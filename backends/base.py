@@ -98,6 +98,34 @@ class FileDownload:
 
 
 @dataclass
+class HealthDay:
+    day: date
+    total_runs: int = 0
+    reviewed_runs: int = 0  # with a verdict (correct + incorrect)
+    correct: int = 0
+    nits: int = 0  # reviews without a verdict
+
+
+@dataclass
+class ReviewHealth:
+    """One automation's review health as the upstream counts it (GET
+    /v1/automations/{id}/reviews/health): runs created in the window and their reviews."""
+
+    total_runs: int = 0
+    reviewed_runs: int = 0
+    correct: int = 0
+    incorrect: int = 0
+    nits: int = 0
+    coverage: float | None = None
+    low: float | None = None  # Wilson 95 % interval of correct / reviewed
+    high: float | None = None
+    days: list[HealthDay] = field(default_factory=list)
+
+    def runs_since(self, first: date) -> int:
+        return sum(d.total_runs for d in self.days if d.day >= first)
+
+
+@dataclass
 class ReviewInfo:
     """A run's review (the API's feedback). `version` changes with every saved change; a save
     based on another version is refused with ReviewConflict."""
@@ -112,6 +140,9 @@ class ReviewInfo:
     promoted_example_id: str | None = None
     updated_at: datetime | None = None
     updated_by: str = ""
+    # The review as the upstream sent it (proxy mode, reviews generation): what a whole-review
+    # write must send back unchanged.
+    wire: dict | None = None
     # The latest check of a later run of the promoted example (local only: datasets.ExampleCheck).
     example_check: Any = None
 
@@ -200,6 +231,9 @@ class QueueQuery:
     date_to: date | None = None
     expected: str = ""  # "", "yes", "no"
     promoted: str = ""
+    # "evaluator_passed_human_failed" / "evaluator_failed_human_passed": an evaluator score
+    # recorded with the run disagrees with the reviewer's pass / fail (local runs only).
+    disagreement: str = ""
     run_id: str = ""
     before: tuple[datetime, str] | None = None
     after: tuple[datetime, str] | None = None
@@ -381,6 +415,21 @@ class Backend:
     def example(self, automation: Automation, example_id: str) -> ExampleInfo:
         raise NotImplementedError
 
+    def example_runs(self, automation: Automation, example: ExampleInfo, limit: int) -> tuple[object, list]:
+        """(the original run's output, the example's later runs as datasets.compare.ExampleRun,
+        newest first, at most `limit`)."""
+        raise NotImplementedError
+
+    def example_rerun(self, *, automation: Automation, example: ExampleInfo, user) -> str:
+        """Start a run of the example on the automation's latest version; returns the run id.
+        ChangeRefused with a message a page can show where runs are not executed."""
+        raise NotImplementedError
+
+    def example_create(self, *, automation: Automation, fields: dict, user) -> str:
+        """A new example from name, input, expected, metadata, annotation, assertions; returns its
+        id. ChangeRefused names the field at fault (a taken name, assertions upstream)."""
+        raise NotImplementedError
+
     def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:
         """Set some of name, expected, metadata, annotation; ChangeRefused names the field at fault."""
         raise NotImplementedError
@@ -397,6 +446,11 @@ class Backend:
     def dataset_import(self, *, automation: Automation, upload, mode: str, user):
         """Returns datasets.archive.ImportResult; ChangeRefused (field file or mode) for a bad archive."""
         raise NotImplementedError
+
+    def review_health(self, automations: list[Automation]) -> "dict[int, ReviewHealth] | None":
+        """The review figures of the sampling and backlog pages when the runs live elsewhere
+        (proxy mode, reviews generation), by automation pk; None: count the runs in Loupe."""
+        return None
 
     def close(self) -> None:
         """Release pooled connections (tests, settings changes)."""

@@ -1,4 +1,5 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -7,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from backends import get_backend
 from insights.charts import Chart, bar_chart, rate_chart
+from insights.estimates import Estimate
 from insights.queries import (
     THROUGHPUT_DAYS,
     WINDOW_DAYS,
@@ -20,7 +22,9 @@ from insights.queries import (
     reviewer_throughput,
     window_days,
 )
-from insights.stats import wilson_interval
+from insights.stats import pass_rate_estimates, version_estimates, wilson_interval
+from runs.models import Automation
+from web.backend_errors import backend_errors
 
 ALL = "all"
 
@@ -35,6 +39,7 @@ class BacklogDetail:
     throughput: Throughput
     fields: list[tuple[str, int]]
     corrected_reviews: int
+    versions: list[tuple[str | None, Estimate]] = field(default_factory=list)  # local mode only
 
     @property
     def top_field_count(self) -> int:
@@ -57,6 +62,8 @@ def _detail(selected: list[AutomationBacklog]) -> BacklogDetail:
     backlog = open_backlog_per_day(automation_ids=ids, current=sum(i.backlog_sampled for i in selected), days=days)
     points = _rate_points(pass_counts_per_day(automation_ids=ids, days=days), days)
     fields, corrected = most_corrected_fields(corrected_paths_recent(automation_ids=ids, days=days))
+    now = timezone.now()
+    versions = version_estimates(one, start=now - timedelta(days=WINDOW_DAYS), end=now) if one else []
     return BacklogDetail(
         label=one.display_name if one else "All automations",
         backlog_chart=bar_chart(chart_id="chart-backlog", title="Open backlog at the end of each day", days=days,
@@ -64,21 +71,90 @@ def _detail(selected: list[AutomationBacklog]) -> BacklogDetail:
         pass_chart=rate_chart(chart_id="chart-pass-rate", title="Pass rate of reviewed sampled runs, by run day",
                               days=days, points=points, threshold=one.step_down_threshold if one else None),
         throughput=reviewer_throughput(automation_ids=ids, days=days[-THROUGHPUT_DAYS:]),
+        fields=fields, corrected_reviews=corrected, versions=versions,
+    )
+
+
+@dataclass
+class HealthRow:
+    """One automation's line of the backlog page in proxy mode: the upstream's review health."""
+
+    automation: Automation
+    health: object  # backends.base.ReviewHealth
+
+    @property
+    def unreviewed(self) -> int:
+        return max(0, self.health.total_runs - self.health.reviewed_runs - self.health.nits)
+
+    @property
+    def correctness(self) -> float | None:
+        return self.health.correct / self.health.reviewed_runs if self.health.reviewed_runs else None
+
+
+def _health_detail(selected: list[HealthRow]) -> BacklogDetail:
+    """The detail charts from the upstream's day buckets, summed over the selected automations."""
+    ids = [row.automation.pk for row in selected]
+    days = window_days(timezone.localdate())
+    one = selected[0].automation if len(selected) == 1 else None
+    per_day = {day: [0, 0, 0] for day in days}  # unreviewed, correct, reviewed
+    for row in selected:
+        for bucket in row.health.days:
+            if bucket.day in per_day:
+                per_day[bucket.day][0] += max(0, bucket.total_runs - bucket.reviewed_runs - bucket.nits)
+                per_day[bucket.day][1] += bucket.correct
+                per_day[bucket.day][2] += bucket.reviewed_runs
+    points = _rate_points({day: (v[1], v[2]) for day, v in per_day.items()}, days)
+    fields, corrected = most_corrected_fields(corrected_paths_recent(automation_ids=ids, days=days))
+    return BacklogDetail(
+        label=one.display_name if one else "All automations",
+        backlog_chart=bar_chart(chart_id="chart-backlog", title="Runs without a review, by run day (EigenPal API)",
+                                days=days, values=[per_day[day][0] for day in days], y_axis_label="Runs",
+                                unit="runs without a review"),
+        pass_chart=rate_chart(chart_id="chart-pass-rate", title="Correct share of reviewed runs, by run day "
+                              "(EigenPal API)", days=days, points=points,
+                              threshold=one.step_down_threshold if one else None),
+        throughput=reviewer_throughput(automation_ids=ids, days=days[-THROUGHPUT_DAYS:]),
         fields=fields, corrected_reviews=corrected,
     )
 
 
+def _health_rows() -> list[HealthRow] | None:
+    """Proxy mode with an upstream that reports review health: one row per automation."""
+    backend = get_backend()
+    if backend.name == "local":
+        return None
+    automations = backend.automations()
+    health = backend.review_health(automations)
+    if health is None:
+        return None
+    return [HealthRow(automation=a, health=health[a.pk]) for a in automations if a.pk in health]
+
+
 @require_GET
+@backend_errors
 def backlog(request: HttpRequest) -> HttpResponse:
-    summary = backlog_summary()
+    fragment = request.htmx and not request.htmx.history_restore_request
     choice = request.GET.get("automation") or ALL
-    selected = [item for item in summary if item.automation.ref == choice] or summary
+    health_rows = _health_rows()
+    if health_rows is not None:
+        summary = health_rows
+        selected = [row for row in summary if row.automation.ref == choice] or summary
+        detail = _health_detail(selected) if selected else None
+    else:
+        summary = backlog_summary()
+        if not fragment:  # the summary table, with the weighted estimates, is not in the fragment
+            now = timezone.now()
+            estimates = pass_rate_estimates([item.automation for item in summary],
+                                            start=now - timedelta(days=WINDOW_DAYS), end=now)
+            for item in summary:
+                item.estimate = estimates[item.automation.pk]
+        selected = [item for item in summary if item.automation.ref == choice] or summary
+        detail = _detail(selected) if selected else None
     context = {
         "nav": "backlog", "summary": summary, "choice": choice if len(selected) == 1 else ALL,
-        "detail": _detail(selected) if selected else None,
+        "detail": detail, "health": health_rows is not None,
         "window_days": WINDOW_DAYS, "throughput_days": THROUGHPUT_DAYS,
         "proxy": get_backend().name != "local",
     }
-    fragment = request.htmx and not request.htmx.history_restore_request
     template = "insights/partials/backlog_detail.html" if fragment else "insights/backlog.html"
     return render(request, template, context)
