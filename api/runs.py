@@ -40,6 +40,7 @@ from runs.chips import Chip, Rating, ReviewStatus
 from runs.models import (
     Automation,
     AutomationKind,
+    EvaluatorScore,
     FileRole,
     Run,
     RunFile,
@@ -89,20 +90,36 @@ _RELATIVE = re.compile(r"^now(?:\(\))?\s*(?:([+-])\s*(\d+)\s*([smhdw]))?$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+# Date-times outside these years are refused: arithmetic on them (a default window, a relative
+# offset) would leave what Python's datetime can hold, and no run was recorded then.
+TIME_YEARS = (1000, 9000)
+TIME_HELP = "Expected an ISO-8601 date-time or a relative time such as now()-7d."
+
+
 def time_param(query: Query, name: str) -> datetime | None:
+    """A date-time query parameter; anything it cannot turn into one is a 400 naming `name`
+    (also a well-formed but impossible date such as 2026-13-01T00:00, or an offset too large)."""
     raw = query.get(name)
     if raw is None:
         return None
     relative = _RELATIVE.match(raw.strip())
-    if relative:
-        sign, amount, unit = relative.groups()
-        delta = timedelta(**{_UNITS[unit]: int(amount)}) if amount else timedelta()
-        return timezone.now() + (delta if sign == "+" else -delta)
-    value = parse_datetime(raw.strip().replace(" ", "+"))  # a '+' in a query string arrives as a space
+    try:
+        if relative:
+            sign, amount, unit = relative.groups()
+            delta = timedelta(**{_UNITS[unit]: int(amount)}) if amount else timedelta()
+            value = timezone.now() + (delta if sign == "+" else -delta)
+        else:
+            value = parse_datetime(raw.strip().replace(" ", "+"))  # a '+' in a query string arrives as a space
+    except ValueError as impossible:  # 2026-13-01, 25:00, an offset past 24 hours
+        raise bad_request(name, f"Not a valid date-time ({impossible}). {TIME_HELP}") from None
+    except OverflowError:
+        raise bad_request(name, f"Out of range: years {TIME_YEARS[0]} to {TIME_YEARS[1]}.") from None
     if value is None:
-        raise bad_request(name, "Expected an ISO-8601 date-time or a relative time such as now()-7d.")
+        raise bad_request(name, TIME_HELP)
     if timezone.is_naive(value):
         value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
+    if not TIME_YEARS[0] <= value.year <= TIME_YEARS[1]:
+        raise bad_request(name, f"Out of range: years {TIME_YEARS[0]} to {TIME_YEARS[1]}.")
     return value
 
 
@@ -414,6 +431,26 @@ def check_to_eval_result(run: Run, check) -> dict:
     }
 
 
+def evaluator_score_to_eval_result(run: Run, score: EvaluatorScore) -> dict:
+    """EvalResult (all 13 keys): a score an evaluator sent with the run at ingest."""
+    return {
+        "id": f"score_{score.pk}",
+        "runId": run.id,
+        "evaluatorName": score.name,
+        "evaluatorType": score.source or "external",
+        "createdAt": iso(score.created_at),
+        "automationId": str(run.automation_id),
+        "label": score.name,
+        "description": None,
+        "error": None,
+        "score": score.value if score.value is not None else (None if score.passed is None else float(score.passed)),
+        "weight": 1.0,
+        "passThreshold": None,
+        "passed": score.passed,
+        "details": {"source": score.source} if score.source else None,
+    }
+
+
 @api_view()
 def run_steps(request: HttpRequest, run_id: str):
     """The run's steps: Loupe records none yet, so the list is empty (docs/api-reviews.md)."""
@@ -445,10 +482,12 @@ def run_trace(request: HttpRequest, run_id: str):
 
 @api_view()
 def run_scores(request: HttpRequest, run_id: str):
-    """The run's checks against its dataset example (empty for runs that are not example runs)."""
+    """The run's checks against its dataset example, then the evaluator scores recorded with it."""
     run = get_run(run_id)
     checks = ExampleCheck.objects.filter(run_id=run.id).select_related("example")
-    return api_response(request, {"scores": [check_to_eval_result(run, check) for check in checks]})
+    scores = [check_to_eval_result(run, check) for check in checks]
+    scores += [evaluator_score_to_eval_result(run, score) for score in run.evaluator_scores.all()]
+    return api_response(request, {"scores": scores})
 
 
 @api_view(params=("zip",))

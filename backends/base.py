@@ -125,6 +125,21 @@ class ReviewHealth:
         return sum(d.total_runs for d in self.days if d.day >= first)
 
 
+# Scores shown per run (ingest bounds what a run may carry; this bounds what an upstream sends).
+MAX_SCORES = 50
+
+
+@dataclass
+class ScoreInfo:
+    """A score an automated evaluator gave a run (Loupe: recorded at ingest; upstream: GET
+    {prefix}/runs/{id}/scores). `passed` is None when the evaluator's verdict cannot be told."""
+
+    name: str
+    value: float | None = None
+    passed: bool | None = None
+    source: str = ""
+
+
 @dataclass
 class ReviewInfo:
     """A run's review (the API's feedback). `version` changes with every saved change; a save
@@ -256,6 +271,9 @@ class QueueQuery:
     date_to: date | None = None
     expected: str = ""  # "", "yes", "no"
     promoted: str = ""
+    # "evaluator_passed_human_failed" / "evaluator_failed_human_passed": an evaluator score
+    # recorded with the run disagrees with the reviewer's pass / fail (local runs only).
+    disagreement: str = ""
     run_id: str = ""
     before: tuple[datetime, str] | None = None
     after: tuple[datetime, str] | None = None
@@ -395,6 +413,10 @@ class Backend:
         """The first `limit` bytes of a file (previews); OSError when it cannot be read."""
         raise NotImplementedError
 
+    def run_scores(self, run_id: str) -> list[ScoreInfo]:
+        """The evaluator scores of a run, by name (example checks are shown on their own)."""
+        raise NotImplementedError
+
     def audit_trail(self, run_id: str, limit: int = 50) -> list:
         raise NotImplementedError
 
@@ -444,6 +466,21 @@ class Backend:
         raise NotImplementedError
 
     def example(self, automation: Automation, example_id: str) -> ExampleInfo:
+        raise NotImplementedError
+
+    def example_runs(self, automation: Automation, example: ExampleInfo, limit: int) -> tuple[object, list]:
+        """(the original run's output, the example's later runs as datasets.compare.ExampleRun,
+        newest first, at most `limit`)."""
+        raise NotImplementedError
+
+    def example_rerun(self, *, automation: Automation, example: ExampleInfo, user) -> str:
+        """Start a run of the example on the automation's latest version; returns the run id.
+        ChangeRefused with a message a page can show where runs are not executed."""
+        raise NotImplementedError
+
+    def example_create(self, *, automation: Automation, fields: dict, user) -> str:
+        """A new example from name, input, expected, metadata, annotation, assertions; returns its
+        id. ChangeRefused names the field at fault (a taken name, assertions upstream)."""
         raise NotImplementedError
 
     def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:

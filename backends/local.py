@@ -8,11 +8,13 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import BooleanField as BooleanExpression
-from django.db.models import Count, ExpressionWrapper, F, Q
+from django.db.models import Count, ExpressionWrapper, F, Q, Sum
 
 from backends import local_queries
 from backends.base import (
+    MAX_SCORES,
     Backend,
     ChangeRefused,
     ExampleInfo,
@@ -26,13 +28,16 @@ from backends.base import (
     ReviewConflict,
     ReviewInfo,
     RunInfo,
+    ScoreInfo,
     StepInfo,
 )
 from datasets import archive
+from datasets.compare import ExampleRun
 from datasets.models import Example, ExampleFile
 from datasets.services import (
     ExampleError,
     PromoteError,
+    example_create,
     example_delete,
     example_promote,
     example_update,
@@ -40,7 +45,8 @@ from datasets.services import (
 )
 from review import queries, services
 from review.models import ExpectedFile, Review
-from runs.models import Automation, Run, RunFile, RunStatus, RunStep
+from runs.chips import Chip
+from runs.models import Automation, EvaluatorScore, Run, RunFile, RunStatus, RunStep
 
 CHUNK = 64 * 1024
 # The example list never loads the JSON columns.
@@ -103,13 +109,28 @@ def _refused(exc: Exception, field: str = "<root>") -> ChangeRefused:
     return ChangeRefused(str(exc), field=getattr(exc, "field", field))
 
 
+# Sums of the ChipCount counters per automation, one annotation per (scope, chip).
+_CHIP_TOTALS = {
+    f"chips_{scope}_{chip}": Sum("chip_counts__count", default=0, filter=Q(chip_counts__chip=chip) & (
+        Q(chip_counts__sampled=True) if scope == "sampled" else Q()))
+    for scope in ("sampled", "all") for chip in Chip.values
+}
+
+
 class LocalBackend(Backend):
     name = "local"
     eager_neighbours = True
     has_chip_counts = True
 
     def automations(self) -> list[Automation]:
-        return list(Automation.objects.order_by("kind", "slug"))
+        """Every automation with its chip counters (sampled runs and all runs) in the same query,
+        so the queue shows its chip counts without a query of their own."""
+        automations = list(Automation.objects.order_by("kind", "slug").annotate(**_CHIP_TOTALS))
+        for automation in automations:
+            automation.chip_totals = {
+                scope: {chip: getattr(automation, f"chips_{scope}_{chip}") for chip in Chip.values}
+                for scope in ("sampled", "all")}
+        return automations
 
     def queue_page(self, query: QueueQuery) -> QueuePage:
         rows, has_older, has_newer = local_queries.queue_rows(query)
@@ -120,10 +141,27 @@ class LocalBackend(Backend):
         )
 
     def chip_counts(self, query: QueueQuery) -> dict[str, int]:
-        return local_queries.queue_chip_counts(query)
+        """From the counters automations() loaded with the automations when the query carries
+        them (no query of its own), else from the ChipCount table."""
+        loaded = {a.pk: a.chip_totals for a in query.automations if hasattr(a, "chip_totals")}
+        if not query.automations or len(loaded) != len(query.automations) or (
+                query.automation is not None and query.automation.pk not in loaded):
+            return local_queries.queue_chip_counts(query)
+        if query.unknown_automation:
+            return {}
+        chosen = [loaded[query.automation.pk]] if query.automation is not None else loaded.values()
+        scope = "sampled" if query.sampled_only else "all"
+        totals = {}
+        for counts in chosen:
+            for chip, n in counts[scope].items():
+                totals[chip] = totals.get(chip, 0) + (n or 0)
+        return {chip: max(n, 0) for chip, n in totals.items() if n}
 
     def neighbour(self, query: QueueQuery, run: RunInfo, direction: str) -> str | None:
         return local_queries.queue_neighbour(query, run.created_at, run.id, direction)
+
+    def neighbours(self, query: QueueQuery, run: RunInfo) -> tuple[str | None, str | None]:
+        return local_queries.queue_neighbours(query, run.created_at, run.id)
 
     def run(self, run_id: str) -> RunInfo:
         try:
@@ -146,6 +184,12 @@ class LocalBackend(Backend):
     def read_head(self, run: RunInfo, file: FileInfo, limit: int, *, expected: bool = False) -> bytes:
         with file.handle.open("rb") as handle:
             return handle.read(limit)
+
+    def run_scores(self, run_id: str) -> list[ScoreInfo]:
+        rows = list(EvaluatorScore.objects.filter(run_id=run_id).order_by("name")[:MAX_SCORES])
+        if not rows and not Run.objects.filter(pk=run_id).exists():
+            raise NotFound(f"No run {run_id!r}.")
+        return [ScoreInfo(s.name, s.value, s.passed, s.source) for s in rows]
 
     def audit_trail(self, run_id: str, limit: int = 50) -> list:
         return queries.audit_trail(run_id, limit)
@@ -247,6 +291,26 @@ class LocalBackend(Backend):
             input=example.input, expected=example.expected, output=example.output, metadata=example.metadata,
             files=files, assertions=example.assertions or [],
             checks=list(example.checks.order_by("-created_at", "-id")[:20]))
+
+    def example_runs(self, automation: Automation, example: ExampleInfo, limit: int) -> tuple[object, list]:
+        # Runs name their example by id or by name (datasets/loop.py accepts both).
+        runs = (Run.objects.filter(automation=automation, example_id__in=[example.id, example.name])
+                .order_by("-created_at", "-id").only("id", "version", "created_at", "status", "output")[:limit])
+        return example.output, [ExampleRun(r.id, r.version, r.created_at, r.status, r.output) for r in runs]
+
+    def example_rerun(self, *, automation: Automation, example: ExampleInfo, user) -> str:
+        raise ChangeRefused("Loupe records runs and does not execute them, so it cannot rerun this example. Run it "
+                            "where the automation runs and record the run (ingest API or import_runs) with "
+                            f"exampleId {example.id}: it joins this comparison.")
+
+    def example_create(self, *, automation: Automation, fields: dict, user) -> str:
+        fields = dict(fields)
+        try:
+            with transaction.atomic():
+                created = example_create(automation=automation, name=fields.pop("name"), user=user, **fields)
+        except ExampleError as exc:
+            raise ChangeRefused(str(exc), field=exc.field) from None
+        return str(created.pk)
 
     def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:
         try:

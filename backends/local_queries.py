@@ -3,11 +3,15 @@ counters, neighbours, and the review pane's run in a fixed number of queries."""
 
 from datetime import datetime
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Sum
 
 from backends.base import QueueQuery
 from review.queries import day_bounds, newer_than, older_than
-from runs.models import ChipCount, Run
+from runs.chips import Rating
+from runs.models import ChipCount, EvaluatorScore, Run
+
+DISAGREEMENTS = {"evaluator_passed_human_failed": (True, Rating.FAIL),
+                 "evaluator_failed_human_passed": (False, Rating.PASS)}
 
 
 def queue_queryset(query: QueueQuery) -> QuerySet:
@@ -36,6 +40,10 @@ def queue_queryset(query: QueueQuery) -> QuerySet:
         runs = runs.filter(review__promoted_example_name__isnull=False)
     elif query.promoted == "no":
         runs = runs.exclude(review__promoted_example_name__isnull=False)
+    if query.disagreement in DISAGREEMENTS:
+        evaluator_passed, human = DISAGREEMENTS[query.disagreement]
+        scores = EvaluatorScore.objects.filter(run=OuterRef("pk"), passed=evaluator_passed)
+        runs = runs.filter(Exists(scores), review__rating=human)
     if query.run_id:
         # By prefix, any case (an index on UPPER(id) serves it on PostgreSQL: runs migration 0005).
         runs = runs.filter(pk__istartswith=query.run_id)
@@ -75,6 +83,21 @@ def queue_neighbour(query: QueueQuery, created_at: datetime, run_id: str, direct
     else:
         runs = runs.filter(older_than(created_at, run_id)).order_by("-created_at", "-id")
     return runs.values_list("id", flat=True).first()
+
+
+def queue_neighbours(query: QueueQuery, created_at: datetime, run_id: str) -> tuple[str | None, str | None]:
+    """queue_neighbour in both directions in one statement: two scalar subqueries (each one
+    keyset step down an index) selected next to the run's own primary-key row."""
+    runs = queue_queryset(query).select_related(None).order_by()
+    newer = runs.filter(newer_than(created_at, run_id)).order_by("created_at", "id").values("id")[:1]
+    older = runs.filter(older_than(created_at, run_id)).order_by("-created_at", "-id").values("id")[:1]
+    row = (Run.objects.filter(pk=run_id).order_by()
+           .annotate(previous_id=Subquery(newer), next_id=Subquery(older))
+           .values_list("previous_id", "next_id").first())
+    if row is None:  # the run is gone: ask each way on its own
+        return (queue_neighbour(query, created_at, run_id, "previous"),
+                queue_neighbour(query, created_at, run_id, "next"))
+    return row
 
 
 def run_for_pane(run_id: str) -> Run:

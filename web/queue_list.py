@@ -22,7 +22,7 @@ from runs.models import Automation
 from web.forms.review import QueueFilterForm
 
 # Query-string keys that make up a queue state (what "next in queue" follows).
-STATE_KEYS = ("automation", "chip", "status", "date_from", "date_to", "expected", "promoted", "scope", "q")
+STATE_KEYS = ("automation", "chip", "status", "date_from", "date_to", "expected", "promoted", "disagreement", "scope", "q")
 
 
 @dataclass
@@ -68,7 +68,7 @@ class RunQueue:
             sampled_only=f["scope"] == "sampled" and not f.get("q"),
             chip="" if f.get("chip") in ("all", "", None) else f["chip"], status=f.get("status") or "",
             date_from=f.get("date_from"), date_to=f.get("date_to"), expected=f.get("expected") or "",
-            promoted=f.get("promoted") or "", run_id=f.get("q") or "",
+            promoted=f.get("promoted") or "", disagreement=f.get("disagreement") or "", run_id=f.get("q") or "",
             before=decode_cursor(f.get("before") or ""), after=decode_cursor(f.get("after") or ""),
             page_size=self.page_size, automations=tuple(self.__dict__.get("automations", ())),
         )
@@ -113,6 +113,9 @@ class RunQueue:
     def promoted_options(self):
         return self.options("promoted")
 
+    def disagreement_options(self):
+        return self.options("disagreement")
+
     def chip_links(self) -> list[dict]:
         counts = self.chip_counts()
         current = self.filters.get("chip") or ""
@@ -142,6 +145,7 @@ class RunQueue:
     def chip_counts(self) -> dict[str, int] | None:
         """Runs per chip, or None when the backend cannot count without scanning runs."""
         if not hasattr(self, "_counts"):
+            self.automations  # noqa: B018 (fetched first: the query hands them to the backend for reuse)
             self._counts = self.backend.chip_counts(self.query()) if self.backend.has_chip_counts else None
         return self._counts
 

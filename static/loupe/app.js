@@ -235,7 +235,13 @@
       focusField(target);
     }
   }
-  document.addEventListener("htmx:afterSettle", function () { placeFocus(); });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    // A block the pane loads after it is shown (scores, steps) must not pull the focus away
+    // from the field the reviewer is typing in: only a new pane places it.
+    var t = e.target;
+    if (t && t.id !== "run-pane" && t.closest && t.closest("#run-pane")) return;
+    placeFocus();
+  });
   document.addEventListener("DOMContentLoaded", function () {
     placeFocus();
     if (document.getElementById("queue-table") && location.hash !== "#keep") {

@@ -10,8 +10,6 @@ from django.db import DatabaseError
 from tqdm import tqdm
 
 from datasets.loop import runs_record_and_check
-from runs.counters import chip_counts_recount
-from runs.models import Automation
 from runs.records import RecordError, RunRecord, parse_run_record
 
 
@@ -36,7 +34,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="Path to a .jsonl file, or '-' for standard input.")
-        parser.add_argument("--batch", type=int, default=500, help="Runs stored per transaction (default 500).")
+        parser.add_argument("--batch", type=int, default=1000, help="Runs stored per transaction (default 1000).")
 
     def handle(self, *args, file: str, batch: int, **options):
         if batch < 1:
@@ -69,10 +67,6 @@ class Command(BaseCommand):
             self.bar.close()
             if stream is not sys.stdin.buffer:
                 stream.close()
-        for kind, slug in sorted(tally.automations):
-            automation = Automation.objects.filter(kind=kind, slug=slug).first()
-            if automation:
-                chip_counts_recount(automation=automation)
         self.stdout.write(
             f"{tally.lines} lines: {tally.created} created, {tally.updated} updated, {tally.rejected} rejected"
         )
@@ -108,7 +102,7 @@ class Command(BaseCommand):
         if not pending:
             return
         try:
-            self._count(runs_record_and_check([record for _, record in pending], recount=False), pending, tally)
+            self._count(runs_record_and_check([record for _, record in pending]), pending, tally)
             return
         except (DatabaseError, ValueError, OverflowError, OSError):
             if len(pending) == 1:

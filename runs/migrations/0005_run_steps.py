@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runs', '0003_automation_remote_id'),
+        ('runs', '0004_evaluator_scores'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('review', '0007_review_day_counts'),
+        ('review', '0008_review_tally_and_throughput'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -19,5 +19,5 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("runs", "0004_run_steps")]
+    dependencies = [("runs", "0005_run_steps")]
     operations = [migrations.RunPython(create, drop)]
