@@ -292,6 +292,9 @@ class QueuePage:
     newer: tuple[datetime, str] | None = None
     newest: bool = False  # the newer link is "back to the newest page"
     notice: str = ""
+    # run id -> who holds it (review.claims), when the backend read the claims with the page;
+    # None: the queue looks them up itself.
+    holders: dict[str, str] | None = None
 
 
 @dataclass
@@ -379,6 +382,8 @@ class Backend:
     has_chip_counts = True
     #: How many files of a run the pane reads for previews (None: all).
     preview_budget: int | None = None
+    #: True when run_steps can report a run's steps (the pane then loads them after it is shown).
+    reports_steps = False
 
     # -- automations --------------------------------------------------------------------
     def automations(self) -> list[Automation]:

@@ -121,6 +121,7 @@ class LocalBackend(Backend):
     name = "local"
     eager_neighbours = True
     has_chip_counts = True
+    reports_steps = True
 
     def automations(self) -> list[Automation]:
         """Every automation with its chip counters (sampled runs and all runs) in the same query,
@@ -136,6 +137,7 @@ class LocalBackend(Backend):
         rows, has_older, has_newer = local_queries.queue_rows(query)
         return QueuePage(
             rows=[run_info(r) for r in rows],
+            holders={r.pk: r.claim_holder for r in rows if r.claim_holder},
             older=(rows[-1].created_at, rows[-1].pk) if rows and has_older else None,
             newer=(rows[0].created_at, rows[0].pk) if rows and has_newer else None,
         )

@@ -4,8 +4,10 @@ counters, neighbours, and the review pane's run in a fixed number of queries."""
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery, Sum
+from django.utils import timezone
 
 from backends.base import QueueQuery
+from review.models import Claim
 from review.queries import day_bounds, newer_than, older_than
 from runs.chips import Rating
 from runs.models import ChipCount, EvaluatorScore, Run
@@ -51,8 +53,10 @@ def queue_queryset(query: QueueQuery) -> QuerySet:
 
 
 def queue_rows(query: QueueQuery) -> tuple[list[Run], bool, bool]:
-    """One keyset page: (rows newest first, has older, has newer), from one extra row, never a count."""
-    runs = queue_queryset(query)
+    """One keyset page: (rows newest first, has older, has newer), from one extra row, never a count.
+    Each row carries `claim_holder`, who holds it now (review.claims), read in the same query."""
+    holder = Claim.objects.filter(run_id=OuterRef("pk"), expires_at__gt=timezone.now()).values("user__username")[:1]
+    runs = queue_queryset(query).annotate(claim_holder=Subquery(holder))
     if query.after and not query.before:
         rows = list(runs.filter(newer_than(*query.after)).order_by("created_at", "id")[: query.page_size + 1])
         has_newer = len(rows) > query.page_size

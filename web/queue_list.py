@@ -158,7 +158,8 @@ class RunQueue:
             else:
                 newer = self.querystring(after=encode_cursor(*page.newer)) if page.newer else None
             link_qs = self.querystring()
-            holders = claim_holders([row.pk for row in page.rows]) if page.rows else {}
+            holders = page.holders if page.holders is not None else (
+                claim_holders([row.pk for row in page.rows]) if page.rows else {})
             self._page = QueueScreen(rows=page.rows, older_qs=older, newer_qs=newer, notice=page.notice, holders=holders,
                                      link_qs="" if link_qs == "?" else link_qs, show_automation=not self.automation)
         return self._page

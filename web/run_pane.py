@@ -95,6 +95,15 @@ def run_scores(request: HttpRequest, run_id: str) -> HttpResponse:
 
 @require_GET
 @backend_errors
+def run_steps(request: HttpRequest, run_id: str) -> HttpResponse:
+    """The run's steps as a timeline, fetched after the pane (htmx `load`), like the scores."""
+    backend = get_backend()
+    return render(request, "review/partials/steps.html",
+                  {"run_id": run_id, "steps": backend.run_steps(backend.run(run_id)), "loaded": True})
+
+
+@require_GET
+@backend_errors
 def run_step(request: HttpRequest, run_id: str, direction: str) -> HttpResponse:
     """Previous/next in the queue, resolved on click (backends whose neighbours cost calls)."""
     backend = get_backend()

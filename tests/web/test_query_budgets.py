@@ -17,10 +17,10 @@ pytestmark = pytest.mark.django_db
 # session, user, the run with its automation, review, updated_by and promoted example (one
 # join), its files, its expected files, the user's roles, the claim a reviewer takes on opening
 # (one statement, review.claims), the previous and the next run of the queue (one statement, two
-# subqueries), the run's steps, the audit trail; and for a promoted run, the latest check of its
+# subqueries), the audit trail (the steps load after the pane); and for a promoted run, the latest check of its
 # example.
-PANE_QUERIES = 10
-PANE_QUERIES_PROMOTED = 11
+PANE_QUERIES = 9
+PANE_QUERIES_PROMOTED = 10
 # session, user, the automation, the example, its files, its checks, the user's roles.
 EXAMPLE_QUERIES = 7
 
