@@ -1,7 +1,6 @@
 """Loupe's own run recording endpoint, POST /api/v1/ingest/runs."""
 
 
-import json
 
 from django.http import HttpRequest
 
@@ -19,7 +18,7 @@ from runs.files import BadFileName, guess_content_type, safe_relative_path
 from runs.models import (
     FileRole,
 )
-from runs.records import FileRecord, RecordError, parse_run_record
+from runs.records import FileRecord, RecordError, json_loads, parse_run_record
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
 
@@ -28,7 +27,7 @@ def _entries(text: str, content_type: str) -> list[tuple[int, int | None, object
     """(index, line, object) per run: one JSON object, a JSON list, or NDJSON (one per line)."""
     if content_type not in NDJSON_TYPES:
         try:
-            data = json.loads(text)
+            data = json_loads(text)
         except ValueError:
             if "\n" not in text.strip():
                 raise bad_request("<root>", "The body is neither JSON nor NDJSON.") from None
@@ -41,7 +40,7 @@ def _entries(text: str, content_type: str) -> list[tuple[int, int | None, object
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json_loads(line)
         except ValueError as exc:
             obj = RecordError(f"<root>: line {number} is not valid JSON ({exc.msg}).")
         entries.append((len(entries), number, obj))

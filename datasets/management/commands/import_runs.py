@@ -10,7 +10,7 @@ from django.db import DatabaseError
 from tqdm import tqdm
 
 from datasets.loop import runs_record_and_check
-from runs.records import RecordError, RunRecord, parse_run_record
+from runs.records import RecordError, RunRecord, json_loads, parse_run_record
 
 
 @dataclass
@@ -83,7 +83,7 @@ class Command(BaseCommand):
 
     def _parse(self, number: int, raw: bytes, tally: ImportTally) -> RunRecord | None:
         try:
-            obj = json.loads(raw)
+            obj = json_loads(raw)
         except UnicodeDecodeError:
             self._reject(number, "not valid UTF-8 text.", tally)
             return None
