@@ -13,7 +13,6 @@ import base64
 import binascii
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -54,8 +53,16 @@ def _no_constant(name: str):
 
 
 # A run of 19 or more digits may be an integer beyond 64 bits, which orjson reads as a float.
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
+# Found by mapping every digit to "0" and everything else to "x" (bytes.translate) and searching
+# for nineteen "0"s: two C passes, several times cheaper than a regular expression here.
+_DIGITS_TO_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))
+_LONG_DIGITS = b"0" * 19
+
+
+def _has_long_digits(raw: bytes | str) -> bool:
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "ignore")
+    return _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO)
 
 
 def json_loads(raw: bytes | str):
@@ -63,7 +70,7 @@ def json_loads(raw: bytes | str):
     `json.loads` for what orjson refuses and for text holding a run of 19+ digits (a C-speed scan),
     so big integers stay exact and error messages (json.JSONDecodeError with msg and colno) stay
     as before. NaN and Infinity are refused either way: PostgreSQL's jsonb cannot store them."""
-    if not (_LONG_DIGITS_BYTES if isinstance(raw, bytes) else _LONG_DIGITS).search(raw):
+    if not _has_long_digits(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:

@@ -28,3 +28,10 @@ def test_json_loads_refuses_bad_json_and_non_finite_numbers_with_a_position(text
 def test_json_dumps_round_trips_including_big_integers():
     value = {"a": [1, 2**70, "é\n", None, 1.25], "b": {"c": False}}
     assert json.loads(json_dumps(value)) == value
+
+
+@pytest.mark.parametrize("text", ['{"id": "run_1234567890123456789", "n": 1}', '{"n": 1.2345678901234567890}',
+                                  '{"n": 9223372036854775807, "m": -9223372036854775808}'])
+def test_json_loads_with_long_digit_runs_equals_the_standard_library(text):
+    assert json_loads(text.encode()) == json.loads(text)
+    assert json_loads(text) == json.loads(text)
