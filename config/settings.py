@@ -122,6 +122,10 @@ WHITENOISE_USE_FINDERS = True
 LOUPE_MAX_UPLOAD_BYTES = int(env_float("LOUPE_MAX_UPLOAD_MB", 25, minimum=0.001) * 1024 * 1024)
 # Largest dataset ZIP accepted by the dataset import (page, API, command); the upstream cap is 500 MB.
 LOUPE_MAX_IMPORT_BYTES = int(env_float("LOUPE_MAX_IMPORT_MB", 500, minimum=0.001) * 1024 * 1024)
+# Zip-bomb bounds of a dataset import, counted as entries are read (docs/security.md).
+LOUPE_MAX_IMPORT_ENTRIES = env_int("LOUPE_MAX_IMPORT_ENTRIES", 20_000, minimum=1)
+LOUPE_MAX_IMPORT_EXPANDED_BYTES = int(env_float("LOUPE_MAX_IMPORT_EXPANDED_MB", 1024, minimum=0.001) * 1024 * 1024)
+LOUPE_MAX_IMPORT_RATIO = env_int("LOUPE_MAX_IMPORT_RATIO", 100, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
