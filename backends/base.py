@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from review.chips import Chip, Rating, ReviewStatus, derive_chip
+from runs.chips import Chip, Rating, ReviewStatus, derive_chip
 from runs.models import Automation, RunStatus
 
 # --- errors -----------------------------------------------------------------------------
@@ -188,7 +188,7 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class QueueQuery:
-    """The queue's validated filters, as the list object (review.queries.RunQueue) hands them
+    """The queue's validated filters, as the list object (web.queue_list.RunQueue) hands them
     to the backend. `before`/`after` are keyset positions: (created_at, run id)."""
 
     automation: Automation | None = None

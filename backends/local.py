@@ -1,7 +1,7 @@
 """The default backend: runs, reviews, files and examples in Loupe's own database and storage.
-A thin layer over review.queries and the services; it turns rows into the interface's value
+A thin layer over backends/local_queries.py, review.queries and the services; it turns rows into the interface's value
 objects and the services' errors into the interface's errors. No query is added on the way:
-the queue page still costs the budget pinned in tests/review/test_queue.py."""
+the queue page still costs the budget pinned in tests/web/test_queue.py."""
 
 from collections.abc import Iterator
 
@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import BooleanField as BooleanExpression
 from django.db.models import Count, ExpressionWrapper, F, Q
 
+from backends import local_queries
 from backends.base import (
     Backend,
     ChangeRefused,
@@ -109,7 +110,7 @@ class LocalBackend(Backend):
         return list(Automation.objects.order_by("kind", "slug"))
 
     def queue_page(self, query: QueueQuery) -> QueuePage:
-        rows, has_older, has_newer = queries.queue_rows(query)
+        rows, has_older, has_newer = local_queries.queue_rows(query)
         return QueuePage(
             rows=[run_info(r) for r in rows],
             older=(rows[-1].created_at, rows[-1].pk) if rows and has_older else None,
@@ -117,14 +118,14 @@ class LocalBackend(Backend):
         )
 
     def chip_counts(self, query: QueueQuery) -> dict[str, int]:
-        return queries.queue_chip_counts(query)
+        return local_queries.queue_chip_counts(query)
 
     def neighbour(self, query: QueueQuery, run: RunInfo, direction: str) -> str | None:
-        return queries.queue_neighbour(query, run.created_at, run.id, direction)
+        return local_queries.queue_neighbour(query, run.created_at, run.id, direction)
 
     def run(self, run_id: str) -> RunInfo:
         try:
-            return run_info(queries.run_for_pane(run_id), detail=True)
+            return run_info(local_queries.run_for_pane(run_id), detail=True)
         except Run.DoesNotExist:
             raise NotFound(f"No run {run_id!r}.") from None
 

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "review",
     "datasets",
     "insights",
+    "web",
+    "demo",
 ]
 
 MIDDLEWARE = [

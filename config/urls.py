@@ -8,13 +8,10 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("", include("review.urls")),
-    path("", include("runs.urls")),
-    path("", include("datasets.urls")),
-    path("", include("insights.urls")),
-    path("api/v1/", include("config.api_urls")),
+    path("", include("web.urls")),
+    path("api/v1/", include("api.urls")),
 ]
 
 # Paths under /api/ answer in the JSON error envelope; every other path gets the HTML page.
-handler404 = "config.api_support.handler404"
-handler500 = "config.api_support.handler500"
+handler404 = "api.support.handler404"
+handler500 = "api.support.handler500"

@@ -19,17 +19,6 @@ def validate_example_name(value: str) -> None:
         )
 
 
-class AssertionKind(models.TextChoices):
-    EQUALS = "equals", "equals"
-    NOT_EQUALS = "not_equals", "not equals"
-    CONTAINS = "contains", "contains"
-    NUMBER_COMPARE = "number_compare", "number compare"
-    BETWEEN = "between", "between"
-    MATCHES_REGEX = "matches_regex", "matches regex"
-    EXISTS = "exists", "exists"
-    JSON_SCHEMA_VALID = "json_schema_valid", "JSON schema valid"
-
-
 class Example(models.Model):
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="examples")
     name = models.CharField(max_length=128, validators=[validate_example_name])

@@ -5,11 +5,10 @@ import re
 from django.db import transaction
 from django.utils import timezone
 
-from datasets.checks import check_output
-from datasets.models import EXAMPLE_NAME_RE, CheckVerdict, Example, ExampleCheck, ExampleFile, ExampleFolder
+from datasets.models import EXAMPLE_NAME_RE, Example, ExampleCheck, ExampleFile, ExampleFolder
 from review.models import AuditEvent, Review
 from runs.files import store_file
-from runs.models import TERMINAL_STATUSES, FileRole, Run, RunStatus
+from runs.models import FileRole, Run
 
 
 class PromoteError(ValueError):
@@ -198,46 +197,6 @@ def example_file_delete(*, example: Example, folder: str, path: str) -> bool:
         example_file.delete()
         Example.objects.filter(pk=example.pk).update(updated_at=timezone.now())
     return True
-
-
-def example_for_run(run: Run) -> Example | None:
-    """The example a run was recorded for: `exampleId` is the example's id, or its name."""
-    examples = Example.objects.filter(automation_id=run.automation_id)
-    ref = run.example_id or ""
-    if ref.isdigit():
-        found = examples.filter(pk=int(ref)).first()
-        if found:
-            return found
-    return examples.filter(name=ref).first()
-
-
-def example_runs_check(*, runs) -> list[ExampleCheck]:
-    """Close the loop (DESIGN §2): check each finished run recorded for a dataset example
-    against the example's expected output and assertions. Where the automation resolves
-    automatically, a passing check resolves the open reviews promoted to that example."""
-    from review.services import review_update
-
-    checks = []
-    for run in runs:
-        if not run.example_id or run.status not in TERMINAL_STATUSES:
-            continue
-        example = example_for_run(run)
-        if example is None:
-            continue
-        if run.status == RunStatus.COMPLETED:
-            details = check_output(run.output, expected=example.expected, assertions=example.assertions).as_dict()
-        else:
-            details = {"verdict": CheckVerdict.FAILED, "summary": f"the run {run.status}: {(run.error or '').strip()[:200]}"}
-        check, _ = ExampleCheck.objects.update_or_create(
-            example=example, run_id=run.pk, defaults={"verdict": details["verdict"], "details": details})
-        Example.objects.filter(pk=example.pk).update(latest_run_id=run.pk)
-        checks.append(check)
-        if check.verdict == CheckVerdict.PASSED and run.automation.auto_resolve:
-            for review in Review.objects.filter(promoted_example=example, status="open").select_related("run"):
-                # The action names the cause; which run passed is on the example's check list.
-                review_update(run=review.run, changes={"status": "resolved"}, user=None, via=AuditEvent.Via.SYSTEM,
-                              action="resolve:example passed")
-    return checks
 
 
 def latest_check(example: Example | None) -> ExampleCheck | None:

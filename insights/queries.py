@@ -11,8 +11,8 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from review.chips import Chip, Rating, ReviewStatus
 from review.models import AuditEvent, Review
+from runs.chips import Chip, Rating, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
 
 WINDOW_DAYS = 30

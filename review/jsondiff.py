@@ -9,8 +9,6 @@ import copy
 import json
 from dataclasses import dataclass
 
-MISSING = object()
-
 
 @dataclass(frozen=True)
 class Change:

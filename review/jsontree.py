@@ -6,7 +6,7 @@ user data goes through `escape`/`format_html`.
 """
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.utils.html import escape, format_html
@@ -33,7 +33,6 @@ class EditorContext:
     typed_key: str = ""
     error: str = ""
     hx_target: str = "#run-pane"
-    extra: dict = field(default_factory=dict)
 
     def link(self, **params) -> tuple[str, str]:
         return _with_params(self.page_url, params) + "#editor", _with_params(self.fragment_url, params)

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from review.chips import Rating, ReviewStatus, derive_chip
+from runs.chips import Rating, ReviewStatus, derive_chip
 from runs.models import Run
 
 

@@ -8,12 +8,12 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from review.chips import Rating, ReviewStatus, derive_chip
 from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
+from runs.chips import Rating, ReviewStatus, derive_chip
+from runs.counters import chip_count_move
 from runs.files import BadFileName, guess_content_type, safe_relative_path, store_file
 from runs.models import Run, RunFile
-from runs.services import chip_count_move
 
 Via = AuditEvent.Via
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from runs.counters import chip_counts_recount
 from runs.models import Automation, ChipCount, Run, RunFile, SamplingRateChange
-from runs.services import chip_counts_recount
 
 
 class SamplingRateChangeInline(admin.TabularInline):

@@ -1,10 +1,9 @@
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from review.chips import Chip
+from runs.chips import Chip
 from runs.sampling import RateSchedule
 
 
@@ -250,8 +249,3 @@ class RunDayCount(models.Model):
     def __str__(self) -> str:
         return f"{self.automation_id} {self.day} {'sampled' if self.sampled else 'not sampled'}: {self.count}"
 
-
-def as_aware(value: datetime) -> datetime:
-    if timezone.is_naive(value):
-        return timezone.make_aware(value, UTC)
-    return value

@@ -5,18 +5,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Count, F
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from review.chips import Chip
+from runs.chips import Chip
+from runs.counters import chip_counts_recount, day_counts_add
 from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
     Automation,
-    ChipCount,
     Run,
-    RunDayCount,
     RunFile,
     SamplingRateChange,
 )
@@ -125,6 +122,8 @@ def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResu
 
     A run's review, chip and files survive a repeat; files in the record replace files
     of the same role and name. Chip counts are recounted once per automation touched.
+    Callers that record runs from outside (the command, the ingest API, the demo) go through
+    datasets.loop.runs_record_and_check, which also checks runs of dataset examples.
     """
     result = RecordResult()
     if not records:
@@ -167,12 +166,6 @@ def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResu
         if recount:
             for automation in automations.values():
                 chip_counts_recount(automation=automation)
-        example_runs = [r.id for r in records if r.example_id]
-        if example_runs:
-            # Runs of dataset examples are checked against their example (closing the loop).
-            from datasets.services import example_runs_check
-
-            example_runs_check(runs=Run.objects.filter(pk__in=example_runs).select_related("automation"))
     return result
 
 
@@ -181,61 +174,6 @@ def run_file_store(*, run_id: str, name: str, role: str, content: bytes, content
     return store_file(RunFile(run_id=run_id, role=role, name=name, content_type=content_type),
                       replaces=RunFile.objects.filter(run_id=run_id, role=role, name=name).first(),
                       name=name, content=content)
-
-
-def day_counts_add(moves: Counter) -> None:
-    """Apply {(automation_id, day, sampled): delta} to the daily run counts."""
-    for (automation_id, day, sampled), delta in moves.items():
-        if not delta:
-            continue
-        updated = RunDayCount.objects.filter(automation_id=automation_id, day=day, sampled=sampled).update(
-            count=F("count") + delta)
-        if not updated:
-            RunDayCount.objects.get_or_create(automation_id=automation_id, day=day, sampled=sampled,
-                                              defaults={"count": 0})
-            RunDayCount.objects.filter(automation_id=automation_id, day=day, sampled=sampled).update(
-                count=F("count") + delta)
-
-
-def day_counts_recount(*, automation: Automation) -> None:
-    """Rebuild the daily run counts of one automation from its runs (commands, repairs)."""
-    rows = (Run.objects.filter(automation=automation).annotate(day=TruncDate("created_at")).order_by()
-            .values("day", "sampled").annotate(n=Count("pk")))
-    with transaction.atomic():
-        RunDayCount.objects.filter(automation=automation).delete()
-        RunDayCount.objects.bulk_create([RunDayCount(automation=automation, day=r["day"], sampled=r["sampled"],
-                                                     count=r["n"]) for r in rows])
-
-
-def chip_counts_recount(*, automation: Automation) -> None:
-    """Rebuild the chip counters of one automation from its runs (commands, repairs), and its
-    daily run counts."""
-    day_counts_recount(automation=automation)
-    rows = (
-        Run.objects.filter(automation=automation).order_by().values("sampled", "chip").annotate(n=Count("pk"))
-    )
-    with transaction.atomic():
-        ChipCount.objects.filter(automation=automation).delete()
-        ChipCount.objects.bulk_create(
-            [ChipCount(automation=automation, sampled=r["sampled"], chip=r["chip"], count=r["n"]) for r in rows]
-        )
-
-
-def chip_count_move(*, automation_id: int, sampled: bool, old: str | None, new: str | None) -> None:
-    """Move one run between chips in the counters (old=None: a new run; new=None: removed)."""
-    if old == new:
-        return
-    if old is not None:
-        ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=old).update(count=F("count") - 1)
-    if new is not None:
-        updated = ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=new).update(
-            count=F("count") + 1
-        )
-        if not updated:
-            ChipCount.objects.get_or_create(automation_id=automation_id, sampled=sampled, chip=new, defaults={"count": 0})
-            ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=new).update(
-                count=F("count") + 1
-            )
 
 
 def step_down_threshold_set(*, automation: Automation, threshold: float, user) -> Automation:

@@ -5,9 +5,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from datasets.loop import runs_record_and_check
 from runs.models import Automation, Run
 from runs.records import parse_run_record
-from runs.services import automation_ensure, runs_record
+from runs.services import automation_ensure
 
 _ids = itertools.count(1)
 # One base time per test session: each new run is 1 ms older than the previous one, so creation
@@ -54,12 +55,12 @@ def run_record(automation: Automation | None = None, **fields) -> dict:
 
 def make_run(automation: Automation | None = None, **fields) -> Run:
     record = parse_run_record(run_record(automation, **fields))
-    runs_record([record])
+    runs_record_and_check([record])
     return Run.objects.get(pk=record.id)
 
 
 def make_runs(count: int, automation: Automation | None = None, **fields) -> list[Run]:
     automation = automation or make_automation()
     records = [parse_run_record(run_record(automation, **fields)) for _ in range(count)]
-    runs_record(records)
+    runs_record_and_check(records)
     return list(Run.objects.filter(pk__in=[r.id for r in records]))

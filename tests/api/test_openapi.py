@@ -2,8 +2,8 @@
 
 import re
 
-from config import api_urls
-from config.openapi import document
+from api import urls as api_urls
+from api.openapi import document
 
 
 def served() -> set[tuple[str, str]]:

@@ -61,7 +61,7 @@ def test_a_trailing_slash_is_not_redirected(api):
 
 
 def test_a_server_error_under_api_is_a_json_500(db, monkeypatch):
-    from runs import api as runs_api
+    from api import runs as runs_api
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom")

@@ -4,8 +4,8 @@ The services keep them in step; this is for repairs, e.g. after deleting runs in
 
 from django.core.management.base import BaseCommand
 
+from runs.counters import chip_counts_recount
 from runs.models import Automation
-from runs.services import chip_counts_recount
 
 
 class Command(BaseCommand):

@@ -1,0 +1,115 @@
+"""Loupe's own run recording endpoint, POST /api/v1/ingest/runs."""
+
+
+import json
+
+from django.http import HttpRequest
+
+from accounts.roles import OPS
+from api.support import (
+    ApiError,
+    api_response,
+    api_view,
+    bad_request,
+    check_upload_size,
+    is_multipart,
+)
+from datasets.loop import runs_record_and_check
+from runs.files import BadFileName, guess_content_type, safe_relative_path
+from runs.models import (
+    FileRole,
+)
+from runs.records import FileRecord, RecordError, parse_run_record
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
+
+
+def _entries(text: str, content_type: str) -> list[tuple[int, int | None, object]]:
+    """(index, line, object) per run: one JSON object, a JSON list, or NDJSON (one per line)."""
+    if content_type not in NDJSON_TYPES:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            if "\n" not in text.strip():
+                raise bad_request("<root>", "The body is neither JSON nor NDJSON.") from None
+        else:
+            if isinstance(data, list):
+                return [(i, None, obj) for i, obj in enumerate(data)]
+            return [(0, None, data)]
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            obj = RecordError(f"<root>: line {number} is not valid JSON ({exc.msg}).")
+        entries.append((len(entries), number, obj))
+    return entries
+
+
+def _file_parts(request: HttpRequest, run_ids: set[str]) -> dict[str, list[FileRecord]]:
+    """Multipart file parts named `files.<runId>.<role>`; the part's filename is the file name."""
+    found: dict[str, list[FileRecord]] = {}
+    for part_name in request.FILES:
+        prefix, _, rest = part_name.partition(".")
+        run_id, _, role = rest.rpartition(".")
+        if prefix != "files" or not run_id or role not in FileRole.values:
+            raise bad_request(part_name, "File parts are named files.<runId>.<role>, role one of "
+                                         f"{', '.join(FileRole.values)}.")
+        if run_id not in run_ids:
+            raise bad_request(part_name, f"The part names run {run_id!r}, which is not in this request.")
+        for upload in request.FILES.getlist(part_name):
+            try:
+                name = safe_relative_path(upload.name)
+            except BadFileName as exc:
+                raise bad_request(part_name, str(exc)) from None
+            found.setdefault(run_id, []).append(FileRecord(
+                name=name, role=role, content=upload.read(),
+                content_type=upload.content_type or guess_content_type(name)))
+    return found
+
+
+def _rejection(index: int, line: int | None, obj, exc: RecordError) -> dict:
+    field, sep, message = str(exc).partition(": ")
+    if not sep or " " in field:
+        field, message = "<root>", str(exc)
+    return {"index": index, "line": line, "id": obj.get("id") if isinstance(obj, dict) else None,
+            "field": field, "message": message}
+
+
+@api_view(roles=(OPS,), action="record runs")
+def ingest_runs(request: HttpRequest):
+    """Record runs, idempotent on run id: a repeat updates the run in place and keeps its review.
+
+    Bodies: one run object, a JSON list, or NDJSON (application/x-ndjson). Multipart: a `runs`
+    field holding any of those, plus file parts named `files.<runId>.<role>`.
+    """
+    if is_multipart(request):
+        check_upload_size(request, files=20)
+        text = request.POST.get("runs", "")
+        content_type = ""
+    else:
+        text = request.body.decode("utf-8", errors="replace")
+        content_type = request.content_type or ""
+    if not text.strip():
+        raise bad_request("runs", "Send one run, a JSON list of runs, or NDJSON.")
+    records, rejected = [], []
+    for index, line, obj in _entries(text, content_type):
+        try:
+            if isinstance(obj, RecordError):
+                raise obj
+            records.append(parse_run_record(obj))
+        except RecordError as exc:
+            rejected.append(_rejection(index, line, obj, exc))
+    if is_multipart(request):
+        parts = _file_parts(request, {r.id for r in records})
+        for record in records:
+            record.files.extend(parts.get(record.id, []))
+    result = runs_record_and_check(records)
+    if rejected and not records:
+        raise ApiError(400, issues=[
+            {"field": f"{r['index']}.{r['field']}" if r["field"] != "<root>" else str(r["index"]),
+             "message": r["message"] + (f" (line {r['line']})" if r["line"] else ""),
+             "code": "invalid_value", "severity": "error"} for r in rejected])
+    return api_response(request, {"created": result.created, "updated": result.updated, "rejected": rejected})

@@ -1,0 +1,389 @@
+"""The OpenAPI 3.1 document of /api/v1/ and the human-readable page built from it.
+
+One source: ENDPOINTS below lists every path and method the URL conf serves (a test checks
+both directions against api/urls.py), and the docs page renders the same list."""
+
+import json
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.shortcuts import render
+
+from api.support import api_response, api_view
+
+S, N, B = {"type": "string"}, {"type": "number"}, {"type": "boolean"}
+INT, OBJ = {"type": "integer"}, {"type": "object"}
+ANY: dict = {}
+
+
+def null(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def arr(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+def obj(required: dict, optional: dict | None = None) -> dict:
+    return {"type": "object", "properties": {**required, **(optional or {})}, "required": list(required)}
+
+
+STATUSES = ["created", "pending", "running", "waiting", "finalizing", "completed", "failed", "cancelled", "rejected"]
+RUN_FILE = obj({"name": S})
+FEEDBACK_KEYS = ("rating", "status", "createdAt", "updatedAt", "createdBy", "createdByEmail", "resolvedAt",
+                 "resolvedBy", "resolvedByEmail", "resolvedBySessionId", "promotedExampleName")
+EXECUTION = obj({"status": {"type": "string", "enum": STATUSES}, "schemaValid": null(B), "batchId": null(S),
+                 "retry": obj({"number": N, "previousRunId": null(S), "nextRun": null(obj({"id": S, "status": S}))})})
+
+SCHEMAS = {
+    "ApiErrorIssue": obj({"field": S, "message": S, "code": S,
+                          "severity": {"type": "string", "enum": ["error", "warning"]}}),
+    "ApiErrorEnvelope": obj({"issues": arr(ref("ApiErrorIssue")), "requestId": S}, {"hint": S, "docsUrl": S}),
+    "AuthCheckResponse": obj({"ok": B, "tenantId": S, "tenantSlug": S, "tenantName": null(S), "userId": null(S),
+                              "keyId": S, "email": null(S), "name": null(S), "scope": arr(S),
+                              "wildcardGranted": B}),
+    "RunFile": RUN_FILE,
+    "RunTiming": obj({"createdAt": S, "startedAt": null(S), "completedAt": null(S), "cancelRequestedAt": null(S),
+                      "durationMs": null(N)}),
+    "RunSource": obj({"id": S, "name": null(S), "version": null(S)},
+                     {"versionId": null(S), "slug": null(S), "model": null(S), "git": null(OBJ),
+                      "implementationAvailable": B, "automationFound": B, "currentVersion": null(S)}),
+    "RunTrigger": obj({"type": null(S), "by": null(obj({"id": S, "name": null(S), "email": S}))}),
+    "RunExecutionMeta": EXECUTION,
+    "RunEval": obj({"example": null(S), "score": null(N), "passed": null(B)}, {"exampleId": null(S)}),
+    "RunListItem": obj({"id": S, "type": {"type": "string", "enum": ["workflow", "agent"]}, "finished": B,
+                        "timing": ref("RunTiming"), "source": ref("RunSource"), "trigger": ref("RunTrigger"),
+                        "execution": ref("RunExecutionMeta")}, {"eval": ref("RunEval"), "error": null(S)}),
+    "RunsListResponse": obj({"runs": arr(ref("RunListItem")), "nextCursor": null(S)}),
+    "RunArtifact": obj({"name": S, "role": S, "path": S}, {"stepName": S, "contentType": null(S), "size": null(INT)}),
+    "Run": {"allOf": [ref("RunListItem"), obj({}, {
+        "output": null(ANY), "files": arr(ref("RunArtifact")),
+        "input": obj({"args": ANY}, {"files": arr(RUN_FILE), "metadata": ANY}),
+        "usage": null(obj({"tokens": obj({k: null(N) for k in ("input", "output", "cacheRead", "cacheWrite")}),
+                           "creditsCharged": null(N), "durationMs": null(N)},
+                          {"llmCallCount": N, "ocrPagesProcessed": N, "agentTurns": null(N)})),
+        "debug": obj({"observability": ANY}, {"traceId": null(S)}),
+    })], "description": "With expand=execution, `execution` also carries steps (workflow) or files (agent), "
+                        "feedback, and expected {output, files}."},
+    "RunFeedback": obj({**{k: null(S) for k in FEEDBACK_KEYS}, "body": S}),
+    "RunFeedbackRequest": obj({}, {"body": null(S), "rating": null({"type": "string",
+                                                                   "enum": ["pass", "fail", "partial"]}),
+                                   "status": null({"type": "string", "enum": ["open", "resolved", "ignored"]}),
+                                   "expected": ANY}),
+    "RunFeedbackDetail": obj({"feedback": null(ref("RunFeedback")), "expected": ANY, "expectedFiles": arr(RUN_FILE)}),
+    "RunExpectedArtifacts": obj({"expected": ANY, "files": arr(RUN_FILE)}),
+    "RunReview": obj({"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
+                      "status": null({"type": "string", "enum": ["open", "closed", "wont_fix"]}), "note": S,
+                      **{k: null(S) for k in ("createdAt", "updatedAt", "createdByEmail", "resolvedAt",
+                                              "resolvedByEmail", "promotedExampleName")}}),
+    "RunReviewRequest": obj({}, {"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
+                                 "status": null({"type": "string", "enum": ["open", "closed", "wont_fix"]}),
+                                 "note": null(S), "expected": ANY}),
+    "RunReviewDetail": obj({"review": null(ref("RunReview")), "expected": ANY, "expectedFiles": arr(RUN_FILE)}),
+    "FileName": obj({"name": S}),
+    "PromoteRunResponse": obj({"automationId": S, "automationType": {"type": "string", "enum": ["workflow", "agent"]},
+                               "exampleId": S, "name": null(S)}),
+    "EvalResult": obj({"id": S, "runId": S, "evaluatorName": S, "evaluatorType": S, "createdAt": S,
+                       "automationId": null(S), "label": null(S), "description": null(S), "error": null(S),
+                       "score": null(N), "weight": null(N), "passThreshold": null(N), "passed": null(B),
+                       "details": ANY}),
+    "AutomationSummary": obj({"id": S, "type": {"type": "string", "enum": ["workflow", "agent"]}, "slug": S,
+                              "name": null(S), "createdAt": S},
+                             {"description": null(S), "status": S, "version": null(S),
+                              "triggers": obj({"api": B, "email": B, "manual": B, "cron": B}),
+                              "implementationAvailable": B, "updatedAt": S}),
+    "AutomationDetail": {"allOf": [ref("AutomationSummary"), obj({}, {"inputSchema": null(OBJ),
+                                                                     "outputSchema": null(OBJ)})]},
+    "DatasetExample": obj({"id": S, "name": S, "automationId": S,
+                           "automationType": {"type": "string", "enum": ["workflow", "agent"]},
+                           "input": null(OBJ), "expected": ANY, "expectedFiles": arr(obj({"name": S}, {"url": S})),
+                           "metadata": null(OBJ), "annotation": null(S), "rowOrder": null(N),
+                           "overrides": null(OBJ), "latestRunId": null(S)}, {"createdAt": S, "updatedAt": null(S)}),
+    "DatasetExampleMutation": obj({}, {"name": null(S), "input": null(OBJ), "expected": ANY, "metadata": null(OBJ),
+                                       "annotation": null(S), "rowOrder": null(INT), "overrides": null(OBJ)}),
+    "IngestResponse": obj({"created": arr(S), "updated": arr(S),
+                           "rejected": arr(obj({"index": INT, "line": null(INT), "id": null(S), "field": S,
+                                                "message": S}))}),
+}
+
+
+def page_of(item: str) -> dict:
+    return obj({"data": arr(ref(item)), "total": INT, "limit": INT, "offset": INT})
+
+
+def q(name: str, description: str, schema: dict = S, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+def p(name: str, description: str, schema: dict = S) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
+
+
+RUN_ID = p("run_id", "Run id (percent-encoded).")
+AUTOMATION_ID = p("automation_id", "Automation id, or the alias workflows.<slug> / agents.<slug>.")
+EXAMPLE_ID = p("example_id", "Example id (or its name).")
+FOLDER = p("folder", "expected or input.", {"type": "string", "enum": ["expected", "input"]})
+FILE_PATH = p("path", "A path inside the folder; slashes may be sent raw or as %2F.")
+PAGE = [q("limit", "1-100, default 50.", INT), q("offset", "≥ 0, default 0.", INT)]
+BOOL = {"type": "boolean"}
+
+RUN_LIST_PARAMS = [
+    q("type", "workflow / agent; comma list."), q("source", "Automation id or workflows.<slug>; comma list."),
+    q("status", "Comma list of execution statuses (or the key repeated)."), q("trigger", "Comma list."),
+    q("triggeredBy", "Comma list; __system__ = no user."), q("sourceRef", "Version."), q("batchId", "Batch id."),
+    q("exampleId", "Exact."), q("exampleIdContains", "Substring."), q("ids", "Comma list of run ids."),
+    q("from", "Created at or after: ISO-8601 or now()-7d."), q("to", "Created at or before."),
+    q("createdAfter", "ISO-8601."), q("createdBefore", "ISO-8601."), q("completedAfter", "ISO-8601."),
+    q("completedBefore", "ISO-8601."), q("cursor", "From nextCursor; empty counts as absent."),
+    q("offset", "Switches to offset pagination (nextCursor is then null).", INT), q("limit", "1-100, default 50.", INT),
+    q("hasFeedback", "Feedback filter (offset pagination).", BOOL), q("noFeedback", "Feedback filter.", BOOL),
+    q("feedbackStatus", "open / resolved / ignored."), q("feedbackRating", "pass / fail / partial / none."),
+    q("hasExpected", "Expected JSON or a file is set.", BOOL), q("promotedToExample", "Promoted.", BOOL),
+    q("sinceLastResolved", "Runs created after the latest resolvedAt (within type/source).", BOOL),
+    q("hasExpectedJson", "Extra.", BOOL), q("hasExpectedFiles", "Extra.", BOOL),
+    q("feedbackBodyContains", "Extra."), q("promotedExampleName", "Extra."),
+    q("hasReview", "Reviews generation: hasFeedback.", BOOL), q("noReview", "Reviews generation.", BOOL),
+    q("reviewStatus", "open / closed / wont_fix."), q("reviewVerdict", "correct / incorrect / none."),
+]
+
+
+def json_body(schema: dict, example=None) -> dict:
+    content = {"schema": schema}
+    if example is not None:
+        content["example"] = example
+    return {"required": True, "content": {"application/json": content}}
+
+
+def multipart(properties: dict, required: list[str]) -> dict:
+    return {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "properties": properties, "required": required}}}}
+
+
+BINARY = {"type": "string", "format": "binary"}
+
+
+def op(tag: str, summary: str, status: int, schema: dict | None, *, params=(), body=None, description="",
+       example=None, content_type="application/json") -> dict:
+    response: dict = {"description": summary}
+    if schema is not None:
+        response["content"] = {content_type: {"schema": schema}}
+        if example is not None:
+            response["content"][content_type]["example"] = example
+    operation = {"tags": [tag], "summary": summary, "description": description, "parameters": list(params),
+                 "responses": {str(status): response, **ERRORS}}
+    if body:
+        operation["requestBody"] = body
+    return operation
+
+
+ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": ref("ApiErrorEnvelope")}}}
+          for code, text in ((400, "Invalid request; `issues` names the fields."), (401, "Missing or invalid key."),
+                             (403, "The key's user lacks the role, or the operation is not supported."),
+                             (404, "Not found."), (413, "Upload too large."),
+                             (429, "Rate limited; see Retry-After."), (500, "Server error."))}
+FEEDBACK_EXAMPLE = {"rating": "fail", "status": "open", "body": "Total is wrong", "expected": {"total": 1243.5}}
+EXAMPLE_BODY = {"name": "invoice-42", "input": {"customer": "c-42"}, "expected": {"total": 1243.5}}
+INGEST_EXAMPLE = {"id": "run_123", "automation": "workflows.extract-invoice", "status": "completed",
+                  "input": {"customer": "c-42"}, "output": {"total": 1234.5},
+                  "createdAt": "2026-11-01T12:00:00Z",
+                  "files": [{"name": "out.csv", "role": "output", "text": "a,b\n1,2\n"}]}
+RUNS, FEEDBACK, AUTOMATIONS, DATASET, META = "Runs", "Feedback", "Automations", "Dataset", "Meta"
+REVIEWS = "Reviews (newer generation)"
+REVIEW_EXAMPLE = {"verdict": "incorrect", "status": "open", "note": "Total is wrong", "expected": {"total": 1243.5}}
+RAW = {"type": "string", "format": "binary"}
+
+ENDPOINTS: dict[str, dict] = {
+    "/api/v1/auth/check": {"get": op(META, "Who the key acts as", 200, ref("AuthCheckResponse"))},
+    "/api/v1/openapi.json": {"get": op(META, "This OpenAPI document", 200, OBJ,
+                                       description="Bearer key, or a signed-in browser session.")},
+    "/api/v1/docs": {"get": op(META, "This reference as a web page", 200, S, content_type="text/html",
+                               description="For signed-in users of the web app (session login, not a key).")},
+    "/api/v1/ingest/runs": {"post": op(
+        RUNS, "Record runs (idempotent on run id)", 200, ref("IngestResponse"),
+        description="Body: one run object, a JSON list, or NDJSON (Content-Type application/x-ndjson), in the "
+                    "shape of runs/records.py. Multipart: a `runs` field holding any of those, plus file parts "
+                    "named `files.<runId>.<role>` (role input/output/debug/report; the part's filename is the "
+                    "file name). A repeat updates the run in place and keeps its review. Answers what was "
+                    "created, updated and rejected (index, NDJSON line, reason); 400 when every run is "
+                    "rejected. Needs the ops role.",
+        body={"required": True, "content": {
+            "application/json": {"schema": {"anyOf": [OBJ, arr(OBJ)]}, "example": INGEST_EXAMPLE},
+            "application/x-ndjson": {"schema": S},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {"runs": S}, "required": ["runs"]}},
+        }}, example={"created": ["run_123"], "updated": [], "rejected": []})},
+    "/api/v1/runs": {
+        "get": op(RUNS, "List runs, newest first", 200, ref("RunsListResponse"), params=RUN_LIST_PARAMS,
+                  description="Cursor pagination (keyset on createdAt, id); with `offset` or any feedback "
+                              "filter, offset pagination and nextCursor is null. snake_case names are "
+                              "accepted too (created_after, has_feedback …)."),
+        "post": op(RUNS, "Start a run: not supported", 403, None,
+                   description="Loupe records runs and never executes automations; answers 403 with code "
+                               "not_supported. Record runs with POST /api/v1/ingest/runs."),
+    },
+    "/api/v1/runs/{run_id}": {"get": op(RUNS, "One run", 200, ref("Run"), params=[
+        RUN_ID, q("expand", "Comma list of input, usage, execution, debug."),
+        q("include", "detail (reviews generation): adds input, review and expected {output, files}.")])},
+    "/api/v1/runs/{run_id}/scores": {"get": op(RUNS, "Scores: the run's check against its dataset example", 200,
+                                               obj({"scores": arr(ref("EvalResult"))}), params=[RUN_ID])},
+    "/api/v1/runs/{run_id}/artifacts": {"get": op(
+        RUNS, "The run's files", 200, obj({"artifacts": arr(ref("RunArtifact"))}),
+        params=[RUN_ID, q("zip", "1: answer an application/zip of the output files instead.")])},
+    "/api/v1/runs/{run_id}/artifacts/{path}": {"get": op(
+        RUNS, "Download one file", 200, RAW, content_type="application/octet-stream",
+        params=[RUN_ID, p("path", "`path` as listed (<role>/<name>), or a bare file name.")])},
+    "/api/v1/runs/{run_id}/promote": {"post": op(
+        DATASET, "Promote the run to a dataset example (upsert by name)", 200, ref("PromoteRunResponse"),
+        params=[RUN_ID], body=json_body(obj({}, {"name": S}), {"name": "invoice-42"}),
+        description="Copies input, output, expected JSON and expected files. Needs the reviewer role.")},
+    "/api/v1/runs/{run_id}/feedback": {
+        "get": op(FEEDBACK, "The run's feedback", 200, ref("RunFeedbackDetail"), params=[RUN_ID]),
+        "put": op(FEEDBACK, "Update feedback (partial merge; null clears)", 200, ref("RunFeedbackDetail"),
+                  params=[RUN_ID], body=json_body(ref("RunFeedbackRequest"), FEEDBACK_EXAMPLE),
+                  description="A left-out key is unchanged. Attributed to the key's user (audit trail, "
+                              "via=api). Needs the reviewer role."),
+        "delete": op(FEEDBACK, "Delete feedback, expected JSON and expected files", 200, ref("RunFeedbackDetail"),
+                     params=[RUN_ID]),
+    },
+    "/api/v1/runs/{run_id}/feedback/expected": {
+        "get": op(FEEDBACK, "Expected JSON and files", 200, ref("RunExpectedArtifacts"), params=[RUN_ID]),
+        "post": op(FEEDBACK, "Copy an output file to expected, or upload one", 201, ref("FileName"), params=[RUN_ID],
+                   body={"required": True, "content": {
+                       "application/json": {"schema": obj({"outputFileName": S}, {"expectedName": S}),
+                                            "example": {"outputFileName": "out.csv"}},
+                       "multipart/form-data": {"schema": {"type": "object", "properties": {
+                           "file": BINARY, "name": S}, "required": ["file"]}}}},
+                   description="Dispatches on Content-Type. A file of the same name is replaced."),
+    },
+    "/api/v1/runs/{run_id}/feedback/expected/{filename}": {
+        "get": op(FEEDBACK, "Download an expected file", 200, RAW, content_type="application/octet-stream",
+                  params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
+        "patch": op(FEEDBACK, "Rename an expected file", 200, ref("FileName"),
+                    params=[RUN_ID, p("filename", "Current name.")],
+                    body=json_body(ref("FileName"), {"name": "b.csv"})),
+        "delete": op(FEEDBACK, "Delete an expected file (204, also when already gone)", 204, None,
+                     params=[RUN_ID, p("filename", "Name.")]),
+    },
+    "/api/v1/runs/{run_id}/review": {
+        "get": op(REVIEWS, "The run's review (reviews generation)", 200, ref("RunReviewDetail"), params=[RUN_ID]),
+        "patch": op(REVIEWS, "Update the review (partial; null clears)", 200, ref("RunReviewDetail"),
+                    params=[RUN_ID], body=json_body(ref("RunReviewRequest"), REVIEW_EXAMPLE),
+                    description="The feedback of /feedback under the newer names: verdict correct/incorrect "
+                                "(rating pass/fail; partial reads as incorrect), status open/closed/wont_fix "
+                                "(resolved/ignored), note (body). Needs the reviewer role."),
+        "delete": op(REVIEWS, "Delete the review, expected JSON and expected files", 200, ref("RunReviewDetail"),
+                     params=[RUN_ID]),
+    },
+    "/api/v1/runs/{run_id}/expected": {
+        "get": op(REVIEWS, "Expected JSON and files (reviews generation)", 200, ref("RunExpectedArtifacts"),
+                  params=[RUN_ID]),
+        "post": op(REVIEWS, "Copy an output file to expected, or upload one", 201, ref("FileName"),
+                   params=[RUN_ID], description="As POST /runs/{run_id}/feedback/expected."),
+    },
+    "/api/v1/runs/{run_id}/expected/{filename}": {
+        "get": op(REVIEWS, "Download an expected file", 200, RAW, content_type="application/octet-stream",
+                  params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
+        "patch": op(REVIEWS, "Rename an expected file", 200, ref("FileName"),
+                    params=[RUN_ID, p("filename", "Current name.")],
+                    body=json_body(ref("FileName"), {"name": "b.csv"})),
+        "delete": op(REVIEWS, "Delete an expected file (204, also when already gone)", 204, None,
+                     params=[RUN_ID, p("filename", "Name.")]),
+    },
+    "/api/v1/automations": {"get": op(AUTOMATIONS, "List automations", 200, page_of("AutomationSummary"), params=[
+        q("search", "Substring of slug, name or description."), q("type", "workflow / agent."), *PAGE])},
+    "/api/v1/automations/{automation_id}": {"get": op(AUTOMATIONS, "One automation", 200,
+                                                      ref("AutomationDetail"), params=[AUTOMATION_ID])},
+    "/api/v1/automations/{automation_id}/examples": {
+        "get": op(DATASET, "List examples", 200, page_of("DatasetExample"), params=[AUTOMATION_ID, *PAGE]),
+        "post": op(DATASET, "Create an example", 201, ref("DatasetExample"), params=[AUTOMATION_ID],
+                   body=json_body(ref("DatasetExampleMutation"), EXAMPLE_BODY),
+                   description="Without a name, one is derived from the body; repeating the same create "
+                               "returns the same example. Needs reviewer or lead."),
+    },
+    "/api/v1/automations/{automation_id}/examples/{example_id}": {
+        "get": op(DATASET, "One example", 200, ref("DatasetExample"), params=[AUTOMATION_ID, EXAMPLE_ID]),
+        "patch": op(DATASET, "Update an example (partial; null clears)", 200, ref("DatasetExample"),
+                    params=[AUTOMATION_ID, EXAMPLE_ID], body=json_body(ref("DatasetExampleMutation"),
+                                                                      {"annotation": "Tricky VAT line"})),
+        "delete": op(DATASET, "Delete an example (answers it)", 200, ref("DatasetExample"),
+                     params=[AUTOMATION_ID, EXAMPLE_ID]),
+    },
+    "/api/v1/automations/{automation_id}/examples/{example_id}/run": {"post": op(
+        DATASET, "Run an example: not supported", 403, None, params=[AUTOMATION_ID, EXAMPLE_ID],
+        description="Loupe does not execute automations: 403 with code not_supported. Run it where the "
+                    "automation runs and record the run with exampleId set.")},
+    "/api/v1/automations/{automation_id}/examples/{example_id}/{folder}": {
+        "get": op(DATASET, "List an example's files", 200, obj({"files": arr(S)}),
+                  params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER]),
+        "post": op(DATASET, "Upload files (one or more parts named file)", 201, obj({"uploaded": arr(S)}),
+                   params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER],
+                   body=multipart({"file": arr(BINARY)}, ["file"])),
+    },
+    "/api/v1/automations/{automation_id}/examples/{example_id}/{folder}/{path}": {
+        "get": op(DATASET, "Download an example file", 200, RAW, content_type="application/octet-stream",
+                  params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER, FILE_PATH]),
+        "patch": op(DATASET, "Rename (new basename, same parent folder)", 200,
+                    obj({"ok": B, "filename": S, "path": S}), params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER, FILE_PATH],
+                    body=json_body(obj({"newFilename": S}), {"newFilename": "result.pdf"})),
+        "delete": op(DATASET, "Delete an example file (200, also when already gone)", 200, OBJ,
+                     params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER, FILE_PATH]),
+    },
+    "/api/v1/automations/{automation_id}/dataset/export": {"get": op(
+        DATASET, "Export the dataset as a ZIP", 200, RAW, content_type="application/zip",
+        params=[AUTOMATION_ID, q("exampleIds", "Comma list of example ids; all when left out.")],
+        description="examples/<name>/input.json, input/…, expected.json, expected/…, meta.json.")},
+    "/api/v1/automations/{automation_id}/dataset/import": {"post": op(
+        DATASET, "Import a dataset ZIP", 200, {"oneOf": [
+            obj({"mode": {"const": "append"}, "created": INT, "expectedSet": INT, "skipped": INT, "issues": arr(ANY)}),
+            obj({"mode": {"const": "replace"}, "created": INT, "expectedSet": INT, "deleted": INT,
+                 "filesDeleted": INT})]},
+        params=[AUTOMATION_ID], body=multipart({"file": BINARY, "mode": {"type": "string",
+                                                                          "enum": ["append", "replace"]}}, ["file"]),
+        description="append skips names already present; replace empties the dataset first. Legacy layouts "
+                    "(manifest.json, input/arguments.json …) are rejected with 400. Needs reviewer or lead.")},
+}
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Loupe API", "version": "1.0",
+                 "description": "The review subset of the EigenPal API (SDK 0.9.1 compatible) over Loupe's own "
+                                "data, plus run recording. Errors use the envelope {issues, requestId, hint?}."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
+        "tags": [{"name": t} for t in (META, RUNS, FEEDBACK, REVIEWS, DATASET, AUTOMATIONS)],
+        "paths": ENDPOINTS,
+    }
+
+
+@api_view(session_ok=True)
+def openapi_json(request: HttpRequest):
+    return api_response(request, document())
+
+
+def api_docs(request: HttpRequest):
+    """The readable reference, for signed-in users (login is enforced globally)."""
+    groups: dict[str, list] = {}
+    for path, methods in ENDPOINTS.items():
+        for method, operation in methods.items():
+            groups.setdefault(operation["tags"][0], []).append({
+                "method": method.upper(), "path": path, "op": operation,
+                "anchor": f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", "").replace(".", "-"),
+                "status": next(iter(operation["responses"])),
+                "request_examples": [(ct, json.dumps(c["example"], indent=2)) for ct, c in
+                                     operation.get("requestBody", {}).get("content", {}).items() if "example" in c],
+                "response_examples": [(ct, json.dumps(c["example"], indent=2)) for response in
+                                      operation["responses"].values() for ct, c in
+                                      response.get("content", {}).items() if "example" in c],
+            })
+    order = [META, RUNS, FEEDBACK, REVIEWS, DATASET, AUTOMATIONS]
+    return render(request, "api/docs.html", {
+        "nav": "api", "groups": [(t, groups[t]) for t in order if t in groups],
+        "rate_limit": settings.LOUPE_API_RATE_LIMIT, "max_upload_mb": settings.LOUPE_MAX_UPLOAD_BYTES / 1024 / 1024,
+        "base_url": request.build_absolute_uri("/").rstrip("/"),
+    })

@@ -1,0 +1,378 @@
+"""Runs as the EigenPal API serves them: the runs list, one run, its scores and artifacts
+(docs/api-feedback.md). Serialisers are in api/serializers.py.
+
+The runs list answers from indexes: keyset pagination on (created_at, id) descending (the
+`run_time` / `run_auto_time` indexes), the automation joined in the same query, the heavy
+JSON columns deferred. The feedback filters use the denormalised columns (Run.chip,
+Review.status/rating/has_expected/promoted_example_name) and page by offset, as the
+contract says; every page costs the same fixed number of queries whatever its size.
+"""
+
+import base64
+import binascii
+import io
+import json
+import re
+import zipfile
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from api.reviews import review_detail_to_dict
+from api.serializers import EXPAND_SECTIONS, artifact_to_dict, run_list_item_to_dict, run_to_dict
+from api.support import (
+    ApiError,
+    Query,
+    api_response,
+    api_view,
+    bad_request,
+    iso,
+    limit_and_offset,
+    not_found,
+)
+from datasets.models import ExampleCheck
+from review.models import ExpectedFile, Review
+from runs.chips import Chip, Rating, ReviewStatus
+from runs.models import (
+    Automation,
+    AutomationKind,
+    FileRole,
+    Run,
+    RunFile,
+    RunStatus,
+)
+
+# --- the runs list ----------------------------------------------------------------------
+
+FEEDBACK_FILTERS = (
+    "hasFeedback", "noFeedback", "feedbackStatus", "feedbackRating", "hasExpected", "promotedToExample",
+    "sinceLastResolved",
+    # EigenPal's older agent-executions API; optional extras.
+    "hasExpectedJson", "hasExpectedFiles", "feedbackBodyContains", "promotedExampleName",
+    "feedbackCreatedAfter", "feedbackCreatedBefore", "feedbackUpdatedAfter", "feedbackUpdatedBefore",
+    "feedbackResolvedAfter", "feedbackResolvedBefore",
+    # The newer "reviews" generation of the API (docs/proxy.md): the same filters renamed.
+    "hasReview", "noReview", "reviewStatus", "reviewVerdict",
+)
+# reviews-generation values -> Loupe's (feedback-generation) values.
+REVIEW_STATUS_VALUES = {"open": ReviewStatus.OPEN, "closed": ReviewStatus.RESOLVED, "wont_fix": ReviewStatus.IGNORED}
+REVIEW_VERDICT_RATINGS = {"correct": (Rating.PASS,), "incorrect": (Rating.FAIL, Rating.PARTIAL)}
+RUN_FILTERS = (
+    "type", "source", "status", "trigger", "triggeredBy", "sourceRef", "batchId", "exampleId",
+    "exampleIdContains", "ids", "from", "to", "createdAfter", "createdBefore", "completedAfter",
+    "completedBefore", "cursor", "offset", "limit",
+)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+# The SDK's own reference names parameters in snake_case and runs.list(**q) sends them as given.
+RUN_QUERY_ALIASES = {_snake(n): n for n in RUN_FILTERS + FEEDBACK_FILTERS if _snake(n) != n}
+RUN_QUERY_ALIASES.update({"from_": "from", "type_": "type"})
+
+_RELATIVE = re.compile(r"^now(?:\(\))?\s*(?:([+-])\s*(\d+)\s*([smhdw]))?$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _time_param(query: Query, name: str) -> datetime | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    relative = _RELATIVE.match(raw.strip())
+    if relative:
+        sign, amount, unit = relative.groups()
+        delta = timedelta(**{_UNITS[unit]: int(amount)}) if amount else timedelta()
+        return timezone.now() + (delta if sign == "+" else -delta)
+    value = parse_datetime(raw.strip().replace(" ", "+"))  # a '+' in a query string arrives as a space
+    if value is None:
+        raise bad_request(name, "Expected an ISO-8601 date-time or a relative time such as now()-7d.")
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
+    return value
+
+
+def encode_cursor(run: Run) -> str:
+    raw = json.dumps([run.created_at.isoformat(), run.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, run_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        created_at = datetime.fromisoformat(created)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise bad_request("cursor", "Not a cursor from nextCursor.") from None
+    return created_at, str(run_id)
+
+
+def _review_exists(**lookups) -> Q:
+    return Q(Exists(Review.objects.filter(run_id=OuterRef("pk"), **lookups)))
+
+
+def _bool_filter(qs: QuerySet, value: bool | None, condition: Q) -> QuerySet:
+    if value is None:
+        return qs
+    return qs.filter(condition) if value else qs.exclude(condition)
+
+
+class RunList:
+    """The runs list of one request: filters from the query, ordering, pagination."""
+
+    def __init__(self, querydict):
+        self.query = Query(querydict, RUN_QUERY_ALIASES)
+        self.limit, self.offset = limit_and_offset(self.query)
+        self.cursor = self.query.get("cursor")
+        self.offset_mode = "offset" in self.query or any(name in self.query for name in FEEDBACK_FILTERS)
+
+    def _scope(self) -> Q:
+        """The automation filters (type, source), also the scope of sinceLastResolved."""
+        if not hasattr(self, "_scope_q"):
+            self._scope_q = self._build_scope()
+        return self._scope_q
+
+    def _build_scope(self) -> Q:
+        q = self.query
+        scope = Q()
+        kinds = q.csv("type")
+        for kind in kinds:
+            if kind not in AutomationKind.values:
+                raise bad_request("type", "Expected workflow or agent.")
+        if kinds:
+            scope &= Q(automation__kind__in=kinds)
+        sources = q.csv("source")
+        if sources:
+            ids = []
+            for source in sources:
+                try:
+                    ids.append(Automation.objects.by_ref(source).pk)
+                except Automation.DoesNotExist:
+                    ids.append(-1)  # an unknown source matches no run
+            scope &= Q(automation_id__in=ids)
+        return scope
+
+    def run_filters(self, qs: QuerySet) -> QuerySet:
+        q = self.query
+        qs = qs.filter(self._scope())
+        statuses = q.csv("status")
+        for status in statuses:
+            if status not in RunStatus.values:
+                raise bad_request("status", f"{status!r} is not one of {', '.join(RunStatus.values)}.")
+        if statuses:
+            qs = qs.filter(status__in=statuses)
+        if q.csv("trigger"):
+            qs = qs.filter(trigger__in=q.csv("trigger"))
+        triggered_by = q.csv("triggeredBy")
+        if triggered_by:
+            by = Q(triggered_by__in=[t for t in triggered_by if t != "__system__"])
+            if "__system__" in triggered_by:
+                by |= Q(triggered_by__isnull=True)
+            qs = qs.filter(by)
+        for name, field in (("sourceRef", "version"), ("batchId", "batch_id"), ("exampleId", "example_id")):
+            if q.get(name) is not None:
+                qs = qs.filter(**{field: q.get(name)})
+        if q.get("exampleIdContains") is not None:
+            qs = qs.filter(example_id__contains=q.get("exampleIdContains"))
+        if q.csv("ids"):
+            qs = qs.filter(pk__in=q.csv("ids"))
+        for name, lookup in (("from", "created_at__gte"), ("createdAfter", "created_at__gte"),
+                             ("to", "created_at__lte"), ("createdBefore", "created_at__lte"),
+                             ("completedAfter", "completed_at__gte"), ("completedBefore", "completed_at__lte")):
+            value = _time_param(q, name)
+            if value is not None:
+                qs = qs.filter(**{lookup: value})
+        return qs
+
+    def feedback_filters(self, qs: QuerySet) -> QuerySet:
+        q = self.query
+        # EXISTS rather than a join: "no feedback" then plans as an anti-join walking the
+        # (created_at, id) index newest first, which stops after one page.
+        has_review = Q(Exists(Review.objects.filter(run_id=OuterRef("pk"))))
+        qs = _bool_filter(qs, q.flag("hasFeedback"), has_review)
+        qs = _bool_filter(qs, q.flag("hasReview"), has_review)
+        for name in ("noFeedback", "noReview"):
+            no_feedback = q.flag(name)
+            qs = _bool_filter(qs, None if no_feedback is None else not no_feedback, has_review)
+        status = q.choice("feedbackStatus", ReviewStatus.values) or REVIEW_STATUS_VALUES.get(
+            q.choice("reviewStatus", tuple(REVIEW_STATUS_VALUES)))
+        if status == ReviewStatus.OPEN:
+            qs = qs.filter(chip=Chip.OPEN)  # chip "open" holds exactly the reviews with status open
+        elif status == ReviewStatus.IGNORED:
+            qs = qs.filter(chip=Chip.IGNORED)
+        elif status == ReviewStatus.RESOLVED:
+            qs = qs.filter(chip__in=(Chip.PASSED, Chip.FAILED), review__status=ReviewStatus.RESOLVED)
+        rating = q.choice("feedbackRating", (*Rating.values, "none"))
+        if rating == "none":
+            qs = qs.filter(review__isnull=False, review__rating__isnull=True)
+        elif rating is not None:
+            qs = qs.filter(review__rating=rating)
+        verdict = q.choice("reviewVerdict", (*REVIEW_VERDICT_RATINGS, "none"))
+        if verdict == "none":
+            qs = qs.filter(review__isnull=False, review__rating__isnull=True)
+        elif verdict is not None:
+            qs = qs.filter(review__rating__in=REVIEW_VERDICT_RATINGS[verdict])
+        qs = _bool_filter(qs, q.flag("hasExpected"), _review_exists(has_expected=True))
+        qs = _bool_filter(qs, q.flag("promotedToExample"), _review_exists(promoted_example_name__isnull=False))
+        qs = _bool_filter(qs, q.flag("hasExpectedJson"), _review_exists(expected__isnull=False))
+        qs = _bool_filter(qs, q.flag("hasExpectedFiles"),
+                          Q(Exists(ExpectedFile.objects.filter(review__run_id=OuterRef("pk")))))
+        if q.get("feedbackBodyContains") is not None:
+            qs = qs.filter(review__body__icontains=q.get("feedbackBodyContains"))
+        if q.get("promotedExampleName") is not None:
+            qs = qs.filter(review__promoted_example_name=q.get("promotedExampleName"))
+        for name, lookup in (("feedbackCreatedAfter", "review__created_at__gte"),
+                             ("feedbackCreatedBefore", "review__created_at__lte"),
+                             ("feedbackUpdatedAfter", "review__updated_at__gte"),
+                             ("feedbackUpdatedBefore", "review__updated_at__lte"),
+                             ("feedbackResolvedAfter", "review__resolved_at__gte"),
+                             ("feedbackResolvedBefore", "review__resolved_at__lte")):
+            value = _time_param(q, name)
+            if value is not None:
+                qs = qs.filter(**{lookup: value})
+        if q.flag("sinceLastResolved"):
+            # "In scope": the reviews of runs of the same automations (type/source filters).
+            # status=resolved first: the (status, resolved_at) index answers the latest one.
+            latest = (Review.objects.filter(status=ReviewStatus.RESOLVED, resolved_at__isnull=False)
+                      .filter(**{"run__" + k: v for k, v in _flatten(self._scope())})
+                      .order_by("-resolved_at").values_list("resolved_at", flat=True).first())
+            if latest is not None:
+                qs = qs.filter(created_at__gt=latest)
+        return qs
+
+    def page(self) -> dict:
+        qs = Run.objects.defer("input", "output", "usage", "metadata").select_related("automation")
+        qs = self.feedback_filters(self.run_filters(qs)).order_by("-created_at", "-id")
+        if self.offset_mode:
+            runs = list(qs[self.offset:self.offset + self.limit])
+            return {"runs": [run_list_item_to_dict(r) for r in runs], "nextCursor": None}
+        if self.cursor:
+            created_at, run_id = _decode_cursor(self.cursor)
+            qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=run_id))
+        runs = list(qs[: self.limit + 1])
+        more = len(runs) > self.limit
+        runs = runs[: self.limit]
+        return {"runs": [run_list_item_to_dict(r) for r in runs],
+                "nextCursor": encode_cursor(runs[-1]) if more else None}
+
+
+def _flatten(q: Q):
+    """The (lookup, value) pairs of a Q made only of AND-ed keyword lookups (the scope)."""
+    for child in q.children:
+        if isinstance(child, Q):
+            yield from _flatten(child)
+        else:
+            yield child
+
+
+# --- endpoints ---------------------------------------------------------------------------
+
+
+def get_run(run_id: str) -> Run:
+    run = Run.objects.select_related("automation").filter(pk=run_id).first()
+    if run is None:
+        raise not_found(f"No run {run_id!r}.", field="id")
+    return run
+
+
+@api_view()
+def runs_list(request: HttpRequest):
+    return api_response(request, RunList(request.GET).page())
+
+
+@api_view()
+def run_start(request: HttpRequest):
+    """Loupe records runs and never executes automations (DESIGN §8)."""
+    raise ApiError(403, "Loupe does not execute automations; it records runs that ran elsewhere.",
+                   code="not_supported", hint="Record finished runs with POST /api/v1/ingest/runs.")
+
+
+@api_view()
+def run_detail(request: HttpRequest, run_id: str):
+    query = Query(request.GET)
+    expand = set(query.csv("expand"))
+    unknown = expand - set(EXPAND_SECTIONS)
+    if unknown:
+        raise bad_request("expand", f"Unknown section {sorted(unknown)[0]!r}; use {', '.join(EXPAND_SECTIONS)}.")
+    include = set(query.csv("include"))
+    if include - {"detail"}:
+        raise bad_request("include", "The only section is detail.")
+    run = get_run(run_id)
+    if "detail" not in include:
+        return api_response(request, run_to_dict(run, expand=expand))
+    # The reviews generation: include=detail adds the input, the review and the expected output.
+    data = run_to_dict(run, expand=expand | {"input"})
+    data.update(review_detail_to_dict(run))
+    return api_response(request, data)
+
+
+def check_to_eval_result(run: Run, check) -> dict:
+    """EvalResult (all 13 keys): a run of a dataset example checked against the example."""
+    verdict = check.verdict
+    return {
+        "id": f"check_{check.pk}",
+        "runId": run.id,
+        "evaluatorName": "loupe.example-check",
+        "evaluatorType": "example",
+        "createdAt": iso(check.created_at),
+        "automationId": str(run.automation_id),
+        "label": check.example.name,
+        "description": check.summary or None,
+        "error": (check.summary or "blocked") if verdict == "blocked" else None,
+        "score": None if verdict == "blocked" else (1.0 if verdict == "passed" else 0.0),
+        "weight": 1.0,
+        "passThreshold": 1.0,
+        "passed": None if verdict == "blocked" else verdict == "passed",
+        "details": check.details,
+    }
+
+
+@api_view()
+def run_scores(request: HttpRequest, run_id: str):
+    """The run's checks against its dataset example (empty for runs that are not example runs)."""
+    run = get_run(run_id)
+    checks = ExampleCheck.objects.filter(run_id=run.id).select_related("example")
+    return api_response(request, {"scores": [check_to_eval_result(run, check) for check in checks]})
+
+
+@api_view()
+def artifacts_list(request: HttpRequest, run_id: str):
+    run = get_run(run_id)
+    files = list(run.files.all())
+    if Query(request.GET).flag("zip"):
+        return _artifacts_zip(run, [f for f in files if f.role == FileRole.OUTPUT])
+    return api_response(request, {"artifacts": [artifact_to_dict(f) for f in files]})
+
+
+def _artifacts_zip(run: Run, files: list[RunFile]) -> HttpResponse:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for run_file in files:
+            with run_file.file.open("rb") as handle:
+                archive.writestr(run_file.name, handle.read())
+    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{run.pk}-artifacts.zip"'
+    return response
+
+
+def _find_artifact(run: Run, path: str) -> RunFile | None:
+    """`<role>/<name>` as listed, or a bare name (an output file first)."""
+    role, _, name = path.partition("/")
+    if name and role in FileRole.values:
+        found = RunFile.objects.filter(run=run, role=role, name=name).first()
+        if found:
+            return found
+    candidates = {f.role: f for f in RunFile.objects.filter(run=run, name=path)}
+    return candidates.get(FileRole.OUTPUT) or next(iter(candidates.values()), None)
+
+
+@api_view()
+def artifact_download(request: HttpRequest, run_id: str, path: str):
+    run_file = _find_artifact(get_run(run_id), path)
+    if run_file is None:
+        raise not_found(f"The run has no artifact {path!r}.", field="path")
+    return FileResponse(run_file.file.open("rb"), as_attachment=True, filename=run_file.name.rsplit("/", 1)[-1],
+                        content_type=run_file.content_type or "application/octet-stream")

@@ -1,0 +1,76 @@
+"""The JSON API under /api/v1/ (EigenPal contract). Paths have no trailing slash, and every
+pattern is a `route()` naming the methods it serves, which the OpenAPI test checks against
+api/openapi.py. File paths use the `path` converter, so both a decoded `sub/e 1.json` and
+a `%2F`-encoded one (the generated client) reach the same file."""
+
+from django.urls import path, register_converter
+
+from api import auth as accounts_api
+from api import automations as automations_api
+from api import datasets as datasets_api
+from api import ingest as ingest_api
+from api import openapi
+from api import reviews as review_api
+from api import runs as runs_api
+from api.support import route
+
+
+class FolderConverter:
+    regex = "expected|input"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(FolderConverter, "folder")
+
+EXAMPLE = "automations/<str:automation_id>/examples/<str:example_id>"
+
+urlpatterns = [
+    path("auth/check", route(GET=accounts_api.auth_check), name="api-auth-check"),
+    path("openapi.json", route(GET=openapi.openapi_json), name="api-openapi"),
+    path("ingest/runs", route(POST=ingest_api.ingest_runs), name="api-ingest-runs"),
+    path("runs", route(GET=runs_api.runs_list, POST=runs_api.run_start), name="api-runs"),
+    path("runs/<str:run_id>", route(GET=runs_api.run_detail), name="api-run"),
+    path("runs/<str:run_id>/scores", route(GET=runs_api.run_scores), name="api-run-scores"),
+    path("runs/<str:run_id>/artifacts", route(GET=runs_api.artifacts_list), name="api-run-artifacts"),
+    path("runs/<str:run_id>/artifacts/<path:path>", route(GET=runs_api.artifact_download),
+         name="api-run-artifact"),
+    path("runs/<str:run_id>/promote", route(POST=review_api.run_promote), name="api-run-promote"),
+    path("runs/<str:run_id>/feedback", route(GET=review_api.feedback_get, PUT=review_api.feedback_put,
+                                             DELETE=review_api.feedback_delete), name="api-run-feedback"),
+    path("runs/<str:run_id>/feedback/expected", route(GET=review_api.expected_list,
+                                                      POST=review_api.expected_create), name="api-run-expected"),
+    path("runs/<str:run_id>/feedback/expected/<path:filename>",
+         route(GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
+               DELETE=review_api.expected_file_delete), name="api-run-expected-file"),
+    # The newer "reviews" generation of the same resources (docs/proxy.md).
+    path("runs/<str:run_id>/review", route(GET=review_api.review_get, PATCH=review_api.review_patch,
+                                           DELETE=review_api.review_delete), name="api-run-review"),
+    path("runs/<str:run_id>/expected", route(GET=review_api.expected_list, POST=review_api.expected_create),
+         name="api-run-expected-v2"),
+    path("runs/<str:run_id>/expected/<path:filename>",
+         route(GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
+               DELETE=review_api.expected_file_delete), name="api-run-expected-file-v2"),
+    path("automations", route(GET=automations_api.automations_list), name="api-automations"),
+    path("automations/<str:automation_id>", route(GET=automations_api.automation_detail), name="api-automation"),
+    path("automations/<str:automation_id>/examples",
+         route(GET=datasets_api.examples_list, POST=datasets_api.example_create), name="api-examples"),
+    path(EXAMPLE, route(GET=datasets_api.example_get, PATCH=datasets_api.example_update,
+                        DELETE=datasets_api.example_delete), name="api-example"),
+    path(f"{EXAMPLE}/run", route(POST=datasets_api.example_run), name="api-example-run"),
+    path(f"{EXAMPLE}/<folder:folder>",
+         route(GET=datasets_api.example_files_list, POST=datasets_api.example_files_upload),
+         name="api-example-files"),
+    path(f"{EXAMPLE}/<folder:folder>/<path:path>",
+         route(GET=datasets_api.example_file_get, PATCH=datasets_api.example_file_rename,
+               DELETE=datasets_api.example_file_delete), name="api-example-file"),
+    path("automations/<str:automation_id>/dataset/export", route(GET=datasets_api.dataset_export),
+         name="api-dataset-export"),
+    path("automations/<str:automation_id>/dataset/import", route(POST=datasets_api.dataset_import),
+         name="api-dataset-import"),
+    path("docs", openapi.api_docs, name="api-docs"),
+]

@@ -1,0 +1,135 @@
+"""Proxy mode: run and expected files, the audit trail, review writes, expected files, promotion."""
+
+
+import httpx
+
+from backends.base import (
+    ChangeRefused,
+    FileDownload,
+    FileInfo,
+    PromoteResult,
+    ReviewConflict,
+    ReviewInfo,
+    RunInfo,
+)
+from backends.eigenpal.client import file_path, seg
+from backends.eigenpal.wire import CHUNK
+from review.models import AuditEvent
+from review.queries import audit_trail
+from runs.files import BadFileName, guess_content_type, safe_relative_path
+
+
+class ReviewsMixin:
+    """Mixed into EigenpalBackend (backends/eigenpal/__init__.py)."""
+
+    def _stream(self, path: str, name: str) -> FileDownload:
+        return self._streamed(self.upstream.request("GET", path, stream=True), name)
+
+    @staticmethod
+    def _streamed(response: httpx.Response, name: str) -> FileDownload:
+        def chunks():
+            try:
+                yield from response.iter_bytes(CHUNK)
+            finally:
+                response.close()
+
+        length = response.headers.get("content-length", "")
+        return FileDownload(chunks=chunks(), filename=name.rsplit("/", 1)[-1],
+                            content_type=response.headers.get("content-type", "").split(";")[0].strip(),
+                            size=int(length) if length.isdigit() and "content-encoding" not in response.headers
+                            else None)
+
+    def run_file(self, run_id: str, key: str) -> FileDownload:
+        return self._stream(f"/runs/{seg(run_id)}/artifacts/{file_path(key)}", key)
+
+    def expected_file(self, run_id: str, key: str) -> FileDownload:
+        return self._stream(self.dialect().expected_path(run_id, key), key)
+
+    def read_head(self, run: RunInfo, file: FileInfo, limit: int, *, expected: bool = False) -> bytes:
+        download = self.expected_file(run.id, file.key) if expected else self.run_file(run.id, file.key)
+        data = bytearray()
+        try:
+            for chunk in download.chunks:
+                data.extend(chunk)
+                if len(data) >= limit:
+                    break
+        finally:
+            download.chunks.close()
+        return bytes(data[:limit])
+
+    def audit_trail(self, run_id: str, limit: int = 50) -> list:
+        return audit_trail(run_id, limit)
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def _audit(self, run_id: str, user, action: str, changes: dict) -> None:
+        AuditEvent.objects.create(run_id=run_id, user=user if getattr(user, "pk", None) else None,
+                                  via=AuditEvent.Via.WEB, action=action, changes=changes)
+
+    def review_update(self, *, run: RunInfo, changes: dict, user, base_version: int | None, action: str) -> None:
+        current = run.review or ReviewInfo()
+        if base_version is not None and base_version != current.version:
+            raise ReviewConflict(current)
+        diff = {}
+        for name, new in changes.items():
+            new = "" if name == "body" and new is None else new
+            old = getattr(current, name)
+            if old != new:
+                diff[name] = [old, new]
+        if not diff:
+            return
+        self.dialect().put_review(self.upstream, run.id, {name: changes[name] for name in diff})
+        self._audit(run.id, user, action, diff)
+
+    @staticmethod
+    def _clean(name: str) -> str:
+        try:
+            return safe_relative_path(name)
+        except BadFileName as exc:
+            raise ChangeRefused(str(exc), field="name") from None
+
+    def expected_file_upload(self, *, run: RunInfo, upload, name: str | None, user) -> str:
+        clean = self._clean(name or getattr(upload, "name", "") or "file")
+        content = upload.read()  # bounded by LOUPE_MAX_UPLOAD_BYTES (ExpectedUploadForm)
+        content_type = getattr(upload, "content_type", "") or guess_content_type(clean)
+        # Idempotent: the upstream replaces a file of the same name, so a retry lands the same state.
+        data = self.upstream.json("POST", self.dialect().expected_path(run.id), data={"name": clean},
+                                  files={"file": (clean.rsplit("/", 1)[-1], content, content_type)},
+                                  idempotent=True) or {}
+        stored = data.get("name") or clean
+        self._audit(run.id, user, "expected_file:upload", {"size": len(content), "name": stored})
+        return stored
+
+    def expected_file_copy(self, *, run: RunInfo, output_name: str, expected_name: str | None, user) -> str:
+        body = {"outputFileName": output_name}
+        if expected_name:
+            body["expectedName"] = self._clean(expected_name)
+        data = self.upstream.json("POST", self.dialect().expected_path(run.id), json=body, idempotent=True) or {}
+        stored = data.get("name") or body.get("expectedName") or output_name
+        self._audit(run.id, user, "expected_file:copy", {"from": output_name, "name": stored})
+        return stored
+
+    def expected_file_rename(self, *, run: RunInfo, name: str, new_name: str, user) -> str:
+        clean = self._clean(new_name)
+        # Not idempotent: a repeated rename after a timeout would find no file of the old name.
+        data = self.upstream.json("PATCH", self.dialect().expected_path(run.id, name), json={"name": clean}) or {}
+        stored = data.get("name") or clean
+        self._audit(run.id, user, "expected_file:rename", {"from": name, "name": stored})
+        return stored
+
+    def expected_file_delete(self, *, run: RunInfo, name: str, user) -> str:
+        self.upstream.request("DELETE", self.dialect().expected_path(run.id, name))
+        self._audit(run.id, user, "expected_file:delete", {"name": name})
+        return name
+
+    def promote(self, *, run: RunInfo, name: str, user) -> PromoteResult:
+        # An upsert by name upstream (contract §2.6), so retrying it is safe.
+        data = self.upstream.json("POST", f"/runs/{seg(run.id)}/promote", json={"name": name}, idempotent=True) or {}
+        result = PromoteResult(example_id=str(data.get("exampleId") or ""), name=data.get("name") or name)
+        old = run.review.promoted_example_name if run.review else None
+        self._audit(run.id, user, "promote", {"promoted_example_name": [old, result.name],
+                                              "has_expected": bool(run.review and run.review.expected is not None),
+                                              "example_id": result.example_id})
+        return result
+
+    # -- datasets --------------------------------------------------------------------------------

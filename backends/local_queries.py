@@ -1,0 +1,85 @@
+"""The local backend's ORM reads: the queue's queryset, keyset pages, chip counts from the
+counters, neighbours, and the review pane's run in a fixed number of queries."""
+
+from datetime import datetime
+
+from django.db.models import QuerySet, Sum
+
+from backends.base import QueueQuery
+from review.queries import day_bounds, newer_than, older_than
+from runs.models import ChipCount, Run
+
+
+def queue_queryset(query: QueueQuery) -> QuerySet:
+    """Runs matching the queue's filters (no ordering, no pagination), heavy columns deferred."""
+    runs = Run.objects.light().select_related("automation")
+    if query.unknown_automation:
+        return runs.none()
+    if query.automation:
+        runs = runs.filter(automation=query.automation)
+    if query.sampled_only:
+        runs = runs.filter(sampled=True)
+    if query.chip:
+        runs = runs.filter(chip=query.chip)
+    if query.status:
+        runs = runs.filter(status=query.status)
+    start, end = day_bounds(query.date_from, query.date_to)
+    if start:
+        runs = runs.filter(created_at__gte=start)
+    if end:
+        runs = runs.filter(created_at__lt=end)
+    if query.expected == "yes":
+        runs = runs.filter(review__has_expected=True)
+    elif query.expected == "no":
+        runs = runs.exclude(review__has_expected=True)
+    if query.promoted == "yes":
+        runs = runs.filter(review__promoted_example_name__isnull=False)
+    elif query.promoted == "no":
+        runs = runs.exclude(review__promoted_example_name__isnull=False)
+    if query.run_id:
+        runs = runs.filter(pk=query.run_id)
+    return runs
+
+
+def queue_rows(query: QueueQuery) -> tuple[list[Run], bool, bool]:
+    """One keyset page: (rows newest first, has older, has newer), from one extra row, never a count."""
+    runs = queue_queryset(query)
+    if query.after and not query.before:
+        rows = list(runs.filter(newer_than(*query.after)).order_by("created_at", "id")[: query.page_size + 1])
+        has_newer = len(rows) > query.page_size
+        return list(reversed(rows[: query.page_size])), True, has_newer
+    if query.before:
+        runs = runs.filter(older_than(*query.before))
+    rows = list(runs.order_by("-created_at", "-id")[: query.page_size + 1])
+    return rows[: query.page_size], len(rows) > query.page_size, query.before is not None
+
+
+def queue_chip_counts(query: QueueQuery) -> dict[str, int]:
+    """From the ChipCount counters: never counts the run table."""
+    rows = ChipCount.objects.all()
+    if query.automation:
+        rows = rows.filter(automation=query.automation)
+    elif query.unknown_automation:
+        rows = rows.none()
+    if query.sampled_only:
+        rows = rows.filter(sampled=True)
+    return {r["chip"]: max(r["n"] or 0, 0) for r in rows.values("chip").annotate(n=Sum("count"))}
+
+
+def queue_neighbour(query: QueueQuery, created_at: datetime, run_id: str, direction: str) -> str | None:
+    """The id of the run just newer ("previous") or just older ("next") in the queue: one query."""
+    runs = queue_queryset(query).select_related(None)
+    if direction == "previous":
+        runs = runs.filter(newer_than(created_at, run_id)).order_by("created_at", "id")
+    else:
+        runs = runs.filter(older_than(created_at, run_id)).order_by("-created_at", "-id")
+    return runs.values_list("id", flat=True).first()
+
+
+def run_for_pane(run_id: str) -> Run:
+    """The run with everything the review pane shows, in a fixed number of queries."""
+    return (
+        Run.objects.select_related("automation", "review", "review__updated_by", "review__promoted_example")
+        .prefetch_related("files", "review__expected_files")
+        .get(pk=run_id)
+    )

@@ -1,0 +1,63 @@
+"""Closing the loop, in one place: record runs, check each run recorded for a dataset example
+against that example, and resolve the reviews the passing check settles (docs/rules.md).
+The import_runs command, the ingest API and the demo loader all record runs through
+`runs_record_and_check`."""
+
+from django.db import transaction
+
+from datasets.checks import check_output
+from datasets.models import CheckVerdict, Example, ExampleCheck
+from review.models import AuditEvent, Review
+from review.services import review_update
+from runs.models import TERMINAL_STATUSES, Run, RunStatus
+from runs.records import RunRecord
+from runs.services import RecordResult, runs_record
+
+
+def runs_record_and_check(records: list[RunRecord], *, recount: bool = True) -> RecordResult:
+    """Store parsed run records (runs.services.runs_record) and, in the same transaction, check
+    the runs of dataset examples against their example."""
+    with transaction.atomic():
+        result = runs_record(records, recount=recount)
+        example_runs = [r.id for r in records if r.example_id]
+        if example_runs:
+            example_runs_check(runs=Run.objects.filter(pk__in=example_runs).select_related("automation"))
+    return result
+
+
+def example_for_run(run: Run) -> Example | None:
+    """The example a run was recorded for: `exampleId` is the example's id, or its name."""
+    examples = Example.objects.filter(automation_id=run.automation_id)
+    ref = run.example_id or ""
+    if ref.isdigit():
+        found = examples.filter(pk=int(ref)).first()
+        if found:
+            return found
+    return examples.filter(name=ref).first()
+
+
+def example_runs_check(*, runs) -> list[ExampleCheck]:
+    """Close the loop (docs/rules.md): check each finished run recorded for a dataset example
+    against the example's expected output and assertions. Where the automation resolves
+    automatically, a passing check resolves the open reviews promoted to that example."""
+    checks = []
+    for run in runs:
+        if not run.example_id or run.status not in TERMINAL_STATUSES:
+            continue
+        example = example_for_run(run)
+        if example is None:
+            continue
+        if run.status == RunStatus.COMPLETED:
+            details = check_output(run.output, expected=example.expected, assertions=example.assertions).as_dict()
+        else:
+            details = {"verdict": CheckVerdict.FAILED, "summary": f"the run {run.status}: {(run.error or '').strip()[:200]}"}
+        check, _ = ExampleCheck.objects.update_or_create(
+            example=example, run_id=run.pk, defaults={"verdict": details["verdict"], "details": details})
+        Example.objects.filter(pk=example.pk).update(latest_run_id=run.pk)
+        checks.append(check)
+        if check.verdict == CheckVerdict.PASSED and run.automation.auto_resolve:
+            for review in Review.objects.filter(promoted_example=example, status="open").select_related("run"):
+                # The action names the cause; which run passed is on the example's check list.
+                review_update(run=review.run, changes={"status": "resolved"}, user=None, via=AuditEvent.Via.SYSTEM,
+                              action="resolve:example passed")
+    return checks

@@ -1,0 +1,226 @@
+"""Realistic, production-like run records for the demo and for volume seeding.
+
+Three automations, each with plausible inputs and outputs whose numbers add up:
+
+- `workflows.extract-invoice`: a vendor invoice PDF -> vendor, dates, totals, line items;
+- `workflows.extract-statement`: a bank statement PDF -> account, period, balances, transactions;
+- `agents.triage-email`: an inbound e-mail -> category, priority, summary, entities, reply, route.
+
+`demo_runs()` yields `DemoRun`s: a record in the runs/records.py shape plus, when the
+generator planted a realistic model mistake (a dropped line item, a total without tax, a
+wrong category...), the correct output (`truth`) a reviewer would write as the expected
+output. Everything is drawn from one `random.Random(seed)`, so a seed and a `now` give the
+same runs every time. The loader that writes them (with reviews) is demo/load.py; the documents of each
+automation are demo/invoices.py, demo/statements.py and demo/triage.py.
+"""
+
+import math
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from demo.invoices import invoice_csv, invoice_files, invoice_flaw, invoice_payload
+from demo.statements import statement_csv, statement_files, statement_flaw, statement_payload
+from demo.triage import triage_files, triage_flaw, triage_payload
+
+# --------------------------------------------------------------------------- automations and runs
+
+
+@dataclass(frozen=True)
+class DemoAutomation:
+    ref: str
+    name: str
+    description: str
+    share: float  # of all demo runs
+    # (days ago, rate in basis points, reason): the rate history, oldest first
+    rates: tuple[tuple[int, int, str], ...]
+    triggers: tuple[tuple[str, str, int], ...]  # trigger, triggered_by, weight
+    duration_ms: tuple[int, int]  # median, spread (log-normal)
+    payload: Callable[[random.Random, datetime], tuple[dict, dict]]
+    flaw: Callable[[random.Random, dict], tuple[dict, str] | None]
+    flaw_rate: float
+    files: Callable[[dict, dict | None, dict], list[dict]]
+    errors: tuple[str, ...]
+    csv_name: str | None = None
+    csv: Callable[[dict], str] | None = None
+
+
+COMMON_ERRORS = (
+    "TimeoutError: model call exceeded 120 s (attempt 3 of 3).",
+    "RateLimitError: provider returned 429 Too Many Requests; retries exhausted after 5 attempts.",
+)
+AUTOMATIONS = (
+    DemoAutomation(
+        ref="workflows.extract-invoice", name="Extract invoice",
+        description="Reads a vendor invoice PDF and returns vendor, dates, totals and line items.",
+        share=0.45,
+        rates=((30, 1500, "Initial rate"),
+               (12, 1000, "Pass rate above 96 % for two weeks (lower bound 94 %); stepping down.")),
+        triggers=(("email", "ap-inbox@northwind.example", 50), ("api", "key:erp-connector", 40),
+                  ("manual", "maya@northwind.example", 10)),
+        duration_ms=(6500, 2),
+        payload=invoice_payload, flaw=invoice_flaw, flaw_rate=0.12, files=invoice_files,
+        errors=COMMON_ERRORS + (
+            "DocumentError: input/invoice.pdf is password-protected; cannot extract text.",
+            "OCRError: page 1 has no extractable text (scanned at 96 dpi, minimum 150 dpi).",
+            "SchemaValidationError: output.line_items[3].amount: expected number, got string '1.290,00'.",
+            "ValueError: could not parse invoice_date '31/02/2026'.",
+        ),
+        csv_name="line_items.csv", csv=invoice_csv,
+    ),
+    DemoAutomation(
+        ref="workflows.extract-statement", name="Extract bank statement",
+        description="Reads a bank statement PDF and returns the account, period, balances and transactions.",
+        share=0.25,
+        rates=((30, 1500, "Initial rate"),),
+        triggers=(("cron", "cron:0 6 * * *", 60), ("api", "key:erp-connector", 30),
+                  ("manual", "sam@northwind.example", 10)),
+        duration_ms=(14000, 2),
+        payload=statement_payload, flaw=statement_flaw, flaw_rate=0.10, files=statement_files,
+        errors=COMMON_ERRORS + (
+            "DocumentError: input/statement.pdf has 48 pages; the limit is 40.",
+            "ReconciliationError: opening balance + transactions (12,480.17) does not equal the closing "
+            "balance (12,380.17).",
+            "UnsupportedFormat: MT940 attachments are not supported yet; send a PDF statement.",
+        ),
+        csv_name="transactions.csv", csv=statement_csv,
+    ),
+    DemoAutomation(
+        ref="agents.triage-email", name="Triage support e-mail",
+        description="Classifies an inbound e-mail, extracts entities, drafts a reply and picks a queue.",
+        share=0.30,
+        rates=((30, 500, "Initial rate"),),
+        triggers=(("email", "support@northwind.example", 90), ("manual", "priya@northwind.example", 5),
+                  ("api", "key:helpdesk", 5)),
+        duration_ms=(3200, 2),
+        payload=triage_payload, flaw=triage_flaw, flaw_rate=0.15, files=triage_files,
+        errors=COMMON_ERRORS + (
+            "ToolError: crm.lookup_contact failed: 503 Service Unavailable.",
+            "ContextLengthExceeded: the e-mail thread has 143,208 tokens; the model limit is 128,000.",
+            "MaxStepsExceeded: the agent stopped after 12 steps without a final answer.",
+        ),
+    ),
+)
+AUTOMATIONS_BY_REF = {a.ref: a for a in AUTOMATIONS}
+V4_ROLLOUT_DAYS_AGO = 10
+MODELS = {"v3": "gpt-4.1-mini", "v4": "claude-sonnet-4"}
+# Traffic by hour of day (UTC): quiet nights, a business-day hump.
+HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 9, 8, 9, 10, 10, 9, 7, 5, 4, 3, 2, 2, 1)
+
+
+@dataclass
+class DemoRun:
+    record: dict
+    automation: DemoAutomation
+    truth: dict | None = None  # the correct output, when `record["output"]` holds a planted mistake
+    flaw: str | None = None
+    payload: dict | None = None  # what the source document says (also for failed runs)
+
+    def attach_files(self) -> None:
+        """Add the run's files (source PDF, CSV, JSON, chart) to its record."""
+        self.record["files"] = self.automation.files(self.record["input"], self.record["output"], self.payload)
+
+
+def random_created_at(rng: random.Random, now: datetime, days: int) -> datetime:
+    """A moment in the last `days` days, shaped like business traffic (never in the future)."""
+    day = now - timedelta(days=rng.randint(0, days - 1))
+    hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
+    moment = day.replace(hour=hour, minute=rng.randint(0, 59), second=rng.randint(0, 59),
+                         microsecond=rng.randint(0, 999_999))
+    if moment > now:
+        moment -= timedelta(days=1)
+    if moment < now - timedelta(days=days):
+        moment = now - timedelta(days=days) + timedelta(seconds=rng.randint(60, 3600))
+    return moment
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def pick_status(rng: random.Random, created_at: datetime, now: datetime) -> str:
+    """~91 % completed, ~6 % failed, ~2 % cancelled; runs from the last two hours may still run."""
+    if now - created_at < timedelta(hours=2) and rng.random() < 0.35:
+        return "running"
+    return rng.choices(("completed", "failed", "cancelled"), weights=(92, 6, 2))[0]
+
+
+def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, created_at: datetime,
+             now: datetime, with_files: bool) -> DemoRun:
+    """One production-like run of `automation` created at `created_at`."""
+    run_input, truth = automation.payload(rng, created_at)
+    status = pick_status(rng, created_at, now)
+    trigger, triggered_by, _ = rng.choices(automation.triggers, weights=[t[2] for t in automation.triggers])[0]
+    rollout = now - timedelta(days=V4_ROLLOUT_DAYS_AGO)
+    version = "v4" if rng.random() < (0.85 if created_at >= rollout else 0.04) else "v3"
+    median, spread = automation.duration_ms
+    duration = int(median * math.exp(rng.gauss(0, math.log(spread) / 2)))
+    started = created_at + timedelta(milliseconds=rng.randint(40, 900))
+    output, error, flaw, expected = truth, None, None, None
+    if status == "completed" and rng.random() < automation.flaw_rate:
+        flawed = automation.flaw(rng, truth)
+        if flawed:
+            output, flaw = flawed
+            expected = truth
+    elif status == "failed":
+        output, error = None, rng.choice(automation.errors)
+        duration = min(duration, 120_000) if "Timeout" not in error else 120_000 * 3 + rng.randint(0, 900)
+    elif status == "cancelled":
+        output, error = None, f"Cancelled by {triggered_by if '@' in triggered_by else 'an operator'}."
+        duration = rng.randint(300, duration)
+    elif status == "running":
+        output = None
+    finished = status != "running"
+    completed = started + timedelta(milliseconds=duration) if finished else None
+    if completed and completed > now:
+        completed = now
+    tokens_in = rng.randint(1800, 9000) if automation.ref != "agents.triage-email" else rng.randint(900, 4000)
+    tokens_out = rng.randint(200, 1600)
+    record = {
+        "id": run_id,
+        "automation": automation.ref,
+        "status": status,
+        "trigger": trigger,
+        "triggeredBy": triggered_by,
+        "version": version,
+        "input": run_input,
+        "output": output,
+        "error": error,
+        "createdAt": _iso(created_at),
+        "startedAt": _iso(started),
+        "completedAt": _iso(completed),
+        "durationMs": duration if finished else None,
+        "batchId": f"batch_{created_at:%Y%m%d}_0600" if trigger == "cron" else None,
+        "usage": {"model": MODELS[version], "inputTokens": tokens_in, "outputTokens": tokens_out,
+                  "costUsd": round(tokens_in * 0.4e-6 + tokens_out * 1.6e-6, 6)} if finished else None,
+        "metadata": {"region": rng.choice(("eu-central-1", "eu-west-1", "us-east-1")),
+                     "traceId": f"{rng.getrandbits(64):016x}"},
+    }
+    run = DemoRun(record=record, automation=automation, truth=expected, flaw=flaw, payload=truth)
+    if with_files:
+        run.attach_files()
+    return run
+
+
+def run_id_for(rng: random.Random) -> str:
+    return f"run_{rng.getrandbits(72):018x}"
+
+
+def demo_runs(*, count: int, seed: int = 7, now: datetime | None = None, days: int = 30,
+              files_ratio: float = 0.2) -> Iterator[DemoRun]:
+    """`count` runs over the demo automations in the last `days` days, oldest first.
+
+    About `files_ratio` of the runs carry files (source PDF, CSV, JSON, PNG); the rest are
+    JSON only, so large counts stay cheap.
+    """
+    rng = random.Random(seed)
+    now = now or timezone.now()
+    moments = sorted(random_created_at(rng, now, days) for _ in range(count))
+    weights = [a.share for a in AUTOMATIONS]
+    for created_at in moments:
+        automation = rng.choices(AUTOMATIONS, weights=weights)[0]
+        yield demo_run(automation, rng, run_id=run_id_for(rng), created_at=created_at, now=now,
+                       with_files=rng.random() < files_ratio)

@@ -1,0 +1,235 @@
+import json
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from datasets.models import Example
+from review.models import AuditEvent, Review
+from review.services import review_update
+from runs.models import Run
+from runs.services import run_file_store
+from tests.web.conftest import pane_version
+
+pytestmark = pytest.mark.django_db
+
+
+def url(run, action=""):
+    return f"/runs/{run.pk}/" + (f"{action}/" if action else "")
+
+
+def review(run) -> Review:
+    return Review.objects.get(run=run)
+
+
+def chip(run) -> str:
+    return Run.objects.get(pk=run.pk).chip
+
+
+def test_pane_shows_output_input_and_metadata(backend, reviewer_client, run):
+    body = reviewer_client.get(url(run)).content.decode()
+    assert "Acme Supplies GmbH" in body and "c-42" in body and "v3" in body
+
+
+def test_pane_escapes_user_json(backend, reviewer_client, automation):
+    from tests.factories import make_run
+    run = make_run(automation, output={"note": "<script>alert(1)</script>"})
+    body = reviewer_client.get(url(run)).content.decode()
+    assert "<script>alert(1)" not in body and "&lt;script&gt;" in body
+
+
+def test_unknown_run_is_404(backend, reviewer_client, db):
+    assert reviewer_client.get("/runs/nope/").status_code == 404
+
+
+def test_anonymous_is_redirected(backend, client, run):
+    assert client.get(url(run)).status_code == 302
+
+
+def test_thumbs_up_passes_resolves_and_moves_on(backend, reviewer_client, run):
+    response = reviewer_client.post(url(run, "verdict"), {"verdict": "pass", "version": 0})
+    assert response.status_code == 302 and (review(run).rating, review(run).status) == ("pass", "resolved")
+    assert chip(run) == "passed"
+
+
+def test_thumbs_down_opens_the_review_and_the_editor(backend, reviewer_client, run):
+    response = reviewer_client.post(url(run, "verdict"), {"verdict": "fail", "version": 0})
+    assert response["Location"].endswith("#editor") and chip(run) == "open"
+
+
+def test_partial_records_partial_and_open(backend, reviewer_client, run):
+    reviewer_client.post(url(run, "verdict"), {"verdict": "partial", "version": 0})
+    assert (review(run).rating, review(run).status) == ("partial", "open")
+
+
+def test_note_is_saved_with_the_verdict(backend, reviewer_client, run):
+    reviewer_client.post(url(run, "verdict"), {"verdict": "fail", "body": "Dropped a line", "version": 0})
+    assert review(run).body == "Dropped a line"
+
+
+def test_htmx_verdict_returns_the_pane_fragment(backend, reviewer_client, run):
+    response = reviewer_client.post(url(run, "verdict"), {"verdict": "fail", "version": 0}, headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert response.status_code == 200 and 'id="run-pane"' in body and "<html" not in body
+
+
+def test_stale_save_is_refused_with_both_versions_and_keeps_the_note(backend, reviewer_client, run, lead):
+    review_update(run=run, changes={"rating": "fail", "status": "open", "body": "theirs"}, user=lead)
+    response = reviewer_client.post(url(run, "verdict"), {"verdict": "pass", "body": "mine", "version": 0})
+    body = response.content.decode()
+    assert response.status_code == 200 and "Not saved" in body and "mine" in body and "theirs" in body
+    assert review(run).body == "theirs"
+
+
+def test_resolve_ignore_reopen(backend, reviewer_client, run):
+    reviewer_client.post(url(run, "verdict"), {"verdict": "fail", "version": 0})
+    reviewer_client.post(url(run, "status"), {"action": "ignore", "version": pane_version(reviewer_client, run.pk)})
+    assert chip(run) == "ignored"
+    reviewer_client.post(url(run, "status"), {"action": "reopen", "version": pane_version(reviewer_client, run.pk)})
+    assert chip(run) == "open"
+
+
+def test_editing_a_nested_value_sets_expected_and_shows_strike_and_highlight(backend, reviewer_client, run):
+    reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/line_items/1/amount", "value": "187", "version": 0})
+    assert review(run).expected["line_items"][1]["amount"] == 187
+    body = reviewer_client.get(url(run)).content.decode()
+    assert '<del aria-label="was"><span class="n">178.0</span></del>' in body and "<ins" in body
+
+
+def test_adding_an_array_item(backend, reviewer_client, run):
+    item = {"description": "Staples", "quantity": 1, "unit_price": 3.2, "amount": 3.2}
+    reviewer_client.post(url(run, "correct"), {"op": "add", "path": "/line_items", "value": json.dumps(item), "version": 0})
+    assert review(run).expected["line_items"][-1] == item
+
+
+def test_removing_an_object_key(backend, reviewer_client, run):
+    reviewer_client.post(url(run, "correct"), {"op": "remove", "path": "/vendor/vat_id", "version": 0})
+    assert "vat_id" not in review(run).expected["vendor"]
+
+
+def test_wrong_type_is_refused_inline_and_keeps_what_was_typed(backend, reviewer_client, run):
+    response = reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/total", "value": "12,34 EUR", "version": 0})
+    body = response.content.decode()
+    assert response.status_code == 200 and "Expected a number" in body and 'value="12,34 EUR"' in body
+    assert not Review.objects.filter(run=run, expected__isnull=False).exists()
+
+
+def test_invalid_raw_json_is_refused_and_kept(backend, reviewer_client, run):
+    response = reviewer_client.post(url(run, "correct"), {"op": "replace", "value": '{"total": 1,', "version": 0})
+    body = response.content.decode()
+    assert "not valid JSON" in body and "{&quot;total&quot;: 1," in body
+
+
+def test_discarding_the_correction_clears_expected(backend, reviewer_client, run):
+    reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/total", "value": "1", "version": 0})
+    reviewer_client.post(url(run, "correct"), {"op": "reset", "version": pane_version(reviewer_client, run.pk)})
+    assert review(run).expected is None and not review(run).has_expected
+
+
+def test_edit_link_opens_an_inline_form(backend, reviewer_client, run):
+    body = reviewer_client.get(url(run) + "?edit=/total").content.decode()
+    assert 'name="path" value="/total"' in body and 'id="edit-value"' in body
+
+
+def test_editor_fragment_for_htmx(backend, reviewer_client, run):
+    body = reviewer_client.get(url(run, "editor") + "?edit=/total").content.decode()
+    assert body.lstrip().startswith('<section class="panel" id="editor"')
+
+
+def test_upload_expected_file(backend, reviewer_client, run):
+    upload = SimpleUploadedFile("fixed.csv", b"a,b\n1,2\n", content_type="text/csv")
+    reviewer_client.post(url(run, "expected/upload"), {"file": upload})
+    assert [f.name for f in review(run).expected_files.all()] == ["fixed.csv"] and review(run).has_expected
+
+
+def test_oversized_upload_is_refused_with_a_clear_message(backend, reviewer_client, run, settings):
+    settings.LOUPE_MAX_UPLOAD_BYTES = 10
+    upload = SimpleUploadedFile("big.csv", b"x" * 100, content_type="text/csv")
+    response = reviewer_client.post(url(run, "expected/upload"), {"file": upload})
+    assert response.status_code == 200 and "the limit is" in response.content.decode()
+
+
+def test_upload_name_with_traversal_is_refused(backend, reviewer_client, run):
+    upload = SimpleUploadedFile("ok.csv", b"1")
+    response = reviewer_client.post(url(run, "expected/upload"), {"file": upload, "name": "../../etc/passwd"})
+    body = response.content.decode()
+    assert "may not contain" in body and 'value="../../etc/passwd"' in body
+
+
+def test_copy_rename_and_delete_expected_files(backend, reviewer_client, run):
+    run_file_store(run_id=run.pk, name="out/items.csv", role="output", content=b"x,y\n", content_type="text/csv")
+    reviewer_client.post(url(run, "expected/copy"), {"output_name": "out/items.csv"})
+    reviewer_client.post(url(run, "expected/rename"), {"name": "out/items.csv", "new_name": "items-fixed.csv"})
+    assert [f.name for f in review(run).expected_files.all()] == ["items-fixed.csv"]
+    reviewer_client.post(url(run, "expected/delete"), {"name": "items-fixed.csv"})
+    assert not review(run).expected_files.exists()
+
+
+def test_expected_file_downloads_byte_for_byte(backend, reviewer_client, run):
+    reviewer_client.post(url(run, "expected/upload"), {"file": SimpleUploadedFile("f.bin", b"\x00\x01\x02")})
+    link = re.search(r'href="(/runs/[^"]+/expected-files/[^"]+)"', reviewer_client.get(url(run)).content.decode())
+    response = reviewer_client.get(link.group(1))
+    assert b"".join(response.streaming_content) == b"\x00\x01\x02"
+
+
+def test_promote_without_expected_asks_to_confirm(backend, reviewer_client, run):
+    response = reviewer_client.post(url(run, "promote"), {"name": "no-truth"})
+    assert "no ground truth" in response.content.decode() and not Example.objects.exists()
+    reviewer_client.post(url(run, "promote"), {"name": "no-truth", "confirm_no_expected": "on"})
+    assert Example.objects.get().expected is None
+
+
+def test_promote_copies_the_correction_and_links_back(backend, reviewer_client, run):
+    reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/total", "value": "99", "version": 0})
+    reviewer_client.post(url(run, "promote"), {"name": "invoice-total-miss"})
+    example = Example.objects.get(name="invoice-total-miss")
+    assert example.expected["total"] == 99 and example.source_run_id == run.pk
+    assert review(run).promoted_example_name == "invoice-total-miss"
+
+
+def test_promote_rejects_a_bad_name_and_keeps_it(backend, reviewer_client, run):
+    response = reviewer_client.post(url(run, "promote"), {"name": "Bad Name!", "confirm_no_expected": "on"})
+    assert "lowercase" in response.content.decode() and 'value="Bad Name!"' in response.content.decode()
+
+
+def test_every_change_is_in_the_audit_trail(backend, reviewer_client, run, reviewer):
+    reviewer_client.post(url(run, "verdict"), {"verdict": "fail", "version": 0})
+    version = pane_version(reviewer_client, run.pk)
+    reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/total", "value": "1", "version": version})
+    # Web events are Loupe's own audit; in proxy mode the upstream logs its API calls besides.
+    actions = list(AuditEvent.objects.filter(run=run, via="web").order_by("id").values_list("action", "user"))
+    assert actions == [("verdict:fail", reviewer.pk), ("correct:set", reviewer.pk)]
+
+
+def test_viewer_without_role_cannot_give_verdicts(backend, client, viewer, run):
+    client.force_login(viewer)
+    response = client.post(url(run, "verdict"), {"verdict": "pass", "version": 0})
+    assert response.status_code == 403 and "reviewer role" in response.content.decode()
+
+
+def test_viewer_sees_no_verdict_buttons(backend, client, viewer, run):
+    client.force_login(viewer)
+    body = client.get(url(run)).content.decode()
+    assert 'value="pass"' not in body and "needs the reviewer role" in body
+
+
+def test_get_on_a_post_endpoint_is_405(backend, reviewer_client, run):
+    assert reviewer_client.get(url(run, "verdict")).status_code == 405
+
+
+def test_next_and_previous_follow_the_queue_filter(backend, reviewer_client, automation):
+    from tests.factories import make_runs
+    runs = sorted(make_runs(3, automation), key=lambda r: r.created_at, reverse=True)
+    response = reviewer_client.get(url(runs[1]) + "?chip=unreviewed")
+    assert neighbour(reviewer_client, response, "previous") == runs[0].pk
+    assert neighbour(reviewer_client, response, "following") == runs[2].pk
+
+
+def neighbour(client, response, which: str) -> str:
+    """The pane's previous/next run: in the context, or (proxy mode) where its link redirects."""
+    target = response.context[which]
+    if target == "lazy":
+        step = "previous" if which == "previous" else "next"
+        redirect = client.get(f"/runs/{response.context['run'].pk}/{step}/?chip=unreviewed")
+        return redirect["Location"].split("/runs/")[1].split("/")[0]
+    return target

@@ -1,0 +1,138 @@
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import role_required
+from accounts.roles import OPS, has_role
+from backends import get_backend
+from insights.stats import (
+    HISTORY_ROWS,
+    PASS_RATE_DAYS,
+    STEP_LADDER_BP,
+    TRAFFIC_DAYS,
+    SamplingStats,
+    rate_history,
+    reviews_per_day,
+    sampling_stats,
+)
+from runs.models import Automation, SamplingRateChange
+from runs.sampling import bp_to_percent
+from runs.services import InvalidRate, sampling_rate_set, step_down_threshold_set
+from web.backend_errors import backend_errors
+from web.forms.sampling import SamplingRateForm, StepDownThresholdForm
+
+# --- Sampling page (ops) ------------------------------------------------------------------
+
+
+@dataclass
+class SamplingCard:
+    """Everything one automation's section of the sampling page shows."""
+
+    automation: Automation
+    stats: SamplingStats
+    history: list[SamplingRateChange]
+    rate_form: SamplingRateForm
+    threshold_form: StepDownThresholdForm
+    saved: str = ""
+
+    def projections(self) -> list[dict]:
+        """Reviews per day at the current rate and at each step of the ladder."""
+        rates = sorted({self.automation.sampling_rate_bp, *STEP_LADDER_BP}, reverse=True)
+        return [{"bp": rate, "current": rate == self.automation.sampling_rate_bp,
+                 "reviews": reviews_per_day(self.stats.runs_per_day, rate)} for rate in rates]
+
+    def interval_bar(self, width: int = 300) -> dict | None:
+        """Geometry of the small interval bar (band = interval, line = threshold)."""
+        interval = self.stats.interval
+        if interval is None:
+            return None
+        band = max(2.0, round((interval.high - interval.low) * width, 1))
+        return {"x": round(interval.low * width, 1), "width": band,
+                "point": round((self.stats.pass_rate or 0) * width, 1),
+                "threshold": round(self.automation.step_down_threshold * width, 1)}
+
+    def suggestion_percent(self) -> str:
+        return f"{self.stats.suggestion_bp / 100:g}" if self.stats.suggestion_bp is not None else ""
+
+
+def _sampling_cards(automations: list[Automation], bound=None, saved: str = "") -> list[SamplingCard]:
+    stats, history = sampling_stats(automations), rate_history(automations)
+    bound = bound or {}
+    return [
+        SamplingCard(
+            automation=a, stats=stats[a.pk], history=history[a.pk],
+            rate_form=bound.get((a.pk, "rate")) or SamplingRateForm(automation=a),
+            threshold_form=bound.get((a.pk, "threshold")) or StepDownThresholdForm(automation=a),
+            saved=saved,
+        )
+        for a in automations
+    ]
+
+
+def _sampling_context(request: HttpRequest, cards: list[SamplingCard]) -> dict:
+    return {"nav": "sampling", "cards": cards, "can_edit": has_role(request.user, OPS),
+            "proxy": get_backend().name != "local",
+            "traffic_days": TRAFFIC_DAYS, "pass_rate_days": PASS_RATE_DAYS, "history_rows": HISTORY_ROWS}
+
+
+def _automation_or_404(ref: str) -> Automation:
+    try:
+        return Automation.objects.by_ref(ref)
+    except Automation.DoesNotExist as missing:
+        raise Http404(f"No automation {ref}.") from missing
+
+
+@require_GET
+@backend_errors
+def sampling(request: HttpRequest) -> HttpResponse:
+    # Through the backend: in proxy mode this mirrors the upstream automations first.
+    cards = _sampling_cards(get_backend().automations())
+    return render(request, "runs/sampling.html", _sampling_context(request, cards))
+
+
+def _card_response(request: HttpRequest, automation: Automation, form=None, saved: str = "") -> HttpResponse:
+    """After a POST: the card fragment for htmx; a redirect (saved) or the full page with the
+    bound form (invalid, status 200 so nothing typed is lost) otherwise."""
+    if saved and not request.htmx:
+        messages.success(request, saved)
+        return redirect(f"{reverse('sampling')}#sampling-{automation.pk}")
+    bound = {(automation.pk, form.prefix.split("-")[0]): form} if form else {}
+    if request.htmx:
+        card = _sampling_cards([automation], bound, saved)[0]
+        return render(request, "runs/partials/sampling_card.html", {**_sampling_context(request, []), "card": card})
+    automations = list(Automation.objects.all())
+    return render(request, "runs/sampling.html", _sampling_context(request, _sampling_cards(automations, bound)))
+
+
+@require_POST
+@role_required(OPS, action="change sampling rates")
+def sampling_rate(request: HttpRequest, ref: str) -> HttpResponse:
+    automation = _automation_or_404(ref)
+    form = SamplingRateForm(request.POST, automation=automation)
+    if form.is_valid():
+        try:
+            sampling_rate_set(automation=automation, rate_bp=form.rate_bp, user=request.user,
+                              reason=form.cleaned_data["reason"])
+        except InvalidRate as error:
+            form.add_error(None, str(error))
+        else:
+            automation.refresh_from_db()
+            saved = f"{automation.display_name}: sampling rate set to {bp_to_percent(form.rate_bp)}."
+            return _card_response(request, automation, saved=saved)
+    return _card_response(request, automation, form)
+
+
+@require_POST
+@role_required(OPS, action="change the step-down threshold")
+def sampling_threshold(request: HttpRequest, ref: str) -> HttpResponse:
+    automation = _automation_or_404(ref)
+    form = StepDownThresholdForm(request.POST, automation=automation)
+    if not form.is_valid():
+        return _card_response(request, automation, form)
+    step_down_threshold_set(automation=automation, threshold=form.threshold, user=request.user)
+    saved = f"{automation.display_name}: step-down threshold set to {form.cleaned_data['threshold_percent']}%."
+    return _card_response(request, automation, saved=saved)
