@@ -14,7 +14,7 @@ from datasets.checks import (
     evaluate_assertion,
     validate_assertions,
 )
-from datasets.forms import ExampleForm
+from web.forms.datasets import ExampleForm
 
 CATASTROPHIC = r"^(a+)+$"  # exponential on Python's backtracking re for "aaa…ab"
 
