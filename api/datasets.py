@@ -27,6 +27,7 @@ from api.support import (
 from datasets import archive, services
 from datasets.models import Example, ExampleFile, ExampleFolder
 from runs.files import BadFileName, guess_content_type, safe_relative_path
+from runs.ids import small_int
 from runs.models import Automation
 
 DATASET_ROLES = (REVIEWER, LEAD)
@@ -63,7 +64,7 @@ def example_to_dict(request: HttpRequest, example: Example) -> dict:
 def _get_example(automation: Automation, example_id: str) -> Example:
     """By id, or by name (agents' example ids derive from the name)."""
     qs = Example.objects.filter(automation=automation).select_related("automation").prefetch_related("files")
-    example = (qs.filter(pk=int(example_id)) if example_id.isdigit() else qs.filter(name=example_id)).first()
+    example = (qs.filter(pk=small_int(example_id)) if small_int(example_id) is not None else qs.filter(name=example_id)).first()
     if example is None:
         raise not_found(f"No example {example_id!r} in {automation.ref}.", field="exampleId")
     return example

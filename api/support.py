@@ -7,7 +7,6 @@ to endpoint functions for one URL pattern, so the URL conf (and the OpenAPI test
 which methods every path serves.
 """
 
-import json
 import logging
 import re
 import time
@@ -27,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import ApiKey
 from accounts.roles import has_role
+from runs import jsonbounds
 
 logger = logging.getLogger("loupe.api")
 
@@ -212,7 +212,9 @@ def json_body(request: HttpRequest, *, kind: type | tuple = dict, allow_empty: b
     if content_type and "json" not in content_type:
         raise bad_request("<root>", f"Expected Content-Type application/json, got {content_type}.")
     try:
-        data = json.loads(raw)
+        data = jsonbounds.loads(raw)
+    except jsonbounds.JsonRefused as exc:
+        raise bad_request(exc.field, exc.reason) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request("<root>", f"The body is not valid JSON: {exc}.") from None
     if not isinstance(data, kind):

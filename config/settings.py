@@ -177,6 +177,9 @@ INSTALLED_APPS.append("csp")
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
 # Deepest JSON nesting accepted wherever JSON comes in (ingest, API bodies, editor, examples).
 LOUPE_MAX_JSON_DEPTH = env_int("LOUPE_MAX_JSON_DEPTH", 64, minimum=2)
+# Recording runs for an automation Loupe does not know: rejected (naming close matches) unless
+# the run says "createAutomation": true, or this is on.
+LOUPE_INGEST_CREATES_AUTOMATIONS = env_bool("LOUPE_INGEST_CREATES_AUTOMATIONS", False)
 # --- end of security settings --------------------------------------------------------------
 
 LOGGING = {

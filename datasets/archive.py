@@ -35,6 +35,7 @@ from django.db import transaction
 from datasets.checks import AssertionDefinitionError, check_definition
 from datasets.models import EXAMPLE_NAME_RE, Example, ExampleFolder
 from datasets.services import example_create, example_file_store, examples_delete_all
+from runs.ids import small_int
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def write_archive(examples: Iterable[Example], target) -> None:
 def examples_for_export(*, automation, example_ids=None):
     examples = Example.objects.filter(automation=automation).prefetch_related("files").order_by("row_order", "name")
     if example_ids is not None:
-        examples = examples.filter(pk__in=[int(pk) for pk in example_ids if str(pk).strip().isdigit()])
+        examples = examples.filter(pk__in=[small_int(pk) for pk in example_ids if small_int(pk) is not None])
     return examples
 
 

@@ -20,6 +20,7 @@ from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
 from review.jsondiff import corrected_paths, split
+from runs.ids import small_int
 
 PASSED, FAILED, BLOCKED = "passed", "failed", "blocked"
 _MISSING = object()
@@ -209,8 +210,8 @@ def resolve_path(document, path: str):
     for token in tokens:
         if isinstance(node, dict) and token in node:
             node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
+        elif isinstance(node, list) and small_int(token) is not None and small_int(token) < len(node):
+            node = node[small_int(token)]
         else:
             return _MISSING
     return node

@@ -9,6 +9,8 @@ import copy
 import json
 from dataclasses import dataclass
 
+from runs.ids import small_int
+
 
 @dataclass(frozen=True)
 class Change:
@@ -40,7 +42,7 @@ def split(pointer: str) -> list[str]:
 
 def generalise(pointer: str) -> str:
     """`/line_items/3/amount` -> `/line_items/*/amount`, for counting corrected fields."""
-    return "/".join("*" if part.isdigit() else part for part in pointer.split("/"))
+    return "/".join("*" if small_int(part) is not None else part for part in pointer.split("/"))
 
 
 def align(old: list, new: list) -> list[tuple[int | None, int | None]]:
@@ -77,7 +79,21 @@ def align(old: list, new: list) -> list[tuple[int | None, int | None]]:
     return pairs
 
 
-def diff(old, new, path: str = "") -> list[Change]:
+# Below this depth two values are compared whole (one "replace" when they differ), so documents
+# stored before the nesting bound (runs.jsonbounds) cannot exhaust the stack.
+DIFF_MAX_DEPTH = 48
+
+
+def _equal(old, new) -> bool:
+    try:
+        return type(old) is type(new) and old == new
+    except RecursionError:
+        return False
+
+
+def diff(old, new, path: str = "", depth: int = 0) -> list[Change]:
+    if depth >= DIFF_MAX_DEPTH:
+        return [] if _equal(old, new) else [Change("replace", path, old=old, new=new)]
     if isinstance(old, dict) and isinstance(new, dict):
         changes = []
         for key in old:
@@ -87,7 +103,7 @@ def diff(old, new, path: str = "") -> list[Change]:
             if key not in old:
                 changes.append(Change("add", join(path, key), new=new[key]))
             else:
-                changes += diff(old[key], new[key], join(path, key))
+                changes += diff(old[key], new[key], join(path, key), depth + 1)
         return changes
     if isinstance(old, list) and isinstance(new, list):
         changes = []
@@ -97,7 +113,7 @@ def diff(old, new, path: str = "") -> list[Change]:
             elif i is None:
                 changes.append(Change("add", join(path, j), new=new[j]))
             else:
-                changes += diff(old[i], new[j], join(path, j))
+                changes += diff(old[i], new[j], join(path, j), depth + 1)
         return changes
     if type(old) is not type(new) or old != new:
         return [Change("replace", path, old=old, new=new)]
@@ -128,7 +144,7 @@ def resolve(doc, pointer: str):
                 raise EditError(f"Nothing at {pointer}: the output has changed since the page loaded.")
             node = node[token]
         elif isinstance(node, list):
-            if not token.isdigit() or int(token) >= len(node):
+            if small_int(token) is None or small_int(token) >= len(node):
                 raise EditError(f"Nothing at {pointer}: the output has changed since the page loaded.")
             node = node[int(token)]
         else:
