@@ -35,6 +35,7 @@ from django.db import transaction
 from datasets.checks import AssertionDefinitionError, check_definition
 from datasets.models import EXAMPLE_NAME_RE, Example, ExampleFolder
 from datasets.services import example_create, example_file_store, examples_delete_all
+from runs import jsonbounds
 from runs.ids import small_int
 
 logger = logging.getLogger(__name__)
@@ -250,8 +251,10 @@ def _check_layout(names: list[str]) -> None:
 
 def _parse_json(raw: bytes, entry: str):
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return jsonbounds.loads(raw.decode("utf-8"))
+    except jsonbounds.JsonRefused as error:
+        raise ArchiveError(f"{entry}: {error}", field=entry) from None
+    except (UnicodeDecodeError, ValueError) as error:
         raise ArchiveError(f"{entry} is not valid JSON: {error}.", field=entry) from error
 
 

@@ -9,6 +9,7 @@ import copy
 import json
 from dataclasses import dataclass
 
+from runs import jsonbounds
 from runs.ids import small_int
 
 
@@ -177,11 +178,15 @@ def coerce(raw: str, like):
         return text
     if like is None:
         try:
-            return json.loads(text)
+            return bounded_loads(text)
+        except jsonbounds.JsonRefused as exc:
+            raise EditError(_refused(exc)) from None
         except ValueError:
             return text
     try:
-        value = json.loads(text)
+        value = bounded_loads(text)
+    except jsonbounds.JsonRefused as exc:
+        raise EditError(_refused(exc)) from None
     except ValueError:
         raise EditError(f"Expected {_TYPE_NAMES[type(like)]}; {text.strip()!r} is not valid JSON.") from None
     if isinstance(like, bool):
@@ -195,14 +200,39 @@ def coerce(raw: str, like):
     return value
 
 
+def bounded_loads(text: str):
+    """json.loads within the nesting bound, with storable text (runs.jsonbounds)."""
+    return jsonbounds.loads(text)
+
+
+def _refused(exc) -> str:
+    where = "" if exc.field == "<root>" else f" (at {exc.field})"
+    return f"{exc.reason[:1].upper()}{exc.reason[1:]}{where}"
+
+
 def parse_json(raw: str, what: str = "The value"):
     try:
-        return json.loads(raw)
-    except ValueError as exc:
+        return bounded_loads(raw)
+    except jsonbounds.JsonRefused as exc:
+        raise EditError(f"{what}: {_refused(exc)}") from None
+    except json.JSONDecodeError as exc:
         raise EditError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except ValueError as exc:
+        raise EditError(f"{what} is not valid JSON: {exc}.") from None
 
 
 def apply_edit(doc, *, op: str, path: str = "", value: str = "", key: str = ""):
+    """`_apply_edit`, with the result within the nesting bound and its text storable: a value
+    typed at a deep path, or text with a NUL, is refused like invalid JSON."""
+    result = _apply_edit(doc, op=op, path=path, value=value, key=key)
+    try:
+        jsonbounds.check_json(result)
+    except jsonbounds.JsonRefused as exc:
+        raise EditError(f"The corrected output would not be stored: {_refused(exc)}") from None
+    return result
+
+
+def _apply_edit(doc, *, op: str, path: str = "", value: str = "", key: str = ""):
     """Return a corrected copy of `doc` after one editor operation:
 
     set      replace the value at `path`, keeping its type (see `coerce`)

@@ -99,3 +99,11 @@ def test_an_ordinary_archive_still_imports(automation):
                  "examples/a/input/doc.txt": b"hello" * 1000})
     result = import_dataset(automation=automation, fileobj=io.BytesIO(data))
     assert result.created == 1 and Example.objects.get().expected == {"r": 2}
+
+
+def test_a_deep_json_entry_is_refused_naming_the_entry(automation):
+    deep = '{"a":' * 5000 + "1" + "}" * 5000
+    data = _zip({"examples/a/input.json": b"{}", "examples/a/expected.json": deep.encode()})
+    with pytest.raises(ArchiveError, match="levels deep") as caught:
+        import_dataset(automation=automation, fileobj=io.BytesIO(data))
+    assert caught.value.field == "examples/a/expected.json"
