@@ -61,6 +61,9 @@ def example_to_dict(request: HttpRequest, example: Example) -> dict:
     }
 
 
+ROW_ORDER_MAX = 2**31 - 1  # the column is an integer
+
+
 def _get_example(automation: Automation, example_id: str) -> Example:
     """By id, or by name (agents' example ids derive from the name)."""
     qs = Example.objects.filter(automation=automation).select_related("automation").prefetch_related("files")
@@ -81,8 +84,8 @@ def _fields(body: dict) -> dict:
         raise bad_request("annotation", f"Expected a string of at most {ANNOTATION_MAX} characters, or null.")
     row_order = body.get("rowOrder")
     if row_order is not None and (isinstance(row_order, bool) or not isinstance(row_order, (int, float))
-                                  or row_order < 0 or int(row_order) != row_order):
-        raise bad_request("rowOrder", "Expected a whole number of at least 0, or null.")
+                                  or not 0 <= row_order <= ROW_ORDER_MAX or int(row_order) != row_order):
+        raise bad_request("rowOrder", f"Expected a whole number from 0 to {ROW_ORDER_MAX}, or null.")
     if "name" in body and not isinstance(body["name"], str):
         raise bad_request("name", "Expected a string.")
     fields = {WIRE_FIELDS[k]: v for k, v in body.items()}

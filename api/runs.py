@@ -14,7 +14,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -83,16 +83,21 @@ def _time_param(query: Query, name: str) -> datetime | None:
     raw = query.get(name)
     if raw is None:
         return None
-    relative = _RELATIVE.match(raw.strip())
-    if relative:
-        sign, amount, unit = relative.groups()
-        delta = timedelta(**{_UNITS[unit]: int(amount)}) if amount else timedelta()
-        return timezone.now() + (delta if sign == "+" else -delta)
-    value = parse_datetime(raw.strip().replace(" ", "+"))  # a '+' in a query string arrives as a space
-    if value is None:
-        raise bad_request(name, "Expected an ISO-8601 date-time or a relative time such as now()-7d.")
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
+    message = "Expected an ISO-8601 date-time or a relative time such as now()-7d."
+    try:
+        relative = _RELATIVE.match(raw.strip())
+        if relative:
+            sign, amount, unit = relative.groups()
+            delta = timedelta(**{_UNITS[unit]: int(amount)}) if amount else timedelta()
+            return timezone.now() + (delta if sign == "+" else -delta)
+        value = parse_datetime(raw.strip().replace(" ", "+"))  # a '+' in a query string arrives as a space
+        if value is None:
+            raise bad_request(name, message)
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
+        value.astimezone(UTC)  # in range once in UTC too (year 1 at +05:00 is not)
+    except (ValueError, OverflowError):
+        raise bad_request(name, f"{message} Dates run from year 1 to 9999.") from None
     return value
 
 

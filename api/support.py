@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.models import ApiKey
 from accounts.roles import has_role
 from runs import jsonbounds
+from runs.ids import BIGINT_MAX
 
 logger = logging.getLogger("loupe.api")
 
@@ -308,12 +309,13 @@ class Query:
         value = self.get(name)
         if value is None:
             return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise bad_request(name, "Expected a whole number.") from None
-        if number < minimum or (maximum is not None and number > maximum):
-            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        text = value.strip()
+        if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()) or len(text) > 20:
+            raise bad_request(name, "Expected a whole number.")
+        number = int(text)
+        maximum = BIGINT_MAX if maximum is None else maximum  # what a database column holds
+        if number < minimum or number > maximum:
+            bounds = f"between {minimum} and {maximum}"
             raise bad_request(name, f"Must be {bounds}.")
         return number
 

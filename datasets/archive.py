@@ -262,8 +262,9 @@ def _check_meta(meta, entry: str) -> dict:
     if not isinstance(meta, dict):
         raise ArchiveError(f"{entry} must be a JSON object.", field=entry)
     row_order = meta.get("rowOrder")
-    if row_order is not None and (not isinstance(row_order, int) or isinstance(row_order, bool) or row_order < 0):
-        raise ArchiveError(f"{entry}: rowOrder must be a whole number ≥ 0.", field=entry)
+    if row_order is not None and (not isinstance(row_order, int) or isinstance(row_order, bool)
+                                  or not 0 <= row_order <= 2**31 - 1):
+        raise ArchiveError(f"{entry}: rowOrder must be a whole number from 0 to {2**31 - 1}.", field=entry)
     annotation = meta.get("annotation")
     if annotation is not None and (not isinstance(annotation, str) or len(annotation) > ANNOTATION_MAX):
         raise ArchiveError(f"{entry}: annotation must be text of at most {ANNOTATION_MAX} characters.", field=entry)
