@@ -2,7 +2,8 @@
 at random), pinned as plain requests: each answers a 4xx, never a 500."""
 
 import pytest
-from tests.factories import make_automation, make_run
+
+from tests.factories import make_run
 
 URLS = [
     "/api/v1/runs?offset=99999999999999999999999",
@@ -50,3 +51,17 @@ def test_odd_bodies_are_not_server_errors(api, automation, method, url, body):
     run = make_run(automation)
     r = getattr(api, method)(url.format(run=run.pk), body, content_type="application/json")
     assert r.status_code < 500, (url, body, r.status_code, r.content[:200])
+
+
+PAGES = ["/queue/?automation=%00", "/queue/?q=%00", "/queue/?page=99999999999999999999999", "/queue/?page=%C2%B2",
+         "/runs/a%00b/", "/runs/%C2%B2/", "/datasets/%00/", "/datasets/workflows.extract-invoice/examples/%C2%B2/",
+         "/datasets/workflows.extract-invoice/examples/99999999999999999999999/", "/backlog/?automation=%00",
+         "/backlog/?days=99999999999999999999", "/sampling/?automation=%00",
+         "/queue/?from=99999-01-01", "/queue/?created_after=0001-01-01T00:00:00%2B05:00"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_odd_page_urls_are_not_server_errors(reviewer_client, automation, url):
+    make_run(automation)
+    response = reviewer_client.get(url)
+    assert response.status_code < 500, (url, response.status_code)
