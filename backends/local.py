@@ -188,9 +188,9 @@ class LocalBackend(Backend):
     def expected_file_delete(self, *, run: RunInfo, name: str, user) -> str:
         return self._file_op(lambda: services.expected_file_delete(run=self._run_row(run), name=name, user=user))
 
-    def promote(self, *, run: RunInfo, name: str, user) -> PromoteResult:
+    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
         try:
-            example = example_promote(run=self._run_row(run), name=name, user=user)
+            example = example_promote(run=self._run_row(run), name=name, user=user, replace_other=replace_other)
         except PromoteError as exc:
             raise ChangeRefused(str(exc), field=exc.field) from None
         return PromoteResult(example_id=str(example.pk), name=example.name)

@@ -88,7 +88,7 @@ def test_the_nesting_bound_is_a_setting(api, run, settings):
     assert response.status_code == 400 and "5 levels" in response.json()["issues"][0]["message"]
 
 
-@pytest.mark.parametrize("field, value", [("note", "a\x00b"), ("note", "\ud800")])
+@pytest.mark.parametrize("field, value", [("body", "a\x00b"), ("body", "\ud800")])
 def test_unstorable_text_in_a_body_is_a_400_naming_the_field(api, run, field, value):
     text = json.dumps({field: value})
     response = api.put(f"/api/v1/runs/{run.pk}/feedback", text, content_type="application/json")
