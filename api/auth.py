@@ -1,4 +1,4 @@
-"""GET /api/v1/auth/check: who the bearer key acts as (contract §2.1)."""
+"""GET /api/v1/auth/check: who the bearer key acts as (docs/api-feedback.md#auth-check)."""
 
 from django.conf import settings
 from django.http import HttpRequest

@@ -1,5 +1,5 @@
 """Dataset examples, their files, and dataset export/import as the EigenPal API serves them
-(contract §2.10-2.12). Writes go through datasets.services and datasets.archive."""
+(docs/api-feedback.md: examples, example files, dataset archive). Writes go through datasets.services and datasets.archive."""
 
 import hashlib
 import json
@@ -165,7 +165,7 @@ def example_delete(request: HttpRequest, automation_id: str, example_id: str):
 
 @api_view()
 def example_run(request: HttpRequest, automation_id: str, example_id: str):
-    """Loupe does not execute automations (DESIGN §8): a clear refusal, not a fake run."""
+    """Loupe does not execute automations (docs/rules.md#scope): a clear refusal, not a fake run."""
     _get_example(get_automation(automation_id), example_id)
     raise ApiError(403, "Loupe does not execute automations, so it cannot run an example.", code="not_supported",
                    hint="Run the example on the platform that executes the automation and record the run "

@@ -1,5 +1,5 @@
 """Feedback (Loupe's reviews), the expected files of a run, and promotion, as the EigenPal API
-serves them (contract §2.4-2.6). Writes go through review.services / datasets.services with
+serves them (docs/api-feedback.md: feedback, expected files, promote). Writes go through review.services / datasets.services with
 via=api, so the audit trail and the pages see exactly what the API did."""
 
 from django.http import FileResponse, HttpRequest
@@ -136,7 +136,7 @@ def expected_list(request: HttpRequest, run_id: str):
 
 @api_view(roles=(REVIEWER,), action="attach expected files")
 def expected_create(request: HttpRequest, run_id: str):
-    """One route, two bodies: JSON copies an output file, multipart uploads one (contract §2.5)."""
+    """One route, two bodies: JSON copies an output file, multipart uploads one (docs/api-feedback.md#expected-files)."""
     run = _run(run_id)
     try:
         if is_multipart(request):

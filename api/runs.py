@@ -290,7 +290,7 @@ def runs_list(request: HttpRequest):
 
 @api_view()
 def run_start(request: HttpRequest):
-    """Loupe records runs and never executes automations (DESIGN §8)."""
+    """Loupe records runs and never executes automations (docs/rules.md#scope)."""
     raise ApiError(403, "Loupe does not execute automations; it records runs that ran elsewhere.",
                    code="not_supported", hint="Record finished runs with POST /api/v1/ingest/runs.")
 

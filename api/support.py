@@ -1,4 +1,4 @@
-"""The plumbing every JSON endpoint under /api/v1/ shares: the error envelope (contract §1.2),
+"""The plumbing every JSON endpoint under /api/v1/ shares: the error envelope (docs/api-feedback.md#errors),
 request ids, bearer-key authentication, the per-key rate limit, role checks, body and query
 parsing, and the 404/500 handlers that answer API paths in JSON.
 

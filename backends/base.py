@@ -5,7 +5,7 @@ Two implementations: `backends.local.LocalBackend` (Loupe's own database, the de
 the configured one from `backends.get_backend()` and never import either.
 
 Automations are local model instances in both modes: in proxy mode they are mirror rows of the
-upstream automations, which carry the sampling-rate history (DESIGN §3). Runs, reviews, files
+upstream automations, which carry the sampling-rate history (docs/rules.md#proxy-mode). Runs, reviews, files
 and examples are plain value objects built by the backend.
 """
 

@@ -193,7 +193,7 @@ LOGGING = {
 # default cache, so with several worker processes configure a shared cache for a global limit.
 LOUPE_API_RATE_LIMIT = env_int("LOUPE_API_RATE_LIMIT", 1200, minimum=0)
 
-# Where runs, reviews and examples live (DESIGN §3; docs/proxy.md). The default keeps them in
+# Where runs, reviews and examples live (docs/rules.md#proxy-mode; docs/proxy.md). The default keeps them in
 # this database; `backends.eigenpal.EigenpalBackend` reads and writes them through a remote
 # EigenPal-compatible API instead ("proxy mode"), keeping only users, sampling-rate history and
 # Loupe's own audit trail here.

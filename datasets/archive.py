@@ -1,4 +1,4 @@
-"""Dataset ZIP archives in the layout of the EigenPal contract §2.12.
+"""Dataset ZIP archives in the layout of docs/api-feedback.md#dataset-archive.
 
     examples/<name>/input.json      required: the run input, files as {"$file": "input/<path>"}
     examples/<name>/input/<path>    input files
@@ -46,7 +46,7 @@ LEGACY_ENTRIES = ("manifest.json", "input/arguments.json", "expected/output.json
 IGNORED_RE = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$)")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 ANNOTATION_MAX = 2000
-# The upstream cap is 500 MB for the archive itself.
+# The upstream cap is 500 MB for the archive itself (docs/api-feedback.md#dataset-archive).
 DEFAULT_MAX_BYTES = 500 * 1024 * 1024
 DEFAULT_MAX_ENTRIES = 20_000
 DEFAULT_MAX_EXPANDED_BYTES = 1024 * 1024 * 1024

@@ -1,5 +1,5 @@
 """Checks a run of a dataset example against the example: its expected output and its
-assertions (the condition kinds of seed 003). Verdicts as there: passed, failed, blocked —
+assertions (the condition kinds of docs/rules.md#assertion-kinds). Verdicts as there: passed, failed, blocked —
 blocked when a check cannot be evaluated (no ground truth, a malformed assertion, or a kind
 that needs an LLM, which Loupe never calls).
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from runs.models import Automation
 
-# Archive folder names are example names, so names follow the archive rule (contract §2.12).
+# Archive folder names are example names, so names follow the archive rule (docs/api-feedback.md#dataset-archive).
 EXAMPLE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
 
 
@@ -80,7 +80,7 @@ class CheckVerdict(models.TextChoices):
 
 
 class ExampleCheck(models.Model):
-    """One run of an example checked against the example (closing the loop, DESIGN §2).
+    """One run of an example checked against the example (docs/rules.md#closing-the-loop).
     `run_id` is kept as text: the check outlives the run and may come from another instance."""
 
     example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="checks")

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from datasets.models import EXAMPLE_NAME_RE, Example, ExampleCheck, ExampleFile, ExampleFolder
 from review.models import AuditEvent, Review
-from runs.files import store_file
+from runs.files import files_delete_on_commit, store_file
 from runs.models import FileRole, Run
 
 
@@ -80,8 +80,7 @@ def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.V
         example.updated_at = now
         example.save()
         # The example's files mirror the run now: expected files from the review, input files from the run.
-        for old in example.files.all():
-            old.file.delete(save=False)
+        files_delete_on_commit([old.file for old in example.files.all()])
         example.files.all().delete()
         for expected in review.expected_files.all():
             example_file_store(example=example, folder=ExampleFolder.EXPECTED, path=expected.name,
@@ -124,17 +123,6 @@ def _check_name(automation_id: int, name: str, *, exclude_pk: int | None = None)
         raise ExampleError(f"An example named {name!r} already exists in this dataset.")
 
 
-def _delete_stored_files_on_commit(names: list[str]) -> None:
-    """Storage deletes wait for the commit, so a rolled-back delete keeps its files."""
-    from django.core.files.storage import default_storage
-
-    def delete():
-        for name in names:
-            default_storage.delete(name)
-
-    transaction.on_commit(delete)
-
-
 def example_create(*, automation, name: str, user=None, **fields) -> Example:
     """A new example of `automation`; `fields` are any of EXAMPLE_FIELDS besides name."""
     unknown = set(fields) - set(EXAMPLE_FIELDS)
@@ -163,15 +151,15 @@ def example_update(*, example: Example, user=None, **changes) -> Example:
 def example_delete(*, example: Example, user=None) -> None:
     """Delete one example with its files (stored files go once the transaction commits)."""
     with transaction.atomic():
-        _delete_stored_files_on_commit([f.file.name for f in example.files.all() if f.file])
+        files_delete_on_commit([f.file for f in example.files.all()])
         example.delete()
 
 
 def examples_delete_all(*, automation) -> tuple[int, int]:
     """Empty an automation's dataset; returns (examples deleted, files deleted)."""
     with transaction.atomic():
-        files = list(ExampleFile.objects.filter(example__automation=automation).values_list("file", flat=True))
-        _delete_stored_files_on_commit([name for name in files if name])
+        files = list(ExampleFile.objects.filter(example__automation=automation).only("file"))
+        files_delete_on_commit([f.file for f in files])
         ExampleFile.objects.filter(example__automation=automation).delete()
         _, per_model = Example.objects.filter(automation=automation).delete()
     return per_model.get(Example._meta.label, 0), len(files)
@@ -215,7 +203,7 @@ def example_file_delete(*, example: Example, folder: str, path: str) -> bool:
         example_file = example.files.filter(folder=folder, path=path).first()
         if example_file is None:
             return False
-        _delete_stored_files_on_commit([example_file.file.name] if example_file.file else [])
+        files_delete_on_commit([example_file.file])
         example_file.delete()
         Example.objects.filter(pk=example.pk).update(updated_at=timezone.now())
     return True

@@ -336,8 +336,6 @@ def record_example_runs(*, now: datetime, rng: random.Random, count: int = 6) ->
     """Close the loop for a few open misses: record a later run of their promoted example,
     most fixed (the output equals the correction), some still wrong, so the review pane and the
     example page show regression checks in both states."""
-    from review.models import Review
-
     reviews = list(Review.objects.filter(status="open", promoted_example__isnull=False)
                    .select_related("run__automation", "promoted_example").order_by("run_id")[:count])
     records = []

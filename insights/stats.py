@@ -9,6 +9,7 @@ from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from review.models import Review
 from runs.chips import Rating
 from runs.models import Automation, RunDayCount, SamplingRateChange
 from runs.sampling import BUCKETS
@@ -80,8 +81,6 @@ class SamplingStats:
 
 def sampling_stats(automations: list[Automation], now=None) -> dict[int, SamplingStats]:
     """Stats for these automations in two grouped queries, whatever their number."""
-    from review.models import Review
-
     now = now or timezone.now()
     ids = [a.pk for a in automations]
     stats = {pk: SamplingStats() for pk in ids}

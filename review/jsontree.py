@@ -1,4 +1,4 @@
-"""Renders JSON as a collapsible tree, optionally as the correction editor of DESIGN §5.
+"""Renders JSON as a collapsible tree, optionally as the correction editor of docs/rules.md#correction-editor.
 
 Rendering happens in Python rather than recursive template includes: outputs have hundreds
 of leaves and an include per node would dominate the review pane's time. Every piece of

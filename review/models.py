@@ -124,7 +124,7 @@ class AuditEvent(models.Model):
         SYSTEM = "system", "System"
 
     # No database constraint: in proxy mode the run lives upstream and Loupe keeps only this
-    # audit of who did what through it (DESIGN §3), so run_id names a run with no local row.
+    # audit of who did what through it (docs/rules.md#proxy-mode), so run_id names a run with no local row.
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="audit_events", db_constraint=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     via = models.CharField(max_length=8, choices=Via.choices, default=Via.WEB)

@@ -12,7 +12,7 @@ from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
 from runs.chips import Rating, ReviewStatus, derive_chip
 from runs.counters import chip_count_move
-from runs.files import BadFileName, guess_content_type, safe_relative_path, store_file
+from runs.files import BadFileName, files_delete_on_commit, guess_content_type, safe_relative_path, store_file
 from runs.models import Run, RunFile
 
 Via = AuditEvent.Via
@@ -43,7 +43,7 @@ class FileMissing(ReviewError):
 
 
 VERDICTS = {
-    # DESIGN §2: thumbs up records pass + resolved; down fail + open; partial partial + open.
+    # docs/rules.md#reviews: thumbs up records pass + resolved; down fail + open; partial partial + open.
     "pass": {"rating": Rating.PASS, "status": ReviewStatus.RESOLVED},
     "fail": {"rating": Rating.FAIL, "status": ReviewStatus.OPEN},
     "partial": {"rating": Rating.PARTIAL, "status": ReviewStatus.OPEN},
@@ -129,10 +129,9 @@ def review_clear(*, run: Run, user, via: str = Via.API) -> None:
         review = Review.objects.filter(run=run).first()
         if review is None:
             return
-        names = []
-        for expected_file in review.expected_files.all():
-            names.append(expected_file.name)
-            expected_file.file.delete(save=False)
+        expected_files = list(review.expected_files.all())
+        names = [expected_file.name for expected_file in expected_files]
+        files_delete_on_commit([expected_file.file for expected_file in expected_files])
         snapshot = {"rating": review.rating, "status": review.status, "body": review.body,
                     "expected": review.expected, "files": names}
         review.delete()
@@ -230,7 +229,7 @@ def expected_file_delete(*, run: Run, name: str, user, via: str = Via.WEB) -> Fi
         expected = review.expected_files.filter(name=name).first()
         if expected is None:
             raise FileMissing(f"No expected file named {name!r}.", field="name")
-        expected.file.delete(save=False)
+        files_delete_on_commit([expected.file])
         expected.delete()
         return name
 

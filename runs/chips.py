@@ -1,4 +1,4 @@
-"""The review vocabulary and the chip rule of DESIGN §2 (first matching row wins)."""
+"""The review vocabulary and the chip rule of docs/rules.md#chips (first matching row wins)."""
 
 from django.db import models
 

@@ -3,6 +3,9 @@
 import mimetypes
 import posixpath
 import re
+import secrets
+
+from django.db import transaction
 
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 
@@ -100,18 +103,42 @@ def download_response(download, *, inline: bool = False):
     return response
 
 
+def files_delete_on_commit(field_files) -> None:
+    """Delete these stored files once the transaction in progress commits (at once outside one).
+
+    Every delete of a row with a file goes through here: if the transaction rolls back, the row
+    comes back and so must its bytes. A failed storage delete is logged, not raised: the commit
+    has happened and the row is gone either way."""
+    pending = [(f.storage, f.name) for f in field_files if f and f.name]
+    if not pending:
+        return
+
+    def delete():
+        for storage, name in pending:
+            storage.delete(name)
+
+    transaction.on_commit(delete, robust=True)
+
+
 def store_file(row, *, replaces, name: str, content):
     """Save `content` (bytes or a File) as `row.file` and save the row; `replaces` (a row of the
-    same kind, or None) is deleted first with its stored file. One rule for run files, expected
-    files and example files: the slash path is flattened into the stored name, never trusted."""
+    same kind, or None) is deleted, its stored file once the transaction commits. One rule for
+    run files, expected files and example files: the slash path is flattened into the stored
+    name, never trusted. A replacement never reuses the stored name of the file it replaces, so
+    a storage that overwrites (S3) cannot lose the old bytes of a rolled-back replace, and the
+    deferred delete cannot hit the new ones."""
     from django.core.files.base import ContentFile
 
-    if replaces is not None:
-        replaces.file.delete(save=False)
-        replaces.delete()
-    if isinstance(content, bytes):
-        content = ContentFile(content)
-    row.size = content.size
-    row.file.save(name.replace("/", "__"), content, save=False)
-    row.save()
+    stored_name = name.replace("/", "__")
+    with transaction.atomic():
+        if replaces is not None:
+            if row.file.field.generate_filename(row, stored_name) == replaces.file.name:
+                stored_name = f"{secrets.token_hex(4)}__{stored_name}"
+            files_delete_on_commit([replaces.file])
+            replaces.delete()
+        if isinstance(content, bytes):
+            content = ContentFile(content)
+        row.size = content.size
+        row.file.save(stored_name, content, save=False)
+        row.save()
     return row

@@ -1,4 +1,4 @@
-"""The shape of a recorded run (DESIGN §2), shared by `import_runs`, the ingest API and the
+"""The shape of a recorded run (docs/rules.md#runs-and-what-is-recorded), shared by `import_runs`, the ingest API and the
 demo generator. Keys are camelCase as on the wire; snake_case aliases are accepted.
 
     {"id": "run_123", "automation": "workflows.extract-invoice", "status": "completed",

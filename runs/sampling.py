@@ -1,4 +1,4 @@
-"""Deterministic sampling (DESIGN §2).
+"""Deterministic sampling (docs/rules.md#sampling).
 
 Every run id hashes to a stable bucket in [0, 10000). A run is sampled when its bucket is
 below the rate, in basis points, that was in effect when the run was created. The rule needs

@@ -1,4 +1,4 @@
-"""URLs used only by the `benchmark` command: the app's URLs plus the yardstick of DESIGN §7,
+"""URLs used only by the `benchmark` command: the app's URLs plus the yardstick of docs/rules.md#speed-yardstick,
 a bare Django page that runs one indexed 50-row query."""
 
 from django.http import HttpResponse

@@ -1,5 +1,5 @@
 """Proxy mode: runs, reviews, expected files and examples read and written through a remote
-EigenPal-compatible API (eigenpal-api-contract.md). Loupe stores none of them; it keeps its users,
+EigenPal-compatible API (docs/api-feedback.md, docs/proxy.md). Loupe stores none of them; it keeps its users,
 the sampling-rate history (on local Automation rows mirroring the upstream automations) and an
 audit of who did what through it (review.AuditEvent rows keyed by the upstream run id).
 

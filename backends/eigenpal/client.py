@@ -2,7 +2,7 @@
 process), explicit timeouts, retries, and one error family (backends.base) for every transport
 error and upstream status, with messages written for the page that shows them.
 
-Retries (contract §1.4 lists what the SDK retries; Loupe is stricter about writes):
+Retries (docs/api-feedback.md#retries says what the SDK retries; Loupe is stricter about writes):
 - a connection that could not be made (refused, DNS, connect timeout) is retried for every
   method: the request never reached the upstream;
 - 5xx, read timeouts and broken connections are retried only for idempotent requests (GET, PUT,
@@ -66,7 +66,7 @@ def _record(method: str, url: str, seconds: float) -> None:
 
 
 def seg(value: str) -> str:
-    """A path segment holding an id: fully percent-encoded (contract §1.6)."""
+    """A path segment holding an id: fully percent-encoded (docs/api-feedback.md#ids-and-paths)."""
     if str(value) in ("", ".", ".."):
         raise NotFound(f"No such object {value!r}.")
     return quote(str(value), safe="")

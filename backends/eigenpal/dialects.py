@@ -1,6 +1,6 @@
 """The two generations of the EigenPal review API, behind one small interface.
 
-- `feedback` (SDK 0.9.x, the contract in eigenpal-api-contract.md): PUT /runs/:id/feedback with
+- `feedback` (SDK 0.9.x, the contract in docs/api-feedback.md): PUT /runs/:id/feedback with
   {rating pass|fail|partial, status open|resolved|ignored, body, expected};
   /runs/:id/feedback/expected[/:name]; GET /runs/:id?expand=execution,input carries the feedback
   and the expected output; list filters hasFeedback, noFeedback, feedbackStatus, feedbackRating.
@@ -13,6 +13,7 @@ Loupe thinks in the first vocabulary; the reviews dialect maps both ways. The ne
 "partial" verdict: partial is sent as incorrect and reads back as fail (docs/proxy.md).
 """
 
+from backends.base import ChangeRefused, NotFound
 from backends.eigenpal.client import Upstream, file_path, seg
 
 # Canonical (feedback-generation) values <-> the reviews generation.
@@ -111,8 +112,6 @@ DIALECTS = {"feedback": FeedbackDialect(), "reviews": ReviewsDialect()}
 def detect(upstream: Upstream) -> FeedbackDialect:
     """Which generation the upstream speaks, from its OpenAPI document: the feedback routes win
     when both are listed (they are the complete contract); no document means feedback."""
-    from backends.base import ChangeRefused, NotFound
-
     try:
         document = upstream.json("GET", "/openapi.json")
     except (NotFound, ChangeRefused):  # no document; auth and transport errors propagate

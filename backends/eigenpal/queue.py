@@ -94,7 +94,7 @@ class QueueMixin:
         return {r["id"] for r in data.get("runs") or [] if isinstance(r, dict) and r.get("id")}
 
     def _fill_chips(self, rows: list[RunInfo], known: str = "") -> None:
-        """Each row's chip (DESIGN §2) from a few `ids=` lookups for all rows together."""
+        """Each row's chip (docs/rules.md#chips) from a few `ids=` lookups for all rows together."""
         if not rows:
             return
         if known in EXACT_CHIPS:

@@ -125,7 +125,7 @@ class ReviewsMixin:
     def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
         # replace_other is not checked upstream: the API has no lookup by name that is cheap and
         # race-free, so proxy mode keeps the contract's upsert (docs/security.md).
-        # An upsert by name upstream (contract §2.6), so retrying it is safe.
+        # An upsert by name upstream (docs/api-feedback.md#promote), so retrying it is safe.
         data = self.upstream.json("POST", f"/runs/{seg(run.id)}/promote", json={"name": name}, idempotent=True) or {}
         result = PromoteResult(example_id=str(data.get("exampleId") or ""), name=data.get("name") or name)
         old = run.review.promoted_example_name if run.review else None

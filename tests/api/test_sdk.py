@@ -1,5 +1,5 @@
 """The official eigenpal 0.9.1 SDK (facade and generated client) against a live Loupe server:
-real HTTP, no mocks. Every method of contract §5 is driven here."""
+real HTTP, no mocks. Every method of docs/api-feedback.md#sdk-methods is driven here."""
 
 import io
 import json

@@ -6,7 +6,7 @@ Requests go through the full middleware stack with Django's test client (no netw
 browser and Loupe), as a signed-in reviewer, against whatever backend is configured:
 
 - local (default): against DATABASE_URL (seed it first: `manage.py seed_runs --runs 1000000`),
-  next to the bare-Django yardstick of DESIGN §7 (one indexed 50-row query);
+  next to the bare-Django yardstick of docs/rules.md#speed-yardstick (one indexed 50-row query);
 - proxy mode (LOUPE_BACKEND=backends.eigenpal.EigenpalBackend, EIGENPAL_BASE_URL, ...): every
   line also shows the time spent waiting for the upstream API, the calls made, and Loupe's own
   overhead: the page time minus the upstream time.
