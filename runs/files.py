@@ -41,7 +41,8 @@ def preview_kind(name: str, content_type: str = "") -> str:
     content_type = content_type or guess_content_type(name)
     lower = name.lower()
     if content_type.startswith("image/"):
-        return "image"
+        # SVG can run script: never previewed, only downloaded (docs/security.md).
+        return "image" if content_type.split(";")[0].strip().lower() in INLINE_IMAGE_TYPES else "none"
     if lower.endswith(".json") or content_type == "application/json":
         return "json"
     if lower.endswith(".csv") or content_type == "text/csv":

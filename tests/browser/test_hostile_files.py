@@ -112,3 +112,14 @@ def test_safe_types_still_preview_inline(page, browser_reviewer):
         response = page.request.get(f"/runs/{run.pk}/files/{stored.pk}/?inline=1")
         assert response.headers["content-type"] == expected_type
         assert response.headers["content-disposition"].startswith("inline")
+
+
+def test_svg_gets_no_preview_box_only_a_download(page, browser_reviewer):
+    automation = make_automation("workflows.extract-invoice")
+    run = make_run(automation)
+    run_file_store(run_id=run.pk, name="chart.svg", role="output", content=SVG, content_type="image/svg+xml")
+    login(page, "rita", "review-pass")
+    page.goto(f"/runs/{run.pk}/")
+    row = page.locator("li", has_text="chart.svg").first
+    expect(row.get_by_role("link", name="Download")).to_be_visible()
+    assert row.locator("details.preview").count() == 0
