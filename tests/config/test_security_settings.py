@@ -18,7 +18,8 @@ KEY = "k" * 20 + "-production-secret-" + "z" * 30
 
 def _env(tmp_path, **extra) -> dict:
     env = {key: value for key, value in os.environ.items()
-           if key not in ("SECRET_KEY", "LOUPE_DEMO", "DEBUG", "DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+           if key not in ("SECRET_KEY", "LOUPE_DEMO", "DEBUG", "DJANGO_SETTINGS_MODULE", "DATABASE_URL",
+                          "DJANGO_ALLOW_ASYNC_UNSAFE")}  # set by the browser tests, refused by check --deploy
     env.update({"LOUPE_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings", **extra})
     return env
 
