@@ -175,6 +175,9 @@ CONTENT_SECURITY_POLICY = {
 }
 INSTALLED_APPS.append("csp")
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+# After sessions and auth are known, before any view: NUL / lone surrogates in path, query or form.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware"),
+                  "config.middleware.StorableTextMiddleware")
 # Deepest JSON nesting accepted wherever JSON comes in (ingest, API bodies, editor, examples).
 LOUPE_MAX_JSON_DEPTH = env_int("LOUPE_MAX_JSON_DEPTH", 64, minimum=2)
 # Recording runs for an automation Loupe does not know: rejected (naming close matches) unless

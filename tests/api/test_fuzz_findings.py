@@ -65,3 +65,9 @@ def test_odd_page_urls_are_not_server_errors(reviewer_client, automation, url):
     make_run(automation)
     response = reviewer_client.get(url)
     assert response.status_code < 500, (url, response.status_code)
+
+
+def test_a_nul_in_a_page_form_is_a_400_not_a_500(reviewer_client, automation):
+    run = make_run(automation)
+    response = reviewer_client.post(f"/runs/{run.pk}/verdict/", {"body": "a\x00b", "version": "0"})
+    assert response.status_code == 400 and b"body" in response.content
