@@ -18,8 +18,11 @@ def _problem(request: HttpRequest) -> tuple[str, str] | None:
             problem = text_problem(value)
             if problem:
                 return name, problem
-    # Form posts only: multipart bodies are left to the views, which bound their size first.
-    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+    # Form posts, and multipart posts of the pages (their forms parse the body anyway); API
+    # multipart bodies are left to the views, which bound their size before parsing them.
+    form = request.content_type == "application/x-www-form-urlencoded" or (
+        request.content_type == "multipart/form-data" and not request.path.startswith(API_PREFIX))
+    if request.method == "POST" and form:
         for name, values in request.POST.lists():
             for value in (name, *values):
                 problem = text_problem(value)

@@ -67,7 +67,18 @@ def test_odd_page_urls_are_not_server_errors(reviewer_client, automation, url):
     assert response.status_code < 500, (url, response.status_code)
 
 
-def test_a_nul_in_a_page_form_is_a_400_not_a_500(reviewer_client, automation):
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_a_nul_in_a_page_form_is_a_400_not_a_500(reviewer_client, automation, encoding):
+    from urllib.parse import urlencode
+
+    from review.models import Review
+
     run = make_run(automation)
-    response = reviewer_client.post(f"/runs/{run.pk}/verdict/", {"body": "a\x00b", "version": "0"})
+    data = {"body": "a\x00b", "version": "0"}
+    if encoding == "urlencoded":
+        response = reviewer_client.post(f"/runs/{run.pk}/verdict/", urlencode(data),
+                                        content_type="application/x-www-form-urlencoded")
+    else:
+        response = reviewer_client.post(f"/runs/{run.pk}/verdict/", data)
     assert response.status_code == 400 and b"body" in response.content
+    assert not Review.objects.filter(run=run, body__contains="a").exists()
