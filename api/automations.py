@@ -2,20 +2,27 @@
 
 
 
+from datetime import timedelta
+
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 
+from api.runs import RunList, time_param
 from api.support import (
     Query,
     api_response,
     api_view,
+    bad_request,
     iso,
     limit_and_offset,
     not_found,
 )
+from insights.health import BUCKETS, review_health
 from runs.models import (
     Automation,
     AutomationKind,
+    Run,
 )
 
 
@@ -26,6 +33,9 @@ def automation_to_dict(automation: Automation, *, detail: bool = False) -> dict:
         "slug": automation.slug,
         "name": automation.name or None,
         "createdAt": iso(automation.created_at),
+        # Loupe has no folders: every automation is unfiled (the reviews generation requires the keys).
+        "folderId": None,
+        "folderPath": None,
         "description": automation.description or None,
         "status": "active",
         # Loupe records runs and never starts them, so no trigger is on.
@@ -38,7 +48,7 @@ def automation_to_dict(automation: Automation, *, detail: bool = False) -> dict:
     return data
 
 
-@api_view()
+@api_view(params=("search", "type", "folderId", "limit", "offset"))
 def automations_list(request: HttpRequest):
     query = Query(request.GET)
     limit, offset = limit_and_offset(query)
@@ -46,6 +56,9 @@ def automations_list(request: HttpRequest):
     kind = query.choice("type", AutomationKind.values)
     if kind:
         qs = qs.filter(kind=kind)
+    folder = query.get("folderId")
+    if folder is not None and folder != "null":
+        qs = qs.none()  # Loupe has no folders: every automation is at the root (folderId=null)
     search = query.get("search")
     if search:
         qs = qs.filter(Q(slug__icontains=search) | Q(name__icontains=search) | Q(description__icontains=search))
@@ -66,3 +79,33 @@ def get_automation(ref: str) -> Automation:
 @api_view()
 def automation_detail(request: HttpRequest, automation_id: str):
     return api_response(request, automation_to_dict(get_automation(automation_id), detail=True))
+
+
+HEALTH_RUN_FILTERS = ("type", "status", "trigger", "triggeredBy", "sourceRef", "batchId", "exampleId",
+                      "exampleIdContains", "completedAfter", "completedBefore", "experiments")
+HEALTH_PARAMS = (*HEALTH_RUN_FILTERS, "from", "to", "bucket", "rollingWindow", "minRollingReviews")
+
+
+@api_view(params=HEALTH_PARAMS)
+def automation_review_health(request: HttpRequest, automation_id: str):
+    """Coverage and correctness of reviewed runs (docs/api-reviews.md, "Reviews health")."""
+    automation = get_automation(automation_id)
+    query = Query(request.GET)
+    now = timezone.now()
+    end = time_param(query, "to") or now
+    start = time_param(query, "from") or end - timedelta(days=30)
+    if start > end:
+        raise bad_request("from", "Must be before to.")
+    if (end - start).days > 3660:
+        raise bad_request("from", "The range is limited to ten years.")
+    bucket = query.choice("bucket", BUCKETS) or "day"
+    window = query.number("rollingWindow", default=100, minimum=1, maximum=100_000)
+    minimum = query.number("minRollingReviews", default=1, minimum=1, maximum=100_000)
+    runs = None
+    if any(name in query for name in HEALTH_RUN_FILTERS):
+        only_filters = request.GET.copy()
+        for name in ("from", "to", "bucket", "rollingWindow", "minRollingReviews"):
+            only_filters.pop(name, None)
+        runs = RunList(only_filters).run_filters(Run.objects.all())
+    return api_response(request, review_health(automation=automation, start=start, end=end, bucket=bucket,
+                                               rolling_window=window, min_rolling_reviews=minimum, runs=runs))

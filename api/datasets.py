@@ -37,8 +37,9 @@ WIRE_FIELDS = {"name": "name", "input": "input", "expected": "expected", "metada
 ANNOTATION_MAX = 2000
 
 
-def example_to_dict(request: HttpRequest, example: Example) -> dict:
-    """DatasetExample: all 12 required keys, null where unset (files prefetched)."""
+def example_to_dict(request: HttpRequest, example: Example, *, metadata_only: bool = False) -> dict:
+    """DatasetExample: all 12 required keys, null where unset (files prefetched).
+    `metadata_only` (include=metadata on the list) leaves input and expected null."""
     automation = example.automation
     expected_files = [f for f in example.files.all() if f.folder == ExampleFolder.EXPECTED]
     return {
@@ -46,8 +47,8 @@ def example_to_dict(request: HttpRequest, example: Example) -> dict:
         "name": example.name,
         "automationId": str(automation.pk),
         "automationType": automation.kind,
-        "input": example.input,
-        "expected": example.expected,
+        "input": None if metadata_only else example.input,
+        "expected": None if metadata_only else example.expected,
         "expectedFiles": [{"name": f.path, "url": request.build_absolute_uri(
             reverse("api-example-file", args=[automation.ref, example.pk, f.folder, f.path]))}
             for f in expected_files],
@@ -104,14 +105,18 @@ def _raise_for(exc: services.ExampleError):
     raise bad_request(exc.field, str(exc)) from None
 
 
-@api_view()
+@api_view(params=("limit", "offset", "include"))
 def examples_list(request: HttpRequest, automation_id: str):
     automation = get_automation(automation_id)
-    limit, offset = limit_and_offset(Query(request.GET))
+    query = Query(request.GET)
+    limit, offset = limit_and_offset(query)
+    metadata_only = query.choice("include", ("full", "metadata")) == "metadata"
     qs = Example.objects.filter(automation=automation).order_by("row_order", "name", "pk")
+    if metadata_only:
+        qs = qs.defer("input", "expected")
     page = list(qs.select_related("automation").prefetch_related("files")[offset:offset + limit])
-    return api_response(request, {"data": [example_to_dict(request, e) for e in page], "total": qs.count(),
-                                  "limit": limit, "offset": offset})
+    data = [example_to_dict(request, example, metadata_only=metadata_only) for example in page]
+    return api_response(request, {"data": data, "total": qs.count(), "limit": limit, "offset": offset})
 
 
 @api_view(roles=DATASET_ROLES, action="edit the dataset")
@@ -163,7 +168,7 @@ def example_delete(request: HttpRequest, automation_id: str, example_id: str):
     return api_response(request, data)
 
 
-@api_view()
+@api_view(params=None)
 def example_run(request: HttpRequest, automation_id: str, example_id: str):
     """Loupe does not execute automations (docs/rules.md#scope): a clear refusal, not a fake run."""
     _get_example(get_automation(automation_id), example_id)
@@ -251,7 +256,7 @@ def example_file_delete(request: HttpRequest, automation_id: str, example_id: st
 # --- export / import ---------------------------------------------------------------------
 
 
-@api_view()
+@api_view(params=("exampleIds", "example_ids"))
 def dataset_export(request: HttpRequest, automation_id: str):
     automation = get_automation(automation_id)
     ids = Query(request.GET, {"example_ids": "exampleIds"}).csv("exampleIds") or None

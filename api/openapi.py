@@ -76,14 +76,58 @@ SCHEMAS = {
                                    "expected": ANY}),
     "RunFeedbackDetail": obj({"feedback": null(ref("RunFeedback")), "expected": ANY, "expectedFiles": arr(RUN_FILE)}),
     "RunExpectedArtifacts": obj({"expected": ANY, "files": arr(RUN_FILE)}),
-    "RunReview": obj({"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
+    "RunReviewGuess": obj({"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
                       "status": null({"type": "string", "enum": ["open", "closed", "wont_fix"]}), "note": S,
                       **{k: null(S) for k in ("createdAt", "updatedAt", "createdByEmail", "resolvedAt",
                                               "resolvedByEmail", "promotedExampleName")}}),
-    "RunReviewRequest": obj({}, {"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
+    "RunReviewGuessRequest": obj({}, {"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
                                  "status": null({"type": "string", "enum": ["open", "closed", "wont_fix"]}),
                                  "note": null(S), "expected": ANY}),
-    "RunReviewDetail": obj({"review": null(ref("RunReview")), "expected": ANY, "expectedFiles": arr(RUN_FILE)}),
+    "RunReviewGuessDetail": obj({"review": null(ref("RunReviewGuess")), "expected": ANY, "expectedFiles": arr(RUN_FILE)}),
+    # The reviews generation (SDK 0.20, docs/api-reviews.md).
+    "RunReviewCorrection": obj({"id": S, "kind": {"type": "string", "enum": ["field", "file"]}, "path": S,
+                                "label": null(S), "note": S, "createdAt": S, "updatedAt": S},
+                               {"originalValue": ANY, "correctedValue": ANY, "correctedArtifactPath": null(S)}),
+    "RunReview": obj({"id": S, "verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
+                      "status": {"type": "string", "enum": ["open", "closed", "wont_fix"]}, "note": S,
+                      "reviewedBy": null(S), "reviewedByEmail": null(S), "reviewedAt": S, "closedBy": null(S),
+                      "closedByEmail": null(S), "closedAt": null(S), "closedNote": null(S), "createdAt": S,
+                      "updatedAt": S, "corrections": arr(ref("RunReviewCorrection"))},
+                     {"correctedOutput": ANY, "loupeRating": null({"type": "string",
+                                                                   "enum": ["pass", "fail", "partial"]}),
+                      "version": INT}),
+    "RunReviewDetail": obj({"review": null(ref("RunReview"))}),
+    "RunReviewRequest": obj({}, {
+        "verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
+        "status": {"type": "string", "enum": ["open", "closed", "wont_fix"]}, "note": null(S),
+        "correctedOutput": ANY,
+        "corrections": arr(obj({"kind": {"type": "string", "enum": ["field", "file"]}, "path": S},
+                               {"id": S, "label": null(S), "note": null(S), "originalValue": ANY,
+                                "correctedValue": ANY, "correctedArtifactPath": null(S)}))}),
+    "RunReviewCloseRequest": obj({}, {"status": {"type": "string", "enum": ["closed", "wont_fix", "open"]},
+                                      "closedNote": null(S)}),
+    "RunReviewSummary": obj({"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
+                             "status": {"type": "string", "enum": ["open", "closed", "wont_fix"]},
+                             "hasNote": B, "correctionCount": INT}),
+    "RunReviewExpectedArtifacts": obj({"files": arr(RUN_FILE)}),
+    "RunStepsResponse": obj({"steps": arr(ANY), "total": INT}),
+    "RunTraceResponse": obj({"events": arr(obj({}, {"type": S, "phase": S, "stepName": S, "status": S,
+                                                   "startedAt": null(S), "completedAt": null(S),
+                                                   "message": null(S)}))}),
+    "RunReviewHealthResponse": obj({
+        "timeRange": obj({"from": S, "to": S}),
+        "granularity": obj({"bucket": {"type": "string", "enum": ["day", "week", "month"]}, "rollingWindow": INT,
+                            "minRollingReviews": INT}),
+        "summary": obj({"totalRuns": INT, "reviewedRuns": INT, "reviewCoverage": null(N), "correctReviews": INT,
+                        "incorrectReviews": INT, "nitReviews": INT, "reviewedCorrectness": null(N),
+                        "confidence": obj({"lower": null(N), "upper": null(N), "method": {"const": "wilson"}})}),
+        "buckets": arr(obj({"start": S, "end": S, "totalRuns": INT, "reviewedRuns": INT, "reviewCoverage": null(N),
+                            "correctReviews": INT, "incorrectReviews": INT, "nitReviews": INT,
+                            "reviewedCorrectness": null(N)})),
+        "rolling": arr(obj({"at": S, "reviewedRuns": INT, "correctReviews": INT, "reviewedCorrectness": N,
+                            "confidenceLower": N, "confidenceUpper": N, "totalRunsInWindow": INT,
+                            "reviewCoverage": N})),
+    }),
     "FileName": obj({"name": S}),
     "PromoteRunResponse": obj({"automationId": S, "automationType": {"type": "string", "enum": ["workflow", "agent"]},
                                "exampleId": S, "name": null(S)}),
@@ -148,6 +192,14 @@ RUN_LIST_PARAMS = [
     q("feedbackBodyContains", "Extra."), q("promotedExampleName", "Extra."),
     q("hasReview", "Reviews generation: hasFeedback.", BOOL), q("noReview", "Reviews generation.", BOOL),
     q("reviewStatus", "open / closed / wont_fix."), q("reviewVerdict", "correct / incorrect / none."),
+    q("hasCorrections", "The review has a field or file correction.", BOOL),
+    q("reviewNoteContains", "Case-insensitive substring of the note."),
+    *[q(f"review{w}{e}", "ISO-8601 or now()-7d.") for w in ("Created", "Updated", "Closed") for e in ("After", "Before")],
+    q("sinceLastClosed", "Runs created after the latest closed review (within type/source).", BOOL),
+    q("sampleRate", "0-1: keep runs whose sampleRank is below it.", N),
+    q("tag", "Comma list: runs whose metadata.tags hold every tag."), q("hasExample", "Example runs.", BOOL),
+    q("experiments", "false only: Loupe has no experiment runs.", BOOL),
+    q("sort", "createdAt (default) / completedAt."), q("order", "desc (default) / asc."),
 ]
 
 
@@ -192,7 +244,11 @@ INGEST_EXAMPLE = {"id": "run_123", "automation": "workflows.extract-invoice", "s
                   "createdAt": "2026-11-01T12:00:00Z",
                   "files": [{"name": "out.csv", "role": "output", "text": "a,b\n1,2\n"}]}
 RUNS, FEEDBACK, AUTOMATIONS, DATASET, META = "Runs", "Feedback", "Automations", "Dataset", "Meta"
-REVIEWS = "Reviews (newer generation)"
+REVIEWS = "Reviews (an earlier guess; use /reviews)"
+REVIEWS_020 = "Reviews (SDK 0.20 generation)"
+REVIEW_PUT_EXAMPLE = {"verdict": "incorrect", "note": "Total is wrong",
+                      "corrections": [{"kind": "field", "path": "/total", "correctedValue": 1243.5,
+                                       "note": "sum of the lines"}]}
 REVIEW_EXAMPLE = {"verdict": "incorrect", "status": "open", "note": "Total is wrong", "expected": {"total": 1243.5}}
 RAW = {"type": "string", "format": "binary"}
 
@@ -268,13 +324,13 @@ ENDPOINTS: dict[str, dict] = {
                      params=[RUN_ID, p("filename", "Name.")]),
     },
     "/api/v1/runs/{run_id}/review": {
-        "get": op(REVIEWS, "The run's review (reviews generation)", 200, ref("RunReviewDetail"), params=[RUN_ID]),
-        "patch": op(REVIEWS, "Update the review (partial; null clears)", 200, ref("RunReviewDetail"),
-                    params=[RUN_ID], body=json_body(ref("RunReviewRequest"), REVIEW_EXAMPLE),
+        "get": op(REVIEWS, "The run's review (reviews generation)", 200, ref("RunReviewGuessDetail"), params=[RUN_ID]),
+        "patch": op(REVIEWS, "Update the review (partial; null clears)", 200, ref("RunReviewGuessDetail"),
+                    params=[RUN_ID], body=json_body(ref("RunReviewGuessRequest"), REVIEW_EXAMPLE),
                     description="The feedback of /feedback under the newer names: verdict correct/incorrect "
                                 "(rating pass/fail; partial reads as incorrect), status open/closed/wont_fix "
                                 "(resolved/ignored), note (body). Needs the reviewer role."),
-        "delete": op(REVIEWS, "Delete the review, expected JSON and expected files", 200, ref("RunReviewDetail"),
+        "delete": op(REVIEWS, "Delete the review, expected JSON and expected files", 200, ref("RunReviewGuessDetail"),
                      params=[RUN_ID]),
     },
     "/api/v1/runs/{run_id}/expected": {
@@ -292,8 +348,61 @@ ENDPOINTS: dict[str, dict] = {
         "delete": op(REVIEWS, "Delete an expected file (204, also when already gone)", 204, None,
                      params=[RUN_ID, p("filename", "Name.")]),
     },
+    "/api/v1/runs/{run_id}/reviews": {
+        "get": op(REVIEWS_020, "The run's review", 200, ref("RunReviewDetail"), params=[RUN_ID],
+                  description="ETag: the review's version."),
+        "put": op(REVIEWS_020, "Create or replace the review", 200, ref("RunReviewDetail"), params=[RUN_ID],
+                  body=json_body(ref("RunReviewRequest"), REVIEW_PUT_EXAMPLE),
+                  description="Left-out verdict/status/note take their defaults (status from the verdict); "
+                              "left-out correctedOutput/corrections stay. `corrections` replaces the set. "
+                              "If-Match: 412 with the current review when stale. Needs the reviewer role."),
+        "patch": op(REVIEWS_020, "Close (default), close as won't fix, or reopen", 200, ref("RunReviewDetail"),
+                    params=[RUN_ID], body=json_body(ref("RunReviewCloseRequest"), {"closedNote": "fixed in v4"}),
+                    description="404 when the run has no review. If-Match as for PUT."),
+        "delete": op(REVIEWS_020, "Delete the review, its corrections and corrected files", 200,
+                     ref("RunReviewDetail"), params=[RUN_ID]),
+    },
+    "/api/v1/runs/{run_id}/reviews/expected": {
+        "get": op(REVIEWS_020, "Corrected files", 200, ref("RunReviewExpectedArtifacts"), params=[RUN_ID]),
+        "post": op(REVIEWS_020, "Copy an output file to expected, or upload one", 201, ref("FileName"),
+                   params=[RUN_ID], description="As POST /runs/{run_id}/feedback/expected."),
+    },
+    "/api/v1/runs/{run_id}/reviews/expected/{filename}": {
+        "get": op(REVIEWS_020, "Download a corrected file", 200, RAW, content_type="application/octet-stream",
+                  params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
+        "patch": op(REVIEWS_020, "Rename a corrected file", 200, ref("FileName"),
+                    params=[RUN_ID, p("filename", "Current name.")],
+                    body=json_body(ref("FileName"), {"name": "b.csv"})),
+        "delete": op(REVIEWS_020, "Delete a corrected file (204, also when already gone)", 204, None,
+                     params=[RUN_ID, p("filename", "Name.")]),
+    },
+    "/api/v1/runs/{run_id}/steps": {"get": op(RUNS, "The run's steps (Loupe records none yet: empty)", 200,
+                                              ref("RunStepsResponse"), params=[RUN_ID])},
+    "/api/v1/runs/{run_id}/steps/{step_id}": {"get": op(RUNS, "One step (404: Loupe records no steps yet)", 200,
+                                                        OBJ, params=[RUN_ID, p("step_id", "Step execution id.")])},
+    "/api/v1/runs/{run_id}/trace": {"get": op(RUNS, "The run's trace events, oldest first", 200,
+                                              ref("RunTraceResponse"), params=[RUN_ID])},
+    "/api/v1/runs/{run_id}/events": {"get": op(RUNS, "The run's events (its lifecycle, as in the trace)", 200,
+                                               ref("RunTraceResponse"), params=[RUN_ID])},
+    "/api/v1/runs/{run_id}/usage": {"get": op(RUNS, "The run's usage (as in expand=usage)", 200, OBJ,
+                                              params=[RUN_ID])},
+    "/api/v1/runs/{run_id}/rerun": {"post": op(RUNS, "Re-run: not supported", 403, None, params=[RUN_ID],
+                                               description="Loupe records runs and never executes them; "
+                                                           "answers 403 with code not_supported.")},
+    "/api/v1/automations/{automation_id}/reviews/health": {"get": op(
+        REVIEWS_020, "Review coverage and correctness (Wilson interval), per bucket and rolling", 200,
+        ref("RunReviewHealthResponse"), params=[
+            AUTOMATION_ID, q("from", "Default 30 days before `to`."), q("to", "Default now."),
+            q("bucket", "day / week / month."), q("rollingWindow", "Ranked reviews per window, default 100.", INT),
+            q("minRollingReviews", "Default 1.", INT),
+            *[q(n, "As on GET /runs.") for n in ("type", "status", "trigger", "triggeredBy", "sourceRef", "batchId",
+                                                  "exampleId", "exampleIdContains", "completedAfter",
+                                                  "completedBefore", "experiments")]],
+        description="Totals from the daily run-count rollup; reviews grouped by run day (docs/api-reviews.md).")},
     "/api/v1/automations": {"get": op(AUTOMATIONS, "List automations", 200, page_of("AutomationSummary"), params=[
-        q("search", "Substring of slug, name or description."), q("type", "workflow / agent."), *PAGE])},
+        q("search", "Substring of slug, name or description."), q("type", "workflow / agent."),
+        q("folderId", "null: the root (Loupe has no folders, so every automation); any other id: none."),
+        *PAGE])},
     "/api/v1/automations/{automation_id}": {"get": op(AUTOMATIONS, "One automation", 200,
                                                       ref("AutomationDetail"), params=[AUTOMATION_ID])},
     "/api/v1/automations/{automation_id}/examples": {
@@ -351,12 +460,14 @@ def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Loupe API", "version": "1.0",
-                 "description": "The review subset of the EigenPal API (SDK 0.9.1 compatible) over Loupe's own "
-                                "data, plus run recording. Errors use the envelope {issues, requestId, hint?}."},
+                 "description": "The review subset of the EigenPal API over Loupe's own data, in both "
+                                "generations (feedback: SDK 0.9.1; reviews: SDK 0.20), plus run recording. Every "
+                                "path is served under /api/v1/ and, identically, under /v1/ (docs/api-reviews.md). "
+                                "Errors use the envelope {issues, requestId, hint?}."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
-        "tags": [{"name": t} for t in (META, RUNS, FEEDBACK, REVIEWS, DATASET, AUTOMATIONS)],
+        "tags": [{"name": t} for t in (META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, DATASET, AUTOMATIONS)],
         "paths": ENDPOINTS,
     }
 
@@ -381,7 +492,7 @@ def api_docs(request: HttpRequest):
                                       operation["responses"].values() for ct, c in
                                       response.get("content", {}).items() if "example" in c],
             })
-    order = [META, RUNS, FEEDBACK, REVIEWS, DATASET, AUTOMATIONS]
+    order = [META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, DATASET, AUTOMATIONS]
     return render(request, "api/docs.html", {
         "nav": "api", "groups": [(t, groups[t]) for t in order if t in groups],
         "rate_limit": settings.LOUPE_API_RATE_LIMIT, "max_upload_mb": settings.LOUPE_MAX_UPLOAD_BYTES / 1024 / 1024,

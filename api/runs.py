@@ -16,13 +16,14 @@ import re
 import zipfile
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.fields.json import KeyTransform
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from api.reviews import review_detail_to_dict
-from api.serializers import EXPAND_SECTIONS, artifact_to_dict, run_list_item_to_dict, run_to_dict
+from api.serializers import EXPAND_SECTIONS, artifact_to_dict, run_list_item_to_dict, run_to_dict, usage_to_dict
 from api.support import (
     ApiError,
     Query,
@@ -47,6 +48,9 @@ from runs.models import (
 
 # --- the runs list ----------------------------------------------------------------------
 
+# hasNote without loading the note itself (it may be 20,000 characters).
+_HAS_NOTE = Case(When(review__body__gt="", then=Value(True)), default=Value(False), output_field=BooleanField())
+
 FEEDBACK_FILTERS = (
     "hasFeedback", "noFeedback", "feedbackStatus", "feedbackRating", "hasExpected", "promotedToExample",
     "sinceLastResolved",
@@ -54,8 +58,10 @@ FEEDBACK_FILTERS = (
     "hasExpectedJson", "hasExpectedFiles", "feedbackBodyContains", "promotedExampleName",
     "feedbackCreatedAfter", "feedbackCreatedBefore", "feedbackUpdatedAfter", "feedbackUpdatedBefore",
     "feedbackResolvedAfter", "feedbackResolvedBefore",
-    # The newer "reviews" generation of the API (docs/proxy.md): the same filters renamed.
-    "hasReview", "noReview", "reviewStatus", "reviewVerdict",
+    # The reviews generation (SDK 0.20, docs/api-reviews.md).
+    "hasReview", "noReview", "reviewStatus", "reviewVerdict", "hasCorrections", "reviewNoteContains",
+    "reviewCreatedAfter", "reviewCreatedBefore", "reviewUpdatedAfter", "reviewUpdatedBefore",
+    "reviewClosedAfter", "reviewClosedBefore", "sinceLastClosed",
 )
 # reviews-generation values -> Loupe's (feedback-generation) values.
 REVIEW_STATUS_VALUES = {"open": ReviewStatus.OPEN, "closed": ReviewStatus.RESOLVED, "wont_fix": ReviewStatus.IGNORED}
@@ -64,6 +70,8 @@ RUN_FILTERS = (
     "type", "source", "status", "trigger", "triggeredBy", "sourceRef", "batchId", "exampleId",
     "exampleIdContains", "ids", "from", "to", "createdAfter", "createdBefore", "completedAfter",
     "completedBefore", "cursor", "offset", "limit",
+    # The reviews generation's generic ones.
+    "tag", "hasExample", "experiments", "sampleRate", "sort", "order",
 )
 
 
@@ -74,12 +82,14 @@ def _snake(name: str) -> str:
 # The SDK's own reference names parameters in snake_case and runs.list(**q) sends them as given.
 RUN_QUERY_ALIASES = {_snake(n): n for n in RUN_FILTERS + FEEDBACK_FILTERS if _snake(n) != n}
 RUN_QUERY_ALIASES.update({"from_": "from", "type_": "type"})
+RUN_LIST_PARAMS = frozenset(RUN_FILTERS + FEEDBACK_FILTERS) | frozenset(RUN_QUERY_ALIASES)
+SORT_FIELDS = {"createdAt": "created_at", "completedAt": "completed_at"}
 
 _RELATIVE = re.compile(r"^now(?:\(\))?\s*(?:([+-])\s*(\d+)\s*([smhdw]))?$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-def _time_param(query: Query, name: str) -> datetime | None:
+def time_param(query: Query, name: str) -> datetime | None:
     raw = query.get(name)
     if raw is None:
         return None
@@ -99,6 +109,16 @@ def _time_param(query: Query, name: str) -> datetime | None:
     except (ValueError, OverflowError):
         raise bad_request(name, f"{message} Dates run from year 1 to 9999.") from None
     return value
+
+
+def _sample_rate(raw: str) -> float:
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 1:
+        raise bad_request("sampleRate", "Expected a number between 0 and 1.")
+    return rate
 
 
 def encode_cursor(run: Run) -> str:
@@ -132,7 +152,17 @@ class RunList:
         self.query = Query(querydict, RUN_QUERY_ALIASES)
         self.limit, self.offset = limit_and_offset(self.query)
         self.cursor = self.query.get("cursor")
-        self.offset_mode = "offset" in self.query or any(name in self.query for name in FEEDBACK_FILTERS)
+        sort = self.query.choice("sort", tuple(SORT_FIELDS)) or "createdAt"
+        order = self.query.choice("order", ("desc", "asc")) or "desc"
+        self.newest_first = sort == "createdAt" and order == "desc"
+        field = SORT_FIELDS[sort]
+        if field == "created_at":  # NOT NULL: plain ordering, so the (created_at, id) indexes serve it
+            first = "-created_at" if order == "desc" else "created_at"
+        else:
+            first = F(field).desc(nulls_last=True) if order == "desc" else F(field).asc(nulls_last=True)
+        self.ordering = [first, "-id" if order == "desc" else "id"]
+        self.offset_mode = ("offset" in self.query or not self.newest_first
+                            or any(name in self.query for name in FEEDBACK_FILTERS))
 
     def _scope(self) -> Q:
         """The automation filters (type, source), also the scope of sinceLastResolved."""
@@ -184,10 +214,22 @@ class RunList:
             qs = qs.filter(example_id__contains=q.get("exampleIdContains"))
         if q.csv("ids"):
             qs = qs.filter(pk__in=q.csv("ids"))
+        has_example = q.flag("hasExample")
+        if has_example is not None:
+            qs = qs.filter(example_id__isnull=not has_example)
+        if q.flag("experiments"):
+            raise bad_request("experiments", "Loupe records production runs; it has no experiment runs.")
+        for tag in q.csv("tag"):
+            # A regex on the tags array's JSON text, quotes included, matches one whole element on
+            # SQLite and PostgreSQL alike (JSON containment is PostgreSQL-only).
+            qs = qs.filter(metadata__tags__regex=re.escape(json.dumps(tag)))
+        rate = q.get("sampleRate")
+        if rate is not None:
+            qs = qs.filter(sample_bucket__lt=_sample_rate(rate) * 10_000)
         for name, lookup in (("from", "created_at__gte"), ("createdAfter", "created_at__gte"),
                              ("to", "created_at__lte"), ("createdBefore", "created_at__lte"),
                              ("completedAfter", "completed_at__gte"), ("completedBefore", "completed_at__lte")):
-            value = _time_param(q, name)
+            value = time_param(q, name)
             if value is not None:
                 qs = qs.filter(**{lookup: value})
         return qs
@@ -202,9 +244,14 @@ class RunList:
         for name in ("noFeedback", "noReview"):
             no_feedback = q.flag(name)
             qs = _bool_filter(qs, None if no_feedback is None else not no_feedback, has_review)
-        status = q.choice("feedbackStatus", ReviewStatus.values) or REVIEW_STATUS_VALUES.get(
-            q.choice("reviewStatus", tuple(REVIEW_STATUS_VALUES)))
-        if status == ReviewStatus.OPEN:
+        feedback_status = q.choice("feedbackStatus", ReviewStatus.values)
+        review_status = q.choice("reviewStatus", tuple(REVIEW_STATUS_VALUES))
+        status = feedback_status or REVIEW_STATUS_VALUES.get(review_status)
+        if status == ReviewStatus.OPEN and review_status and not feedback_status:
+            # The reviews generation reads a review without a status as open (its summaries say
+            # so), so its filter must match those too.
+            qs = qs.filter(Q(chip=Chip.OPEN) | Q(review__isnull=False, review__status__isnull=True))
+        elif status == ReviewStatus.OPEN:
             qs = qs.filter(chip=Chip.OPEN)  # chip "open" holds exactly the reviews with status open
         elif status == ReviewStatus.IGNORED:
             qs = qs.filter(chip=Chip.IGNORED)
@@ -229,16 +276,26 @@ class RunList:
             qs = qs.filter(review__body__icontains=q.get("feedbackBodyContains"))
         if q.get("promotedExampleName") is not None:
             qs = qs.filter(review__promoted_example_name=q.get("promotedExampleName"))
-        for name, lookup in (("feedbackCreatedAfter", "review__created_at__gte"),
+        qs = _bool_filter(qs, q.flag("hasCorrections"), _review_exists(correction_count__gt=0))
+        if q.get("reviewNoteContains") is not None:
+            qs = qs.filter(review__body__icontains=q.get("reviewNoteContains"))
+        for name, lookup in (("reviewCreatedAfter", "review__created_at__gte"),
+                             ("reviewCreatedBefore", "review__created_at__lte"),
+                             ("reviewUpdatedAfter", "review__updated_at__gte"),
+                             ("reviewUpdatedBefore", "review__updated_at__lte"),
+                             # closed: resolved or won't fix, both stamp resolved_at
+                             ("reviewClosedAfter", "review__resolved_at__gte"),
+                             ("reviewClosedBefore", "review__resolved_at__lte"),
+                             ("feedbackCreatedAfter", "review__created_at__gte"),
                              ("feedbackCreatedBefore", "review__created_at__lte"),
                              ("feedbackUpdatedAfter", "review__updated_at__gte"),
                              ("feedbackUpdatedBefore", "review__updated_at__lte"),
                              ("feedbackResolvedAfter", "review__resolved_at__gte"),
                              ("feedbackResolvedBefore", "review__resolved_at__lte")):
-            value = _time_param(q, name)
+            value = time_param(q, name)
             if value is not None:
                 qs = qs.filter(**{lookup: value})
-        if q.flag("sinceLastResolved"):
+        if q.flag("sinceLastResolved") or q.flag("sinceLastClosed"):
             # "In scope": the reviews of runs of the same automations (type/source filters).
             # status=resolved first: the (status, resolved_at) index answers the latest one.
             latest = (Review.objects.filter(status=ReviewStatus.RESOLVED, resolved_at__isnull=False)
@@ -249,8 +306,13 @@ class RunList:
         return qs
 
     def page(self) -> dict:
-        qs = Run.objects.defer("input", "output", "usage", "metadata").select_related("automation")
-        qs = self.feedback_filters(self.run_filters(qs)).order_by("-created_at", "-id")
+        # The review is joined (its summary is on every row) and the tags are read out of the
+        # metadata column in SQL, so the page stays one query with the large columns deferred.
+        qs = (Run.objects.defer("input", "output", "usage", "metadata", "review__expected", "review__corrected_paths",
+                                "review__body")
+              .select_related("automation", "review")
+              .annotate(tags_value=KeyTransform("tags", "metadata"), review_has_note=_HAS_NOTE))
+        qs = self.feedback_filters(self.run_filters(qs)).order_by(*self.ordering)
         if self.offset_mode:
             runs = list(qs[self.offset:self.offset + self.limit])
             return {"runs": [run_list_item_to_dict(r) for r in runs], "nextCursor": None}
@@ -283,19 +345,41 @@ def get_run(run_id: str) -> Run:
     return run
 
 
-@api_view()
+@api_view(params=RUN_LIST_PARAMS)
 def runs_list(request: HttpRequest):
     return api_response(request, RunList(request.GET).page())
 
 
-@api_view()
+@api_view(params=None)
 def run_start(request: HttpRequest):
     """Loupe records runs and never executes automations (docs/rules.md#scope)."""
-    raise ApiError(403, "Loupe does not execute automations; it records runs that ran elsewhere.",
-                   code="not_supported", hint="Record finished runs with POST /api/v1/ingest/runs.")
+    raise _not_executing()
+
+
+def _not_executing() -> ApiError:
+    return ApiError(403, "Loupe does not execute automations; it records runs that ran elsewhere.",
+                    code="not_supported", hint="Record finished runs with POST /api/v1/ingest/runs.")
+
+
+@api_view(params=None)
+def run_rerun(request: HttpRequest, run_id: str):
+    """Re-executing is executing: refused like starting a run (SDK 0.20 `client.rerun`)."""
+    get_run(run_id)
+    raise _not_executing()
 
 
 @api_view()
+def run_usage(request: HttpRequest, run_id: str):
+    return api_response(request, usage_to_dict(get_run(run_id)))
+
+
+@api_view()
+def run_events(request: HttpRequest, run_id: str):
+    """The run's events: the same lifecycle entries as its trace."""
+    return api_response(request, {"events": trace_events(get_run(run_id))})
+
+
+@api_view(params=("expand", "include"))
 def run_detail(request: HttpRequest, run_id: str):
     query = Query(request.GET)
     expand = set(query.csv("expand"))
@@ -336,6 +420,35 @@ def check_to_eval_result(run: Run, check) -> dict:
 
 
 @api_view()
+def run_steps(request: HttpRequest, run_id: str):
+    """The run's steps: Loupe records none yet, so the list is empty (docs/api-reviews.md)."""
+    get_run(run_id)
+    return api_response(request, {"steps": [], "total": 0})
+
+
+@api_view()
+def run_step(request: HttpRequest, run_id: str, step_id: str):
+    get_run(run_id)
+    raise not_found(f"The run has no step {step_id!r}.", field="stepExecutionId")
+
+
+def trace_events(run: Run) -> list[dict]:
+    """The run's lifecycle as trace events, oldest first, from what Loupe recorded of it."""
+    events = [{"type": "run", "phase": "created", "status": "created", "startedAt": iso(run.created_at),
+               "completedAt": None, "message": f"Run recorded for {run.automation.display_name}."}]
+    if run.started_at or run.completed_at:
+        events.append({"type": "run", "phase": "execution", "status": run.status, "startedAt": iso(run.started_at),
+                       "completedAt": iso(run.completed_at),
+                       "message": run.error or f"Run {run.status}."})
+    return events
+
+
+@api_view()
+def run_trace(request: HttpRequest, run_id: str):
+    return api_response(request, {"events": trace_events(get_run(run_id))})
+
+
+@api_view()
 def run_scores(request: HttpRequest, run_id: str):
     """The run's checks against its dataset example (empty for runs that are not example runs)."""
     run = get_run(run_id)
@@ -343,7 +456,7 @@ def run_scores(request: HttpRequest, run_id: str):
     return api_response(request, {"scores": [check_to_eval_result(run, check) for check in checks]})
 
 
-@api_view()
+@api_view(params=("zip",))
 def artifacts_list(request: HttpRequest, run_id: str):
     run = get_run(run_id)
     files = list(run.files.all())

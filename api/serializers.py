@@ -3,7 +3,7 @@
 
 
 
-from api.reviews import feedback_to_dict, run_files_to_list
+from api.reviews import feedback_to_dict, load_review, review_summary, review_to_dict, run_files_to_list
 from api.support import (
     iso,
 )
@@ -39,13 +39,38 @@ def _trigger_to_dict(run: Run) -> dict:
 
 
 def _execution_meta(run: Run) -> dict:
-    """The slim RunExecutionMeta: every key present, null where Loupe has no value."""
+    """The slim RunExecutionMeta: every key present, null where Loupe has no value, plus the
+    reviews generation's review summary, read from the review joined into the same query."""
     return {
         "status": run.status,
         "schemaValid": None,
         "batchId": run.batch_id,
         "retry": {"number": 0, "previousRunId": None, "nextRun": None},
+        "review": review_summary(_joined_review(run), has_note=getattr(run, "review_has_note", None)),
     }
+
+
+def _joined_review(run: Run):
+    try:
+        return run.review
+    except Review.DoesNotExist:
+        return None
+
+
+def run_tags(run: Run) -> list[str]:
+    """The run's tags: `metadata.tags` when it is a list of strings (Loupe has no tag column).
+    The runs list reads them out of the metadata column in SQL (`tags_value`)."""
+    if hasattr(run, "tags_value"):
+        tags = run.tags_value
+    else:
+        tags = run.metadata.get("tags") if isinstance(run.metadata, dict) else None
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def sample_rank(run: Run) -> float:
+    """Deterministic per run in [0, 1): Loupe's sample bucket (0-9999) / 10000, so
+    sampleRate=r keeps exactly the runs sampling at rate r keeps (docs/api-reviews.md)."""
+    return run.sample_bucket / 10_000
 
 
 def _timing_to_dict(run: Run) -> dict:
@@ -61,8 +86,10 @@ def _timing_to_dict(run: Run) -> dict:
 def run_list_item_to_dict(run: Run) -> dict:
     """RunListItem: never carries output, files or input."""
     item = {
+        "tags": run_tags(run),
         "id": run.id,
         "type": run.automation.kind,
+        "sampleRank": sample_rank(run),
         "finished": run.finished,
         "timing": _timing_to_dict(run),
         "source": _source_to_dict(run),
@@ -121,10 +148,9 @@ def usage_to_dict(run: Run) -> dict | None:
     return result
 
 
-def _execution_full(run: Run, files: list[RunFile]) -> dict:
-    """expand=execution: the slim meta plus steps (workflow) or files (agent), feedback and
-    expected, the latter as {output, files} (contract quirk 5)."""
-    review = Review.objects.select_related("created_by", "resolved_by").filter(run_id=run.pk).first()
+def _execution_full(run: Run, files: list[RunFile], review: Review | None) -> dict:
+    """expand=execution: the slim meta plus steps (workflow) or files (agent), the review in
+    both generations (feedback, review) and expected as {output, files} (contract quirk 5)."""
     expected_files = list(ExpectedFile.objects.filter(review=review)) if review is not None else []
     execution = _execution_meta(run)
     if run.automation.kind == AutomationKind.WORKFLOW:
@@ -132,6 +158,7 @@ def _execution_full(run: Run, files: list[RunFile]) -> dict:
     else:
         execution["files"] = {"output": run_files_to_list(f for f in files if f.role == FileRole.OUTPUT)}
     execution["feedback"] = feedback_to_dict(review)
+    execution["review"] = review_to_dict(review)
     execution["expected"] = {
         "output": review.expected if review is not None else None,
         "files": run_files_to_list(expected_files),
@@ -145,12 +172,14 @@ EXPAND_SECTIONS = ("input", "usage", "execution", "debug")
 def run_to_dict(run: Run, *, expand: set[str] = frozenset()) -> dict:
     """Run: the list item plus output and files, with the expanded sections merged in."""
     files = list(run.files.all())
+    review = load_review(run)  # with its users and corrections: both generations' review and the summary
+    Run.review.related.set_cached_value(run, review)
     data = run_list_item_to_dict(run)
     data["source"] = _source_to_dict(run, detail=True)
     data["output"] = run.output
     data["files"] = [artifact_to_dict(f) for f in files]
     if "execution" in expand:
-        data["execution"] = _execution_full(run, files)
+        data["execution"] = _execution_full(run, files, review)
     if "input" in expand:
         data["input"] = {
             "args": run.input,

@@ -32,6 +32,8 @@ from runs.ids import BIGINT_MAX
 logger = logging.getLogger("loupe.api")
 
 API_PREFIX = "/api/"
+# The reviews generation (SDK 0.20) calls the same API at the root: /v1/ (docs/api-reviews.md).
+API_PREFIXES = (API_PREFIX, "/v1/")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 # last_used_at is written at most this often per key, so reads stay read-only.
 _LAST_USED_EVERY_SECONDS = 60
@@ -145,10 +147,24 @@ def require_role(request: HttpRequest, *roles: str, action: str) -> None:
         raise ApiError(403, f"You need the {' or '.join(roles)} role to {action}.", code="forbidden")
 
 
-def api_view(*, roles: tuple[str, ...] = (), action: str = "do this", session_ok: bool = False):
+def check_params(request: HttpRequest, params) -> None:
+    """A filter never silently does nothing: a query parameter the endpoint does not take is a
+    400 naming it (docs/api-reviews.md, decision 4). `params` is the names it takes (None: any)."""
+    if params is None:
+        return
+    for name in request.GET:
+        if name not in params:
+            takes = ", ".join(sorted(p for p in params if "_" not in p)) or "no query parameters"
+            raise ApiError(400, f"Unknown query parameter {name!r}; this endpoint takes {takes}.", field=name,
+                           code="unknown_parameter")
+
+
+def api_view(*, roles: tuple[str, ...] = (), action: str = "do this", session_ok: bool = False,
+             params: tuple[str, ...] | frozenset | None = ()):
     """Authenticate the bearer key (it acts as its user), apply the rate limit and the role
-    check, and answer every ApiError in the envelope. `session_ok` also lets a signed-in
-    browser session in (the OpenAPI document, linked from the docs page)."""
+    check, refuse query parameters not in `params`, and answer every ApiError in the
+    envelope. `session_ok` also lets a signed-in browser session in (the OpenAPI document,
+    linked from the docs page)."""
 
     def decorator(view):
         @wraps(view)
@@ -162,6 +178,7 @@ def api_view(*, roles: tuple[str, ...] = (), action: str = "do this", session_ok
                     request.user, request.api_key = key.user, key
                     _rate_limit(key)
                 require_role(request, *roles, action=action)
+                check_params(request, params)
                 response = view(request, *args, **kwargs)
             except ApiError as exc:
                 return error_response(request, exc.status, exc.issues, hint=exc.hint, headers=exc.headers)
@@ -172,19 +189,25 @@ def api_view(*, roles: tuple[str, ...] = (), action: str = "do this", session_ok
             return response
 
         wrapped.api_roles = roles
+        wrapped.api_params = params
         return wrapped
 
     return decorator
 
 
-def route(**handlers: Callable) -> Callable:
+def route(generation: str | None = None, **handlers: Callable) -> Callable:
     """One URL pattern, one function per HTTP method: route(GET=runs_list, POST=run_start).
-    Bearer-only, so CSRF-exempt; authentication is the endpoint's own (not the login page)."""
+    Bearer-only, so CSRF-exempt; authentication is the endpoint's own (not the login page).
+    `generation` marks a pattern only one API generation has; it answers 404 when
+    settings.LOUPE_API_GENERATIONS leaves that generation out."""
     allowed = ", ".join(sorted(handlers))
 
     @csrf_exempt
     @login_not_required
     def dispatch(request: HttpRequest, *args, **kwargs):
+        if generation is not None and generation not in settings.LOUPE_API_GENERATIONS:
+            return error_response(request, 404, [issue("<root>", f"The {generation} generation of the API is "
+                                                       "switched off here (LOUPE_API_GENERATIONS).", "not_found")])
         handler = handlers.get(request.method)
         if handler is None:
             return error_response(request, 405, [issue("<root>", f"Use {allowed} on this path.",
@@ -192,6 +215,7 @@ def route(**handlers: Callable) -> Callable:
         return handler(request, *args, **kwargs)
 
     dispatch.methods = dict(handlers)
+    dispatch.generation = generation
     return dispatch
 
 
@@ -342,14 +366,14 @@ def limit_and_offset(query: Query, *, default_limit: int = 50) -> tuple[int, int
 
 
 def handler404(request: HttpRequest, exception=None):
-    if request.path.startswith(API_PREFIX):
+    if request.path.startswith(API_PREFIXES):
         return error_response(request, 404, [issue("<root>", f"No API endpoint at {request.path}.", "not_found")],
                               hint="See /api/v1/docs for the list of endpoints.")
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request: HttpRequest):
-    if request.path.startswith(API_PREFIX):
+    if request.path.startswith(API_PREFIXES):
         logger.error("API request %s failed with a server error (request id %s).", request.path, request_id(request))
         return error_response(request, 500, [issue("<root>", "Internal server error; the request id identifies "
                                                    "it in the server log.", "internal_error")])

@@ -11,6 +11,7 @@ from api import datasets as datasets_api
 from api import ingest as ingest_api
 from api import openapi
 from api import reviews as review_api
+from api import reviews as reviews_api
 from api import runs as runs_api
 from api.support import route
 
@@ -35,28 +36,46 @@ urlpatterns = [
     path("ingest/runs", route(POST=ingest_api.ingest_runs), name="api-ingest-runs"),
     path("runs", route(GET=runs_api.runs_list, POST=runs_api.run_start), name="api-runs"),
     path("runs/<str:run_id>", route(GET=runs_api.run_detail), name="api-run"),
+    path("runs/<str:run_id>/steps", route(GET=runs_api.run_steps), name="api-run-steps"),
+    path("runs/<str:run_id>/steps/<str:step_id>", route(GET=runs_api.run_step), name="api-run-step"),
+    path("runs/<str:run_id>/trace", route(GET=runs_api.run_trace), name="api-run-trace"),
+    path("runs/<str:run_id>/events", route(GET=runs_api.run_events), name="api-run-events"),
+    path("runs/<str:run_id>/usage", route(GET=runs_api.run_usage), name="api-run-usage"),
+    path("runs/<str:run_id>/rerun", route(POST=runs_api.run_rerun), name="api-run-rerun"),
     path("runs/<str:run_id>/scores", route(GET=runs_api.run_scores), name="api-run-scores"),
     path("runs/<str:run_id>/artifacts", route(GET=runs_api.artifacts_list), name="api-run-artifacts"),
     path("runs/<str:run_id>/artifacts/<path:path>", route(GET=runs_api.artifact_download),
          name="api-run-artifact"),
     path("runs/<str:run_id>/promote", route(POST=review_api.run_promote), name="api-run-promote"),
-    path("runs/<str:run_id>/feedback", route(GET=review_api.feedback_get, PUT=review_api.feedback_put,
+    path("runs/<str:run_id>/feedback", route("feedback", GET=review_api.feedback_get, PUT=review_api.feedback_put,
                                              DELETE=review_api.feedback_delete), name="api-run-feedback"),
-    path("runs/<str:run_id>/feedback/expected", route(GET=review_api.expected_list,
+    path("runs/<str:run_id>/feedback/expected", route("feedback", GET=review_api.expected_list,
                                                       POST=review_api.expected_create), name="api-run-expected"),
     path("runs/<str:run_id>/feedback/expected/<path:filename>",
-         route(GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
+         route("feedback", GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
                DELETE=review_api.expected_file_delete), name="api-run-expected-file"),
     # The newer "reviews" generation of the same resources (docs/proxy.md).
-    path("runs/<str:run_id>/review", route(GET=review_api.review_get, PATCH=review_api.review_patch,
+    # The earlier guess (api/reviews.py) goes off with the feedback generation.
+    path("runs/<str:run_id>/review", route("feedback", GET=review_api.review_get, PATCH=review_api.review_patch,
                                            DELETE=review_api.review_delete), name="api-run-review"),
-    path("runs/<str:run_id>/expected", route(GET=review_api.expected_list, POST=review_api.expected_create),
+    path("runs/<str:run_id>/expected", route("feedback", GET=review_api.expected_list, POST=review_api.expected_create),
          name="api-run-expected-v2"),
     path("runs/<str:run_id>/expected/<path:filename>",
-         route(GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
+         route("feedback", GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
                DELETE=review_api.expected_file_delete), name="api-run-expected-file-v2"),
+    # The reviews generation (SDK 0.20, docs/api-reviews.md).
+    path("runs/<str:run_id>/reviews", route("reviews", GET=reviews_api.reviews_get, PUT=reviews_api.reviews_put,
+                                            PATCH=reviews_api.reviews_patch, DELETE=reviews_api.reviews_delete),
+         name="api-run-reviews"),
+    path("runs/<str:run_id>/reviews/expected", route("reviews", GET=reviews_api.reviews_expected_list,
+                                                     POST=review_api.expected_create), name="api-run-reviews-expected"),
+    path("runs/<str:run_id>/reviews/expected/<path:filename>",
+         route("reviews", GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
+               DELETE=review_api.expected_file_delete), name="api-run-reviews-expected-file"),
     path("automations", route(GET=automations_api.automations_list), name="api-automations"),
     path("automations/<str:automation_id>", route(GET=automations_api.automation_detail), name="api-automation"),
+    path("automations/<str:automation_id>/reviews/health", route("reviews", GET=automations_api.automation_review_health),
+         name="api-automation-review-health"),
     path("automations/<str:automation_id>/examples",
          route(GET=datasets_api.examples_list, POST=datasets_api.example_create), name="api-examples"),
     path(EXAMPLE, route(GET=datasets_api.example_get, PATCH=datasets_api.example_update,

@@ -98,6 +98,34 @@ class FileDownload:
 
 
 @dataclass
+class HealthDay:
+    day: date
+    total_runs: int = 0
+    reviewed_runs: int = 0  # with a verdict (correct + incorrect)
+    correct: int = 0
+    nits: int = 0  # reviews without a verdict
+
+
+@dataclass
+class ReviewHealth:
+    """One automation's review health as the upstream counts it (GET
+    /v1/automations/{id}/reviews/health): runs created in the window and their reviews."""
+
+    total_runs: int = 0
+    reviewed_runs: int = 0
+    correct: int = 0
+    incorrect: int = 0
+    nits: int = 0
+    coverage: float | None = None
+    low: float | None = None  # Wilson 95 % interval of correct / reviewed
+    high: float | None = None
+    days: list[HealthDay] = field(default_factory=list)
+
+    def runs_since(self, first: date) -> int:
+        return sum(d.total_runs for d in self.days if d.day >= first)
+
+
+@dataclass
 class ReviewInfo:
     """A run's review (the API's feedback). `version` changes with every saved change; a save
     based on another version is refused with ReviewConflict."""
@@ -112,6 +140,9 @@ class ReviewInfo:
     promoted_example_id: str | None = None
     updated_at: datetime | None = None
     updated_by: str = ""
+    # The review as the upstream sent it (proxy mode, reviews generation): what a whole-review
+    # write must send back unchanged.
+    wire: dict | None = None
     # The latest check of a later run of the promoted example (local only: datasets.ExampleCheck).
     example_check: Any = None
 
@@ -399,6 +430,11 @@ class Backend:
     def dataset_import(self, *, automation: Automation, upload, mode: str, user):
         """Returns datasets.archive.ImportResult; ChangeRefused (field file or mode) for a bad archive."""
         raise NotImplementedError
+
+    def review_health(self, automations: list[Automation]) -> "dict[int, ReviewHealth] | None":
+        """The review figures of the sampling and backlog pages when the runs live elsewhere
+        (proxy mode, reviews generation), by automation pk; None: count the runs in Loupe."""
+        return None
 
     def close(self) -> None:
         """Release pooled connections (tests, settings changes)."""

@@ -195,6 +195,11 @@ LOGGING = {
 # JSON API (/api/v1/): requests per minute per API key (0 turns the limit off). Counted in the
 # default cache, so with several worker processes configure a shared cache for a global limit.
 LOUPE_API_RATE_LIMIT = env_int("LOUPE_API_RATE_LIMIT", 1200, minimum=0)
+# API generations served (docs/api-reviews.md): "feedback" (SDK 0.9.1) and "reviews" (SDK 0.20).
+# Leaving one out switches its own routes off (404); the routes both generations share stay.
+LOUPE_API_GENERATIONS = env_list("LOUPE_API_GENERATIONS", ["feedback", "reviews"])
+if not set(LOUPE_API_GENERATIONS) <= {"feedback", "reviews"}:
+    raise ImproperlyConfigured("LOUPE_API_GENERATIONS takes feedback and/or reviews.")
 
 # Where runs, reviews and examples live (docs/rules.md#proxy-mode; docs/proxy.md). The default keeps them in
 # this database; `backends.eigenpal.EigenpalBackend` reads and writes them through a remote

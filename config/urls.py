@@ -10,6 +10,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("web.urls")),
     path("api/v1/", include("api.urls")),
+    # The same API where SDK 0.20 looks for it (base_url = Loupe's root URL).
+    path("v1/", include(("api.urls", "v1"), namespace="v1")),
 ]
 
 # Paths under /api/ answer in the JSON error envelope; every other path gets the HTML page.

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from datasets.models import EXAMPLE_NAME_RE, Example, ExampleCheck, ExampleFile, ExampleFolder
+from review.counters import review_day_count_move, verdict_bucket
 from review.models import AuditEvent, Review
 from runs.files import files_delete_on_commit, store_file
 from runs.models import FileRole, Run
@@ -57,7 +58,9 @@ def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.V
         )
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
-        review, _ = Review.objects.get_or_create(run=run)
+        review, created = Review.objects.get_or_create(run=run)
+        if created:
+            review_day_count_move(run=run, old=None, new=verdict_bucket(None))
         now = timezone.now()
         example, created = Example.objects.select_for_update().get_or_create(
             automation_id=run.automation_id, name=name,

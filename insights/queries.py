@@ -11,7 +11,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from review.models import AuditEvent, Review
+from review.models import AuditEvent, Correction, Review
 from runs.chips import Chip, Rating, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
 
@@ -163,10 +163,13 @@ def most_corrected_fields(path_lists: Iterable[list[str]], limit: int = TOP_FIEL
 
 
 def corrected_paths_recent(*, automation_ids: list[int], days: list[date]) -> Iterable[list[str]]:
-    """The corrected paths of reviews with an expected output changed in the window.
-    One query; rows are bounded by the corrections made in the window."""
-    return (
-        Review.objects.filter(run__automation_id__in=automation_ids, has_expected=True,
-                              updated_at__gte=_window_start(days))
-        .values_list("corrected_paths", flat=True)
-    )
+    """The generalised paths of the field corrections of each review changed in the window
+    (review.models.Correction, kept in step whatever wrote the correction: the page editor,
+    either API generation). One query; rows are bounded by the corrections made in the window."""
+    rows = (Correction.objects.filter(kind=Correction.Kind.FIELD, review__run__automation_id__in=automation_ids,
+                                      review__updated_at__gte=_window_start(days))
+            .order_by("review_id").values_list("review_id", "pattern"))
+    by_review: dict[int, list[str]] = defaultdict(list)
+    for review_id, pattern in rows:
+        by_review[review_id].append(pattern)
+    return list(by_review.values())

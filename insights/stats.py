@@ -64,7 +64,8 @@ def reviews_per_day(runs_per_day: float, rate_bp: int) -> float:
 @dataclass
 class SamplingStats:
     runs_recent: int = 0  # runs created in the last TRAFFIC_DAYS
-    sampled_recent: int = 0
+    sampled_recent: int | None = 0  # None: not known (the upstream's health does not say)
+    from_upstream: bool = False  # figures from an upstream API's review health (proxy mode)
     passed: int = 0  # reviewed sampled runs of the last PASS_RATE_DAYS that passed
     rated: int = 0  # ... that have a rating at all
     interval: Interval | None = None
@@ -93,7 +94,8 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         .annotate(n=Sum("count"), sampled=Sum("count", filter=Q(sampled=True)))
     )
     for row in traffic:
-        stats[row["automation_id"]].runs_recent, stats[row["automation_id"]].sampled_recent = row["n"], row["sampled"]
+        stats[row["automation_id"]].runs_recent = row["n"]
+        stats[row["automation_id"]].sampled_recent = row["sampled"] or 0  # SUM of no rows is NULL
     verdicts = (
         Review.objects.filter(run__automation_id__in=ids, run__sampled=True, rating__isnull=False,
                               run__created_at__gte=now - timedelta(days=PASS_RATE_DAYS))
@@ -108,6 +110,23 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         item.suggestion_bp = step_down_suggestion(
             rate_bp=automation.sampling_rate_bp, interval=item.interval, threshold=automation.step_down_threshold
         )
+    return stats
+
+
+def stats_from_health(automation: Automation, health, now=None) -> SamplingStats:
+    """An automation's sampling figures from the review health an upstream API reports (proxy
+    mode; backends.base.ReviewHealth): traffic of the last TRAFFIC_DAYS from its day buckets,
+    the pass rate of its reviewed runs with the interval it sent (Wilson, recomputed if absent).
+    The upstream does not say how many of them were sampled."""
+    first_day = timezone.localdate(now or timezone.now()) - timedelta(days=TRAFFIC_DAYS - 1)
+    stats = SamplingStats(runs_recent=health.runs_since(first_day), sampled_recent=None,
+                          passed=health.correct, rated=health.reviewed_runs, from_upstream=True)
+    if health.reviewed_runs and health.low is not None and health.high is not None:
+        stats.interval = Interval(low=health.low, high=health.high)
+    else:
+        stats.interval = wilson_interval(health.correct, health.reviewed_runs)
+    stats.suggestion_bp = step_down_suggestion(rate_bp=automation.sampling_rate_bp, interval=stats.interval,
+                                               threshold=automation.step_down_threshold)
     return stats
 
 

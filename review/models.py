@@ -41,6 +41,11 @@ class Review(models.Model):
     )
     promoted_example_name = models.CharField(max_length=128, null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
+    # The note left when the review was closed (reviews generation: closedNote); cleared on reopen.
+    closed_note = models.TextField(null=True, blank=True)
+    # How many Correction rows the review has; kept by review.corrections so list rows and the
+    # hasCorrections filter read it without counting (docs/api-reviews.md).
+    correction_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [
@@ -51,6 +56,8 @@ class Review(models.Model):
             models.Index(fields=["run"], name="review_has_expected", condition=models.Q(has_expected=True)),
             models.Index(fields=["run"], name="review_promoted",
                          condition=models.Q(promoted_example_name__isnull=False)),
+            # hasCorrections (reviews generation) starts from these few reviews, like the two above.
+            models.Index(fields=["run"], name="review_has_corrections", condition=models.Q(correction_count__gt=0)),
         ]
 
     def __str__(self) -> str:
@@ -65,16 +72,19 @@ class Review(models.Model):
         return bool(self.rating or self.status)
 
     def apply(self, changes: dict, *, user, now=None) -> dict:
-        """Set the given fields (a subset of rating, status, body, expected), keeping the
+        """Set the given fields (a subset of rating, status, body, expected, closed_note), keeping the
         derived ones consistent. Returns {field: [old, new]} for the fields that changed."""
         now = now or timezone.now()
         diff = {}
-        for name in ("rating", "status", "body", "expected"):
+        for name in ("rating", "status", "body", "expected", "closed_note"):
             if name not in changes:
                 continue
             new = changes[name]
             if name == "body" and new is None:
                 new = ""
+            if name == "closed_note" and self.status not in (ReviewStatus.RESOLVED, ReviewStatus.IGNORED) \
+                    and changes.get("status", self.status) not in (ReviewStatus.RESOLVED, ReviewStatus.IGNORED):
+                new = None  # only a closed review has a closing note
             old = getattr(self, name)
             if old != new:
                 diff[name] = [old, new]
@@ -84,12 +94,65 @@ class Review(models.Model):
                 self.resolved_at, self.resolved_by = now, user
             else:
                 self.resolved_at, self.resolved_by = None, None
+                self.closed_note = None
         if diff:
             self.updated_at, self.updated_by = now, user
             if self.created_by_id is None and user is not None and user.pk:
                 self.created_by = user
             self.version += 1
         return diff
+
+
+class ReviewDayCount(models.Model):
+    """Reviews per (automation, run day, sampled, verdict), kept in step by review.services /
+    review.counters, so the review health endpoint reads a month of rows instead of joining
+    every review to its run (docs/api-reviews.md, "Reviews health"). The day is the run's
+    creation day in settings.TIME_ZONE, like runs.RunDayCount. Verdict: correct (pass),
+    incorrect (fail or partial), nit (a review without a rating)."""
+
+    automation = models.ForeignKey("runs.Automation", on_delete=models.CASCADE, related_name="review_day_counts")
+    day = models.DateField()
+    sampled = models.BooleanField()
+    verdict = models.CharField(max_length=10)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["automation", "day", "sampled", "verdict"],
+                                               name="review_day_count_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id} {self.day} {self.verdict}: {self.count}"
+
+
+class Correction(models.Model):
+    """One corrected field (kind field: a JSON pointer into the run's output, with the original
+    and corrected values) or one corrected file (kind file: an expected file's name). Derived
+    and kept in step by review.corrections whenever the expected output or files change, so
+    the page editor, the feedback generation's `expected` and the reviews generation's
+    `correctedOutput` / `corrections` all end in the same rows (docs/api-reviews.md)."""
+
+    class Kind(models.TextChoices):
+        FIELD = "field", "Field"
+        FILE = "file", "File"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="corrections")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    path = models.CharField(max_length=1000)
+    # The path with array indices as `*` (`/line_items/*/amount`): what "most corrected fields" counts.
+    pattern = models.CharField(max_length=1000, blank=True, default="")
+    label = models.CharField(max_length=200, null=True, blank=True)
+    note = models.TextField(blank=True, default="")
+    original_value = models.JSONField(null=True, blank=True)
+    corrected_value = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "path"]
+        indexes = [models.Index(fields=["kind", "pattern"], name="correction_kind_pattern")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.path}"
 
 
 def expected_file_path(instance: "ExpectedFile", filename: str) -> str:
@@ -164,6 +227,13 @@ class AuditEvent(models.Model):
             lines.append("note cleared" if not changes["body"][1] else "note: " + changes["body"][1][:120])
         if "expected" in changes:
             lines.append("expected output cleared" if changes["expected"][1] is None else "expected output corrected")
+        if changes.get("corrected"):
+            lines.append("fields corrected: " + ", ".join(changes["corrected"][:8])
+                         + (f" and {len(changes['corrected']) - 8} more" if len(changes["corrected"]) > 8 else ""))
+        if changes.get("uncorrected"):
+            lines.append("corrections withdrawn: " + ", ".join(changes["uncorrected"][:8]))
+        if "corrections" in changes:
+            lines.append("correction notes changed")
         if self.action.startswith("expected_file:"):
             verb = self.action.split(":", 1)[1]
             source = f" from {changes['from']}" if changes.get("from") else ""

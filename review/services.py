@@ -8,6 +8,8 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
+from review.corrections import corrections_sync
+from review.counters import review_day_count_move, verdict_bucket
 from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
 from runs.chips import Rating, ReviewStatus, derive_chip
@@ -55,10 +57,12 @@ STATUS_ACTIONS = {
 }
 
 
-def _locked_review(run: Run) -> Review:
-    """The run's review, created empty when missing, locked for the transaction."""
-    review, _ = Review.objects.get_or_create(run=run)
-    return Review.objects.select_for_update().get(pk=review.pk)
+def _locked_review(run: Run) -> tuple[Review, str | None]:
+    """The run's review, created empty when missing, locked for the transaction, with its
+    verdict bucket before this write (None when it is created now) for the review rollup."""
+    review, created = Review.objects.get_or_create(run=run)
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    return review, None if created else verdict_bucket(review.rating)
 
 
 def _validate(changes: dict) -> None:
@@ -72,15 +76,19 @@ def _validate(changes: dict) -> None:
         raise ReviewError("The note is longer than 20,000 characters.", field="body")
 
 
-def _sync_derived(review: Review, run: Run) -> None:
-    """Keep has_expected, the run's chip and the counters consistent with the review."""
-    review.has_expected = review.expected is not None or review.expected_files.exists()
+def _sync_derived(review: Review, run: Run, *, correction_notes: dict | None = None) -> dict:
+    """Keep has_expected, the corrections, the run's chip and the counters consistent with the
+    review; returns the corrected / uncorrected field paths for the audit event."""
+    file_names = list(review.expected_files.values_list("name", flat=True))
+    review.has_expected = review.expected is not None or bool(file_names)
     review.corrected_paths = corrected_paths(run.output, review.expected)
+    history = corrections_sync(review, run.output, file_names, notes=correction_notes)
     new_chip = derive_chip(review.rating, review.status)
     if run.chip != new_chip:
         chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new=new_chip)
         Run.objects.filter(pk=run.pk).update(chip=new_chip)
         run.chip = new_chip
+    return history
 
 
 def _audit(run: Run, user, via: str, action: str, changes: dict) -> None:
@@ -89,23 +97,43 @@ def _audit(run: Run, user, via: str, action: str, changes: dict) -> None:
 
 
 def review_update(*, run: Run, changes: dict, user, base_version: int | None = None,
-                  via: str = Via.WEB, action: str = "update") -> Review:
+                  via: str = Via.WEB, action: str = "update", correction_notes: dict | None = None) -> Review:
     """Partially update a run's review (a left-out key is unchanged, None clears).
 
     `base_version` is the version the reviewer saw; when given and stale, StaleReview.
+    `correction_notes` ({(kind, path): (note, label)}) sets the notes of those corrections
+    (a reviews-generation `corrections` list, which replaces the whole set's notes).
     """
     _validate(changes)
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
-        review = _locked_review(run)
+        review, bucket_before = _locked_review(run)
         if base_version is not None and base_version != review.version:
             raise StaleReview(review)
+        if correction_notes is not None:
+            unknown = [path for kind, path in correction_notes
+                       if kind == "file" and not review.expected_files.filter(name=path).exists()]
+            if unknown:
+                raise ReviewError(f"No expected file named {unknown[0]!r}; upload it first.", field="corrections")
+        notes_before = _notes(review) if correction_notes is not None else None
         diff = review.apply(changes, user=user)
-        if diff:
-            _sync_derived(review, run)
+        if diff or correction_notes is not None:
+            diff.update(_sync_derived(review, run, correction_notes=correction_notes))
+            if notes_before is not None and _notes(review) != notes_before:
+                diff["corrections"] = [notes_before, _notes(review)]
+            if diff and not set(diff) - {"corrections", "corrected", "uncorrected"}:
+                review.version += 1
+                review.updated_at = timezone.now()
             review.save()
-            _audit(run, user, via, action, diff)
+            if diff:
+                _audit(run, user, via, action, diff)
+        review_day_count_move(run=run, old=bucket_before, new=verdict_bucket(review.rating))
     return review
+
+
+def _notes(review: Review) -> dict:
+    """{kind:path: note} of the corrections that carry a note or label (the audit of a notes change)."""
+    return {f"{c.kind}:{c.path}": [c.note, c.label] for c in review.corrections.all() if c.note or c.label}
 
 
 def review_verdict(*, run: Run, verdict: str, user, base_version: int | None = None, via: str = Via.WEB) -> Review:
@@ -134,6 +162,7 @@ def review_clear(*, run: Run, user, via: str = Via.API) -> None:
         files_delete_on_commit([expected_file.file for expected_file in expected_files])
         snapshot = {"rating": review.rating, "status": review.status, "body": review.body,
                     "expected": review.expected, "files": names}
+        review_day_count_move(run=run, old=verdict_bucket(review.rating), new=None)
         review.delete()
         chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new="unreviewed")
         Run.objects.filter(pk=run.pk).update(chip="unreviewed")
@@ -164,12 +193,13 @@ def _store_expected(review: Review, name: str, content: File | bytes, content_ty
 def _file_change(run: Run, user, via: str, action: str, details: dict, work) -> FileChange:
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
-        review = _locked_review(run)
+        review, bucket_before = _locked_review(run)
         name = work(review)  # may add to `details` (what a replaced file was)
         review.version += 1
         review.updated_at, review.updated_by = timezone.now(), user if getattr(user, "pk", None) else None
         _sync_derived(review, run)
         review.save()
+        review_day_count_move(run=run, old=bucket_before, new=verdict_bucket(review.rating))
         _audit(run, user, via, action, {**details, "name": name})
     return FileChange(review=review, name=name)
 

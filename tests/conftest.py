@@ -56,12 +56,18 @@ def run(automation):
     return make_run(automation)
 
 
-@pytest.fixture(params=["local", pytest.param("eigenpal", marks=pytest.mark.django_db(transaction=True))])
+PROXIED = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=["local", pytest.param("eigenpal", marks=PROXIED),
+                        pytest.param("eigenpal-reviews", marks=PROXIED)])
 def backend(request, settings) -> str:
-    """Runs a page test twice: against Loupe's own database (local), and in proxy mode, where the
-    pages talk real HTTP to a live Loupe serving its API (pytest-django's live_server) with the
-    data the test made. Both sides share the test database, so assertions on models check what
-    the upstream stored."""
-    if request.param == "eigenpal":
-        proxy_settings(settings, request.getfixturevalue("live_server").url)
+    """Runs a page test three times: against Loupe's own database (local), and in proxy mode,
+    where the pages talk real HTTP to a live Loupe serving its API (pytest-django's live_server)
+    with the data the test made: once in the feedback generation (SDK 0.9 routes), once in the
+    reviews generation (SDK 0.20 routes under /v1, the upstream's feedback routes switched off).
+    Both sides share the test database, so assertions on models check what the upstream stored."""
+    if request.param != "local":
+        proxy_settings(settings, request.getfixturevalue("live_server").url,
+                       "reviews" if request.param == "eigenpal-reviews" else "feedback")
     return request.param

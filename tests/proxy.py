@@ -15,12 +15,16 @@ def service_key() -> str:
     return ApiKey.issue(user=user, name="proxy")[1]
 
 
-def proxy_settings(settings, base_url: str) -> None:
+def proxy_settings(settings, base_url: str, generation: str = "feedback") -> None:
+    """Proxy mode against `base_url` speaking `generation`. For "reviews" the upstream (a live
+    Loupe in this process) serves only that generation: its feedback routes are switched off."""
     settings.LOUPE_BACKEND = "backends.eigenpal.EigenpalBackend"
     settings.EIGENPAL_BASE_URL = base_url
     settings.EIGENPAL_API_KEY = service_key()
     settings.EIGENPAL_RETRY_BACKOFF = 0
-    settings.EIGENPAL_API_GENERATION = "feedback"
+    settings.EIGENPAL_API_GENERATION = generation
+    if generation == "reviews":
+        settings.LOUPE_API_GENERATIONS = ["reviews"]
 
 
 class Faults(httpx.BaseTransport):
@@ -29,12 +33,20 @@ class Faults(httpx.BaseTransport):
     contains /feedback with 503, then lets them through; `always=True` never lets them through.
     A fault is a status code (with an error envelope), (status, headers), or an exception class."""
 
-    def __init__(self):
+    # Path parts of the feedback generation and their reviews-generation counterparts.
+    REVIEWS_PATHS = (("/api/v1/", "/v1/"), ("/feedback", "/reviews"))
+
+    def __init__(self, generation: str = "feedback"):
+        self.generation = generation
         self.real = httpx.HTTPTransport()
         self.rules: list[dict] = []
         self.log: list[str] = []
 
     def fail(self, method: str, path_part: str, *faults, always: bool = False) -> "Faults":
+        """`path_part` in the feedback generation's words; translated when the proxy speaks reviews."""
+        if self.generation == "reviews":
+            for old, new in self.REVIEWS_PATHS:
+                path_part = path_part.replace(old, new)
         self.rules.append({"method": method, "path": path_part, "faults": list(faults), "always": always})
         return self
 

@@ -6,7 +6,7 @@ from functools import wraps
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from backends.base import BackendError, NotFound
+from backends.base import BackendError, ChangeRefused, NotFound
 
 
 def backend_unavailable(request: HttpRequest, error: BackendError) -> HttpResponse:
@@ -16,7 +16,8 @@ def backend_unavailable(request: HttpRequest, error: BackendError) -> HttpRespon
     fields = [(k, v) for k, values in request.POST.lists() if k != "csrfmiddlewaretoken" for v in values]
     context = {"error": error, "fields": fields, "retry_url": request.get_full_path(),
                "is_post": request.method == "POST", "lost_files": bool(request.FILES)}
-    status = 200 if request.htmx else (404 if isinstance(error, NotFound) else 502)
+    status = 200 if request.htmx else (404 if isinstance(error, NotFound) else
+                                       400 if isinstance(error, ChangeRefused) else 502)
     template = "backends/partials/unavailable.html" if request.htmx else "backends/unavailable.html"
     response = render(request, template, context, status=status)
     if error.retry_after:

@@ -21,6 +21,8 @@ from insights.queries import (
     window_days,
 )
 from insights.stats import wilson_interval
+from runs.models import Automation
+from web.backend_errors import backend_errors
 
 ALL = "all"
 
@@ -68,14 +70,77 @@ def _detail(selected: list[AutomationBacklog]) -> BacklogDetail:
     )
 
 
+@dataclass
+class HealthRow:
+    """One automation's line of the backlog page in proxy mode: the upstream's review health."""
+
+    automation: Automation
+    health: object  # backends.base.ReviewHealth
+
+    @property
+    def unreviewed(self) -> int:
+        return max(0, self.health.total_runs - self.health.reviewed_runs - self.health.nits)
+
+    @property
+    def correctness(self) -> float | None:
+        return self.health.correct / self.health.reviewed_runs if self.health.reviewed_runs else None
+
+
+def _health_detail(selected: list[HealthRow]) -> BacklogDetail:
+    """The detail charts from the upstream's day buckets, summed over the selected automations."""
+    ids = [row.automation.pk for row in selected]
+    days = window_days(timezone.localdate())
+    one = selected[0].automation if len(selected) == 1 else None
+    per_day = {day: [0, 0, 0] for day in days}  # unreviewed, correct, reviewed
+    for row in selected:
+        for bucket in row.health.days:
+            if bucket.day in per_day:
+                per_day[bucket.day][0] += max(0, bucket.total_runs - bucket.reviewed_runs - bucket.nits)
+                per_day[bucket.day][1] += bucket.correct
+                per_day[bucket.day][2] += bucket.reviewed_runs
+    points = _rate_points({day: (v[1], v[2]) for day, v in per_day.items()}, days)
+    fields, corrected = most_corrected_fields(corrected_paths_recent(automation_ids=ids, days=days))
+    return BacklogDetail(
+        label=one.display_name if one else "All automations",
+        backlog_chart=bar_chart(chart_id="chart-backlog", title="Runs without a review, by run day (EigenPal API)",
+                                days=days, values=[per_day[day][0] for day in days], y_axis_label="Runs",
+                                unit="runs without a review"),
+        pass_chart=rate_chart(chart_id="chart-pass-rate", title="Correct share of reviewed runs, by run day "
+                              "(EigenPal API)", days=days, points=points,
+                              threshold=one.step_down_threshold if one else None),
+        throughput=reviewer_throughput(automation_ids=ids, days=days[-THROUGHPUT_DAYS:]),
+        fields=fields, corrected_reviews=corrected,
+    )
+
+
+def _health_rows() -> list[HealthRow] | None:
+    """Proxy mode with an upstream that reports review health: one row per automation."""
+    backend = get_backend()
+    if backend.name == "local":
+        return None
+    automations = backend.automations()
+    health = backend.review_health(automations)
+    if health is None:
+        return None
+    return [HealthRow(automation=a, health=health[a.pk]) for a in automations if a.pk in health]
+
+
 @require_GET
+@backend_errors
 def backlog(request: HttpRequest) -> HttpResponse:
-    summary = backlog_summary()
     choice = request.GET.get("automation") or ALL
-    selected = [item for item in summary if item.automation.ref == choice] or summary
+    health_rows = _health_rows()
+    if health_rows is not None:
+        summary = health_rows
+        selected = [row for row in summary if row.automation.ref == choice] or summary
+        detail = _health_detail(selected) if selected else None
+    else:
+        summary = backlog_summary()
+        selected = [item for item in summary if item.automation.ref == choice] or summary
+        detail = _detail(selected) if selected else None
     context = {
         "nav": "backlog", "summary": summary, "choice": choice if len(selected) == 1 else ALL,
-        "detail": _detail(selected) if selected else None,
+        "detail": detail, "health": health_rows is not None,
         "window_days": WINDOW_DAYS, "throughput_days": THROUGHPUT_DAYS,
         "proxy": get_backend().name != "local",
     }

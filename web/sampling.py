@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import role_required
 from accounts.roles import OPS, has_role
 from backends import get_backend
+from backends.base import BackendError
 from insights.stats import (
     HISTORY_ROWS,
     PASS_RATE_DAYS,
@@ -18,6 +19,7 @@ from insights.stats import (
     rate_history,
     reviews_per_day,
     sampling_stats,
+    stats_from_health,
 )
 from runs.models import Automation, SamplingRateChange
 from runs.sampling import bp_to_percent
@@ -59,8 +61,24 @@ class SamplingCard:
         return f"{self.stats.suggestion_bp / 100:g}" if self.stats.suggestion_bp is not None else ""
 
 
-def _sampling_cards(automations: list[Automation], bound=None, saved: str = "") -> list[SamplingCard]:
-    stats, history = sampling_stats(automations), rate_history(automations)
+def _sampling_stats(automations: list[Automation], after_save: bool = False) -> dict[int, SamplingStats]:
+    """Counted in Loupe, or in proxy mode (reviews generation) the upstream's review health."""
+    stats = sampling_stats(automations)
+    try:
+        health = get_backend().review_health(automations) if automations else None
+    except BackendError:
+        if not after_save:
+            raise  # the page says what failed (backend_errors)
+        health = None  # the change is saved; the card shows Loupe's own counts this once
+    for automation in automations:
+        if health and automation.pk in health:
+            stats[automation.pk] = stats_from_health(automation, health[automation.pk])
+    return stats
+
+
+def _sampling_cards(automations: list[Automation], bound=None, saved: str = "",
+                    after_save: bool = False) -> list[SamplingCard]:
+    stats, history = _sampling_stats(automations, after_save), rate_history(automations)
     bound = bound or {}
     return [
         SamplingCard(
@@ -76,6 +94,7 @@ def _sampling_cards(automations: list[Automation], bound=None, saved: str = "") 
 def _sampling_context(request: HttpRequest, cards: list[SamplingCard]) -> dict:
     return {"nav": "sampling", "cards": cards, "can_edit": has_role(request.user, OPS),
             "proxy": get_backend().name != "local",
+            "health": any(card.stats.from_upstream for card in cards),
             "traffic_days": TRAFFIC_DAYS, "pass_rate_days": PASS_RATE_DAYS, "history_rows": HISTORY_ROWS}
 
 
@@ -102,10 +121,11 @@ def _card_response(request: HttpRequest, automation: Automation, form=None, save
         return redirect(f"{reverse('sampling')}#sampling-{automation.pk}")
     bound = {(automation.pk, form.prefix.split("-")[0]): form} if form else {}
     if request.htmx:
-        card = _sampling_cards([automation], bound, saved)[0]
+        card = _sampling_cards([automation], bound, saved, after_save=True)[0]
         return render(request, "runs/partials/sampling_card.html", {**_sampling_context(request, []), "card": card})
     automations = list(Automation.objects.all())
-    return render(request, "runs/sampling.html", _sampling_context(request, _sampling_cards(automations, bound)))
+    return render(request, "runs/sampling.html",
+                  _sampling_context(request, _sampling_cards(automations, bound, after_save=True)))
 
 
 @require_POST

@@ -32,18 +32,18 @@ from backends.base import (
 )
 from backends.eigenpal.client import Upstream
 from backends.eigenpal.datasets import DatasetsMixin
-from backends.eigenpal.dialects import DIALECTS, FeedbackDialect, detect
+from backends.eigenpal.dialects import DIALECTS, FeedbackDialect, detect, verify
+from backends.eigenpal.health import HealthMixin
 from backends.eigenpal.queue import QueueMixin
 from backends.eigenpal.reviews import ReviewsMixin
 from backends.eigenpal.wire import BATCH, PREVIEW_BUDGET, _Scope, parse_time, review_version
 from review.models import AuditEvent
 from runs.chips import Chip
 from runs.models import KIND_PREFIX, Automation
-from runs.sampling import sample_bucket
 from runs.services import automation_ensure, output_preview
 
 
-class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, Backend):
+class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Backend):
     name = "eigenpal"
     eager_neighbours = False
     has_chip_counts = False
@@ -51,7 +51,7 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, Backend):
 
     def __init__(self, *, transport: httpx.BaseTransport | None = None, sleep=None):
         s = settings
-        self.upstream = Upstream(
+        self._upstream = Upstream(
             base_url=s.EIGENPAL_BASE_URL, api_key=s.EIGENPAL_API_KEY,
             timeout=httpx.Timeout(connect=s.EIGENPAL_CONNECT_TIMEOUT, read=s.EIGENPAL_READ_TIMEOUT,
                                   write=s.EIGENPAL_WRITE_TIMEOUT, pool=s.EIGENPAL_POOL_TIMEOUT),
@@ -60,15 +60,32 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, Backend):
             transport=transport, **({"sleep": sleep} if sleep else {}))
         self._lock = threading.Lock()
         self._automations_cache: tuple[float, list[dict]] | None = None
-        self._dialect: FeedbackDialect | None = DIALECTS.get(s.EIGENPAL_API_GENERATION)
+        self._dialect: FeedbackDialect | None = None
 
     def close(self) -> None:
-        self.upstream.close()
+        self._upstream.close()
 
     def dialect(self) -> FeedbackDialect:
+        """The generation the upstream speaks: EIGENPAL_API_GENERATION checked, or `auto` detected,
+        once per process (backends.eigenpal.dialects); until that succeeds nothing else is asked."""
         if self._dialect is None:
-            self._dialect = detect(self.upstream)
+            with self._lock:
+                if self._dialect is None:
+                    chosen = DIALECTS.get(settings.EIGENPAL_API_GENERATION)
+                    found = verify(self._upstream, chosen) if chosen else detect(self._upstream)
+                    self._upstream.prefix = found.prefix
+                    self._dialect = found
         return self._dialect
+
+    @property
+    def filters_promoted(self) -> bool:
+        """The reviews generation's run list has no promotion filter (the queue says so)."""
+        return self.dialect().name == "feedback"
+
+    @property
+    def upstream(self) -> Upstream:
+        self.dialect()
+        return self._upstream
 
     # -- automations: upstream list, mirrored locally ------------------------------------------
 
@@ -116,7 +133,7 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, Backend):
         if created is None:
             raise BackendError(f"The EigenPal API sent run {item.get('id')!r} without timing.createdAt.")
         automation = scope.automation(item)
-        bucket = sample_bucket(item["id"])
+        bucket = self.dialect().sample_bucket(item)
         source, execution = item.get("source") or {}, item.get("execution") or {}
         return RunInfo(
             id=item["id"], automation=automation,
@@ -125,7 +142,7 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, Backend):
             output_preview=output_preview(None, item.get("error")), completed_at=parse_time(timing.get("completedAt")),
             duration_ms=timing.get("durationMs"), version=source.get("version"),
             trigger=(item.get("trigger") or {}).get("type"), example_id=(item.get("eval") or {}).get("exampleId"),
-            error=item.get("error"),
+            error=item.get("error"), chip=self.dialect().row_chip(item),
         )
 
     def run(self, run_id: str) -> RunInfo:
@@ -156,9 +173,19 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, Backend):
             rating=feedback.get("rating"), status=feedback.get("status"), body=feedback.get("body") or "",
             expected=expected, version=review_version(feedback or None, expected, names),
             expected_files=[FileInfo(key=name, name=name, role="expected") for name in names],
-            promoted_example_name=feedback.get("promotedExampleName"),
+            promoted_example_name=(feedback.get("promotedExampleName") if "wire" not in feedback
+                                   else self._promoted_here(run_id)), wire=feedback.get("wire"),
             updated_at=parse_time(feedback.get("updatedAt")),
             updated_by=(last.user.get_username() if last and last.user else feedback.get("createdByEmail") or ""),
         )
+
+    @staticmethod
+    def _promoted_here(run_id: str) -> str | None:
+        """The reviews generation's review does not name the example a run was promoted to, so
+        the pane shows the last promotion made through this Loupe (its audit trail)."""
+        changes = (AuditEvent.objects.filter(run_id=run_id, action="promote").order_by("-created_at", "-id")
+                   .values_list("changes", flat=True).first()) or {}
+        names = changes.get("promoted_example_name") if isinstance(changes, dict) else None
+        return names[-1] if isinstance(names, list) and names else None
 
     # -- the queue -----------------------------------------------------------------------------

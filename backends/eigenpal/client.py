@@ -106,7 +106,11 @@ def retry_after_seconds(response: httpx.Response) -> int | None:
 
 
 class Upstream:
-    """The upstream API root (`<EIGENPAL_BASE_URL>/api/v1`) and the one client that talks to it."""
+    """The upstream API and the one client that talks to it. Paths are relative to `prefix`, the
+    generation's API root under EIGENPAL_BASE_URL (`/api/v1` for feedback, `/v1` for reviews;
+    backends.eigenpal.dialects sets it once the generation is known)."""
+
+    prefix = "/api/v1"
 
     def __init__(self, *, base_url: str, api_key: str, timeout: httpx.Timeout, max_retries: int = 2,
                  backoff: float = 0.25, retry_after_max: float = 5.0, max_connections: int = 20,
@@ -119,7 +123,7 @@ class Upstream:
         self.retry_after_max = retry_after_max
         self.sleep = sleep
         self.http = httpx.Client(
-            base_url=f"{self.base_url}/api/v1",
+            base_url=self.base_url,
             headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT, "Accept": "application/json"},
             timeout=timeout,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
@@ -134,7 +138,8 @@ class Upstream:
     # -- the one way out ---------------------------------------------------------------------
 
     def request(self, method: str, path: str, *, params=None, json=None, data=None, files=None,
-                idempotent: bool | None = None, stream: bool = False) -> httpx.Response:
+                idempotent: bool | None = None, stream: bool = False, prefix: str | None = None,
+                headers: dict | None = None) -> httpx.Response:
         """One logical request, retried as the module docstring says; a 2xx/3xx-free response or
         a BackendError. With `stream=True` the caller must close the response."""
         if not self.base_url:
@@ -146,7 +151,9 @@ class Upstream:
             idempotent = method in IDEMPOTENT_METHODS
         attempt = 0
         while True:
-            request = self.http.build_request(method, path, params=params, json=json, data=data, files=files)
+            url = (self.prefix if prefix is None else prefix) + path
+            request = self.http.build_request(method, url, params=params, json=json, data=data, files=files,
+                                              headers=headers)
             started = time.perf_counter()
             try:
                 response = self.http.send(request, stream=stream)

@@ -9,9 +9,10 @@ from backends.base import (
     QueueQuery,
     RunInfo,
 )
-from backends.eigenpal.wire import BATCH, CHIP_FILTERS, EXACT_CHIPS, ONE_MS, _merge, _Scope, iso, parse_time
+from backends.eigenpal.wire import BATCH, EXACT_CHIPS, ONE_MS, _merge, _Scope, iso, parse_time
 from review.queries import day_bounds
 from runs.chips import Chip
+from runs.sampling import BUCKETS
 
 
 class QueueMixin:
@@ -38,7 +39,18 @@ class QueueMixin:
                 params[wire] = "true" if value == "yes" else "false"
         if query.run_id:
             params["ids"] = query.run_id
-        params.update(CHIP_FILTERS.get(query.chip, {}))
+        params.update(self.dialect().chip_filters.get(query.chip, {}))
+        return params
+
+    def _sample_filter(self, params: dict, query: QueueQuery, scope: _Scope) -> dict:
+        """"Sampled only" in the reviews generation: the upstream keeps the runs below the highest
+        rate the automations in view ever had (`sampleRate`, on its sampleRank), and Loupe's rule
+        (the rate in effect at each run's creation) still decides row by row."""
+        if query.sampled_only and self.dialect().rows_carry_reviews and scope.automations:
+            highest = max(max([s.initial_bp, *(bp for _, bp in s.changes)])
+                          for s in (scope.schedule(a) for a in scope.automations))
+            if highest < BUCKETS:
+                params["sampleRate"] = f"{highest / BUCKETS:g}"
         return params
 
     def _scan(self, params: dict, batch: int):
@@ -70,7 +82,7 @@ class QueueMixin:
         """The run list for a screen. Unreviewed is two upstream lists merged newest first: runs
         with no feedback (noFeedback=true), and runs whose feedback has neither rating nor status
         (a note saved before any verdict), which no single filter of the contract selects."""
-        if query.chip != Chip.UNREVIEWED:
+        if query.chip != Chip.UNREVIEWED or self.dialect().rows_carry_reviews:
             return self._scan(params, batch)
         noted = {k: v for k, v in params.items() if k != "noFeedback"} | {"feedbackRating": "none"}
         return _merge(self._scan(params, batch), self._without_status(self._scan(noted, batch)))
@@ -94,8 +106,9 @@ class QueueMixin:
         return {r["id"] for r in data.get("runs") or [] if isinstance(r, dict) and r.get("id")}
 
     def _fill_chips(self, rows: list[RunInfo], known: str = "") -> None:
-        """Each row's chip (docs/rules.md#chips) from a few `ids=` lookups for all rows together."""
-        if not rows:
+        """Each row's chip (docs/rules.md#chips) from a few `ids=` lookups for all rows together; in
+        the reviews generation the rows brought their chips (their review summaries)."""
+        if not rows or self.dialect().rows_carry_reviews:
             return
         if known in EXACT_CHIPS:
             for row in rows:
@@ -148,7 +161,7 @@ class QueueMixin:
         return BATCH if filters_locally else min(BATCH, query.page_size + 1)
 
     def _older_page(self, query: QueueQuery, scope: _Scope) -> QueuePage:
-        params, before = self._filters(query), query.before
+        params, before = self._sample_filter(self._filters(query), query, scope), query.before
         if before:  # keyset: the upstream's createdBefore may be inclusive; ties are cut below
             bound = iso(before[0] + ONE_MS)
             params["createdBefore"] = min(params.get("createdBefore", bound), bound)
@@ -182,7 +195,7 @@ class QueueMixin:
     def _newer_page(self, query: QueueQuery, scope: _Scope) -> QueuePage:
         """The screen just newer than `after`: the upstream lists newest first, so this scans down
         from the newest run to `after`, and jumps to the newest screen when that is too far."""
-        params, after = self._filters(query), query.after
+        params, after = self._sample_filter(self._filters(query), query, scope), query.after
         bound = iso(after[0])
         params["createdAfter"] = max(params.get("createdAfter", bound), bound)
         matched, exhausted = [], False

@@ -4,6 +4,7 @@
 import httpx
 
 from backends.base import (
+    BackendError,
     ChangeRefused,
     FileDownload,
     FileInfo,
@@ -78,7 +79,15 @@ class ReviewsMixin:
                 diff[name] = [old, new]
         if not diff:
             return
-        self.dialect().put_review(self.upstream, run.id, {name: changes[name] for name in diff})
+        try:
+            self.dialect().put_review(self.upstream, run.id, {name: changes[name] for name in diff},
+                                      {"rating": current.rating, "status": current.status, "body": current.body,
+                                       "expected": current.expected, "files": [f.name for f in current.expected_files],
+                                       "wire": current.wire} if run.review else None)
+        except BackendError as exc:
+            if exc.status != 412:  # 412: the upstream's review changed since it was read (If-Match)
+                raise
+            raise ReviewConflict(self.run(run.id).review or ReviewInfo()) from None
         self._audit(run.id, user, action, diff)
 
     @staticmethod

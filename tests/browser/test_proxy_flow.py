@@ -30,14 +30,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def proxy_loupe(browser, live_server, tmp_path):
-    """`manage.py runserver` of a proxy-mode Loupe on its own SQLite file; yields (url, db path)."""
+@pytest.fixture(params=["feedback", "reviews"])
+def proxy_loupe(request, browser, live_server, tmp_path, settings):
+    """`manage.py runserver` of a proxy-mode Loupe on its own SQLite file; yields (url, db path).
+    feedback: the proxy is told the generation; reviews: the upstream serves only the reviews
+    generation (its feedback routes switched off) and the proxy finds that out by its probe."""
+    if request.param == "reviews":
+        settings.LOUPE_API_GENERATIONS = ["reviews"]  # the live server runs in this process
     db = tmp_path / "proxy.sqlite3"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "LOUPE_VAR_DIR": str(tmp_path),
            "DATABASE_URL": f"sqlite:///{db}", "LOUPE_BACKEND": "backends.eigenpal.EigenpalBackend",
            "EIGENPAL_BASE_URL": live_server.url, "EIGENPAL_API_KEY": service_key(),
-           "EIGENPAL_API_GENERATION": "auto", "EIGENPAL_RETRY_BACKOFF": "0"}
+           "EIGENPAL_API_GENERATION": "feedback" if request.param == "feedback" else "auto",
+           "EIGENPAL_RETRY_BACKOFF": "0"}
     env.pop("DATABASE_TEST_NAME", None)
 
     def manage(*args):
@@ -58,14 +63,14 @@ def proxy_loupe(browser, live_server, tmp_path):
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield url, db
+        yield url, db, request.param
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
 def test_proxy_loupe_reviews_corrects_and_promotes_through_the_api(browser, proxy_loupe, transactional_db):
-    url, db = proxy_loupe
+    url, db, generation = proxy_loupe
     automation = make_automation("workflows.extract-invoice", name="Extract invoice")
     run = make_run(automation)
     context = browser.new_context(viewport={"width": 1400, "height": 950}, base_url=url)
@@ -81,7 +86,7 @@ def test_proxy_loupe_reviews_corrects_and_promotes_through_the_api(browser, prox
         page.goto("/queue/?automation=workflows.extract-invoice&scope=all")
         expect(page.locator("#queue-table")).to_contain_text(run.pk)
         expect(page.locator(f'tr[data-run="{run.pk}"] .chip')).to_have_text("Unreviewed")
-        screenshot(page, "10-proxy-queue")
+        screenshot(page, f"10-proxy-queue-{generation}")
 
         page.get_by_role("link", name=run.pk).click()
         expect(page.get_by_role("heading", name=run.pk)).to_be_visible()
@@ -98,7 +103,17 @@ def test_proxy_loupe_reviews_corrects_and_promotes_through_the_api(browser, prox
         page.get_by_role("button", name="Promote to dataset").click()
         expect(page.locator("#promoted-badge")).to_contain_text("proxy-toner-miss")
         expect(page.locator("#audit")).to_contain_text("pia")
-        screenshot(page, "11-proxy-run-promoted")
+        screenshot(page, f"11-proxy-run-promoted-{generation}")
+
+        # The backlog: the upstream's review health (reviews), or a note that there is none.
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.goto("/backlog/")
+        if generation == "reviews":
+            expect(page.locator(f'#backlog-health tr[data-ref="{automation.ref}"] td').nth(0)).to_have_text("1")
+            expect(page.locator("#proxy-note")).to_contain_text("review health")
+        else:
+            expect(page.locator("#proxy-note")).to_contain_text("has no review health")
+        screenshot(page, f"12-proxy-backlog-{generation}")
     finally:
         context.close()
 

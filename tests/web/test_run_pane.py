@@ -59,7 +59,9 @@ def test_thumbs_down_opens_the_review_and_the_editor(backend, reviewer_client, r
 
 def test_partial_records_partial_and_open(backend, reviewer_client, run):
     reviewer_client.post(url(run, "verdict"), {"verdict": "partial", "version": 0})
-    assert (review(run).rating, review(run).status) == ("partial", "open")
+    # The reviews generation has no partial verdict: it is sent as incorrect (docs/proxy.md).
+    rating = "fail" if backend == "eigenpal-reviews" else "partial"
+    assert (review(run).rating, review(run).status) == (rating, "open")
 
 
 def test_note_is_saved_with_the_verdict(backend, reviewer_client, run):
@@ -123,7 +125,8 @@ def test_invalid_raw_json_is_refused_and_kept(backend, reviewer_client, run):
 def test_discarding_the_correction_clears_expected(backend, reviewer_client, run):
     reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/total", "value": "1", "version": 0})
     reviewer_client.post(url(run, "correct"), {"op": "reset", "version": pane_version(reviewer_client, run.pk)})
-    assert review(run).expected is None and not review(run).has_expected
+    left = Review.objects.filter(run=run).first()  # the reviews generation clears an empty review
+    assert left is None if backend == "eigenpal-reviews" else (left.expected is None and not left.has_expected)
 
 
 def test_edit_link_opens_an_inline_form(backend, reviewer_client, run):

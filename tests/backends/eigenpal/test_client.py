@@ -16,12 +16,20 @@ from review.models import Review
 from review.services import review_update
 from runs.services import run_file_store
 from tests.factories import make_automation, make_run
-from tests.proxy import Faults, install_backend
+from tests.proxy import Faults, install_backend, proxy_settings
+
+
+@pytest.fixture(params=["feedback", "reviews"])
+def generation(request, proxy, settings) -> str:
+    """Every fault test runs in both API generations (the upstream Loupe serves only that one)."""
+    if request.param == "reviews":
+        proxy_settings(settings, proxy, "reviews")
+    return request.param
 
 
 @pytest.fixture
-def faults(proxy):
-    transport, waits = Faults(), []
+def faults(generation):
+    transport, waits = Faults(generation), []
     backend = EigenpalBackend(transport=transport, sleep=waits.append)
     install_backend(backend)
     transport.waits = waits
@@ -59,7 +67,7 @@ def test_forbidden_write_names_the_setting_and_keeps_the_note(faults, reviewer_c
     assert not Review.objects.filter(run=run).exists()
 
 
-def test_a_real_wrong_key_is_refused_with_the_setting_named(proxy, settings, reviewer_client, run):
+def test_a_real_wrong_key_is_refused_with_the_setting_named(proxy, generation, settings, reviewer_client, run):
     settings.EIGENPAL_API_KEY = "loupe_not-a-key"
     assert "EIGENPAL_API_KEY" in body_of(reviewer_client.get(f"/runs/{run.pk}/"))
 
@@ -67,7 +75,7 @@ def test_a_real_wrong_key_is_refused_with_the_setting_named(proxy, settings, rev
 # --- 404 --------------------------------------------------------------------------------------
 
 
-def test_unknown_run_is_a_404_page(proxy, reviewer_client):
+def test_unknown_run_is_a_404_page(proxy, generation, reviewer_client):
     assert reviewer_client.get("/runs/no-such-run/").status_code == 404
 
 
@@ -118,7 +126,9 @@ def test_persistent_server_errors_keep_the_correction_in_the_editor(faults, revi
                                                                   "version": 0})
     body = body_of(response)
     assert "failed (HTTP 500)" in body and 'value="99.5"' in body and 'name="path" value="/total"' in body
-    assert faults.log.count(f"PUT /api/v1/runs/{run.pk}/feedback") == 3  # PUT merges: safe to repeat
+    # PUT merges (feedback) or replaces with the whole review (reviews): safe to repeat either way.
+    path = f"/api/v1/runs/{run.pk}/feedback" if faults.generation == "feedback" else f"/v1/runs/{run.pk}/reviews"
+    assert faults.log.count(f"PUT {path}") == 3
 
 
 def test_raw_json_correction_is_kept_when_the_save_fails(faults, reviewer_client, run):
@@ -166,14 +176,14 @@ def _closed_port() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def test_refused_connection_on_the_queue_names_the_base_url(proxy, settings, reviewer_client):
+def test_refused_connection_on_the_queue_names_the_base_url(proxy, generation, settings, reviewer_client):
     settings.EIGENPAL_BASE_URL = _closed_port()
     response = reviewer_client.get("/queue/")
     assert response.status_code == 502 and "Could not connect" in body_of(response)
     assert "EIGENPAL_BASE_URL" in body_of(response)
 
 
-def test_refused_connection_on_save_offers_the_note_back(proxy, settings, reviewer_client, run):
+def test_refused_connection_on_save_offers_the_note_back(proxy, generation, settings, reviewer_client, run):
     settings.EIGENPAL_BASE_URL = _closed_port()
     response = verdict(reviewer_client, run)
     body = body_of(response)

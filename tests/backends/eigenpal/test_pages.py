@@ -19,6 +19,8 @@ def test_sampling_page_says_where_runs_live(proxy, client, ops):
 
 def _upstream(request: httpx.Request) -> httpx.Response:
     """An upstream that knows an automation Loupe has never seen."""
+    if request.url.path == "/api/v1/auth/check":
+        return httpx.Response(200, json={"ok": True})
     if request.url.path == "/api/v1/automations":
         return httpx.Response(200, json={"data": [{"id": "wf_9f2", "type": "workflow", "slug": "triage-email",
                                                    "name": "Triage email", "createdAt": "2026-01-01T00:00:00.000Z"}],

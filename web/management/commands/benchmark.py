@@ -61,7 +61,8 @@ class Command(BaseCommand):
             ("queue, chip=unreviewed", f"/queue/?automation={ref}&chip=unreviewed"),
             ("queue, all automations, all runs", "/queue/?scope=all"),
             ("queue, has expected", f"/queue/?automation={ref}&expected=yes"),
-            ("queue, promoted", f"/queue/?automation={ref}&promoted=yes"),
+            *([("queue, promoted", f"/queue/?automation={ref}&promoted=yes")]
+              if getattr(backend, "filters_promoted", True) else []),
             ("queue, status=failed, all runs", f"/queue/?automation={ref}&status=failed&scope=all"),
             ("queue, date range", f"/queue/?automation={ref}&date_from=2026-11-01&date_to=2026-11-10"),
             ("queue, htmx fragment", (f"/queue/?automation={ref}", {"HX-Request": "true"})),
