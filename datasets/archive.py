@@ -209,6 +209,8 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget
             while chunk := handle.read(CHUNK_BYTES):
                 budget.take(len(chunk), info.filename)
                 chunks.append(chunk)
+    except ArchiveError:
+        raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
         raise ArchiveError(f"{info.filename} is damaged in the archive ({error}); nothing was imported.",
                            field=info.filename) from error
