@@ -1,12 +1,11 @@
 """Automations as the EigenPal API serves them (docs/api-feedback.md)."""
 
-
-
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 
 from api.runs import RunList, time_param
 from api.support import (
@@ -19,6 +18,7 @@ from api.support import (
     not_found,
 )
 from insights.health import BUCKETS, review_health
+from insights.stats import pass_rate_estimates
 from runs.models import (
     Automation,
     AutomationKind,
@@ -79,6 +79,40 @@ def get_automation(ref: str) -> Automation:
 @api_view()
 def automation_detail(request: HttpRequest, automation_id: str):
     return api_response(request, automation_to_dict(get_automation(automation_id), detail=True))
+
+
+ESTIMATE_DAYS = 30
+MAX_VERSION_LENGTH = 100
+
+
+def _window_param(query: Query, name: str):
+    """`from` / `to`: an ISO date-time, a date (midnight UTC), or a relative time (now()-7d)."""
+    raw = query.get(name)
+    try:
+        day = parse_date(raw.strip()) if raw is not None else None
+        if day is not None:
+            return datetime.combine(day, time.min, tzinfo=UTC)
+        return time_param(query, name)
+    except ValueError:  # well-formed but impossible (month 13, hour 25)
+        raise bad_request(name, "Not a valid date or date-time.") from None
+
+
+@api_view(params=("from", "to", "version"))
+def automation_estimate(request: HttpRequest, automation_id: str):
+    """The weighted pass-rate estimate the sampling page shows (docs/estimates.md), for runs
+    created in [from, to) (default: the last 30 days), optionally of one version."""
+    automation = get_automation(automation_id)
+    query = Query(request.GET)
+    end = _window_param(query, "to") or timezone.now()
+    start = _window_param(query, "from") or end - timedelta(days=ESTIMATE_DAYS)
+    if start >= end:
+        raise bad_request("from", "Must be before `to`.")
+    version = query.get("version")
+    if version is not None and len(version) > MAX_VERSION_LENGTH:
+        raise bad_request("version", f"At most {MAX_VERSION_LENGTH} characters.")
+    estimate = pass_rate_estimates([automation], start=start, end=end, version=version)[automation.pk]
+    return api_response(request, {"automationId": str(automation.pk), "from": iso(start), "to": iso(end),
+                                  "version": version, **estimate.as_dict()})
 
 
 HEALTH_RUN_FILTERS = ("type", "status", "trigger", "triggeredBy", "sourceRef", "batchId", "exampleId",

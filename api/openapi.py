@@ -47,6 +47,10 @@ SCHEMAS = {
                               "keyId": S, "email": null(S), "name": null(S), "scope": arr(S),
                               "wildcardGranted": B}),
     "RunFile": RUN_FILE,
+    "PassRateEstimate": obj({"automationId": S, "from": S, "to": S, "version": null(S), "estimate": null(N),
+                             "interval": null(obj({"low": N, "high": N, "confidence": N})), "method": S,
+                             "reviewed": INT, "sampled": INT, "passed": INT, "effectiveN": null(N),
+                             "unreviewedShare": null(N)}),
     "RunTiming": obj({"createdAt": S, "startedAt": null(S), "completedAt": null(S), "cancelRequestedAt": null(S),
                       "durationMs": null(N)}),
     "RunSource": obj({"id": S, "name": null(S), "version": null(S)},
@@ -283,7 +287,7 @@ ENDPOINTS: dict[str, dict] = {
     "/api/v1/runs/{run_id}": {"get": op(RUNS, "One run", 200, ref("Run"), params=[
         RUN_ID, q("expand", "Comma list of input, usage, execution, debug."),
         q("include", "detail (reviews generation): adds input, review and expected {output, files}.")])},
-    "/api/v1/runs/{run_id}/scores": {"get": op(RUNS, "Scores: the run's check against its dataset example", 200,
+    "/api/v1/runs/{run_id}/scores": {"get": op(RUNS, "Scores: example checks, then evaluator scores", 200,
                                                obj({"scores": arr(ref("EvalResult"))}), params=[RUN_ID])},
     "/api/v1/runs/{run_id}/artifacts": {"get": op(
         RUNS, "The run's files", 200, obj({"artifacts": arr(ref("RunArtifact"))}),
@@ -405,6 +409,15 @@ ENDPOINTS: dict[str, dict] = {
         *PAGE])},
     "/api/v1/automations/{automation_id}": {"get": op(AUTOMATIONS, "One automation", 200,
                                                       ref("AutomationDetail"), params=[AUTOMATION_ID])},
+    "/api/v1/automations/{automation_id}/estimate": {"get": op(
+        AUTOMATIONS, "Weighted pass-rate estimate (the number the sampling page shows)", 200,
+        ref("PassRateEstimate"), params=[
+            AUTOMATION_ID, q("from", "Runs created at or after: ISO date-time, date, or now()-7d. Default: `to` - 30 days."),
+            q("to", "Runs created before. Default: now."), q("version", "Only runs of this version.")],
+        description="Each reviewed sampled run weighted by 1 / the sampling rate in effect when it was created "
+                    "(Hajek estimator); 95 % Clopper-Pearson interval on the effective sample size. "
+                    "estimate and interval are null without reviewed runs. docs/estimates.md in the repository "
+                    "explains the method.")},
     "/api/v1/automations/{automation_id}/examples": {
         "get": op(DATASET, "List examples", 200, page_of("DatasetExample"), params=[AUTOMATION_ID, *PAGE]),
         "post": op(DATASET, "Create an example", 201, ref("DatasetExample"), params=[AUTOMATION_ID],

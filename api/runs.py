@@ -40,6 +40,7 @@ from runs.chips import Chip, Rating, ReviewStatus
 from runs.models import (
     Automation,
     AutomationKind,
+    EvaluatorScore,
     FileRole,
     Run,
     RunFile,
@@ -419,6 +420,26 @@ def check_to_eval_result(run: Run, check) -> dict:
     }
 
 
+def evaluator_score_to_eval_result(run: Run, score: EvaluatorScore) -> dict:
+    """EvalResult (all 13 keys): a score an evaluator sent with the run at ingest."""
+    return {
+        "id": f"score_{score.pk}",
+        "runId": run.id,
+        "evaluatorName": score.name,
+        "evaluatorType": score.source or "external",
+        "createdAt": iso(score.created_at),
+        "automationId": str(run.automation_id),
+        "label": score.name,
+        "description": None,
+        "error": None,
+        "score": score.value if score.value is not None else (None if score.passed is None else float(score.passed)),
+        "weight": 1.0,
+        "passThreshold": None,
+        "passed": score.passed,
+        "details": {"source": score.source} if score.source else None,
+    }
+
+
 @api_view()
 def run_steps(request: HttpRequest, run_id: str):
     """The run's steps: Loupe records none yet, so the list is empty (docs/api-reviews.md)."""
@@ -450,10 +471,12 @@ def run_trace(request: HttpRequest, run_id: str):
 
 @api_view()
 def run_scores(request: HttpRequest, run_id: str):
-    """The run's checks against its dataset example (empty for runs that are not example runs)."""
+    """The run's checks against its dataset example, then the evaluator scores recorded with it."""
     run = get_run(run_id)
     checks = ExampleCheck.objects.filter(run_id=run.id).select_related("example")
-    return api_response(request, {"scores": [check_to_eval_result(run, check) for check in checks]})
+    scores = [check_to_eval_result(run, check) for check in checks]
+    scores += [evaluator_score_to_eval_result(run, score) for score in run.evaluator_scores.all()]
+    return api_response(request, {"scores": scores})
 
 
 @api_view(params=("zip",))

@@ -74,6 +74,8 @@ urlpatterns = [
                DELETE=review_api.expected_file_delete), name="api-run-reviews-expected-file"),
     path("automations", route(GET=automations_api.automations_list), name="api-automations"),
     path("automations/<str:automation_id>", route(GET=automations_api.automation_detail), name="api-automation"),
+    path("automations/<str:automation_id>/estimate", route(GET=automations_api.automation_estimate),
+         name="api-automation-estimate"),
     path("automations/<str:automation_id>/reviews/health", route("reviews", GET=automations_api.automation_review_health),
          name="api-automation-review-health"),
     path("automations/<str:automation_id>/examples",

@@ -231,6 +231,9 @@ class QueueQuery:
     date_to: date | None = None
     expected: str = ""  # "", "yes", "no"
     promoted: str = ""
+    # "evaluator_passed_human_failed" / "evaluator_failed_human_passed": an evaluator score
+    # recorded with the run disagrees with the reviewer's pass / fail (local runs only).
+    disagreement: str = ""
     run_id: str = ""
     before: tuple[datetime, str] | None = None
     after: tuple[datetime, str] | None = None
@@ -412,6 +415,21 @@ class Backend:
         raise NotImplementedError
 
     def example(self, automation: Automation, example_id: str) -> ExampleInfo:
+        raise NotImplementedError
+
+    def example_runs(self, automation: Automation, example: ExampleInfo, limit: int) -> tuple[object, list]:
+        """(the original run's output, the example's later runs as datasets.compare.ExampleRun,
+        newest first, at most `limit`)."""
+        raise NotImplementedError
+
+    def example_rerun(self, *, automation: Automation, example: ExampleInfo, user) -> str:
+        """Start a run of the example on the automation's latest version; returns the run id.
+        ChangeRefused with a message a page can show where runs are not executed."""
+        raise NotImplementedError
+
+    def example_create(self, *, automation: Automation, fields: dict, user) -> str:
+        """A new example from name, input, expected, metadata, annotation, assertions; returns its
+        id. ChangeRefused names the field at fault (a taken name, assertions upstream)."""
         raise NotImplementedError
 
     def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:

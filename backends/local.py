@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import BooleanField as BooleanExpression
 from django.db.models import Count, ExpressionWrapper, F, Q
 
@@ -27,10 +28,12 @@ from backends.base import (
     RunInfo,
 )
 from datasets import archive
+from datasets.compare import ExampleRun
 from datasets.models import Example, ExampleFile
 from datasets.services import (
     ExampleError,
     PromoteError,
+    example_create,
     example_delete,
     example_promote,
     example_update,
@@ -238,6 +241,26 @@ class LocalBackend(Backend):
             input=example.input, expected=example.expected, output=example.output, metadata=example.metadata,
             files=files, assertions=example.assertions or [],
             checks=list(example.checks.order_by("-created_at", "-id")[:20]))
+
+    def example_runs(self, automation: Automation, example: ExampleInfo, limit: int) -> tuple[object, list]:
+        # Runs name their example by id or by name (datasets/loop.py accepts both).
+        runs = (Run.objects.filter(automation=automation, example_id__in=[example.id, example.name])
+                .order_by("-created_at", "-id").only("id", "version", "created_at", "status", "output")[:limit])
+        return example.output, [ExampleRun(r.id, r.version, r.created_at, r.status, r.output) for r in runs]
+
+    def example_rerun(self, *, automation: Automation, example: ExampleInfo, user) -> str:
+        raise ChangeRefused("Loupe records runs and does not execute them, so it cannot rerun this example. Run it "
+                            "where the automation runs and record the run (ingest API or import_runs) with "
+                            f"exampleId {example.id}: it joins this comparison.")
+
+    def example_create(self, *, automation: Automation, fields: dict, user) -> str:
+        fields = dict(fields)
+        try:
+            with transaction.atomic():
+                created = example_create(automation=automation, name=fields.pop("name"), user=user, **fields)
+        except ExampleError as exc:
+            raise ChangeRefused(str(exc), field=exc.field) from None
+        return str(created.pk)
 
     def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:
         try:

@@ -3,11 +3,15 @@ counters, neighbours, and the review pane's run in a fixed number of queries."""
 
 from datetime import datetime
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 
 from backends.base import QueueQuery
 from review.queries import day_bounds, newer_than, older_than
-from runs.models import ChipCount, Run
+from runs.chips import Rating
+from runs.models import ChipCount, EvaluatorScore, Run
+
+DISAGREEMENTS = {"evaluator_passed_human_failed": (True, Rating.FAIL),
+                 "evaluator_failed_human_passed": (False, Rating.PASS)}
 
 
 def queue_queryset(query: QueueQuery) -> QuerySet:
@@ -36,6 +40,10 @@ def queue_queryset(query: QueueQuery) -> QuerySet:
         runs = runs.filter(review__promoted_example_name__isnull=False)
     elif query.promoted == "no":
         runs = runs.exclude(review__promoted_example_name__isnull=False)
+    if query.disagreement in DISAGREEMENTS:
+        evaluator_passed, human = DISAGREEMENTS[query.disagreement]
+        scores = EvaluatorScore.objects.filter(run=OuterRef("pk"), passed=evaluator_passed)
+        runs = runs.filter(Exists(scores), review__rating=human)
     if query.run_id:
         runs = runs.filter(pk=query.run_id)
     return runs

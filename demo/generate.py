@@ -199,10 +199,23 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
         "metadata": {"region": rng.choice(("eu-central-1", "eu-west-1", "us-east-1")),
                      "traceId": f"{rng.getrandbits(64):016x}"},
     }
+    if status == "completed":
+        record["scores"] = [judge_score(run_id, flawed=flaw is not None)]
     run = DemoRun(record=record, automation=automation, truth=expected, flaw=flaw, payload=truth)
     if with_files:
         run.attach_files()
     return run
+
+
+def judge_score(run_id: str, *, flawed: bool) -> dict:
+    """An LLM judge's score that usually agrees with the truth: it misses about one flaw in five
+    and flags about one good run in fifteen, so the Evaluators page has disagreements to show.
+    Seeded by the run id, so adding it leaves the rest of the demo's random stream unchanged."""
+    rng = random.Random(run_id)
+    wrong = rng.random() < (0.2 if flawed else 0.07)
+    high = flawed == wrong
+    value = rng.uniform(0.55, 0.98) if high else rng.uniform(0.05, 0.45)
+    return {"name": "llm-judge", "value": round(value, 3), "source": "llm"}
 
 
 def run_id_for(rng: random.Random) -> str:

@@ -250,3 +250,25 @@ class RunDayCount(models.Model):
     def __str__(self) -> str:
         return f"{self.automation_id} {self.day} {'sampled' if self.sampled else 'not sampled'}: {self.count}"
 
+
+
+class EvaluatorScore(models.Model):
+    """A score an automated evaluator gave a run, recorded with the run at ingest
+    (`scores: [{name, value | passed, source}]`). `passed` is the evaluator's own verdict, or
+    derived from `value` at ingest (runs/records.py says how); None when it cannot be told."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="evaluator_scores")
+    name = models.CharField(max_length=100)
+    value = models.FloatField(null=True, blank=True)
+    passed = models.BooleanField(null=True, blank=True)
+    source = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "name"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="evaluator_score_once_per_run")]
+        # The queue's disagreement filter and the agreement table look runs up by evaluator verdict.
+        indexes = [models.Index(fields=["name", "passed", "run"], name="evaluator_score_verdict")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.name}: {self.passed if self.value is None else self.value}"

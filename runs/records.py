@@ -12,6 +12,7 @@ demo generator. Keys are camelCase as on the wire; snake_case aliases are accept
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -53,6 +54,45 @@ class FileRecord:
     content_type: str
 
 
+MAX_SCORES = 50
+
+
+@dataclass
+class ScoreRecord:
+    name: str
+    value: float | None
+    passed: bool | None
+    source: str
+
+
+def _score(obj, index: int) -> ScoreRecord:
+    """{name, value and/or passed, source?, threshold?}. Without `passed`, a value passes when it
+    reaches `threshold`, by default 0.5 for values between 0 and 1; other values stay unjudged."""
+    where = f"scores.{index}"
+    if not isinstance(obj, dict):
+        raise RecordError(f"{where}: expected an object {{name, value or passed, source}}.")
+    name = obj.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise RecordError(f"{where}.name: required, a string of 1-100 characters.")
+    value, passed, threshold = obj.get("value"), obj.get("passed"), obj.get("threshold")
+    for key, item in (("value", value), ("threshold", threshold)):
+        if item is not None and (isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item)):
+            raise RecordError(f"{where}.{key}: expected a finite number.")
+    if passed is not None and not isinstance(passed, bool):
+        raise RecordError(f"{where}.passed: expected true or false.")
+    if value is None and passed is None:
+        raise RecordError(f"{where}: give a value, passed, or both.")
+    source = obj.get("source") or ""
+    if not isinstance(source, str) or len(source) > 100:
+        raise RecordError(f"{where}.source: expected a string of at most 100 characters.")
+    if passed is None:
+        if threshold is not None:
+            passed = value >= threshold
+        elif 0 <= value <= 1:
+            passed = value >= 0.5
+    return ScoreRecord(name=name.strip(), value=None if value is None else float(value), passed=passed, source=source)
+
+
 @dataclass
 class RunRecord:
     id: str
@@ -75,6 +115,7 @@ class RunRecord:
     metadata: object = None
     files: list[FileRecord] = field(default_factory=list)
     create_automation: bool = False  # "createAutomation": true (runs.services.AutomationGate)
+    scores: list[ScoreRecord] | None = None  # None: leave the run's scores as they are
 
     @property
     def automation_ref(self) -> str:
@@ -198,6 +239,13 @@ def parse_run_record(obj) -> RunRecord:
     files = data.get("files") or []
     if not isinstance(files, list):
         raise RecordError("files: expected a list.")
+    scores = data.get("scores")
+    if scores is not None:
+        if not isinstance(scores, list) or len(scores) > MAX_SCORES:
+            raise RecordError(f"scores: expected a list of at most {MAX_SCORES} scores.")
+        scores = [_score(s, i) for i, s in enumerate(scores)]
+        if len({s.name for s in scores}) != len(scores):
+            raise RecordError("scores: each evaluator name at most once per run.")
     record = RunRecord(
         id=run_id,
         kind=kind,
@@ -219,6 +267,7 @@ def parse_run_record(obj) -> RunRecord:
         metadata=data.get("metadata"),
         files=[_file(f, i) for i, f in enumerate(files)],
         create_automation=data.get("createAutomation") is True,
+        scores=scores,
     )
     if record.duration_ms is None and record.completed_at and record.started_at:
         record.duration_ms = max(0, int((record.completed_at - record.started_at).total_seconds() * 1000))

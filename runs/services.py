@@ -15,6 +15,7 @@ from runs.models import (
     DEFAULT_SAMPLING_BP,
     KIND_PREFIX,
     Automation,
+    EvaluatorScore,
     Run,
     RunFile,
     SamplingRateChange,
@@ -187,6 +188,11 @@ def runs_record(records: list[RunRecord], *, recount: bool = True) -> RecordResu
                 result.created.append(record.id)
             before[record.id] = after
             day_moves[after] += 1
+            if record.scores is not None:  # a repeat with scores replaces them
+                EvaluatorScore.objects.filter(run_id=record.id).delete()
+                EvaluatorScore.objects.bulk_create([
+                    EvaluatorScore(run_id=record.id, name=s.name, value=s.value, passed=s.passed, source=s.source)
+                    for s in record.scores])
             for file_record in record.files:
                 run_file_store(run_id=record.id, name=file_record.name, role=file_record.role,
                                content=file_record.content, content_type=file_record.content_type)

@@ -1,4 +1,5 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -7,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from backends import get_backend
 from insights.charts import Chart, bar_chart, rate_chart
+from insights.estimates import Estimate
 from insights.queries import (
     THROUGHPUT_DAYS,
     WINDOW_DAYS,
@@ -20,7 +22,7 @@ from insights.queries import (
     reviewer_throughput,
     window_days,
 )
-from insights.stats import wilson_interval
+from insights.stats import pass_rate_estimates, version_estimates, wilson_interval
 from runs.models import Automation
 from web.backend_errors import backend_errors
 
@@ -37,6 +39,7 @@ class BacklogDetail:
     throughput: Throughput
     fields: list[tuple[str, int]]
     corrected_reviews: int
+    versions: list[tuple[str | None, Estimate]] = field(default_factory=list)  # local mode only
 
     @property
     def top_field_count(self) -> int:
@@ -59,6 +62,8 @@ def _detail(selected: list[AutomationBacklog]) -> BacklogDetail:
     backlog = open_backlog_per_day(automation_ids=ids, current=sum(i.backlog_sampled for i in selected), days=days)
     points = _rate_points(pass_counts_per_day(automation_ids=ids, days=days), days)
     fields, corrected = most_corrected_fields(corrected_paths_recent(automation_ids=ids, days=days))
+    now = timezone.now()
+    versions = version_estimates(one, start=now - timedelta(days=WINDOW_DAYS), end=now) if one else []
     return BacklogDetail(
         label=one.display_name if one else "All automations",
         backlog_chart=bar_chart(chart_id="chart-backlog", title="Open backlog at the end of each day", days=days,
@@ -66,7 +71,7 @@ def _detail(selected: list[AutomationBacklog]) -> BacklogDetail:
         pass_chart=rate_chart(chart_id="chart-pass-rate", title="Pass rate of reviewed sampled runs, by run day",
                               days=days, points=points, threshold=one.step_down_threshold if one else None),
         throughput=reviewer_throughput(automation_ids=ids, days=days[-THROUGHPUT_DAYS:]),
-        fields=fields, corrected_reviews=corrected,
+        fields=fields, corrected_reviews=corrected, versions=versions,
     )
 
 
@@ -128,6 +133,7 @@ def _health_rows() -> list[HealthRow] | None:
 @require_GET
 @backend_errors
 def backlog(request: HttpRequest) -> HttpResponse:
+    fragment = request.htmx and not request.htmx.history_restore_request
     choice = request.GET.get("automation") or ALL
     health_rows = _health_rows()
     if health_rows is not None:
@@ -136,6 +142,12 @@ def backlog(request: HttpRequest) -> HttpResponse:
         detail = _health_detail(selected) if selected else None
     else:
         summary = backlog_summary()
+        if not fragment:  # the summary table, with the weighted estimates, is not in the fragment
+            now = timezone.now()
+            estimates = pass_rate_estimates([item.automation for item in summary],
+                                            start=now - timedelta(days=WINDOW_DAYS), end=now)
+            for item in summary:
+                item.estimate = estimates[item.automation.pk]
         selected = [item for item in summary if item.automation.ref == choice] or summary
         detail = _detail(selected) if selected else None
     context = {
@@ -144,6 +156,5 @@ def backlog(request: HttpRequest) -> HttpResponse:
         "window_days": WINDOW_DAYS, "throughput_days": THROUGHPUT_DAYS,
         "proxy": get_backend().name != "local",
     }
-    fragment = request.htmx and not request.htmx.history_restore_request
     template = "insights/partials/backlog_detail.html" if fragment else "insights/backlog.html"
     return render(request, template, context)

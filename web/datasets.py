@@ -13,12 +13,13 @@ from accounts.roles import LEAD, REVIEWER, has_role
 from backends import get_backend
 from backends.base import BackendError, ChangeRefused
 from datasets.archive import ImportResult
+from datasets.compare import COMPARE_RUNS, example_compare
 from datasets.services import automation_set_auto_resolve
 from review.jsontree import render_tree
 from runs.files import download_response
 from runs.models import Automation
 from web.backend_errors import backend_errors
-from web.forms.datasets import ExampleForm, ImportForm
+from web.forms.datasets import ExampleCreateForm, ExampleForm, ImportForm
 
 EDIT_ROLES = (REVIEWER, LEAD)
 PAGE_SIZE = 50
@@ -127,6 +128,79 @@ def example_detail(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
         "checks": example.checks,
     }
     return render(request, "datasets/example.html", context)
+
+
+def _compare_context(request: HttpRequest, automation: Automation, example, notice: str = "",
+                     refused: str = "") -> dict:
+    original, runs = get_backend().example_runs(automation, example, COMPARE_RUNS)
+    comparison = example_compare(original=original, expected=example.expected, assertions=example.assertions,
+                                 runs=runs)
+    for group in comparison.groups:
+        for item in group.runs:  # the run's output, its differences from the expected output marked
+            item.tree = render_tree(item.run.output, original=example.expected, diff=example.expected is not None)
+    return {"nav": "datasets", "automation": automation, "example": example, "comparison": comparison,
+            "original_tree": render_tree(original),
+            "expected_tree": render_tree(example.expected, original=original, diff=original is not None),
+            "can_rerun": has_role(request.user, *EDIT_ROLES), "notice": notice, "refused": refused}
+
+
+@require_GET
+@backend_errors
+def example_compare_view(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
+    backend = get_backend()
+    automation = backend.automation(ref)
+    context = _compare_context(request, automation, backend.example(automation, pk))
+    template = "datasets/partials/compare.html" if _fragment(request) else "datasets/example_compare.html"
+    return render(request, template, context)
+
+
+@require_POST
+@role_required(*EDIT_ROLES, action="rerun dataset examples")
+@backend_errors
+def example_rerun_view(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
+    """Start a run of the example upstream; it joins the comparison once listed (the fragment
+    polls while a run is unfinished). Where runs are not executed, the page says so."""
+    backend = get_backend()
+    automation = backend.automation(ref)
+    example = backend.example(automation, pk)
+    notice = refused = ""
+    try:
+        run_id = backend.example_rerun(automation=automation, example=example, user=request.user)
+    except ChangeRefused as failed:
+        refused = str(failed)
+    else:
+        notice = f"Started run {run_id} of this example on the latest version; it appears below when listed."
+    if not _fragment(request) and notice:
+        messages.success(request, notice)
+        return redirect(reverse("example_compare", args=[automation.ref, example.id]))
+    context = _compare_context(request, automation, example, notice=notice, refused=refused)
+    template = "datasets/partials/compare.html" if _fragment(request) else "datasets/example_compare.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*EDIT_ROLES, action="create dataset examples")
+@backend_errors
+def example_new(request: HttpRequest, ref: str) -> HttpResponse:
+    backend = get_backend()
+    automation = backend.automation(ref)
+    form = ExampleCreateForm(request.POST if request.method == "POST" else None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            pk = backend.example_create(automation=automation, fields=form.changes(), user=request.user)
+        except ChangeRefused as refused:
+            field = "name" if refused.field == "<root>" else refused.field
+            form.add_error(field if field in form.fields else None, str(refused))
+        except BackendError as failed:
+            error = failed
+        else:
+            messages.success(request, f"Created example {form.cleaned_data['name']}.")
+            url = reverse("example_detail", args=[automation.ref, pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    context = {"nav": "datasets", "automation": automation, "example": None, "form": form, "backend_error": error}
+    template = "datasets/partials/example_form.html" if _fragment(request) else "datasets/example_new.html"
+    return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])

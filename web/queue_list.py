@@ -21,7 +21,7 @@ from runs.models import Automation
 from web.forms.review import QueueFilterForm
 
 # Query-string keys that make up a queue state (what "next in queue" follows).
-STATE_KEYS = ("automation", "chip", "status", "date_from", "date_to", "expected", "promoted", "scope", "q")
+STATE_KEYS = ("automation", "chip", "status", "date_from", "date_to", "expected", "promoted", "disagreement", "scope", "q")
 
 
 @dataclass
@@ -63,7 +63,7 @@ class RunQueue:
             automation=self.automation, unknown_automation=self.unknown_automation,
             sampled_only=f["scope"] == "sampled", chip=f.get("chip") or "", status=f.get("status") or "",
             date_from=f.get("date_from"), date_to=f.get("date_to"), expected=f.get("expected") or "",
-            promoted=f.get("promoted") or "", run_id=f.get("q") or "",
+            promoted=f.get("promoted") or "", disagreement=f.get("disagreement") or "", run_id=f.get("q") or "",
             before=decode_cursor(f.get("before") or ""), after=decode_cursor(f.get("after") or ""),
             page_size=self.page_size, automations=tuple(self.__dict__.get("automations", ())),
         )
@@ -107,6 +107,9 @@ class RunQueue:
     @property
     def promoted_options(self):
         return self.options("promoted")
+
+    def disagreement_options(self):
+        return self.options("disagreement")
 
     def chip_links(self) -> list[dict]:
         counts = self.chip_counts()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import backlog, datasets, queue, run_pane, sampling
+from web import assertions, backlog, datasets, evaluators, queue, run_pane, sampling
 
 urlpatterns = [
     path("queue/", queue.queue, name="queue"),
@@ -28,10 +28,20 @@ urlpatterns = [
     path("datasets/<str:ref>/export/", datasets.dataset_export, name="dataset_export"),
     path("datasets/<str:ref>/auto-resolve/", datasets.dataset_auto_resolve, name="dataset_auto_resolve"),
     path("datasets/<str:ref>/import/", datasets.dataset_import, name="dataset_import"),
+    path("datasets/<str:ref>/examples/new/", datasets.example_new, name="example_new"),
     path("datasets/<str:ref>/examples/<str:pk>/", datasets.example_detail, name="example_detail"),
+    path("datasets/<str:ref>/examples/<str:pk>/compare/", datasets.example_compare_view, name="example_compare"),
+    path("datasets/<str:ref>/examples/<str:pk>/rerun/", datasets.example_rerun_view, name="example_rerun"),
+    path("datasets/<str:ref>/examples/<str:pk>/assertions/", assertions.example_assertions, name="example_assertions"),
+    path("datasets/<str:ref>/examples/<str:pk>/assertions/new/", assertions.assertion_new, name="assertion_new"),
+    path("datasets/<str:ref>/examples/<str:pk>/assertions/<int:index>/", assertions.assertion_edit,
+         name="assertion_edit"),
+    path("datasets/<str:ref>/examples/<str:pk>/assertions/<int:index>/delete/", assertions.assertion_delete,
+         name="assertion_delete"),
     path("datasets/<str:ref>/examples/<str:pk>/edit/", datasets.example_edit, name="example_edit"),
     path("datasets/<str:ref>/examples/<str:pk>/delete/", datasets.example_delete_view, name="example_delete"),
     path("datasets/<str:ref>/examples/<str:pk>/files/<path:key>/", datasets.example_file_download,
          name="example_file"),
     path("backlog/", backlog.backlog, name="backlog"),
+    path("evaluators/", evaluators.evaluators, name="evaluators"),
 ]

@@ -3,6 +3,7 @@
 
 
 from backends.base import (
+    BackendError,
     ChangeRefused,
     ExampleInfo,
     ExamplePage,
@@ -13,7 +14,11 @@ from backends.base import (
 from backends.eigenpal.client import file_path, seg
 from backends.eigenpal.wire import DATASET_COUNTS, parse_time
 from datasets.archive import ImportResult
+from datasets.compare import ExampleRun
 from runs.models import Automation
+
+# Proxy comparisons fetch each run's output with one call, so fewer runs than locally.
+PROXY_COMPARE_RUNS = 10
 
 
 class DatasetsMixin:
@@ -63,6 +68,48 @@ class DatasetsMixin:
         info.files = [FileInfo(key=f"input/{name}", name=name, role="input") for name in inputs] + info.files
         info.n_files = len(info.files)
         return info
+
+    def example_runs(self, automation: Automation, example: ExampleInfo, limit: int) -> tuple[object, list]:
+        """1 + runs + 1 calls: the run list filtered by exampleId, each run's output (the list has
+        none), and the source run's output."""
+        limit = min(limit, PROXY_COMPARE_RUNS)
+        data = self.upstream.json("GET", "/runs", params={"exampleId": example.id, "limit": limit}) or {}
+        runs = []
+        for item in [r for r in data.get("runs") or [] if isinstance(r, dict) and r.get("id")][:limit]:
+            detail = self.upstream.json("GET", f"/runs/{seg(item['id'])}") or {}
+            timing, source = detail.get("timing") or {}, detail.get("source") or {}
+            status = (detail.get("execution") or {}).get("status") or ("completed" if detail.get("finished") else "running")
+            created = parse_time(timing.get("createdAt"))
+            if created is not None:
+                runs.append(ExampleRun(item["id"], source.get("version"), created, status, detail.get("output")))
+        original = None
+        if example.source_run_id:
+            try:
+                original = (self.upstream.json("GET", f"/runs/{seg(example.source_run_id)}") or {}).get("output")
+            except NotFound:
+                original = None
+        return original, runs
+
+    def example_rerun(self, *, automation: Automation, example: ExampleInfo, user) -> str:
+        try:
+            data = self.upstream.json("POST", f"{self._examples_path(automation, example.id)}/run", json={})
+        except BackendError as failed:
+            if failed.status in (403, 405, 501):
+                raise ChangeRefused(
+                    f"The EigenPal API does not execute runs of this example (it answered HTTP {failed.status}). "
+                    f"Run it where the automation runs, with exampleId {example.id}: the run joins this "
+                    "comparison.", status=failed.status) from None
+            raise
+        data = data or {}
+        return str(data.get("runId") or data.get("id") or (data.get("run") or {}).get("id") or "")
+
+    def example_create(self, *, automation: Automation, fields: dict, user) -> str:
+        fields = dict(fields)
+        if fields.pop("assertions", None):
+            raise ChangeRefused("The EigenPal API keeps no assertions: in proxy mode examples are checked against "
+                                "their expected output upstream. Leave this empty.", field="assertions")
+        data = self.upstream.json("POST", self._examples_path(automation), json=fields, idempotent=True)
+        return str((data or {}).get("id"))
 
     def example_update(self, *, automation: Automation, example: ExampleInfo, changes: dict, user) -> None:
         changes = dict(changes)

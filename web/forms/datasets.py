@@ -88,6 +88,20 @@ class ExampleForm(forms.Form):
         return data
 
 
+class ExampleCreateForm(ExampleForm):
+    """A new example typed in by hand: the edit form plus the run input it stands for."""
+
+    input = JSONTextField(label="Input (JSON object)", object_only=True,
+                          widget=forms.Textarea(attrs={"class": "code", "rows": 6, "spellcheck": "false"}),
+                          help_text="What the automation is given; empty means {}.")
+    field_order = ["name", "input", "expected", "metadata", "annotation", "assertions"]
+
+    def changes(self) -> dict:
+        data = super().changes()
+        data["input"] = data.get("input") or {}
+        return data
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(label="Dataset ZIP", help_text="A ZIP in the layout below (one folder per example).")
     mode = forms.ChoiceField(

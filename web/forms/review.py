@@ -28,6 +28,10 @@ class QueueFilterForm(Form):
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
     expected = forms.ChoiceField(required=False, label="Has expected", choices=YES_NO)
     promoted = forms.ChoiceField(required=False, label="Promoted", choices=YES_NO)
+    disagreement = forms.ChoiceField(
+        required=False, label="Evaluator vs human",
+        choices=[("", "Any"), ("evaluator_passed_human_failed", "Evaluator passed, human failed"),
+                 ("evaluator_failed_human_passed", "Evaluator failed, human passed")])
     scope = forms.ChoiceField(
         required=False, label="Runs", choices=[("sampled", "Sampled only"), ("all", "All runs")],
         widget=forms.RadioSelect,

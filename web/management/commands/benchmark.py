@@ -76,6 +76,12 @@ class Command(BaseCommand):
             if deep is not None:
                 cursor = encode_cursor(deep.created_at, deep.pk)
                 cases.append(("queue, oldest page (keyset cursor)", f"/queue/?automation={ref}&before={cursor}"))
+        if not self.proxy:  # the weighted estimates and evaluator agreement (docs/estimates.md)
+            cases += [("sampling page (weighted estimates)", "/sampling/"),
+                      ("backlog, one automation (per-version estimates)", f"/backlog/?automation={ref}"),
+                      ("evaluators page", "/evaluators/"),
+                      ("queue, evaluator passed / human failed",
+                       f"/queue/?automation={ref}&disagreement=evaluator_passed_human_failed&scope=all")]
         if run is not None:
             cases.append(("review pane", f"/runs/{run.pk}/"))
         header = f"{'page':<48} {'median':>9} {'p90':>9} {'SQL':>4}"
