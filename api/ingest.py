@@ -74,8 +74,10 @@ def _file_parts(request: HttpRequest, run_ids: set[str]) -> dict[str, list[FileR
                 name = safe_relative_path(upload.name)
             except BadFileName as exc:
                 raise bad_request(part_name, str(exc)) from None
+            # The upload itself, not its bytes: parts above FILE_UPLOAD_MAX_MEMORY_SIZE sit in a
+            # temporary file and are streamed to storage in chunks, so memory stays bounded.
             found.setdefault(run_id, []).append(FileRecord(
-                name=name, role=role, content=upload.read(),
+                name=name, role=role, content=upload,
                 content_type=upload.content_type or guess_content_type(name)))
     return found
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import BooleanField as BooleanExpression
-from django.db.models import Count, ExpressionWrapper, F, Q
+from django.db.models import Count, ExpressionWrapper, F, Q, Sum
 
 from backends import local_queries
 from backends.base import (
@@ -41,6 +41,7 @@ from datasets.services import (
 )
 from review import queries, services
 from review.models import ExpectedFile, Review
+from runs.chips import Chip
 from runs.ids import small_int
 from runs.models import Automation, Run, RunFile
 
@@ -105,13 +106,28 @@ def _refused(exc: Exception, field: str = "<root>") -> ChangeRefused:
     return ChangeRefused(str(exc), field=getattr(exc, "field", field))
 
 
+# Sums of the ChipCount counters per automation, one annotation per (scope, chip).
+_CHIP_TOTALS = {
+    f"chips_{scope}_{chip}": Sum("chip_counts__count", default=0, filter=Q(chip_counts__chip=chip) & (
+        Q(chip_counts__sampled=True) if scope == "sampled" else Q()))
+    for scope in ("sampled", "all") for chip in Chip.values
+}
+
+
 class LocalBackend(Backend):
     name = "local"
     eager_neighbours = True
     has_chip_counts = True
 
     def automations(self) -> list[Automation]:
-        return list(Automation.objects.order_by("kind", "slug"))
+        """Every automation with its chip counters (sampled runs and all runs) in the same query,
+        so the queue shows its chip counts without a query of their own."""
+        automations = list(Automation.objects.order_by("kind", "slug").annotate(**_CHIP_TOTALS))
+        for automation in automations:
+            automation.chip_totals = {
+                scope: {chip: getattr(automation, f"chips_{scope}_{chip}") for chip in Chip.values}
+                for scope in ("sampled", "all")}
+        return automations
 
     def queue_page(self, query: QueueQuery) -> QueuePage:
         rows, has_older, has_newer = local_queries.queue_rows(query)
@@ -122,10 +138,27 @@ class LocalBackend(Backend):
         )
 
     def chip_counts(self, query: QueueQuery) -> dict[str, int]:
-        return local_queries.queue_chip_counts(query)
+        """From the counters automations() loaded with the automations when the query carries
+        them (no query of its own), else from the ChipCount table."""
+        loaded = {a.pk: a.chip_totals for a in query.automations if hasattr(a, "chip_totals")}
+        if not query.automations or len(loaded) != len(query.automations) or (
+                query.automation is not None and query.automation.pk not in loaded):
+            return local_queries.queue_chip_counts(query)
+        if query.unknown_automation:
+            return {}
+        chosen = [loaded[query.automation.pk]] if query.automation is not None else loaded.values()
+        scope = "sampled" if query.sampled_only else "all"
+        totals = {}
+        for counts in chosen:
+            for chip, n in counts[scope].items():
+                totals[chip] = totals.get(chip, 0) + (n or 0)
+        return {chip: max(n, 0) for chip, n in totals.items() if n}
 
     def neighbour(self, query: QueueQuery, run: RunInfo, direction: str) -> str | None:
         return local_queries.queue_neighbour(query, run.created_at, run.id, direction)
+
+    def neighbours(self, query: QueueQuery, run: RunInfo) -> tuple[str | None, str | None]:
+        return local_queries.queue_neighbours(query, run.created_at, run.id)
 
     def run(self, run_id: str) -> RunInfo:
         try:

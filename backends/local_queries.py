@@ -3,7 +3,7 @@ counters, neighbours, and the review pane's run in a fixed number of queries."""
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Sum
 
 from backends.base import QueueQuery
 from review.queries import day_bounds, newer_than, older_than
@@ -82,6 +82,21 @@ def queue_neighbour(query: QueueQuery, created_at: datetime, run_id: str, direct
     else:
         runs = runs.filter(older_than(created_at, run_id)).order_by("-created_at", "-id")
     return runs.values_list("id", flat=True).first()
+
+
+def queue_neighbours(query: QueueQuery, created_at: datetime, run_id: str) -> tuple[str | None, str | None]:
+    """queue_neighbour in both directions in one statement: two scalar subqueries (each one
+    keyset step down an index) selected next to the run's own primary-key row."""
+    runs = queue_queryset(query).select_related(None).order_by()
+    newer = runs.filter(newer_than(created_at, run_id)).order_by("created_at", "id").values("id")[:1]
+    older = runs.filter(older_than(created_at, run_id)).order_by("-created_at", "-id").values("id")[:1]
+    row = (Run.objects.filter(pk=run_id).order_by()
+           .annotate(previous_id=Subquery(newer), next_id=Subquery(older))
+           .values_list("previous_id", "next_id").first())
+    if row is None:  # the run is gone: ask each way on its own
+        return (queue_neighbour(query, created_at, run_id, "previous"),
+                queue_neighbour(query, created_at, run_id, "next"))
+    return row
 
 
 def run_for_pane(run_id: str) -> Run:

@@ -126,6 +126,45 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# --- Files on S3 (docs/deploy.md) ------------------------------------------------------------
+# LOUPE_S3_BUCKET switches uploaded files (run, expected and example files) to any S3-compatible
+# store through django-storages, configured by the environment alone. Credentials may also come
+# from boto3's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, an instance role).
+LOUPE_S3_BUCKET = env_str("LOUPE_S3_BUCKET", "")
+if LOUPE_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": LOUPE_S3_BUCKET,
+            "endpoint_url": env_str("LOUPE_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("LOUPE_S3_REGION", "") or None,
+            "access_key": env_str("LOUPE_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("LOUPE_S3_SECRET_ACCESS_KEY", "") or None,
+            "location": env_str("LOUPE_S3_PREFIX", "").strip("/"),
+            # path-style for MinIO, moto and most self-hosted stores; "virtual" for AWS if preferred
+            "addressing_style": env_str("LOUPE_S3_ADDRESSING_STYLE", "path"),
+            # Never overwrite: a second file with the same name gets a new key, as on local disk.
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+
+# --- Shared cache (docs/deploy.md) -----------------------------------------------------------
+# LOUPE_CACHE_URL=redis://host:6379/0 makes the cache (the API rate limit counts in it) shared by
+# every worker process and machine; without it each process counts on its own.
+LOUPE_CACHE_URL = env_str("LOUPE_CACHE_URL", "")
+if LOUPE_CACHE_URL:
+    if not LOUPE_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("LOUPE_CACHE_URL must be a redis://, rediss:// or unix:// URL.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": LOUPE_CACHE_URL,
+            "KEY_PREFIX": env_str("LOUPE_CACHE_KEY_PREFIX", "loupe"),
+        }
+    }
+
 # Upload limits. LOUPE_MAX_UPLOAD_MB bounds one uploaded file (expected files, run files).
 LOUPE_MAX_UPLOAD_BYTES = int(env_float("LOUPE_MAX_UPLOAD_MB", 25, minimum=0.001) * 1024 * 1024)
 # Largest dataset ZIP accepted by the dataset import (page, API, command); the upstream cap is 500 MB.
@@ -229,3 +268,10 @@ if EIGENPAL_API_GENERATION not in ("auto", "feedback", "reviews"):
 # locally (sampled only), and seconds the upstream automation list is cached per process.
 LOUPE_PROXY_SCAN_PAGES = env_int("LOUPE_PROXY_SCAN_PAGES", 5, minimum=1)
 LOUPE_PROXY_AUTOMATIONS_TTL = env_float("LOUPE_PROXY_AUTOMATIONS_TTL", 60.0, minimum=0)
+
+# --- Benchmark server (`manage.py benchmark` starts gunicorn with LOUPE_BENCH=1) ---------------
+# Adds the bare yardstick page (/__bench__/bare/) and an X-Loupe-SQL header with each response's
+# SQL statement count. Never set it in production.
+if env_bool("LOUPE_BENCH", False):
+    ROOT_URLCONF = "web.bench_urls"
+    MIDDLEWARE.insert(0, "web.bench_middleware.sql_count")

@@ -3,10 +3,20 @@ against that example, and resolve the reviews the passing check settles (docs/ru
 The import_runs command, the ingest API and the demo loader all record runs through
 `runs_record_and_check`."""
 
+from collections import Counter
+
 from django.db import transaction
 
 from datasets.checks import check_output
 from datasets.models import CheckVerdict, Example, ExampleCheck
+from review.counters import (
+    review_counts_move,
+    review_counts_states,
+    reviewer_counts_move,
+    reviewer_counts_states,
+    verdict_counts_move,
+    verdict_counts_states,
+)
 from review.models import AuditEvent, Review
 from review.services import review_update
 from runs.ids import small_int
@@ -15,11 +25,21 @@ from runs.records import RunRecord
 from runs.services import RecordResult, runs_record
 
 
-def runs_record_and_check(records: list[RunRecord], *, recount: bool = True) -> RecordResult:
+def runs_record_and_check(records: list[RunRecord]) -> RecordResult:
     """Store parsed run records (runs.services.runs_record) and, in the same transaction, check
     the runs of dataset examples against their example."""
     with transaction.atomic():
-        result = runs_record(records, recount=recount)
+        # A repeated run may move to another automation, day or sampling: its review's rollup
+        # counts move with it (one query per batch; a second only when some runs have reviews).
+        ids = [r.id for r in records]
+        reviewed, judged = review_counts_states(ids), reviewer_counts_states(ids)
+        verdicts = verdict_counts_states(reviewed) if reviewed else Counter()
+        result = runs_record(records)
+        if reviewed:
+            review_counts_move(sum(reviewed.values(), Counter()), sum(review_counts_states(reviewed).values(), Counter()))
+            verdict_counts_move(verdicts, verdict_counts_states(reviewed))
+        if judged:
+            reviewer_counts_move(judged, reviewer_counts_states(ids))
         example_runs = [r.id for r in records if r.example_id]
         if example_runs:
             example_runs_check(runs=Run.objects.filter(pk__in=example_runs).select_related("automation"))

@@ -24,6 +24,7 @@ from datasets.loop import runs_record_and_check
 from datasets.models import Example
 from datasets.services import example_promote
 from demo.generate import AUTOMATIONS, DemoRun, demo_runs
+from review.counters import review_counts_recount, review_day_counts_recount, reviewer_counts_recount
 from review.models import AuditEvent, ExpectedFile, Review
 from review.services import expected_file_upload, review_set_status, review_update, review_verdict
 from runs.counters import chip_counts_recount
@@ -301,7 +302,7 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
             demo.attach_files()
     bar = tqdm(total=len(demos), desc="Demo runs", unit="run", disable=not progress)
     for chunk in _batches(demos, INSERT_BATCH):
-        runs_record_and_check([parse_run_record(d.record) for d in chunk], recount=False)
+        runs_record_and_check([parse_run_record(d.record) for d in chunk])
         bar.update(len(chunk))
     bar.close()
     for automation in automations.values():
@@ -329,6 +330,11 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
         bar.update(1)
     bar.close()
     record_example_runs(now=now, rng=rng)
+    # The reviews above were backdated after the services counted them today: rebuild the rollups.
+    for automation in automations.values():
+        review_counts_recount(automation=automation)
+        review_day_counts_recount(automation=automation)
+        reviewer_counts_recount(automation=automation)
     return summary
 
 

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from review.models import AuditEvent, Correction, Review
-from runs.chips import Chip, Rating, ReviewStatus
+from review.models import Correction, Review, ReviewerDayCount, ReviewTally
+from runs.chips import Chip, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
 
 WINDOW_DAYS = 30
@@ -90,9 +90,11 @@ def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[
         RunDayCount.objects.filter(automation_id__in=automation_ids, sampled=True, day__gte=timezone.localdate(start))
         .order_by().values("day").annotate(n=Sum("count"))
     )
+    # Reviews resolved (or ignored) per day, from the ReviewTally rollup.
     departures = _per_day(
-        Review.objects.filter(run__automation_id__in=automation_ids, run__sampled=True, resolved_at__gte=start)
-        .annotate(day=TruncDate("resolved_at")).order_by().values("day").annotate(n=Count("pk"))
+        ReviewTally.objects.filter(automation_id__in=automation_ids, sampled=True, kind=ReviewTally.Kind.RESOLVED,
+                                      day__gte=timezone.localdate(start))
+        .order_by().values("day").annotate(n=Sum("count"))
     )
     values, level = [], current
     for day in reversed(days):
@@ -103,13 +105,16 @@ def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[
 
 def pass_counts_per_day(*, automation_ids: list[int], days: list[date]) -> dict[date, tuple[int, int]]:
     """(passed, rated) of the sampled runs created each day that have a verdict."""
+    # From the ReviewTally rollup (rated and passed reviews by their run's day).
     rows = (
-        Review.objects.filter(run__automation_id__in=automation_ids, run__sampled=True, rating__isnull=False,
-                              run__created_at__gte=_window_start(days))
-        .annotate(day=TruncDate("run__created_at")).order_by().values("day")
-        .annotate(n=Count("pk"), passed=Count("pk", filter=Q(rating=Rating.PASS)))
+        ReviewTally.objects.filter(automation_id__in=automation_ids, sampled=True,
+                                      kind__in=[ReviewTally.Kind.RATED, ReviewTally.Kind.PASSED],
+                                      day__gte=days[0])
+        .order_by().values("day")
+        .annotate(n=Sum("count", filter=Q(kind=ReviewTally.Kind.RATED)),
+                  passed=Sum("count", filter=Q(kind=ReviewTally.Kind.PASSED)))
     )
-    return {row["day"]: (row["passed"], row["n"]) for row in rows}
+    return {row["day"]: (row["passed"] or 0, row["n"] or 0) for row in rows if row["n"]}
 
 
 @dataclass
@@ -130,12 +135,11 @@ class Throughput:
 
 
 def reviewer_throughput(*, automation_ids: list[int], days: list[date]) -> Throughput:
-    """Runs given a verdict per reviewer per day (a run judged twice the same day counts once)."""
+    """Runs given a verdict per reviewer per day (a run judged twice the same day counts once),
+    from the ReviewerDayCount rollup."""
     rows = (
-        AuditEvent.objects.filter(run__automation_id__in=automation_ids, action__startswith="verdict:",
-                                  created_at__gte=_window_start(days), user__isnull=False)
-        .annotate(day=TruncDate("created_at")).order_by()
-        .values("user__username", "day").annotate(n=Count("run_id", distinct=True))
+        ReviewerDayCount.objects.filter(automation_id__in=automation_ids, day__gte=days[0], count__gt=0)
+        .order_by().values("user__username", "day").annotate(n=Sum("count"))
     )
     index = {day: i for i, day in enumerate(days)}
     by_user: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
@@ -173,3 +177,19 @@ def corrected_paths_recent(*, automation_ids: list[int], days: list[date]) -> It
     for review_id, pattern in rows:
         by_review[review_id].append(pattern)
     return list(by_review.values())
+
+
+def corrected_fields(*, automation_ids: list[int], days: list[date], limit: int = TOP_FIELDS) -> tuple[list, int]:
+    """most_corrected_fields over the reviews corrected in the window, from the ReviewTally
+    rollup (one grouped query over a few hundred rows): the top `limit` paths and the number of
+    reviews that corrected anything."""
+    rows = (ReviewTally.objects.filter(automation_id__in=automation_ids, day__gte=days[0],
+                                          kind__in=[ReviewTally.Kind.CORRECTED, ReviewTally.Kind.PATH])
+            .order_by().values("kind", "path").annotate(n=Sum("count")))
+    corrected, paths = 0, []
+    for row in rows:
+        if row["kind"] == ReviewTally.Kind.CORRECTED:
+            corrected += row["n"]
+        elif row["n"]:
+            paths.append((row["path"], row["n"]))
+    return sorted(paths, key=lambda item: (-item[1], item[0]))[:limit], corrected

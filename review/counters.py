@@ -1,14 +1,22 @@
-"""The review rollup (review.models.ReviewDayCount): upkeep inside the review services'
-transactions, and a rebuild for repairs (`manage.py recount_reviews`)."""
+"""The review rollups: ReviewDayCount (verdict buckets by run day, for the review health
+endpoint), ReviewTally (rated, passed, resolved and corrected reviews per day, for the backlog
+and sampling pages) and ReviewerDayCount (runs judged per reviewer and day). Upkeep inside the
+review services' transactions, moves for re-recorded and pruned runs, and rebuilds for repairs
+(`manage.py recount`, `manage.py recount_reviews`)."""
+
+from collections import Counter
+from datetime import datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import Case, CharField, Count, F, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from review.models import Review, ReviewDayCount
+from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.chips import Rating
+from runs.counters import counts_upsert
 from runs.models import Automation, Run
+from runs.sql import in_values
 
 CORRECT, INCORRECT, NIT = "correct", "incorrect", "nit"
 
@@ -54,3 +62,134 @@ def review_day_counts_recount(*, automation: Automation) -> None:
         ReviewDayCount.objects.bulk_create([
             ReviewDayCount(automation=automation, day=r["day"], sampled=r["run__sampled"], verdict=r["verdict"],
                            count=r["n"]) for r in rows])
+
+
+def verdict_counts_states(run_ids) -> Counter:
+    """{(automation_id, run day, sampled, verdict bucket): reviews} of these runs' reviews, by
+    their runs' current automation, day and sampling (one query): what ReviewDayCount holds
+    for them, so recording or pruning runs can move it."""
+    rows = Review.objects.filter(in_values("run_id", run_ids)).values_list(
+        "run__automation_id", "run__created_at", "run__sampled", "rating")
+    return Counter((a, timezone.localdate(c), s, verdict_bucket(r)) for a, c, s, r in rows)
+
+
+def verdict_counts_move(before: Counter, after: Counter) -> None:
+    moves = Counter(after)
+    moves.subtract(before)
+    counts_upsert(ReviewDayCount, ("automation", "day", "sampled", "verdict"), moves)
+
+
+Kind = ReviewTally.Kind
+PATH_LENGTH = ReviewTally._meta.get_field("path").max_length
+_STATE = ("run_id", "run__automation_id", "run__created_at", "run__sampled", "rating", "resolved_at",
+          "updated_at", "has_expected", "corrected_paths")
+
+
+def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str | None, resolved_at,
+                 updated_at, has_expected: bool, corrected_paths) -> Counter:
+    """The rollup keys one review counts under, each +1."""
+    marks: Counter = Counter()
+    day = timezone.localdate(created_at)
+    if rating:
+        marks[(automation_id, day, sampled, Kind.RATED, "")] += 1
+        if rating == Rating.PASS:
+            marks[(automation_id, day, sampled, Kind.PASSED, "")] += 1
+    if resolved_at is not None:
+        marks[(automation_id, timezone.localdate(resolved_at), sampled, Kind.RESOLVED, "")] += 1
+    paths = {p[:PATH_LENGTH] for p in corrected_paths or [] if isinstance(p, str)} if has_expected else set()
+    if paths:
+        changed = timezone.localdate(updated_at)
+        marks[(automation_id, changed, sampled, Kind.CORRECTED, "")] += 1
+        for path in paths:
+            marks[(automation_id, changed, sampled, Kind.PATH, path)] += 1
+    return marks
+
+
+def marks_of(run, review) -> Counter:
+    if review is None:
+        return Counter()
+    return review_marks(automation_id=run.automation_id, created_at=run.created_at, sampled=run.sampled,
+                        rating=review.rating, resolved_at=review.resolved_at, updated_at=review.updated_at,
+                        has_expected=review.has_expected, corrected_paths=review.corrected_paths)
+
+
+def _marks_of_row(row) -> Counter:
+    _, automation_id, created_at, sampled, rating, resolved_at, updated_at, has_expected, paths = row
+    return review_marks(automation_id=automation_id, created_at=created_at, sampled=sampled, rating=rating,
+                        resolved_at=resolved_at, updated_at=updated_at, has_expected=has_expected,
+                        corrected_paths=paths)
+
+
+def review_counts_move(before: Counter, after: Counter) -> None:
+    """Apply after - before (negative counts kept) in one statement."""
+    moves = Counter(after)
+    moves.subtract(before)
+    counts_upsert(ReviewTally, ("automation", "day", "sampled", "kind", "path"), moves)
+
+
+def review_counts_states(run_ids) -> dict[str, Counter]:
+    """The marks of the reviews of these runs, from the database (one query)."""
+    rows = Review.objects.filter(in_values("run_id", run_ids)).values_list(*_STATE)
+    return {row[0]: _marks_of_row(row) for row in rows}
+
+
+def review_counts_recount(*, automation) -> None:
+    """Rebuild the review rollup of one automation from its reviews (commands, repairs), by the
+    same rule the services apply as deltas."""
+    total: Counter = Counter()
+    for row in Review.objects.filter(run__automation=automation).order_by().values_list(*_STATE).iterator(2000):
+        total.update(_marks_of_row(row))
+    with transaction.atomic():
+        ReviewTally.objects.filter(automation=automation).delete()
+        ReviewTally.objects.bulk_create(
+            [ReviewTally(automation_id=a, day=day, sampled=sampled, kind=kind, path=path, count=n)
+             for (a, day, sampled, kind, path), n in total.items() if n], batch_size=2000)
+
+
+# --- reviewer throughput (ReviewerDayCount) -------------------------------------------------
+
+VERDICT_PREFIX = "verdict:"
+
+
+def _day_bounds(day):
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def reviewer_count_verdict(*, run, user, now=None) -> None:
+    """Call before recording a verdict event: counts the run for the reviewer today unless they
+    already gave it a verdict today (one indexed lookup, one upsert)."""
+    if not getattr(user, "pk", None):
+        return
+    day = timezone.localdate(now or timezone.now())
+    start, end = _day_bounds(day)
+    if AuditEvent.objects.filter(run_id=run.pk, user_id=user.pk, action__startswith=VERDICT_PREFIX,
+                                 created_at__gte=start, created_at__lt=end).exists():
+        return
+    counts_upsert(ReviewerDayCount, ("automation", "user", "day"), Counter({(run.automation_id, user.pk, day): 1}))
+
+
+def reviewer_counts_states(run_ids) -> Counter:
+    """{(automation_id, user_id, day): runs} for these runs' verdict events, by their runs'
+    current automation (one query)."""
+    rows = (AuditEvent.objects.filter(in_values("run_id", run_ids), action__startswith=VERDICT_PREFIX, user__isnull=False)
+            .annotate(day=TruncDate("created_at")).order_by()
+            .values_list("run_id", "run__automation_id", "user_id", "day").distinct())
+    return Counter((automation_id, user_id, day) for _, automation_id, user_id, day in rows)
+
+
+def reviewer_counts_move(before: Counter, after: Counter) -> None:
+    moves = Counter(after)
+    moves.subtract(before)
+    counts_upsert(ReviewerDayCount, ("automation", "user", "day"), moves)
+
+
+def reviewer_counts_recount(*, automation) -> None:
+    rows = (AuditEvent.objects.filter(run__automation=automation, action__startswith=VERDICT_PREFIX, user__isnull=False)
+            .annotate(day=TruncDate("created_at")).order_by().values("user_id", "day")
+            .annotate(n=Count("run_id", distinct=True)))
+    with transaction.atomic():
+        ReviewerDayCount.objects.filter(automation=automation).delete()
+        ReviewerDayCount.objects.bulk_create(
+            [ReviewerDayCount(automation=automation, user_id=r["user_id"], day=r["day"], count=r["n"]) for r in rows],
+            batch_size=2000)

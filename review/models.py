@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 
 from runs.chips import Rating, ReviewStatus, derive_chip
-from runs.models import Run
+from runs.models import Automation, Run
 
 
 class Review(models.Model):
@@ -58,6 +58,8 @@ class Review(models.Model):
                          condition=models.Q(promoted_example_name__isnull=False)),
             # hasCorrections (reviews generation) starts from these few reviews, like the two above.
             models.Index(fields=["run"], name="review_has_corrections", condition=models.Q(correction_count__gt=0)),
+            # The backlog's "oldest open" per automation walks open reviews oldest first.
+            models.Index(fields=["created_at"], name="review_open_created", condition=models.Q(status="open")),
         ]
 
     def __str__(self) -> str:
@@ -244,3 +246,56 @@ class AuditEvent(models.Model):
         if self.action == "clear":
             lines.append("review, expected output and files deleted")
         return lines
+
+
+class ReviewTally(models.Model):
+    """Reviews tallied per (automation, day, sampled, kind[, path]) for the backlog and sampling
+    pages (review.models.ReviewDayCount serves the review health endpoint), kept by review.counters in
+    the same transaction as every change, so the sampling and backlog pages read a few hundred
+    rows instead of joining every review of the window to its run. Kinds: `rated` and `passed`
+    count reviews with a rating (and with rating pass) by the day their run was created;
+    `resolved` counts reviews by the day they were resolved or ignored; `corrected` counts
+    reviews whose expected output differs from the output, and `path` each corrected field path
+    once per such review, both by the day the review last changed. Rebuilt by `manage.py recount`."""
+
+    class Kind(models.TextChoices):
+        RATED = "rated", "Rated"
+        PASSED = "passed", "Passed"
+        RESOLVED = "resolved", "Resolved"
+        CORRECTED = "corrected", "Corrected"
+        PATH = "path", "Corrected path"
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sampled = models.BooleanField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    path = models.CharField(max_length=200, blank=True, default="")
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "day", "sampled", "kind", "path"],
+                                    name="review_tally_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id}/{self.day}/{'sampled' if self.sampled else 'all'}/{self.kind}{self.path}: {self.count}"
+
+
+class ReviewerDayCount(models.Model):
+    """Runs given a verdict per (automation, reviewer, day), a run judged twice the same day by
+    the same reviewer counting once: the backlog page's throughput table. Kept by
+    review.services when it records a verdict, rebuilt from the audit trail by `recount`."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "user", "day"], name="reviewer_day_count_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id}/{self.user_id}/{self.day}: {self.count}"

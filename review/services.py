@@ -2,6 +2,7 @@
 atomic, refuses stale versions, keeps the run's chip and the chip counters in step, and
 leaves an audit event. Pages and the API call these same functions."""
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.core.files.base import File
@@ -9,7 +10,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from review.corrections import corrections_sync
-from review.counters import review_day_count_move, verdict_bucket
+from review.counters import (
+    VERDICT_PREFIX,
+    marks_of,
+    review_counts_move,
+    review_day_count_move,
+    reviewer_count_verdict,
+    verdict_bucket,
+)
 from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
 from runs.chips import Rating, ReviewStatus, derive_chip
@@ -92,6 +100,8 @@ def _sync_derived(review: Review, run: Run, *, correction_notes: dict | None = N
 
 
 def _audit(run: Run, user, via: str, action: str, changes: dict) -> None:
+    if action.startswith(VERDICT_PREFIX):
+        reviewer_count_verdict(run=run, user=user)
     AuditEvent.objects.create(run=run, user=user if getattr(user, "pk", None) else None, via=via,
                               action=action, changes=changes)
 
@@ -108,6 +118,7 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
         review, bucket_before = _locked_review(run)
+        marks_before = marks_of(run, review)
         if base_version is not None and base_version != review.version:
             raise StaleReview(review)
         if correction_notes is not None:
@@ -125,6 +136,7 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
                 review.version += 1
                 review.updated_at = timezone.now()
             review.save()
+            review_counts_move(marks_before, marks_of(run, review))
             if diff:
                 _audit(run, user, via, action, diff)
         review_day_count_move(run=run, old=bucket_before, new=verdict_bucket(review.rating))
@@ -163,6 +175,7 @@ def review_clear(*, run: Run, user, via: str = Via.API) -> None:
         snapshot = {"rating": review.rating, "status": review.status, "body": review.body,
                     "expected": review.expected, "files": names}
         review_day_count_move(run=run, old=verdict_bucket(review.rating), new=None)
+        review_counts_move(marks_of(run, review), Counter())
         review.delete()
         chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new="unreviewed")
         Run.objects.filter(pk=run.pk).update(chip="unreviewed")
@@ -194,12 +207,14 @@ def _file_change(run: Run, user, via: str, action: str, details: dict, work) -> 
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
         review, bucket_before = _locked_review(run)
+        marks_before = marks_of(run, review)
         name = work(review)  # may add to `details` (what a replaced file was)
         review.version += 1
         review.updated_at, review.updated_by = timezone.now(), user if getattr(user, "pk", None) else None
         _sync_derived(review, run)
         review.save()
         review_day_count_move(run=run, old=bucket_before, new=verdict_bucket(review.rating))
+        review_counts_move(marks_before, marks_of(run, review))
         _audit(run, user, via, action, {**details, "name": name})
     return FileChange(review=review, name=name)
 

@@ -1,6 +1,8 @@
-from django.contrib import admin
+import io
 
-from runs.counters import chip_counts_recount
+from django.contrib import admin
+from django.core.management import call_command
+
 from runs.models import Automation, ChipCount, Run, RunFile, SamplingRateChange
 
 
@@ -53,17 +55,18 @@ class RunAdmin(admin.ModelAdmin):
     date_hierarchy = None
     inlines = [RunFileInline]
 
-    # Deleting runs here bypasses the services, so rebuild the counters they keep.
+    # Deleting runs here bypasses the services, so rebuild the counters they keep, reviews'
+    # included: through the `recount` command, which knows every counter (runs sits below them).
     def delete_model(self, request, obj):
         automation = obj.automation
         super().delete_model(request, obj)
-        chip_counts_recount(automation=automation)
+        call_command("recount", automation.ref, stdout=io.StringIO())
 
     def delete_queryset(self, request, queryset):
         automations = list(Automation.objects.filter(pk__in=queryset.values("automation_id")))
         super().delete_queryset(request, queryset)
         for automation in automations:
-            chip_counts_recount(automation=automation)
+            call_command("recount", automation.ref, stdout=io.StringIO())
 
 
 @admin.register(RunFile)

@@ -5,24 +5,38 @@ and reviews (same transaction); rebuilt from the runs by `recount`. Imports only
 from collections import Counter
 
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 
 from runs.models import Automation, ChipCount, Run, RunDayCount
 
 
+def counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
+    """Add {key tuple: delta} to `model.count` in one INSERT ... ON CONFLICT DO UPDATE statement
+    (PostgreSQL and SQLite alike): rows that exist get count + delta, missing ones start at delta."""
+    rows = [(*key, delta) for key, delta in moves.items() if delta]
+    if not rows:
+        return
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = [model._meta.get_field(name).column for name in key_fields] + ["count"]
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    sql = (f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) VALUES {placeholders} "
+           f"ON CONFLICT ({', '.join(quote(c) for c in columns[:-1])}) "
+           f"DO UPDATE SET {quote('count')} = {table}.{quote('count')} + EXCLUDED.{quote('count')}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in sorted(rows, key=repr) for value in row])
+
+
 def day_counts_add(moves: Counter) -> None:
-    """Apply {(automation_id, day, sampled): delta} to the daily run counts."""
-    for (automation_id, day, sampled), delta in moves.items():
-        if not delta:
-            continue
-        updated = RunDayCount.objects.filter(automation_id=automation_id, day=day, sampled=sampled).update(
-            count=F("count") + delta)
-        if not updated:
-            RunDayCount.objects.get_or_create(automation_id=automation_id, day=day, sampled=sampled,
-                                              defaults={"count": 0})
-            RunDayCount.objects.filter(automation_id=automation_id, day=day, sampled=sampled).update(
-                count=F("count") + delta)
+    """Apply {(automation_id, day, sampled): delta} to the daily run counts, in one statement."""
+    counts_upsert(RunDayCount, ("automation", "day", "sampled"), moves)
+
+
+def chip_counts_add(moves: Counter) -> None:
+    """Apply {(automation_id, sampled, chip): delta} to the chip counts, in one statement."""
+    counts_upsert(ChipCount, ("automation", "sampled", "chip"), moves)
 
 
 def day_counts_recount(*, automation: Automation) -> None:
@@ -50,17 +64,13 @@ def chip_counts_recount(*, automation: Automation) -> None:
 
 
 def chip_count_move(*, automation_id: int, sampled: bool, old: str | None, new: str | None) -> None:
-    """Move one run between chips in the counters (old=None: a new run; new=None: removed)."""
+    """Move one run between chips in the counters (old=None: a new run; new=None: removed), in
+    one statement."""
     if old == new:
         return
+    moves: Counter = Counter()
     if old is not None:
-        ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=old).update(count=F("count") - 1)
+        moves[(automation_id, sampled, old)] -= 1
     if new is not None:
-        updated = ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=new).update(
-            count=F("count") + 1
-        )
-        if not updated:
-            ChipCount.objects.get_or_create(automation_id=automation_id, sampled=sampled, chip=new, defaults={"count": 0})
-            ChipCount.objects.filter(automation_id=automation_id, sampled=sampled, chip=new).update(
-                count=F("count") + 1
-            )
+        moves[(automation_id, sampled, new)] += 1
+    chip_counts_add(moves)

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.core.files import File
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -40,6 +41,7 @@ _PREFIX_KIND = {v: k for k, v in KIND_PREFIX.items()}
 
 # A run of ten years is not a run; the column is a 64-bit integer either way.
 DURATION_MAX_MS = 10 * 366 * 24 * 3600 * 1000
+_STATUSES = frozenset(RunStatus.values)  # computed once: the enum builds the list on every access
 
 
 class RecordError(ValueError):
@@ -50,7 +52,7 @@ class RecordError(ValueError):
 class FileRecord:
     name: str
     role: str
-    content: bytes
+    content: bytes | File  # bytes from a JSON record; an uploaded file (streamed) from multipart
     content_type: str
 
 
@@ -222,7 +224,7 @@ def parse_run_record(obj) -> RunRecord:
         automation = automation.get("ref") or automation.get("id")
     kind, slug = parse_automation_ref(automation)
     status = data.get("status") or RunStatus.COMPLETED
-    if not isinstance(status, str) or status not in RunStatus.values:
+    if not isinstance(status, str) or status not in _STATUSES:
         raise RecordError(f"status: {status!r} is not one of {', '.join(RunStatus.values)}.")
     run_input = data.get("input", {})
     if run_input is None:

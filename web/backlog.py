@@ -15,6 +15,7 @@ from insights.queries import (
     AutomationBacklog,
     Throughput,
     backlog_summary,
+    corrected_fields,
     corrected_paths_recent,
     most_corrected_fields,
     open_backlog_per_day,
@@ -61,7 +62,7 @@ def _detail(selected: list[AutomationBacklog]) -> BacklogDetail:
     one = selected[0].automation if len(selected) == 1 else None
     backlog = open_backlog_per_day(automation_ids=ids, current=sum(i.backlog_sampled for i in selected), days=days)
     points = _rate_points(pass_counts_per_day(automation_ids=ids, days=days), days)
-    fields, corrected = most_corrected_fields(corrected_paths_recent(automation_ids=ids, days=days))
+    fields, corrected = corrected_fields(automation_ids=ids, days=days)
     now = timezone.now()
     versions = version_estimates(one, start=now - timedelta(days=WINDOW_DAYS), end=now) if one else []
     return BacklogDetail(

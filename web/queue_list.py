@@ -128,6 +128,7 @@ class RunQueue:
     def chip_counts(self) -> dict[str, int] | None:
         """Runs per chip, or None when the backend cannot count without scanning runs."""
         if not hasattr(self, "_counts"):
+            self.automations  # noqa: B018 (fetched first: the query hands them to the backend for reuse)
             self._counts = self.backend.chip_counts(self.query()) if self.backend.has_chip_counts else None
         return self._counts
 

@@ -8,10 +8,10 @@ from tests.factories import make_runs
 pytestmark = pytest.mark.django_db
 
 
-def test_benchmark_prints_each_page_and_in_proxy_mode_loupes_overhead(backend, automation):
+def test_in_process_benchmark_prints_each_page_and_in_proxy_mode_loupes_overhead(backend, automation):
     make_runs(3, automation)
     out = StringIO()
-    call_command("benchmark", repeat=2, stdout=out)
+    call_command("benchmark", repeat=2, in_process=True, stdout=out)
     text = out.getvalue()
     assert "review pane" in text and "save a note" in text
     assert ("overhead" in text) == (backend != "local")

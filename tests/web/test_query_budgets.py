@@ -16,9 +16,10 @@ pytestmark = pytest.mark.django_db
 
 # session, user, the run with its automation, review, updated_by and promoted example (one
 # join), its files, its expected files, the user's roles, the previous and the next run of the
-# queue, the audit trail; and for a promoted run, the latest check of its example.
-PANE_QUERIES = 9
-PANE_QUERIES_PROMOTED = 10
+# queue (one statement, two subqueries), the audit trail; and for a promoted run, the latest
+# check of its example.
+PANE_QUERIES = 8
+PANE_QUERIES_PROMOTED = 9
 # session, user, the automation, the example, its files, its checks, the user's roles.
 EXAMPLE_QUERIES = 7
 

@@ -11,8 +11,6 @@ from tqdm import tqdm
 
 from datasets.loop import runs_record_and_check
 from runs import jsonbounds
-from runs.counters import chip_counts_recount
-from runs.models import Automation
 from runs.records import RecordError, RunRecord, parse_run_record
 from runs.services import AutomationGate
 
@@ -38,7 +36,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="Path to a .jsonl file, or '-' for standard input.")
-        parser.add_argument("--batch", type=int, default=500, help="Runs stored per transaction (default 500).")
+        parser.add_argument("--batch", type=int, default=1000, help="Runs stored per transaction (default 1000).")
         parser.add_argument("--create-automations", action="store_true",
                             help="Create automations the file names that Loupe does not know yet (without it, "
                                  "such lines are rejected naming close matches).")
@@ -75,10 +73,6 @@ class Command(BaseCommand):
             self.bar.close()
             if stream is not sys.stdin.buffer:
                 stream.close()
-        for kind, slug in sorted(tally.automations):
-            automation = Automation.objects.filter(kind=kind, slug=slug).first()
-            if automation:
-                chip_counts_recount(automation=automation)
         self.stdout.write(
             f"{tally.lines} lines: {tally.created} created, {tally.updated} updated, {tally.rejected} rejected"
         )
@@ -117,7 +111,7 @@ class Command(BaseCommand):
         if not pending:
             return
         try:
-            self._count(runs_record_and_check([record for _, record in pending], recount=False), pending, tally)
+            self._count(runs_record_and_check([record for _, record in pending]), pending, tally)
             return
         except (DatabaseError, ValueError, OverflowError, OSError):
             if len(pending) == 1:

@@ -1,135 +1,236 @@
-"""Times the reviewer's pages and prints numbers.
+"""Times Loupe over HTTP against a bare one-query Django page, interleaved, and prints ratios.
 
-    python manage.py benchmark [--repeat 30]
+    python manage.py benchmark [--repeat 20] [--ingest-batches 5] [--import-runs 20000]
 
-Requests go through the full middleware stack with Django's test client (no network between
-browser and Loupe), as a signed-in reviewer, against whatever backend is configured:
+Starts gunicorn (one sync worker, like a small production box) on a free loopback port against
+DATABASE_URL with LOUPE_BENCH=1 (the bare page and an X-Loupe-SQL header; config/settings.py),
+signs in a reviewer through a session cookie, and for each round requests the bare page and then
+each case, so both see the same machine load. Each line: median and p90 wall time as seen by the
+client, the ratio of the median to the bare page's median, and the SQL statements the server ran.
+Ingest: batches of 1,000 runs POSTed to /api/v1/ingest/runs, and `import_runs` in process on a
+generated JSON Lines file; both print runs per second. Runs written by the benchmark keep the
+id prefix `run_bench_`. Seed first: `manage.py seed_runs --runs 1000000` (and `seed_reviews`).
 
-- local (default): against DATABASE_URL (seed it first: `manage.py seed_runs --runs 1000000`),
-  next to the bare-Django yardstick of docs/rules.md#speed-yardstick (one indexed 50-row query);
-- proxy mode (LOUPE_BACKEND=backends.eigenpal.EigenpalBackend, EIGENPAL_BASE_URL, ...): every
-  line also shows the time spent waiting for the upstream API, the calls made, and Loupe's own
-  overhead: the page time minus the upstream time.
-
-Each line: median and 90th percentile wall time, SQL queries, and in proxy mode upstream calls,
-median upstream time and median overhead.
+In proxy mode, or with --in-process, the older in-process measurement runs instead (Django's test
+client, with upstream call counts; web/bench_inprocess.py).
 """
 
+import json
+import os
+import secrets
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from datetime import timedelta
+from pathlib import Path
 
+import httpx
+from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.core.management.base import BaseCommand
-from django.db import connection, reset_queries
+from django.core.management import call_command
+from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
-from django.test.utils import override_settings
+from django.utils import timezone
 
+from accounts.models import ApiKey
 from backends import get_backend
-from backends.base import QueueQuery
-from backends.eigenpal.client import metered
+from review.models import Review
+from runs.models import Run
+from web.bench_inprocess import InProcessBenchmark
+
+ROOT = Path(settings.BASE_DIR)
+INGEST_BATCH = 1000
 
 
-class Command(BaseCommand):
-    help = "Print page timings for the queue and the review pane (and Loupe's overhead in proxy mode)."
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Command(InProcessBenchmark):
+    help = "Time pages, saves and ingest over HTTP against a bare Django page, interleaved (ratios, SQL counts)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--repeat", type=int, default=30)
+        super().add_arguments(parser)
+        parser.set_defaults(repeat=20)
+        parser.add_argument("--in-process", action="store_true", help="The older in-process measurement.")
+        parser.add_argument("--ingest-batches", type=int, default=5, help="Ingest API batches of 1,000 runs.")
+        parser.add_argument("--import-runs", type=int, default=20_000, help="Runs for the import_runs timing.")
 
-    def handle(self, *args, repeat: int, **options):
-        backend = get_backend()
-        automations = backend.automations()
-        if not automations:
-            self.stderr.write("No data: run `manage.py demo --no-serve` or `manage.py seed_runs --runs N` first "
-                              "(in proxy mode: on the upstream).")
+    def handle(self, *args, repeat: int, in_process: bool, ingest_batches: int, import_runs: int, **options):
+        if in_process or get_backend().name != "local":
+            return super().handle(*args, repeat=repeat, **options)
+        sample = Run.objects.filter(sampled=True).order_by("-created_at").first()
+        if sample is None:
+            self.stderr.write("No sampled runs: run `manage.py seed_runs --runs N` first.")
             return
         user, _ = User.objects.get_or_create(username="bench-reviewer")
-        user.groups.add(Group.objects.get_or_create(name="reviewer")[0])
-        client = Client()
-        client.force_login(user)
-        automation = automations[0]
-        ref = automation.ref
-        first = backend.queue_page(QueueQuery(automation=automation, page_size=1)).rows
-        run = first[0] if first else None
-        self.proxy = backend.name != "local"
-        where = "upstream " + backend.upstream.base_url if self.proxy else connection.vendor
-        self.stdout.write(f"{backend.name} backend ({where}); automation {ref}; {repeat} requests each\n")
-        cases = []
-        if not self.proxy:
-            cases.append(("bare Django page, one indexed 50-row query", "/__bench__/bare/"))
-        cases += [
-            ("queue, one automation, sampled (50 rows)", f"/queue/?automation={ref}"),
-            ("queue, chip=unreviewed", f"/queue/?automation={ref}&chip=unreviewed"),
-            ("queue, all automations, all runs", "/queue/?scope=all"),
-            ("queue, has expected", f"/queue/?automation={ref}&expected=yes"),
-            *([("queue, promoted", f"/queue/?automation={ref}&promoted=yes")]
-              if getattr(backend, "filters_promoted", True) else []),
-            ("queue, status=failed, all runs", f"/queue/?automation={ref}&status=failed&scope=all"),
-            ("queue, date range", f"/queue/?automation={ref}&date_from=2026-11-01&date_to=2026-11-10"),
-            ("queue, htmx fragment", (f"/queue/?automation={ref}", {"HX-Request": "true"})),
-            ("queue, search by run id", f"/queue/?q={run.pk if run else 'x'}"),
+        for role in ("reviewer", "ops"):
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+        login = Client()
+        login.force_login(user)
+        csrf = _get_new_csrf_string()
+        cookies = {settings.SESSION_COOKIE_NAME: login.cookies[settings.SESSION_COOKIE_NAME].value,
+                   settings.CSRF_COOKIE_NAME: csrf}
+        api_key = ApiKey.issue(user=user, name="benchmark")[1]
+        port = _free_port()
+        env = {**os.environ, "LOUPE_BENCH": "1", "DEBUG": "false", "LOUPE_API_RATE_LIMIT": "0"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1", "--bind",
+             f"127.0.0.1:{port}", "--timeout", "300", "--log-level", "warning"],
+            cwd=ROOT, env=env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with httpx.Client(base_url=base, cookies=cookies, timeout=300,
+                              headers={"X-CSRFToken": csrf, "Referer": base + "/"}) as http:
+                self._http_wait(http, server)
+                counts = (Run.objects.count(), Review.objects.count())
+                self.stdout.write(f"gunicorn, 1 sync worker, {base}; {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
+                                  f"{counts[0]:,} runs, {counts[1]:,} reviews; {repeat} rounds, interleaved")
+                self._pages(http, sample, repeat)
+                self._ingest(base, api_key, sample, ingest_batches)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        if import_runs:
+            self._import(sample, import_runs)
+
+    def _http_wait(self, http, server):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise SystemExit("gunicorn exited before it answered.")
+            try:
+                if http.get("/__bench__/bare/").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise SystemExit("gunicorn did not answer within 60 s.")
+
+    def _http_timed(self, http, method, url, **kwargs):
+        start = time.perf_counter()
+        response = http.request(method, url, **kwargs)
+        elapsed = (time.perf_counter() - start) * 1000
+        if response.status_code >= 400:
+            raise SystemExit(f"{method} {url} answered {response.status_code}: {response.text[:300]}")
+        return elapsed, int(response.headers.get("X-Loupe-SQL", "-1"))
+
+    def _pages(self, http, sample, repeat):
+        ref = sample.automation.ref
+        run_id = sample.pk
+        htmx = {"HX-Request": "true"}
+
+        def version():
+            return Review.objects.filter(run_id=run_id).values_list("version", flat=True).first() or 0
+
+        cases = [
+            ("queue, one automation, sampled", lambda i: ("GET", f"/queue/?automation={ref}", {})),
+            ("queue, htmx fragment", lambda i: ("GET", f"/queue/?automation={ref}", {"headers": htmx})),
+            ("queue, all automations, all runs", lambda i: ("GET", "/queue/?scope=all", {})),
+            ("review pane", lambda i: ("GET", f"/runs/{run_id}/", {})),
+            ("save verdict + note (htmx)", lambda i: ("POST", f"/runs/{run_id}/verdict/", {
+                "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench note {i}",
+                                          "version": version()}})),
+            ("save a correction (htmx)", lambda i: ("POST", f"/runs/{run_id}/correct/", {
+                "headers": htmx, "data": {"op": "set", "path": "/bench", "value": json.dumps(i), "key": "",
+                                          "version": version()}})),
+            ("promote (htmx)", lambda i: ("POST", f"/runs/{run_id}/promote/", {
+                "headers": htmx, "data": {"name": "bench-example", "confirm_no_expected": "on"}})),
+            ("backlog page", lambda i: ("GET", "/backlog/", {})),
+            ("sampling page", lambda i: ("GET", "/sampling/", {})),
+            ("backlog, one automation (per-version estimates)", lambda i: ("GET", f"/backlog/?automation={ref}", {})),
+            ("evaluators page", lambda i: ("GET", "/evaluators/", {})),
         ]
-        if not self.proxy:
-            from review.queries import encode_cursor
-            from runs.models import Run
+        combined = _combined_save_url()
+        if combined:
+            # The pane's one form (verdict, note and a typed correction: `v:<JSON pointer>` fields
+            # holding the value as typed, strings bare).
+            key = next((k for k, v in (sample.output or {}).items() if isinstance(v, str)), "bench")
+            cases.insert(6, ("combined save: verdict, note, correction (htmx)", lambda i: ("POST", combined(run_id), {
+                "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench combined {i}",
+                                          "op": "save", f"v:/{key}": f"bench {i}", "version": version()}})))
+        bare, results = [], {label: [] for label, _ in cases}
+        for _, make in cases:  # warm up every case once
+            method, url, kwargs = make(0)
+            self._http_timed(http, method, url, **kwargs)
+        for i in range(1, repeat + 1):
+            for label, make in cases:
+                bare.append(self._http_timed(http, "GET", "/__bench__/bare/"))
+                method, url, kwargs = make(i)
+                results[label].append(self._http_timed(http, method, url, **kwargs))
+        floor = statistics.median(t for t, _ in bare)
+        self.stdout.write(f"{'case':<50} {'median':>9} {'p90':>9} {'x bare':>7} {'SQL':>4}")
+        self._http_line("bare page, one indexed 50-row query", bare, floor)
+        for label, samples in results.items():
+            self._http_line(label, samples, floor)
 
-            deep = Run.objects.filter(automation=automation, sampled=True).order_by("created_at").first()
-            if deep is not None:
-                cursor = encode_cursor(deep.created_at, deep.pk)
-                cases.append(("queue, oldest page (keyset cursor)", f"/queue/?automation={ref}&before={cursor}"))
-        if not self.proxy:  # the weighted estimates and evaluator agreement (docs/estimates.md)
-            cases += [("sampling page (weighted estimates)", "/sampling/"),
-                      ("backlog, one automation (per-version estimates)", f"/backlog/?automation={ref}"),
-                      ("evaluators page", "/evaluators/"),
-                      ("queue, evaluator passed / human failed",
-                       f"/queue/?automation={ref}&disagreement=evaluator_passed_human_failed&scope=all")]
-        if run is not None:
-            cases.append(("review pane", f"/runs/{run.pk}/"))
-        header = f"{'page':<48} {'median':>9} {'p90':>9} {'SQL':>4}"
-        if self.proxy:
-            header += f" {'calls':>5} {'upstream':>9} {'overhead':>9}"
-        self.stdout.write(header)
-        with override_settings(ROOT_URLCONF="web.bench_urls", DEBUG=True):
-            for label, target in cases:
-                url, headers = target if isinstance(target, tuple) else (target, {})
-                self._measure(client, label, url, headers, repeat)
-            if run is not None:
-                self._measure_save(client, run.pk, repeat)
+    def _http_line(self, label, samples, floor):
+        times = sorted(t for t, _ in samples)
+        p90 = times[max(0, int(len(times) * 0.9) - 1)]
+        median = statistics.median(times)
+        self.stdout.write(f"{label:<50} {median:6.1f} ms {p90:6.1f} ms {median / floor:6.2f}x {samples[-1][1]:4d}")
 
-    def _measure(self, client, label, url, headers, repeat):
-        client.get(url, headers=headers)  # warm caches and connections
-        samples = []
-        for _ in range(repeat):
-            reset_queries()
-            with metered() as meter:
+    def _records(self, sample, count, prefix):
+        now = timezone.now()
+        for n in range(count):
+            yield {"id": f"{prefix}{n:07d}", "automation": sample.automation.ref, "status": "completed",
+                   "trigger": "api", "version": sample.version or "v1", "input": sample.input,
+                   "output": sample.output, "usage": sample.usage, "metadata": sample.metadata,
+                   "createdAt": (now - timedelta(seconds=n)).isoformat(), "durationMs": sample.duration_ms}
+
+    def _ingest(self, base, api_key, sample, batches):
+        if not batches:
+            return
+        prefix = f"run_bench_{secrets.token_hex(4)}_"
+        bodies = []
+        records = list(self._records(sample, batches * INGEST_BATCH, prefix))
+        for b in range(batches):
+            bodies.append("\n".join(json.dumps(r) for r in records[b * INGEST_BATCH:(b + 1) * INGEST_BATCH]).encode())
+        rates, statements = [], 0
+        with httpx.Client(base_url=base, timeout=300,
+                          headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/x-ndjson"}) as api:
+            for body in bodies:
                 start = time.perf_counter()
-                response = client.get(url, headers=headers)
+                response = api.post("/api/v1/ingest/runs", content=body)
                 elapsed = time.perf_counter() - start
-            assert response.status_code == 200, (url, response.status_code)
-            samples.append((elapsed * 1000, meter.seconds * 1000, meter.calls, len(connection.queries)))
-        self._line(label, samples)
+                if response.status_code != 200 or len(response.json()["created"]) != INGEST_BATCH:
+                    raise SystemExit(f"ingest answered {response.status_code}: {response.text[:300]}")
+                rates.append(INGEST_BATCH / elapsed)
+                statements = int(response.headers.get("X-Loupe-SQL", "-1"))
+            start = time.perf_counter()  # a repeat of the last batch: every run is updated in place
+            response = api.post("/api/v1/ingest/runs", content=bodies[-1])
+            repeat_rate = INGEST_BATCH / (time.perf_counter() - start)
+        self.stdout.write(f"ingest API, {batches} batches of {INGEST_BATCH:,} new runs: median {statistics.median(rates):,.0f} "
+                          f"runs/s (min {min(rates):,.0f}), {statements} SQL per batch; a repeated batch "
+                          f"(updates): {repeat_rate:,.0f} runs/s")
 
-    def _measure_save(self, client, run_id, repeat):
-        import re
+    def _import(self, sample, count):
+        prefix = f"run_bench_{secrets.token_hex(4)}_"
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+            for record in self._records(sample, count, prefix):
+                handle.write(json.dumps(record) + "\n")
+        try:
+            start = time.perf_counter()
+            call_command("import_runs", handle.name, verbosity=0, stdout=open(os.devnull, "w"))
+            elapsed = time.perf_counter() - start
+        finally:
+            os.unlink(handle.name)
+        self.stdout.write(f"import_runs, {count:,} runs from a JSON Lines file: {count / elapsed:,.0f} runs/s "
+                          f"({elapsed:.1f} s)")
 
-        samples = []
-        for i in range(repeat):
-            page = client.get(f"/runs/{run_id}/").content.decode()
-            version = re.search(r'data-version="(\d+)"', page).group(1)
-            reset_queries()
-            with metered() as meter:
-                start = time.perf_counter()
-                client.post(f"/runs/{run_id}/verdict/", {"verdict": "", "body": f"bench note {i}", "version": version},
-                            headers={"HX-Request": "true"})
-                elapsed = time.perf_counter() - start
-            samples.append((elapsed * 1000, meter.seconds * 1000, meter.calls, len(connection.queries)))
-        self._line("save a note (htmx, re-renders the pane)", samples)
 
-    def _line(self, label, samples):
-        totals = sorted(s[0] for s in samples)
-        p90 = totals[max(0, int(len(totals) * 0.9) - 1)]
-        line = f"{label:<48} {statistics.median(totals):6.1f} ms {p90:6.1f} ms {samples[-1][3]:4d}"
-        if self.proxy:
-            upstream = statistics.median(s[1] for s in samples)
-            overhead = statistics.median(s[0] - s[1] for s in samples)
-            line += f" {samples[-1][2]:5d} {upstream:6.1f} ms {overhead:6.1f} ms"
-        self.stdout.write(line)
+def _combined_save_url():
+    """The one-request save (verdict, note and correction together) where this build has it."""
+    from django.urls import NoReverseMatch, reverse
+
+    for name in ("run_save", "run_review_save"):
+        try:
+            reverse(name, args=["x"])
+        except NoReverseMatch:
+            continue
+        return lambda run_id, name=name: reverse(name, args=[run_id])
+    return None

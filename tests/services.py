@@ -1,0 +1,101 @@
+"""Real services for tests: a local S3 API (moto in server mode) and free loopback ports.
+
+The S3 tests use LOUPE_TEST_S3_ENDPOINT when set; otherwise they start `moto.server` on a free
+loopback port. Where neither is possible they are skipped with the reason printed, except when
+LOUPE_REQUIRE_S3=1 (CI), where that is a failure."""
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, *, process: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode} before answering at {url}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"Nothing answered at {url} within {timeout:.0f} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a process this test started (by its own handle, never by name)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _unavailable(reason: str):
+    if os.environ.get("LOUPE_REQUIRE_S3") == "1":
+        pytest.fail(f"LOUPE_REQUIRE_S3=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """The URL of a real S3-compatible API for this test session."""
+    given = os.environ.get("LOUPE_TEST_S3_ENDPOINT", "")
+    if given:
+        yield given.rstrip("/")
+        return
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
+        _unavailable("S3 tests skipped: moto[server] is not installed and LOUPE_TEST_S3_ENDPOINT is not set "
+                     "(pip install -r requirements-dev.txt)")
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url, process=process)
+        yield url
+    finally:
+        stop(process)
+
+
+def s3_client(endpoint: str):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="loupe-test", aws_secret_access_key="loupe-test")
+
+
+def s3_bucket(endpoint: str, name: str) -> str:
+    """Create (or reuse) a bucket on the test S3 API."""
+    client = s3_client(endpoint)
+    try:
+        client.create_bucket(Bucket=name)
+    except client.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    return name
+
+
+def s3_keys(endpoint: str, bucket: str, prefix: str = "") -> list[str]:
+    listing = s3_client(endpoint).list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def s3_env(endpoint: str, bucket: str, prefix: str) -> dict[str, str]:
+    """The environment that puts Loupe's files on that S3 API."""
+    return {"LOUPE_S3_BUCKET": bucket, "LOUPE_S3_ENDPOINT_URL": endpoint, "LOUPE_S3_REGION": "us-east-1",
+            "LOUPE_S3_ACCESS_KEY_ID": "loupe-test", "LOUPE_S3_SECRET_ACCESS_KEY": "loupe-test",
+            "LOUPE_S3_PREFIX": prefix}
