@@ -125,6 +125,21 @@ class ReviewHealth:
         return sum(d.total_runs for d in self.days if d.day >= first)
 
 
+# Scores shown per run (ingest bounds what a run may carry; this bounds what an upstream sends).
+MAX_SCORES = 50
+
+
+@dataclass
+class ScoreInfo:
+    """A score an automated evaluator gave a run (Loupe: recorded at ingest; upstream: GET
+    {prefix}/runs/{id}/scores). `passed` is None when the evaluator's verdict cannot be told."""
+
+    name: str
+    value: float | None = None
+    passed: bool | None = None
+    source: str = ""
+
+
 @dataclass
 class ReviewInfo:
     """A run's review (the API's feedback). `version` changes with every saved change; a save
@@ -371,6 +386,10 @@ class Backend:
 
     def read_head(self, run: RunInfo, file: FileInfo, limit: int, *, expected: bool = False) -> bytes:
         """The first `limit` bytes of a file (previews); OSError when it cannot be read."""
+        raise NotImplementedError
+
+    def run_scores(self, run_id: str) -> list[ScoreInfo]:
+        """The evaluator scores of a run, by name (example checks are shown on their own)."""
         raise NotImplementedError
 
     def audit_trail(self, run_id: str, limit: int = 50) -> list:

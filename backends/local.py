@@ -13,6 +13,7 @@ from django.db.models import Count, ExpressionWrapper, F, Q, Sum
 
 from backends import local_queries
 from backends.base import (
+    MAX_SCORES,
     Backend,
     ChangeRefused,
     ExampleInfo,
@@ -26,6 +27,7 @@ from backends.base import (
     ReviewConflict,
     ReviewInfo,
     RunInfo,
+    ScoreInfo,
 )
 from datasets import archive
 from datasets.compare import ExampleRun
@@ -43,7 +45,7 @@ from review import queries, services
 from review.models import ExpectedFile, Review
 from runs.chips import Chip
 from runs.ids import small_int
-from runs.models import Automation, Run, RunFile
+from runs.models import Automation, EvaluatorScore, Run, RunFile
 
 CHUNK = 64 * 1024
 # The example list never loads the JSON columns.
@@ -182,6 +184,12 @@ class LocalBackend(Backend):
     def read_head(self, run: RunInfo, file: FileInfo, limit: int, *, expected: bool = False) -> bytes:
         with file.handle.open("rb") as handle:
             return handle.read(limit)
+
+    def run_scores(self, run_id: str) -> list[ScoreInfo]:
+        rows = list(EvaluatorScore.objects.filter(run_id=run_id).order_by("name")[:MAX_SCORES])
+        if not rows and not Run.objects.filter(pk=run_id).exists():
+            raise NotFound(f"No run {run_id!r}.")
+        return [ScoreInfo(s.name, s.value, s.passed, s.source) for s in rows]
 
     def audit_trail(self, run_id: str, limit: int = 50) -> list:
         return queries.audit_trail(run_id, limit)

@@ -75,6 +75,15 @@ def run_editor(request: HttpRequest, run_id: str) -> HttpResponse:
 
 @require_GET
 @backend_errors
+def run_scores(request: HttpRequest, run_id: str) -> HttpResponse:
+    """The run's evaluator scores, fetched after the pane (htmx `load`): in proxy mode they cost
+    an upstream call the rest of the pane does not wait for."""
+    return render(request, "review/partials/scores.html",
+                  {"run_id": run_id, "scores": get_backend().run_scores(run_id), "loaded": True})
+
+
+@require_GET
+@backend_errors
 def run_step(request: HttpRequest, run_id: str, direction: str) -> HttpResponse:
     """Previous/next in the queue, resolved on click (backends whose neighbours cost calls)."""
     backend = get_backend()

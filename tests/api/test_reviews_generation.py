@@ -169,3 +169,11 @@ def test_sdk_091_reads_a_review_written_in_the_reviews_generation(live_server):
     with EigenpalClient(api_key=key, base_url=live_server.url + "/") as sdk:
         feedback = sdk.runs.feedback.get(run.id).feedback
     assert (feedback.rating, feedback.status, feedback.body) == ("fail", "ignored", "n")
+
+
+
+
+def test_a_review_without_status_reads_open_and_is_listed_as_open(api, run):
+    put_feedback(api, run, {"body": "only a note"})
+    assert api.get(f"/v1/runs/{run.id}/reviews").json()["review"]["status"] == "open"
+    assert [r["id"] for r in api.get("/v1/runs?reviewStatus=open").json()["runs"]] == [run.id]
