@@ -125,6 +125,21 @@ class ReviewHealth:
         return sum(d.total_runs for d in self.days if d.day >= first)
 
 
+# Scores shown per run (ingest bounds what a run may carry; this bounds what an upstream sends).
+MAX_SCORES = 50
+
+
+@dataclass
+class ScoreInfo:
+    """A score an automated evaluator gave a run (Loupe: recorded at ingest; upstream: GET
+    {prefix}/runs/{id}/scores). `passed` is None when the evaluator's verdict cannot be told."""
+
+    name: str
+    value: float | None = None
+    passed: bool | None = None
+    source: str = ""
+
+
 @dataclass
 class ReviewInfo:
     """A run's review (the API's feedback). `version` changes with every saved change; a save
@@ -373,6 +388,10 @@ class Backend:
         """The first `limit` bytes of a file (previews); OSError when it cannot be read."""
         raise NotImplementedError
 
+    def run_scores(self, run_id: str) -> list[ScoreInfo]:
+        """The evaluator scores of a run, by name (example checks are shown on their own)."""
+        raise NotImplementedError
+
     def audit_trail(self, run_id: str, limit: int = 50) -> list:
         raise NotImplementedError
 
@@ -394,7 +413,9 @@ class Backend:
     def expected_file_delete(self, *, run: RunInfo, name: str, user) -> str:
         raise NotImplementedError
 
-    def promote(self, *, run: RunInfo, name: str, user) -> PromoteResult:
+    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
+        """replace_other=False: refuse (ChangeRefused, field replace_example) a name held by an
+        example promoted from another run."""
         raise NotImplementedError
 
     # -- datasets -------------------------------------------------------------------------

@@ -51,6 +51,16 @@ class VersionGroup:
         return self.count(FAILED)
 
     @property
+    def newest(self) -> ComparedRun:
+        """The version's newest run (runs are kept oldest first): its output is the column shown."""
+        return self.runs[-1]
+
+    @property
+    def earlier(self) -> list[ComparedRun]:
+        """The version's other runs, newest first."""
+        return self.runs[-2::-1]
+
+    @property
     def verdict(self) -> str:
         """failed if any finished run failed, passed if every finished run passed, else blocked
         (or running when none has finished)."""

@@ -14,7 +14,7 @@ import binascii
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 from django.core.files import File
@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from runs.files import BadFileName, guess_content_type, safe_relative_path
+from runs.ids import run_id_problem
+from runs.jsonbounds import JsonRefused, check_json, max_depth, text_problem
 from runs.models import KIND_PREFIX, FileRole, RunStatus
 
 _ALIASES = {
@@ -33,10 +35,13 @@ _ALIASES = {
     "batch_id": "batchId",
     "triggered_by": "triggeredBy",
     "content_type": "contentType",
+    "create_automation": "createAutomation",
 }
 _PREFIX_KIND = {v: k for k, v in KIND_PREFIX.items()}
 
 
+# A run of ten years is not a run; the column is a 64-bit integer either way.
+DURATION_MAX_MS = 10 * 366 * 24 * 3600 * 1000
 _STATUSES = frozenset(RunStatus.values)  # computed once: the enum builds the list on every access
 
 
@@ -159,6 +164,7 @@ class RunRecord:
     usage: object = None
     metadata: object = None
     files: list[FileRecord] = field(default_factory=list)
+    create_automation: bool = False  # "createAutomation": true (runs.services.AutomationGate)
     scores: list[ScoreRecord] | None = None  # None: leave the run's scores as they are
 
     @property
@@ -178,11 +184,16 @@ def _time(data: dict, key: str, *, required: bool = False) -> datetime | None:
         return None
     if not isinstance(raw, str):
         raise RecordError(f"{key}: expected an ISO-8601 date-time string, got {type(raw).__name__}.")
-    value = parse_datetime(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+    try:
+        value = parse_datetime(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
+        if value is not None:
+            value.astimezone(UTC)  # out of range once in UTC (year 1 at +01:00)
+    except (ValueError, OverflowError):
+        value = None
     if value is None:
-        raise RecordError(f"{key}: {raw!r} is not an ISO-8601 date-time.")
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
+        raise RecordError(f"{key}: {raw[:80]!r} is not an ISO-8601 date-time.")
     return value
 
 
@@ -190,9 +201,12 @@ def _opt_str(data: dict, key: str, max_length: int) -> str | None:
     value = data.get(key)
     if value is None:
         return None
-    if not isinstance(value, (str, int)):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise RecordError(f"{key}: expected a string.")
     value = str(value)
+    problem = text_problem(value)
+    if problem:
+        raise RecordError(f"{key}: {problem}")
     if len(value) > max_length:
         raise RecordError(f"{key}: longer than {max_length} characters.")
     return value
@@ -240,18 +254,25 @@ def parse_run_record(obj) -> RunRecord:
     """Validate one run record; raises RecordError with a field-named message."""
     if not isinstance(obj, dict):
         raise RecordError("Expected a JSON object for the run.")
+    # Every field within the nesting bound (the run object is one level more), every key and
+    # string storable (no NUL, no lone surrogate), no NaN; the message names the field.
+    try:
+        check_json(obj, "<root>", max_depth() + 1)
+    except JsonRefused as exc:
+        raise RecordError(f"{exc.field}: {exc.reason}") from None
     data = _normalise_keys(obj)
     run_id = data.get("id")
-    if not isinstance(run_id, str) or not run_id.strip():
-        raise RecordError("id: required, a non-empty string.")
-    if len(run_id) > 100:
-        raise RecordError("id: longer than 100 characters.")
+    if isinstance(run_id, str):
+        run_id = run_id.strip()
+    problem = run_id_problem(run_id)
+    if problem:
+        raise RecordError(f"id: {problem}")
     automation = data.get("automation") or data.get("source")
     if isinstance(automation, dict):
         automation = automation.get("ref") or automation.get("id")
     kind, slug = parse_automation_ref(automation)
     status = data.get("status") or RunStatus.COMPLETED
-    if status not in _STATUSES:
+    if not isinstance(status, str) or status not in _STATUSES:
         raise RecordError(f"status: {status!r} is not one of {', '.join(RunStatus.values)}.")
     run_input = data.get("input", {})
     if run_input is None:
@@ -262,8 +283,9 @@ def parse_run_record(obj) -> RunRecord:
     if error is not None and not isinstance(error, str):
         error = json.dumps(error)
     duration = data.get("durationMs")
-    if duration is not None and (not isinstance(duration, (int, float)) or duration < 0):
-        raise RecordError("durationMs: expected a non-negative number.")
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
+                                 or not 0 <= duration <= DURATION_MAX_MS):
+        raise RecordError(f"durationMs: expected a non-negative number of milliseconds, at most {DURATION_MAX_MS}.")
     files = data.get("files") or []
     if not isinstance(files, list):
         raise RecordError("files: expected a list.")
@@ -275,7 +297,7 @@ def parse_run_record(obj) -> RunRecord:
         if len({s.name for s in scores}) != len(scores):
             raise RecordError("scores: each evaluator name at most once per run.")
     record = RunRecord(
-        id=run_id.strip(),
+        id=run_id,
         kind=kind,
         slug=slug,
         status=status,
@@ -294,6 +316,7 @@ def parse_run_record(obj) -> RunRecord:
         usage=data.get("usage"),
         metadata=data.get("metadata"),
         files=[_file(f, i) for i, f in enumerate(files)],
+        create_automation=data.get("createAutomation") is True,
         scores=scores,
     )
     if record.duration_ms is None and record.completed_at and record.started_at:

@@ -1,5 +1,6 @@
 """Writes that span rows of the runs app: automations, sampling history, recorded runs."""
 
+import difflib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,13 +13,14 @@ from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add
 from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
+    KIND_PREFIX,
     Automation,
     EvaluatorScore,
     Run,
     RunFile,
     SamplingRateChange,
 )
-from runs.records import RunRecord, json_dumps
+from runs.records import RecordError, RunRecord, json_dumps
 from runs.sampling import BUCKETS, sample_bucket
 from runs.sql import in_values
 
@@ -108,6 +110,32 @@ def output_preview(output, error: str | None = None, limit: int = 240) -> str:
 class RecordResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+
+
+class AutomationGate:
+    """Recording runs creates an automation only when asked (docs/security.md): a run naming an
+    automation Loupe does not know is rejected, naming close matches, unless its record says
+    `"createAutomation": true`, the caller passes create=True (`import_runs --create-automations`)
+    or the setting LOUPE_INGEST_CREATES_AUTOMATIONS is on. A typo then no longer starts a new,
+    empty automation that nobody reviews."""
+
+    def __init__(self, *, create: bool | None = None):
+        from django.conf import settings
+
+        self.create = getattr(settings, "LOUPE_INGEST_CREATES_AUTOMATIONS", False) if create is None else create
+        self.known = {f"{KIND_PREFIX[kind]}.{slug}" for kind, slug in Automation.objects.values_list("kind", "slug")}
+
+    def check(self, record: RunRecord) -> RunRecord:
+        ref = record.automation_ref
+        if ref in self.known:
+            return record
+        if not (self.create or record.create_automation):
+            close = difflib.get_close_matches(ref, sorted(self.known), n=3, cutoff=0.75)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise RecordError(f"automation: Loupe has no automation {ref!r}.{hint} To create it, send "
+                              '"createAutomation": true with the run.')
+        self.known.add(ref)  # later runs of this request may name it too
+        return record
 
 
 def _automations_for(records: Iterable[RunRecord]) -> dict[tuple[str, str], Automation]:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("queue/", queue.queue, name="queue"),
     path("runs/<str:run_id>/", run_pane.run_detail, name="run_detail"),
     path("runs/<str:run_id>/editor/", run_pane.run_editor, name="run_editor"),
+    path("runs/<str:run_id>/scores/", run_pane.run_scores, name="run_scores"),
     path("runs/<str:run_id>/verdict/", run_pane.run_verdict, name="run_verdict"),
     path("runs/<str:run_id>/status/", run_pane.run_status, name="run_status"),
     path("runs/<str:run_id>/correct/", run_pane.run_correct, name="run_correct"),

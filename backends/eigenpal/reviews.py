@@ -4,6 +4,7 @@
 import httpx
 
 from backends.base import (
+    MAX_SCORES,
     BackendError,
     ChangeRefused,
     FileDownload,
@@ -12,6 +13,7 @@ from backends.base import (
     ReviewConflict,
     ReviewInfo,
     RunInfo,
+    ScoreInfo,
 )
 from backends.eigenpal.client import file_path, seg
 from backends.eigenpal.wire import CHUNK
@@ -57,6 +59,27 @@ class ReviewsMixin:
         finally:
             download.chunks.close()
         return bytes(data[:limit])
+
+    def run_scores(self, run_id: str) -> list[ScoreInfo]:
+        """GET {prefix}/runs/{id}/scores (both generations answer {"scores": [EvalResult]});
+        Loupe's own example checks (evaluatorType "example") are left to the checks block."""
+        data = self.upstream.json("GET", f"/runs/{seg(run_id)}/scores") or {}
+        rows = data.get("scores") if isinstance(data, dict) else data
+        scores = []
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict) or row.get("evaluatorType") == "example":
+                continue
+            value, passed = row.get("score"), row.get("passed")
+            details = row.get("details") if isinstance(row.get("details"), dict) else {}
+            source = details.get("source") or row.get("evaluatorType") or ""
+            scores.append(ScoreInfo(
+                name=str(row.get("evaluatorName") or row.get("label") or "?")[:100],
+                value=float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None,
+                passed=passed if isinstance(passed, bool) else None,
+                source=str(source)[:100]))
+            if len(scores) >= MAX_SCORES:
+                break
+        return scores
 
     def audit_trail(self, run_id: str, limit: int = 50) -> list:
         return audit_trail(run_id, limit)
@@ -131,7 +154,9 @@ class ReviewsMixin:
         self._audit(run.id, user, "expected_file:delete", {"name": name})
         return name
 
-    def promote(self, *, run: RunInfo, name: str, user) -> PromoteResult:
+    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
+        # replace_other is not checked upstream: the API has no lookup by name that is cheap and
+        # race-free, so proxy mode keeps the contract's upsert (docs/security.md).
         # An upsert by name upstream (docs/api-feedback.md#promote), so retrying it is safe.
         data = self.upstream.json("POST", f"/runs/{seg(run.id)}/promote", json={"name": name}, idempotent=True) or {}
         result = PromoteResult(example_id=str(data.get("exampleId") or ""), name=data.get("name") or name)

@@ -80,6 +80,11 @@
       var dialog = document.getElementById("shortcuts");
       if (dialog) dialog.showModal();
     }
+    // "Go back" links (no javascript: URLs under the Content-Security-Policy).
+    if (event.target.closest("[data-history-back]") && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
   });
 
   // Refuse an oversized upload before sending it; the server checks again.

@@ -48,10 +48,26 @@ def test_an_unfinished_run_keeps_the_comparison_pending():
 @pytest.mark.django_db
 def test_compare_page_shows_each_version_with_its_verdict(reviewer_client, promoted):
     body = reviewer_client.get(_url("example_compare", promoted)).content.decode()
-    v3 = body.split('data-version="v3"')[1].split("</section>")[0]
-    v4 = body.split('data-version="v4"')[1].split("</section>")[0]
+    v3 = body.split('data-version="v3"')[1].split("</th>")[0]
+    v4 = body.split('data-version="v4"')[1].split("</th>")[0]
     assert 'data-testid="version-verdict">failed' in v3 and 'data-testid="version-verdict">passed' in v4
-    assert "differs from the expected output at /total" in v3
+    checks = body.split('data-testid="version-checks"')
+    assert "differs from the expected output at /total" in checks[1] and "differs" not in checks[2]
+
+
+@pytest.mark.django_db
+def test_compare_page_puts_each_version_in_its_own_column(reviewer_client, promoted):
+    """Columns: original, expected, then v3 and v4 (in the order they first ran); each row has a
+    cell per column, and v3's output marks its difference from the expected total."""
+    html = reviewer_client.get(_url("example_compare", promoted)).content.decode()
+    header = html.split("<thead>")[1].split("</thead>")[0]
+    assert header.index("Original output") < header.index("Expected output") < header.index('"v3"') < header.index('"v4"')
+    outputs = html.split('class="compare-outputs"')[1].split("</tr>")[0]
+    assert outputs.count("<td") == 4
+    v3_output = outputs.split('data-version="v3"')[1].split("</td>")[0]
+    assert "<del" in v3_output and "<ins" in v3_output and "223" in v3_output
+    v4_output = outputs.split('data-version="v4"')[1].split("</td>")[0]
+    assert "<del" not in v4_output
 
 
 @pytest.mark.django_db
