@@ -1,7 +1,6 @@
 """Loupe's own run recording endpoint, POST /api/v1/ingest/runs."""
 
 
-import json
 
 from django.http import HttpRequest
 
@@ -20,7 +19,7 @@ from runs.files import BadFileName, guess_content_type, safe_relative_path
 from runs.models import (
     FileRole,
 )
-from runs.records import FileRecord, RecordError, parse_run_record
+from runs.records import FileRecord, RecordError, json_loads, parse_run_record
 from runs.services import AutomationGate
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
@@ -31,7 +30,7 @@ def _entries(text: str, content_type: str) -> list[tuple[int, int | None, object
     if content_type not in NDJSON_TYPES:
         try:
             # NaN / Infinity and deep or unstorable fields are rejected per run, by index.
-            data = json.loads(text, parse_constant=jsonbounds.NotJson)
+            data = json_loads(text, parse_constant=jsonbounds.NotJson)
         except RecursionError:
             # Too deep for the parser to hand back the good items: the batch is refused whole.
             # NDJSON (one run per line) rejects only the deep lines.
@@ -49,7 +48,7 @@ def _entries(text: str, content_type: str) -> list[tuple[int, int | None, object
         if not line.strip():
             continue
         try:
-            obj = json.loads(line, parse_constant=jsonbounds.NotJson)
+            obj = json_loads(line, parse_constant=jsonbounds.NotJson)
         except RecursionError:
             obj = RecordError(f"<root>: line {number} is nested more than {jsonbounds.max_depth()} levels deep.")
         except ValueError as exc:

@@ -70,16 +70,20 @@ def _has_long_digits(raw: bytes | str) -> bool:
     return _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO)
 
 
-def json_loads(raw: bytes | str):
+def json_loads(raw: bytes | str, parse_constant=None):
     """Parse JSON text: orjson (several times faster than the standard library), falling back to
     `json.loads` for what orjson refuses and for text holding a run of 19+ digits (a C-speed scan),
     so big integers stay exact and error messages (json.JSONDecodeError with msg and colno) stay
-    as before. NaN and Infinity are refused either way: PostgreSQL's jsonb cannot store them."""
+    as before. NaN and Infinity are refused either way: PostgreSQL's jsonb cannot store them;
+    with `parse_constant` (e.g. jsonbounds.NotJson) the fallback hands them to it instead, so the
+    caller can reject the one run that holds them by field."""
     if not _has_long_digits(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass
+    if parse_constant is not None:
+        return json.loads(raw, parse_constant=parse_constant)
     try:
         return json.loads(raw, parse_constant=_no_constant)
     except _NonFinite as exc:

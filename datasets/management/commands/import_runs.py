@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from datasets.loop import runs_record_and_check
 from runs import jsonbounds
-from runs.records import RecordError, RunRecord, parse_run_record
+from runs.records import RecordError, RunRecord, json_loads, parse_run_record
 from runs.services import AutomationGate
 
 
@@ -89,7 +89,7 @@ class Command(BaseCommand):
 
     def _parse(self, number: int, raw: bytes, tally: ImportTally) -> RunRecord | None:
         try:
-            obj = json.loads(raw, parse_constant=jsonbounds.NotJson)
+            obj = json_loads(raw, parse_constant=jsonbounds.NotJson)
         except RecursionError:
             self._reject(number, f"nested more than {jsonbounds.max_depth()} levels deep.", tally)
             return None
