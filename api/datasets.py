@@ -27,6 +27,7 @@ from api.support import (
 from datasets import archive, services
 from datasets.models import Example, ExampleFile, ExampleFolder
 from runs.files import BadFileName, guess_content_type, safe_relative_path
+from runs.ids import small_int
 from runs.models import Automation
 
 DATASET_ROLES = (REVIEWER, LEAD)
@@ -61,10 +62,13 @@ def example_to_dict(request: HttpRequest, example: Example, *, metadata_only: bo
     }
 
 
+ROW_ORDER_MAX = 2**31 - 1  # the column is an integer
+
+
 def _get_example(automation: Automation, example_id: str) -> Example:
     """By id, or by name (agents' example ids derive from the name)."""
     qs = Example.objects.filter(automation=automation).select_related("automation").prefetch_related("files")
-    example = (qs.filter(pk=int(example_id)) if example_id.isdigit() else qs.filter(name=example_id)).first()
+    example = (qs.filter(pk=small_int(example_id)) if small_int(example_id) is not None else qs.filter(name=example_id)).first()
     if example is None:
         raise not_found(f"No example {example_id!r} in {automation.ref}.", field="exampleId")
     return example
@@ -81,8 +85,8 @@ def _fields(body: dict) -> dict:
         raise bad_request("annotation", f"Expected a string of at most {ANNOTATION_MAX} characters, or null.")
     row_order = body.get("rowOrder")
     if row_order is not None and (isinstance(row_order, bool) or not isinstance(row_order, (int, float))
-                                  or row_order < 0 or int(row_order) != row_order):
-        raise bad_request("rowOrder", "Expected a whole number of at least 0, or null.")
+                                  or not 0 <= row_order <= ROW_ORDER_MAX or int(row_order) != row_order):
+        raise bad_request("rowOrder", f"Expected a whole number from 0 to {ROW_ORDER_MAX}, or null.")
     if "name" in body and not isinstance(body["name"], str):
         raise bad_request("name", "Expected a string.")
     fields = {WIRE_FIELDS[k]: v for k, v in body.items()}

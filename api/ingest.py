@@ -1,7 +1,6 @@
 """Loupe's own run recording endpoint, POST /api/v1/ingest/runs."""
 
 
-import json
 
 from django.http import HttpRequest
 
@@ -15,11 +14,13 @@ from api.support import (
     is_multipart,
 )
 from datasets.loop import runs_record_and_check
+from runs import jsonbounds
 from runs.files import BadFileName, guess_content_type, safe_relative_path
 from runs.models import (
     FileRole,
 )
-from runs.records import FileRecord, RecordError, parse_run_record
+from runs.records import FileRecord, RecordError, json_loads, parse_run_record
+from runs.services import AutomationGate
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
 
@@ -28,7 +29,13 @@ def _entries(text: str, content_type: str) -> list[tuple[int, int | None, object
     """(index, line, object) per run: one JSON object, a JSON list, or NDJSON (one per line)."""
     if content_type not in NDJSON_TYPES:
         try:
-            data = json.loads(text)
+            # NaN / Infinity and deep or unstorable fields are rejected per run, by index.
+            data = json_loads(text, parse_constant=jsonbounds.NotJson)
+        except RecursionError:
+            # Too deep for the parser to hand back the good items: the batch is refused whole.
+            # NDJSON (one run per line) rejects only the deep lines.
+            raise bad_request("<root>", f"The body is nested more than {jsonbounds.max_depth()} levels deep "
+                                        "(LOUPE_MAX_JSON_DEPTH); send NDJSON to have the other runs stored.") from None
         except ValueError:
             if "\n" not in text.strip():
                 raise bad_request("<root>", "The body is neither JSON nor NDJSON.") from None
@@ -41,9 +48,11 @@ def _entries(text: str, content_type: str) -> list[tuple[int, int | None, object
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json_loads(line, parse_constant=jsonbounds.NotJson)
+        except RecursionError:
+            obj = RecordError(f"<root>: line {number} is nested more than {jsonbounds.max_depth()} levels deep.")
         except ValueError as exc:
-            obj = RecordError(f"<root>: line {number} is not valid JSON ({exc.msg}).")
+            obj = RecordError(f"<root>: line {number} is not valid JSON ({getattr(exc, 'msg', exc)}).")
         entries.append((len(entries), number, obj))
     return entries
 
@@ -97,11 +106,12 @@ def ingest_runs(request: HttpRequest):
     if not text.strip():
         raise bad_request("runs", "Send one run, a JSON list of runs, or NDJSON.")
     records, rejected = [], []
+    gate = AutomationGate()
     for index, line, obj in _entries(text, content_type):
         try:
             if isinstance(obj, RecordError):
                 raise obj
-            records.append(parse_run_record(obj))
+            records.append(gate.check(parse_run_record(obj)))
         except RecordError as exc:
             rejected.append(_rejection(index, line, obj, exc))
     if is_multipart(request):

@@ -309,7 +309,7 @@ def review_patch(request: HttpRequest, run_id: str):
     changes = {}
     for wire, name, values in (("verdict", "rating", GUESS_VERDICT_IN), ("status", "status", GUESS_STATUS_IN)):
         if wire in body:
-            if body[wire] is not None and body[wire] not in values:
+            if body[wire] is not None and (not isinstance(body[wire], str) or body[wire] not in values):
                 raise bad_request(wire, f"Expected one of {', '.join(values)}, or null.")
             changes[name] = values.get(body[wire])
     if "note" in body:

@@ -7,7 +7,6 @@ to endpoint functions for one URL pattern, so the URL conf (and the OpenAPI test
 which methods every path serves.
 """
 
-import json
 import logging
 import re
 import time
@@ -27,6 +26,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import ApiKey
 from accounts.roles import has_role
+from runs import jsonbounds
+from runs.ids import BIGINT_MAX
 
 logger = logging.getLogger("loupe.api")
 
@@ -236,7 +237,9 @@ def json_body(request: HttpRequest, *, kind: type | tuple = dict, allow_empty: b
     if content_type and "json" not in content_type:
         raise bad_request("<root>", f"Expected Content-Type application/json, got {content_type}.")
     try:
-        data = json.loads(raw)
+        data = jsonbounds.loads(raw)
+    except jsonbounds.JsonRefused as exc:
+        raise bad_request(exc.field, exc.reason) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request("<root>", f"The body is not valid JSON: {exc}.") from None
     if not isinstance(data, kind):
@@ -330,12 +333,13 @@ class Query:
         value = self.get(name)
         if value is None:
             return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise bad_request(name, "Expected a whole number.") from None
-        if number < minimum or (maximum is not None and number > maximum):
-            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        text = value.strip()
+        if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()) or len(text) > 20:
+            raise bad_request(name, "Expected a whole number.")
+        number = int(text)
+        maximum = BIGINT_MAX if maximum is None else maximum  # what a database column holds
+        if number < minimum or number > maximum:
+            bounds = f"between {minimum} and {maximum}"
             raise bad_request(name, f"Must be {bounds}.")
         return number
 

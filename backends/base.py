@@ -452,7 +452,9 @@ class Backend:
     def expected_file_delete(self, *, run: RunInfo, name: str, user) -> str:
         raise NotImplementedError
 
-    def promote(self, *, run: RunInfo, name: str, user) -> PromoteResult:
+    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
+        """replace_other=False: refuse (ChangeRefused, field replace_example) a name held by an
+        example promoted from another run."""
         raise NotImplementedError
 
     # -- datasets -------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from datasets.services import (
 from review import queries, services
 from review.models import ExpectedFile, Review
 from runs.chips import Chip
+from runs.ids import small_int
 from runs.models import Automation, EvaluatorScore, Run, RunFile, RunStatus, RunStep
 
 CHUNK = 64 * 1024
@@ -172,13 +173,14 @@ class LocalBackend(Backend):
             raise NotFound(f"No run {run_id!r}.") from None
 
     def run_file(self, run_id: str, key: str) -> FileDownload:
-        run_file = RunFile.objects.filter(pk=key, run_id=run_id).first() if key.isdigit() else None
+        run_file = RunFile.objects.filter(pk=key, run_id=run_id).first() if small_int(key) is not None else None
         if run_file is None:
             raise NotFound("No such file in this run.")
         return _download(run_file.file, run_file.name, run_file.content_type, run_file.size)
 
     def expected_file(self, run_id: str, key: str) -> FileDownload:
-        expected = ExpectedFile.objects.filter(pk=key, review__run_id=run_id).first() if key.isdigit() else None
+        expected = (ExpectedFile.objects.filter(pk=key, review__run_id=run_id).first()
+                    if small_int(key) is not None else None)
         if expected is None:
             raise NotFound("No such expected file for this run.")
         return _download(expected.file, expected.name, expected.content_type, expected.size)
@@ -243,9 +245,9 @@ class LocalBackend(Backend):
     def expected_file_delete(self, *, run: RunInfo, name: str, user) -> str:
         return self._file_op(lambda: services.expected_file_delete(run=self._run_row(run), name=name, user=user))
 
-    def promote(self, *, run: RunInfo, name: str, user) -> PromoteResult:
+    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
         try:
-            example = example_promote(run=self._run_row(run), name=name, user=user)
+            example = example_promote(run=self._run_row(run), name=name, user=user, replace_other=replace_other)
         except PromoteError as exc:
             raise ChangeRefused(str(exc), field=exc.field) from None
         return PromoteResult(example_id=str(example.pk), name=example.name)
@@ -276,7 +278,7 @@ class LocalBackend(Backend):
 
     def _example_row(self, automation: Automation, example_id: str) -> Example:
         example = (Example.objects.select_related("promoted_by").filter(pk=example_id, automation=automation).first()
-                   if str(example_id).isdigit() else None)
+                   if small_int(example_id) is not None else None)
         if example is None:
             raise NotFound("No such example in this dataset.")
         return example
@@ -325,7 +327,7 @@ class LocalBackend(Backend):
 
     def example_file(self, automation: Automation, example_id: str, key: str) -> FileDownload:
         example = self._example_row(automation, example_id)
-        found = ExampleFile.objects.filter(pk=key, example=example).first() if key.isdigit() else None
+        found = ExampleFile.objects.filter(pk=key, example=example).first() if small_int(key) is not None else None
         if found is None:
             raise NotFound("No such file in this example.")
         return _download(found.file, found.path, found.content_type, found.size)

@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_str, local_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LOUPE_VAR_DIR", str(BASE_DIR / "var")))
@@ -13,10 +13,16 @@ VAR_DIR = Path(env_str("LOUPE_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("LOUPE_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production.")
-    # A fixed development key keeps sessions valid across demo restarts. Production sets its own.
-    SECRET_KEY = "loupe-insecure-development-key-change-me"
+    # docs/security.md: with DEBUG off Loupe does not start without a key of its own. The demo
+    # command (manage.py sets LOUPE_DEMO=1 for it) and DEBUG=true use a random key generated
+    # once for this install and kept in VAR_DIR, so sessions survive restarts.
+    if not (DEBUG or env_bool("LOUPE_DEMO", False)):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random value "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(50))'); for local "
+            "development set DEBUG=true instead. See docs/security.md."
+        )
+    SECRET_KEY = local_secret_key(VAR_DIR / "secret-key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -163,6 +169,10 @@ if LOUPE_CACHE_URL:
 LOUPE_MAX_UPLOAD_BYTES = int(env_float("LOUPE_MAX_UPLOAD_MB", 25, minimum=0.001) * 1024 * 1024)
 # Largest dataset ZIP accepted by the dataset import (page, API, command); the upstream cap is 500 MB.
 LOUPE_MAX_IMPORT_BYTES = int(env_float("LOUPE_MAX_IMPORT_MB", 500, minimum=0.001) * 1024 * 1024)
+# Zip-bomb bounds of a dataset import, counted as entries are read (docs/security.md).
+LOUPE_MAX_IMPORT_ENTRIES = env_int("LOUPE_MAX_IMPORT_ENTRIES", 20_000, minimum=1)
+LOUPE_MAX_IMPORT_EXPANDED_BYTES = int(env_float("LOUPE_MAX_IMPORT_EXPANDED_MB", 1024, minimum=0.001) * 1024 * 1024)
+LOUPE_MAX_IMPORT_RATIO = env_int("LOUPE_MAX_IMPORT_RATIO", 100, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
@@ -173,8 +183,46 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads nothing from the cookie; the token sits on <body hx-headers>.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+
+# --- Security settings (docs/security.md) -------------------------------------------------
+# LOUPE_HTTPS=true: served over HTTPS behind a proxy that sets X-Forwarded-Proto. It turns on
+# each switch below; every one can also be set on its own.
+LOUPE_HTTPS = env_bool("LOUPE_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", LOUPE_HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if LOUPE_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", LOUPE_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", LOUPE_HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", LOUPE_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", LOUPE_HTTPS)
+# Trust X-Forwarded-Proto only behind a proxy that sets it (and strips it from clients).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("LOUPE_PROXY_SSL_HEADER", LOUPE_HTTPS) else None
+# Content-Security-Policy on every response (django-csp): scripts and styles only from Loupe's
+# own static files, no inline script, no plugins, no framing. Style attributes in templates stay
+# allowed (style-src-attr); <style> elements do not. File downloads set their own, stricter policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+# After sessions and auth are known, before any view: NUL / lone surrogates in path, query or form.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware"),
+                  "config.middleware.StorableTextMiddleware")
+# Deepest JSON nesting accepted wherever JSON comes in (ingest, API bodies, editor, examples).
+LOUPE_MAX_JSON_DEPTH = env_int("LOUPE_MAX_JSON_DEPTH", 64, minimum=2)
+# Recording runs for an automation Loupe does not know: rejected (naming close matches) unless
+# the run says "createAutomation": true, or this is on.
+LOUPE_INGEST_CREATES_AUTOMATIONS = env_bool("LOUPE_INGEST_CREATES_AUTOMATIONS", False)
+# --- end of security settings --------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

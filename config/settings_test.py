@@ -1,7 +1,11 @@
 """Test settings: the production module with speed knobs only."""
 
+import os
 import tempfile
 from pathlib import Path
+
+# A key for the tests (and the servers they start as subprocesses, which inherit it).
+os.environ.setdefault("SECRET_KEY", "loupe-tests-only-not-a-secret-" + "x" * 30)
 
 from config.settings import *  # noqa: F403
 

@@ -9,6 +9,11 @@
 Loupe also writes `metadata` and `assertions` into meta.json (when set) so an export
 imported into an empty automation reproduces every example; other importers ignore them.
 
+Archives come from users, so reading one is bounded (docs/security.md): at most
+LOUPE_MAX_IMPORT_ENTRIES entries, and entries are read in chunks, counting the bytes that come
+out (the sizes written in the archive's directory are not trusted), stopping past
+LOUPE_MAX_IMPORT_EXPANDED_MB in total or past LOUPE_MAX_IMPORT_RATIO times the archive's size.
+
 Entries carry a fixed timestamp and examples are written in dataset order, so exporting
 the same dataset twice gives the same bytes. An archive is read and validated completely
 before anything is written: a bad archive changes nothing.
@@ -20,14 +25,18 @@ import logging
 import mimetypes
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 
+from datasets.checks import AssertionDefinitionError, check_definition
 from datasets.models import EXAMPLE_NAME_RE, Example, ExampleFolder
 from datasets.services import example_create, example_file_store, examples_delete_all
+from runs import jsonbounds
+from runs.ids import small_int
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +46,14 @@ LEGACY_ENTRIES = ("manifest.json", "input/arguments.json", "expected/output.json
 IGNORED_RE = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$)")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 ANNOTATION_MAX = 2000
-# The upstream cap is 500 MB (docs/api-feedback.md#dataset-archive); uncompressed, a zip bomb is stopped at 4x that.
+# The upstream cap is 500 MB for the archive itself (docs/api-feedback.md#dataset-archive).
 DEFAULT_MAX_BYTES = 500 * 1024 * 1024
+DEFAULT_MAX_ENTRIES = 20_000
+DEFAULT_MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
+DEFAULT_MAX_RATIO = 100
+# Below this many expanded bytes the ratio is not checked (a few KB of zeros compress 1000:1).
+RATIO_FLOOR_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 64 * 1024
 
 
 class ArchiveError(ValueError):
@@ -121,7 +136,7 @@ def write_archive(examples: Iterable[Example], target) -> None:
 def examples_for_export(*, automation, example_ids=None):
     examples = Example.objects.filter(automation=automation).prefetch_related("files").order_by("row_order", "name")
     if example_ids is not None:
-        examples = examples.filter(pk__in=[int(pk) for pk in example_ids if str(pk).strip().isdigit()])
+        examples = examples.filter(pk__in=[small_int(pk) for pk in example_ids if small_int(pk) is not None])
     return examples
 
 
@@ -139,22 +154,76 @@ def _max_bytes() -> int:
     return getattr(settings, "LOUPE_MAX_IMPORT_BYTES", DEFAULT_MAX_BYTES)
 
 
-def _open_zip(fileobj) -> zipfile.ZipFile:
+def _limit(name: str, default: int) -> int:
+    return getattr(settings, name, default)
+
+
+def _archive_size(fileobj) -> int | None:
     size = getattr(fileobj, "size", None)
     if size is None and hasattr(fileobj, "seek"):
         fileobj.seek(0, io.SEEK_END)
         size = fileobj.tell()
         fileobj.seek(0)
+    return size
+
+
+def _open_zip(fileobj, size: int | None) -> zipfile.ZipFile:
     limit_mb = _max_bytes() / (1024 * 1024)
     if size is not None and size > _max_bytes():
         raise ArchiveError(f"The archive is {size / (1024 * 1024):.1f} MB; the limit is {limit_mb:g} MB.")
     try:
         archive = zipfile.ZipFile(fileobj)
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise ArchiveError("This file is not a ZIP archive.") from error
-    if sum(info.file_size for info in archive.infolist()) > 4 * _max_bytes():
-        raise ArchiveError("The archive expands to more than the upload limit allows.")
+    max_entries = _limit("LOUPE_MAX_IMPORT_ENTRIES", DEFAULT_MAX_ENTRIES)
+    if len(archive.infolist()) > max_entries:
+        archive.close()
+        raise ArchiveError(f"The archive has {len(archive.infolist()):,} entries; the limit is {max_entries:,}.")
     return archive
+
+
+class _Budget:
+    """Bytes expanded so far, against the total and ratio limits; counted as they are read."""
+
+    def __init__(self, archive_size: int | None):
+        self.used = 0
+        self.total = _limit("LOUPE_MAX_IMPORT_EXPANDED_BYTES", DEFAULT_MAX_EXPANDED_BYTES)
+        ratio = _limit("LOUPE_MAX_IMPORT_RATIO", DEFAULT_MAX_RATIO)
+        self.by_ratio = max(RATIO_FLOOR_BYTES, ratio * archive_size) if archive_size else None
+        self.ratio = ratio
+
+    def take(self, count: int, entry: str) -> None:
+        self.used += count
+        if self.used > self.total:
+            raise ArchiveError(f"The archive expands to more than {self.total / (1024 * 1024):g} MB "
+                               f"(stopped reading at {entry}).", field=entry)
+        if self.by_ratio is not None and self.used > self.by_ratio:
+            raise ArchiveError(f"The archive expands to more than {self.ratio} times its own size "
+                               f"(stopped reading at {entry}); it looks like a ZIP bomb.", field=entry)
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> bytes:
+    chunks = []
+    try:
+        with archive.open(info) as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                budget.take(len(chunk), info.filename)
+                chunks.append(chunk)
+    except ArchiveError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
+        raise ArchiveError(f"{info.filename} is damaged in the archive ({error}); nothing was imported.",
+                           field=info.filename) from error
+    except NotImplementedError as error:
+        raise ArchiveError(f"{info.filename} uses a compression method Loupe cannot read ({error}).",
+                           field=info.filename) from error
+    except RuntimeError as error:  # encrypted entries
+        raise ArchiveError(f"{info.filename} cannot be read: {error}.", field=info.filename) from error
+    content = b"".join(chunks)
+    if len(content) != info.file_size:
+        raise ArchiveError(f"{info.filename} is damaged in the archive: its directory says {info.file_size:,} bytes "
+                           f"but it holds {len(content):,}; nothing was imported.", field=info.filename)
+    return content
 
 
 def _safe_parts(name: str) -> list[str]:
@@ -184,8 +253,10 @@ def _check_layout(names: list[str]) -> None:
 
 def _parse_json(raw: bytes, entry: str):
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return jsonbounds.loads(raw.decode("utf-8"))
+    except jsonbounds.JsonRefused as error:
+        raise ArchiveError(f"{entry}: {error}", field=entry) from None
+    except (UnicodeDecodeError, ValueError) as error:
         raise ArchiveError(f"{entry} is not valid JSON: {error}.", field=entry) from error
 
 
@@ -193,8 +264,9 @@ def _check_meta(meta, entry: str) -> dict:
     if not isinstance(meta, dict):
         raise ArchiveError(f"{entry} must be a JSON object.", field=entry)
     row_order = meta.get("rowOrder")
-    if row_order is not None and (not isinstance(row_order, int) or isinstance(row_order, bool) or row_order < 0):
-        raise ArchiveError(f"{entry}: rowOrder must be a whole number ≥ 0.", field=entry)
+    if row_order is not None and (not isinstance(row_order, int) or isinstance(row_order, bool)
+                                  or not 0 <= row_order <= 2**31 - 1):
+        raise ArchiveError(f"{entry}: rowOrder must be a whole number from 0 to {2**31 - 1}.", field=entry)
     annotation = meta.get("annotation")
     if annotation is not None and (not isinstance(annotation, str) or len(annotation) > ANNOTATION_MAX):
         raise ArchiveError(f"{entry}: annotation must be text of at most {ANNOTATION_MAX} characters.", field=entry)
@@ -203,6 +275,12 @@ def _check_meta(meta, entry: str) -> dict:
             raise ArchiveError(f"{entry}: {key} must be a JSON object.", field=entry)
     if not isinstance(meta.get("assertions", []), list):
         raise ArchiveError(f"{entry}: assertions must be a list.", field=entry)
+    # Shapes are kept as exported; only what would be unsafe to evaluate is refused.
+    for index, assertion in enumerate(meta.get("assertions", [])):
+        try:
+            check_definition(assertion.get("condition") if isinstance(assertion, dict) else None)
+        except AssertionDefinitionError as error:
+            raise ArchiveError(f"{entry}: assertion {index + 1}: {error}", field=entry) from None
     return meta
 
 
@@ -228,7 +306,9 @@ def _add_entry(example: ArchivedExample, rest: list[str], raw: bytes, entry: str
 
 def read_archive(fileobj) -> list[ArchivedExample]:
     """Parse and validate a whole archive; raises ArchiveError on the first problem."""
-    with _open_zip(fileobj) as archive:
+    size = _archive_size(fileobj)
+    budget = _Budget(size)
+    with _open_zip(fileobj, size) as archive:
         infos = [i for i in archive.infolist() if not i.is_dir() and not IGNORED_RE.search(i.filename)]
         for info in infos:
             _safe_parts(info.filename)
@@ -249,7 +329,7 @@ def read_archive(fileobj) -> list[ArchivedExample]:
                     field=f"examples/{name}",
                 )
             example = examples.setdefault(name, ArchivedExample(name=name))
-            _add_entry(example, parts[2:], archive.read(info), info.filename)
+            _add_entry(example, parts[2:], _read_entry(archive, info, budget), info.filename)
             if parts[2:] == ["input.json"]:
                 seen_input.add(name)
     for name in examples:

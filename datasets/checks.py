@@ -1,15 +1,26 @@
 """Checks a run of a dataset example against the example: its expected output and its
 assertions (the condition kinds of docs/rules.md#assertion-kinds). Verdicts as there: passed, failed, blocked —
 blocked when a check cannot be evaluated (no ground truth, a malformed assertion, or a kind
-that needs an LLM, which Loupe never calls)."""
+that needs an LLM, which Loupe never calls).
 
+Checks run on every ingest, so what a user writes into an assertion must not be able to make
+the server slow or reach out (docs/security.md): regular expressions run on RE2 (time linear in
+the input, no backtracking), also the `pattern` keywords inside JSON schemas, and a schema's
+`$ref` resolves only inside the schema itself — a remote one is refused when the assertion is
+saved and never fetched when it is checked."""
+
+import functools
 import json
-import re
 from dataclasses import asdict, dataclass, field
 
 import jsonschema
+import re2
+from jsonschema import ValidationError, validators
+from referencing import Registry
+from referencing.exceptions import NoSuchResource, Unresolvable
 
 from review.jsondiff import corrected_paths, split
+from runs.ids import small_int
 
 PASSED, FAILED, BLOCKED = "passed", "failed", "blocked"
 _MISSING = object()
@@ -23,8 +34,135 @@ KINDS = {"exists", "not_exists", "equals", "not_equals", "contains", "not_contai
          "json_schema_valid", "all_items_match", "any_item_matches"} | NEEDS_LLM
 
 
+# Longest pattern accepted in a matches_regex assertion or a schema's pattern keywords.
+REGEX_MAX_CHARS = 1000
+# RE2 refuses a pattern whose compiled program needs more memory than this.
+REGEX_MAX_MEMORY = 8 << 20
+REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
 class AssertionDefinitionError(ValueError):
     pass
+
+
+@functools.lru_cache(maxsize=256)
+def compile_regex(pattern: str):
+    """An RE2 pattern, or AssertionDefinitionError saying why not (too long, or a construct RE2
+    does not have: backreferences, lookaround)."""
+    if not isinstance(pattern, str):
+        raise AssertionDefinitionError("The pattern must be text.")
+    if len(pattern) > REGEX_MAX_CHARS:
+        raise AssertionDefinitionError(f"The pattern is {len(pattern)} characters long; the limit is {REGEX_MAX_CHARS}.")
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = REGEX_MAX_MEMORY
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise AssertionDefinitionError(
+            f"The pattern {pattern[:80]!r} cannot be used: {detail}. Patterns run on RE2, which has no "
+            "backreferences or lookaround.") from None
+
+
+def _search(pattern: str, text: str) -> bool:
+    return compile_regex(pattern).search(text) is not None
+
+
+# JSON-schema keywords that run regular expressions, re-implemented on RE2.
+def _pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not _search(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator, pattern_properties, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in pattern_properties.items():
+        for key, value in instance.items():
+            if _search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator, additional, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    extras = [key for key in instance
+              if key not in properties and not any(_search(pattern, key) for pattern in patterns)]
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        yield ValidationError(f"Additional properties are not allowed ({', '.join(map(repr, sorted(extras)))}).")
+
+
+@functools.lru_cache(maxsize=16)
+def _safe_validator_class(base):
+    return validators.extend(base, {"pattern": _pattern, "patternProperties": _pattern_properties,
+                                    "additionalProperties": _additional_properties})
+
+
+def _refuse_retrieval(uri: str):
+    raise NoSuchResource(ref=uri)
+
+
+# Resolves nothing but the schema itself: jsonschema's default would fetch remote $refs.
+NO_RETRIEVAL = Registry(retrieve=_refuse_retrieval)
+
+
+def _schema_problems(schema, where: str = "schema"):
+    """Remote references and unusable patterns anywhere in a schema (iterative: schemas may be deep)."""
+    stack = [(schema, where)]
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in REF_KEYWORDS and isinstance(value, str) and not value.startswith("#"):
+                    yield (f"{at}.{key} is {value[:120]!r}: only references inside the schema (starting with '#') "
+                           "are allowed; Loupe never fetches a schema from elsewhere.")
+                elif key == "pattern" and isinstance(value, str):
+                    try:
+                        compile_regex(value)
+                    except AssertionDefinitionError as exc:
+                        yield f"{at}.pattern: {exc}"
+                elif key == "patternProperties" and isinstance(value, dict):
+                    for pattern in value:
+                        try:
+                            compile_regex(pattern)
+                        except AssertionDefinitionError as exc:
+                            yield f"{at}.patternProperties: {exc}"
+                stack.append((value, f"{at}.{key}"))
+        elif isinstance(node, list):
+            stack.extend((item, f"{at}[{index}]") for index, item in enumerate(node))
+
+
+def validate_schema(schema) -> None:
+    """Raise AssertionDefinitionError naming where a schema is unusable."""
+    if not isinstance(schema, (dict, bool)):
+        raise AssertionDefinitionError("The schema must be a JSON object.")
+    for problem in _schema_problems(schema):
+        raise AssertionDefinitionError(problem)
+    try:
+        validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise AssertionDefinitionError(f"The schema is invalid: {exc.message}") from None
+
+
+def schema_errors(instance, schema) -> str | None:
+    """The first validation failure of `instance` against `schema`, or None. No network, no
+    backtracking regex."""
+    validate_schema(schema)
+    base = validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    validator = _safe_validator_class(base)(schema, registry=NO_RETRIEVAL)
+    try:
+        error = next(iter(validator.iter_errors(instance)), None)
+    except Unresolvable as exc:
+        raise AssertionDefinitionError(f"The schema has a reference that does not resolve: {exc}") from None
+    except RecursionError:
+        raise AssertionDefinitionError("The schema or the value is nested too deeply to check.") from None
+    return error.message if error is not None else None
 
 
 @dataclass
@@ -72,8 +210,8 @@ def resolve_path(document, path: str):
     for token in tokens:
         if isinstance(node, dict) and token in node:
             node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
+        elif isinstance(node, list) and small_int(token) is not None and small_int(token) < len(node):
+            node = node[small_int(token)]
         else:
             return _MISSING
     return node
@@ -128,8 +266,9 @@ def evaluate_condition(condition: dict, actual):
         if kind == "ends_with":
             return isinstance(actual, str) and actual.endswith(str(expected)), f"does not end with {expected!r}"
         if kind == "matches_regex":
-            pattern = re.compile(condition["pattern"])
-            return isinstance(actual, str) and bool(pattern.search(actual)), f"does not match /{condition['pattern']}/"
+            pattern = compile_regex(condition["pattern"])
+            return isinstance(actual, str) and pattern.search(actual) is not None, \
+                f"does not match /{condition['pattern']}/"
         if kind in ("number_compare", "length_compare"):
             op = OPS[condition["op"]]
             value = len(actual) if kind == "length_compare" else _number(actual)
@@ -145,11 +284,8 @@ def evaluate_condition(condition: dict, actual):
             return isinstance(actual, list) and any(_subset(expected, item) for item in actual), \
                 f"no item contains {json.dumps(expected)}"
         if kind == "json_schema_valid":
-            try:
-                jsonschema.validate(actual, condition["schema"])
-            except jsonschema.ValidationError as exc:
-                return False, exc.message
-            return True, None
+            failure = schema_errors(actual, condition["schema"])
+            return failure is None, failure
         if kind in ("all_items_match", "any_item_matches"):
             if not isinstance(actual, list):
                 return False, "the value is not an array"
@@ -158,7 +294,7 @@ def evaluate_condition(condition: dict, actual):
             results = [evaluate_condition(inner, resolve_path(item, str(inner.get("path") or "")))[0] for item in actual]
             ok = all(results) if kind == "all_items_match" else any(results)
             return ok, "not every item matches" if kind == "all_items_match" else "no item matches"
-    except (KeyError, re.error, jsonschema.SchemaError) as exc:
+    except KeyError as exc:
         raise AssertionDefinitionError(f"The {kind} condition is incomplete or invalid ({exc}).") from None
     except TypeError:
         return False, f"{json.dumps(actual)[:80]} is not a number" if kind != "length_compare" else "the value has no length"
@@ -192,10 +328,32 @@ def validate_assertions(assertions) -> list:
         kind = assertion["condition"].get("kind")
         if kind not in KINDS:
             raise AssertionDefinitionError(f"Assertion {index + 1}: unknown kind {kind!r}; use one of {', '.join(sorted(KINDS))}.")
+        try:
+            check_definition(assertion["condition"])
+        except AssertionDefinitionError as exc:
+            raise AssertionDefinitionError(f"Assertion {index + 1}: {exc}") from None
         result = evaluate_assertion(assertion, {})
         if result.outcome == BLOCKED and kind not in NEEDS_LLM:
             raise AssertionDefinitionError(f"Assertion {index + 1}: {result.failure}")
     return assertions
+
+
+def check_definition(condition) -> None:
+    """The parts of a condition that do not depend on the output: its pattern compiles on RE2,
+    its schema is valid and references nothing outside itself; nested conditions likewise."""
+    while isinstance(condition, dict):
+        kind = condition.get("kind")
+        if kind == "matches_regex":
+            if "pattern" not in condition:
+                raise AssertionDefinitionError("The matches_regex condition needs a pattern.")
+            compile_regex(condition["pattern"])
+        elif kind == "json_schema_valid":
+            if "schema" not in condition:
+                raise AssertionDefinitionError("The json_schema_valid condition needs a schema.")
+            validate_schema(condition["schema"])
+        if kind not in ("all_items_match", "any_item_matches"):
+            return
+        condition = condition.get("condition")
 
 
 def check_output(output, *, expected, assertions) -> CheckResult:

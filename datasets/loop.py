@@ -19,6 +19,7 @@ from review.counters import (
 )
 from review.models import AuditEvent, Review
 from review.services import review_update
+from runs.ids import small_int
 from runs.models import TERMINAL_STATUSES, Run, RunStatus
 from runs.records import RunRecord
 from runs.services import RecordResult, runs_record
@@ -49,8 +50,8 @@ def example_for_run(run: Run) -> Example | None:
     """The example a run was recorded for: `exampleId` is the example's id, or its name."""
     examples = Example.objects.filter(automation_id=run.automation_id)
     ref = run.example_id or ""
-    if ref.isdigit():
-        found = examples.filter(pk=int(ref)).first()
+    if small_int(ref) is not None:
+        found = examples.filter(pk=small_int(ref)).first()
         if found:
             return found
     return examples.filter(name=ref).first()

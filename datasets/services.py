@@ -34,9 +34,23 @@ def _read(field_file) -> bytes:
         return handle.read()
 
 
-def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.Via.WEB) -> Example:
+class ExampleNameTaken(PromoteError):
+    """The name belongs to an example promoted from another run; replacing it must be chosen."""
+
+    def __init__(self, example: Example):
+        source = example.source_run_id or "no run"
+        super().__init__(f"The example {example.name!r} already exists, promoted from {source}. Choose another "
+                         "name, or tick the box to replace that example with this run.", field="replace_example")
+        self.example = example
+
+
+def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.Via.WEB,
+                    replace_other: bool = True) -> Example:
     """Copy the run's input, output, expected output and files into an example of the same
-    automation. An upsert by name: promoting again under the same name refreshes it."""
+    automation. An upsert by name: promoting again under the same name refreshes it. With
+    replace_other=False (the review page until the reviewer ticks the box), a name held by
+    an example of another run is refused (ExampleNameTaken). Replacing another run's example is
+    recorded in the audit with what it held (docs/security.md)."""
     name = (name or "").strip() or default_example_name(run)
     if not EXAMPLE_NAME_RE.match(name):
         raise PromoteError(
@@ -52,6 +66,13 @@ def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.V
             automation_id=run.automation_id, name=name,
             defaults={"created_at": now},
         )
+        replaced = None
+        if not created and example.source_run_id != run.id:
+            if not replace_other:
+                raise ExampleNameTaken(example)
+            replaced = {"sourceRunId": example.source_run_id, "expected": example.expected,
+                        "files": sorted(f"{f.folder}/{f.path}" for f in example.files.all()),
+                        "updatedAt": example.updated_at.isoformat() if example.updated_at else None}
         example.input = run.input
         example.output = run.output
         example.expected = review.expected
@@ -78,7 +99,8 @@ def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.V
         AuditEvent.objects.create(
             run=run, user=user if getattr(user, "pk", None) else None, via=via, action="promote",
             changes={"promoted_example_name": [old_name, example.name], "created": created,
-                     "has_expected": review.expected is not None},
+                     "has_expected": review.expected is not None,
+                     **({"replaced": replaced} if replaced is not None else {})},
         )
     return example
 

@@ -27,11 +27,20 @@ class ExpectedFileAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail is a record: readable here, never added, changed or deleted, not even by a
+    superuser (docs/security.md)."""
+
     list_display = ("created_at", "run", "user", "via", "action")
     list_filter = ("via", "action")
     raw_id_fields = ("run",)
     search_fields = ("=run__id",)
     show_full_result_count = False
 
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

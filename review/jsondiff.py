@@ -9,6 +9,9 @@ import copy
 import json
 from dataclasses import dataclass
 
+from runs import jsonbounds
+from runs.ids import small_int
+
 
 @dataclass(frozen=True)
 class Change:
@@ -40,7 +43,7 @@ def split(pointer: str) -> list[str]:
 
 def generalise(pointer: str) -> str:
     """`/line_items/3/amount` -> `/line_items/*/amount`, for counting corrected fields."""
-    return "/".join("*" if part.isdigit() else part for part in pointer.split("/"))
+    return "/".join("*" if small_int(part) is not None else part for part in pointer.split("/"))
 
 
 def align(old: list, new: list) -> list[tuple[int | None, int | None]]:
@@ -77,7 +80,21 @@ def align(old: list, new: list) -> list[tuple[int | None, int | None]]:
     return pairs
 
 
-def diff(old, new, path: str = "") -> list[Change]:
+# Below this depth two values are compared whole (one "replace" when they differ), so documents
+# stored before the nesting bound (runs.jsonbounds) cannot exhaust the stack.
+DIFF_MAX_DEPTH = 48
+
+
+def _equal(old, new) -> bool:
+    try:
+        return type(old) is type(new) and old == new
+    except RecursionError:
+        return False
+
+
+def diff(old, new, path: str = "", depth: int = 0) -> list[Change]:
+    if depth >= DIFF_MAX_DEPTH:
+        return [] if _equal(old, new) else [Change("replace", path, old=old, new=new)]
     if isinstance(old, dict) and isinstance(new, dict):
         changes = []
         for key in old:
@@ -87,7 +104,7 @@ def diff(old, new, path: str = "") -> list[Change]:
             if key not in old:
                 changes.append(Change("add", join(path, key), new=new[key]))
             else:
-                changes += diff(old[key], new[key], join(path, key))
+                changes += diff(old[key], new[key], join(path, key), depth + 1)
         return changes
     if isinstance(old, list) and isinstance(new, list):
         changes = []
@@ -97,7 +114,7 @@ def diff(old, new, path: str = "") -> list[Change]:
             elif i is None:
                 changes.append(Change("add", join(path, j), new=new[j]))
             else:
-                changes += diff(old[i], new[j], join(path, j))
+                changes += diff(old[i], new[j], join(path, j), depth + 1)
         return changes
     if type(old) is not type(new) or old != new:
         return [Change("replace", path, old=old, new=new)]
@@ -128,7 +145,7 @@ def resolve(doc, pointer: str):
                 raise EditError(f"Nothing at {pointer}: the output has changed since the page loaded.")
             node = node[token]
         elif isinstance(node, list):
-            if not token.isdigit() or int(token) >= len(node):
+            if small_int(token) is None or small_int(token) >= len(node):
                 raise EditError(f"Nothing at {pointer}: the output has changed since the page loaded.")
             node = node[int(token)]
         else:
@@ -161,11 +178,15 @@ def coerce(raw: str, like):
         return text
     if like is None:
         try:
-            return json.loads(text)
+            return bounded_loads(text)
+        except jsonbounds.JsonRefused as exc:
+            raise EditError(_refused(exc)) from None
         except ValueError:
             return text
     try:
-        value = json.loads(text)
+        value = bounded_loads(text)
+    except jsonbounds.JsonRefused as exc:
+        raise EditError(_refused(exc)) from None
     except ValueError:
         raise EditError(f"Expected {_TYPE_NAMES[type(like)]}; {text.strip()!r} is not valid JSON.") from None
     if isinstance(like, bool):
@@ -179,14 +200,39 @@ def coerce(raw: str, like):
     return value
 
 
+def bounded_loads(text: str):
+    """json.loads within the nesting bound, with storable text (runs.jsonbounds)."""
+    return jsonbounds.loads(text)
+
+
+def _refused(exc) -> str:
+    where = "" if exc.field == "<root>" else f" (at {exc.field})"
+    return f"{exc.reason[:1].upper()}{exc.reason[1:]}{where}"
+
+
 def parse_json(raw: str, what: str = "The value"):
     try:
-        return json.loads(raw)
-    except ValueError as exc:
+        return bounded_loads(raw)
+    except jsonbounds.JsonRefused as exc:
+        raise EditError(f"{what}: {_refused(exc)}") from None
+    except json.JSONDecodeError as exc:
         raise EditError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except ValueError as exc:
+        raise EditError(f"{what} is not valid JSON: {exc}.") from None
 
 
 def apply_edit(doc, *, op: str, path: str = "", value: str = "", key: str = ""):
+    """`_apply_edit`, with the result within the nesting bound and its text storable: a value
+    typed at a deep path, or text with a NUL, is refused like invalid JSON."""
+    result = _apply_edit(doc, op=op, path=path, value=value, key=key)
+    try:
+        jsonbounds.check_json(result)
+    except jsonbounds.JsonRefused as exc:
+        raise EditError(f"The corrected output would not be stored: {_refused(exc)}") from None
+    return result
+
+
+def _apply_edit(doc, *, op: str, path: str = "", value: str = "", key: str = ""):
     """Return a corrected copy of `doc` after one editor operation:
 
     set      replace the value at `path`, keeping its type (see `coerce`)

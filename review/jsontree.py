@@ -16,6 +16,9 @@ from review.jsondiff import align, join, skeleton
 
 OPEN_DEPTH = 3
 OPEN_MAX_ITEMS = 60
+# Deeper containers render as one "too deep to show" leaf: documents stored before the nesting
+# bound (runs.jsonbounds) may be deeper than a recursive renderer can walk.
+RENDER_MAX_DEPTH = 48
 
 
 @dataclass
@@ -205,6 +208,12 @@ class _Renderer:
         return self.value_link(value, path) if editable else scalar_html(value)
 
     def container(self, key, old, new, path: str, state: str, depth: int) -> None:
+        if depth >= RENDER_MAX_DEPTH:
+            self.out.append(format_html(
+                '<li class="leaf node-{}">{}<span class="meta too-deep">{} too deep to show here (more than {} '
+                'levels); download the JSON to see it</span></li>', state, self.key_html(key), _summary_meta(new),
+                RENDER_MAX_DEPTH))
+            return
         is_open = depth < OPEN_DEPTH and len(new) <= OPEN_MAX_ITEMS or self._path_open_inside(path)
         self.out.append(format_html('<li class="node node-{}"><details{}><summary>', state, " open" if is_open else ""))
         self.out.append(self.key_html(key))

@@ -208,6 +208,15 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.action} on {self.run_id}"
 
+    def save(self, *args, **kwargs):
+        # Written once: an event is never changed after the fact (docs/security.md).
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("Audit events are read-only once written.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are read-only; they go only with their run.")
+
     def describe(self) -> list[str]:
         """Human-readable lines for the history panel."""
         changes = self.changes or {}

@@ -212,10 +212,18 @@ class FileChange:
     name: str
 
 
-def _store_expected(review: Review, name: str, content: File | bytes, content_type: str, user) -> ExpectedFile:
+def _store_expected(review: Review, name: str, content: File | bytes, content_type: str, user,
+                    details: dict | None = None) -> ExpectedFile:
+    """Store (or replace) one expected file. A replaced file is described in `details` (for
+    the audit): no overwrite goes unrecorded (docs/security.md)."""
     expected = ExpectedFile(review=review, name=name, content_type=content_type or guess_content_type(name),
                             created_by=user if getattr(user, "pk", None) else None)
-    return store_file(expected, replaces=review.expected_files.filter(name=name).first(), name=name, content=content)
+    old = review.expected_files.select_related("created_by").filter(name=name).first()
+    if old is not None and details is not None:
+        details["replaced"] = {"size": old.size, "contentType": old.content_type,
+                               "createdAt": old.created_at.isoformat() if old.created_at else None,
+                               "createdBy": getattr(old.created_by, "username", None)}
+    return store_file(expected, replaces=old, name=name, content=content)
 
 
 def _file_change(run: Run, user, via: str, action: str, details: dict, work) -> FileChange:
@@ -223,7 +231,7 @@ def _file_change(run: Run, user, via: str, action: str, details: dict, work) -> 
         run = Run.objects.select_for_update().get(pk=run.pk)
         review, bucket_before = _locked_review(run)
         marks_before = marks_of(run, review)
-        name = work(review)
+        name = work(review)  # may add to `details` (what a replaced file was)
         review.version += 1
         review.updated_at, review.updated_by = timezone.now(), user if getattr(user, "pk", None) else None
         _sync_derived(review, run)
@@ -245,8 +253,9 @@ def expected_file_upload(*, run: Run, upload: File, name: str | None, user, via:
     """Attach an uploaded file as expected; an existing file of that name is replaced."""
     clean = _clean_name(name or getattr(upload, "name", "") or "file")
     content_type = getattr(upload, "content_type", "") or guess_content_type(clean)
-    return _file_change(run, user, via, "expected_file:upload", {"size": upload.size},
-                        lambda review: _store_expected(review, clean, upload, content_type, user).name)
+    details = {"size": upload.size}
+    return _file_change(run, user, via, "expected_file:upload", details,
+                        lambda review: _store_expected(review, clean, upload, content_type, user, details).name)
 
 
 def expected_file_copy_output(*, run: Run, output_name: str, expected_name: str | None, user,
@@ -257,12 +266,14 @@ def expected_file_copy_output(*, run: Run, output_name: str, expected_name: str 
         raise FileMissing(f"The run has no output file named {output_name!r}.", field="outputFileName")
     clean = _clean_name(expected_name or source.name)
 
+    details = {"from": output_name}
+
     def work(review):
         with source.file.open("rb") as handle:
             data = handle.read()
-        return _store_expected(review, clean, data, source.content_type, user).name
+        return _store_expected(review, clean, data, source.content_type, user, details).name
 
-    return _file_change(run, user, via, "expected_file:copy", {"from": output_name}, work)
+    return _file_change(run, user, via, "expected_file:copy", details, work)
 
 
 def expected_file_rename(*, run: Run, name: str, new_name: str, user, via: str = Via.WEB) -> FileChange:

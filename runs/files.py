@@ -41,7 +41,8 @@ def preview_kind(name: str, content_type: str = "") -> str:
     content_type = content_type or guess_content_type(name)
     lower = name.lower()
     if content_type.startswith("image/"):
-        return "image"
+        # SVG can run script: never previewed, only downloaded (docs/security.md).
+        return "image" if content_type.split(";")[0].strip().lower() in INLINE_IMAGE_TYPES else "none"
     if lower.endswith(".json") or content_type == "application/json":
         return "json"
     if lower.endswith(".csv") or content_type == "text/csv":
@@ -53,22 +54,53 @@ def preview_kind(name: str, content_type: str = "") -> str:
     return "none"
 
 
+# Shown inline in Loupe's origin: only types a browser renders without running script
+# (docs/security.md). SVG is an image that runs script, so it is not here.
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"})
+# Every file response carries this policy: even a file a browser did render could run nothing,
+# load nothing and is framed only by Loupe's own pages (the PDF preview).
+FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
+def inline_content_type(filename: str, content_type: str) -> str | None:
+    """The Content-Type to show a file inline with, or None when it may only be downloaded.
+    Text-like previews (text, JSON, CSV, XML, …) are sent as text/plain, whatever was declared."""
+    declared = (content_type or guess_content_type(filename)).split(";")[0].strip().lower()
+    if declared in INLINE_IMAGE_TYPES or declared == "application/pdf":
+        return declared
+    kind = preview_kind(filename, declared)
+    if kind in ("text", "json", "csv"):
+        return "text/plain; charset=utf-8"
+    return None
+
+
+def _could_be_active(content_type: str) -> bool:
+    lowered = content_type.lower()
+    return lowered.startswith("text/") or any(word in lowered for word in ("html", "xml", "svg", "script", "xsl"))
+
+
 def download_response(download, *, inline: bool = False):
     """A streamed response for a backend's FileDownload: an attachment, or inline for previews.
-    Content types that could run script in Loupe's origin are always served as attachments."""
+    Files are user content: only types that cannot run script are ever shown inline; every
+    other file is an attachment with a neutral type, and all of them are sandboxed (FILE_CSP)."""
     from django.http import StreamingHttpResponse
     from django.utils.http import content_disposition_header
 
-    content_type = download.content_type or guess_content_type(download.filename)
-    if inline and preview_kind(download.filename, content_type) not in ("image", "pdf", "json", "csv", "text"):
-        inline = False
-    if "html" in content_type or "svg" in content_type or "javascript" in content_type:
-        inline = False
+    declared = download.content_type or guess_content_type(download.filename)
+    shown_as = inline_content_type(download.filename, declared)
+    inline = inline and shown_as is not None
+    if inline:
+        content_type = shown_as
+    elif _could_be_active(declared):
+        content_type = "application/octet-stream"
+    else:
+        content_type = declared  # a ZIP or PNG downloaded keeps its type
     response = StreamingHttpResponse(download.chunks, content_type=content_type)
     if download.size is not None:
         response["Content-Length"] = str(download.size)
     response["Content-Disposition"] = content_disposition_header(not inline, download.filename)
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = FILE_CSP
     return response
 
 

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from runs.chips import Chip
+from runs.ids import small_int
 from runs.sampling import RateSchedule
 
 
@@ -23,8 +24,8 @@ class AutomationQuerySet(models.QuerySet):
         kinds = {v: k for k, v in KIND_PREFIX.items()}
         if slug and prefix in kinds:
             return self.get(kind=kinds[prefix], slug=slug)
-        if ref.isdigit():
-            return self.get(pk=int(ref))
+        if small_int(ref) is not None:
+            return self.get(pk=small_int(ref))
         raise self.model.DoesNotExist(f"No automation {ref!r}.")
 
 

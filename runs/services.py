@@ -1,5 +1,6 @@
 """Writes that span rows of the runs app: automations, sampling history, recorded runs."""
 
+import difflib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add
 from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
+    KIND_PREFIX,
     Automation,
     EvaluatorScore,
     Run,
@@ -19,7 +21,7 @@ from runs.models import (
     RunStep,
     SamplingRateChange,
 )
-from runs.records import RunRecord
+from runs.records import RecordError, RunRecord, json_dumps
 from runs.sampling import BUCKETS, sample_bucket
 from runs.sql import in_values
 
@@ -111,6 +113,32 @@ class RecordResult:
     updated: list[str] = field(default_factory=list)
 
 
+class AutomationGate:
+    """Recording runs creates an automation only when asked (docs/security.md): a run naming an
+    automation Loupe does not know is rejected, naming close matches, unless its record says
+    `"createAutomation": true`, the caller passes create=True (`import_runs --create-automations`)
+    or the setting LOUPE_INGEST_CREATES_AUTOMATIONS is on. A typo then no longer starts a new,
+    empty automation that nobody reviews."""
+
+    def __init__(self, *, create: bool | None = None):
+        from django.conf import settings
+
+        self.create = getattr(settings, "LOUPE_INGEST_CREATES_AUTOMATIONS", False) if create is None else create
+        self.known = {f"{KIND_PREFIX[kind]}.{slug}" for kind, slug in Automation.objects.values_list("kind", "slug")}
+
+    def check(self, record: RunRecord) -> RunRecord:
+        ref = record.automation_ref
+        if ref in self.known:
+            return record
+        if not (self.create or record.create_automation):
+            close = difflib.get_close_matches(ref, sorted(self.known), n=3, cutoff=0.75)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise RecordError(f"automation: Loupe has no automation {ref!r}.{hint} To create it, send "
+                              '"createAutomation": true with the run.')
+        self.known.add(ref)  # later runs of this request may name it too
+        return record
+
+
 def _automations_for(records: Iterable[RunRecord]) -> dict[tuple[str, str], Automation]:
     found = {}
     for record in records:
@@ -144,20 +172,23 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
         return result
     automations = _automations_for(records)
     schedules = {key: a.rate_schedule() for key, a in automations.items()}
-    rows: dict[str, Run] = {}
+    # Plain dicts of column values (attnames), not model instances: building 1,000 Run objects
+    # a batch cost more than the COPY itself. Repeated runs become instances for the upsert.
+    rows: dict[str, dict] = {}
+    unreviewed = Chip.UNREVIEWED
     for record in records:
         key = (record.kind, record.slug)
         bucket = sample_bucket(record.id)
-        rows[record.id] = Run(
-            id=record.id, automation=automations[key], chip=Chip.UNREVIEWED,
-            status=record.status, trigger=record.trigger, triggered_by=record.triggered_by,
-            version=record.version, input=record.input, output=record.output, error=record.error,
-            usage=record.usage, metadata=record.metadata, batch_id=record.batch_id,
-            example_id=record.example_id, created_at=record.created_at, started_at=record.started_at,
-            completed_at=record.completed_at, duration_ms=record.duration_ms,
-            sample_bucket=bucket, sampled=bucket < schedules[key].rate_at(record.created_at),
-            output_preview=output_preview(record.output, record.error),
-        )
+        rows[record.id] = {
+            "id": record.id, "automation_id": automations[key].pk, "chip": unreviewed,
+            "status": record.status, "trigger": record.trigger, "triggered_by": record.triggered_by,
+            "version": record.version, "input": record.input, "output": record.output, "error": record.error,
+            "usage": record.usage, "metadata": record.metadata, "batch_id": record.batch_id,
+            "example_id": record.example_id, "created_at": record.created_at, "started_at": record.started_at,
+            "completed_at": record.completed_at, "duration_ms": record.duration_ms,
+            "sample_bucket": bucket, "sampled": bucket < schedules[key].rate_at(record.created_at),
+            "output_preview": output_preview(record.output, record.error),
+        }
     with transaction.atomic():
         before = {pk: (automation_id, created, sampled, chip) for pk, automation_id, created, sampled, chip in
                   Run.objects.filter(in_values("pk", rows)).select_for_update().order_by("pk")
@@ -170,19 +201,19 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
                 automation_id, created, sampled, chip = before[run_id]
                 day_moves[(automation_id, timezone.localdate(created), sampled)] -= 1
                 chip_moves[(automation_id, sampled, chip)] -= 1
-                run.chip = chip
+                run["chip"] = chip
                 repeated.append(run)
             else:
                 fresh.append(run)
-            day_moves[(run.automation_id, timezone.localdate(run.created_at), run.sampled)] += 1
-            chip_moves[(run.automation_id, run.sampled, run.chip)] += 1
+            day_moves[(run["automation_id"], timezone.localdate(run["created_at"]), run["sampled"])] += 1
+            chip_moves[(run["automation_id"], run["sampled"], run["chip"])] += 1
         if fresh:
             # A plain INSERT (COPY on PostgreSQL): a run stored meanwhile by a concurrent request
             # fails the batch (the caller retries) instead of being counted twice.
             runs_insert(fresh)
         if repeated:
-            Run.objects.bulk_create(repeated, batch_size=1000, update_conflicts=True, unique_fields=["id"],
-                                    update_fields=list(_RECORDED_FIELDS))
+            Run.objects.bulk_create([Run(**run) for run in repeated], batch_size=1000, update_conflicts=True,
+                                    unique_fields=["id"], update_fields=list(_RECORDED_FIELDS))
         day_counts_add(day_moves)
         chip_counts_add(chip_moves)
         # Evaluator scores: a record with scores replaces the run's scores (the last one of an id
@@ -212,29 +243,29 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
     return result
 
 
-def runs_insert(rows: list[Run]) -> None:
-    """Insert new runs: PostgreSQL COPY, each value prepared by its field as the ORM would;
+def runs_insert(rows: list) -> None:
+    """Insert new runs, each a Run or a dict of column values by attname: PostgreSQL COPY,
     elsewhere bulk_create. (bulk_create on PostgreSQL sends a batch as one array per column and
     psycopg escapes the jsonb[] arrays in Python, which made it about three times slower.)"""
     db = transaction.get_connection()
     if db.vendor != "postgresql":
-        Run.objects.bulk_create(rows, batch_size=1000)
+        Run.objects.bulk_create([row if isinstance(row, Run) else Run(**row) for row in rows], batch_size=1000)
         return
-    from psycopg.types.json import Jsonb
-
     fields = Run._meta.concrete_fields
     columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
-    # JSON columns are wrapped for psycopg; every other value (str, int, bool, aware datetime,
+    # JSON columns are sent as JSON text (orjson, runs.records.json_dumps), which COPY's text
+    # format hands to jsonb's input as is; every other value (str, int, bool, aware datetime,
     # None) is written as is, which is what the fields' own preparation returns for them.
-    json_columns = [isinstance(f, models.JSONField) for f in fields]
-    names = [f.attname for f in fields]
+    json_names = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    plain = [f.attname for f in fields]
     # wrap_database_errors: psycopg's errors surface as Django's DatabaseError, as from the ORM.
     with transaction.atomic(), db.cursor() as cursor, db.wrap_database_errors:
         with cursor.cursor.copy(f"COPY {db.ops.quote_name(Run._meta.db_table)} ({columns}) FROM STDIN") as copy:
+            write = copy.write_row
             for row in rows:
-                values = row.__dict__
-                copy.write_row([Jsonb(values[name]) if is_json and values[name] is not None else values[name]
-                                for name, is_json in zip(names, json_columns, strict=True)])
+                values = row if isinstance(row, dict) else row.__dict__
+                write([json_dumps(values[name]) if name in json_names and values[name] is not None
+                       else values[name] for name in plain])
 
 
 def run_steps_replace(steps_by_run: dict, *, stale: Iterable[str] | None = None) -> None:

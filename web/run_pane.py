@@ -233,8 +233,14 @@ def _file_action(request: HttpRequest, run_id: str, form_class, action) -> HttpR
         return _render_pane(request, run, **kept, upload_form=upload_form, file_error=str(exc))
     except BackendError as exc:
         return _render_pane(request, run, **kept, upload_form=upload_form, file_error=f"Not saved: {exc}", error=exc)
-    messages.success(request, f"Expected file {name} saved." if form_class is not ExpectedDeleteForm
-                     else f"Expected file {name} deleted.")
+    asked = (form.cleaned_data.get("name") or getattr(form.cleaned_data.get("file"), "name", None)
+             or form.cleaned_data.get("expected_name") or form.cleaned_data.get("output_name"))
+    if form_class in (ExpectedUploadForm, ExpectedCopyForm) and asked and name != asked:
+        messages.success(request, f"Expected file saved as {name}: a file named {asked} is already there and was "
+                                  "kept. Delete one of them if you meant to replace it.")
+    else:
+        messages.success(request, f"Expected file {name} saved." if form_class is not ExpectedDeleteForm
+                         else f"Expected file {name} deleted.")
     if request.htmx and kept:
         return _render_pane(request, backend.run(run_id), **kept, focus="#expected-h")
     return _done(request, run_id, "#expected-files")
@@ -244,8 +250,10 @@ def _file_action(request: HttpRequest, run_id: str, form_class, action) -> HttpR
 @reviewer_only
 @backend_errors
 def expected_upload(request: HttpRequest, run_id: str) -> HttpResponse:
+    """A file named like one already there is kept beside it (`name-2.csv`), never silently
+    replacing it (docs/security.md); the message says so."""
     return _file_action(request, run_id, ExpectedUploadForm, lambda backend, run, d: backend.expected_file_upload(
-        run=run, upload=d["file"], name=d["name"] or None, user=request.user))
+        run=run, upload=d["file"], name=_free_expected_name(run, d["name"] or d["file"].name), user=request.user))
 
 
 @require_POST
@@ -253,7 +261,22 @@ def expected_upload(request: HttpRequest, run_id: str) -> HttpResponse:
 @backend_errors
 def expected_copy(request: HttpRequest, run_id: str) -> HttpResponse:
     return _file_action(request, run_id, ExpectedCopyForm, lambda backend, run, d: backend.expected_file_copy(
-        run=run, output_name=d["output_name"], expected_name=d["expected_name"] or None, user=request.user))
+        run=run, output_name=d["output_name"], expected_name=_free_expected_name(run, d["expected_name"] or d["output_name"]),
+        user=request.user))
+
+
+def _free_expected_name(run, name: str) -> str:
+    """`name`, or `stem-2.ext`, `stem-3.ext`… when the run already has an expected file so named."""
+    taken = {f.name for f in (run.review.expected_files if run.review else [])}
+    if name not in taken:
+        return name
+    folder, _, base = name.rpartition("/")
+    stem, dot, ext = base.rpartition(".") if "." in base.lstrip(".") else (base, "", "")
+    for number in range(2, 10_000):
+        candidate = f"{folder + '/' if folder else ''}{stem}-{number}{dot}{ext}"
+        if candidate not in taken:
+            return candidate
+    return name
 
 
 @require_POST
@@ -302,9 +325,11 @@ def run_promote(request: HttpRequest, run_id: str) -> HttpResponse:
                        "have no ground truth. Correct the output first, or tick the box to promote anyway.")
         return _render_pane(request, run, promote_form=form)
     try:
-        example = backend.promote(run=run, name=form.cleaned_data["name"], user=request.user)
+        example = backend.promote(run=run, name=form.cleaned_data["name"], user=request.user,
+                                  replace_other=form.cleaned_data["replace_example"])
     except ChangeRefused as exc:
-        form.add_error("name" if exc.field in ("name", "<root>") else None, str(exc))
+        field = exc.field if exc.field in ("name", "replace_example") else "name" if exc.field == "<root>" else None
+        form.add_error(field, str(exc))
         return _render_pane(request, run, promote_form=form)
     except BackendError as exc:
         return _render_pane(request, run, promote_form=form, error=exc)

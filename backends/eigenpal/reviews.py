@@ -154,7 +154,9 @@ class ReviewsMixin:
         self._audit(run.id, user, "expected_file:delete", {"name": name})
         return name
 
-    def promote(self, *, run: RunInfo, name: str, user) -> PromoteResult:
+    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
+        # replace_other is not checked upstream: the API has no lookup by name that is cheap and
+        # race-free, so proxy mode keeps the contract's upsert (docs/security.md).
         # An upsert by name upstream (docs/api-feedback.md#promote), so retrying it is safe.
         data = self.upstream.json("POST", f"/runs/{seg(run.id)}/promote", json={"name": name}, idempotent=True) or {}
         result = PromoteResult(example_id=str(data.get("exampleId") or ""), name=data.get("name") or name)

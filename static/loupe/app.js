@@ -186,6 +186,11 @@
     }
     var confirmed = event.target.closest("[data-confirm]");
     if (confirmed && !window.confirm(confirmed.dataset.confirm)) event.preventDefault();
+    // "Go back" links (no javascript: URLs under the Content-Security-Policy).
+    if (event.target.closest("[data-history-back]") && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
   });
 
   // Refuse an oversized upload before sending it; the server checks again.

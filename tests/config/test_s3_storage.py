@@ -34,7 +34,7 @@ def test_the_environment_alone_puts_run_files_on_s3(s3_endpoint, tmp_path):  # n
     (tmp_path / "runs.jsonl").write_text(json.dumps(line) + "\n")
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=180)
-    done = subprocess.run([*manage, "import_runs", str(tmp_path / "runs.jsonl"), "-v0"], env=env, cwd=ROOT,
+    done = subprocess.run([*manage, "import_runs", str(tmp_path / "runs.jsonl"), "--create-automations", "-v0"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     read_back = subprocess.run(

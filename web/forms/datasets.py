@@ -5,6 +5,7 @@ from django import forms
 from datasets.archive import MODES
 from datasets.checks import AssertionDefinitionError, validate_assertions
 from datasets.models import validate_example_name
+from runs import jsonbounds
 
 
 class JSONTextField(forms.CharField):
@@ -29,11 +30,17 @@ class JSONTextField(forms.CharField):
         if not text.strip():
             return None
         try:
-            parsed = json.loads(text)
+            parsed = jsonbounds.loads(text)
+        except jsonbounds.JsonRefused as error:
+            where = "" if error.field == "<root>" else f" (at {error.field})"
+            raise forms.ValidationError(f"{error.reason[:1].upper()}{error.reason[1:]}{where}",
+                                        code="json_refused") from None
         except json.JSONDecodeError as error:
             raise forms.ValidationError(
                 f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.", code="invalid_json"
             ) from error
+        except ValueError as error:  # NaN / Infinity
+            raise forms.ValidationError(f"Not valid JSON: {error}.", code="invalid_json") from None
         if self.object_only and not isinstance(parsed, dict):
             raise forms.ValidationError("Enter a JSON object ({…}) or leave this empty.", code="not_object")
         return parsed

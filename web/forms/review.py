@@ -107,6 +107,7 @@ class PromoteForm(Form):
     name = forms.CharField(label="Example name", max_length=128,
                            help_text="Lowercase letters, digits, '-' and '_'. Promoting again under the same name updates that example.")
     confirm_no_expected = forms.BooleanField(required=False, label="Promote without ground truth")
+    replace_example = forms.BooleanField(required=False, label="Replace the example of that name")
 
 
 def pretty(value) -> str:

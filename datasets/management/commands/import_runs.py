@@ -10,7 +10,9 @@ from django.db import DatabaseError
 from tqdm import tqdm
 
 from datasets.loop import runs_record_and_check
-from runs.records import RecordError, RunRecord, parse_run_record
+from runs import jsonbounds
+from runs.records import RecordError, RunRecord, json_loads, parse_run_record
+from runs.services import AutomationGate
 
 
 @dataclass
@@ -35,8 +37,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="Path to a .jsonl file, or '-' for standard input.")
         parser.add_argument("--batch", type=int, default=1000, help="Runs stored per transaction (default 1000).")
+        parser.add_argument("--create-automations", action="store_true",
+                            help="Create automations the file names that Loupe does not know yet (without it, "
+                                 "such lines are rejected naming close matches).")
 
-    def handle(self, *args, file: str, batch: int, **options):
+    def handle(self, *args, file: str, batch: int, create_automations: bool = False, **options):
+        self.gate = AutomationGate(create=create_automations or None)
         if batch < 1:
             raise CommandError("--batch must be at least 1.")
         if file == "-":
@@ -83,7 +89,10 @@ class Command(BaseCommand):
 
     def _parse(self, number: int, raw: bytes, tally: ImportTally) -> RunRecord | None:
         try:
-            obj = json.loads(raw)
+            obj = json_loads(raw, parse_constant=jsonbounds.NotJson)
+        except RecursionError:
+            self._reject(number, f"nested more than {jsonbounds.max_depth()} levels deep.", tally)
+            return None
         except UnicodeDecodeError:
             self._reject(number, "not valid UTF-8 text.", tally)
             return None
@@ -91,7 +100,7 @@ class Command(BaseCommand):
             self._reject(number, f"invalid JSON: {exc.msg} (column {exc.colno}).", tally)
             return None
         try:
-            return parse_run_record(obj)
+            return self.gate.check(parse_run_record(obj))
         except RecordError as exc:
             self._reject(number, str(exc), tally)
             return None
