@@ -182,6 +182,8 @@ class Editor:
         return rendered[0] if isinstance(rendered, tuple) else rendered
 
     def obj(self, value: dict, path: str, compact: bool = False) -> str:
+        if path.count("/") >= MAX_DEPTH:
+            return _too_deep(value)
         parts = [format_html('<div class="wb-obj{}" data-obj="{}">', " compact" if compact else "", path)]
         for key, child in value.items():
             child_path = join(path, key)
@@ -215,6 +217,8 @@ class Editor:
         return "".join(parts)
 
     def array(self, value: list, path: str, label: str) -> str:
+        if path.count("/") >= MAX_DEPTH:
+            return _too_deep(value)
         if is_table(value):
             return self.table(value, path, label)
         parts = [format_html('<ol class="wb-list" data-array="{}">', path)]
@@ -282,6 +286,14 @@ class Editor:
             rendered = self.scalar(self.doc, "", "Output value", labelled_by_for=False)
             body = rendered[0] if isinstance(rendered, tuple) else rendered
         return mark_safe(f'<div class="wb-editor{"" if self.editable else " readonly"}">{body}</div>')
+
+
+def _too_deep(value) -> str:
+    """A container nested deeper than MAX_DEPTH (stored before ingest bounded nesting, or written
+    to the database directly) is one leaf: the page renders and says where the rest is."""
+    kind = "object" if isinstance(value, dict) else "list"
+    return format_html('<span class="muted too-deep">{} too deep to show here (more than {} levels); the raw '
+                       'JSON has all of it</span>', kind, MAX_DEPTH)
 
 
 def _short(value) -> str:
