@@ -240,7 +240,9 @@
       focusField(target);
     }
   }
-  document.addEventListener("htmx:afterSettle", function (e) {
+  // Placed when the new pane is swapped in (the same task that inserts it), not when it settles
+  // 20 ms later: a key pressed or a field chosen in between must not be overridden.
+  document.addEventListener("htmx:afterSwap", function (e) {
     // A block the pane loads after it is shown (scores, steps) must not pull the focus away
     // from the field the reviewer is typing in: only a new pane places it.
     var t = e.target;
