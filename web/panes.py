@@ -116,7 +116,8 @@ def _legacy_pane_form(verdict_form, promote_form, version: int) -> PaneForm:
         data.update({k: source.get(k) or "" for k in ("verdict", "body")})
     if promote_form is not None and promote_form.is_bound:
         data.update({"example_name": promote_form.data.get("name", ""),
-                     "confirm_no_expected": promote_form.data.get("confirm_no_expected", "")})
+                     "confirm_no_expected": promote_form.data.get("confirm_no_expected", ""),
+                     "replace_example": promote_form.data.get("replace_example", "")})
     form = PaneForm(data)
     form.is_valid()
     if promote_form is not None and promote_form.is_bound:

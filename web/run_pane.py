@@ -474,11 +474,14 @@ def _promote_from_pane(request: HttpRequest, run: RunInfo, form, has_expected: b
         return _render_pane(request, get_backend().run(run.pk), pane_form=form, hold=_hold(request, run),
                             focus="#id_confirm_no_expected")
     try:
-        example = get_backend().promote(run=run, name=data["example_name"], user=request.user)
+        # A name held by another run's example is replaced only once the reviewer ticks the box.
+        example = get_backend().promote(run=run, name=data["example_name"], user=request.user,
+                                        replace_other=data["replace_example"])
     except ChangeRefused as exc:
-        form.add_error("example_name" if exc.field in ("name", "<root>") else None, str(exc))
+        field = exc.field if exc.field == "replace_example" else "example_name" if exc.field in ("name", "<root>") else None
+        form.add_error(field, str(exc))
         return _render_pane(request, get_backend().run(run.pk), pane_form=form, hold=_hold(request, run),
-                            focus="#id_example_name")
+                            focus="#id_replace_example" if field == "replace_example" else "#id_example_name")
     except BackendError as exc:
         return _render_pane(request, get_backend().run(run.pk), pane_form=form, hold=_hold(request, run), error=exc)
     messages.success(request, f"Promoted to dataset example {example.name}.")

@@ -102,3 +102,19 @@ def test_put_feedback_over_a_newer_page_note_keeps_the_replaced_note_in_the_audi
     assert response.status_code == 200
     event = AuditEvent.objects.filter(run=run, via="api").order_by("-id").first()
     assert event.changes["body"] == ["typed on the page", "from a script"]
+
+
+def test_the_pane_forms_promote_asks_before_replacing_another_runs_example(reviewer_client, reviewer, run, automation):
+    other = _example_of(make_run(automation), reviewer)
+    review_update(run=run, changes={"rating": "fail", "expected": {"total": 2}}, user=reviewer)
+    form = {"op": "promote", "example_name": "taken", "body": "kept note", "version": pane_version(reviewer_client, run)}
+    body = reviewer_client.post(url(run, "save"), form).content.decode()
+    assert "already exists, promoted from" in body and 'id="id_replace_example"' in body
+    assert 'value="taken"' in body and "kept note" in body
+    other.refresh_from_db()
+    assert other.expected == {"total": 1} and other.source_run_id != run.pk
+
+    form.update(replace_example="on", version=pane_version(reviewer_client, run))
+    reviewer_client.post(url(run, "save"), form)
+    other.refresh_from_db()
+    assert other.expected == {"total": 2} and other.source_run_id == run.pk

@@ -135,6 +135,7 @@ class PaneForm(Form):
                                    help_text="Lowercase letters, digits, '-' and '_'. Promoting again under the "
                                              "same name updates that example.")
     confirm_no_expected = forms.BooleanField(required=False, label="Promote without ground truth")
+    replace_example = forms.BooleanField(required=False, label="Replace the example of that name")
     raw = forms.CharField(required=False, strip=False, max_length=5_000_000)
 
     def clean_op(self):
