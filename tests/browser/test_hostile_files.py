@@ -57,6 +57,7 @@ def test_no_hostile_file_runs_script_on_any_inline_url(page, browser_reviewer, t
 
     # Expected files go through the review pane's upload form, as a reviewer would.
     page.goto(f"/runs/{run.pk}/")
+    page.locator("#expected-files summary").click()  # the section starts closed while it holds no files
     for name, _, content in HOSTILE:
         path = tmp_path / name
         path.write_bytes(content)
