@@ -40,6 +40,7 @@ from web.forms.review import (
     VerdictForm,
     pretty,
 )
+from datasets.services import default_example_name
 from web.panes import pane_context
 from web.queue_list import RunQueue
 
@@ -209,9 +210,23 @@ def run_correct(request: HttpRequest, run_id: str) -> HttpResponse:
     return _done(request, run_id, "#editor")
 
 
-def _kept(request: HttpRequest) -> dict:
-    """With htmx, file forms send the pane's fields along (hx-include): keep them as typed."""
-    if "body" not in request.POST and not any(k.startswith("v:") for k in request.POST):
+def _default_name(run: RunInfo) -> str:
+    review = run.review
+    return review.promoted_example_name if review and review.promoted_example_name else default_example_name(run)
+
+
+def _kept(request: HttpRequest, run: RunInfo) -> dict:
+    """With htmx, file forms send the pane's fields along (hx-include): keep them as typed.
+    Fields that only repeat what is saved are not kept, or the pane would count as unsaved
+    and leaving it would ask about input nobody typed."""
+    post = request.POST
+    if "body" not in post and not any(k.startswith("v:") for k in post):
+        return {}
+    review = run.review
+    if (not any(k.startswith("v:") for k in post) and "raw" not in post
+            and post.get("example_name", "") in ("", _default_name(run)) and not post.get("confirm_no_expected")
+            and post.get("body", "") == (review.body if review else "")
+            and post.get("verdict", "") in ("", (review.rating if review else None) or "")):
         return {}
     data = request.POST.copy()
     data.setdefault("version", "0")
@@ -223,7 +238,7 @@ def _file_action(request: HttpRequest, run_id: str, form_class, action) -> HttpR
     run = backend.run(run_id)
     form = form_class(request.POST, request.FILES)
     upload_form = form if form_class is ExpectedUploadForm else None
-    kept = _kept(request)
+    kept = _kept(request, run)
     if not form.is_valid():
         return _render_pane(request, run, **kept, upload_form=upload_form,
                             file_error=" ".join(e for errors in form.errors.values() for e in errors))
