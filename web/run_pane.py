@@ -19,6 +19,7 @@ from accounts.decorators import role_required
 from accounts.roles import REVIEWER, has_role
 from backends import get_backend
 from backends.base import BackendError, ChangeRefused, NotFound, ReviewConflict, RunInfo
+from datasets.services import default_example_name
 from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_take
 from review.jsondiff import EditError, apply_edit, parse_json
 from review.services import STATUS_ACTIONS, VERDICTS
@@ -40,7 +41,6 @@ from web.forms.review import (
     VerdictForm,
     pretty,
 )
-from datasets.services import default_example_name
 from web.panes import pane_context
 from web.queue_list import RunQueue
 
