@@ -240,13 +240,23 @@
       focusField(target);
     }
   }
-  // Placed when the new pane is swapped in (the same task that inserts it), not when it settles
-  // 20 ms later: a key pressed or a field chosen in between must not be overridden.
-  document.addEventListener("htmx:afterSwap", function (e) {
+  // Placed once the new pane has settled (htmx has wired its forms), unless a field was chosen
+  // in the 20 ms between the swap and then: the reviewer's (or a test's) focus wins.
+  var focusAtSwap = null;
+  function paneSwap(e) {
     // A block the pane loads after it is shown (scores, steps) must not pull the focus away
     // from the field the reviewer is typing in: only a new pane places it.
     var t = e.target;
-    if (t && t.id !== "run-pane" && t.closest && t.closest("#run-pane")) return;
+    return !(t && t.id !== "run-pane" && t.closest && t.closest("#run-pane"));
+  }
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (paneSwap(e)) focusAtSwap = document.activeElement;
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (!paneSwap(e)) return;
+    var moved = focusAtSwap !== null && document.activeElement !== focusAtSwap;
+    focusAtSwap = null;
+    if (moved) { syncDirty(); return; }
     placeFocus();
   });
   document.addEventListener("DOMContentLoaded", function () {
