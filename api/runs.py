@@ -23,7 +23,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from api.reviews import review_detail_to_dict
-from api.serializers import EXPAND_SECTIONS, artifact_to_dict, run_list_item_to_dict, run_to_dict, usage_to_dict
+from api.serializers import (
+    EXPAND_SECTIONS,
+    artifact_to_dict,
+    run_list_item_to_dict,
+    run_to_dict,
+    step_to_dict,
+    usage_to_dict,
+)
 from api.support import (
     ApiError,
     Query,
@@ -45,6 +52,7 @@ from runs.models import (
     Run,
     RunFile,
     RunStatus,
+    RunStep,
 )
 
 # --- the runs list ----------------------------------------------------------------------
@@ -453,15 +461,19 @@ def evaluator_score_to_eval_result(run: Run, score: EvaluatorScore) -> dict:
 
 @api_view()
 def run_steps(request: HttpRequest, run_id: str):
-    """The run's steps: Loupe records none yet, so the list is empty (docs/api-reviews.md)."""
-    get_run(run_id)
-    return api_response(request, {"steps": [], "total": 0})
+    """The run's recorded steps in the order the run took them (docs/api-reviews.md)."""
+    steps = [step_to_dict(s) for s in RunStep.objects.filter(run_id=get_run(run_id).id).order_by("position")]
+    return api_response(request, {"steps": steps, "total": len(steps)})
 
 
 @api_view()
 def run_step(request: HttpRequest, run_id: str, step_id: str):
-    get_run(run_id)
-    raise not_found(f"The run has no step {step_id!r}.", field="stepExecutionId")
+    run = get_run(run_id)
+    step = (RunStep.objects.filter(run_id=run.id, position=int(step_id)).first()
+            if step_id.isdigit() and len(step_id) < 10 else None)
+    if step is None:
+        raise not_found(f"The run has no step {step_id!r}.", field="stepExecutionId")
+    return api_response(request, step_to_dict(step))
 
 
 def trace_events(run: Run) -> list[dict]:
@@ -472,6 +484,11 @@ def trace_events(run: Run) -> list[dict]:
         events.append({"type": "run", "phase": "execution", "status": run.status, "startedAt": iso(run.started_at),
                        "completedAt": iso(run.completed_at),
                        "message": run.error or f"Run {run.status}."})
+    for step in RunStep.objects.filter(run_id=run.id).order_by("position"):
+        events.append({"type": "step", "phase": "step", "stepName": step.name, "stepType": step.type,
+                       "status": step.status, "startedAt": iso(step.started_at),
+                       "completedAt": iso(step.completed_at),
+                       "message": step.error or f"Step {step.name} {step.status}."})
     return events
 
 

@@ -13,6 +13,7 @@ from runs.models import (
     FileRole,
     Run,
     RunFile,
+    RunStep,
 )
 
 # --- serialisers (field by field as in the contract) --------------------------------------
@@ -148,13 +149,20 @@ def usage_to_dict(run: Run) -> dict | None:
     return result
 
 
+def step_to_dict(step: RunStep) -> dict:
+    """One recorded step (SDK 0.20 leaves step objects untyped): its id is its position."""
+    return {"id": str(step.position), "position": step.position, "name": step.name, "type": step.type,
+            "status": step.status, "startedAt": iso(step.started_at), "completedAt": iso(step.completed_at),
+            "durationMs": step.duration_ms, "input": step.input, "output": step.output, "error": step.error}
+
+
 def _execution_full(run: Run, files: list[RunFile], review: Review | None) -> dict:
     """expand=execution: the slim meta plus steps (workflow) or files (agent), the review in
     both generations (feedback, review) and expected as {output, files} (contract quirk 5)."""
     expected_files = list(ExpectedFile.objects.filter(review=review)) if review is not None else []
     execution = _execution_meta(run)
     if run.automation.kind == AutomationKind.WORKFLOW:
-        execution["steps"] = []
+        execution["steps"] = [step_to_dict(s) for s in RunStep.objects.filter(run_id=run.id).order_by("position")]
     else:
         execution["files"] = {"output": run_files_to_list(f for f in files if f.role == FileRole.OUTPUT)}
     execution["feedback"] = feedback_to_dict(review)

@@ -36,6 +36,7 @@ from backends.eigenpal.dialects import DIALECTS, FeedbackDialect, detect, verify
 from backends.eigenpal.health import HealthMixin
 from backends.eigenpal.queue import QueueMixin
 from backends.eigenpal.reviews import ReviewsMixin
+from backends.eigenpal.steps import UPSTREAM_STEPS, StepsMixin
 from backends.eigenpal.wire import BATCH, PREVIEW_BUDGET, _Scope, parse_time, review_version
 from review.models import AuditEvent
 from runs.chips import Chip
@@ -43,7 +44,7 @@ from runs.models import KIND_PREFIX, Automation
 from runs.services import automation_ensure, output_preview
 
 
-class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Backend):
+class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, StepsMixin, Backend):
     name = "eigenpal"
     eager_neighbours = False
     has_chip_counts = False
@@ -162,6 +163,9 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Back
         info.files = files
         info.review = self._review_info(run_id, feedback, expected, names)
         info.chip = info.review.chip if info.review else Chip.UNREVIEWED
+        steps = (data.get("execution") or {}).get("steps")
+        if isinstance(steps, list):  # a workflow run's steps come with it (backends/eigenpal/steps.py)
+            setattr(info, UPSTREAM_STEPS, steps)
         return info
 
     def _review_info(self, run_id: str, feedback: dict | None, expected, names: list[str]) -> ReviewInfo | None:

@@ -183,7 +183,7 @@ def test_expand_execution_carries_feedback_and_expected(api, run_with_files, rev
 def test_the_detail_has_a_fixed_query_budget(api, run_with_files, reviewer, django_assert_num_queries):
     review_update(run=run_with_files, changes={"rating": "pass"}, user=reviewer)
     api.get("/api/v1/auth/check")
-    with django_assert_num_queries(6):  # key, run+automation, files, review+users, corrections, expected files
+    with django_assert_num_queries(7):  # key, run+automation, files, review+users, corrections, expected files, steps
         api.get(f"/api/v1/runs/{run_with_files.id}?expand=input,usage,execution,debug")
 
 
