@@ -64,7 +64,8 @@ def test_the_review_loop_takes_at_most_20_keystrokes(page, browser_reviewer, run
     expect(page.locator("#run-chip")).to_have_text("Open")
     # Focus is on the first field of the output (which one depends on the database: PostgreSQL's
     # jsonb orders keys by length).
-    assert page.evaluate("document.activeElement === document.querySelector('#pane-editor .wb-input')")
+    # Focus is placed once the swapped pane settles: wait for it rather than race it.
+    expect(page.locator("#pane-editor .wb-input").first).to_be_focused()
     while not keys.focused_path().startswith("/line_items/0"):
         keys.press("ArrowDown")
         assert keys.count < 20
