@@ -71,6 +71,14 @@ def window_days(today: date, days: int = WINDOW_DAYS) -> list[date]:
     return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 
+def window_bounds(today: date, days: int = WINDOW_DAYS) -> tuple[datetime, datetime]:
+    """[start, end) of the last `days` local days, today included: whole days, like every chart
+    of these pages, so the estimates read the daily rollups without partial days at the edges."""
+    first = today - timedelta(days=days - 1)
+    return (timezone.make_aware(datetime.combine(first, datetime.min.time())),
+            timezone.make_aware(datetime.combine(today + timedelta(days=1), datetime.min.time())))
+
+
 def _window_start(days: list[date]) -> datetime:
     return timezone.make_aware(datetime.combine(days[0], datetime.min.time()))
 
