@@ -263,46 +263,30 @@ def _edge_slots(partials: list[tuple]):
     return edge_filter, Case(*whens, default=Value(-1), output_field=IntegerField())
 
 
-def _sampled_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], int]:
-    """Sampled runs per (automation, period) from the daily rollup (RunDayCount), the partial
-    days from the run_queue index: two small queries where counting a month of sampled runs
-    took 80 ms at 500k runs."""
+def _strata_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], tuple[int, int, int]]:
+    """(sampled, reviewed, passed) runs per (automation, period): whole days from the daily
+    rollups (RunDayCount's sampled runs, ReviewTally's rated and passed, by run day), the partial
+    days from their sampled runs in one query. Three small queries where counting a month of
+    sampled runs took 80 ms at 500k runs, and joining its reviews 140 ms at 100k reviews."""
     def day_rows(ids, first, last):
-        rows = RunDayCount.objects.filter(automation_id__in=ids, sampled=True, day__gte=first, day__lte=last)
-        return ((a, day, (count,)) for a, day, count in rows.values_list("automation_id", "day", "count"))
+        runs = RunDayCount.objects.filter(automation_id__in=ids, sampled=True, day__gte=first, day__lte=last)
+        yield from ((a, day, (count, 0, 0)) for a, day, count in runs.values_list("automation_id", "day", "count"))
+        reviews = ReviewTally.objects.filter(automation_id__in=ids, sampled=True, day__gte=first, day__lte=last,
+                                             kind__in=(ReviewTally.Kind.RATED, ReviewTally.Kind.PASSED))
+        yield from ((a, day, (0, count, 0) if kind == ReviewTally.Kind.RATED else (0, 0, count))
+                    for a, day, kind, count in reviews.values_list("automation_id", "day", "kind", "count"))
 
     def edge_rows(partials):
-        edge_filter, slot = _edge_slots(partials)
-        rows = (Run.objects.filter(edge_filter, sampled=True).annotate(slot=slot)
-                .order_by().values_list("slot").annotate(n=Count("pk")))
-        return ((row_slot, (n,)) for row_slot, n in rows if row_slot >= 0)
-
-    counts = _period_counts(periods, day_rows=day_rows, edge_rows=edge_rows, width=1)
-    return {key: value[0] for key, value in counts.items()}
-
-
-def _verdict_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], tuple[int, int]]:
-    """(reviewed, passed) sampled runs per (automation, period): whole days from the review
-    rollup (ReviewTally's rated and passed, by run day), the partial days from their runs and
-    reviews. Two small queries where joining every review of the window to its run grew with
-    the reviews (140 ms at 1M runs and 100k reviews)."""
-    def day_rows(ids, first, last):
-        rows = ReviewTally.objects.filter(automation_id__in=ids, sampled=True, day__gte=first, day__lte=last,
-                                          kind__in=(ReviewTally.Kind.RATED, ReviewTally.Kind.PASSED))
-        return ((a, day, (count, 0) if kind == ReviewTally.Kind.RATED else (0, count))
-                for a, day, kind, count in rows.values_list("automation_id", "day", "kind", "count"))
-
-    def edge_rows(partials):
-        # From the runs of those days (the run_queue index), each run's rating looked up by its
+        # The runs of those days (the run_queue index), each run's rating looked up by its
         # review's unique run_id: a join made the planner read every review.
         edge_filter, slot = _edge_slots(partials)
         rating = Subquery(Review.objects.filter(run_id=OuterRef("pk")).values("rating")[:1])
         rows = (Run.objects.filter(edge_filter, sampled=True).annotate(slot=slot, rating=rating)
                 .order_by().values_list("slot", "rating").annotate(n=Count("pk")))
-        return ((row_slot, (n, n if row_rating == Rating.PASS else 0))
-                for row_slot, row_rating, n in rows if row_slot >= 0 and row_rating)
+        return ((row_slot, (n, n if row_rating else 0, n if row_rating == Rating.PASS else 0))
+                for row_slot, row_rating, n in rows if row_slot >= 0)
 
-    return _period_counts(periods, day_rows=day_rows, edge_rows=edge_rows, width=2)
+    return _period_counts(periods, day_rows=day_rows, edge_rows=edge_rows, width=3)
 
 
 def pass_rate_estimates(automations: list[Automation], *, start, end, version: str | None = None,
@@ -310,19 +294,18 @@ def pass_rate_estimates(automations: list[Automation], *, start, end, version: s
     """The weighted pass-rate estimate of each automation's runs created in [start, end) (and of
     one version, when given), weighted by insights.estimates.
 
-    Without a version: five small queries (rate schedules; the daily run and review rollups for
-    whole days, the runs and reviews of the partial days at the edges); the rollups have no
-    version, so with one the sampled runs are counted (two)."""
+    Without a version: four small queries (rate schedules; the daily run and review rollups for
+    whole days, the runs of partial days); the rollups have no version, so with one the sampled
+    runs are counted (two)."""
     if version is not None:
         periods, counts = _stratum_counts(automations, start=start, end=end, version=version, by_version=False)
         return {pk: _estimate(rows, counts.get((pk,), {})) for pk, rows in periods.items()}
     schedules = rate_schedules(automations)
     periods = {a.pk: rate_periods(schedules[a.pk], start, end) for a in automations}
-    sampled = _sampled_counts(periods)
-    verdicts = _verdict_counts(periods)
+    strata = _strata_counts(periods)
     result = {}
     for pk, rows in periods.items():
-        counts = {index: (sampled.get((pk, index), 0), *verdicts.get((pk, index), (0, 0))) for index in range(len(rows))}
+        counts = {index: strata.get((pk, index), (0, 0, 0)) for index in range(len(rows))}
         # The rollup and the runs can disagree for a moment (a run recorded between the queries):
         # never fewer sampled than reviewed.
         counts = {i: (max(s, r), r, p) for i, (s, r, p) in counts.items()}

@@ -151,6 +151,7 @@ class RunQueue:
 
     def page(self) -> "QueueScreen":
         if getattr(self, "_page", None) is None:
+            self.automations  # noqa: B018 (the page shows them; the query hands them to the rows)
             page = self.backend.queue_page(self.query())
             older = self.querystring(before=encode_cursor(*page.older)) if page.older else None
             if page.newest:

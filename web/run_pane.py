@@ -45,6 +45,7 @@ from web.panes import pane_context
 from web.queue_list import RunQueue
 
 reviewer_only = role_required(REVIEWER, action="review runs")
+HISTORY_ALL = 1000  # the most a run's whole history shows
 
 
 def _queue_qs(request: HttpRequest) -> str:
@@ -94,6 +95,15 @@ def run_scores(request: HttpRequest, run_id: str) -> HttpResponse:
     an upstream call the rest of the pane does not wait for."""
     return render(request, "review/partials/scores.html",
                   {"run_id": run_id, "scores": get_backend().run_scores(run_id), "loaded": True})
+
+
+@require_GET
+@backend_errors
+def run_history(request: HttpRequest, run_id: str) -> HttpResponse:
+    """A run's whole history (the pane shows its latest changes): the list for htmx, else a page."""
+    events = get_backend().audit_trail(run_id, limit=HISTORY_ALL)
+    template = "review/partials/history.html" if request.htmx else "review/history.html"
+    return render(request, template, {"run_id": run_id, "audit": events, "audit_more": False})
 
 
 @require_GET
