@@ -9,9 +9,9 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from review.html import escape, format_html
 from review.jsondiff import align, join, skeleton
 
 OPEN_DEPTH = 3

@@ -15,9 +15,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from review.html import format_html
 from review.jsondiff import EditError, coerce, diff, escape_token, join, parse_json, resolve, skeleton, split
 
 FIELD = "v:"
