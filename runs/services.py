@@ -161,8 +161,8 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
 
     A run's review, chip and files survive a repeat; files in the record replace files of the
     same role and name. In one transaction and a fixed number of statements per batch: one
-    SELECT of the runs already stored (locked), one multi-row INSERT of the new runs, one
-    INSERT ... ON CONFLICT DO UPDATE of the repeated ones, and one upsert each for the chip
+    SELECT of the runs already stored (locked), one COPY of the new runs (runs_insert), a COPY
+    and an UPDATE for the repeated ones (runs_update), and one upsert each for the chip
     counts and the daily run counts, changed by deltas (never recounted). Files cost a few
     statements each. Callers that record runs from outside (the command, the ingest API, the
     demo) go through datasets.loop.runs_record_and_check, which also checks runs of examples.
@@ -212,8 +212,7 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
             # fails the batch (the caller retries) instead of being counted twice.
             runs_insert(fresh)
         if repeated:
-            Run.objects.bulk_create([Run(**run) for run in repeated], batch_size=1000, update_conflicts=True,
-                                    unique_fields=["id"], update_fields=list(_RECORDED_FIELDS))
+            runs_update(repeated)
         day_counts_add(day_moves)
         chip_counts_add(chip_moves)
         # Evaluator scores: a record with scores replaces the run's scores (the last one of an id
@@ -251,21 +250,58 @@ def runs_insert(rows: list) -> None:
     if db.vendor != "postgresql":
         Run.objects.bulk_create([row if isinstance(row, Run) else Run(**row) for row in rows], batch_size=1000)
         return
-    fields = Run._meta.concrete_fields
+    with transaction.atomic(), db.cursor() as cursor, db.wrap_database_errors:
+        _copy_rows(db, cursor, Run._meta.db_table, Run._meta.concrete_fields, rows)
+
+
+def runs_update(rows: list[dict]) -> None:
+    """Overwrite the recorded columns (_RECORDED_FIELDS; never the chip) of runs already stored,
+    each row a dict of column values by attname. On PostgreSQL: COPY into a temporary table, then
+    one UPDATE ... FROM it, which leaves alone the rows whose columns already hold these values (a
+    batch sent again after a timeout costs no row versions). JSON columns are compared as text,
+    so a value that differs only in how it is written (1.0 and 1) is still rewritten. Elsewhere
+    INSERT ... ON CONFLICT DO UPDATE (bulk_create), which on PostgreSQL spent most of its time
+    escaping jsonb arrays in Python (see runs_insert)."""
+    db = transaction.get_connection()
+    if db.vendor != "postgresql":
+        Run.objects.bulk_create([Run(**row) for row in rows], batch_size=1000, update_conflicts=True,
+                                unique_fields=["id"], update_fields=list(_RECORDED_FIELDS))
+        return
+    quote = db.ops.quote_name
+    fields = [Run._meta.pk] + [Run._meta.get_field(name) for name in _RECORDED_FIELDS]
+    stage = quote("loupe_run_stage")
+    table = quote(Run._meta.db_table)
+
+    def compared(alias: str, f) -> str:
+        return f"{alias}.{quote(f.column)}" + ("::text" if isinstance(f, models.JSONField) else "")
+
+    changed = " OR ".join(f"{compared('r', f)} IS DISTINCT FROM {compared('s', f)}" for f in fields[1:])
+    with transaction.atomic(), db.cursor() as cursor, db.wrap_database_errors:
+        # Created and dropped in this transaction (a failed batch rolls it back with the rest);
+        # no indexes, no WAL: cheaper than the ORM's upsert and than a jsonb_populate_recordset.
+        cursor.execute(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
+                       f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {table} WITH NO DATA")
+        _copy_rows(db, cursor, "loupe_run_stage", fields, rows)
+        cursor.execute(
+            f"UPDATE {table} AS r SET {', '.join(f'{quote(f.column)} = s.{quote(f.column)}' for f in fields[1:])} "
+            f"FROM {stage} AS s WHERE r.{quote(Run._meta.pk.column)} = s.{quote(Run._meta.pk.column)} AND ({changed})")
+        cursor.execute(f"DROP TABLE {stage}")
+
+
+def _copy_rows(db, cursor, table: str, fields, rows: list) -> None:
+    """COPY rows (Runs or dicts by attname) into `table`'s columns of `fields`. JSON columns are
+    sent as JSON text (orjson, runs.records.json_dumps), which COPY's text format hands to jsonb's
+    input as is; every other value (str, int, bool, aware datetime, None) is written as is, which
+    is what the fields' own preparation returns for them."""
     columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
-    # JSON columns are sent as JSON text (orjson, runs.records.json_dumps), which COPY's text
-    # format hands to jsonb's input as is; every other value (str, int, bool, aware datetime,
-    # None) is written as is, which is what the fields' own preparation returns for them.
     json_names = {f.attname for f in fields if isinstance(f, models.JSONField)}
     plain = [f.attname for f in fields]
-    # wrap_database_errors: psycopg's errors surface as Django's DatabaseError, as from the ORM.
-    with transaction.atomic(), db.cursor() as cursor, db.wrap_database_errors:
-        with cursor.cursor.copy(f"COPY {db.ops.quote_name(Run._meta.db_table)} ({columns}) FROM STDIN") as copy:
-            write = copy.write_row
-            for row in rows:
-                values = row if isinstance(row, dict) else row.__dict__
-                write([json_dumps(values[name]) if name in json_names and values[name] is not None
-                       else values[name] for name in plain])
+    with cursor.cursor.copy(f"COPY {db.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+        write = copy.write_row
+        for row in rows:
+            values = row if isinstance(row, dict) else row.__dict__
+            write([json_dumps(values[name]) if name in json_names and values[name] is not None
+                   else values[name] for name in plain])
 
 
 def run_steps_replace(steps_by_run: dict, *, stale: Iterable[str] | None = None) -> None:

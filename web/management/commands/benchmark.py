@@ -7,9 +7,9 @@ DATABASE_URL with LOUPE_BENCH=1 (the bare page and an X-Loupe-SQL header; config
 signs in a reviewer through a session cookie, and for each round requests the bare page and then
 each case, so both see the same machine load. Each line: median and p90 wall time as seen by the
 client, the ratio of the median to the bare page's median, and the SQL statements the server ran.
-Ingest: batches of 1,000 runs POSTed to /api/v1/ingest/runs, then the same batches again (updates),
-and `import_runs` in process on a generated JSON Lines file, twice (new runs, then updates); each
-prints runs per second. The runs copy the newest seeded runs in turn (their automations, outputs
+Ingest: batches of 1,000 runs POSTed to /api/v1/ingest/runs, then the same runs again with a changed
+duration and metadata (updates), and `import_runs` in process on a generated JSON Lines file, the
+same twice (new runs, then updates); each prints runs per second. The runs copy the newest seeded runs in turn (their automations, outputs
 and errors). Runs written by the benchmark keep the
 id prefix `run_bench_`. Seed first: `manage.py seed_runs --runs 1000000` (and `seed_reviews`).
 
@@ -184,34 +184,39 @@ class Command(InProcessBenchmark):
                     .order_by("-created_at")[:200])
         return pool or [sample]
 
-    def _records(self, pool, count, prefix):
-        now = timezone.now()
+    def _records(self, pool, count, prefix, now=None, attempt: int = 1):
+        """Run records; `attempt` > 1 sends the same runs again with a changed duration and
+        metadata, so each repeated run is rewritten (an unchanged repeat writes nothing)."""
+        now = now or timezone.now()
         for n in range(count):
             source = pool[n % len(pool)]
+            metadata = source.metadata if attempt == 1 else {**(source.metadata or {}), "attempt": attempt}
             yield {"id": f"{prefix}{n:07d}", "automation": source.automation.ref, "status": source.status,
                    "trigger": "api", "version": source.version or "v1", "input": source.input,
                    "output": source.output, "error": source.error, "usage": source.usage,
-                   "metadata": source.metadata, "createdAt": (now - timedelta(seconds=n)).isoformat(),
-                   "durationMs": source.duration_ms}
+                   "metadata": metadata, "createdAt": (now - timedelta(seconds=n)).isoformat(),
+                   "durationMs": (source.duration_ms or 0) + attempt - 1}
+
+    def _bodies(self, records: list[dict]) -> list[bytes]:
+        return ["\n".join(json.dumps(r) for r in records[b:b + INGEST_BATCH]).encode()
+                for b in range(0, len(records), INGEST_BATCH)]
 
     def _ingest(self, base, api_key, sample, batches):
         if not batches:
             return
-        prefix = f"run_bench_{secrets.token_hex(4)}_"
-        bodies = []
-        records = list(self._records(self._pool(sample), batches * INGEST_BATCH, prefix))
-        for b in range(batches):
-            bodies.append("\n".join(json.dumps(r) for r in records[b * INGEST_BATCH:(b + 1) * INGEST_BATCH]).encode())
+        prefix, pool, now = f"run_bench_{secrets.token_hex(4)}_", self._pool(sample), timezone.now()
+        bodies = self._bodies(list(self._records(pool, batches * INGEST_BATCH, prefix, now)))
+        again = self._bodies(list(self._records(pool, batches * INGEST_BATCH, prefix, now, attempt=2)))
         rates, repeat_rates, statements = [], [], 0
         with httpx.Client(base_url=base, timeout=300,
                           headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/x-ndjson"}) as api:
             for body in bodies:
                 rates.append(self._ingest_batch(api, body, "created"))
                 statements = self._statements
-            for body in bodies:  # every batch again: each run is updated in place
+            for body in again:  # every batch again, changed: each run is updated in place
                 repeat_rates.append(self._ingest_batch(api, body, "updated"))
         self.stdout.write(f"ingest API, {batches} batches of {INGEST_BATCH:,} new runs: median {statistics.median(rates):,.0f} "
-                          f"runs/s (min {min(rates):,.0f}), {statements} SQL per batch; the batches repeated "
+                          f"runs/s (min {min(rates):,.0f}), {statements} SQL per batch; the batches again, changed "
                           f"(updates): median {statistics.median(repeat_rates):,.0f} runs/s "
                           f"(min {min(repeat_rates):,.0f}), {self._statements} SQL per batch")
 
@@ -225,20 +230,20 @@ class Command(InProcessBenchmark):
         return INGEST_BATCH / elapsed
 
     def _import(self, sample, count):
-        prefix = f"run_bench_{secrets.token_hex(4)}_"
-        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
-            for record in self._records(self._pool(sample), count, prefix):
-                handle.write(json.dumps(record) + "\n")
-        try:
-            elapsed = []
-            for _ in range(2):  # new runs, then the same file again (every run updated in place)
+        prefix, pool, now = f"run_bench_{secrets.token_hex(4)}_", self._pool(sample), timezone.now()
+        elapsed = []
+        for attempt in (1, 2):  # new runs, then the same runs changed (each updated in place)
+            with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+                for record in self._records(pool, count, prefix, now, attempt):
+                    handle.write(json.dumps(record) + "\n")
+            try:
                 start = time.perf_counter()
                 call_command("import_runs", handle.name, verbosity=0, stdout=open(os.devnull, "w"))
                 elapsed.append(time.perf_counter() - start)
-        finally:
-            os.unlink(handle.name)
+            finally:
+                os.unlink(handle.name)
         self.stdout.write(f"import_runs, {count:,} runs from a JSON Lines file: {count / elapsed[0]:,.0f} runs/s "
-                          f"({elapsed[0]:.1f} s); the file again (updates): {count / elapsed[1]:,.0f} runs/s "
+                          f"({elapsed[0]:.1f} s); the runs again, changed (updates): {count / elapsed[1]:,.0f} runs/s "
                           f"({elapsed[1]:.1f} s)")
 
 
