@@ -20,6 +20,7 @@ from runs.models import (
     RunFile,
     RunStep,
     SamplingRateChange,
+    rate_schedules,
 )
 from runs.records import RecordError, RunRecord, json_dumps
 from runs.sampling import BUCKETS, sample_bucket
@@ -140,11 +141,14 @@ class AutomationGate:
 
 
 def _automations_for(records: Iterable[RunRecord]) -> dict[tuple[str, str], Automation]:
-    found = {}
-    for record in records:
-        key = (record.kind, record.slug)
-        if key not in found:
-            found[key] = automation_ensure(kind=record.kind, slug=record.slug)
+    """The automations the records name, in one query; the missing ones are created."""
+    keys = {(record.kind, record.slug) for record in records}
+    condition = models.Q()
+    for kind, slug in keys:
+        condition |= models.Q(kind=kind, slug=slug)
+    found = {(a.kind, a.slug): a for a in Automation.objects.filter(condition)}
+    for kind, slug in keys - found.keys():
+        found[(kind, slug)] = automation_ensure(kind=kind, slug=slug)
     return found
 
 
@@ -156,7 +160,15 @@ _RECORDED_FIELDS = (
 )
 
 
-def runs_record(records: list[RunRecord]) -> RecordResult:
+def runs_stored(ids) -> dict[str, tuple]:
+    """The runs of these ids already stored, locked (FOR UPDATE, in id order) until the caller's
+    transaction ends: {id: (automation_id, created_at, sampled, chip)}. One query."""
+    return {pk: (automation_id, created, sampled, chip) for pk, automation_id, created, sampled, chip in
+            Run.objects.filter(in_values("pk", ids)).select_for_update().order_by("pk")
+            .values_list("pk", "automation_id", "created_at", "sampled", "chip")}
+
+
+def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = None) -> RecordResult:
     """Store parsed run records, idempotent on run id (a repeat updates the run in place).
 
     A run's review, chip and files survive a repeat; files in the record replace files of the
@@ -165,13 +177,15 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
     and an UPDATE for the repeated ones (runs_update), and one upsert each for the chip
     counts and the daily run counts, changed by deltas (never recounted). Files cost a few
     statements each. Callers that record runs from outside (the command, the ingest API, the
-    demo) go through datasets.loop.runs_record_and_check, which also checks runs of examples.
+    demo) go through datasets.loop.runs_record_and_check, which also checks runs of examples;
+    it passes `stored`, what runs_stored answered for these ids inside the same transaction.
     """
     result = RecordResult()
     if not records:
         return result
     automations = _automations_for(records)
-    schedules = {key: a.rate_schedule() for key, a in automations.items()}
+    by_id = rate_schedules(automations.values())
+    schedules = {key: by_id[a.pk] for key, a in automations.items()}
     # Plain dicts of column values (attnames), not model instances: building 1,000 Run objects
     # a batch cost more than the COPY itself. Repeated runs become instances for the upsert.
     rows: dict[str, dict] = {}
@@ -190,9 +204,7 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
             "output_preview": output_preview(record.output, record.error),
         }
     with transaction.atomic():
-        before = {pk: (automation_id, created, sampled, chip) for pk, automation_id, created, sampled, chip in
-                  Run.objects.filter(in_values("pk", rows)).select_for_update().order_by("pk")
-                  .values_list("pk", "automation_id", "created_at", "sampled", "chip")}
+        before = runs_stored(rows) if stored is None else stored
         day_moves: Counter = Counter()
         chip_moves: Counter = Counter()
         fresh, repeated = [], []
