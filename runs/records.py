@@ -11,6 +11,7 @@ demo generator. Keys are camelCase as on the wire; snake_case aliases are accept
 
 import base64
 import binascii
+import functools
 import gc
 import json
 import math
@@ -294,7 +295,14 @@ def _opt_str(data: dict, key: str, max_length: int) -> str | None:
 
 
 def parse_automation_ref(ref) -> tuple[str, str]:
-    if not isinstance(ref, str) or "." not in ref:
+    if isinstance(ref, str):
+        return _automation_ref(ref)  # a batch names few automations: each is checked once
+    raise RecordError("automation: expected 'workflows.<slug>' or 'agents.<slug>'.")
+
+
+@functools.lru_cache(maxsize=1024)
+def _automation_ref(ref: str) -> tuple[str, str]:
+    if "." not in ref:
         raise RecordError("automation: expected 'workflows.<slug>' or 'agents.<slug>'.")
     prefix, _, slug = ref.partition(".")
     if prefix not in _PREFIX_KIND or not slug:

@@ -307,14 +307,17 @@ def _copy_rows(db, cursor, table: str, fields, rows: list) -> None:
     input as is; every other value (str, int, bool, aware datetime, None) is written as is, which
     is what the fields' own preparation returns for them."""
     columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
-    json_names = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    plain = [f.attname for f in fields]
+    names = [f.attname for f in fields]
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     with cursor.cursor.copy(f"COPY {db.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
         write = copy.write_row
         for row in rows:
             values = row if isinstance(row, dict) else row.__dict__
-            write([json_dumps(values[name]) if name in json_names and values[name] is not None
-                   else values[name] for name in plain])
+            line = [values[name] for name in names]
+            for i in json_at:
+                if line[i] is not None:
+                    line[i] = json_dumps(line[i])
+            write(line)
 
 
 def run_steps_replace(steps_by_run: dict, *, stale: Iterable[str] | None = None) -> None:
