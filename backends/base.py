@@ -301,6 +301,7 @@ class QueuePage:
 class PromoteResult:
     example_id: str
     name: str
+    run: "RunInfo | None" = None  # the run as promoted, when the backend has it without another read
 
 
 @dataclass
@@ -436,8 +437,9 @@ class Backend:
 
     # -- reviews --------------------------------------------------------------------------
     def review_update(self, *, run: RunInfo, changes: dict, user, base_version: int | None,
-                      action: str) -> None:
-        """Partially update the review (a left-out key is unchanged, None clears)."""
+                      action: str) -> "RunInfo | None":
+        """Partially update the review (a left-out key is unchanged, None clears). Returns the run
+        as saved when the backend has it without another read (the pane renders it), else None."""
         raise NotImplementedError
 
     def expected_file_upload(self, *, run: RunInfo, upload, name: str | None, user) -> str:

@@ -4,6 +4,7 @@ objects and the services' errors into the interface's errors. No query is added 
 the queue page still costs the budget pinned in tests/web/test_queue.py."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -45,26 +46,35 @@ from datasets.services import (
 )
 from review import queries, services
 from review.models import ExpectedFile, Review
-from runs.chips import Chip
+from runs.chips import Chip, derive_chip
 from runs.ids import small_int
 from runs.models import Automation, EvaluatorScore, Run, RunFile, RunStatus, RunStep
+from runs.sql import raw_once
 
 CHUNK = 64 * 1024
 # The example list never loads the JSON columns.
 LIST_DEFERRED = ("input", "output", "expected", "overrides", "assertions", "metadata")
 
 
-def review_info(review: Review | None) -> ReviewInfo | None:
+_UNREAD = object()
+
+
+def review_info(review: Review | None, *, files: list[FileInfo] | None = None, example_check=_UNREAD) -> ReviewInfo | None:
+    """`files` and `example_check`, when given, are what the caller already read of them (a
+    save that changed neither); else they are read here."""
     if review is None:
         return None
-    files = [FileInfo(key=str(f.pk), name=f.name, role="expected", size=f.size, content_type=f.content_type,
-                      handle=f.file) for f in review.expected_files.all()]
+    if files is None:
+        files = [FileInfo(key=str(f.pk), name=f.name, role="expected", size=f.size, content_type=f.content_type,
+                          handle=f.file) for f in review.expected_files.all()]
+    if example_check is _UNREAD:
+        example_check = latest_check(review.promoted_example) if review.promoted_example_id else None
     return ReviewInfo(
         rating=review.rating, status=review.status, body=review.body or "", expected=review.expected,
         version=review.version, expected_files=files, promoted_example_name=review.promoted_example_name,
         promoted_example_id=str(review.promoted_example_id) if review.promoted_example_id else None,
         updated_at=review.updated_at, updated_by=review.updated_by.get_username() if review.updated_by else "",
-        example_check=latest_check(review.promoted_example) if review.promoted_example_id else None,
+        example_check=example_check,
     )
 
 
@@ -85,7 +95,8 @@ def run_info(run: Run, *, detail: bool = False) -> RunInfo:
         info.input, info.output = run.input, run.output
         info.files = [FileInfo(key=str(f.pk), name=f.name, role=f.role, size=f.size, content_type=f.content_type,
                                handle=f.file) for f in run.files.all()]
-        info.review = review_info(review)
+        # run_for_pane reads the promoted example's latest check with the run (`pane_check`).
+        info.review = review_info(review, example_check=getattr(run, "pane_check", _UNREAD))
     return info
 
 
@@ -126,8 +137,11 @@ class LocalBackend(Backend):
 
     def automations(self) -> list[Automation]:
         """Every automation with its chip counters (sampled runs and all runs) in the same query,
-        so the queue shows its chip counts without a query of their own."""
-        automations = list(Automation.objects.order_by("kind", "slug").annotate(**_CHIP_TOTALS))
+        so the queue shows its chip counts without a query of their own. The statement never
+        changes, so it is compiled once per database (compiling its twelve sums cost four times
+        what running it did, on every queue page and pane)."""
+        automations = list(raw_once("automations with chip totals",
+                                    lambda: Automation.objects.order_by("kind", "slug").annotate(**_CHIP_TOTALS)))
         for automation in automations:
             automation.chip_totals = {
                 scope: {chip: getattr(automation, f"chips_{scope}_{chip}") for chip in Chip.values}
@@ -136,11 +150,22 @@ class LocalBackend(Backend):
 
     def queue_page(self, query: QueueQuery) -> QueuePage:
         rows, has_older, has_newer = local_queries.queue_rows(query)
+        automations = {a.pk: a for a in query.automations}
+        if query.automation is not None:
+            automations[query.automation.pk] = query.automation
+        missing = {r["automation_id"] for r in rows} - automations.keys()
+        if missing:  # the query did not carry them (callers outside the queue page)
+            automations.update(Automation.objects.in_bulk(missing))
+        infos = [RunInfo(id=r["id"], automation=automations[r["automation_id"]], status=r["status"],
+                         created_at=r["created_at"], sampled=r["sampled"], sample_bucket=r["sample_bucket"],
+                         chip=r["chip"], output_preview=r["output_preview"], completed_at=r["completed_at"],
+                         duration_ms=r["duration_ms"], version=r["version"], trigger=r["trigger"],
+                         example_id=r["example_id"]) for r in rows]
         return QueuePage(
-            rows=[run_info(r) for r in rows],
-            holders={r.pk: r.claim_holder for r in rows if r.claim_holder},
-            older=(rows[-1].created_at, rows[-1].pk) if rows and has_older else None,
-            newer=(rows[0].created_at, rows[0].pk) if rows and has_newer else None,
+            rows=infos,
+            holders={r["id"]: r["claim_holder"] for r in rows if r["claim_holder"]},
+            older=(rows[-1]["created_at"], rows[-1]["id"]) if rows and has_older else None,
+            newer=(rows[0]["created_at"], rows[0]["id"]) if rows and has_newer else None,
         )
 
     def chip_counts(self, query: QueueQuery) -> dict[str, int]:
@@ -215,14 +240,24 @@ class LocalBackend(Backend):
         except ObjectDoesNotExist:
             raise NotFound(f"No run {run.id!r}.") from None
 
-    def review_update(self, *, run: RunInfo, changes: dict, user, base_version: int | None, action: str) -> None:
+    def review_update(self, *, run: RunInfo, changes: dict, user, base_version: int | None, action: str) -> RunInfo:
+        """The run as saved: the review from the service's own write, the expected files and the
+        example check as `run` had them (a review update changes neither; a file change or a
+        promotion in between bumps the version, which a stale base_version refuses)."""
         try:
-            services.review_update(run=self._run_row(run), changes=changes, user=user, base_version=base_version,
-                                   action=action)
+            review = services.review_update(run=run, changes=changes, user=user, base_version=base_version,
+                                            action=action)
+        except Run.DoesNotExist:
+            raise NotFound(f"No run {run.id!r}.") from None
         except services.StaleReview as exc:
             raise ReviewConflict(review_info(exc.current)) from None
         except services.ReviewError as exc:
             raise _refused(exc) from None
+        if not run.detail:
+            return self.run(run.id)
+        before = run.review
+        return replace(run, chip=derive_chip(review.rating, review.status), review=review_info(
+            review, files=before.expected_files if before else [], example_check=before.example_check if before else None))
 
     def _file_op(self, work) -> str:
         try:
@@ -247,10 +282,27 @@ class LocalBackend(Backend):
 
     def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
         try:
-            example = example_promote(run=self._run_row(run), name=name, user=user, replace_other=replace_other)
+            example = example_promote(run=run, name=name, user=user, replace_other=replace_other)
+        except Run.DoesNotExist:
+            raise NotFound(f"No run {run.id!r}.") from None
         except PromoteError as exc:
             raise ChangeRefused(str(exc), field=exc.field) from None
-        return PromoteResult(example_id=str(example.pk), name=example.name)
+        return PromoteResult(example_id=str(example.pk), name=example.name, run=self._promoted(run, example))
+
+    @staticmethod
+    def _promoted(run: RunInfo, example: Example) -> RunInfo | None:
+        """The pane's run after a promotion, from what it had: promoting changes only the review's
+        example link and version (and which example check the pane shows)."""
+        before = run.review
+        if not run.detail or before is None:
+            return None
+        if before.promoted_example_id == str(example.pk):
+            check = before.example_check
+        else:
+            check = None if example.created_now else latest_check(example)
+        return replace(run, review=replace(before, promoted_example_name=example.name,
+                                           promoted_example_id=str(example.pk),
+                                           version=example.promoted_review.version, example_check=check))
 
     # -- datasets --------------------------------------------------------------------------------
 

@@ -98,6 +98,10 @@ if env_str("DATABASE_TEST_NAME", ""):
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", "")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The first loads the session's user with their roles in one query (accounts/backends.py); the
+# second still reads sessions signed in before it was added.
+AUTHENTICATION_BACKENDS = ["accounts.backends.RoleLoadingBackend", "django.contrib.auth.backends.ModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 4}},
 ]

@@ -1,15 +1,19 @@
 """Writes to the dataset: promotion of a reviewed run into an example."""
 
 import re
+import secrets
 
-from django.db import transaction
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
 from django.utils import timezone
 
 from datasets.models import EXAMPLE_NAME_RE, Example, ExampleCheck, ExampleFile, ExampleFolder
 from review.counters import review_day_count_move, verdict_bucket
-from review.models import AuditEvent, Review
+from review.models import AuditEvent, ExpectedFile, Review
+from review.services import review_locked
 from runs.files import files_delete_on_commit, store_file
-from runs.models import FileRole, Run
+from runs.models import FileRole, Run, RunFile
 
 
 class PromoteError(ValueError):
@@ -56,18 +60,26 @@ def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.V
         raise PromoteError(
             "Example names use 1-128 lowercase letters, digits, '-' or '_', starting with a letter or digit."
         )
+    try:
+        return _promote(run, name, user, via, replace_other)
+    except IntegrityError:
+        # Another promotion created an example of this name at the same moment (the unique
+        # name): promote again, now as the update of that example.
+        return _promote(run, name, user, via, replace_other)
+
+
+def _promote(run: Run, name: str, user, via: str, replace_other: bool) -> Example:
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run.pk)
-        review, created = Review.objects.get_or_create(run=run)
-        if created:
+        run, review, bucket_before = review_locked(run.pk)
+        if bucket_before is None:
             review_day_count_move(run=run, old=None, new=verdict_bucket(None))
         now = timezone.now()
-        example, created = Example.objects.select_for_update().get_or_create(
-            automation_id=run.automation_id, name=name,
-            defaults={"created_at": now},
-        )
+        example = Example.objects.select_for_update().filter(automation_id=run.automation_id, name=name).first()
+        created = example is None
         replaced = None
-        if not created and example.source_run_id != run.id:
+        if created:
+            example = Example(automation_id=run.automation_id, name=name, created_at=now)
+        elif example.source_run_id != run.id:
             if not replace_other:
                 raise ExampleNameTaken(example)
             replaced = {"sourceRunId": example.source_run_id, "expected": example.expected,
@@ -81,16 +93,8 @@ def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.V
         example.metadata = {**(example.metadata or {}), "sourceRunId": run.id,
                             "promotedBy": getattr(user, "username", None), "promotedAt": now.isoformat()}
         example.updated_at = now
-        example.save()
-        # The example's files mirror the run now: expected files from the review, input files from the run.
-        files_delete_on_commit([old.file for old in example.files.all()])
-        example.files.all().delete()
-        for expected in review.expected_files.all():
-            example_file_store(example=example, folder=ExampleFolder.EXPECTED, path=expected.name,
-                               content=_read(expected.file), content_type=expected.content_type)
-        for run_file in run.files.filter(role=FileRole.INPUT):
-            example_file_store(example=example, folder=ExampleFolder.INPUT, path=run_file.name,
-                               content=_read(run_file.file), content_type=run_file.content_type)
+        example.save(force_insert=created)
+        _mirror_files(example, run, review, created=created)
         old_name = review.promoted_example_name
         review.promoted_example = example
         review.promoted_example_name = example.name
@@ -102,7 +106,51 @@ def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.V
                      "has_expected": review.expected is not None,
                      **({"replaced": replaced} if replaced is not None else {})},
         )
+    example.promoted_review = review  # the review as promoted (its new version), for the caller's page
+    example.created_now = created
     return example
+
+
+_MIRRORED = ("folder", "path", "stored", "content_type", "size", "created_at")
+
+
+def _mirror_files(example: Example, run: Run, review: Review, *, created: bool) -> None:
+    """Make the example's files mirror the run now: expected files from the review, input files
+    from the run (read in one query). A copy is kept while its source is the same file (same
+    size, not stored after the copy was made: a replaced file is a new, later row); others are
+    copied anew, and copies of files no longer there are deleted (their bytes on commit)."""
+    expected = (ExpectedFile.objects.filter(review=review).order_by()
+                .annotate(folder=Value(ExampleFolder.EXPECTED), path=F("name"), stored=F("file"))
+                .values_list(*_MIRRORED))
+    inputs = (RunFile.objects.filter(run=run, role=FileRole.INPUT).order_by()
+              .annotate(folder=Value(ExampleFolder.INPUT), path=F("name"), stored=F("file"))
+              .values_list(*_MIRRORED))
+    sources = {(folder, path): (stored, content_type, size, stored_at)
+               for folder, path, stored, content_type, size, stored_at in expected.union(inputs, all=True)}
+    copies = {} if created else {(f.folder, f.path): f for f in example.files.all()}
+    stale = [copy for key, copy in copies.items()
+             if key not in sources or sources[key][2] != copy.size or sources[key][3] > copy.created_at]
+    if stale:
+        files_delete_on_commit([copy.file for copy in stale])
+        ExampleFile.objects.filter(pk__in=[copy.pk for copy in stale]).delete()
+    source_storage = {ExampleFolder.EXPECTED: ExpectedFile._meta.get_field("file").storage,
+                      ExampleFolder.INPUT: RunFile._meta.get_field("file").storage}
+    fresh = []
+    for (folder, path), (stored, content_type, _size, _at) in sources.items():
+        old = copies.get((folder, path))
+        if old is not None and old not in stale:
+            continue
+        row = ExampleFile(example=example, folder=folder, path=path, content_type=content_type)
+        stored_name = path.replace("/", "__")
+        if old is not None and row.file.field.generate_filename(row, stored_name) == old.file.name:
+            stored_name = f"{secrets.token_hex(4)}__{stored_name}"  # never reuse a replaced copy's name (runs.files)
+        with source_storage[folder].open(stored, "rb") as handle:
+            content = ContentFile(handle.read())
+        row.size = content.size
+        row.file.save(stored_name, content, save=False)
+        fresh.append(row)
+    if fresh:
+        ExampleFile.objects.bulk_create(fresh)
 
 
 # --- Example create / update / delete (dataset pages, archive import) ---------------------

@@ -5,15 +5,17 @@ and review indexes answer."""
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from review.models import Correction, Review, ReviewerDayCount, ReviewTally
 from runs.chips import Chip, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
+from runs.sql import raw_once
 
 WINDOW_DAYS = 30
 THROUGHPUT_DAYS = 10
@@ -46,29 +48,53 @@ def _chip_sum(chip: str, *, sampled_only: bool = False):
     return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
 
 
-def backlog_summary() -> list[AutomationBacklog]:
-    """Every automation with its chip counts and oldest waiting items (one query)."""
+def _backlog_summary_queryset():
     oldest_open = (Review.objects.filter(run__automation=OuterRef("pk"), status=ReviewStatus.OPEN)
                    .order_by("created_at").values("created_at")[:1])
     # Answered by the run_queue_chip index (automation, sampled, chip, -created_at).
     oldest_unreviewed = (Run.objects.filter(automation=OuterRef("pk"), sampled=True, chip=Chip.UNREVIEWED)
                          .order_by("created_at").values("created_at")[:1])
     annotations = {f"n_{chip}": _chip_sum(chip, sampled_only=chip == Chip.UNREVIEWED) for chip in Chip.values}
-    automations = Automation.objects.annotate(
+    return Automation.objects.annotate(
         **annotations, open_sampled=_chip_sum(Chip.OPEN, sampled_only=True),
         oldest_open_at=Subquery(oldest_open), oldest_unreviewed_at=Subquery(oldest_unreviewed),
     )
+
+
+def backlog_summary() -> list[AutomationBacklog]:
+    """Every automation with its chip counts and oldest waiting items (one query, its SQL
+    compiled once: runs.sql.raw_once)."""
+    automations = raw_once("backlog summary", _backlog_summary_queryset)
     return [
         AutomationBacklog(
             automation=a, counts={chip: getattr(a, f"n_{chip}") for chip in Chip.values},
-            open_sampled=a.open_sampled, oldest_open_at=a.oldest_open_at, oldest_unreviewed_at=a.oldest_unreviewed_at,
+            open_sampled=a.open_sampled, oldest_open_at=_moment(a.oldest_open_at),
+            oldest_unreviewed_at=_moment(a.oldest_unreviewed_at),
         )
         for a in automations
     ]
 
 
+def _moment(value) -> datetime | None:
+    """A raw query's date-time column: SQLite returns it as UTC text (raw queries skip the
+    field converters)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value, UTC)
+    return value
+
+
 def window_days(today: date, days: int = WINDOW_DAYS) -> list[date]:
     return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+
+
+def window_bounds(today: date, days: int = WINDOW_DAYS) -> tuple[datetime, datetime]:
+    """[start, end) of the last `days` local days, today included: whole days, like every chart
+    of these pages, so the estimates read the daily rollups without partial days at the edges."""
+    first = today - timedelta(days=days - 1)
+    return (timezone.make_aware(datetime.combine(first, datetime.min.time())),
+            timezone.make_aware(datetime.combine(today + timedelta(days=1), datetime.min.time())))
 
 
 def _window_start(days: list[date]) -> datetime:

@@ -142,11 +142,13 @@ def _child(node, token: str, where: str, path: str):
     raise CorrectionError(f"Nothing at {path} in the output: its parent does not exist.", where)
 
 
-def corrections_sync(review, output, file_names: list[str], *, notes: dict | None = None, now=None) -> dict:
+def corrections_sync(review, output, file_names: list[str], *, notes: dict | None = None, now=None,
+                     existing: list | None = None) -> dict:
     """Make the review's Correction rows match its expected output (against the run's
     `output`) and its expected files. A correction that survives keeps its id, note, label and
     creation time; `notes` ({(kind, path): (note, label)}) replaces those of the given paths
     (a reviews-generation `corrections` list). Sets review.correction_count (not saved).
+    `existing`: the review's Correction rows when the caller already read them.
     Returns the field paths {"corrected": [...], "uncorrected": [...]} whose correction was
     added or changed, or removed: what the run's history shows."""
     now = now or timezone.now()
@@ -159,7 +161,9 @@ def corrections_sync(review, output, file_names: list[str], *, notes: dict | Non
             }
     for name in file_names:
         wanted[(FILE, name)] = {"original_value": None, "corrected_value": None}
-    existing = {(c.kind, c.path): c for c in review.corrections.all()} if review.pk else {}
+    if existing is None:  # the caller may pass the review's corrections it already read
+        existing = list(review.corrections.all()) if review.pk else []
+    existing = {(c.kind, c.path): c for c in existing}
     stale = [c.pk for key, c in existing.items() if key not in wanted]
     history = {"corrected": [], "uncorrected": [path for kind, path in existing
                                                 if kind == FIELD and (kind, path) not in wanted]}

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Case, CharField, Count, F, Q, Value, When
+from django.db.models import Case, CharField, Count, Q, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -31,18 +31,17 @@ def verdict_bucket(rating: str | None) -> str:
 
 
 def review_day_count_move(*, run: Run, old: str | None, new: str | None) -> None:
-    """Move one review of `run` from verdict bucket `old` to `new` (None: no review). Called
-    inside the writing transaction, with the run row locked."""
+    """Move one review of `run` from verdict bucket `old` to `new` (None: no review), in one
+    statement. Called inside the writing transaction, with the run row locked."""
     if old == new:
         return
     day = timezone.localdate(run.created_at)
-    key = {"automation_id": run.automation_id, "day": day, "sampled": run.sampled}
+    moves: Counter = Counter()
     if old is not None:
-        ReviewDayCount.objects.filter(**key, verdict=old).update(count=F("count") - 1)
+        moves[(run.automation_id, day, run.sampled, old)] -= 1
     if new is not None:
-        if not ReviewDayCount.objects.filter(**key, verdict=new).update(count=F("count") + 1):
-            ReviewDayCount.objects.get_or_create(**key, verdict=new, defaults={"count": 0})
-            ReviewDayCount.objects.filter(**key, verdict=new).update(count=F("count") + 1)
+        moves[(run.automation_id, day, run.sampled, new)] += 1
+    counts_upsert(ReviewDayCount, ("automation", "day", "sampled", "verdict"), moves)
 
 
 BUCKET_EXPRESSION = Case(
@@ -169,15 +168,29 @@ def _day_bounds(day):
 
 def reviewer_count_verdict(*, run, user, now=None) -> None:
     """Call before recording a verdict event: counts the run for the reviewer today unless they
-    already gave it a verdict today (one indexed lookup, one upsert)."""
+    already gave it a verdict today. One statement: an upsert of +1 whose SELECT yields no row
+    when an earlier verdict event of theirs on this run today exists (an indexed lookup)."""
     if not getattr(user, "pk", None):
         return
     day = timezone.localdate(now or timezone.now())
     start, end = _day_bounds(day)
-    if AuditEvent.objects.filter(_verdict_events(), run_id=run.pk, user_id=user.pk,
-                                 created_at__gte=start, created_at__lt=end).exists():
-        return
-    counts_upsert(ReviewerDayCount, ("automation", "user", "day"), Counter({(run.automation_id, user.pk, day): 1}))
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    table, events = quote(ReviewerDayCount._meta.db_table), quote(AuditEvent._meta.db_table)
+    keys = [quote(ReviewerDayCount._meta.get_field(name).column) for name in ("automation", "user", "day")]
+    count = quote("count")
+    # SQLite reads `INSERT ... SELECT ... ON CONFLICT` only when the SELECT has a WHERE clause.
+    sql = (f"INSERT INTO {table} ({', '.join(keys)}, {count}) SELECT %s, %s, %s, 1 WHERE NOT EXISTS ("
+           f"SELECT 1 FROM {events} WHERE {quote('run_id')} = %s AND {quote('user_id')} = %s "
+           f"AND {quote('created_at')} >= %s AND {quote('created_at')} < %s "
+           f"AND ({quote('action')} LIKE %s OR {quote('action')} IN ({', '.join(['%s'] * len(SAVE_VERDICT_ACTIONS))}))) "
+           f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {count} = {table}.{count} + EXCLUDED.{count}")
+    ops = connection.ops
+    params = [run.automation_id, user.pk, ops.adapt_datefield_value(day), run.pk, user.pk,
+              ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end), VERDICT_PREFIX + "%",
+              *SAVE_VERDICT_ACTIONS]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def reviewer_counts_states(run_ids) -> Counter:

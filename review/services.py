@@ -9,7 +9,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from review.corrections import corrections_sync
+from review.corrections import FILE, corrections_sync
 from review.counters import (
     is_verdict_action,
     marks_of,
@@ -65,12 +65,18 @@ STATUS_ACTIONS = {
 }
 
 
-def _locked_review(run: Run) -> tuple[Review, str | None]:
-    """The run's review, created empty when missing, locked for the transaction, with its
-    verdict bucket before this write (None when it is created now) for the review rollup."""
-    review, created = Review.objects.get_or_create(run=run)
-    review = Review.objects.select_for_update().get(pk=review.pk)
-    return review, None if created else verdict_bucket(review.rating)
+def review_locked(run_id: str) -> tuple[Run, Review, str | None]:
+    """The run and its review in one statement, the run's row locked for the transaction (every
+    writer of a review locks its run first, so the review cannot change underneath); the review
+    is created empty when missing. Also the review's verdict bucket before this write (None
+    when it is created now) for the review rollup. Call inside transaction.atomic()."""
+    run = Run.objects.select_for_update(of=("self",)).select_related("review").get(pk=run_id)
+    try:
+        return run, run.review, verdict_bucket(run.review.rating)
+    except Review.DoesNotExist:
+        review = Review.objects.create(run=run)
+        run.review = review
+        return run, review, None
 
 
 def _validate(changes: dict) -> None:
@@ -84,13 +90,21 @@ def _validate(changes: dict) -> None:
         raise ReviewError("The note is longer than 20,000 characters.", field="body")
 
 
-def _sync_derived(review: Review, run: Run, *, correction_notes: dict | None = None) -> dict:
+def _sync_derived(review: Review, run: Run, *, correction_notes: dict | None = None, files_changed: bool) -> dict:
     """Keep has_expected, the corrections, the run's chip and the counters consistent with the
-    review; returns the corrected / uncorrected field paths for the audit event."""
-    file_names = list(review.expected_files.values_list("name", flat=True))
+    review; returns the corrected / uncorrected field paths for the audit event.
+
+    Every change of the expected files comes through here with files_changed=True and keeps one
+    file correction per file (review.corrections), so when the files did not change their names
+    are read off those corrections instead of a query of their own."""
+    existing = list(review.corrections.all())
+    if files_changed:
+        file_names = list(review.expected_files.values_list("name", flat=True))
+    else:
+        file_names = sorted(c.path for c in existing if c.kind == FILE)
     review.has_expected = review.expected is not None or bool(file_names)
     review.corrected_paths = corrected_paths(run.output, review.expected)
-    history = corrections_sync(review, run.output, file_names, notes=correction_notes)
+    history = corrections_sync(review, run.output, file_names, notes=correction_notes, existing=existing)
     new_chip = derive_chip(review.rating, review.status)
     if run.chip != new_chip:
         chip_count_move(automation_id=run.automation_id, sampled=run.sampled, old=run.chip, new=new_chip)
@@ -116,8 +130,7 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
     """
     _validate(changes)
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run.pk)
-        review, bucket_before = _locked_review(run)
+        run, review, bucket_before = review_locked(run.pk)
         marks_before = marks_of(run, review)
         if base_version is not None and base_version != review.version:
             raise StaleReview(review)
@@ -129,7 +142,7 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
         notes_before = _notes(review) if correction_notes is not None else None
         diff = review.apply(changes, user=user)
         if diff or correction_notes is not None:
-            diff.update(_sync_derived(review, run, correction_notes=correction_notes))
+            diff.update(_sync_derived(review, run, correction_notes=correction_notes, files_changed=False))
             if notes_before is not None and _notes(review) != notes_before:
                 diff["corrections"] = [notes_before, _notes(review)]
             if diff and not set(diff) - {"corrections", "corrected", "uncorrected"}:
@@ -228,13 +241,12 @@ def _store_expected(review: Review, name: str, content: File | bytes, content_ty
 
 def _file_change(run: Run, user, via: str, action: str, details: dict, work) -> FileChange:
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run.pk)
-        review, bucket_before = _locked_review(run)
+        run, review, bucket_before = review_locked(run.pk)
         marks_before = marks_of(run, review)
         name = work(review)  # may add to `details` (what a replaced file was)
         review.version += 1
         review.updated_at, review.updated_by = timezone.now(), user if getattr(user, "pk", None) else None
-        _sync_derived(review, run)
+        _sync_derived(review, run, files_changed=True)
         review.save()
         review_day_count_move(run=run, old=bucket_before, new=verdict_bucket(review.rating))
         review_counts_move(marks_before, marks_of(run, review))

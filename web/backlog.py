@@ -1,5 +1,4 @@
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -21,6 +20,7 @@ from insights.queries import (
     open_backlog_per_day,
     pass_counts_per_day,
     reviewer_throughput,
+    window_bounds,
     window_days,
 )
 from insights.stats import pass_rate_estimates, version_estimates, wilson_interval
@@ -63,8 +63,8 @@ def _detail(selected: list[AutomationBacklog]) -> BacklogDetail:
     backlog = open_backlog_per_day(automation_ids=ids, current=sum(i.backlog_sampled for i in selected), days=days)
     points = _rate_points(pass_counts_per_day(automation_ids=ids, days=days), days)
     fields, corrected = corrected_fields(automation_ids=ids, days=days)
-    now = timezone.now()
-    versions = version_estimates(one, start=now - timedelta(days=WINDOW_DAYS), end=now) if one else []
+    start, end = window_bounds(days[-1])
+    versions = version_estimates(one, start=start, end=end) if one else []
     return BacklogDetail(
         label=one.display_name if one else "All automations",
         backlog_chart=bar_chart(chart_id="chart-backlog", title="Open backlog at the end of each day", days=days,
@@ -144,9 +144,8 @@ def backlog(request: HttpRequest) -> HttpResponse:
     else:
         summary = backlog_summary()
         if not fragment:  # the summary table, with the weighted estimates, is not in the fragment
-            now = timezone.now()
-            estimates = pass_rate_estimates([item.automation for item in summary],
-                                            start=now - timedelta(days=WINDOW_DAYS), end=now)
+            start, end = window_bounds(timezone.localdate())
+            estimates = pass_rate_estimates([item.automation for item in summary], start=start, end=end)
             for item in summary:
                 item.estimate = estimates[item.automation.pk]
         selected = [item for item in summary if item.automation.ref == choice] or summary

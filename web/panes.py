@@ -19,7 +19,7 @@ from runs import pdf
 from runs.files import preview_kind
 from runs.pdf import page_count
 from runs.sampling import bp_to_percent
-from web.forms.review import PaneForm, PromoteForm, StatusForm, VerdictForm, pretty
+from web.forms.review import PaneForm, pretty
 from web.queue_list import RunQueue
 
 PREVIEW_BYTES = 256 * 1024
@@ -127,6 +127,16 @@ def _legacy_pane_form(verdict_form, promote_form, version: int) -> PaneForm:
     return form
 
 
+# The pane shows a run's latest changes; the whole history loads on demand (web/run_pane.py
+# run_history): fifty entries were a third of the pane's time on a much-edited run.
+HISTORY_SHOWN = 10
+
+
+def _history(backend, run_id: str) -> dict:
+    events = backend.audit_trail(run_id, limit=HISTORY_SHOWN + 1)
+    return {"audit": events[:HISTORY_SHOWN], "audit_more": len(events) > HISTORY_SHOWN}
+
+
 def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, promote_form=None, editor_state=None,
                  conflict=None, upload_form=None, file_error=None, message=None, error=None, pane_form=None,
                  typed=None, field_errors=None, op_error=None, focus=None, hold=None, shown=None) -> dict:
@@ -159,6 +169,8 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
             field_errors = {**(field_errors or {}), editor_state["path"]: editor_state["error"]}
     elif editor_state and editor_state.get("error") and not op_error:
         op_error = editor_state["error"]
+    if status_form is not None and status_form.errors and not op_error:  # the status endpoint's refusal
+        op_error = " ".join(e for errors in status_form.errors.values() for e in errors)
     if pane_form is None:
         pane_form = PaneForm(initial={"body": review.body if review else "", "version": version,
                                      "example_name": default_name})
@@ -195,18 +207,11 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
         "input_files": previews(run.input_files),
         "output_files": previews(run.output_files),
         "expected_files": previews(review.expected_files if review else [], expected=True),
-        "verdict_form": verdict_form or VerdictForm(initial={"body": review.body if review else "",
-                                                             "version": version}),
-        "status_form": status_form or StatusForm(initial={"version": version}),
-        "promote_form": promote_form or PromoteForm(initial={
-            "name": (review.promoted_example_name if review and review.promoted_example_name
-                     else default_example_name(run))
-        }),
         "upload_form": upload_form,
         "file_error": file_error,
         "max_upload_mb": settings.LOUPE_MAX_UPLOAD_BYTES / 1_048_576,
         "max_upload_bytes": settings.LOUPE_MAX_UPLOAD_BYTES,
-        "audit": backend.audit_trail(run.pk),
+        **_history(backend, run.pk),
         "example_check": review.example_check if review else None,
         # Regression checks need runs stored here; in proxy mode they are not offered.
         "checks_enabled": backend.name == "local",

@@ -45,6 +45,7 @@ from web.panes import pane_context
 from web.queue_list import RunQueue
 
 reviewer_only = role_required(REVIEWER, action="review runs")
+HISTORY_ALL = 1000  # the most a run's whole history shows
 
 
 def _queue_qs(request: HttpRequest) -> str:
@@ -64,9 +65,11 @@ def _render_pane(request: HttpRequest, run: RunInfo, **extra) -> HttpResponse:
     return render(request, "review/run.html", context)
 
 
-def _done(request: HttpRequest, run_id: str, anchor: str = "") -> HttpResponse:
+def _done(request: HttpRequest, run_id: str, anchor: str = "", saved: RunInfo | None = None) -> HttpResponse:
+    """After a change: the pane again for htmx (`saved`, the run as the backend saved it, spares
+    reading it again), else a redirect to it."""
     if request.htmx:
-        return _render_pane(request, get_backend().run(run_id))
+        return _render_pane(request, saved or get_backend().run(run_id))
     return redirect(_run_url(request, run_id, anchor))
 
 
@@ -92,6 +95,15 @@ def run_scores(request: HttpRequest, run_id: str) -> HttpResponse:
     an upstream call the rest of the pane does not wait for."""
     return render(request, "review/partials/scores.html",
                   {"run_id": run_id, "scores": get_backend().run_scores(run_id), "loaded": True})
+
+
+@require_GET
+@backend_errors
+def run_history(request: HttpRequest, run_id: str) -> HttpResponse:
+    """A run's whole history (the pane shows its latest changes): the list for htmx, else a page."""
+    events = get_backend().audit_trail(run_id, limit=HISTORY_ALL)
+    template = "review/partials/history.html" if request.htmx else "review/history.html"
+    return render(request, template, {"run_id": run_id, "audit": events, "audit_more": False})
 
 
 @require_GET
@@ -136,8 +148,9 @@ def run_verdict(request: HttpRequest, run_id: str) -> HttpResponse:
     if verdict:
         changes.update(VERDICTS[verdict])
     try:
-        backend.review_update(run=run, changes=changes, user=request.user, base_version=form.cleaned_data["version"],
-                              action=f"verdict:{verdict}" if verdict else "note")
+        saved = backend.review_update(run=run, changes=changes, user=request.user,
+                                      base_version=form.cleaned_data["version"],
+                                      action=f"verdict:{verdict}" if verdict else "note")
     except ReviewConflict as exc:
         # `run` was loaded for this request: it is the current version the conflict shows.
         form = VerdictForm(initial={**form.cleaned_data, "version": exc.current.version})
@@ -153,10 +166,10 @@ def run_verdict(request: HttpRequest, run_id: str) -> HttpResponse:
     if verdict in ("fail", "partial"):
         messages.warning(request, f"Marked as {verdict}. Correct the output below: click any value to edit it.")
         if request.htmx:
-            return _render_pane(request, backend.run(run_id), message=None)
+            return _render_pane(request, saved or backend.run(run_id), message=None)
         return redirect(_run_url(request, run.pk, "#editor"))
     messages.success(request, "Note saved.")
-    return _done(request, run_id)
+    return _done(request, run_id, saved=saved)
 
 
 @require_POST
@@ -170,15 +183,15 @@ def run_status(request: HttpRequest, run_id: str) -> HttpResponse:
         return _render_pane(request, run, status_form=form)
     action = form.cleaned_data["action"]
     try:
-        backend.review_update(run=run, changes={"status": STATUS_ACTIONS[action]}, user=request.user,
-                              base_version=form.cleaned_data["version"], action=action)
+        saved = backend.review_update(run=run, changes={"status": STATUS_ACTIONS[action]}, user=request.user,
+                                      base_version=form.cleaned_data["version"], action=action)
     except ReviewConflict as exc:
         return _render_pane(request, run, conflict={"current": exc.current, "submitted": {"action": action}})
     except BackendError as exc:
         return _render_pane(request, run, status_form=form, error=exc)
     messages.success(request, {"resolve": "Review resolved.", "ignore": "Review ignored.",
                                "reopen": "Review reopened."}[action])
-    return _done(request, run_id)
+    return _done(request, run_id, saved=saved)
 
 
 @require_POST
@@ -198,8 +211,8 @@ def run_correct(request: HttpRequest, run_id: str) -> HttpResponse:
     try:
         expected = None if data["op"] == "reset" else apply_edit(
             current, op=data["op"], path=data["path"], value=data["value"], key=data["key"])
-        backend.review_update(run=run, changes={"expected": expected}, user=request.user,
-                              base_version=data["version"], action=f"correct:{data['op']}")
+        saved = backend.review_update(run=run, changes={"expected": expected}, user=request.user,
+                                      base_version=data["version"], action=f"correct:{data['op']}")
     except EditError as exc:
         return _render_pane(request, run, editor_state={**state, "error": str(exc)})
     except ReviewConflict as exc:
@@ -207,7 +220,7 @@ def run_correct(request: HttpRequest, run_id: str) -> HttpResponse:
                             conflict={"current": exc.current, "submitted": {"edit": state}})
     except BackendError as exc:
         return _render_pane(request, run, editor_state={**state, "error": f"Not saved: {exc}"}, error=exc)
-    return _done(request, run_id, "#editor")
+    return _done(request, run_id, "#editor", saved=saved)
 
 
 def _default_name(run: RunInfo) -> str:
@@ -349,7 +362,7 @@ def run_promote(request: HttpRequest, run_id: str) -> HttpResponse:
     except BackendError as exc:
         return _render_pane(request, run, promote_form=form, error=exc)
     messages.success(request, f"Promoted to dataset example {example.name}.")
-    return _done(request, run_id, "#promote")
+    return _done(request, run_id, "#promote", saved=example.run)
 
 
 # -- the workbench: one form, one save --------------------------------------------------------
@@ -441,9 +454,10 @@ def run_save(request: HttpRequest, run_id: str) -> HttpResponse:
     except EditError as exc:
         return _typed_state(request, run, form, op_error=f"Not saved: {exc}")
     changes = _save_changes(run, data, op, edited)
+    saved = None
     if changes:
         try:
-            backend.review_update(run=run, changes=changes, user=request.user, base_version=data["version"],
+            saved = backend.review_update(run=run, changes=changes, user=request.user, base_version=data["version"],
                                   action=f"save:{data['verdict']}" if data["verdict"] else f"save:{op}")
         except ReviewConflict as exc:
             submitted = {"verdict": data["verdict"], "note": data["body"], **({"edit": op} if op != "save" else {})}
@@ -454,21 +468,27 @@ def run_save(request: HttpRequest, run_id: str) -> HttpResponse:
     has_expected = (edited is not None and "expected" in changes and changes["expected"] is not None) or bool(
         run.review and run.review.has_expected and changes.get("expected", True) is not None)
     if op == "promote":
-        response = _promote_from_pane(request, run, form, has_expected)
+        response, promoted = _promote_from_pane(request, saved or run, form, has_expected)
         if response is not None:
             return response
     # A final verdict (pass, ignore, resolve) ends the work and moves on: the claim goes. After
     # fail or partial the reviewer goes on correcting, so the claim is renewed instead.
+    hold = None
     if data["verdict"] == "pass" or op in ("ignore", "resolve"):
         claim_release(run_id=run.pk, user=request.user)
     else:
-        claim_take(run_id=run.pk, user=request.user)
+        hold = claim_take(run_id=run.pk, user=request.user)
     if data["verdict"] == "pass" or op == "ignore":
         return _to_next(request, run, f"Run {run.pk} {'passed' if data['verdict'] == 'pass' else 'ignored'}.")
     messages.success(request, _saved_message(op, data["verdict"], changes))
     focus_on = _after_save_focus(op, data["verdict"], focus, has_expected)
     if request.htmx:
-        return _render_pane(request, backend.run(run_id), focus=focus_on, hold=_hold(request, run))
+        # The run as saved: promote changed it again (reload); a save returns it; no change, as loaded.
+        if op == "promote":
+            fresh = promoted or backend.run(run_id)
+        else:
+            fresh = backend.run(run_id) if changes and saved is None else saved or run
+        return _render_pane(request, fresh, focus=focus_on, hold=hold or _hold(request, run, take=False))
     return redirect(_run_url(request, run.pk, "#pane-form"))
 
 
@@ -481,13 +501,16 @@ def _saved_message(op: str, verdict: str, changes: dict) -> str:
     return ("Saved: " + ", ".join(parts) + ".") if parts else "Nothing to save: no changes."
 
 
-def _promote_from_pane(request: HttpRequest, run: RunInfo, form, has_expected: bool) -> HttpResponse | None:
+def _promote_from_pane(request: HttpRequest, run: RunInfo, form,
+                       has_expected: bool) -> tuple[HttpResponse | None, RunInfo | None]:
+    """(the page to show instead when promoting was refused, else None; the run as promoted
+    when the backend returned it)."""
     data = form.cleaned_data
     if not has_expected and not data["confirm_no_expected"]:
         form.add_error("confirm_no_expected", "This run has no expected output or files yet, so the example would "
                        "have no ground truth. Correct the output first, or tick the box to promote anyway.")
         return _render_pane(request, get_backend().run(run.pk), pane_form=form, hold=_hold(request, run),
-                            focus="#id_confirm_no_expected")
+                            focus="#id_confirm_no_expected"), None
     try:
         # A name held by another run's example is replaced only once the reviewer ticks the box.
         example = get_backend().promote(run=run, name=data["example_name"], user=request.user,
@@ -496,11 +519,12 @@ def _promote_from_pane(request: HttpRequest, run: RunInfo, form, has_expected: b
         field = exc.field if exc.field == "replace_example" else "example_name" if exc.field in ("name", "<root>") else None
         form.add_error(field, str(exc))
         return _render_pane(request, get_backend().run(run.pk), pane_form=form, hold=_hold(request, run),
-                            focus="#id_replace_example" if field == "replace_example" else "#id_example_name")
+                            focus="#id_replace_example" if field == "replace_example" else "#id_example_name"), None
     except BackendError as exc:
-        return _render_pane(request, get_backend().run(run.pk), pane_form=form, hold=_hold(request, run), error=exc)
+        return _render_pane(request, get_backend().run(run.pk), pane_form=form, hold=_hold(request, run),
+                            error=exc), None
     messages.success(request, f"Promoted to dataset example {example.name}.")
-    return None
+    return None, example.run
 
 
 def _next_unclaimed(request: HttpRequest, run: RunInfo) -> str | None:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("runs/<str:run_id>/pdf-page/<int:number>/<path:key>", run_pane.run_file_page, name="run_file_page"),
     path("runs/<str:run_id>/scores/", run_pane.run_scores, name="run_scores"),
     path("runs/<str:run_id>/steps/", run_pane.run_steps, name="run_steps"),
+    path("runs/<str:run_id>/history/", run_pane.run_history, name="run_history"),
     path("runs/<str:run_id>/verdict/", run_pane.run_verdict, name="run_verdict"),
     path("runs/<str:run_id>/status/", run_pane.run_status, name="run_status"),
     path("runs/<str:run_id>/correct/", run_pane.run_correct, name="run_correct"),

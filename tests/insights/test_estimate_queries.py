@@ -121,3 +121,38 @@ def test_whole_days_split_keeps_partial_edges():
     days, partials = _whole_days(low, high)
     covered = sum(((b - a) for a, b in partials), timedelta()) + (days[1] - days[0] + timedelta(days=1))
     assert covered == high - low and len(partials) == 2
+
+
+def test_a_day_split_by_a_rate_change_reads_only_its_shorter_part(reviewer):
+    """Whole-day windows (the pages' window_bounds): the day a rate changed is the rollup's total
+    for that day less the part read from the runs, and the estimate equals counting every run."""
+    from insights.queries import window_bounds
+    from insights.stats import _day_start, _derivable, _estimate, _split_periods, _stratum_counts
+    from runs.models import rate_schedules
+
+    automation = make_automation(rate_bp=10_000)
+    day = timezone.localdate() - timedelta(days=3)
+    change_at = _day_start(day) + timedelta(hours=15)
+    for hour in (1, 4, 9, 14):  # before the change, every run sampled: alternate verdicts
+        run = make_run(automation, createdAt=(_day_start(day) + timedelta(hours=hour)).isoformat())
+        review_update(run=run, changes={"rating": "pass" if hour % 2 else "fail"}, user=reviewer)
+    sampling_rate_set(automation=automation, rate_bp=5000, user=reviewer, reason="test", now=change_at)
+    for minute in range(40):  # after it, at half the rate
+        run = make_run(automation, createdAt=(change_at + timedelta(minutes=5 * minute + 1)).isoformat())
+        if run.sampled:
+            review_update(run=run, changes={"rating": "pass" if minute % 3 else "partial"}, user=reviewer)
+    start, end = window_bounds(timezone.localdate())
+    automation.refresh_from_db()
+    periods = {automation.pk: rate_periods(rate_schedules([automation])[automation.pk], start, end)}
+    _, partials = _split_periods(periods)
+    derived = _derivable(partials)
+    # Two days split: the rate change, and today by the automation's creation (its first rate);
+    # of each, the longer part is derived.
+    assert len(partials) == 4 and len(derived) == 2
+    assert any(partials[position][2] == _day_start(day) for position in derived)  # 00:00-15:00
+    scanned_periods, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
+    scanned = _estimate(scanned_periods[automation.pk], counts.get((automation.pk,), {}))
+    fast = pass_rate_estimates([automation], start=start, end=end)[automation.pk]
+    assert (fast.sampled, fast.reviewed, fast.passed, fast.estimate) == (
+        scanned.sampled, scanned.reviewed, scanned.passed, scanned.estimate)
+    assert fast.sampled > 4 and fast.reviewed == fast.sampled

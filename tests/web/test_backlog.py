@@ -76,8 +76,9 @@ def test_post_is_not_allowed(client, lead):
 def test_query_count_does_not_grow_with_data(client, lead, reviewer, django_assert_num_queries, size):
     _data(*size, reviewer)
     client.force_login(lead)
-    # +4 weighted estimates of the summary (rate schedules, rollup, partial days, reviews), +2 per
-    # version of the automation shown in detail.
+    # +4 weighted estimates of the summary (rate schedules, the daily run and review rollups, the
+    # runs of partial days: here the automation was created today, mid-day), +2 per version of
+    # the automation shown in detail.
     with django_assert_num_queries(14):
         client.get(URL, {"automation": "workflows.flow-0"})
 

@@ -14,15 +14,27 @@ from tests.factories import make_run, run_record
 
 pytestmark = pytest.mark.django_db
 
-# session, user, the run with its automation, review, updated_by and promoted example (one
-# join), its files, its expected files, the user's roles, the claim a reviewer takes on opening
-# (one statement, review.claims), the previous and the next run of the queue (one statement, two
-# subqueries), the audit trail (the steps load after the pane); and for a promoted run, the latest check of its
-# example.
-PANE_QUERIES = 9
-PANE_QUERIES_PROMOTED = 10
-# session, user, the automation, the example, its files, its checks, the user's roles.
-EXAMPLE_QUERIES = 7
+# session, the user with their roles (accounts/backends.py), the run with its automation, review,
+# updated_by, promoted example and that example's latest check (one join, two subqueries), its
+# files, its expected files, the claim a reviewer takes on opening (one statement,
+# review.claims), the previous and the next run of the queue (one statement, two subqueries),
+# the audit trail (the steps and scores load after the pane).
+PANE_QUERIES = 8
+PANE_QUERIES_PROMOTED = 8
+# The pane's one-form save of a verdict, a note and a corrected field (web/run_pane.py run_save):
+# session, user; the run for the form (3, as the pane); in one transaction the run locked with
+# its review (review.services.review_locked), its corrections, the changed correction, the
+# review, the reviewer's daily count (one upsert), the audit event; the claim renewed; then the
+# pane from what was saved: neighbours and the audit trail. Transaction control (BEGIN,
+# SAVEPOINT) is not counted: PostgreSQL's outermost transaction sends none through the cursor.
+COMBINED_SAVE_QUERIES = 14
+# Promote (first time or again): session, user, the run for the form (3); in one transaction
+# the run locked with its review, the example locked, its INSERT or UPDATE, the files to mirror
+# (one UNION), the example's files (again only), their copies (one INSERT, first time only), the
+# review, the audit event; then the pane from what was promoted: neighbours, the audit trail.
+PROMOTE_QUERIES = 14
+# session, the user with their roles, the automation, the example, its files, its checks.
+EXAMPLE_QUERIES = 6
 
 
 def _reviewed_run(automation, reviewer, *, size: int, promoted: bool = True):
@@ -66,3 +78,51 @@ def test_the_example_page_has_a_fixed_query_budget(client, reviewer, automation,
         response = client.get(f"/datasets/{automation.ref}/examples/{example.pk}/")
     assert response.status_code == 200
     assert response.content.decode().count("doc-") >= size
+
+
+def _statements(captured) -> list[str]:
+    """The SQL statements a request sent, transaction control left out (see COMBINED_SAVE_QUERIES)."""
+    return [q["sql"] for q in captured if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN"))]
+
+
+def test_the_one_form_save_has_a_fixed_query_budget(client, reviewer, automation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from review.models import Review
+
+    run = _reviewed_run(automation, reviewer, size=3, promoted=False)
+    client.force_login(reviewer)
+    for n, verdict in enumerate(("partial", "fail", "partial")):
+        version = Review.objects.get(run_id=run.pk).version
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(f"/runs/{run.pk}/save/", {
+                "verdict": verdict, "body": f"note {n}", "op": "save", "v:/total": str(20 + n), "version": version,
+            }, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        statements = _statements(captured)
+        assert len(statements) == COMBINED_SAVE_QUERIES, "\n".join(statements)
+        review = Review.objects.get(run_id=run.pk)
+        assert (review.rating, review.body, review.expected["total"]) == (verdict, f"note {n}", 20 + n)
+        assert f"note {n}" in response.content.decode()
+
+
+@pytest.mark.parametrize("size", [1, 4])
+def test_promote_has_a_fixed_query_budget(client, reviewer, automation, size):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from datasets.models import Example
+
+    run = _reviewed_run(automation, reviewer, size=size, promoted=False)
+    client.force_login(reviewer)
+    for attempt in range(2):  # the first promotion creates the example, the second refreshes it
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(f"/runs/{run.pk}/promote/", {"name": "budget", "confirm_no_expected": "on"},
+                                   HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        statements = _statements(captured)
+        assert len(statements) == PROMOTE_QUERIES, f"attempt {attempt}:\n" + "\n".join(statements)
+        example = Example.objects.get(automation=automation, name="budget")
+        assert example.files.count() == 2 * size  # the run's input files and the expected files
+        assert "budget" in response.content.decode()

@@ -94,16 +94,21 @@ def test_post_is_not_allowed(backend, reviewer_client):
     assert reviewer_client.post("/queue/").status_code == 405
 
 
+@pytest.mark.parametrize("query", ["?automation={ref}", "?scope=all", "?scope=all&chip=all"])
 @pytest.mark.parametrize("rows", [10, 100])
 def test_queue_query_count_does_not_grow_with_rows(reviewer_client, automation, settings,
-                                                   django_assert_num_queries, rows):
+                                                   django_assert_num_queries, rows, query):
     settings.LOUPE_QUEUE_PAGE_SIZE = 100
     make_runs(rows, automation)
-    # session, user, automations with their chip counters, the page of runs with who holds them
-    # (+ role lookup for the nav: none here)
+    other = make_automation("workflows.other")
+    make_runs(3, other)
+    # session, the user with their roles, automations with their chip counters, the page of runs
+    # with who holds them (their automations come from the list already read, one automation or all)
     with django_assert_num_queries(4):
-        response = reviewer_client.get("/queue/?automation=" + automation.ref)
-    assert len(response.context["page"].rows) == rows
+        response = reviewer_client.get("/queue/" + query.format(ref=automation.ref))
+    rows_shown = response.context["page"].rows
+    assert len(rows_shown) == (rows if "automation" in query else min(100, rows + 3))
+    assert {r.automation.ref for r in rows_shown} <= {automation.ref, other.ref}
 
 
 def test_queue_preview_is_one_line_of_output(reviewer_client, automation):
