@@ -1,10 +1,13 @@
 """The local backend's ORM reads: the queue's queryset, keyset pages, chip counts from the
 counters, neighbours, and the review pane's run in a fixed number of queries."""
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 
 from django.db.models import Exists, JSONField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import JSONObject
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from backends.base import QueueQuery
 from datasets.models import ExampleCheck
@@ -113,16 +116,13 @@ def queue_neighbours(query: QueueQuery, created_at: datetime, run_id: str) -> tu
     return row
 
 
-# The latest check of the run's promoted example, read in the pane's own query (one indexed
-# lookup each, datasets.ExampleCheck's example_check_latest index) instead of a query of its own.
-_CHECK_FIELDS = {"id": None, "run_id": None, "verdict": None, "details": JSONField(), "created_at": None}
-
-
-def _latest_check(field: str):
-    latest = (ExampleCheck.objects.filter(example_id=OuterRef("review__promoted_example_id"))
-              .order_by("-created_at", "-id").values(field)[:1])
-    output = _CHECK_FIELDS[field]
-    return Subquery(latest, output_field=output) if output is not None else Subquery(latest)
+# The latest check of the run's promoted example, read in the pane's own query as one JSON
+# object (one indexed lookup, datasets.ExampleCheck's example_check_latest index) instead of a
+# query of its own.
+_LATEST_CHECK = (ExampleCheck.objects.filter(example_id=OuterRef("review__promoted_example_id"))
+                 .order_by("-created_at", "-id")
+                 .values(row=JSONObject(id="id", run_id="run_id", verdict="verdict", details="details",
+                                        created_at="created_at"))[:1])
 
 
 def run_for_pane(run_id: str) -> Run:
@@ -131,12 +131,23 @@ def run_for_pane(run_id: str) -> Run:
     `pane_check`, None without one) in one; its files and expected files in one each."""
     run = (
         Run.objects.select_related("automation", "review", "review__updated_by", "review__promoted_example")
-        .annotate(**{f"pane_check_{name}": _latest_check(name) for name in _CHECK_FIELDS})
+        .annotate(pane_check_row=Subquery(_LATEST_CHECK, output_field=JSONField()))
         .prefetch_related("files", "review__expected_files")
         .get(pk=run_id)
     )
+    row = run.pane_check_row
     run.pane_check = None
-    if run.pane_check_id is not None:
-        run.pane_check = ExampleCheck(example_id=run.review.promoted_example_id, **{
-            name: getattr(run, f"pane_check_{name}") for name in _CHECK_FIELDS})
+    if row:
+        details = row["details"]
+        if isinstance(details, str):  # SQLite's json_object() keeps a JSON column as its text
+            details = json.loads(details)
+        run.pane_check = ExampleCheck(
+            id=row["id"], example_id=run.review.promoted_example_id, run_id=row["run_id"], verdict=row["verdict"],
+            details=details or {}, created_at=_moment(row["created_at"]))
     return run
+
+
+def _moment(value: str) -> datetime:
+    """A date-time as JSON renders it (PostgreSQL: ISO 8601 with offset; SQLite: UTC text)."""
+    moment = parse_datetime(value.replace(" ", "T", 1))
+    return timezone.make_aware(moment, UTC) if timezone.is_naive(moment) else moment
