@@ -19,7 +19,7 @@ from runs.files import BadFileName, guess_content_type, safe_relative_path
 from runs.models import (
     FileRole,
 )
-from runs.records import FileRecord, RecordError, json_loads, parse_run_record
+from runs.records import FileRecord, RecordError, gc_paused, json_loads, parse_run_record
 from runs.services import AutomationGate
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
@@ -89,6 +89,23 @@ def _rejection(index: int, line: int | None, obj, exc: RecordError) -> dict:
             "field": field, "message": message}
 
 
+def _record(request: HttpRequest, text: str, content_type: str) -> tuple:
+    records, rejected = [], []
+    gate = AutomationGate()
+    for index, line, obj in _entries(text, content_type):
+        try:
+            if isinstance(obj, RecordError):
+                raise obj
+            records.append(gate.check(parse_run_record(obj)))
+        except RecordError as exc:
+            rejected.append(_rejection(index, line, obj, exc))
+    if is_multipart(request):
+        parts = _file_parts(request, {r.id for r in records})
+        for record in records:
+            record.files.extend(parts.get(record.id, []))
+    return runs_record_and_check(records), rejected
+
+
 @api_view(roles=(OPS,), action="record runs")
 def ingest_runs(request: HttpRequest):
     """Record runs, idempotent on run id: a repeat updates the run in place and keeps its review.
@@ -105,21 +122,9 @@ def ingest_runs(request: HttpRequest):
         content_type = request.content_type or ""
     if not text.strip():
         raise bad_request("runs", "Send one run, a JSON list of runs, or NDJSON.")
-    records, rejected = [], []
-    gate = AutomationGate()
-    for index, line, obj in _entries(text, content_type):
-        try:
-            if isinstance(obj, RecordError):
-                raise obj
-            records.append(gate.check(parse_run_record(obj)))
-        except RecordError as exc:
-            rejected.append(_rejection(index, line, obj, exc))
-    if is_multipart(request):
-        parts = _file_parts(request, {r.id for r in records})
-        for record in records:
-            record.files.extend(parts.get(record.id, []))
-    result = runs_record_and_check(records)
-    if rejected and not records:
+    with gc_paused():
+        result, rejected = _record(request, text, content_type)
+    if rejected and not (result.created or result.updated):
         raise ApiError(400, issues=[
             {"field": f"{r['index']}.{r['field']}" if r["field"] != "<root>" else str(r["index"]),
              "message": r["message"] + (f" (line {r['line']})" if r["line"] else ""),

@@ -22,7 +22,7 @@ from review.services import review_update
 from runs.ids import small_int
 from runs.models import TERMINAL_STATUSES, Run, RunStatus
 from runs.records import RunRecord
-from runs.services import RecordResult, runs_record
+from runs.services import RecordResult, runs_record, runs_stored
 
 
 def runs_record_and_check(records: list[RunRecord]) -> RecordResult:
@@ -30,11 +30,16 @@ def runs_record_and_check(records: list[RunRecord]) -> RecordResult:
     the runs of dataset examples against their example."""
     with transaction.atomic():
         # A repeated run may move to another automation, day or sampling: its review's rollup
-        # counts move with it (one query per batch; a second only when some runs have reviews).
+        # counts move with it. Only runs already stored can have reviews or verdict events (their
+        # queries join the run), so a batch of new runs reads none of them; otherwise one query
+        # each, a third only when some runs have reviews.
         ids = [r.id for r in records]
-        reviewed, judged = review_counts_states(ids), reviewer_counts_states(ids)
+        stored = runs_stored(ids)
+        again = list(stored)
+        reviewed = review_counts_states(again) if again else {}
+        judged = reviewer_counts_states(again) if again else Counter()
         verdicts = verdict_counts_states(reviewed) if reviewed else Counter()
-        result = runs_record(records)
+        result = runs_record(records, stored=stored)
         if reviewed:
             review_counts_move(sum(reviewed.values(), Counter()), sum(review_counts_states(reviewed).values(), Counter()))
             verdict_counts_move(verdicts, verdict_counts_states(reviewed))

@@ -7,7 +7,9 @@ text and jsonb refuse them) and lone UTF-16 surrogates (not encodable as UTF-8),
 values alike; and NaN / Infinity, which are not JSON."""
 
 import json
+from itertools import accumulate
 
+import orjson
 from django.conf import settings
 
 DEFAULT_MAX_DEPTH = 64
@@ -109,8 +111,38 @@ def check_text(value, field: str = "<root>"):
     return value
 
 
+# Every byte but the four brackets, for bytes.translate(None, delete) in _within_bounds.
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def _within_bounds(value, limit: int) -> bool:
+    """True when `value` certainly passes check_json; False when it may not (the exact walk then
+    decides and names the field). One orjson serialisation, then C-speed bytes operations: orjson
+    refuses lone surrogates, and str subclasses (NotJson) and integers beyond 64 bits with
+    OPT_PASSTHROUGH_SUBCLASS; it writes NUL as \\u0000; and the nesting is the bracket depth of the
+    text outside its strings. Anything odd (a literal backslash-u0000 in a string, other types)
+    just takes the walk. Several times cheaper than the walk for a run of a few hundred fields."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except TypeError:  # orjson.JSONEncodeError included
+        return False
+    if b"\\u0000" in text:
+        return False
+    # Drop escaped backslashes, then escaped quotes: every remaining quote opens or closes a
+    # string, so the even pieces of a split on quotes are the text outside strings.
+    outside = b"".join(text.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2])
+    brackets = outside.translate(None, _NOT_BRACKETS)
+    if len(brackets) <= 2 * limit:  # half are openers: at most `limit` levels
+        return True
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets))) <= limit
+
+
 def check_json(value, field: str = "<root>", limit: int | None = None):
     """Both bounds: nesting depth, then storable text."""
+    limit = max_depth() if limit is None else limit
+    if _within_bounds(value, limit):
+        return value
     return check_text(check_depth(value, field, limit), field)
 
 

@@ -11,8 +11,12 @@ demo generator. Keys are camelCase as on the wire; snake_case aliases are accept
 
 import base64
 import binascii
+import functools
+import gc
 import json
 import math
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -98,6 +102,27 @@ def json_dumps(value) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value)
+
+
+@contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector while one batch of runs is parsed and stored.
+    A batch's thousands of parsed JSON containers live until it is stored and count towards the
+    collector's thresholds: every few batches they set off a full collection, which walks every
+    object of the process (tens of milliseconds in a web worker). Parsed JSON holds no cycles, so
+    reference counting frees it all the same; on the way out the young generations are collected,
+    so a cycle made during the batch is freed at once and memory stays bounded by the batch.
+    Only in the main thread (a gunicorn sync worker, a management command): the switch is
+    process-wide, and threads that overlapped could keep it off."""
+    if threading.current_thread() is not threading.main_thread() or not gc.isenabled():
+        yield  # another thread, or already paused (an outer batch, or the caller's choice)
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(1)
 
 
 @dataclass
@@ -270,7 +295,14 @@ def _opt_str(data: dict, key: str, max_length: int) -> str | None:
 
 
 def parse_automation_ref(ref) -> tuple[str, str]:
-    if not isinstance(ref, str) or "." not in ref:
+    if isinstance(ref, str):
+        return _automation_ref(ref)  # a batch names few automations: each is checked once
+    raise RecordError("automation: expected 'workflows.<slug>' or 'agents.<slug>'.")
+
+
+@functools.lru_cache(maxsize=1024)
+def _automation_ref(ref: str) -> tuple[str, str]:
+    if "." not in ref:
         raise RecordError("automation: expected 'workflows.<slug>' or 'agents.<slug>'.")
     prefix, _, slug = ref.partition(".")
     if prefix not in _PREFIX_KIND or not slug:

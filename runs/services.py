@@ -20,6 +20,7 @@ from runs.models import (
     RunFile,
     RunStep,
     SamplingRateChange,
+    rate_schedules,
 )
 from runs.records import RecordError, RunRecord, json_dumps
 from runs.sampling import BUCKETS, sample_bucket
@@ -140,11 +141,14 @@ class AutomationGate:
 
 
 def _automations_for(records: Iterable[RunRecord]) -> dict[tuple[str, str], Automation]:
-    found = {}
-    for record in records:
-        key = (record.kind, record.slug)
-        if key not in found:
-            found[key] = automation_ensure(kind=record.kind, slug=record.slug)
+    """The automations the records name, in one query; the missing ones are created."""
+    keys = {(record.kind, record.slug) for record in records}
+    condition = models.Q()
+    for kind, slug in keys:
+        condition |= models.Q(kind=kind, slug=slug)
+    found = {(a.kind, a.slug): a for a in Automation.objects.filter(condition)}
+    for kind, slug in keys - found.keys():
+        found[(kind, slug)] = automation_ensure(kind=kind, slug=slug)
     return found
 
 
@@ -156,22 +160,32 @@ _RECORDED_FIELDS = (
 )
 
 
-def runs_record(records: list[RunRecord]) -> RecordResult:
+def runs_stored(ids) -> dict[str, tuple]:
+    """The runs of these ids already stored, locked (FOR UPDATE, in id order) until the caller's
+    transaction ends: {id: (automation_id, created_at, sampled, chip)}. One query."""
+    return {pk: (automation_id, created, sampled, chip) for pk, automation_id, created, sampled, chip in
+            Run.objects.filter(in_values("pk", ids)).select_for_update().order_by("pk")
+            .values_list("pk", "automation_id", "created_at", "sampled", "chip")}
+
+
+def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = None) -> RecordResult:
     """Store parsed run records, idempotent on run id (a repeat updates the run in place).
 
     A run's review, chip and files survive a repeat; files in the record replace files of the
     same role and name. In one transaction and a fixed number of statements per batch: one
-    SELECT of the runs already stored (locked), one multi-row INSERT of the new runs, one
-    INSERT ... ON CONFLICT DO UPDATE of the repeated ones, and one upsert each for the chip
+    SELECT of the runs already stored (locked), one COPY of the new runs (runs_insert), a COPY
+    and an UPDATE for the repeated ones (runs_update), and one upsert each for the chip
     counts and the daily run counts, changed by deltas (never recounted). Files cost a few
     statements each. Callers that record runs from outside (the command, the ingest API, the
-    demo) go through datasets.loop.runs_record_and_check, which also checks runs of examples.
+    demo) go through datasets.loop.runs_record_and_check, which also checks runs of examples;
+    it passes `stored`, what runs_stored answered for these ids inside the same transaction.
     """
     result = RecordResult()
     if not records:
         return result
     automations = _automations_for(records)
-    schedules = {key: a.rate_schedule() for key, a in automations.items()}
+    by_id = rate_schedules(automations.values())
+    schedules = {key: by_id[a.pk] for key, a in automations.items()}
     # Plain dicts of column values (attnames), not model instances: building 1,000 Run objects
     # a batch cost more than the COPY itself. Repeated runs become instances for the upsert.
     rows: dict[str, dict] = {}
@@ -190,30 +204,28 @@ def runs_record(records: list[RunRecord]) -> RecordResult:
             "output_preview": output_preview(record.output, record.error),
         }
     with transaction.atomic():
-        before = {pk: (automation_id, created, sampled, chip) for pk, automation_id, created, sampled, chip in
-                  Run.objects.filter(in_values("pk", rows)).select_for_update().order_by("pk")
-                  .values_list("pk", "automation_id", "created_at", "sampled", "chip")}
+        before = runs_stored(rows) if stored is None else stored
         day_moves: Counter = Counter()
+        zone = timezone.get_current_timezone()  # timezone.localdate per run looked it up 2,000 times a batch
         chip_moves: Counter = Counter()
         fresh, repeated = [], []
         for run_id, run in rows.items():
             if run_id in before:
                 automation_id, created, sampled, chip = before[run_id]
-                day_moves[(automation_id, timezone.localdate(created), sampled)] -= 1
+                day_moves[(automation_id, timezone.localdate(created, zone), sampled)] -= 1
                 chip_moves[(automation_id, sampled, chip)] -= 1
                 run["chip"] = chip
                 repeated.append(run)
             else:
                 fresh.append(run)
-            day_moves[(run["automation_id"], timezone.localdate(run["created_at"]), run["sampled"])] += 1
+            day_moves[(run["automation_id"], timezone.localdate(run["created_at"], zone), run["sampled"])] += 1
             chip_moves[(run["automation_id"], run["sampled"], run["chip"])] += 1
         if fresh:
             # A plain INSERT (COPY on PostgreSQL): a run stored meanwhile by a concurrent request
             # fails the batch (the caller retries) instead of being counted twice.
             runs_insert(fresh)
         if repeated:
-            Run.objects.bulk_create([Run(**run) for run in repeated], batch_size=1000, update_conflicts=True,
-                                    unique_fields=["id"], update_fields=list(_RECORDED_FIELDS))
+            runs_update(repeated)
         day_counts_add(day_moves)
         chip_counts_add(chip_moves)
         # Evaluator scores: a record with scores replaces the run's scores (the last one of an id
@@ -251,21 +263,61 @@ def runs_insert(rows: list) -> None:
     if db.vendor != "postgresql":
         Run.objects.bulk_create([row if isinstance(row, Run) else Run(**row) for row in rows], batch_size=1000)
         return
-    fields = Run._meta.concrete_fields
-    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
-    # JSON columns are sent as JSON text (orjson, runs.records.json_dumps), which COPY's text
-    # format hands to jsonb's input as is; every other value (str, int, bool, aware datetime,
-    # None) is written as is, which is what the fields' own preparation returns for them.
-    json_names = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    plain = [f.attname for f in fields]
-    # wrap_database_errors: psycopg's errors surface as Django's DatabaseError, as from the ORM.
     with transaction.atomic(), db.cursor() as cursor, db.wrap_database_errors:
-        with cursor.cursor.copy(f"COPY {db.ops.quote_name(Run._meta.db_table)} ({columns}) FROM STDIN") as copy:
-            write = copy.write_row
-            for row in rows:
-                values = row if isinstance(row, dict) else row.__dict__
-                write([json_dumps(values[name]) if name in json_names and values[name] is not None
-                       else values[name] for name in plain])
+        _copy_rows(db, cursor, Run._meta.db_table, Run._meta.concrete_fields, rows)
+
+
+def runs_update(rows: list[dict]) -> None:
+    """Overwrite the recorded columns (_RECORDED_FIELDS; never the chip) of runs already stored,
+    each row a dict of column values by attname. On PostgreSQL: COPY into a temporary table, then
+    one UPDATE ... FROM it, which leaves alone the rows whose columns already hold these values (a
+    batch sent again after a timeout costs no row versions). JSON columns are compared as text,
+    so a value that differs only in how it is written (1.0 and 1) is still rewritten. Elsewhere
+    INSERT ... ON CONFLICT DO UPDATE (bulk_create), which on PostgreSQL spent most of its time
+    escaping jsonb arrays in Python (see runs_insert)."""
+    db = transaction.get_connection()
+    if db.vendor != "postgresql":
+        Run.objects.bulk_create([Run(**row) for row in rows], batch_size=1000, update_conflicts=True,
+                                unique_fields=["id"], update_fields=list(_RECORDED_FIELDS))
+        return
+    quote = db.ops.quote_name
+    fields = [Run._meta.pk] + [Run._meta.get_field(name) for name in _RECORDED_FIELDS]
+    stage = quote("loupe_run_stage")
+    table = quote(Run._meta.db_table)
+
+    def compared(alias: str, f) -> str:
+        return f"{alias}.{quote(f.column)}" + ("::text" if isinstance(f, models.JSONField) else "")
+
+    changed = " OR ".join(f"{compared('r', f)} IS DISTINCT FROM {compared('s', f)}" for f in fields[1:])
+    with transaction.atomic(), db.cursor() as cursor, db.wrap_database_errors:
+        # Created and dropped in this transaction (a failed batch rolls it back with the rest);
+        # no indexes, no WAL: cheaper than the ORM's upsert and than a jsonb_populate_recordset.
+        cursor.execute(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
+                       f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {table} WITH NO DATA")
+        _copy_rows(db, cursor, "loupe_run_stage", fields, rows)
+        cursor.execute(
+            f"UPDATE {table} AS r SET {', '.join(f'{quote(f.column)} = s.{quote(f.column)}' for f in fields[1:])} "
+            f"FROM {stage} AS s WHERE r.{quote(Run._meta.pk.column)} = s.{quote(Run._meta.pk.column)} AND ({changed})")
+        cursor.execute(f"DROP TABLE {stage}")
+
+
+def _copy_rows(db, cursor, table: str, fields, rows: list) -> None:
+    """COPY rows (Runs or dicts by attname) into `table`'s columns of `fields`. JSON columns are
+    sent as JSON text (orjson, runs.records.json_dumps), which COPY's text format hands to jsonb's
+    input as is; every other value (str, int, bool, aware datetime, None) is written as is, which
+    is what the fields' own preparation returns for them."""
+    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    names = [f.attname for f in fields]
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    with cursor.cursor.copy(f"COPY {db.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+        write = copy.write_row
+        for row in rows:
+            values = row if isinstance(row, dict) else row.__dict__
+            line = [values[name] for name in names]
+            for i in json_at:
+                if line[i] is not None:
+                    line[i] = json_dumps(line[i])
+            write(line)
 
 
 def run_steps_replace(steps_by_run: dict, *, stale: Iterable[str] | None = None) -> None:

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from datasets.loop import runs_record_and_check
 from runs import jsonbounds
-from runs.records import RecordError, RunRecord, json_loads, parse_run_record
+from runs.records import RecordError, RunRecord, gc_paused, json_loads, parse_run_record
 from runs.services import AutomationGate
 
 
@@ -56,19 +56,9 @@ class Command(BaseCommand):
         self.bar = tqdm(total=total, unit="B", unit_scale=True, desc="Importing runs", file=sys.stderr,
                         disable=None if options["verbosity"] > 0 else True)
         try:
-            pending: list[tuple[int, RunRecord]] = []
-            for number, raw in enumerate(stream, start=1):
-                self.bar.update(len(raw))
-                if not raw.strip():
-                    continue
-                tally.lines += 1
-                record = self._parse(number, raw, tally)
-                if record is not None:
-                    pending.append((number, record))
-                if len(pending) >= batch:
-                    self._store(pending, tally)
-                    pending = []
-            self._store(pending, tally)
+            lines = enumerate(stream, start=1)
+            while self._batch(lines, batch, tally):
+                pass
         finally:
             self.bar.close()
             if stream is not sys.stdin.buffer:
@@ -81,6 +71,25 @@ class Command(BaseCommand):
                 f"{tally.rejected} of {tally.lines} lines were rejected (see above); the others were imported.",
                 returncode=1,
             )
+
+    def _batch(self, lines, batch: int, tally: ImportTally) -> bool:
+        """Read lines until `batch` runs are pending or the file ends, and store them (the cyclic
+        garbage collector paused meanwhile, runs.records.gc_paused). False once the file ended."""
+        pending: list[tuple[int, RunRecord]] = []
+        with gc_paused():
+            for number, raw in lines:
+                self.bar.update(len(raw))
+                if not raw.strip():
+                    continue
+                tally.lines += 1
+                record = self._parse(number, raw, tally)
+                if record is not None:
+                    pending.append((number, record))
+                if len(pending) >= batch:
+                    self._store(pending, tally)
+                    return True
+            self._store(pending, tally)
+        return False
 
     def _reject(self, number: int, message: str, tally: ImportTally) -> None:
         tally.rejected += 1

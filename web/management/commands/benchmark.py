@@ -7,8 +7,10 @@ DATABASE_URL with LOUPE_BENCH=1 (the bare page and an X-Loupe-SQL header; config
 signs in a reviewer through a session cookie, and for each round requests the bare page and then
 each case, so both see the same machine load. Each line: median and p90 wall time as seen by the
 client, the ratio of the median to the bare page's median, and the SQL statements the server ran.
-Ingest: batches of 1,000 runs POSTed to /api/v1/ingest/runs, and `import_runs` in process on a
-generated JSON Lines file; both print runs per second. Runs written by the benchmark keep the
+Ingest: batches of 1,000 runs POSTed to /api/v1/ingest/runs, then the same runs again with a changed
+duration and metadata (updates), and `import_runs` in process on a generated JSON Lines file, the
+same twice (new runs, then updates); each prints runs per second. The runs copy the newest seeded runs in turn (their automations, outputs
+and errors). Runs written by the benchmark keep the
 id prefix `run_bench_`. Seed first: `manage.py seed_runs --runs 1000000` (and `seed_reviews`).
 
 In proxy mode, or with --in-process, the older in-process measurement runs instead (Django's test
@@ -174,53 +176,75 @@ class Command(InProcessBenchmark):
         median = statistics.median(times)
         self.stdout.write(f"{label:<50} {median:6.1f} ms {p90:6.1f} ms {median / floor:6.2f}x {samples[-1][1]:4d}")
 
-    def _records(self, sample, count, prefix):
-        now = timezone.now()
+    def _pool(self, sample) -> list[Run]:
+        """What ingest sends: the newest seeded runs (not the benchmark's own), one record each in
+        turn, so the runs carry the seeded mix of automations, outputs and errors (about 1.3 KB of
+        output a completed seeded run) whatever run the pages use as their sample."""
+        pool = list(Run.objects.exclude(id__startswith="run_bench_").select_related("automation")
+                    .order_by("-created_at")[:200])
+        return pool or [sample]
+
+    def _records(self, pool, count, prefix, now=None, attempt: int = 1):
+        """Run records; `attempt` > 1 sends the same runs again with a changed duration and
+        metadata, so each repeated run is rewritten (an unchanged repeat writes nothing)."""
+        now = now or timezone.now()
         for n in range(count):
-            yield {"id": f"{prefix}{n:07d}", "automation": sample.automation.ref, "status": "completed",
-                   "trigger": "api", "version": sample.version or "v1", "input": sample.input,
-                   "output": sample.output, "usage": sample.usage, "metadata": sample.metadata,
-                   "createdAt": (now - timedelta(seconds=n)).isoformat(), "durationMs": sample.duration_ms}
+            source = pool[n % len(pool)]
+            metadata = source.metadata if attempt == 1 else {**(source.metadata or {}), "attempt": attempt}
+            yield {"id": f"{prefix}{n:07d}", "automation": source.automation.ref, "status": source.status,
+                   "trigger": "api", "version": source.version or "v1", "input": source.input,
+                   "output": source.output, "error": source.error, "usage": source.usage,
+                   "metadata": metadata, "createdAt": (now - timedelta(seconds=n)).isoformat(),
+                   "durationMs": (source.duration_ms or 0) + attempt - 1}
+
+    def _bodies(self, records: list[dict]) -> list[bytes]:
+        return ["\n".join(json.dumps(r) for r in records[b:b + INGEST_BATCH]).encode()
+                for b in range(0, len(records), INGEST_BATCH)]
 
     def _ingest(self, base, api_key, sample, batches):
         if not batches:
             return
-        prefix = f"run_bench_{secrets.token_hex(4)}_"
-        bodies = []
-        records = list(self._records(sample, batches * INGEST_BATCH, prefix))
-        for b in range(batches):
-            bodies.append("\n".join(json.dumps(r) for r in records[b * INGEST_BATCH:(b + 1) * INGEST_BATCH]).encode())
-        rates, statements = [], 0
+        prefix, pool, now = f"run_bench_{secrets.token_hex(4)}_", self._pool(sample), timezone.now()
+        bodies = self._bodies(list(self._records(pool, batches * INGEST_BATCH, prefix, now)))
+        again = self._bodies(list(self._records(pool, batches * INGEST_BATCH, prefix, now, attempt=2)))
+        rates, repeat_rates, statements = [], [], 0
         with httpx.Client(base_url=base, timeout=300,
                           headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/x-ndjson"}) as api:
             for body in bodies:
-                start = time.perf_counter()
-                response = api.post("/api/v1/ingest/runs", content=body)
-                elapsed = time.perf_counter() - start
-                if response.status_code != 200 or len(response.json()["created"]) != INGEST_BATCH:
-                    raise SystemExit(f"ingest answered {response.status_code}: {response.text[:300]}")
-                rates.append(INGEST_BATCH / elapsed)
-                statements = int(response.headers.get("X-Loupe-SQL", "-1"))
-            start = time.perf_counter()  # a repeat of the last batch: every run is updated in place
-            response = api.post("/api/v1/ingest/runs", content=bodies[-1])
-            repeat_rate = INGEST_BATCH / (time.perf_counter() - start)
+                rates.append(self._ingest_batch(api, body, "created"))
+                statements = self._statements
+            for body in again:  # every batch again, changed: each run is updated in place
+                repeat_rates.append(self._ingest_batch(api, body, "updated"))
         self.stdout.write(f"ingest API, {batches} batches of {INGEST_BATCH:,} new runs: median {statistics.median(rates):,.0f} "
-                          f"runs/s (min {min(rates):,.0f}), {statements} SQL per batch; a repeated batch "
-                          f"(updates): {repeat_rate:,.0f} runs/s")
+                          f"runs/s (min {min(rates):,.0f}), {statements} SQL per batch; the batches again, changed "
+                          f"(updates): median {statistics.median(repeat_rates):,.0f} runs/s "
+                          f"(min {min(repeat_rates):,.0f}), {self._statements} SQL per batch")
+
+    def _ingest_batch(self, api, body: bytes, expect: str) -> float:
+        start = time.perf_counter()
+        response = api.post("/api/v1/ingest/runs", content=body)
+        elapsed = time.perf_counter() - start
+        if response.status_code != 200 or len(response.json()[expect]) != INGEST_BATCH:
+            raise SystemExit(f"ingest answered {response.status_code}: {response.text[:300]}")
+        self._statements = int(response.headers.get("X-Loupe-SQL", "-1"))
+        return INGEST_BATCH / elapsed
 
     def _import(self, sample, count):
-        prefix = f"run_bench_{secrets.token_hex(4)}_"
-        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
-            for record in self._records(sample, count, prefix):
-                handle.write(json.dumps(record) + "\n")
-        try:
-            start = time.perf_counter()
-            call_command("import_runs", handle.name, verbosity=0, stdout=open(os.devnull, "w"))
-            elapsed = time.perf_counter() - start
-        finally:
-            os.unlink(handle.name)
-        self.stdout.write(f"import_runs, {count:,} runs from a JSON Lines file: {count / elapsed:,.0f} runs/s "
-                          f"({elapsed:.1f} s)")
+        prefix, pool, now = f"run_bench_{secrets.token_hex(4)}_", self._pool(sample), timezone.now()
+        elapsed = []
+        for attempt in (1, 2):  # new runs, then the same runs changed (each updated in place)
+            with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+                for record in self._records(pool, count, prefix, now, attempt):
+                    handle.write(json.dumps(record) + "\n")
+            try:
+                start = time.perf_counter()
+                call_command("import_runs", handle.name, verbosity=0, stdout=open(os.devnull, "w"))
+                elapsed.append(time.perf_counter() - start)
+            finally:
+                os.unlink(handle.name)
+        self.stdout.write(f"import_runs, {count:,} runs from a JSON Lines file: {count / elapsed[0]:,.0f} runs/s "
+                          f"({elapsed[0]:.1f} s); the runs again, changed (updates): {count / elapsed[1]:,.0f} runs/s "
+                          f"({elapsed[1]:.1f} s)")
 
 
 def _combined_save_url():
