@@ -376,9 +376,6 @@ class Backend:
 
     #: Short name shown in the footer and docs: "local" or "eigenpal".
     name = "base"
-    #: True when prev/next neighbours are cheap enough to compute for every review pane;
-    #: otherwise the pane links to a view that resolves them on click.
-    eager_neighbours = True
     #: True when the queue can show a count per chip without scanning runs.
     has_chip_counts = True
     #: How many files of a run the pane reads for previews (None: all).
@@ -400,9 +397,6 @@ class Backend:
     def neighbour(self, query: QueueQuery, run: RunInfo, direction: str) -> str | None:
         """The id of the run just newer ("previous") or just older ("next") than `run` in the queue."""
         raise NotImplementedError
-
-    def neighbours(self, query: QueueQuery, run: RunInfo) -> tuple[str | None, str | None]:
-        return self.neighbour(query, run, "previous"), self.neighbour(query, run, "next")
 
     # -- one run ------------------------------------------------------------------------
     def run(self, run_id: str) -> RunInfo:

@@ -93,10 +93,13 @@ def run_info(run: Run, *, detail: bool = False) -> RunInfo:
         info.detail = True
         info.error = run.error
         info.input, info.output = run.input, run.output
+        # run_for_pane reads the files and the promoted example's latest check with the run.
         info.files = [FileInfo(key=str(f.pk), name=f.name, role=f.role, size=f.size, content_type=f.content_type,
-                               handle=f.file) for f in run.files.all()]
-        # run_for_pane reads the promoted example's latest check with the run (`pane_check`).
-        info.review = review_info(review, example_check=getattr(run, "pane_check", _UNREAD))
+                               handle=f.file) for f in (run.pane_files if hasattr(run, "pane_files") else run.files.all())]
+        expected = getattr(run, "pane_expected_files", None)
+        info.review = review_info(review, example_check=getattr(run, "pane_check", _UNREAD), files=None if expected is None else [
+            FileInfo(key=str(f.pk), name=f.name, role="expected", size=f.size, content_type=f.content_type,
+                     handle=f.file) for f in expected])
     return info
 
 
@@ -131,7 +134,6 @@ _CHIP_TOTALS = {
 
 class LocalBackend(Backend):
     name = "local"
-    eager_neighbours = True
     has_chip_counts = True
     reports_steps = True
 
@@ -187,9 +189,6 @@ class LocalBackend(Backend):
 
     def neighbour(self, query: QueueQuery, run: RunInfo, direction: str) -> str | None:
         return local_queries.queue_neighbour(query, run.created_at, run.id, direction)
-
-    def neighbours(self, query: QueueQuery, run: RunInfo) -> tuple[str | None, str | None]:
-        return local_queries.queue_neighbours(query, run.created_at, run.id)
 
     def run(self, run_id: str) -> RunInfo:
         try:

@@ -4,17 +4,20 @@ counters, neighbours, and the review pane's run in a fixed number of queries."""
 import json
 from datetime import UTC, datetime
 
-from django.db.models import Exists, JSONField, OuterRef, QuerySet, Subquery, Sum
+from django.contrib.auth.models import User
+from django.db import connection
+from django.db.models import CharField, Exists, JSONField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from backends.base import QueueQuery
 from datasets.models import ExampleCheck
-from review.models import Claim
+from review.models import Claim, ExpectedFile
 from review.queries import day_bounds, newer_than, older_than
 from runs.chips import Rating
-from runs.models import ChipCount, EvaluatorScore, Run
+from runs.models import ChipCount, EvaluatorScore, Run, RunFile
 
 DISAGREEMENTS = {"evaluator_passed_human_failed": (True, Rating.FAIL),
                  "evaluator_failed_human_passed": (False, Rating.PASS)}
@@ -62,12 +65,21 @@ ROW_FIELDS = ("id", "automation_id", "status", "created_at", "sampled", "sample_
               "completed_at", "duration_ms", "version", "trigger", "example_id", "claim_holder")
 
 
+def _claim_holder() -> RawSQL:
+    """Who holds the run now (review.claims), as a scalar subquery written out: the same subquery
+    built by the ORM cost the queue page a millisecond of compiling on every request."""
+    q = connection.ops.quote_name
+    claim, user, run = Claim._meta.db_table, User._meta.db_table, Run._meta.db_table
+    return RawSQL(f"SELECT u.{q('username')} FROM {q(claim)} c INNER JOIN {q(user)} u ON u.{q('id')} = c.{q('user_id')} "
+                  f"WHERE c.{q('run_id')} = {q(run)}.{q('id')} AND c.{q('expires_at')} > %s LIMIT 1",
+                  [timezone.now()], output_field=CharField())
+
+
 def queue_rows(query: QueueQuery) -> tuple[list[dict], bool, bool]:
     """One keyset page: (rows newest first, has older, has newer), from one extra row, never a count.
     Each row is a dict of ROW_FIELDS; `claim_holder` is who holds the run now (review.claims),
     read in the same query."""
-    holder = Claim.objects.filter(run_id=OuterRef("pk"), expires_at__gt=timezone.now()).values("user__username")[:1]
-    runs = queue_queryset(query).select_related(None).annotate(claim_holder=Subquery(holder))
+    runs = queue_queryset(query).select_related(None).annotate(claim_holder=_claim_holder())
     if query.after and not query.before:
         rows = list(runs.filter(newer_than(*query.after)).order_by("created_at", "id")
                     .values(*ROW_FIELDS)[: query.page_size + 1])
@@ -101,21 +113,6 @@ def queue_neighbour(query: QueueQuery, created_at: datetime, run_id: str, direct
     return runs.values_list("id", flat=True).first()
 
 
-def queue_neighbours(query: QueueQuery, created_at: datetime, run_id: str) -> tuple[str | None, str | None]:
-    """queue_neighbour in both directions in one statement: two scalar subqueries (each one
-    keyset step down an index) selected next to the run's own primary-key row."""
-    runs = queue_queryset(query).select_related(None).order_by()
-    newer = runs.filter(newer_than(created_at, run_id)).order_by("created_at", "id").values("id")[:1]
-    older = runs.filter(older_than(created_at, run_id)).order_by("-created_at", "-id").values("id")[:1]
-    row = (Run.objects.filter(pk=run_id).order_by()
-           .annotate(previous_id=Subquery(newer), next_id=Subquery(older))
-           .values_list("previous_id", "next_id").first())
-    if row is None:  # the run is gone: ask each way on its own
-        return (queue_neighbour(query, created_at, run_id, "previous"),
-                queue_neighbour(query, created_at, run_id, "next"))
-    return row
-
-
 # The latest check of the run's promoted example, read in the pane's own query as one JSON
 # object (one indexed lookup, datasets.ExampleCheck's example_check_latest index) instead of a
 # query of its own.
@@ -126,15 +123,16 @@ _LATEST_CHECK = (ExampleCheck.objects.filter(example_id=OuterRef("review__promot
 
 
 def run_for_pane(run_id: str) -> Run:
-    """The run with everything the review pane shows, in a fixed number of queries: the run with
-    its automation, review, updated_by, promoted example and that example's latest check (as
-    `pane_check`, None without one) in one; its files and expected files in one each."""
+    """The run with everything the review pane shows, in two queries: the run with its automation,
+    review, updated_by, promoted example and that example's latest check (as `pane_check`, None
+    without one); its files and its review's expected files (`pane_files`,
+    `pane_expected_files`, run_files_both)."""
     run = (
         Run.objects.select_related("automation", "review", "review__updated_by", "review__promoted_example")
         .annotate(pane_check_row=Subquery(_LATEST_CHECK, output_field=JSONField()))
-        .prefetch_related("files", "review__expected_files")
         .get(pk=run_id)
     )
+    run.pane_files, run.pane_expected_files = run_files_both(run_id)
     row = run.pane_check_row
     run.pane_check = None
     if row:
@@ -145,6 +143,30 @@ def run_for_pane(run_id: str) -> Run:
             id=row["id"], example_id=run.review.promoted_example_id, run_id=row["run_id"], verdict=row["verdict"],
             details=details or {}, created_at=_moment(row["created_at"]))
     return run
+
+
+_FILE_COLUMNS = ("expected", "id", "role", "name", "file", "content_type", "size")
+
+
+def run_files_both(run_id: str) -> tuple[list[RunFile], list[ExpectedFile]]:
+    """A run's files and its review's expected files in one query (UNION ALL), as unsaved rows
+    carrying what the pane shows (name, role, size, type, the stored file), each in its model's
+    order."""
+    files = (RunFile.objects.filter(run_id=run_id).order_by().annotate(expected=Value(False))
+             .values_list(*_FILE_COLUMNS))
+    expected = (ExpectedFile.objects.filter(review__run_id=run_id).order_by()
+                .annotate(expected=Value(True), role=Value("expected", output_field=CharField()))
+                .values_list(*_FILE_COLUMNS))
+    run_files, expected_files = [], []
+    for is_expected, pk, role, name, stored, content_type, size in files.union(expected, all=True):
+        if is_expected:
+            expected_files.append(ExpectedFile(pk=pk, name=name, file=stored, content_type=content_type, size=size))
+        else:
+            run_files.append(RunFile(pk=pk, run_id=run_id, role=role, name=name, file=stored,
+                                     content_type=content_type, size=size))
+    run_files.sort(key=lambda f: (f.role, f.name))
+    expected_files.sort(key=lambda f: f.name)
+    return run_files, expected_files
 
 
 def _moment(value: str) -> datetime:

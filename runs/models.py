@@ -132,7 +132,8 @@ class RunQuerySet(models.QuerySet):
 
 class Run(models.Model):
     id = models.CharField(max_length=100, primary_key=True)
-    automation = models.ForeignKey(Automation, on_delete=models.PROTECT, related_name="runs")
+    # No index of its own: the composite indexes below all start with the automation.
+    automation = models.ForeignKey(Automation, on_delete=models.PROTECT, related_name="runs", db_index=False)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.COMPLETED)
     trigger = models.CharField(max_length=32, null=True, blank=True)
     triggered_by = models.CharField(max_length=200, null=True, blank=True)
@@ -145,7 +146,7 @@ class Run(models.Model):
     batch_id = models.CharField(max_length=100, null=True, blank=True)
     # The dataset example this run was executed for (closing the loop); opaque on purpose:
     # runs may be recorded for examples of another instance.
-    example_id = models.CharField(max_length=100, null=True, blank=True, db_index=True)
+    example_id = models.CharField(max_length=100, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -170,6 +171,9 @@ class Run(models.Model):
             # All-automations view.
             models.Index(fields=["sampled", "chip", "-created_at", "-id"], name="run_all_chip"),
             models.Index(fields=["-created_at", "-id"], name="run_time"),
+            # The runs of an example (comparisons, checks): few runs have one, so only they are
+            # indexed and recording the others does not touch this index.
+            models.Index(fields=["example_id"], name="run_example", condition=models.Q(example_id__isnull=False)),
         ]
 
     def __str__(self) -> str:

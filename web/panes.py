@@ -25,7 +25,6 @@ from web.queue_list import RunQueue
 PREVIEW_BYTES = 256 * 1024
 PREVIEW_ROWS = 50
 # The pane's prev/next links when the backend resolves neighbours only on click.
-LAZY = "lazy"
 
 
 @dataclass
@@ -149,10 +148,6 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
     review = run.review
     version = review.version if review else 0
     can_review = has_role(request.user, REVIEWER)
-    if backend.eager_neighbours:
-        previous, following = queue.neighbours(run)
-    else:  # resolved on click by web.run_pane.run_step
-        previous = following = LAZY
     expected = review.expected if review else None
     current = expected if expected is not None else run.output
     previews = _Previews(backend, run)
@@ -196,8 +191,6 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
         "chip": run.chip,
         "queue": queue,
         "qs": qs,
-        "previous": previous,
-        "following": following,
         "can_review": can_review,
         "rate_label": bp_to_percent(run.automation.sampling_rate_bp),
         "has_correction": expected is not None,

@@ -165,10 +165,6 @@ class RunQueue:
                                      link_qs="" if link_qs == "?" else link_qs, show_automation=not self.automation)
         return self._page
 
-    def neighbours(self, run) -> tuple[str | None, str | None]:
-        """The ids of the runs just newer (previous) and just older (next) than `run` in this queue."""
-        return self.backend.neighbours(self.query(before=None, after=None), run)
-
     def neighbour(self, run, direction: str) -> str | None:
         return self.backend.neighbour(self.query(before=None, after=None), run, direction)
 

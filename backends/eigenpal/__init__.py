@@ -46,7 +46,6 @@ from runs.services import automation_ensure, output_preview
 
 class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, StepsMixin, Backend):
     name = "eigenpal"
-    eager_neighbours = False
     has_chip_counts = False
     preview_budget = PREVIEW_BUDGET
 

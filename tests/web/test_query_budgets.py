@@ -15,24 +15,24 @@ from tests.factories import make_run, run_record
 pytestmark = pytest.mark.django_db
 
 # session, the user with their roles (accounts/backends.py), the run with its automation, review,
-# updated_by, promoted example and that example's latest check (one join, two subqueries), its
-# files, its expected files, the claim a reviewer takes on opening (one statement,
-# review.claims), the previous and the next run of the queue (one statement, two subqueries),
-# the audit trail (the steps and scores load after the pane).
-PANE_QUERIES = 8
-PANE_QUERIES_PROMOTED = 8
+# updated_by, promoted example and that example's latest check (one join, one subquery), its
+# files and expected files (one UNION), the claim a reviewer takes on opening (one statement,
+# review.claims), the latest changes (the steps, scores, whole history and the previous / next
+# runs load on demand).
+PANE_QUERIES = 6
+PANE_QUERIES_PROMOTED = 6
 # The pane's one-form save of a verdict, a note and a corrected field (web/run_pane.py run_save):
-# session, user; the run for the form (3, as the pane); in one transaction the run locked with
+# session, user; the run for the form (2, as the pane); in one transaction the run locked with
 # its review (review.services.review_locked), its corrections, the changed correction, the
 # review, the reviewer's daily count (one upsert), the audit event; the claim renewed; then the
-# pane from what was saved: neighbours and the audit trail. Transaction control (BEGIN,
-# SAVEPOINT) is not counted: PostgreSQL's outermost transaction sends none through the cursor.
-COMBINED_SAVE_QUERIES = 14
-# Promote (first time or again): session, user, the run for the form (3); in one transaction
+# pane from what was saved: its latest changes. Transaction control (BEGIN, SAVEPOINT) is not
+# counted: PostgreSQL's outermost transaction sends none through the cursor.
+COMBINED_SAVE_QUERIES = 12
+# Promote (first time or again): session, user, the run for the form (2); in one transaction
 # the run locked with its review, the example locked, its INSERT or UPDATE, the files to mirror
 # (one UNION), the example's files (again only), their copies (one INSERT, first time only), the
-# review, the audit event; then the pane from what was promoted: neighbours, the audit trail.
-PROMOTE_QUERIES = 14
+# review, the audit event; then the pane from what was promoted: its latest changes.
+PROMOTE_QUERIES = 12
 # session, the user with their roles, the automation, the example, its files, its checks.
 EXAMPLE_QUERIES = 6
 

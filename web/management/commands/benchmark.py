@@ -39,8 +39,9 @@ from django.utils import timezone
 
 from accounts.models import ApiKey
 from backends import get_backend
+from datasets.services import default_example_name
 from review.models import Review
-from runs.models import Run
+from runs.models import Run, RunStatus
 from web.bench_inprocess import InProcessBenchmark
 
 ROOT = Path(settings.BASE_DIR)
@@ -66,7 +67,10 @@ class Command(InProcessBenchmark):
     def handle(self, *args, repeat: int, in_process: bool, ingest_batches: int, import_runs: int, **options):
         if in_process or get_backend().name != "local":
             return super().handle(*args, repeat=repeat, **options)
-        sample = Run.objects.filter(sampled=True).order_by("-created_at").first()
+        # The pages' run: the newest sampled run with an output to correct, as a reviewer meets
+        # it (a failed or cancelled run without output renders no editor and saves less).
+        sample = (Run.objects.filter(sampled=True, status=RunStatus.COMPLETED, output__isnull=False)
+                  .order_by("-created_at").first())
         if sample is None:
             self.stderr.write("No sampled runs: run `manage.py seed_runs --runs N` first.")
             return
@@ -129,6 +133,12 @@ class Command(InProcessBenchmark):
         def version():
             return Review.objects.filter(run_id=run_id).values_list("version", flat=True).first() or 0
 
+        # The sample's own example (a name another run's example holds would be refused).
+        example_name = default_example_name(sample)
+        # A string field of the run's output: what the corrections change.
+        key = next((k for k, v in (sample.output or {}).items() if isinstance(v, str)), None)
+        if key is None:
+            raise SystemExit(f"The sample run {run_id} has no string field in its output to correct.")
         cases = [
             ("queue, one automation, sampled", lambda i: ("GET", f"/queue/?automation={ref}", {})),
             ("queue, htmx fragment", lambda i: ("GET", f"/queue/?automation={ref}", {"headers": htmx})),
@@ -138,10 +148,10 @@ class Command(InProcessBenchmark):
                 "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench note {i}",
                                           "version": version()}})),
             ("save a correction (htmx)", lambda i: ("POST", f"/runs/{run_id}/correct/", {
-                "headers": htmx, "data": {"op": "set", "path": "/bench", "value": json.dumps(i), "key": "",
+                "headers": htmx, "data": {"op": "set", "path": f"/{key}", "value": f"bench corrected {i}", "key": "",
                                           "version": version()}})),
             ("promote (htmx)", lambda i: ("POST", f"/runs/{run_id}/promote/", {
-                "headers": htmx, "data": {"name": "bench-example", "confirm_no_expected": "on"}})),
+                "headers": htmx, "data": {"name": example_name, "confirm_no_expected": "on"}})),
             ("backlog page", lambda i: ("GET", "/backlog/", {})),
             ("sampling page", lambda i: ("GET", "/sampling/", {})),
             ("backlog, one automation (per-version estimates)", lambda i: ("GET", f"/backlog/?automation={ref}", {})),
@@ -151,7 +161,6 @@ class Command(InProcessBenchmark):
         if combined:
             # The pane's one form (verdict, note and a typed correction: `v:<JSON pointer>` fields
             # holding the value as typed, strings bare).
-            key = next((k for k, v in (sample.output or {}).items() if isinstance(v, str)), "bench")
             cases.insert(6, ("combined save: verdict, note, correction (htmx)", lambda i: ("POST", combined(run_id), {
                 "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench combined {i}",
                                           "op": "save", f"v:/{key}": f"bench {i}", "version": version()}})))
@@ -164,6 +173,14 @@ class Command(InProcessBenchmark):
                 bare.append(self._http_timed(http, "GET", "/__bench__/bare/"))
                 method, url, kwargs = make(i)
                 results[label].append(self._http_timed(http, method, url, **kwargs))
+        # A save answered 200 with an error would time the error page: check the writes landed.
+        review = Review.objects.get(run_id=run_id)
+        if review.promoted_example_name != example_name:
+            raise SystemExit(f"Promote did not land: the review names example {review.promoted_example_name!r}.")
+        if combined:
+            if review.body != f"bench combined {repeat}" or (review.expected or {}).get(key) != f"bench {repeat}":
+                raise SystemExit(f"The combined save did not land: note {review.body!r}, {key} "
+                                 f"{(review.expected or {}).get(key)!r}.")
         floor = statistics.median(t for t, _ in bare)
         self.stdout.write(f"{'case':<50} {'median':>9} {'p90':>9} {'x bare':>7} {'SQL':>4}")
         self._http_line("bare page, one indexed 50-row query", bare, floor)
