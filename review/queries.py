@@ -5,10 +5,11 @@ backends/local_queries.py; the queue list object is web/queue_list.py."""
 import base64
 from datetime import datetime, time, timedelta
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from review.models import AuditEvent
+from runs.sql import raw_once
 
 
 def encode_cursor(created_at: datetime, run_id: str) -> str:
@@ -46,5 +47,10 @@ def day_bounds(date_from, date_to) -> tuple[datetime | None, datetime | None]:
 
 
 def audit_trail(run_id: str, limit: int = 50) -> list[AuditEvent]:
-    """A run's history. By run id, not through the run: in proxy mode there is no local run row."""
-    return list(AuditEvent.objects.filter(run_id=run_id).select_related("user").order_by("-created_at", "-id")[:limit])
+    """A run's history, newest first, each event with `username` (None: done by the system). By
+    run id, not through the run: in proxy mode there is no local run row. Compiled once per limit
+    (runs.sql.raw_once): the pane reads it on every view."""
+    events = list(raw_once(f"audit trail, {limit}", lambda marker: (
+        AuditEvent.objects.filter(run_id=marker).annotate(username=F("user__username"))
+        .order_by("-created_at", "-id")[:limit]), run_id))
+    return events

@@ -18,13 +18,21 @@ def in_values(field: str, values) -> Q:
 _COMPILED: dict[tuple[str, str], tuple] = {}
 
 
-def raw_once(key: str, build):
-    """`build()`'s queryset run as a raw query whose SQL is compiled once per database vendor.
-    For statements that never change (no request values in them): compiling a queryset with a
-    dozen annotated subqueries took several times what running it did, on every page."""
+def raw_once(key: str, build, *args):
+    """`build()`'s queryset run as a raw query whose SQL is compiled once per database vendor and
+    `key`. For statements whose text never changes: compiling a queryset with a dozen annotated
+    subqueries took several times what running it did, on every page. Values that change go in
+    `args`: `build` gets one marker per value where the queryset takes it, and each run puts the
+    value in its marker's place among the parameters (LIMITs are part of the text: put them in
+    `key`). Columns of annotations come back without field converters (SQLite: dates as text)."""
     cache_key = (connection.vendor, key)
     if cache_key not in _COMPILED:
-        queryset = build()
-        _COMPILED[cache_key] = (queryset.model, *queryset.query.sql_with_params())
-    model, sql, params = _COMPILED[cache_key]
-    return model.objects.raw(sql, params)
+        markers = {f"<raw_once {key} {n}>": n for n in range(len(args))}
+        queryset = build(*markers)
+        sql, params = queryset.query.sql_with_params()
+        slots = tuple(markers.get(p, -1) if isinstance(p, str) else -1 for p in params)
+        if sorted(s for s in slots if s >= 0) != list(range(len(args))):
+            raise ValueError(f"raw_once({key!r}): each value must appear once among the query's parameters.")
+        _COMPILED[cache_key] = (queryset.model, sql, params, slots)
+    model, sql, params, slots = _COMPILED[cache_key]
+    return model.objects.raw(sql, [args[slot] if slot >= 0 else value for value, slot in zip(params, slots, strict=True)])
