@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.utils.formats import localize
-from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
+
+from review.html import format_html_join
 
 WIDTH, HEIGHT = 880, 250
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 34, 40
@@ -65,21 +66,20 @@ class Chart:
 
     def marks_svg(self) -> SafeString:
         """The marks as SVG, built once in Python: thirty days of marks through template tags
-        were most of the backlog page's time (the markup is what chart.html used to loop)."""
+        were most of the backlog page's time (the markup is what chart.html used to loop).
+        Coordinates are written as Python writes numbers (SVG wants '.', whatever the locale)."""
         if self.kind == "bars":
             return format_html_join(
                 "\n", '<rect class="bar" x="{}" y="{}" width="{}" height="{}" rx="2"/>'
                        '<text class="value" x="{}" y="{}" dy="-4" text-anchor="middle">{}</text>',
-                ((localize(m.x), localize(m.y), localize(m.w), localize(m.h), localize(m.cx), localize(m.y), m.label)
-                 for m in self.marks))
+                ((m.x, m.y, m.w, m.h, m.cx, m.y, m.label) for m in self.marks))
         return format_html_join(
             "\n", '<line class="whisker" x1="{0}" x2="{0}" y1="{1}" y2="{2}"/>'
                    '<line class="whisker-cap" x1="{3}" x2="{4}" y1="{2}" y2="{2}"/>'
                    '<line class="whisker-cap" x1="{3}" x2="{4}" y1="{1}" y2="{1}"/>'
                    '<circle class="dot" cx="{0}" cy="{5}" r="3.5"/>'
                    '<text class="value" x="{0}" y="{2}" dy="-5" text-anchor="middle">{6}</text>',
-            ((localize(m.x), localize(m.y_low), localize(m.y_high), localize(m.caps[0]), localize(m.caps[1]),
-              localize(m.y), m.label) for m in self.marks))
+            ((m.x, m.y_low, m.y_high, m.caps[0], m.caps[1], m.y, m.label) for m in self.marks))
 
     def rows_html(self) -> SafeString:
         """The data table's body rows, built once in Python (values localized as the template would)."""

@@ -18,3 +18,8 @@ def escape(value) -> SafeString:
 
 def format_html(template: str, *args, **kwargs) -> SafeString:
     return mark_safe(template.format(*map(_escaped, args), **{k: _escaped(v) for k, v in kwargs.items()}))  # noqa: S308
+
+
+def format_html_join(sep: str, template: str, args_list) -> SafeString:
+    """django.utils.html.format_html_join with the format_html above."""
+    return mark_safe(sep.join(format_html(template, *args) for args in args_list))  # noqa: S308
