@@ -8,11 +8,14 @@ from email import policy as email_policy
 from email.parser import BytesParser
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from accounts.roles import REVIEWER, has_role
 from backends import get_backend
 from backends.base import BackendError, FileInfo, RunInfo
 from datasets.services import default_example_name
+from review.html import format_html
 from review.jsontree import render_tree
 from review.workbench import Corrections, render_editor
 from runs import pdf
@@ -20,7 +23,7 @@ from runs.files import preview_kind
 from runs.pdf import page_count
 from runs.sampling import bp_to_percent
 from web.forms.review import PaneForm, pretty
-from web.queue_list import RunQueue
+from web.queue_list import RunQueue, ago
 
 PREVIEW_BYTES = 256 * 1024
 PREVIEW_ROWS = 50
@@ -133,7 +136,33 @@ HISTORY_SHOWN = 10
 
 def _history(backend, run_id: str) -> dict:
     events = backend.audit_trail(run_id, limit=HISTORY_SHOWN + 1)
-    return {"audit": events[:HISTORY_SHOWN], "audit_more": len(events) > HISTORY_SHOWN}
+    return {"audit": history_html(events[:HISTORY_SHOWN]), "audit_more": len(events) > HISTORY_SHOWN}
+
+
+_ACTION_PREFIXES = ("verdict:", "correct:", "expected_file:", "save:")
+
+
+def history_html(events) -> SafeString:
+    """The history's <li> items, built once in Python (like the queue's rows): per-event template
+    filters (two dates, a natural time, four cuts) were most of the history's rendering time.
+    Every value is escaped (review/html.py)."""
+    now = timezone.now()
+    items = []
+    for event in events:
+        action = event.action
+        for prefix in _ACTION_PREFIXES:
+            action = action.replace(prefix, "")
+        local = timezone.localtime(event.created_at)
+        lines = mark_safe("<br>".join(format_html('<span class="prewrap">{}</span>', line)  # noqa: S308
+                                      for line in event.describe()))
+        items.append(format_html(
+            '<li><strong>{}</strong> <span class="muted">{}</span>{}\n'
+            '<time class="muted small" datetime="{}" title="{}"> · {}</time>\n<div class="what">{}</div></li>',
+            getattr(event, "username", None) or "system", action,
+            format_html(' <span class="badge">{}</span>', event.via) if event.via != "web" else "",
+            local.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or ""), ago(event.created_at, now),
+            lines))
+    return mark_safe("".join(items))  # noqa: S308 (each item built by format_html above)
 
 
 def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, promote_form=None, editor_state=None,

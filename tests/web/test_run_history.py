@@ -38,3 +38,12 @@ def test_the_whole_history_loads_as_a_fragment_or_a_page(client, viewer, reviewe
     assert fragment.startswith('<div id="audit-body">') and fragment.count("<li>") == HISTORY_SHOWN + 3
     page = client.get(f"/runs/{run.pk}/history/").content.decode()
     assert "<html" in page and "note number 0" in page and "Show the whole history" not in page
+
+
+def test_history_escapes_what_reviewers_typed(client, reviewer, run):
+    review_update(run=run, changes={"body": '<script>alert("x")</script>'}, user=reviewer, action="note<b>")
+    client.force_login(reviewer)
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    history = page[page.index('id="audit-body"'):]
+    assert "<script>alert" not in history and "note&lt;b&gt;" in history
+    assert f"<strong>{reviewer.username}</strong>" in history and "just now" in history
