@@ -18,6 +18,7 @@ from review.models import Claim, ExpectedFile
 from review.queries import day_bounds, newer_than, older_than
 from runs.chips import Rating
 from runs.models import ChipCount, EvaluatorScore, Run, RunFile
+from runs.sql import compiled_once
 
 DISAGREEMENTS = {"evaluator_passed_human_failed": (True, Rating.FAIL),
                  "evaluator_failed_human_passed": (False, Rating.PASS)}
@@ -152,13 +153,19 @@ def run_files_both(run_id: str) -> tuple[list[RunFile], list[ExpectedFile]]:
     """A run's files and its review's expected files in one query (UNION ALL), as unsaved rows
     carrying what the pane shows (name, role, size, type, the stored file), each in its model's
     order."""
-    files = (RunFile.objects.filter(run_id=run_id).order_by().annotate(expected=Value(False))
-             .values_list(*_FILE_COLUMNS))
-    expected = (ExpectedFile.objects.filter(review__run_id=run_id).order_by()
-                .annotate(expected=Value(True), role=Value("expected", output_field=CharField()))
-                .values_list(*_FILE_COLUMNS))
+    def build(marker):
+        files = (RunFile.objects.filter(run_id=marker).order_by().annotate(expected=Value(False))
+                 .values_list(*_FILE_COLUMNS))
+        expected = (ExpectedFile.objects.filter(review__run_id=marker).order_by()
+                    .annotate(expected=Value(True), role=Value("expected", output_field=CharField()))
+                    .values_list(*_FILE_COLUMNS))
+        return files.union(expected, all=True)
+
+    with connection.cursor() as cursor:
+        cursor.execute(*compiled_once("pane files", build, run_id))
+        rows = cursor.fetchall()
     run_files, expected_files = [], []
-    for is_expected, pk, role, name, stored, content_type, size in files.union(expected, all=True):
+    for is_expected, pk, role, name, stored, content_type, size in rows:
         if is_expected:
             expected_files.append(ExpectedFile(pk=pk, name=name, file=stored, content_type=content_type, size=size))
         else:

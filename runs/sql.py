@@ -18,21 +18,27 @@ def in_values(field: str, values) -> Q:
 _COMPILED: dict[tuple[str, str], tuple] = {}
 
 
-def raw_once(key: str, build, *args):
-    """`build()`'s queryset run as a raw query whose SQL is compiled once per database vendor and
-    `key`. For statements whose text never changes: compiling a queryset with a dozen annotated
-    subqueries took several times what running it did, on every page. Values that change go in
-    `args`: `build` gets one marker per value where the queryset takes it, and each run puts the
-    value in its marker's place among the parameters (LIMITs are part of the text: put them in
-    `key`). Columns of annotations come back without field converters (SQLite: dates as text)."""
+def compiled_once(key: str, build, *args) -> tuple[str, list]:
+    """(SQL, parameters) of `build()`'s queryset, the SQL compiled once per database vendor and
+    `key`: compiling a queryset with a dozen annotated subqueries took several times what running
+    it did, on every page. Values that change go in `args`: `build` gets one marker per value
+    where the queryset takes it (as often as it needs), and each call puts the values in their
+    markers' places among the parameters (LIMITs are part of the text: put them in `key`)."""
     cache_key = (connection.vendor, key)
     if cache_key not in _COMPILED:
-        markers = {f"<raw_once {key} {n}>": n for n in range(len(args))}
+        markers = {f"<compiled_once {key} {n}>": n for n in range(len(args))}
         queryset = build(*markers)
         sql, params = queryset.query.sql_with_params()
         slots = tuple(markers.get(p, -1) if isinstance(p, str) else -1 for p in params)
-        if sorted(s for s in slots if s >= 0) != list(range(len(args))):
-            raise ValueError(f"raw_once({key!r}): each value must appear once among the query's parameters.")
+        if set(s for s in slots if s >= 0) != set(range(len(args))):
+            raise ValueError(f"compiled_once({key!r}): every value must appear among the query's parameters.")
         _COMPILED[cache_key] = (queryset.model, sql, params, slots)
-    model, sql, params, slots = _COMPILED[cache_key]
-    return model.objects.raw(sql, [args[slot] if slot >= 0 else value for value, slot in zip(params, slots, strict=True)])
+    _, sql, params, slots = _COMPILED[cache_key]
+    return sql, [args[slot] if slot >= 0 else value for value, slot in zip(params, slots, strict=True)]
+
+
+def raw_once(key: str, build, *args):
+    """compiled_once's query run as the queryset's model's raw query. Columns of annotations come
+    back without field converters (SQLite: dates as text)."""
+    sql, params = compiled_once(key, build, *args)
+    return _COMPILED[(connection.vendor, key)][0].objects.raw(sql, params)
