@@ -59,9 +59,10 @@ LIST_DEFERRED = ("input", "output", "expected", "overrides", "assertions", "meta
 _UNREAD = object()
 
 
-def review_info(review: Review | None, *, files: list[FileInfo] | None = None, example_check=_UNREAD) -> ReviewInfo | None:
-    """`files` and `example_check`, when given, are what the caller already read of them (a
-    save that changed neither); else they are read here."""
+def review_info(review: Review | None, *, files: list[FileInfo] | None = None, example_check=_UNREAD,
+                updated_by: str | None = None) -> ReviewInfo | None:
+    """`files`, `example_check` and `updated_by` (a name), when given, are what the caller already
+    read of them (the pane's query; a save that changed neither); else they are read here."""
     if review is None:
         return None
     if files is None:
@@ -73,7 +74,8 @@ def review_info(review: Review | None, *, files: list[FileInfo] | None = None, e
         rating=review.rating, status=review.status, body=review.body or "", expected=review.expected,
         version=review.version, expected_files=files, promoted_example_name=review.promoted_example_name,
         promoted_example_id=str(review.promoted_example_id) if review.promoted_example_id else None,
-        updated_at=review.updated_at, updated_by=review.updated_by.get_username() if review.updated_by else "",
+        updated_at=review.updated_at,
+        updated_by=updated_by if updated_by is not None else review.updated_by.get_username() if review.updated_by else "",
         example_check=example_check,
     )
 
@@ -97,7 +99,9 @@ def run_info(run: Run, *, detail: bool = False) -> RunInfo:
         info.files = [FileInfo(key=str(f.pk), name=f.name, role=f.role, size=f.size, content_type=f.content_type,
                                handle=f.file) for f in (run.pane_files if hasattr(run, "pane_files") else run.files.all())]
         expected = getattr(run, "pane_expected_files", None)
-        info.review = review_info(review, example_check=getattr(run, "pane_check", _UNREAD), files=None if expected is None else [
+        info.review = review_info(review, example_check=getattr(run, "pane_check", _UNREAD),
+                                  updated_by=(run.pane_updated_by or "") if hasattr(run, "pane_updated_by") else None,
+                                  files=None if expected is None else [
             FileInfo(key=str(f.pk), name=f.name, role="expected", size=f.size, content_type=f.content_type,
                      handle=f.file) for f in expected])
     return info

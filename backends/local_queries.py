@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import CharField, Exists, JSONField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import CharField, Exists, F, JSONField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 from django.utils import timezone
@@ -125,12 +125,14 @@ _LATEST_CHECK = (ExampleCheck.objects.filter(example_id=OuterRef("review__promot
 
 def run_for_pane(run_id: str) -> Run:
     """The run with everything the review pane shows, in two queries: the run with its automation,
-    review, updated_by, promoted example and that example's latest check (as `pane_check`, None
-    without one); its files and its review's expected files (`pane_files`,
-    `pane_expected_files`, run_files_both)."""
+    review, the name of who last changed it (`pane_updated_by`) and its promoted example's latest
+    check (as `pane_check`, None without one; the example itself is not read: its documents are
+    large and the pane shows only its name); its files and its review's expected files
+    (`pane_files`, `pane_expected_files`, run_files_both)."""
     run = (
-        Run.objects.select_related("automation", "review", "review__updated_by", "review__promoted_example")
-        .annotate(pane_check_row=Subquery(_LATEST_CHECK, output_field=JSONField()))
+        Run.objects.select_related("automation", "review")
+        .annotate(pane_check_row=Subquery(_LATEST_CHECK, output_field=JSONField()),
+                  pane_updated_by=F("review__updated_by__username"))
         .get(pk=run_id)
     )
     run.pane_files, run.pane_expected_files = run_files_both(run_id)
