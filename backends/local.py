@@ -59,6 +59,12 @@ LIST_DEFERRED = ("input", "output", "expected", "overrides", "assertions", "meta
 _UNREAD = object()
 
 
+def _file_infos(rows, role: str | None = None) -> list[FileInfo]:
+    """FileInfo of run files or expected files (`role` for rows without one of their own)."""
+    return [FileInfo(key=str(f.pk), name=f.name, role=role or f.role, size=f.size, content_type=f.content_type,
+                     handle=f.file) for f in rows]
+
+
 def review_info(review: Review | None, *, files: list[FileInfo] | None = None, example_check=_UNREAD,
                 updated_by: str | None = None) -> ReviewInfo | None:
     """`files`, `example_check` and `updated_by` (a name), when given, are what the caller already
@@ -66,8 +72,7 @@ def review_info(review: Review | None, *, files: list[FileInfo] | None = None, e
     if review is None:
         return None
     if files is None:
-        files = [FileInfo(key=str(f.pk), name=f.name, role="expected", size=f.size, content_type=f.content_type,
-                          handle=f.file) for f in review.expected_files.all()]
+        files = _file_infos(review.expected_files.all(), role="expected")
     if example_check is _UNREAD:
         example_check = latest_check(review.promoted_example) if review.promoted_example_id else None
     return ReviewInfo(
@@ -96,14 +101,11 @@ def run_info(run: Run, *, detail: bool = False) -> RunInfo:
         info.error = run.error
         info.input, info.output = run.input, run.output
         # run_for_pane reads the files and the promoted example's latest check with the run.
-        info.files = [FileInfo(key=str(f.pk), name=f.name, role=f.role, size=f.size, content_type=f.content_type,
-                               handle=f.file) for f in (run.pane_files if hasattr(run, "pane_files") else run.files.all())]
+        info.files = _file_infos(run.pane_files if hasattr(run, "pane_files") else run.files.all())
         expected = getattr(run, "pane_expected_files", None)
         info.review = review_info(review, example_check=getattr(run, "pane_check", _UNREAD),
                                   updated_by=(run.pane_updated_by or "") if hasattr(run, "pane_updated_by") else None,
-                                  files=None if expected is None else [
-            FileInfo(key=str(f.pk), name=f.name, role="expected", size=f.size, content_type=f.content_type,
-                     handle=f.file) for f in expected])
+                                  files=None if expected is None else _file_infos(expected, role="expected"))
     return info
 
 

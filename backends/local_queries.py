@@ -2,7 +2,7 @@
 counters, neighbours, and the review pane's run in a fixed number of queries."""
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import connection
@@ -10,7 +10,6 @@ from django.db.models import CharField, Exists, F, JSONField, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from backends.base import QueueQuery
 from datasets.models import ExampleCheck
@@ -18,7 +17,7 @@ from review.models import Claim, ExpectedFile
 from review.queries import day_bounds, newer_than, older_than
 from runs.chips import Rating
 from runs.models import ChipCount, EvaluatorScore, Run, RunFile
-from runs.sql import compiled_once
+from runs.sql import compiled_once, db_datetime
 
 DISAGREEMENTS = {"evaluator_passed_human_failed": (True, Rating.FAIL),
                  "evaluator_failed_human_passed": (False, Rating.PASS)}
@@ -144,7 +143,7 @@ def run_for_pane(run_id: str) -> Run:
             details = json.loads(details)
         run.pane_check = ExampleCheck(
             id=row["id"], example_id=run.review.promoted_example_id, run_id=row["run_id"], verdict=row["verdict"],
-            details=details or {}, created_at=_moment(row["created_at"]))
+            details=details or {}, created_at=db_datetime(row["created_at"]))
     return run
 
 
@@ -177,8 +176,3 @@ def run_files_both(run_id: str) -> tuple[list[RunFile], list[ExpectedFile]]:
     expected_files.sort(key=lambda f: f.name)
     return run_files, expected_files
 
-
-def _moment(value: str) -> datetime:
-    """A date-time as JSON renders it (PostgreSQL: ISO 8601 with offset; SQLite: UTC text)."""
-    moment = parse_datetime(value.replace(" ", "T", 1))
-    return timezone.make_aware(moment, UTC) if timezone.is_naive(moment) else moment

@@ -1,9 +1,7 @@
 """Writes to the dataset: promotion of a reviewed run into an example."""
 
 import re
-import secrets
 
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.utils import timezone
@@ -12,7 +10,7 @@ from datasets.models import EXAMPLE_NAME_RE, Example, ExampleCheck, ExampleFile,
 from review.counters import review_day_count_move, verdict_bucket
 from review.models import AuditEvent, ExpectedFile, Review
 from review.services import review_locked
-from runs.files import files_delete_on_commit, store_file
+from runs.files import files_delete_on_commit, store_file, store_file_bytes
 from runs.models import FileRole, Run, RunFile
 
 
@@ -31,11 +29,6 @@ def default_example_name(run: Run) -> str:
 def example_file_store(*, example: Example, folder: str, path: str, content: bytes, content_type: str) -> ExampleFile:
     return store_file(ExampleFile(example=example, folder=folder, path=path, content_type=content_type),
                       replaces=example.files.filter(folder=folder, path=path).first(), name=path, content=content)
-
-
-def _read(field_file) -> bytes:
-    with field_file.open("rb") as handle:
-        return handle.read()
 
 
 class ExampleNameTaken(PromoteError):
@@ -141,13 +134,8 @@ def _mirror_files(example: Example, run: Run, review: Review, *, created: bool) 
         if old is not None and old not in stale:
             continue
         row = ExampleFile(example=example, folder=folder, path=path, content_type=content_type)
-        stored_name = path.replace("/", "__")
-        if old is not None and row.file.field.generate_filename(row, stored_name) == old.file.name:
-            stored_name = f"{secrets.token_hex(4)}__{stored_name}"  # never reuse a replaced copy's name (runs.files)
         with source_storage[folder].open(stored, "rb") as handle:
-            content = ContentFile(handle.read())
-        row.size = content.size
-        row.file.save(stored_name, content, save=False)
+            store_file_bytes(row, replaces=old, name=path, content=handle.read())
         fresh.append(row)
     if fresh:
         ExampleFile.objects.bulk_create(fresh)

@@ -5,17 +5,16 @@ and review indexes answer."""
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from review.models import Correction, Review, ReviewerDayCount, ReviewTally
 from runs.chips import Chip, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
-from runs.sql import raw_once
+from runs.sql import db_datetime, raw_once
 
 WINDOW_DAYS = 30
 THROUGHPUT_DAYS = 10
@@ -68,21 +67,12 @@ def backlog_summary() -> list[AutomationBacklog]:
     return [
         AutomationBacklog(
             automation=a, counts={chip: getattr(a, f"n_{chip}") for chip in Chip.values},
-            open_sampled=a.open_sampled, oldest_open_at=_moment(a.oldest_open_at),
-            oldest_unreviewed_at=_moment(a.oldest_unreviewed_at),
+            open_sampled=a.open_sampled, oldest_open_at=db_datetime(a.oldest_open_at),
+            oldest_unreviewed_at=db_datetime(a.oldest_unreviewed_at),
         )
         for a in automations
     ]
 
-
-def _moment(value) -> datetime | None:
-    """A raw query's date-time column: SQLite returns it as UTC text (raw queries skip the
-    field converters)."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-        if value is not None and timezone.is_naive(value):
-            value = timezone.make_aware(value, UTC)
-    return value
 
 
 def window_days(today: date, days: int = WINDOW_DAYS) -> list[date]:

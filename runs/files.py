@@ -128,18 +128,24 @@ def store_file(row, *, replaces, name: str, content):
     name, never trusted. A replacement never reuses the stored name of the file it replaces, so
     a storage that overwrites (S3) cannot lose the old bytes of a rolled-back replace, and the
     deferred delete cannot hit the new ones."""
+    with transaction.atomic():
+        if replaces is not None:
+            files_delete_on_commit([replaces.file])
+            replaces.delete()
+        store_file_bytes(row, replaces=replaces, name=name, content=content)
+        row.save()
+    return row
+
+
+def store_file_bytes(row, *, replaces, name: str, content) -> None:
+    """store_file's naming and writing, without saving the row (callers that insert rows in
+    bulk): the slash path flattened into the stored name, never the stored name of `replaces`."""
     from django.core.files.base import ContentFile
 
     stored_name = name.replace("/", "__")
-    with transaction.atomic():
-        if replaces is not None:
-            if row.file.field.generate_filename(row, stored_name) == replaces.file.name:
-                stored_name = f"{secrets.token_hex(4)}__{stored_name}"
-            files_delete_on_commit([replaces.file])
-            replaces.delete()
-        if isinstance(content, bytes):
-            content = ContentFile(content)
-        row.size = content.size
-        row.file.save(stored_name, content, save=False)
-        row.save()
-    return row
+    if replaces is not None and row.file.field.generate_filename(row, stored_name) == replaces.file.name:
+        stored_name = f"{secrets.token_hex(4)}__{stored_name}"
+    if isinstance(content, bytes):
+        content = ContentFile(content)
+    row.size = content.size
+    row.file.save(stored_name, content, save=False)

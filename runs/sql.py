@@ -1,8 +1,12 @@
 """Small SQL helpers shared by the services that work on batches of rows."""
 
+from datetime import UTC
+
 from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 
 def in_values(field: str, values) -> Q:
@@ -42,3 +46,13 @@ def raw_once(key: str, build, *args):
     back without field converters (SQLite: dates as text)."""
     sql, params = compiled_once(key, build, *args)
     return _COMPILED[(connection.vendor, key)][0].objects.raw(sql, params)
+
+
+def db_datetime(value):
+    """A date-time a query returned without its field's converter: an aware datetime as it is;
+    text (SQLite's UTC text, or ISO 8601 inside JSON) parsed, naive read as UTC; None stays None."""
+    if isinstance(value, str):
+        value = parse_datetime(value.replace(" ", "T", 1))
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value, UTC)
+    return value
