@@ -103,7 +103,8 @@ def run_history(request: HttpRequest, run_id: str) -> HttpResponse:
     """A run's whole history (the pane shows its latest changes): the list for htmx, else a page."""
     events = get_backend().audit_trail(run_id, limit=HISTORY_ALL)
     template = "review/partials/history.html" if request.htmx else "review/history.html"
-    return render(request, template, {"run_id": run_id, "audit": history_html(events), "audit_more": False})
+    return render(request, template, {"run_id": run_id, "audit": history_html(events), "audit_more": False,
+                                      "nav": "queue"})
 
 
 @require_GET
