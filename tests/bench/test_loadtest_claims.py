@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from web.management.commands.loadtest_claims import Command
+from bench.management.commands.loadtest_claims import Command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def test_reviewers_ignoring_claims_lose_no_acknowledged_save(tmp_path):
     try:
         url = f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{name}"
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "LOUPE_CACHE"))},
-               "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": url, "LOUPE_VAR_DIR": str(tmp_path)}
+               "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": url, "LOUPE_VAR_DIR": str(tmp_path), "LOUPE_BENCH_TOOLS": "1"}
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=300)
         done = subprocess.run([*manage, "loadtest_claims", "--reviewers", "2", "--stale", "4", "--seconds", "6",

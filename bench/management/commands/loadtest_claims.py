@@ -17,12 +17,7 @@ plus throughput and latency. Meant for PostgreSQL (claims under real concurrency
 only with one worker and says so. Bounded by --seconds and --reviewers.
 """
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -37,6 +32,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
+from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from review.models import Claim, Review
 from runs.models import Run
 from runs.records import parse_run_record
@@ -168,12 +164,6 @@ class Reviewer(threading.Thread):
 STALE_RUNS = 5
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Command(BaseCommand):
     help = "N reviewers working one queue over HTTP (gunicorn); prints overlaps, lost saves and errors."
 
@@ -198,13 +188,8 @@ class Command(BaseCommand):
         names = self.seed(reviewers + stale, runs)
         server = None
         if not base_url:
-            port = _free_port()
-            base_url = f"http://127.0.0.1:{port}"
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-                 "--threads", str(threads), "--log-level", "warning"],
-                cwd=ROOT, env=dict(os.environ))
-            self.wait_for(base_url)
+            server, base_url = gunicorn_start(workers=workers, threads=threads)
+            wait_until_serving(server, f"{base_url}/accounts/login/")
         try:
             tally = Tally()
             crew = [Reviewer(name, base_url, seconds, tally, stale=n >= reviewers) for n, name in enumerate(names)]
@@ -215,9 +200,7 @@ class Command(BaseCommand):
                 reviewer.join(seconds + 120)
             elapsed = time.monotonic() - started
         finally:
-            if server is not None:
-                server.send_signal(signal.SIGTERM)
-                server.wait(timeout=30)
+            gunicorn_stop(server)
         self.report(tally, crew, elapsed, workers, threads)
 
     def seed(self, reviewers: int, runs: int) -> list[str]:
@@ -241,15 +224,6 @@ class Command(BaseCommand):
             user.groups.add(group)
             names.append(user.username)
         return names
-
-    def wait_for(self, base_url: str) -> None:
-        for _ in range(200):
-            try:
-                httpx.get(f"{base_url}/accounts/login/", timeout=2)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise CommandError("gunicorn did not start.")
 
     def report(self, tally: Tally, crew, elapsed: float, workers: int, threads: int) -> None:
         by_run = defaultdict(list)
