@@ -22,7 +22,6 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from api.reviews import review_detail_to_dict
 from api.serializers import (
     EXPAND_SECTIONS,
     artifact_to_dict,
@@ -399,23 +398,13 @@ def run_events(request: HttpRequest, run_id: str):
     return api_response(request, {"events": trace_events(get_run(run_id))})
 
 
-@api_view(params=("expand", "include"))
+@api_view(params=("expand",))
 def run_detail(request: HttpRequest, run_id: str):
-    query = Query(request.GET)
-    expand = set(query.csv("expand"))
+    expand = set(Query(request.GET).csv("expand"))
     unknown = expand - set(EXPAND_SECTIONS)
     if unknown:
         raise bad_request("expand", f"Unknown section {sorted(unknown)[0]!r}; use {', '.join(EXPAND_SECTIONS)}.")
-    include = set(query.csv("include"))
-    if include - {"detail"}:
-        raise bad_request("include", "The only section is detail.")
-    run = get_run(run_id)
-    if "detail" not in include:
-        return api_response(request, run_to_dict(run, expand=expand))
-    # The reviews generation: include=detail adds the input, the review and the expected output.
-    data = run_to_dict(run, expand=expand | {"input"})
-    data.update(review_detail_to_dict(run))
-    return api_response(request, data)
+    return api_response(request, run_to_dict(get_run(run_id), expand=expand))
 
 
 def check_to_eval_result(run: Run, check) -> dict:

@@ -54,15 +54,6 @@ urlpatterns = [
     path("runs/<str:run_id>/feedback/expected/<path:filename>",
          route("feedback", GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
                DELETE=review_api.expected_file_delete), name="api-run-expected-file"),
-    # The newer "reviews" generation of the same resources (docs/proxy.md).
-    # The earlier guess (api/reviews.py) goes off with the feedback generation.
-    path("runs/<str:run_id>/review", route("feedback", GET=review_api.review_get, PATCH=review_api.review_patch,
-                                           DELETE=review_api.review_delete), name="api-run-review"),
-    path("runs/<str:run_id>/expected", route("feedback", GET=review_api.expected_list, POST=review_api.expected_create),
-         name="api-run-expected-v2"),
-    path("runs/<str:run_id>/expected/<path:filename>",
-         route("feedback", GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
-               DELETE=review_api.expected_file_delete), name="api-run-expected-file-v2"),
     # The reviews generation (SDK 0.20, docs/api-reviews.md).
     path("runs/<str:run_id>/reviews", route("reviews", GET=reviews_api.reviews_get, PUT=reviews_api.reviews_put,
                                             PATCH=reviews_api.reviews_patch, DELETE=reviews_api.reviews_delete),

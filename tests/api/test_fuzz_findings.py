@@ -36,8 +36,6 @@ BODIES = [
     ("put", "/api/v1/runs/{run}/feedback", '{"status": {}}'),
     ("put", "/api/v1/runs/{run}/feedback", '{"rating": {}}'),
     ("put", "/api/v1/runs/{run}/feedback", '{"note": []}'),
-    ("patch", "/api/v1/runs/{run}/review", '{"status": {}}'),
-    ("patch", "/api/v1/runs/{run}/review", '{"verdict": []}'),
     ("post", "/api/v1/automations/workflows.extract-invoice/examples", '{"name": {}}'),
     ("post", "/api/v1/automations/workflows.extract-invoice/examples", '{"name": "\\ud800"}'),
     ("post", "/api/v1/automations/workflows.extract-invoice/examples", '{"rowOrder": 99999999999999999999999}'),
