@@ -36,13 +36,14 @@ from api.support import (
     api_response,
     api_view,
     bad_request,
+    get_run,
     iso,
     limit_and_offset,
     not_found,
 )
 from datasets.models import ExampleCheck
 from review.models import ExpectedFile, Review
-from runs.chips import Chip, Rating, ReviewStatus
+from runs.chips import STATUS_IN, VERDICT_IN, VERDICT_OUT, Chip, Rating, ReviewStatus
 from runs.models import (
     Automation,
     AutomationKind,
@@ -72,8 +73,8 @@ FEEDBACK_FILTERS = (
     "reviewClosedAfter", "reviewClosedBefore", "sinceLastClosed",
 )
 # reviews-generation values -> Loupe's (feedback-generation) values.
-REVIEW_STATUS_VALUES = {"open": ReviewStatus.OPEN, "closed": ReviewStatus.RESOLVED, "wont_fix": ReviewStatus.IGNORED}
-REVIEW_VERDICT_RATINGS = {"correct": (Rating.PASS,), "incorrect": (Rating.FAIL, Rating.PARTIAL)}
+REVIEW_STATUS_VALUES = STATUS_IN
+REVIEW_VERDICT_RATINGS = {word: tuple(r for r, w in VERDICT_OUT.items() if w == word) for word in VERDICT_IN}
 RUN_FILTERS = (
     "type", "source", "status", "trigger", "triggeredBy", "sourceRef", "batchId", "exampleId",
     "exampleIdContains", "ids", "from", "to", "createdAfter", "createdBefore", "completedAfter",
@@ -355,13 +356,6 @@ def _flatten(q: Q):
 
 
 # --- endpoints ---------------------------------------------------------------------------
-
-
-def get_run(run_id: str) -> Run:
-    run = Run.objects.select_related("automation").filter(pk=run_id).first()
-    if run is None:
-        raise not_found(f"No run {run_id!r}.", field="id")
-    return run
 
 
 @api_view(params=RUN_LIST_PARAMS)
