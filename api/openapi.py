@@ -80,14 +80,6 @@ SCHEMAS = {
                                    "expected": ANY}),
     "RunFeedbackDetail": obj({"feedback": null(ref("RunFeedback")), "expected": ANY, "expectedFiles": arr(RUN_FILE)}),
     "RunExpectedArtifacts": obj({"expected": ANY, "files": arr(RUN_FILE)}),
-    "RunReviewGuess": obj({"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
-                      "status": null({"type": "string", "enum": ["open", "closed", "wont_fix"]}), "note": S,
-                      **{k: null(S) for k in ("createdAt", "updatedAt", "createdByEmail", "resolvedAt",
-                                              "resolvedByEmail", "promotedExampleName")}}),
-    "RunReviewGuessRequest": obj({}, {"verdict": null({"type": "string", "enum": ["correct", "incorrect"]}),
-                                 "status": null({"type": "string", "enum": ["open", "closed", "wont_fix"]}),
-                                 "note": null(S), "expected": ANY}),
-    "RunReviewGuessDetail": obj({"review": null(ref("RunReviewGuess")), "expected": ANY, "expectedFiles": arr(RUN_FILE)}),
     # The reviews generation (SDK 0.20, docs/api-reviews.md).
     "RunReviewCorrection": obj({"id": S, "kind": {"type": "string", "enum": ["field", "file"]}, "path": S,
                                 "label": null(S), "note": S, "createdAt": S, "updatedAt": S},
@@ -253,7 +245,6 @@ REVIEWS_020 = "Reviews (SDK 0.20 generation)"
 REVIEW_PUT_EXAMPLE = {"verdict": "incorrect", "note": "Total is wrong",
                       "corrections": [{"kind": "field", "path": "/total", "correctedValue": 1243.5,
                                        "note": "sum of the lines"}]}
-REVIEW_EXAMPLE = {"verdict": "incorrect", "status": "open", "note": "Total is wrong", "expected": {"total": 1243.5}}
 RAW = {"type": "string", "format": "binary"}
 
 ENDPOINTS: dict[str, dict] = {
@@ -285,8 +276,7 @@ ENDPOINTS: dict[str, dict] = {
                                "not_supported. Record runs with POST /api/v1/ingest/runs."),
     },
     "/api/v1/runs/{run_id}": {"get": op(RUNS, "One run", 200, ref("Run"), params=[
-        RUN_ID, q("expand", "Comma list of input, usage, execution, debug."),
-        q("include", "detail (reviews generation): adds input, review and expected {output, files}.")])},
+        RUN_ID, q("expand", "Comma list of input, usage, execution, debug.")])},
     "/api/v1/runs/{run_id}/scores": {"get": op(RUNS, "Scores: example checks, then evaluator scores", 200,
                                                obj({"scores": arr(ref("EvalResult"))}), params=[RUN_ID])},
     "/api/v1/runs/{run_id}/artifacts": {"get": op(
@@ -325,31 +315,6 @@ ENDPOINTS: dict[str, dict] = {
                     params=[RUN_ID, p("filename", "Current name.")],
                     body=json_body(ref("FileName"), {"name": "b.csv"})),
         "delete": op(FEEDBACK, "Delete an expected file (204, also when already gone)", 204, None,
-                     params=[RUN_ID, p("filename", "Name.")]),
-    },
-    "/api/v1/runs/{run_id}/review": {
-        "get": op(REVIEWS, "The run's review (reviews generation)", 200, ref("RunReviewGuessDetail"), params=[RUN_ID]),
-        "patch": op(REVIEWS, "Update the review (partial; null clears)", 200, ref("RunReviewGuessDetail"),
-                    params=[RUN_ID], body=json_body(ref("RunReviewGuessRequest"), REVIEW_EXAMPLE),
-                    description="The feedback of /feedback under the newer names: verdict correct/incorrect "
-                                "(rating pass/fail; partial reads as incorrect), status open/closed/wont_fix "
-                                "(resolved/ignored), note (body). Needs the reviewer role."),
-        "delete": op(REVIEWS, "Delete the review, expected JSON and expected files", 200, ref("RunReviewGuessDetail"),
-                     params=[RUN_ID]),
-    },
-    "/api/v1/runs/{run_id}/expected": {
-        "get": op(REVIEWS, "Expected JSON and files (reviews generation)", 200, ref("RunExpectedArtifacts"),
-                  params=[RUN_ID]),
-        "post": op(REVIEWS, "Copy an output file to expected, or upload one", 201, ref("FileName"),
-                   params=[RUN_ID], description="As POST /runs/{run_id}/feedback/expected."),
-    },
-    "/api/v1/runs/{run_id}/expected/{filename}": {
-        "get": op(REVIEWS, "Download an expected file", 200, RAW, content_type="application/octet-stream",
-                  params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
-        "patch": op(REVIEWS, "Rename an expected file", 200, ref("FileName"),
-                    params=[RUN_ID, p("filename", "Current name.")],
-                    body=json_body(ref("FileName"), {"name": "b.csv"})),
-        "delete": op(REVIEWS, "Delete an expected file (204, also when already gone)", 204, None,
                      params=[RUN_ID, p("filename", "Name.")]),
     },
     "/api/v1/runs/{run_id}/reviews": {

@@ -22,7 +22,6 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from api.reviews import review_detail_to_dict
 from api.serializers import (
     EXPAND_SECTIONS,
     artifact_to_dict,
@@ -37,13 +36,14 @@ from api.support import (
     api_response,
     api_view,
     bad_request,
+    get_run,
     iso,
     limit_and_offset,
     not_found,
 )
 from datasets.models import ExampleCheck
 from review.models import ExpectedFile, Review
-from runs.chips import Chip, Rating, ReviewStatus
+from runs.chips import STATUS_IN, VERDICT_IN, VERDICT_OUT, Chip, Rating, ReviewStatus
 from runs.models import (
     Automation,
     AutomationKind,
@@ -73,8 +73,8 @@ FEEDBACK_FILTERS = (
     "reviewClosedAfter", "reviewClosedBefore", "sinceLastClosed",
 )
 # reviews-generation values -> Loupe's (feedback-generation) values.
-REVIEW_STATUS_VALUES = {"open": ReviewStatus.OPEN, "closed": ReviewStatus.RESOLVED, "wont_fix": ReviewStatus.IGNORED}
-REVIEW_VERDICT_RATINGS = {"correct": (Rating.PASS,), "incorrect": (Rating.FAIL, Rating.PARTIAL)}
+REVIEW_STATUS_VALUES = STATUS_IN
+REVIEW_VERDICT_RATINGS = {word: tuple(r for r, w in VERDICT_OUT.items() if w == word) for word in VERDICT_IN}
 RUN_FILTERS = (
     "type", "source", "status", "trigger", "triggeredBy", "sourceRef", "batchId", "exampleId",
     "exampleIdContains", "ids", "from", "to", "createdAfter", "createdBefore", "completedAfter",
@@ -358,13 +358,6 @@ def _flatten(q: Q):
 # --- endpoints ---------------------------------------------------------------------------
 
 
-def get_run(run_id: str) -> Run:
-    run = Run.objects.select_related("automation").filter(pk=run_id).first()
-    if run is None:
-        raise not_found(f"No run {run_id!r}.", field="id")
-    return run
-
-
 @api_view(params=RUN_LIST_PARAMS)
 def runs_list(request: HttpRequest):
     return api_response(request, RunList(request.GET).page())
@@ -399,23 +392,13 @@ def run_events(request: HttpRequest, run_id: str):
     return api_response(request, {"events": trace_events(get_run(run_id))})
 
 
-@api_view(params=("expand", "include"))
+@api_view(params=("expand",))
 def run_detail(request: HttpRequest, run_id: str):
-    query = Query(request.GET)
-    expand = set(query.csv("expand"))
+    expand = set(Query(request.GET).csv("expand"))
     unknown = expand - set(EXPAND_SECTIONS)
     if unknown:
         raise bad_request("expand", f"Unknown section {sorted(unknown)[0]!r}; use {', '.join(EXPAND_SECTIONS)}.")
-    include = set(query.csv("include"))
-    if include - {"detail"}:
-        raise bad_request("include", "The only section is detail.")
-    run = get_run(run_id)
-    if "detail" not in include:
-        return api_response(request, run_to_dict(run, expand=expand))
-    # The reviews generation: include=detail adds the input, the review and the expected output.
-    data = run_to_dict(run, expand=expand | {"input"})
-    data.update(review_detail_to_dict(run))
-    return api_response(request, data)
+    return api_response(request, run_to_dict(get_run(run_id), expand=expand))
 
 
 def check_to_eval_result(run: Run, check) -> dict:

@@ -3,7 +3,9 @@
 
 
 
-from api.reviews import feedback_to_dict, load_review, review_summary, review_to_dict, run_files_to_list
+from api.expected import run_files_to_list
+from api.feedback import feedback_to_dict
+from api.reviews import load_review, review_summary, review_to_dict
 from api.support import (
     iso,
 )

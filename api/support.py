@@ -28,6 +28,7 @@ from accounts.models import ApiKey
 from accounts.roles import has_role
 from runs import jsonbounds
 from runs.ids import BIGINT_MAX
+from runs.models import Run
 
 logger = logging.getLogger("loupe.api")
 
@@ -378,3 +379,12 @@ def handler500(request: HttpRequest):
         return error_response(request, 500, [issue("<root>", "Internal server error; the request id identifies "
                                                    "it in the server log.", "internal_error")])
     return defaults.server_error(request)
+
+
+def get_run(run_id: str) -> Run:
+    """The run a route names, with its automation; 404 naming `id` when there is none (the one
+    run lookup of every API module)."""
+    run = Run.objects.select_related("automation").filter(pk=run_id).first()
+    if run is None:
+        raise not_found(f"No run {run_id!r}.", field="id")
+    return run

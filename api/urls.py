@@ -8,9 +8,10 @@ from django.urls import path, register_converter
 from api import auth as accounts_api
 from api import automations as automations_api
 from api import datasets as datasets_api
+from api import expected as expected_api
+from api import feedback as feedback_api
 from api import ingest as ingest_api
 from api import openapi
-from api import reviews as review_api
 from api import reviews as reviews_api
 from api import runs as runs_api
 from api.support import route
@@ -46,32 +47,23 @@ urlpatterns = [
     path("runs/<str:run_id>/artifacts", route(GET=runs_api.artifacts_list), name="api-run-artifacts"),
     path("runs/<str:run_id>/artifacts/<path:path>", route(GET=runs_api.artifact_download),
          name="api-run-artifact"),
-    path("runs/<str:run_id>/promote", route(POST=review_api.run_promote), name="api-run-promote"),
-    path("runs/<str:run_id>/feedback", route("feedback", GET=review_api.feedback_get, PUT=review_api.feedback_put,
-                                             DELETE=review_api.feedback_delete), name="api-run-feedback"),
-    path("runs/<str:run_id>/feedback/expected", route("feedback", GET=review_api.expected_list,
-                                                      POST=review_api.expected_create), name="api-run-expected"),
+    path("runs/<str:run_id>/promote", route(POST=expected_api.run_promote), name="api-run-promote"),
+    path("runs/<str:run_id>/feedback", route("feedback", GET=feedback_api.feedback_get, PUT=feedback_api.feedback_put,
+                                             DELETE=feedback_api.feedback_delete), name="api-run-feedback"),
+    path("runs/<str:run_id>/feedback/expected", route("feedback", GET=feedback_api.expected_list,
+                                                      POST=expected_api.expected_create), name="api-run-expected"),
     path("runs/<str:run_id>/feedback/expected/<path:filename>",
-         route("feedback", GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
-               DELETE=review_api.expected_file_delete), name="api-run-expected-file"),
-    # The newer "reviews" generation of the same resources (docs/proxy.md).
-    # The earlier guess (api/reviews.py) goes off with the feedback generation.
-    path("runs/<str:run_id>/review", route("feedback", GET=review_api.review_get, PATCH=review_api.review_patch,
-                                           DELETE=review_api.review_delete), name="api-run-review"),
-    path("runs/<str:run_id>/expected", route("feedback", GET=review_api.expected_list, POST=review_api.expected_create),
-         name="api-run-expected-v2"),
-    path("runs/<str:run_id>/expected/<path:filename>",
-         route("feedback", GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
-               DELETE=review_api.expected_file_delete), name="api-run-expected-file-v2"),
+         route("feedback", GET=expected_api.expected_file_get, PATCH=expected_api.expected_file_rename,
+               DELETE=expected_api.expected_file_delete), name="api-run-expected-file"),
     # The reviews generation (SDK 0.20, docs/api-reviews.md).
     path("runs/<str:run_id>/reviews", route("reviews", GET=reviews_api.reviews_get, PUT=reviews_api.reviews_put,
                                             PATCH=reviews_api.reviews_patch, DELETE=reviews_api.reviews_delete),
          name="api-run-reviews"),
     path("runs/<str:run_id>/reviews/expected", route("reviews", GET=reviews_api.reviews_expected_list,
-                                                     POST=review_api.expected_create), name="api-run-reviews-expected"),
+                                                     POST=expected_api.expected_create), name="api-run-reviews-expected"),
     path("runs/<str:run_id>/reviews/expected/<path:filename>",
-         route("reviews", GET=review_api.expected_file_get, PATCH=review_api.expected_file_rename,
-               DELETE=review_api.expected_file_delete), name="api-run-reviews-expected-file"),
+         route("reviews", GET=expected_api.expected_file_get, PATCH=expected_api.expected_file_rename,
+               DELETE=expected_api.expected_file_delete), name="api-run-reviews-expected-file"),
     path("automations", route(GET=automations_api.automations_list), name="api-automations"),
     path("automations/<str:automation_id>", route(GET=automations_api.automation_detail), name="api-automation"),
     path("automations/<str:automation_id>/estimate", route(GET=automations_api.automation_estimate),

@@ -118,7 +118,7 @@ class InProcessBenchmark(BaseCommand):
             reset_queries()
             with metered() as meter:
                 start = time.perf_counter()
-                client.post(f"/runs/{run_id}/verdict/", {"verdict": "", "body": f"bench note {i}", "version": version},
+                client.post(f"/runs/{run_id}/save/", {"verdict": "", "body": f"bench note {i}", "version": version},
                             headers={"HX-Request": "true"})
                 elapsed = time.perf_counter() - start
             samples.append((elapsed * 1000, meter.seconds * 1000, meter.calls, len(connection.queries)))

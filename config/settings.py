@@ -15,8 +15,10 @@ SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     # docs/security.md: with DEBUG off Loupe does not start without a key of its own. The demo
     # command (manage.py sets LOUPE_DEMO=1 for it) and DEBUG=true use a random key generated
-    # once for this install and kept in VAR_DIR, so sessions survive restarts.
-    if not (DEBUG or env_bool("LOUPE_DEMO", False)):
+    # once for this install and kept in VAR_DIR, so sessions survive restarts. The other
+    # management commands (manage.py sets LOUPE_MANAGE=1) use that key once the demo made it.
+    made_by_demo = env_bool("LOUPE_MANAGE", False) and (VAR_DIR / "secret-key").exists()
+    if not (DEBUG or env_bool("LOUPE_DEMO", False) or made_by_demo):
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random value "
             "(for example: python -c 'import secrets; print(secrets.token_urlsafe(50))'); for local "

@@ -13,7 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, ReviewTally
-from runs.chips import Rating
+from runs.chips import VERDICT_OUT, Rating
 from runs.counters import counts_upsert
 from runs.models import Automation, Run
 from runs.sql import in_values
@@ -23,11 +23,7 @@ CORRECT, INCORRECT, NIT = "correct", "incorrect", "nit"
 
 def verdict_bucket(rating: str | None) -> str:
     """The health endpoint's word for a review with this rating (docs/api-reviews.md mapping)."""
-    if rating == Rating.PASS:
-        return CORRECT
-    if rating in (Rating.FAIL, Rating.PARTIAL):
-        return INCORRECT
-    return NIT
+    return VERDICT_OUT.get(rating, NIT)
 
 
 def review_day_count_move(*, run: Run, old: str | None, new: str | None) -> None:

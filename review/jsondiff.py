@@ -2,10 +2,10 @@
 
 `diff(output, expected)` lists what a reviewer changed; arrays are aligned on equal items
 (longest common subsequence) so a dropped transaction shows as one added item rather than
-a cascade of changed indices. `apply_edit` performs one correction-editor operation.
+a cascade of changed indices. `coerce` and `parse_json` read what a reviewer typed (the editor's
+operations are review/workbench.py).
 """
 
-import copy
 import json
 from dataclasses import dataclass
 
@@ -153,14 +153,6 @@ def resolve(doc, pointer: str):
     return node
 
 
-def _parent(doc, pointer: str):
-    tokens = split(pointer)
-    if not tokens:
-        raise EditError("Use the raw JSON editor to replace the whole document.")
-    parent_pointer = "".join("/" + escape_token(t) for t in tokens[:-1])
-    return resolve(doc, parent_pointer), tokens[-1]
-
-
 _TYPE_NAMES = {bool: "true or false", int: "a number", float: "a number", str: "text", dict: "a JSON object",
                list: "a JSON array", type(None): "null"}
 
@@ -219,65 +211,6 @@ def parse_json(raw: str, what: str = "The value"):
         raise EditError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
     except ValueError as exc:
         raise EditError(f"{what} is not valid JSON: {exc}.") from None
-
-
-def apply_edit(doc, *, op: str, path: str = "", value: str = "", key: str = ""):
-    """`_apply_edit`, with the result within the nesting bound and its text storable: a value
-    typed at a deep path, or text with a NUL, is refused like invalid JSON."""
-    result = _apply_edit(doc, op=op, path=path, value=value, key=key)
-    try:
-        jsonbounds.check_json(result)
-    except jsonbounds.JsonRefused as exc:
-        raise EditError(f"The corrected output would not be stored: {_refused(exc)}") from None
-    return result
-
-
-def _apply_edit(doc, *, op: str, path: str = "", value: str = "", key: str = ""):
-    """Return a corrected copy of `doc` after one editor operation:
-
-    set      replace the value at `path`, keeping its type (see `coerce`)
-    add      append `value` (JSON) to the array at `path`, or add `key` to the object there
-    remove   delete the array item or object key at `path`
-    replace  replace the whole document with `value` (the raw JSON editor)
-    """
-    if op == "replace":
-        return parse_json(value, "The JSON")
-    doc = copy.deepcopy(doc)
-    if op == "set":
-        if not split(path):
-            return coerce(value, doc)
-        parent, token = _parent(doc, path)
-        current = resolve(doc, path)
-        new = coerce(value, current)
-        if isinstance(parent, list):
-            parent[int(token)] = new
-        else:
-            parent[token] = new
-        return doc
-    if op == "add":
-        container = resolve(doc, path)
-        new = parse_json(value) if value.strip() else None
-        if isinstance(container, list):
-            container.append(new)
-        elif isinstance(container, dict):
-            key = (key or "").strip()
-            if not key:
-                raise EditError("Give the new key a name.")
-            if key in container:
-                raise EditError(f"The key {key!r} already exists; edit its value instead.")
-            container[key] = new
-        else:
-            raise EditError("Items can be added only to arrays and objects.")
-        return doc
-    if op == "remove":
-        parent, token = _parent(doc, path)
-        resolve(doc, path)
-        if isinstance(parent, list):
-            parent.pop(int(token))
-        else:
-            del parent[token]
-        return doc
-    raise EditError(f"Unknown operation {op!r}.")
 
 
 def skeleton(value):

@@ -15,6 +15,15 @@ class ReviewStatus(models.TextChoices):
     IGNORED = "ignored", "Ignored"
 
 
+# The reviews generation's words for them (SDK 0.20, the mapping table of docs/api-reviews.md):
+# the one vocabulary the API, the proxy and the review health counts use. Partial reads as
+# incorrect; a review without a status reads open.
+VERDICT_OUT = {Rating.PASS: "correct", Rating.FAIL: "incorrect", Rating.PARTIAL: "incorrect"}
+VERDICT_IN = {"correct": Rating.PASS, "incorrect": Rating.FAIL}
+STATUS_OUT = {ReviewStatus.OPEN: "open", ReviewStatus.RESOLVED: "closed", ReviewStatus.IGNORED: "wont_fix"}
+STATUS_IN = {word: status for status, word in STATUS_OUT.items()}
+
+
 class Chip(models.TextChoices):
     UNREVIEWED = "unreviewed", "Unreviewed"
     OPEN = "open", "Open"

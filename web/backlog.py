@@ -6,7 +6,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from backends import get_backend
-from insights.charts import Chart, bar_chart, rate_chart
 from insights.estimates import Estimate
 from insights.queries import (
     THROUGHPUT_DAYS,
@@ -26,6 +25,7 @@ from insights.queries import (
 from insights.stats import pass_rate_estimates, version_estimates, wilson_interval
 from runs.models import Automation
 from web.backend_errors import backend_errors
+from web.charts import Chart, bar_chart, rate_chart
 
 ALL = "all"
 

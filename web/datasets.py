@@ -15,11 +15,11 @@ from backends.base import BackendError, ChangeRefused
 from datasets.archive import ImportResult
 from datasets.compare import COMPARE_RUNS, example_compare
 from datasets.services import automation_set_auto_resolve
-from review.jsontree import render_tree
 from runs.files import download_response
 from runs.models import Automation
 from web.backend_errors import backend_errors
 from web.forms.datasets import ExampleCreateForm, ExampleForm, ImportForm
+from web.jsontree import render_tree
 
 EDIT_ROLES = (REVIEWER, LEAD)
 PAGE_SIZE = 50

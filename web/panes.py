@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.parser import BytesParser
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -14,15 +15,17 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.roles import REVIEWER, has_role
 from backends import get_backend
 from backends.base import BackendError, FileInfo, RunInfo
+from backends.saves import pretty
 from datasets.services import default_example_name
-from review.html import format_html
-from review.jsontree import render_tree
-from review.workbench import Corrections, render_editor
+from review.workbench import Corrections
 from runs import pdf
 from runs.files import preview_kind
 from runs.pdf import page_count
 from runs.sampling import bp_to_percent
-from web.forms.review import PaneForm, pretty
+from web.editor import render_editor
+from web.forms.review import PaneForm
+from web.html import format_html
+from web.jsontree import render_tree
 from web.queue_list import RunQueue, ago
 
 PREVIEW_BYTES = 256 * 1024
@@ -109,26 +112,6 @@ class _Previews:
         return file_preview(read_head, f.name, f.content_type)
 
 
-def _legacy_pane_form(verdict_form, promote_form, version: int) -> PaneForm:
-    """The pane form holding what a separate verdict/note or promote POST carried (those
-    endpoints stay for scripts and older pages), so a failed save shows it in the one form."""
-    data = {"version": version}
-    if verdict_form is not None:
-        source = verdict_form.data if verdict_form.is_bound else verdict_form.initial
-        data.update({k: source.get(k) or "" for k in ("verdict", "body")})
-    if promote_form is not None and promote_form.is_bound:
-        data.update({"example_name": promote_form.data.get("name", ""),
-                     "confirm_no_expected": promote_form.data.get("confirm_no_expected", ""),
-                     "replace_example": promote_form.data.get("replace_example", "")})
-    form = PaneForm(data)
-    form.is_valid()
-    if promote_form is not None and promote_form.is_bound:
-        for field, errors in promote_form.errors.items():
-            for error in errors:
-                form.add_error("example_name" if field == "name" else field if field in form.fields else None, error)
-    return form
-
-
 # The pane shows a run's latest changes; the whole history loads on demand (web/run_pane.py
 # run_history): fifty entries were a third of the pane's time on a much-edited run.
 HISTORY_SHOWN = 10
@@ -145,7 +128,7 @@ _ACTION_PREFIXES = ("verdict:", "correct:", "expected_file:", "save:")
 def history_html(events) -> SafeString:
     """The history's <li> items, built once in Python (like the queue's rows): per-event template
     filters (two dates, a natural time, four cuts) were most of the history's rendering time.
-    Every value is escaped (review/html.py)."""
+    Every value is escaped (web/html.py)."""
     now = timezone.now()
     items = []
     for event in events:
@@ -165,11 +148,28 @@ def history_html(events) -> SafeString:
     return mark_safe("".join(items))  # noqa: S308 (each item built by format_html above)
 
 
-def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, promote_form=None, editor_state=None,
-                 conflict=None, upload_form=None, file_error=None, message=None, error=None, pane_form=None,
-                 typed=None, field_errors=None, op_error=None, focus=None, hold=None, shown=None) -> dict:
-    """Everything the review pane shows. `pane_form`, `typed` and `shown` carry what the reviewer
-    typed back into the page after a failed save (the correction as typed, not as stored)."""
+@dataclass
+class PaneState:
+    """What one request shows in the pane besides the run: after a failed save, what the
+    reviewer typed (`pane_form`, `typed` and `shown`, the correction as typed, not as stored)
+    and why it was not saved; after a save, where the focus goes and who holds the run."""
+
+    pane_form: PaneForm | None = None
+    typed: dict | None = None
+    field_errors: dict | None = None
+    shown: Any = None  # None: the correction as stored
+    op_error: str | None = None
+    focus: str | None = None
+    hold: Any = None  # review.claims.Hold
+    conflict: dict | None = None
+    upload_form: Any = None
+    file_error: str | None = None
+    error: BackendError | None = None
+
+
+def pane_context(request, run: RunInfo, state: PaneState | None = None) -> dict:
+    """Everything the review pane shows."""
+    state = state or PaneState()
     backend = get_backend()
     queue = RunQueue(request.GET, page_size=settings.LOUPE_QUEUE_PAGE_SIZE)
     qs = queue.querystring()
@@ -180,35 +180,24 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
     expected = review.expected if review else None
     current = expected if expected is not None else run.output
     previews = _Previews(backend, run)
-    raw_edit = editor_state if editor_state and editor_state.get("op") == "replace" else {}
-    shown = current if shown is None else shown
-    default_name = (review.promoted_example_name if review and review.promoted_example_name
-                    else default_example_name(run))
-    if pane_form is None and (verdict_form is not None or promote_form is not None and promote_form.is_bound):
-        pane_form = _legacy_pane_form(verdict_form, promote_form, version)
-    if editor_state and editor_state.get("op") == "set" and editor_state.get("path") is not None:
-        # The single-value correction endpoint: its typed value goes back into its field.
-        typed = {**(typed or {}), editor_state["path"]: editor_state.get("value", "")}
-        if editor_state.get("error"):
-            field_errors = {**(field_errors or {}), editor_state["path"]: editor_state["error"]}
-    elif editor_state and editor_state.get("error") and not op_error:
-        op_error = editor_state["error"]
-    if status_form is not None and status_form.errors and not op_error:  # the status endpoint's refusal
-        op_error = " ".join(e for errors in status_form.errors.values() for e in errors)
+    shown = current if state.shown is None else state.shown
+    pane_form = state.pane_form
     if pane_form is None:
+        default_name = (review.promoted_example_name if review and review.promoted_example_name
+                        else default_example_name(run))
         pane_form = PaneForm(initial={"body": review.body if review else "", "version": version,
                                      "example_name": default_name})
     return {
         "pane_form": pane_form,
         # What the fields hold is not what is stored (a failed save): the page asks before leaving.
         "unsaved": pane_form.is_bound,
-        "editor": render_editor(shown, output=run.output, editable=can_review, typed=typed,
-                                errors=field_errors) if shown is not None else None,
+        "editor": render_editor(shown, output=run.output, editable=can_review, typed=state.typed,
+                                errors=state.field_errors) if shown is not None else None,
         "corrections": Corrections.between(run.output, shown).summary
         if shown is not None and (expected is not None or shown is not current) else [],
-        "op_error": op_error,
-        "focus": focus,
-        "hold": hold,
+        "op_error": state.op_error,
+        "focus": state.focus,
+        "hold": state.hold,
         # The steps come after the pane (htmx, run_steps in web/run_pane.py): one query less here.
         "steps_reported": backend.reports_steps,
         "can_start_from_shape": can_review and run.output is None and shown is None,
@@ -223,21 +212,19 @@ def pane_context(request, run: RunInfo, *, verdict_form=None, status_form=None, 
         "can_review": can_review,
         "rate_label": bp_to_percent(run.automation.sampling_rate_bp),
         "has_correction": expected is not None,
-        "raw_json": raw_edit["value"] if raw_edit else pane_form["raw"].value() or pretty(shown),
-        "raw_error": raw_edit.get("error", ""),
+        "raw_json": pane_form["raw"].value() or pretty(shown),
         "input_tree": render_tree(run.input),
         "input_files": previews(run.input_files),
         "output_files": previews(run.output_files),
         "expected_files": previews(review.expected_files if review else [], expected=True),
-        "upload_form": upload_form,
-        "file_error": file_error,
+        "upload_form": state.upload_form,
+        "file_error": state.file_error,
         "max_upload_mb": settings.LOUPE_MAX_UPLOAD_BYTES / 1_048_576,
         "max_upload_bytes": settings.LOUPE_MAX_UPLOAD_BYTES,
         **_history(backend, run.pk),
         "example_check": review.example_check if review else None,
         # Regression checks need runs stored here; in proxy mode they are not offered.
         "checks_enabled": backend.name == "local",
-        "conflict": conflict,
-        "pane_message": message,
-        "backend_error": error,
+        "conflict": state.conflict,
+        "backend_error": state.error,
     }

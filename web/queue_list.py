@@ -15,11 +15,11 @@ from django.utils.safestring import SafeString, mark_safe
 from backends import get_backend
 from backends.base import QueueQuery, RunInfo
 from review.claims import claim_holders
-from review.html import escape
 from review.queries import decode_cursor, encode_cursor
 from runs.chips import Chip
 from runs.models import Automation
 from web.forms.review import QueueFilterForm
+from web.html import escape
 
 # Query-string keys that make up a queue state (what "next in queue" follows).
 STATE_KEYS = ("automation", "chip", "status", "date_from", "date_to", "expected", "promoted", "disagreement", "scope", "q")
@@ -216,7 +216,7 @@ class QueueRow:
     def html(self) -> SafeString:
         """The row's <tr>. Built here rather than in the template: fifty rows of template variable
         look-ups were half of the queue page's time at a million runs. Every value is escaped
-        (review/html.py: what django.utils.html.escape does, without its lazy wrapper)."""
+        (web/html.py: what django.utils.html.escape does, without its lazy wrapper)."""
         run = self.run
         chip = (f'<span class="chip chip-{escape(run.chip)}">{escape(self.chip_label)}</span>' if run.chip
                 else '<span class="muted">—</span>')

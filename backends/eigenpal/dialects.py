@@ -21,14 +21,15 @@ import re
 
 from backends.base import BackendError, ChangeRefused, Misconfigured
 from backends.eigenpal.client import Upstream, file_path, seg
+from runs import chips
 from runs.chips import Chip, derive_chip
 from runs.sampling import BUCKETS, sample_bucket
 
-# Canonical (feedback-generation) values <-> the reviews generation.
-VERDICT_OUT = {"pass": "correct", "fail": "incorrect", "partial": "incorrect", None: None}
-VERDICT_IN = {"correct": "pass", "incorrect": "fail"}
-STATUS_OUT = {"open": "open", "resolved": "closed", "ignored": "wont_fix", None: None}
-STATUS_IN = {v: k for k, v in STATUS_OUT.items() if k}
+# Canonical (feedback-generation) values <-> the reviews generation (runs/chips.py).
+VERDICT_OUT = {**chips.VERDICT_OUT, None: None}
+VERDICT_IN = chips.VERDICT_IN
+STATUS_OUT = {**chips.STATUS_OUT, None: None}
+STATUS_IN = chips.STATUS_IN
 # The keys a correction may carry in a PUT (the rest of a read correction is server-made).
 CORRECTION_KEYS = ("id", "kind", "path", "label", "originalValue", "correctedValue", "note",
                    "correctedArtifactPath")

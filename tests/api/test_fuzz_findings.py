@@ -36,8 +36,6 @@ BODIES = [
     ("put", "/api/v1/runs/{run}/feedback", '{"status": {}}'),
     ("put", "/api/v1/runs/{run}/feedback", '{"rating": {}}'),
     ("put", "/api/v1/runs/{run}/feedback", '{"note": []}'),
-    ("patch", "/api/v1/runs/{run}/review", '{"status": {}}'),
-    ("patch", "/api/v1/runs/{run}/review", '{"verdict": []}'),
     ("post", "/api/v1/automations/workflows.extract-invoice/examples", '{"name": {}}'),
     ("post", "/api/v1/automations/workflows.extract-invoice/examples", '{"name": "\\ud800"}'),
     ("post", "/api/v1/automations/workflows.extract-invoice/examples", '{"rowOrder": 99999999999999999999999}'),
@@ -76,9 +74,9 @@ def test_a_nul_in_a_page_form_is_a_400_not_a_500(reviewer_client, automation, en
     run = make_run(automation)
     data = {"body": "a\x00b", "version": "0"}
     if encoding == "urlencoded":
-        response = reviewer_client.post(f"/runs/{run.pk}/verdict/", urlencode(data),
+        response = reviewer_client.post(f"/runs/{run.pk}/save/", urlencode(data),
                                         content_type="application/x-www-form-urlencoded")
     else:
-        response = reviewer_client.post(f"/runs/{run.pk}/verdict/", data)
+        response = reviewer_client.post(f"/runs/{run.pk}/save/", data)
     assert response.status_code == 400 and b"body" in response.content
     assert not Review.objects.filter(run=run, body__contains="a").exists()

@@ -177,3 +177,16 @@ def test_a_review_without_status_reads_open_and_is_listed_as_open(api, run):
     put_feedback(api, run, {"body": "only a note"})
     assert api.get(f"/v1/runs/{run.id}/reviews").json()["review"]["status"] == "open"
     assert [r["id"] for r in api.get("/v1/runs?reviewStatus=open").json()["runs"]] == [run.id]
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/api/v1/runs/{run}/review"), ("patch", "/api/v1/runs/{run}/review"), ("delete", "/api/v1/runs/{run}/review"),
+    ("get", "/api/v1/runs/{run}/expected"), ("get", "/v1/runs/{run}/expected/a.csv"),
+])
+def test_the_retired_guess_at_the_reviews_generation_is_gone(api, run, method, path):
+    """PATCH /runs/{id}/review, /runs/{id}/expected and include=detail: neither SDK calls them."""
+    assert getattr(api, method)(path.format(run=run.pk)).status_code == 404
+    detail = api.get(f"/api/v1/runs/{run.pk}?include=detail")
+    assert detail.status_code == 400 and detail.json()["issues"][0]["field"] == "include"
+    assert not [p for p in api.get("/api/v1/openapi.json").json()["paths"] if p.endswith(("/review", "/expected"))
+                and "/runs/" in p and "feedback" not in p and "reviews" not in p]

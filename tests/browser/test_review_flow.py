@@ -37,7 +37,7 @@ def test_reviewer_corrects_a_miss_and_promotes_it(page, browser_reviewer, queue_
     expect(page.locator('[data-path="/line_items/1/amount"]')).to_have_value("187.5")
 
     # Add a row for a dropped line item and fill it.
-    page.get_by_role("button", name="Add a row to line_items").click()
+    page.get_by_role("button", name="Add row to line_items").click()
     expect(page.locator('[data-row="/line_items/2"] .wb-input').first).to_be_focused()  # the new row's first cell
     page.locator('[data-path="/line_items/2/description"]').fill("Staples")
     page.locator('[data-path="/line_items/2/amount"]').fill("3.2")

@@ -124,7 +124,7 @@ def test_note_then_correction_then_an_editor_button_keeps_both(page, browser_rev
     page.goto(f"/runs/{runs[0].pk}/")
     page.locator("#id_body").fill("The toner line is wrong")
     page.locator('[data-path="/line_items/1/amount"]').fill("187.5")
-    page.get_by_role("button", name="Add a row to line_items").click()
+    page.get_by_role("button", name="Add row to line_items").click()
     expect(page.locator('[data-row="/line_items/2"] .wb-input').first).to_be_focused()  # the new row's first cell
     expect(page.locator("#id_body")).to_have_value("The toner line is wrong")
     expect(page.locator('[data-path="/line_items/1/amount"]')).to_have_value("187.5")

@@ -104,3 +104,17 @@ def test_demo_beyond_loopback_when_asked_warns(settings):
     err = io.StringIO()
     call_command("demo", "0.0.0.0:8080", "--public", "--no-serve", "--runs", "5", stdout=io.StringIO(), stderr=err)
     assert "WARNING" in err.getvalue() and "demo / demo" in err.getvalue()
+
+
+def test_after_the_demo_the_readmes_create_api_key_gets_a_key(tmp_path):
+    """README: `manage.py demo`, then `manage.py create_api_key USER` in the same install, no
+    SECRET_KEY set: the command uses the key the demo generated (the server still needs one)."""
+    demo = _manage(tmp_path, "demo", "--no-serve", "--runs", "30")
+    assert demo.returncode == 0, demo.stderr
+    done = _manage(tmp_path, "create_api_key", "demo")
+    assert done.returncode == 0, done.stderr
+    key = done.stdout.strip().splitlines()[-1]
+    assert len(key) >= 20 and " " not in key
+    served = subprocess.run([sys.executable, "-c", "import config.wsgi"], cwd=ROOT, env=_env(tmp_path),
+                            capture_output=True, text=True, timeout=60)
+    assert served.returncode != 0 and "SECRET_KEY is not set" in served.stderr

@@ -121,3 +121,13 @@ def test_demo_a_second_call_restores_the_demo_password(banner):
     user.save()
     demo()
     assert authenticate(username="demo", password="demo") is not None
+
+
+def test_demo_sampled_runs_store_the_input_document_they_name(banner):
+    """The queue lists sampled runs: each one's input document (`$file`) is stored, so the pane
+    shows the source beside the output (the first run in the queue included)."""
+    for run in Run.objects.filter(sampled=True).prefetch_related("files"):
+        named = (run.input or {}).get("document", {}).get("$file", "") if isinstance(run.input, dict) else ""
+        if named:
+            stored = {f.name for f in run.files.all() if f.role == "input"}
+            assert named.removeprefix("input/") in stored, (run.pk, named, stored)

@@ -21,8 +21,7 @@ def fields(run) -> dict:
 
 
 def test_the_page_editor_records_a_field_correction(reviewer_client, run):
-    reviewer_client.post(f"/runs/{run.pk}/correct/", {"op": "set", "path": "/line_items/1/amount", "value": "187",
-                                                     "version": 0})
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"v:/line_items/1/amount": "187", "version": 0})
     assert fields(run) == {"/line_items/1/amount": (178.0, 187)}
     assert Review.objects.get(run=run).correction_count == 1
 
@@ -30,15 +29,14 @@ def test_the_page_editor_records_a_field_correction(reviewer_client, run):
 def test_a_second_edit_keeps_the_first_correction_and_its_note(reviewer_client, run, reviewer):
     review_update(run=run, changes={"expected": {**run.output, "total": 1}}, user=reviewer,
                   correction_notes={("field", "/total"): ("typo", "Total")})
-    reviewer_client.post(f"/runs/{run.pk}/correct/", {"op": "set", "path": "/currency", "value": "USD",
-                                                     "version": pane_version(reviewer_client, run.pk)})
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"v:/currency": "USD", "version": pane_version(reviewer_client, run.pk)})
     total = Correction.objects.get(review__run=run, path="/total")
     assert (total.note, total.label) == ("typo", "Total") and set(fields(run)) == {"/total", "/currency"}
 
 
 def test_discarding_the_correction_removes_the_rows(reviewer_client, run, reviewer):
     review_update(run=run, changes={"expected": {**run.output, "total": 1}}, user=reviewer)
-    reviewer_client.post(f"/runs/{run.pk}/correct/", {"op": "reset", "version": pane_version(reviewer_client, run.pk)})
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"op": "reset", "version": pane_version(reviewer_client, run.pk)})
     assert fields(run) == {} and Review.objects.get(run=run).correction_count == 0
 
 
@@ -89,7 +87,7 @@ def test_a_list_that_is_too_long_is_refused():
 
 
 def test_the_history_names_the_corrected_fields(reviewer_client, run):
-    reviewer_client.post(f"/runs/{run.pk}/correct/", {"op": "set", "path": "/total", "value": "1", "version": 0})
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"v:/total": "1", "version": 0})
     event = run.audit_events.first()
     assert "fields corrected: /total" in event.describe()
     assert "fields corrected: /total" in reviewer_client.get(f"/runs/{run.pk}/").content.decode()

@@ -1,5 +1,5 @@
-"""review/jsondiff.py on its own: pointers, the array alignment, diffs, corrected paths, and every
-correction-editor operation (docs/rules.md#correction-editor)."""
+"""review/jsondiff.py on its own: pointers, the array alignment, diffs, corrected paths, typed
+values and raw JSON (the editor's operations are tests/review/test_workbench.py)."""
 
 import pytest
 
@@ -7,7 +7,6 @@ from review.jsondiff import (
     Change,
     EditError,
     align,
-    apply_edit,
     coerce,
     corrected_paths,
     diff,
@@ -164,71 +163,6 @@ def test_coerce_refuses_another_type_with_a_message_for_the_page(raw, like, mess
 def test_parse_json_says_where_the_json_breaks():
     with pytest.raises(EditError, match=r"The JSON is not valid JSON: .*\(line 2, column 1\)"):
         parse_json('{"a": 1,\n}', "The JSON")
-
-
-# --- editor operations ---------------------------------------------------------------------------
-
-
-def test_set_replaces_one_value_and_leaves_the_original_untouched():
-    edited = apply_edit(INVOICE, op="set", path="/line_items/1/amount", value="25")
-    assert edited["line_items"][1] == {"sku": "B", "amount": 25}
-    assert INVOICE["line_items"][1]["amount"] == 20
-    assert apply_edit(INVOICE, op="set", path="/vendor/name", value="Acme GmbH")["vendor"]["name"] == "Acme GmbH"
-
-
-def test_set_on_the_root_keeps_the_root_type():
-    assert apply_edit({"a": 1}, op="set", path="", value='{"b": 2}') == {"b": 2}
-    with pytest.raises(EditError, match="Expected a JSON object"):
-        apply_edit({"a": 1}, op="set", path="", value="[1]")
-
-
-def test_set_refuses_a_wrong_type_and_a_stale_path():
-    with pytest.raises(EditError, match="Expected a number"):
-        apply_edit(INVOICE, op="set", path="/total", value="lots")
-    with pytest.raises(EditError, match="Nothing at /line_items/9: the output has changed"):
-        apply_edit(INVOICE, op="set", path="/line_items/9/amount", value="1")
-
-
-def test_add_appends_to_an_array_or_adds_a_key_to_an_object():
-    edited = apply_edit(INVOICE, op="add", path="/line_items", value='{"sku": "D", "amount": 40}')
-    assert edited["line_items"][-1] == {"sku": "D", "amount": 40} and len(INVOICE["line_items"]) == 3
-    assert apply_edit(INVOICE, op="add", path="/line_items", value="  ")["line_items"][-1] is None
-    assert apply_edit(INVOICE, op="add", path="/vendor", key=" iban ", value='"DE00"')["vendor"]["iban"] == "DE00"
-
-
-@pytest.mark.parametrize(("path", "key", "value", "message"), [
-    ("/vendor", "", '"x"', "Give the new key a name."),
-    ("/vendor", "name", '"x"', "The key 'name' already exists; edit its value instead."),
-    ("/total", "", "1", "Items can be added only to arrays and objects."),
-    ("/line_items", "", "{oops", "The value is not valid JSON"),
-])
-def test_add_refusals_name_the_problem(path, key, value, message):
-    with pytest.raises(EditError, match=message):
-        apply_edit(INVOICE, op="add", path=path, key=key, value=value)
-
-
-def test_remove_deletes_an_item_or_a_key():
-    edited = apply_edit(INVOICE, op="remove", path="/line_items/0")
-    assert [item["sku"] for item in edited["line_items"]] == ["B", "C"]
-    assert "note" not in apply_edit(INVOICE, op="remove", path="/note")
-
-
-def test_remove_refuses_the_root_and_what_is_not_there():
-    with pytest.raises(EditError, match="raw JSON editor"):
-        apply_edit(INVOICE, op="remove", path="")
-    with pytest.raises(EditError, match="Nothing at /line_items/3"):
-        apply_edit(INVOICE, op="remove", path="/line_items/3")
-
-
-def test_replace_is_the_raw_editor_and_may_change_every_type():
-    assert apply_edit(INVOICE, op="replace", value="[1, 2]") == [1, 2]
-    with pytest.raises(EditError, match="The JSON is not valid JSON"):
-        apply_edit(INVOICE, op="replace", value="{")
-
-
-def test_an_unknown_operation_is_refused():
-    with pytest.raises(EditError, match="Unknown operation 'move'"):
-        apply_edit(INVOICE, op="move", path="/total")
 
 
 def test_skeleton_is_an_empty_value_of_the_same_shape():

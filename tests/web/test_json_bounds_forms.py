@@ -3,27 +3,36 @@ rules as the API (runs.jsonbounds): a clear error next to the field, never a 500
 
 import pytest
 
-from review.jsondiff import EditError, apply_edit
+from review.models import Review
+from tests.factories import make_automation, make_run
 from web.forms.datasets import ExampleForm
 
 DEEP = '{"a":' * 10_000 + "1" + "}" * 10_000
 
 
-def test_the_raw_editor_refuses_deep_json_with_a_message():
-    with pytest.raises(EditError, match="levels deep"):
-        apply_edit({"a": 1}, op="replace", value=DEEP)
+def _save(client, run, **fields):
+    return client.post(f"/runs/{run.pk}/save/", {"version": 0, **fields}).content.decode()
 
 
-def test_a_value_set_at_a_deep_path_cannot_push_the_document_past_the_bound(settings):
-    settings.LOUPE_MAX_JSON_DEPTH = 4
-    doc = {"a": {"b": {"c": {}}}}
-    with pytest.raises(EditError, match="4 levels"):
-        apply_edit(doc, op="add", path="/a/b/c", key="d", value='{"e": [1]}')
+@pytest.fixture
+def run(db):
+    return make_run(make_automation(), output={"a": {"b": {"c": {}}}, "note": "x"})
 
 
-def test_text_with_a_nul_is_refused_by_the_editor():
-    with pytest.raises(EditError, match="NUL"):
-        apply_edit({"note": "x"}, op="set", path="/note", value="a\x00b")
+def test_the_raw_editor_refuses_deep_json_with_a_message(reviewer_client, run):
+    assert "levels deep" in _save(reviewer_client, run, op="raw", raw=DEEP)
+    assert not Review.objects.filter(run=run).exists()
+
+
+def test_a_key_added_at_a_deep_path_cannot_push_the_document_past_the_bound(reviewer_client, run, settings):
+    settings.LOUPE_MAX_JSON_DEPTH = 3
+    assert "3 levels" in _save(reviewer_client, run, op="key:/a/b/c", **{"k:/a/b/c": "d"})
+    assert not Review.objects.filter(run=run).exists()
+
+
+def test_text_with_a_nul_is_refused_by_the_editor(reviewer_client, run):
+    assert "NUL" in _save(reviewer_client, run, **{"v:/note": "a\x00b"})
+    assert not Review.objects.filter(run=run).exists()
 
 
 @pytest.mark.parametrize("field", ["expected", "metadata", "assertions"])

@@ -64,14 +64,15 @@ def test_promoting_under_another_runs_example_name_asks_first(reviewer_client, r
     # Local mode only: proxy mode keeps the upstream's upsert (docs/security.md).
     other = _example_of(make_run(automation), reviewer)
     review_update(run=run, changes={"rating": "fail", "expected": {"total": 2}}, user=reviewer)
-    response = reviewer_client.post(url(run, "promote"), {"name": "taken"})
+    promote = {"op": "promote", "example_name": "taken", "version": pane_version(reviewer_client, run)}
+    response = reviewer_client.post(url(run, "save"), promote)
     body = response.content.decode()
     assert "already exists, promoted from" in body and 'name="replace_example"' in body
     assert 'value="taken"' in body  # the typed name is kept
     other.refresh_from_db()
     assert other.expected == {"total": 1} and other.source_run_id != run.pk
 
-    reviewer_client.post(url(run, "promote"), {"name": "taken", "replace_example": "on"})
+    reviewer_client.post(url(run, "save"), {**promote, "replace_example": "on"})
     other.refresh_from_db()
     assert other.expected == {"total": 2} and other.source_run_id == run.pk
     event = AuditEvent.objects.filter(run=run, action="promote").get()
@@ -80,9 +81,10 @@ def test_promoting_under_another_runs_example_name_asks_first(reviewer_client, r
 
 def test_promoting_again_from_the_same_run_refreshes_without_asking(reviewer_client, reviewer, run):
     review_update(run=run, changes={"rating": "fail", "expected": {"total": 2}}, user=reviewer)
-    reviewer_client.post(url(run, "promote"), {"name": "mine"})
+    promote = {"op": "promote", "example_name": "mine"}
+    reviewer_client.post(url(run, "save"), {**promote, "version": pane_version(reviewer_client, run)})
     review_update(run=run, changes={"expected": {"total": 3}}, user=reviewer)
-    reviewer_client.post(url(run, "promote"), {"name": "mine"})
+    reviewer_client.post(url(run, "save"), {**promote, "version": pane_version(reviewer_client, run)})
     assert Example.objects.get(name="mine").expected == {"total": 3}
 
 
@@ -96,7 +98,7 @@ def test_api_promote_keeps_the_upsert_and_audits_the_replaced_example(reviewer, 
 
 
 def test_put_feedback_over_a_newer_page_note_keeps_the_replaced_note_in_the_audit(reviewer, reviewer_client, run):
-    reviewer_client.post(url(run, "verdict"), {"body": "typed on the page", "version": pane_version(reviewer_client, run)})
+    reviewer_client.post(url(run, "save"), {"body": "typed on the page", "version": pane_version(reviewer_client, run)})
     api = _client_for(reviewer)
     response = api.put(f"/api/v1/runs/{run.pk}/feedback", {"body": "from a script"}, content_type="application/json")
     assert response.status_code == 200

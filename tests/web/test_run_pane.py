@@ -1,4 +1,3 @@
-import json
 import re
 
 import pytest
@@ -16,6 +15,12 @@ pytestmark = pytest.mark.django_db
 
 def url(run, action=""):
     return f"/runs/{run.pk}/" + (f"{action}/" if action else "")
+
+
+def save(client, run, htmx=False, **fields):
+    """The pane's one form (web/run_pane.py run_save), as the page posts it."""
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(url(run, "save"), {"version": 0, **fields}, headers=headers)
 
 
 def review(run) -> Review:
@@ -47,84 +52,83 @@ def test_anonymous_is_redirected(backend, client, run):
 
 
 def test_thumbs_up_passes_resolves_and_moves_on(backend, reviewer_client, run):
-    response = reviewer_client.post(url(run, "verdict"), {"verdict": "pass", "version": 0})
+    response = save(reviewer_client, run, verdict="pass")
     assert response.status_code == 302 and (review(run).rating, review(run).status) == ("pass", "resolved")
     assert chip(run) == "passed"
 
 
-def test_thumbs_down_opens_the_review_and_the_editor(backend, reviewer_client, run):
-    response = reviewer_client.post(url(run, "verdict"), {"verdict": "fail", "version": 0})
-    assert response["Location"].endswith("#editor") and chip(run) == "open"
+def test_thumbs_down_opens_the_review_and_stays_on_the_pane(backend, reviewer_client, run):
+    response = save(reviewer_client, run, verdict="fail")
+    assert response["Location"].endswith("#pane-form") and chip(run) == "open"
 
 
 def test_partial_records_partial_and_open(backend, reviewer_client, run):
-    reviewer_client.post(url(run, "verdict"), {"verdict": "partial", "version": 0})
+    save(reviewer_client, run, verdict="partial")
     # The reviews generation has no partial verdict: it is sent as incorrect (docs/proxy.md).
     rating = "fail" if backend == "eigenpal-reviews" else "partial"
     assert (review(run).rating, review(run).status) == (rating, "open")
 
 
 def test_note_is_saved_with_the_verdict(backend, reviewer_client, run):
-    reviewer_client.post(url(run, "verdict"), {"verdict": "fail", "body": "Dropped a line", "version": 0})
+    save(reviewer_client, run, verdict="fail", body="Dropped a line")
     assert review(run).body == "Dropped a line"
 
 
 def test_htmx_verdict_returns_the_pane_fragment(backend, reviewer_client, run):
-    response = reviewer_client.post(url(run, "verdict"), {"verdict": "fail", "version": 0}, headers={"HX-Request": "true"})
+    response = save(reviewer_client, run, htmx=True, verdict="fail")
     body = response.content.decode()
     assert response.status_code == 200 and 'id="run-pane"' in body and "<html" not in body
 
 
 def test_stale_save_is_refused_with_both_versions_and_keeps_the_note(backend, reviewer_client, run, lead):
     review_update(run=run, changes={"rating": "fail", "status": "open", "body": "theirs"}, user=lead)
-    response = reviewer_client.post(url(run, "verdict"), {"verdict": "pass", "body": "mine", "version": 0})
+    response = save(reviewer_client, run, verdict="pass", body="mine")
     body = response.content.decode()
     assert response.status_code == 200 and "Not saved" in body and "mine" in body and "theirs" in body
     assert review(run).body == "theirs"
 
 
 def test_resolve_ignore_reopen(backend, reviewer_client, run):
-    reviewer_client.post(url(run, "verdict"), {"verdict": "fail", "version": 0})
-    reviewer_client.post(url(run, "status"), {"action": "ignore", "version": pane_version(reviewer_client, run.pk)})
+    save(reviewer_client, run, verdict="fail")
+    save(reviewer_client, run, op="ignore", version=pane_version(reviewer_client, run.pk))
     assert chip(run) == "ignored"
-    reviewer_client.post(url(run, "status"), {"action": "reopen", "version": pane_version(reviewer_client, run.pk)})
+    save(reviewer_client, run, op="reopen", version=pane_version(reviewer_client, run.pk))
     assert chip(run) == "open"
 
 
 def test_editing_a_nested_value_sets_expected_and_shows_strike_and_highlight(backend, reviewer_client, run):
-    reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/line_items/1/amount", "value": "187", "version": 0})
+    save(reviewer_client, run, **{"v:/line_items/1/amount": "187"})
     assert review(run).expected["line_items"][1]["amount"] == 187
     body = reviewer_client.get(url(run)).content.decode()
     assert 'aria-label="was">178.0</del>' in body and 'value="187" autocomplete="off"' in body
 
 
 def test_adding_an_array_item(backend, reviewer_client, run):
-    item = {"description": "Staples", "quantity": 1, "unit_price": 3.2, "amount": 3.2}
-    reviewer_client.post(url(run, "correct"), {"op": "add", "path": "/line_items", "value": json.dumps(item), "version": 0})
-    assert review(run).expected["line_items"][-1] == item
+    save(reviewer_client, run, op="add:/line_items")
+    assert review(run).expected["line_items"][-1] == {"description": "", "quantity": 0, "unit_price": 0, "amount": 0}
 
 
 def test_removing_an_object_key(backend, reviewer_client, run):
-    reviewer_client.post(url(run, "correct"), {"op": "remove", "path": "/vendor/vat_id", "version": 0})
+    save(reviewer_client, run, op="remove:/vendor/vat_id")
     assert "vat_id" not in review(run).expected["vendor"]
 
 
 def test_wrong_type_is_refused_inline_and_keeps_what_was_typed(backend, reviewer_client, run):
-    response = reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/total", "value": "12,34 EUR", "version": 0})
+    response = save(reviewer_client, run, **{"v:/total": "12,34 EUR"})
     body = response.content.decode()
     assert response.status_code == 200 and "Expected a number" in body and 'value="12,34 EUR"' in body
     assert not Review.objects.filter(run=run, expected__isnull=False).exists()
 
 
 def test_invalid_raw_json_is_refused_and_kept(backend, reviewer_client, run):
-    response = reviewer_client.post(url(run, "correct"), {"op": "replace", "value": '{"total": 1,', "version": 0})
+    response = save(reviewer_client, run, op="raw", raw='{"total": 1,')
     body = response.content.decode()
     assert "not valid JSON" in body and "{&quot;total&quot;: 1," in body
 
 
 def test_discarding_the_correction_clears_expected(backend, reviewer_client, run):
-    reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/total", "value": "1", "version": 0})
-    reviewer_client.post(url(run, "correct"), {"op": "reset", "version": pane_version(reviewer_client, run.pk)})
+    save(reviewer_client, run, **{"v:/total": "1"})
+    save(reviewer_client, run, op="reset", version=pane_version(reviewer_client, run.pk))
     left = Review.objects.filter(run=run).first()  # the reviews generation clears an empty review
     assert left is None if backend == "eigenpal-reviews" else (left.expected is None and not left.has_expected)
 
@@ -132,11 +136,6 @@ def test_discarding_the_correction_clears_expected(backend, reviewer_client, run
 def test_every_value_is_a_field_of_the_pane_form(backend, reviewer_client, run):
     body = reviewer_client.get(url(run)).content.decode()
     assert 'name="v:/total" form="pane-form"' in body and 'name="v:/line_items/1/amount" form="pane-form"' in body
-
-
-def test_editor_fragment_for_htmx(backend, reviewer_client, run):
-    body = reviewer_client.get(url(run, "editor")).content.decode()
-    assert '<section class="wb-col wb-output" id="pane-editor"' in body and "<html" not in body
 
 
 def test_upload_expected_file(backend, reviewer_client, run):
@@ -176,37 +175,38 @@ def test_expected_file_downloads_byte_for_byte(backend, reviewer_client, run):
 
 
 def test_promote_without_expected_asks_to_confirm(backend, reviewer_client, run):
-    response = reviewer_client.post(url(run, "promote"), {"name": "no-truth"})
+    response = save(reviewer_client, run, op="promote", example_name="no-truth")
     assert "no ground truth" in response.content.decode() and not Example.objects.exists()
-    reviewer_client.post(url(run, "promote"), {"name": "no-truth", "confirm_no_expected": "on"})
+    save(reviewer_client, run, op="promote", example_name="no-truth", confirm_no_expected="on")
     assert Example.objects.get().expected is None
 
 
 def test_promote_copies_the_correction_and_links_back(backend, reviewer_client, run):
-    reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/total", "value": "99", "version": 0})
-    reviewer_client.post(url(run, "promote"), {"name": "invoice-total-miss"})
+    save(reviewer_client, run, **{"v:/total": "99"})
+    save(reviewer_client, run, op="promote", example_name="invoice-total-miss",
+         version=pane_version(reviewer_client, run.pk))
     example = Example.objects.get(name="invoice-total-miss")
     assert example.expected["total"] == 99 and example.source_run_id == run.pk
     assert review(run).promoted_example_name == "invoice-total-miss"
 
 
 def test_promote_rejects_a_bad_name_and_keeps_it(backend, reviewer_client, run):
-    response = reviewer_client.post(url(run, "promote"), {"name": "Bad Name!", "confirm_no_expected": "on"})
+    response = save(reviewer_client, run, op="promote", example_name="Bad Name!", confirm_no_expected="on")
     assert "lowercase" in response.content.decode() and 'value="Bad Name!"' in response.content.decode()
 
 
 def test_every_change_is_in_the_audit_trail(backend, reviewer_client, run, reviewer):
-    reviewer_client.post(url(run, "verdict"), {"verdict": "fail", "version": 0})
+    save(reviewer_client, run, verdict="fail")
     version = pane_version(reviewer_client, run.pk)
-    reviewer_client.post(url(run, "correct"), {"op": "set", "path": "/total", "value": "1", "version": version})
+    save(reviewer_client, run, verdict="fail", version=version, **{"v:/total": "1"})
     # Web events are Loupe's own audit; in proxy mode the upstream logs its API calls besides.
     actions = list(AuditEvent.objects.filter(run=run, via="web").order_by("id").values_list("action", "user"))
-    assert actions == [("verdict:fail", reviewer.pk), ("correct:set", reviewer.pk)]
+    assert actions == [("save:fail", reviewer.pk), ("save:fail", reviewer.pk)]
 
 
 def test_viewer_without_role_cannot_give_verdicts(backend, client, viewer, run):
     client.force_login(viewer)
-    response = client.post(url(run, "verdict"), {"verdict": "pass", "version": 0})
+    response = save(client, run, verdict="pass")
     assert response.status_code == 403 and "reviewer role" in response.content.decode()
 
 
@@ -217,7 +217,7 @@ def test_viewer_sees_no_verdict_buttons(backend, client, viewer, run):
 
 
 def test_get_on_a_post_endpoint_is_405(backend, reviewer_client, run):
-    assert reviewer_client.get(url(run, "verdict")).status_code == 405
+    assert reviewer_client.get(url(run, "save")).status_code == 405
 
 
 def test_next_and_previous_follow_the_queue_filter(backend, reviewer_client, automation):

@@ -1,8 +1,8 @@
-import json
 
 from django import forms
 from django.conf import settings
 
+from backends.saves import EDITOR_OPS, STATUS_OPS
 from runs.chips import Chip
 from runs.models import RunStatus
 
@@ -51,30 +51,6 @@ class QueueFilterForm(Form):
         return data
 
 
-class VerdictForm(Form):
-    """Thumbs up / down / partial, and the note: one form so a typed note is never dropped."""
-
-    verdict = forms.ChoiceField(required=False, choices=[("pass", "Pass"), ("fail", "Fail"), ("partial", "Partial")])
-    body = forms.CharField(required=False, label="Note", max_length=20_000,
-                           widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What was wrong? (optional)"}))
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
-
-
-class StatusForm(Form):
-    action = forms.ChoiceField(choices=[("resolve", "Resolve"), ("ignore", "Ignore"), ("reopen", "Reopen")])
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
-
-
-class CorrectionForm(Form):
-    """One correction-editor operation (see review.jsondiff.apply_edit)."""
-
-    op = forms.ChoiceField(choices=[(o, o) for o in ("set", "add", "remove", "replace", "reset")])
-    path = forms.CharField(required=False, max_length=2000)
-    value = forms.CharField(required=False, strip=False, max_length=5_000_000)
-    key = forms.CharField(required=False, max_length=500)
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
-
-
 class ExpectedUploadForm(Form):
     file = forms.FileField(label="Upload a corrected file")
     name = forms.CharField(required=False, max_length=500, label="Save as (optional)")
@@ -101,22 +77,6 @@ class ExpectedRenameForm(Form):
 
 class ExpectedDeleteForm(Form):
     name = forms.CharField(max_length=500)
-
-
-class PromoteForm(Form):
-    name = forms.CharField(label="Example name", max_length=128,
-                           help_text="Lowercase letters, digits, '-' and '_'. Promoting again under the same name updates that example.")
-    confirm_no_expected = forms.BooleanField(required=False, label="Promote without ground truth")
-    replace_example = forms.BooleanField(required=False, label="Replace the example of that name")
-
-
-def pretty(value) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-# Editor operations the pane form's buttons send as `op` (see review.workbench.apply_op).
-EDITOR_OPS = ("add", "remove", "up", "down", "key", "start", "raw")
-STATUS_OPS = ("resolve", "ignore", "reopen")
 
 
 class PaneForm(Form):

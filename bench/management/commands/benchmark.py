@@ -106,6 +106,11 @@ class Command(InProcessBenchmark):
         def version():
             return Review.objects.filter(run_id=run_id).values_list("version", flat=True).first() or 0
 
+        def kept(**data):
+            """The pane form's fields as the page sends them: the note as saved, so only `data` changes."""
+            note = Review.objects.filter(run_id=run_id).values_list("body", flat=True).first() or ""
+            return {"body": note, "version": version(), **data}
+
         # The sample's own example (a name another run's example holds would be refused).
         example_name = default_example_name(sample)
         # A string field of the run's output: what the corrections change.
@@ -117,14 +122,13 @@ class Command(InProcessBenchmark):
             ("queue, htmx fragment", lambda i: ("GET", f"/queue/?automation={ref}", {"headers": htmx})),
             ("queue, all automations, all runs", lambda i: ("GET", "/queue/?scope=all", {})),
             ("review pane", lambda i: ("GET", f"/runs/{run_id}/", {})),
-            ("save verdict + note (htmx)", lambda i: ("POST", f"/runs/{run_id}/verdict/", {
+            ("save verdict + note (htmx)", lambda i: ("POST", f"/runs/{run_id}/save/", {
                 "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench note {i}",
                                           "version": version()}})),
-            ("save a correction (htmx)", lambda i: ("POST", f"/runs/{run_id}/correct/", {
-                "headers": htmx, "data": {"op": "set", "path": f"/{key}", "value": f"bench corrected {i}", "key": "",
-                                          "version": version()}})),
-            ("promote (htmx)", lambda i: ("POST", f"/runs/{run_id}/promote/", {
-                "headers": htmx, "data": {"name": example_name, "confirm_no_expected": "on"}})),
+            ("save a correction (htmx)", lambda i: ("POST", f"/runs/{run_id}/save/", {
+                "headers": htmx, "data": kept(**{f"v:/{key}": f"bench corrected {i}"})})),
+            ("promote (htmx)", lambda i: ("POST", f"/runs/{run_id}/save/", {
+                "headers": htmx, "data": kept(op="promote", example_name=example_name, confirm_no_expected="on")})),
             ("backlog page", lambda i: ("GET", "/backlog/", {})),
             ("sampling page", lambda i: ("GET", "/sampling/", {})),
             ("backlog, one automation (per-version estimates)", lambda i: ("GET", f"/backlog/?automation={ref}", {})),

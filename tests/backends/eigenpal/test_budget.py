@@ -78,10 +78,12 @@ def test_proxy_mode_reads_and_writes_no_run_review_or_example_rows(proxy, review
 
     with connection.execute_wrapper(spy):
         reviewer_client.get("/queue/")
-        reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "fail", "body": "wrong total", "version": 0})
-        reviewer_client.post(f"/runs/{run.pk}/correct/", {"op": "set", "path": "/total", "value": "1",
-                                                          "version": _version(reviewer_client, run.pk)})
-        reviewer_client.post(f"/runs/{run.pk}/promote/", {"name": "proxy-miss"})
+        reviewer_client.post(f"/runs/{run.pk}/save/", {"verdict": "fail", "body": "wrong total", "version": 0})
+        reviewer_client.post(f"/runs/{run.pk}/save/", {"verdict": "fail", "body": "wrong total", "v:/total": "1",
+                                                       "version": _version(reviewer_client, run.pk)})
+        reviewer_client.post(f"/runs/{run.pk}/save/", {"op": "promote", "example_name": "proxy-miss",
+                                                       "verdict": "fail", "body": "wrong total",
+                                                       "version": _version(reviewer_client, run.pk)})
     touched = [sql for sql in statements if any(table in sql for table in (
         '"runs_run"', '"runs_runfile"', '"review_review"', '"review_expectedfile"', '"datasets_example"',
         '"runs_chipcount"'))]

@@ -43,8 +43,8 @@ def run(transactional_db):
 
 
 def verdict(client, run, **fields):
-    return client.post(f"/runs/{run.pk}/verdict/", {"verdict": "fail", "body": "Total is wrong", "version": 0,
-                                                    **fields})
+    return client.post(f"/runs/{run.pk}/save/", {"verdict": "fail", "body": "Total is wrong", "version": 0,
+                                                 **fields})
 
 
 def body_of(response) -> str:
@@ -122,8 +122,7 @@ def test_a_read_that_fails_twice_is_retried_with_backoff(faults, reviewer_client
 
 def test_persistent_server_errors_keep_the_correction_in_the_editor(faults, reviewer_client, run):
     faults.fail("PUT", "/feedback", 500, always=True)
-    response = reviewer_client.post(f"/runs/{run.pk}/correct/", {"op": "set", "path": "/total", "value": "99.5",
-                                                                  "version": 0})
+    response = reviewer_client.post(f"/runs/{run.pk}/save/", {"v:/total": "99.5", "version": 0})
     body = body_of(response)
     assert "failed (HTTP 500)" in body and 'value="99.5"' in body and 'name="v:/total"' in body
     # PUT merges (feedback) or replaces with the whole review (reviews): safe to repeat either way.
@@ -134,7 +133,7 @@ def test_persistent_server_errors_keep_the_correction_in_the_editor(faults, revi
 def test_raw_json_correction_is_kept_when_the_save_fails(faults, reviewer_client, run):
     faults.fail("PUT", "/feedback", 503, always=True)
     typed = '{"total": 1, "note": "hand-fixed"}'
-    body = body_of(reviewer_client.post(f"/runs/{run.pk}/correct/", {"op": "replace", "value": typed, "version": 0}))
+    body = body_of(reviewer_client.post(f"/runs/{run.pk}/save/", {"op": "raw", "raw": typed, "version": 0}))
     assert "hand-fixed" in body and "HTTP 503" in body
 
 
@@ -162,8 +161,8 @@ def test_a_rename_that_timed_out_is_not_repeated(faults, reviewer_client, run):
 def test_htmx_save_failure_still_swaps_in_the_message(faults, reviewer_client, run):
     faults.fail("PUT", "/feedback", 503, always=True)
     response = verdict(reviewer_client, run, **{})
-    htmx = reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "fail", "body": "Total is wrong",
-                                                              "version": 0}, headers={"HX-Request": "true"})
+    htmx = reviewer_client.post(f"/runs/{run.pk}/save/", {"verdict": "fail", "body": "Total is wrong",
+                                                           "version": 0}, headers={"HX-Request": "true"})
     assert response.status_code == 200 and htmx.status_code == 200 and 'id="backend-error"' in body_of(htmx)
 
 

@@ -43,11 +43,12 @@ def _paths(meter) -> str:
 def test_reviewer_flow_speaks_only_the_reviews_generation(reviews_proxy, reviewer_client, run):
     url = f"/runs/{run.pk}/"
     with metered() as meter:
-        reviewer_client.post(url + "verdict/", {"verdict": "fail", "body": "Toner amount", "version": 0})
-        reviewer_client.post(url + "correct/", {"op": "set", "path": "/total", "value": "99",
-                                                "version": pane_version(reviewer_client, run.pk)})
+        form = {"verdict": "fail", "body": "Toner amount"}
+        reviewer_client.post(url + "save/", {**form, "version": 0})
+        reviewer_client.post(url + "save/", {**form, "v:/total": "99", "version": pane_version(reviewer_client, run.pk)})
         reviewer_client.post(url + "expected/upload/", {"file": SimpleUploadedFile("fixed.csv", b"a\n")})
-        reviewer_client.post(url + "promote/", {"name": "toner-miss"})
+        reviewer_client.post(url + "save/", {**form, "op": "promote", "example_name": "toner-miss",
+                                             "version": pane_version(reviewer_client, run.pk)})
     review = Review.objects.get(run=run)
     assert (review.rating, review.status, review.body, review.expected["total"]) == ("fail", "open", "Toner amount", 99)
     assert [f.name for f in review.expected_files.all()] == ["fixed.csv"]
@@ -66,7 +67,7 @@ def test_a_verdict_sends_the_whole_review_so_a_correction_and_its_note_survive(r
         "verdict": "incorrect", "note": "first look",
         "corrections": [{"kind": "field", "path": "/total", "correctedValue": 99, "note": "typo in the total"}]})
     assert answer.status_code == 200, answer.text
-    reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "pass", "body": "first look",
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"verdict": "pass", "body": "first look",
                                                       "version": pane_version(reviewer_client, run.pk)})
     review = http.get(f"/v1/runs/{run.pk}/reviews").json()["review"]
     assert (review["verdict"], review["status"], review["note"]) == ("correct", "closed", "first look")
@@ -75,26 +76,26 @@ def test_a_verdict_sends_the_whole_review_so_a_correction_and_its_note_survive(r
 
 
 def test_resolve_and_ignore_close_the_review_with_patch(reviews_proxy, reviewer_client, run):
-    reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "fail", "version": 0})
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"verdict": "fail", "version": 0})
     with metered() as meter:
-        reviewer_client.post(f"/runs/{run.pk}/status/", {"action": "resolve",
+        reviewer_client.post(f"/runs/{run.pk}/save/", {"op": "resolve",
                                                          "version": pane_version(reviewer_client, run.pk)})
     assert Review.objects.get(run=run).status == "resolved"
     assert f"PATCH {reviews_proxy}/v1/runs/{run.pk}/reviews" in _paths(meter)
-    reviewer_client.post(f"/runs/{run.pk}/status/", {"action": "ignore",
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"op": "ignore",
                                                      "version": pane_version(reviewer_client, run.pk)})
     body = reviewer_client.get(f"/runs/{run.pk}/").content.decode()
     assert Review.objects.get(run=run).status == "ignored" and ">Ignored</span>" in body
-    reviewer_client.post(f"/runs/{run.pk}/status/", {"action": "reopen",
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"op": "reopen",
                                                      "version": pane_version(reviewer_client, run.pk)})
     assert (Review.objects.get(run=run).rating, Review.objects.get(run=run).status) == ("fail", "open")
 
 
 def test_a_review_left_empty_is_cleared_with_delete(reviews_proxy, reviewer_client, run):
-    reviewer_client.post(f"/runs/{run.pk}/verdict/", {"body": "look at the date", "version": 0})
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"body": "look at the date", "version": 0})
     assert Review.objects.filter(run=run).exists()
     with metered() as meter:
-        reviewer_client.post(f"/runs/{run.pk}/verdict/", {"body": "", "version": pane_version(reviewer_client, run.pk)})
+        reviewer_client.post(f"/runs/{run.pk}/save/", {"body": "", "version": pane_version(reviewer_client, run.pk)})
     assert f"DELETE {reviews_proxy}/v1/runs/{run.pk}/reviews" in _paths(meter)
     assert not Review.objects.filter(run=run, body__gt="").exists()
     assert reviewer_client.get(f"/runs/{run.pk}/").context["run"].chip == "unreviewed"
@@ -102,12 +103,12 @@ def test_a_review_left_empty_is_cleared_with_delete(reviews_proxy, reviewer_clie
 
 def test_partial_is_sent_as_incorrect_and_an_existing_partial_survives_a_whole_review_write(
         reviews_proxy, reviewer_client, reviewer, run):
-    reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "partial", "version": 0})
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"verdict": "partial", "version": 0})
     assert (Review.objects.get(run=run).rating, Review.objects.get(run=run).status) == ("fail", "open")
     other = make_run(run.automation)
     review_update(run=other, changes={"rating": "partial", "status": "open"}, user=reviewer)
     assert reviewer_client.get(f"/runs/{other.pk}/").context["run"].review.rating == "partial"  # loupeRating
-    reviewer_client.post(f"/runs/{other.pk}/verdict/", {"verdict": "partial", "body": "two fields off",
+    reviewer_client.post(f"/runs/{other.pk}/save/", {"verdict": "partial", "body": "two fields off",
                                                         "version": pane_version(reviewer_client, other.pk)})
     assert (Review.objects.get(run=other).rating, Review.objects.get(run=other).body) == ("partial", "two fields off")
 
@@ -115,7 +116,7 @@ def test_partial_is_sent_as_incorrect_and_an_existing_partial_survives_a_whole_r
 def test_a_stale_save_is_refused_by_the_upstreams_version(reviews_proxy, reviewer_client, reviewer, run):
     """The pane was read, then someone saved upstream: If-Match carries the version read, the
     upstream answers 412, and the reviewer sees the conflict with their note kept."""
-    reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "fail", "version": 0})
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"verdict": "fail", "version": 0})
     backend = backends.get_backend()
     seen = backend.run(run.pk)  # what the reviewer's pane showed
     review_update(run=run, changes={"body": "saved elsewhere"}, user=reviewer)
@@ -269,16 +270,16 @@ def test_a_set_generation_with_a_singular_review_route_is_refused(settings):
 
 
 def test_a_close_that_fails_twice_is_retried_and_a_failing_clear_says_so(reviews_proxy, reviewer_client, run):
-    reviewer_client.post(f"/runs/{run.pk}/verdict/", {"verdict": "fail", "version": 0})
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"verdict": "fail", "version": 0})
     faults = Faults("reviews").fail("PATCH", "/feedback", 503, 502)  # PATCH /v1/runs/:id/reviews
     install_backend(EigenpalBackend(transport=faults, sleep=lambda seconds: None))
-    reviewer_client.post(f"/runs/{run.pk}/status/", {"action": "resolve",
+    reviewer_client.post(f"/runs/{run.pk}/save/", {"op": "resolve",
                                                      "version": pane_version(reviewer_client, run.pk)})
     assert faults.log.count(f"PATCH /v1/runs/{run.pk}/reviews") == 3 and Review.objects.get(run=run).status == "resolved"
     other = make_run(run.automation)
-    reviewer_client.post(f"/runs/{other.pk}/verdict/", {"body": "look", "version": 0})
+    reviewer_client.post(f"/runs/{other.pk}/save/", {"body": "look", "version": 0})
     faults.fail("DELETE", "/feedback", 500, always=True)
-    response = reviewer_client.post(f"/runs/{other.pk}/verdict/", {"body": "",
+    response = reviewer_client.post(f"/runs/{other.pk}/save/", {"body": "",
                                                                    "version": pane_version(reviewer_client, other.pk)})
     assert "The EigenPal API failed (HTTP 500)" in response.content.decode()
     assert Review.objects.get(run=other).body == "look"  # nothing cleared

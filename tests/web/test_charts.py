@@ -1,6 +1,6 @@
 from datetime import date, timedelta
 
-from insights.charts import bar_chart, nice_max, rate_chart
+from web.charts import bar_chart, nice_max, rate_chart
 
 DAYS = [date(2026, 3, 1) + timedelta(days=i) for i in range(30)]
 

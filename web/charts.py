@@ -9,7 +9,7 @@ from datetime import date
 from django.utils.formats import localize
 from django.utils.safestring import SafeString
 
-from review.html import format_html_join
+from web.html import format_html_join
 
 WIDTH, HEIGHT = 880, 250
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 34, 40
