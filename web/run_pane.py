@@ -5,7 +5,7 @@ Runs and reviews come from the configured backend (backends.get_backend()). When
 page says what went wrong and keeps what the reviewer typed: the pane re-renders with the bound
 forms when the run could be loaded, else `backend_unavailable` (web/backend_errors.py) offers the same POST again."""
 
-import itertools
+import re
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -25,7 +25,8 @@ from review.jsondiff import EditError, apply_edit, parse_json
 from review.services import STATUS_ACTIONS, VERDICTS
 from review.workbench import EditErrors, apply_op, apply_typed, first_leaf, typed_values
 from runs.files import download_response
-from runs.pdf import PdfUnreadable, page_png
+from runs import pdf
+from runs.pdf import PdfUnreadable
 from web.backend_errors import backend_errors
 from web.forms.review import (
     EDITOR_OPS,
@@ -581,17 +582,43 @@ def run_release(request: HttpRequest, run_id: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+def _read_at_most(download, limit: int) -> bytes:
+    """A download's first `limit` + 1 bytes at most (one more tells "larger"), the stream closed."""
+    data = bytearray()
+    try:
+        if download.size is not None and download.size > limit:
+            return b"\0" * (limit + 1)
+        for chunk in download.chunks:
+            data.extend(chunk)
+            if len(data) > limit:
+                break
+    finally:
+        close = getattr(download.chunks, "close", None)
+        if close is not None:
+            close()
+    return bytes(data[: limit + 1])
+
+
+_WIDTH = re.compile(r"[0-9]{1,5}")
+
+
 @require_GET
 @backend_errors
 def run_file_page(request: HttpRequest, run_id: str, key: str, number: int) -> HttpResponse:
-    """Page `number` of a run's PDF file as a PNG (runs.pdf), for the pane's source column."""
-    download = get_backend().run_file(run_id, key)
-    data = b"".join(itertools.islice(download.chunks, 0, None))
+    """Page `number` of a run's PDF file as a PNG (runs.pdf: a limited child process, cached),
+    for the pane's source column; `?w=` pixels wide (1-2000). A page past the limits is a
+    "could not render this page" image; a file that is no PDF, too large or without that page a 404."""
+    raw_width = request.GET.get("w", "1000")
+    if not _WIDTH.fullmatch(raw_width) or not 1 <= int(raw_width) <= pdf.MAX_SIDE:
+        return HttpResponse(f"w: the width must be a whole number of pixels from 1 to {pdf.MAX_SIDE}.", status=400,
+                            content_type="text/plain; charset=utf-8")
+    data = _read_at_most(get_backend().run_file(run_id, key), pdf.MAX_BYTES)
     try:
-        png = page_png(data, number, width=min(int(request.GET.get("w", 1000) or 1000), 2000)
-                       if str(request.GET.get("w", "1000")).isdigit() else 1000)
+        rendered = pdf.render_page(data, number, width=int(raw_width))
     except PdfUnreadable as exc:
-        return HttpResponse(str(exc), status=404, content_type="text/plain")
-    response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
+        return HttpResponse(str(exc), status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(rendered.png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600" if rendered.ok else "private, max-age=60"
+    if not rendered.ok:
+        response["X-Loupe-Not-Rendered"] = rendered.reason
     return response
