@@ -237,7 +237,10 @@ LOUPE_PREVIEW_CELL_CHARS = env_int("LOUPE_PREVIEW_CELL_CHARS", 200, minimum=10)
 # Proxy mode: one upstream answer may be at most this large (as sent and as expanded), must be
 # read completely within this many seconds, and its JSON may nest LOUPE_MAX_JSON_DEPTH deep.
 EIGENPAL_MAX_RESPONSE_MB = env_float("EIGENPAL_MAX_RESPONSE_MB", 50, minimum=0.001)
-EIGENPAL_READ_DEADLINE = env_float("EIGENPAL_READ_DEADLINE", 30.0, minimum=0.1)
+EIGENPAL_READ_DEADLINE = env_float("EIGENPAL_READ_DEADLINE", 20.0, minimum=0.1)
+# File downloads stream through (never held whole): bounded by size and time all the same.
+EIGENPAL_MAX_DOWNLOAD_MB = env_float("EIGENPAL_MAX_DOWNLOAD_MB", 600, minimum=0.001)
+EIGENPAL_DOWNLOAD_DEADLINE = env_float("EIGENPAL_DOWNLOAD_DEADLINE", 300.0, minimum=0.1)
 # Recording runs for an automation Loupe does not know: rejected (naming close matches) unless
 # the run says "createAutomation": true, or this is on.
 LOUPE_INGEST_CREATES_AUTOMATIONS = env_bool("LOUPE_INGEST_CREATES_AUTOMATIONS", False)

@@ -24,8 +24,8 @@ from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_r
 from review.jsondiff import EditError, apply_edit, parse_json
 from review.services import STATUS_ACTIONS, VERDICTS
 from review.workbench import EditErrors, apply_op, apply_typed, first_leaf, typed_values
-from runs.files import download_response
 from runs import pdf
+from runs.files import download_response
 from runs.pdf import PdfUnreadable
 from web.backend_errors import backend_errors
 from web.forms.review import (
