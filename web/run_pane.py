@@ -582,21 +582,21 @@ def run_release(request: HttpRequest, run_id: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-def _read_at_most(download, limit: int) -> bytes:
-    """A download's first `limit` + 1 bytes at most (one more tells "larger"), the stream closed."""
+def _read_at_most(download, limit: int) -> bytes | None:
+    """A download's bytes, or None once they pass `limit` (the stream is then left unread)."""
     data = bytearray()
     try:
         if download.size is not None and download.size > limit:
-            return b"\0" * (limit + 1)
+            return None
         for chunk in download.chunks:
             data.extend(chunk)
             if len(data) > limit:
-                break
+                return None
     finally:
         close = getattr(download.chunks, "close", None)
         if close is not None:
             close()
-    return bytes(data[: limit + 1])
+    return bytes(data)
 
 
 _WIDTH = re.compile(r"[0-9]{1,5}")
@@ -614,6 +614,8 @@ def run_file_page(request: HttpRequest, run_id: str, key: str, number: int) -> H
                             content_type="text/plain; charset=utf-8")
     data = _read_at_most(get_backend().run_file(run_id, key), pdf.MAX_BYTES)
     try:
+        if data is None:
+            raise PdfUnreadable(f"The PDF is larger than {pdf.MAX_BYTES // 1_048_576} MB; download it to read it.")
         rendered = pdf.render_page(data, number, width=int(raw_width))
     except PdfUnreadable as exc:
         return HttpResponse(str(exc), status=404, content_type="text/plain; charset=utf-8")
