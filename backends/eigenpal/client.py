@@ -286,8 +286,9 @@ class Upstream:
         try:  # a response read already (an in-process transport's): its content is expanded
             whole = response.content
         except httpx.ResponseNotRead:
+            # iter_raw() without a size: each piece as the network delivers it, so a drip is seen.
             expander, raws = _Expander(response.headers.get("content-encoding", ""), RAW_STEP * 64), \
-                response.iter_raw(RAW_STEP)
+                response.iter_raw()
         else:
             expander, raws = _Expander("", RAW_STEP), (whole[i:i + RAW_STEP] for i in range(0, len(whole), RAW_STEP))
         sent = expanded = 0

@@ -102,7 +102,7 @@ def test_an_expected_file_upload_of_a_bomb_keeps_the_pane(reviewer_client, run):
     reviewer_client.get(f"/runs/{run.pk}/")  # a warm worker
     for make, name, content_type in BOMBS:
         upload = SimpleUploadedFile(name, make()[:1_000_000], content_type=content_type)
-        response, seconds, _ = measured(f"upload of {name} and the pane after it", lambda: reviewer_client.post(
+        response, seconds, _ = measured(f"upload of {name} and the pane after it", lambda upload=upload: reviewer_client.post(
             f"/runs/{run.pk}/expected/upload/", {"file": upload}, follow=True))
         assert response.status_code == 200 and seconds < 5 and f"Expected file {name} saved" in \
             response.content.decode()
