@@ -28,6 +28,7 @@ __all__ = ["MAX_BYTES", "MAX_PAGES", "MAX_SIDE", "PdfUnreadable", "Rendered", "e
 
 WORKER = Path(__file__).with_name("pdf_worker.py")
 CACHE_SECONDS = 24 * 3600  # a rendered page or a refusal, per document hash, page and width
+TIMEOUT_CACHE_SECONDS = 600  # a page that ran out of wall-clock time
 
 
 def page_count(data: bytes) -> int:
@@ -46,6 +47,7 @@ class Rendered:
     seconds: float = 0.0
     peak_rss_kb: int | None = None  # the child's, when it finished
     cached: bool = False
+    timed_out: bool = False  # ended by the wall clock (the page, or a busy machine)
 
 
 def _limits() -> tuple[float, int]:
@@ -63,7 +65,7 @@ def _run_worker(data: bytes, number: int, width: int) -> Rendered:
     except subprocess.TimeoutExpired:  # subprocess.run has killed the child
         reason = f"rendering took longer than {seconds:g} s (LOUPE_PDF_RENDER_SECONDS)"
         return Rendered(placeholder_png(number, reason), ok=False, reason=reason,
-                        seconds=time.perf_counter() - started)
+                        seconds=time.perf_counter() - started, timed_out=True)
     elapsed = time.perf_counter() - started
     stderr = done.stderr.decode("utf-8", "replace")
     if done.returncode == 0 and done.stdout.startswith(b"\x89PNG"):
@@ -95,7 +97,9 @@ def render_page(data: bytes, number: int, *, width: int = 1000) -> Rendered:
             return Rendered(payload, ok=True, cached=True)
         return Rendered(placeholder_png(number, payload), ok=False, reason=payload, cached=True)
     result = _run_worker(data, number, width)
-    cache.set(key, (True, result.png) if result.ok else (False, result.reason), CACHE_SECONDS)
+    # A wall-clock timeout may be the machine's load, not the page: it is tried again sooner.
+    ttl = TIMEOUT_CACHE_SECONDS if result.timed_out else CACHE_SECONDS
+    cache.set(key, (True, result.png) if result.ok else (False, result.reason), ttl)
     return result
 
 
