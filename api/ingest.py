@@ -2,6 +2,7 @@
 
 
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.roles import OPS
@@ -73,6 +74,10 @@ def _file_parts(request: HttpRequest, run_ids: set[str]) -> dict[str, list[FileR
                 name = safe_relative_path(upload.name)
             except BadFileName as exc:
                 raise bad_request(part_name, str(exc)) from None
+            limit = settings.LOUPE_MAX_UPLOAD_BYTES  # one file, as on every other upload path
+            if upload.size > limit:
+                raise ApiError(413, f"The file {name!r} is larger than the limit of {limit / 1_048_576:g} MB "
+                                    "(LOUPE_MAX_UPLOAD_MB).", field=part_name, code="payload_too_large")
             # The upload itself, not its bytes: parts above FILE_UPLOAD_MAX_MEMORY_SIZE sit in a
             # temporary file and are streamed to storage in chunks, so memory stays bounded.
             found.setdefault(run_id, []).append(FileRecord(

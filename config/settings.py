@@ -225,6 +225,24 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.Authenticatio
                   "config.middleware.StorableTextMiddleware")
 # Deepest JSON nesting accepted wherever JSON comes in (ingest, API bodies, editor, examples).
 LOUPE_MAX_JSON_DEPTH = env_int("LOUPE_MAX_JSON_DEPTH", 64, minimum=2)
+# Documents from outside are rendered and previewed within bounds (docs/security.md#documents):
+# a PDF page renders in a child process with this wall-clock/CPU time and address-space limit;
+# a preview (CSV, JSON, text, e-mail) reads at most LOUPE_PREVIEW_KB of a file and shows at most
+# LOUPE_PREVIEW_ROWS rows of LOUPE_PREVIEW_COLUMNS columns, cells cut at LOUPE_PREVIEW_CELL_CHARS.
+LOUPE_PDF_RENDER_SECONDS = env_float("LOUPE_PDF_RENDER_SECONDS", 4.0, minimum=0.1)
+LOUPE_PDF_RENDER_MB = env_int("LOUPE_PDF_RENDER_MB", 200, minimum=64)
+LOUPE_PREVIEW_KB = env_int("LOUPE_PREVIEW_KB", 256, minimum=1)
+LOUPE_PANE_PREVIEW_KB = env_int("LOUPE_PANE_PREVIEW_KB", 1024, minimum=1)  # all previews of one pane
+LOUPE_PREVIEW_ROWS = env_int("LOUPE_PREVIEW_ROWS", 50, minimum=1)
+LOUPE_PREVIEW_COLUMNS = env_int("LOUPE_PREVIEW_COLUMNS", 30, minimum=1)
+LOUPE_PREVIEW_CELL_CHARS = env_int("LOUPE_PREVIEW_CELL_CHARS", 200, minimum=10)
+# Proxy mode: one upstream answer may be at most this large (as sent and as expanded), must be
+# read completely within this many seconds, and its JSON may nest LOUPE_MAX_JSON_DEPTH deep.
+EIGENPAL_MAX_RESPONSE_MB = env_float("EIGENPAL_MAX_RESPONSE_MB", 50, minimum=0.001)
+EIGENPAL_READ_DEADLINE = env_float("EIGENPAL_READ_DEADLINE", 20.0, minimum=0.1)
+# File downloads stream through (never held whole): bounded by size and time all the same.
+EIGENPAL_MAX_DOWNLOAD_MB = env_float("EIGENPAL_MAX_DOWNLOAD_MB", 600, minimum=0.001)
+EIGENPAL_DOWNLOAD_DEADLINE = env_float("EIGENPAL_DOWNLOAD_DEADLINE", 300.0, minimum=0.1)
 # Recording runs for an automation Loupe does not know: rejected (naming close matches) unless
 # the run says "createAutomation": true, or this is on.
 LOUPE_INGEST_CREATES_AUTOMATIONS = env_bool("LOUPE_INGEST_CREATES_AUTOMATIONS", False)

@@ -1,9 +1,11 @@
 """Builds the review pane's context: one place for what the run page and its fragments show."""
 
 import csv
+import email.errors
+import email.header
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email import policy as email_policy
 from email.parser import BytesParser
 from typing import Any
@@ -18,7 +20,7 @@ from backends.base import BackendError, FileInfo, RunInfo
 from backends.saves import pretty
 from datasets.services import default_example_name
 from review.workbench import Corrections
-from runs import pdf
+from runs import jsonbounds, pdf
 from runs.files import preview_kind
 from runs.pdf import page_count
 from runs.sampling import bp_to_percent
@@ -28,9 +30,12 @@ from web.html import format_html
 from web.jsontree import render_tree
 from web.queue_list import RunQueue, ago
 
-PREVIEW_BYTES = 256 * 1024
-PREVIEW_ROWS = 50
-# The pane's prev/next links when the backend resolves neighbours only on click.
+PREVIEW_BYTES = 256 * 1024  # the default of LOUPE_PREVIEW_KB
+PREVIEW_ROWS = 50  # the default of LOUPE_PREVIEW_ROWS
+PANE_PREVIEW_BYTES = 1024 * 1024  # the default of LOUPE_PANE_PREVIEW_KB
+EMAIL_HEADER_CHARS = 2000  # a header's value shown (and decoded) at most
+EMAIL_HEADERS = ("From", "To", "Cc", "Date", "Subject")
+UNAVAILABLE = "Preview unavailable — download the file to read it"
 
 
 @dataclass
@@ -44,11 +49,37 @@ class FilePreview:
     note: str = ""  # why a preview is missing
 
 
-def file_preview(read_head, name: str, content_type: str) -> FilePreview:
-    """What the pane previews of a file; `read_head(limit)` returns its first bytes (OSError: none)."""
-    kind = preview_kind(name, content_type)
+@dataclass(frozen=True)
+class PreviewLimits:
+    """The bounds of one preview (docs/security.md#documents): bytes read, rows, columns, cell length."""
+
+    max_bytes: int = PREVIEW_BYTES
+    rows: int = PREVIEW_ROWS
+    columns: int = 30
+    cell_chars: int = 200
+
+    @classmethod
+    def from_settings(cls) -> "PreviewLimits":
+        return cls(max_bytes=settings.LOUPE_PREVIEW_KB * 1024, rows=settings.LOUPE_PREVIEW_ROWS,
+                   columns=settings.LOUPE_PREVIEW_COLUMNS, cell_chars=settings.LOUPE_PREVIEW_CELL_CHARS)
+
+
+def pane_preview_kind(name: str, content_type: str) -> str:
     if name.lower().endswith(".eml") or content_type == "message/rfc822":
-        kind = "email"
+        return "email"
+    return preview_kind(name, content_type)
+
+
+def unavailable(reason: str) -> FilePreview:
+    return FilePreview(kind="none", note=f"{UNAVAILABLE} ({reason}).")
+
+
+def file_preview(read_head, name: str, content_type: str, limits: PreviewLimits | None = None) -> FilePreview:
+    """What the pane previews of a file; `read_head(limit)` returns its first bytes (OSError: none).
+    Bounded in bytes read, output and time: a file a preview cannot show within its limits is
+    "preview unavailable", never a failed pane."""
+    limits = limits or PreviewLimits.from_settings()
+    kind = pane_preview_kind(name, content_type)
     if kind == "pdf":
         try:
             return FilePreview(kind="pdf", pages=page_count(read_head(pdf.MAX_BYTES + 1)))
@@ -59,44 +90,106 @@ def file_preview(read_head, name: str, content_type: str) -> FilePreview:
     if kind in ("image", "none"):
         return FilePreview(kind=kind)
     try:
-        data = read_head(PREVIEW_BYTES + 1)
+        data = read_head(limits.max_bytes + 1)
     except (OSError, BackendError):
         return FilePreview(kind="none")
-    truncated = len(data) > PREVIEW_BYTES
-    text = data[:PREVIEW_BYTES].decode("utf-8", errors="replace")
+    truncated = len(data) > limits.max_bytes
+    data = data[: limits.max_bytes]
+    try:
+        return _preview(kind, data, truncated, limits)
+    except (ValueError, LookupError, RecursionError, MemoryError, csv.Error, email.errors.MessageError) as exc:
+        # The parsers are bounded by the bytes they get; anything they still refuse is no 500.
+        return unavailable(f"{type(exc).__name__} while reading it as {kind}")
+
+
+def _preview(kind: str, data: bytes, truncated: bool, limits: PreviewLimits) -> FilePreview:
     if kind == "email":
-        return email_preview(data[:PREVIEW_BYTES], truncated)
+        return email_preview(data, truncated)
+    text = data.decode("utf-8", errors="replace")
     if kind == "csv":
-        rows = list(csv.reader(io.StringIO(text)))
-        return FilePreview(kind="csv", rows=rows[: PREVIEW_ROWS + 1],
-                           truncated=truncated or len(rows) > PREVIEW_ROWS + 1)
+        return csv_preview(text, truncated, limits)
     if kind == "json" and not truncated:
         try:
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        except ValueError:
+            pretty_text = json.dumps(jsonbounds.loads(text), indent=2, ensure_ascii=False)
+        except ValueError:  # not JSON, or nested past LOUPE_MAX_JSON_DEPTH: shown as text
             kind = "text"
+        else:
+            if len(pretty_text) <= 4 * limits.max_bytes:  # indentation of a deep document can multiply it
+                text = pretty_text
     return FilePreview(kind=kind, text=text, truncated=truncated)
 
 
-def email_preview(data: bytes, truncated: bool) -> FilePreview:
-    """An e-mail's main headers and its plain-text body (HTML parts are not rendered)."""
-    message = BytesParser(policy=email_policy.default).parsebytes(data)
-    headers = [(h, str(message[h])) for h in ("From", "To", "Cc", "Date", "Subject") if message[h]]
+def _cut(cell: str, chars: int) -> str:
+    return cell if len(cell) <= chars else cell[: chars - 1] + "…"
+
+
+def csv_preview(text: str, truncated: bool, limits: PreviewLimits) -> FilePreview:
+    """The first rows of a CSV, columns and cells cut to the limits. A cell longer than the csv
+    module's field limit (128 KB) is a csv.Error: "preview unavailable"."""
+    rows, cut = [], truncated
+    for row in csv.reader(io.StringIO(text)):
+        if len(rows) > limits.rows:
+            cut = True
+            break
+        if len(row) > limits.columns:
+            row, cut = row[: limits.columns] + ["…"], True
+        if any(len(cell) > limits.cell_chars for cell in row):
+            row, cut = [_cut(cell, limits.cell_chars) for cell in row], True
+        rows.append(row)
+    return FilePreview(kind="csv", rows=rows, truncated=cut)
+
+
+def _header_text(raw) -> str:
+    """A header's value as shown: unfolded, cut to EMAIL_HEADER_CHARS *before* any decoding, its
+    encoded words (=?utf-8?...?=) decoded. No address parsing: the structured parser of the
+    email package is quadratic or recursive on hostile headers (60,000 addresses, nested comments)."""
+    value = " ".join(str(raw).split())
+    cut = len(value) > EMAIL_HEADER_CHARS
+    value = value[:EMAIL_HEADER_CHARS]
+    if "=?" in value:
+        try:
+            value = str(email.header.make_header(email.header.decode_header(value)))
+        except (ValueError, LookupError, email.errors.HeaderParseError):
+            pass
+    return value + (" …" if cut else "")
+
+
+def _part_text(part) -> str:
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
     try:
-        part = message.get_body(preferencelist=("plain",))
-        body = part.get_content() if part is not None else ""
-    except (LookupError, ValueError):
-        body = ""
+        return payload.decode(charset, errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
+
+
+def email_preview(data: bytes, truncated: bool) -> FilePreview:
+    """An e-mail's main headers and its first plain-text part (HTML parts are not rendered).
+    Parsed with the compat32 policy: headers stay strings (see _header_text)."""
+    message = BytesParser(policy=email_policy.compat32).parsebytes(data)
+    headers = [(h, _header_text(message[h])) for h in EMAIL_HEADERS if message[h]]
+    body = ""
+    for depth, part in enumerate(message.walk()):
+        if depth > 200:
+            break
+        if part.get_content_type() == "text/plain" and not part.is_multipart() and \
+                part.get_content_disposition() != "attachment":
+            body = _part_text(part)
+            break
     if not body:
         body = "(no plain-text part)"
     return FilePreview(kind="email", text=body, headers=headers, truncated=truncated)
 
 
 class _Previews:
-    """Previews of a run's files within the backend's budget of reads (remote reads cost calls)."""
+    """Previews of a run's files within the backend's budget of reads (remote reads cost calls)
+    and the pane's budget of preview bytes (LOUPE_PANE_PREVIEW_KB): a pane of a hundred small
+    files shows the first ones, the others say the budget is spent."""
 
     def __init__(self, backend, run: RunInfo):
         self.backend, self.run, self.left = backend, run, backend.preview_budget
+        self.limits = PreviewLimits.from_settings()
+        self.bytes_left = settings.LOUPE_PANE_PREVIEW_KB * 1024
 
     def __call__(self, files: list[FileInfo], *, expected: bool = False) -> list[tuple]:
         return [(f, self.preview(f, expected)) for f in files]
@@ -109,7 +202,15 @@ class _Previews:
                 self.left -= 1
             return self.backend.read_head(self.run, f, limit, expected=expected)
 
-        return file_preview(read_head, f.name, f.content_type)
+        if pane_preview_kind(f.name, f.content_type) in ("image", "none", "pdf"):
+            return file_preview(read_head, f.name, f.content_type, self.limits)
+        if self.bytes_left < 1024:
+            return unavailable(f"this page already shows {settings.LOUPE_PANE_PREVIEW_KB} KB of previews, "
+                               "LOUPE_PANE_PREVIEW_KB")
+        limits = replace(self.limits, max_bytes=min(self.limits.max_bytes, self.bytes_left))
+        preview = file_preview(read_head, f.name, f.content_type, limits)
+        self.bytes_left -= min(limits.max_bytes, f.size if f.size is not None else limits.max_bytes)
+        return preview
 
 
 # The pane shows a run's latest changes; the whole history loads on demand (web/run_pane.py

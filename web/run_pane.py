@@ -5,7 +5,7 @@ Runs and reviews come from the configured backend (backends.get_backend()). When
 page says what went wrong and keeps what the reviewer typed: the pane re-renders with the bound
 forms when the run could be loaded, else `backend_unavailable` (web/backend_errors.py) offers the same POST again."""
 
-import itertools
+import re
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -24,8 +24,9 @@ from datasets.services import default_example_name
 from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_take
 from review.services import free_name
 from review.workbench import typed_values
+from runs import pdf
 from runs.files import download_response
-from runs.pdf import PdfUnreadable, page_png
+from runs.pdf import PdfUnreadable
 from web.backend_errors import backend_errors
 from web.forms.review import (
     ExpectedCopyForm,
@@ -381,17 +382,45 @@ def run_release(request: HttpRequest, run_id: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+def _read_at_most(download, limit: int) -> bytes | None:
+    """A download's bytes, or None once they pass `limit` (the stream is then left unread)."""
+    data = bytearray()
+    try:
+        if download.size is not None and download.size > limit:
+            return None
+        for chunk in download.chunks:
+            data.extend(chunk)
+            if len(data) > limit:
+                return None
+    finally:
+        close = getattr(download.chunks, "close", None)
+        if close is not None:
+            close()
+    return bytes(data)
+
+
+_WIDTH = re.compile(r"[0-9]{1,5}")
+
+
 @require_GET
 @backend_errors
 def run_file_page(request: HttpRequest, run_id: str, key: str, number: int) -> HttpResponse:
-    """Page `number` of a run's PDF file as a PNG (runs.pdf), for the pane's source column."""
-    download = get_backend().run_file(run_id, key)
-    data = b"".join(itertools.islice(download.chunks, 0, None))
+    """Page `number` of a run's PDF file as a PNG (runs.pdf: a limited child process, cached),
+    for the pane's source column; `?w=` pixels wide (1-2000). A page past the limits is a
+    "could not render this page" image; a file that is no PDF, too large or without that page a 404."""
+    raw_width = request.GET.get("w", "1000")
+    if not _WIDTH.fullmatch(raw_width) or not 1 <= int(raw_width) <= pdf.MAX_SIDE:
+        return HttpResponse(f"w: the width must be a whole number of pixels from 1 to {pdf.MAX_SIDE}.", status=400,
+                            content_type="text/plain; charset=utf-8")
+    data = _read_at_most(get_backend().run_file(run_id, key), pdf.MAX_BYTES)
     try:
-        png = page_png(data, number, width=min(int(request.GET.get("w", 1000) or 1000), 2000)
-                       if str(request.GET.get("w", "1000")).isdigit() else 1000)
+        if data is None:
+            raise PdfUnreadable(f"The PDF is larger than {pdf.MAX_BYTES // 1_048_576} MB; download it to read it.")
+        rendered = pdf.render_page(data, number, width=int(raw_width))
     except PdfUnreadable as exc:
-        return HttpResponse(str(exc), status=404, content_type="text/plain")
-    response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
+        return HttpResponse(str(exc), status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(rendered.png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600" if rendered.ok else "private, max-age=60"
+    if not rendered.ok:
+        response["X-Loupe-Not-Rendered"] = rendered.reason
     return response

@@ -57,6 +57,9 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Step
                                   write=s.EIGENPAL_WRITE_TIMEOUT, pool=s.EIGENPAL_POOL_TIMEOUT),
             max_retries=s.EIGENPAL_MAX_RETRIES, backoff=s.EIGENPAL_RETRY_BACKOFF,
             retry_after_max=s.EIGENPAL_RETRY_AFTER_MAX, max_connections=s.EIGENPAL_MAX_CONNECTIONS,
+            max_response_bytes=int(s.EIGENPAL_MAX_RESPONSE_MB * 1_048_576), read_deadline=s.EIGENPAL_READ_DEADLINE,
+            max_download_bytes=int(s.EIGENPAL_MAX_DOWNLOAD_MB * 1_048_576),
+            download_deadline=s.EIGENPAL_DOWNLOAD_DEADLINE,
             transport=transport, **({"sleep": sleep} if sleep else {}))
         self._lock = threading.Lock()
         self._automations_cache: tuple[float, list[dict]] | None = None

@@ -11,11 +11,21 @@ Retries (docs/api-feedback.md#retries says what the SDK retries; Loupe is strict
 - 429 is a refusal before any work, so it is retried for every method, after waiting out its
   Retry-After when that is at most EIGENPAL_RETRY_AFTER_MAX seconds; longer, the page says when
   to try again.
+
+Bounded reads (docs/security.md#proxy-reads): an answer is read as a stream and refused with a
+502 naming the limit once it passes EIGENPAL_MAX_RESPONSE_MB as sent or as expanded (gzip and
+deflate are expanded here, a bounded step at a time, so a gzip bomb never expands past the cap),
+once the whole read passes EIGENPAL_READ_DEADLINE seconds (a drip of one byte a second ends
+there, not at gunicorn's timeout), or when its JSON nests past LOUPE_MAX_JSON_DEPTH (+ the
+envelope's levels). File downloads stream with the same per-step expansion bound and the
+EIGENPAL_DOWNLOAD_DEADLINE; they are never held in memory whole.
 """
 
 import contextvars
+import json as jsonlib
 import platform
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,9 +34,13 @@ from urllib.parse import quote
 import httpx
 
 from backends.base import BackendError, ChangeRefused, Misconfigured, NotFound, Unavailable
+from runs import jsonbounds
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+ENVELOPE_DEPTH = 16  # levels an answer may nest around the documents it carries (a run's output)
+RAW_STEP = 16 * 1024  # bytes of a compressed body expanded at a time
+ACCEPT_ENCODING = "gzip, deflate"
 USER_AGENT = f"loupe-proxy/0.1 (python-{platform.python_version()}; httpx-{httpx.__version__})"
 
 
@@ -88,7 +102,7 @@ def file_path(value: str) -> str:
 def _first_issue(response: httpx.Response) -> tuple[str, str, str | None]:
     """(message, field, request id) from the error envelope, tolerating any body."""
     try:
-        body = response.json()
+        body = parse_json(response.content, jsonbounds.max_depth() + ENVELOPE_DEPTH)
     except ValueError:
         body = None
     request_id = response.headers.get("x-request-id")
@@ -105,6 +119,61 @@ def retry_after_seconds(response: httpx.Response) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+class AnswerTooDeep(ValueError):
+    pass
+
+
+def parse_json(body: bytes, limit: int):
+    """json.loads, refusing (AnswerTooDeep, a ValueError) a document nested past `limit`
+    without ever recursing past Python's limit."""
+    try:
+        value = jsonlib.loads(body)
+    except RecursionError:
+        raise AnswerTooDeep(limit) from None
+    if jsonbounds.json_depth(value, limit) > limit:
+        raise AnswerTooDeep(limit)
+    return value
+
+
+class _Expander:
+    """A body's Content-Encoding undone a bounded step at a time: each step's output is at most
+    `step` bytes, so a gzip bomb costs memory in steps, counted as it expands."""
+
+    def __init__(self, encoding: str, step: int):
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self.inflater = None
+        elif encoding in ("gzip", "x-gzip"):
+            self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self.inflater, self.first = zlib.decompressobj(), True
+        else:
+            raise Unavailable(f"The EigenPal API answered with Content-Encoding {encoding[:40]!r}, which Loupe does "
+                              f"not read (it asks for {ACCEPT_ENCODING}).")
+        self.encoding, self.step = encoding, step
+
+    def feed(self, raw: bytes) -> Iterator[bytes]:
+        if self.inflater is None:
+            if raw:
+                yield raw
+            return
+        try:
+            if self.encoding == "deflate" and self.first and raw:
+                self.first = False
+                if (raw[0] & 0x0F) != 8:  # no zlib header: a raw deflate stream
+                    self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            data = raw
+            while data:
+                out = self.inflater.decompress(data, self.step)
+                data = self.inflater.unconsumed_tail
+                if out:
+                    yield out
+                elif not data:
+                    break
+        except zlib.error as exc:
+            raise Unavailable(f"The EigenPal API sent a {self.encoding} body that does not expand ({exc}).") from None
+
+
 class Upstream:
     """The upstream API and the one client that talks to it. Paths are relative to `prefix`, the
     generation's API root under EIGENPAL_BASE_URL (`/api/v1` for feedback, `/v1` for reviews;
@@ -114,8 +183,14 @@ class Upstream:
 
     def __init__(self, *, base_url: str, api_key: str, timeout: httpx.Timeout, max_retries: int = 2,
                  backoff: float = 0.25, retry_after_max: float = 5.0, max_connections: int = 20,
-                 transport: httpx.BaseTransport | None = None, sleep=time.sleep):
+                 transport: httpx.BaseTransport | None = None, sleep=time.sleep,
+                 max_response_bytes: int = 50 * 1024 * 1024, read_deadline: float = 20.0,
+                 download_deadline: float = 300.0, max_download_bytes: int = 600 * 1024 * 1024):
         self.base_url = base_url.rstrip("/")
+        self.max_response_bytes = max_response_bytes
+        self.read_deadline = read_deadline
+        self.download_deadline = download_deadline
+        self.max_download_bytes = max_download_bytes
         self.api_key = api_key
         self.timeout = timeout
         self.max_retries = max_retries
@@ -124,7 +199,8 @@ class Upstream:
         self.sleep = sleep
         self.http = httpx.Client(
             base_url=self.base_url,
-            headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT, "Accept": "application/json"},
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT, "Accept": "application/json",
+                     "Accept-Encoding": ACCEPT_ENCODING},
             timeout=timeout,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
                                 keepalive_expiry=30.0),
@@ -156,7 +232,12 @@ class Upstream:
                                               headers=headers)
             started = time.perf_counter()
             try:
-                response = self.http.send(request, stream=stream)
+                response = self.http.send(request, stream=True)
+                if not stream or response.status_code >= 300:
+                    response = self._buffered(response, started, path)
+            except BackendError:
+                _record(method, str(request.url), time.perf_counter() - started)
+                raise
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 _record(method, str(request.url), time.perf_counter() - started)
                 if attempt < self.max_retries:
@@ -174,8 +255,6 @@ class Upstream:
             status = response.status_code
             if status < 300:
                 return response
-            if stream:
-                response.read()
             if status == 429 and attempt < self.max_retries:
                 wait = retry_after_seconds(response)
                 if wait is None or wait <= self.retry_after_max:
@@ -186,6 +265,59 @@ class Upstream:
                 continue
             raise self._status_error(response)
 
+    # -- bounded reads ----------------------------------------------------------------------
+
+    def _limit_text(self, limit: int) -> str:
+        return f"{limit / 1_048_576:g} MB"
+
+    def body_chunks(self, response: httpx.Response, started: float, path: str, *, download: bool = False
+                    ) -> Iterator[bytes]:
+        """The body of a streamed `response`, expanded, in chunks; Unavailable (naming the limit)
+        once it passes the size cap as sent or as expanded, or the read passes its deadline.
+        The caller closes the response."""
+        cap = self.max_download_bytes if download else self.max_response_bytes
+        deadline_s = self.download_deadline if download else self.read_deadline
+        setting = ("EIGENPAL_MAX_DOWNLOAD_MB", "EIGENPAL_DOWNLOAD_DEADLINE") if download else (
+            "EIGENPAL_MAX_RESPONSE_MB", "EIGENPAL_READ_DEADLINE")
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > cap:
+            raise Unavailable(f"The EigenPal API's answer to {path} is {int(length) / 1_048_576:.1f} MB; Loupe reads "
+                              f"at most {self._limit_text(cap)} ({setting[0]}).")
+        try:  # a response read already (an in-process transport's): its content is expanded
+            whole = response.content
+        except httpx.ResponseNotRead:
+            # iter_raw() without a size: each piece as the network delivers it, so a drip is seen.
+            expander, raws = _Expander(response.headers.get("content-encoding", ""), RAW_STEP * 64), \
+                response.iter_raw()
+        else:
+            expander, raws = _Expander("", RAW_STEP), (whole[i:i + RAW_STEP] for i in range(0, len(whole), RAW_STEP))
+        sent = expanded = 0
+        for raw in raws:
+            sent += len(raw)
+            if sent > cap:
+                raise Unavailable(f"The EigenPal API's answer to {path} is larger than {self._limit_text(cap)} "
+                                  f"({setting[0]}); Loupe stopped reading it.")
+            for piece in expander.feed(raw):
+                expanded += len(piece)
+                if expanded > cap:
+                    raise Unavailable(f"The EigenPal API's answer to {path} expands to more than "
+                                      f"{self._limit_text(cap)} ({setting[0]}); Loupe stopped reading it.")
+                yield piece
+            if time.perf_counter() - started > deadline_s:
+                raise Unavailable(f"The EigenPal API took longer than {deadline_s:g} s to send its answer to {path} "
+                                  f"({setting[1]}); Loupe stopped reading it. Try again shortly.")
+
+    def _buffered(self, response: httpx.Response, started: float, path: str) -> httpx.Response:
+        """The whole (bounded) body of a streamed response, as a plain response."""
+        try:
+            body = b"".join(self.body_chunks(response, started, path))
+        finally:
+            response.close()
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=response.request,
+                              extensions=response.extensions)
+
     def json(self, method: str, path: str, **kwargs):
         """A request whose success body is JSON (None for 204 or an empty body)."""
         response = self.request(method, path, **kwargs)
@@ -195,8 +327,12 @@ class Upstream:
         if content_type and "json" not in content_type:
             raise Unavailable(f"The EigenPal API answered {path} with {content_type.split(';')[0]}, not JSON. "
                               "Check that EIGENPAL_BASE_URL is the API's root URL.", status=response.status_code)
+        limit = jsonbounds.max_depth() + ENVELOPE_DEPTH
         try:
-            return response.json()
+            return parse_json(response.content, limit)
+        except AnswerTooDeep:
+            raise Unavailable(f"The EigenPal API answered {path} with JSON nested more than {limit} levels deep; "
+                              f"Loupe reads at most LOUPE_MAX_JSON_DEPTH + {ENVELOPE_DEPTH} levels.") from None
         except ValueError:
             raise Unavailable(f"The EigenPal API answered {path} with a body that is not valid JSON.",
                               status=response.status_code) from None

@@ -20,8 +20,8 @@ generation has no "partial" verdict: partial is sent as incorrect and reads back
 import re
 
 from backends.base import BackendError, ChangeRefused, Misconfigured
-from backends.eigenpal.client import Upstream, file_path, seg
-from runs import chips
+from backends.eigenpal.client import ENVELOPE_DEPTH, Upstream, file_path, parse_json, seg
+from runs import chips, jsonbounds
 from runs.chips import Chip, derive_chip
 from runs.sampling import BUCKETS, sample_bucket
 
@@ -214,7 +214,7 @@ def _answer(upstream: Upstream, path: str, key: str, params: dict | None = None)
     if "json" not in response.headers.get("content-type", ""):
         return None
     try:
-        body = response.json()
+        body = parse_json(response.content, jsonbounds.max_depth() + ENVELOPE_DEPTH)
     except ValueError:
         return None
     return body if isinstance(body, dict) and key in body else None

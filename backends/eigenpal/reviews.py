@@ -1,6 +1,8 @@
 """Proxy mode: run and expected files, the audit trail, review writes, expected files, promotion."""
 
 
+import time
+
 import httpx
 
 from backends.base import (
@@ -16,7 +18,6 @@ from backends.base import (
     ScoreInfo,
 )
 from backends.eigenpal.client import file_path, seg
-from backends.eigenpal.wire import CHUNK
 from review.models import AuditEvent
 from review.queries import audit_trail
 from runs.files import BadFileName, guess_content_type, safe_relative_path
@@ -28,11 +29,11 @@ class ReviewsMixin:
     def _stream(self, path: str, name: str) -> FileDownload:
         return self._streamed(self.upstream.request("GET", path, stream=True), name)
 
-    @staticmethod
-    def _streamed(response: httpx.Response, name: str) -> FileDownload:
+    def _streamed(self, response: httpx.Response, name: str) -> FileDownload:
         def chunks():
+            # Bounded as it streams (backends/eigenpal/client.py): size as sent and expanded, time.
             try:
-                yield from response.iter_bytes(CHUNK)
+                yield from self.upstream.body_chunks(response, time.perf_counter(), name, download=True)
             finally:
                 response.close()
 

@@ -58,6 +58,17 @@ def test_multipart_file_parts_attach_files_to_their_runs(ops_api, record):
         ("output", "report.csv", 4)
 
 
+def test_a_file_part_over_the_one_file_limit_is_a_413_naming_the_part(ops_api, record, settings):
+    """The body may hold 20 files' worth; one part may not be larger than one file (issue 17)."""
+    settings.LOUPE_MAX_UPLOAD_BYTES = 64 * 1024
+    part = f"files.{record['id']}.input"
+    response = ops_api.post(URL, {"runs": json.dumps([record]),
+                                  part: SimpleUploadedFile("scan.pdf", b"x" * (4 * 64 * 1024))})
+    issue = response.json()["issues"][0]
+    assert response.status_code == 413 and issue["field"] == part and "0.0625 MB" in issue["message"]
+    assert not Run.objects.exists() and not RunFile.objects.exists()
+
+
 def test_a_file_part_for_a_run_not_in_the_request_is_a_400(ops_api, record):
     response = ops_api.post(URL, {"runs": json.dumps(record), "files.other.output": SimpleUploadedFile("a", b"a")})
     assert response.status_code == 400 and not Run.objects.exists()
