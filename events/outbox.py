@@ -64,6 +64,12 @@ def subscriptions_matching(event_type: str, automation_id: str | None) -> list[S
     return [s for s in Subscription.objects.filter(scope, active=True).order_by("id") if s.accepts(event_type)]
 
 
+def event_wanted(event_type: str) -> bool:
+    """Whether any active subscription takes this type (one query): lets an emitter skip
+    building its data when nobody listens."""
+    return any(s.accepts(event_type) for s in Subscription.objects.filter(active=True).only("event_types"))
+
+
 def event_emit(*, type: str, automation_id: str | None, data: dict) -> Message | None:  # noqa: A002
     """Record an event for every active subscription that wants it, in the caller's transaction.
 

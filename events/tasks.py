@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 
-from events.delivery import delivery_attempt, deliveries_orphaned
+from events.delivery import deliveries_orphaned, delivery_attempt
 from events.models import Delivery
 
 logger = logging.getLogger("loupe.webhooks")
