@@ -100,5 +100,20 @@ def deliveries_orphaned(now: datetime, ready_task_ids: set[str]) -> list[Deliver
     """Pending deliveries of active subscriptions that nothing will send: no lease in force and
     no task waiting for them (the worker that held it died, or the enqueue never happened)."""
     pending = (Delivery.objects.filter(status=DeliveryStatus.PENDING, subscription__active=True)
-               .exclude(leased_until__gt=now).only("pk", "task_id", "next_attempt_at"))
+               .exclude(leased_until__gt=now).only("pk", "task_id", "next_attempt_at", "leased_until"))
     return [d for d in pending if d.task_id not in ready_task_ids]
+
+
+def delivery_interrupted(delivery_id: int) -> None:
+    """Log the attempt a dead worker left unfinished (its lease ran out) and free the delivery."""
+    with transaction.atomic():
+        Delivery.objects.select_for_update().filter(pk=delivery_id).values_list("pk", flat=True).first()
+        delivery = Delivery.objects.get(pk=delivery_id)
+        if delivery.leased_until is None or delivery.leased_until > timezone.now():
+            return
+        DeliveryAttempt.objects.create(
+            delivery=delivery, number=delivery.attempts, started_at=delivery.leased_until - _lease(),
+            error="Interrupted: the worker stopped during this attempt; sending again.")
+        delivery.leased_until = None
+        delivery.last_error = "Interrupted: the worker stopped during the last attempt."
+        delivery.save(update_fields=["leased_until", "last_error"])

@@ -12,6 +12,7 @@
 import ipaddress
 import json
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,15 @@ from django.conf import settings
 from standardwebhooks.webhooks import Webhook
 
 USER_AGENT = "Loupe-Webhooks/1"
+_SSL_CONTEXT: ssl.SSLContext | None = None
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """Built once per process (loading the CA bundle costs a good part of a second)."""
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context()
+    return _SSL_CONTEXT
 
 
 class UnsafeTarget(ValueError):
@@ -148,7 +158,8 @@ def send(url: str, secret: str, message_id: str, payload: dict, when: datetime) 
     headers["host"] = parts.netloc
     timeout = httpx.Timeout(total, connect=min(total, 5.0))
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
+                          verify=_ssl_context()) as client:
             request = client.build_request("POST", _pinned_url(url, addresses[0]), content=body.encode(),
                                            headers=headers, extensions={"sni_hostname": parts.hostname})
             response = client.send(request, stream=True)

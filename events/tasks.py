@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 
-from events.delivery import deliveries_orphaned, delivery_attempt
+from events.delivery import deliveries_orphaned, delivery_attempt, delivery_interrupted
 from events.models import Delivery
 
 logger = logging.getLogger("loupe.webhooks")
@@ -65,6 +65,8 @@ def deliveries_recover() -> int:
     now = timezone.now()
     orphans = deliveries_orphaned(now, _ready_ids(deliver.module_path))
     for delivery in orphans:
+        if delivery.leased_until is not None:
+            delivery_interrupted(delivery.pk)
         _enqueue_one(delivery.pk, delivery.next_attempt_at)
     if orphans:
         logger.warning("Re-enqueued %d webhook deliveries whose task was lost.", len(orphans))
