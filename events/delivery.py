@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from events.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
 from events.send import send
+from events.types import WEBHOOK_TEST
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -39,7 +40,7 @@ def _claim(delivery_id: int, now: datetime) -> tuple[Delivery, Subscription] | N
         if delivery.leased_until and delivery.leased_until > now:
             return None
         subscription = Subscription.objects.get(pk=delivery.subscription_id)
-        if not subscription.active:
+        if not subscription.active and delivery.message.type != WEBHOOK_TEST:
             return None  # kept pending; resuming the subscription enqueues it again
         delivery.attempts += 1
         delivery.leased_until = now + _lease()

@@ -127,3 +127,18 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of delivery {self.delivery_id}: {self.status_code or self.error}"
+
+
+class InboundMessage(models.Model):
+    """A platform webhook already handled (proxy mode, docs/webhooks.md#inbound-platform-webhooks-proxy-mode):
+    its `webhook-id`, so a replay or a retry is handled once."""
+
+    id = models.CharField(primary_key=True, max_length=200)
+    type = models.CharField(max_length=64, blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.type}"
