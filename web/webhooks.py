@@ -50,7 +50,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         else:
             # Shown once, on the next page: never again (only a hint of it is kept on screen).
             request.session[NEW_SECRET] = {"id": sub.pk, "secret": sub.secret}
-            return redirect(f"{reverse('webhooks')}#subscription-{sub.pk}")
+            return redirect("webhooks")
     new_secret = request.session.pop(NEW_SECRET, None) if request.method == "GET" else None
     subscriptions = list(Subscription.objects.select_related("created_by").order_by("id"))
     status = 400 if request.method == "POST" else 200
