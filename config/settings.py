@@ -295,6 +295,8 @@ LOUPE_WEBHOOKS_LEASE_SECONDS = env_float("LOUPE_WEBHOOKS_LEASE_SECONDS", LOUPE_W
 LOUPE_WEBHOOKS_SWEEP_SECONDS = env_float("LOUPE_WEBHOOKS_SWEEP_SECONDS", 60.0, minimum=0.1)
 # A subscription whose last N messages all ended dead is paused (0: never).
 LOUPE_WEBHOOKS_PAUSE_AFTER_DEAD = env_int("LOUPE_WEBHOOKS_PAUSE_AFTER_DEAD", 5, minimum=0)
+# Finished deliveries, their attempt log and messages are kept this many days (the sweep prunes).
+LOUPE_WEBHOOKS_KEEP_DAYS = env_float("LOUPE_WEBHOOKS_KEEP_DAYS", 30.0, minimum=0)
 # Inbound platform webhooks in proxy mode (POST /api/v1/webhooks/eigenpal): the Standard
 # Webhooks secret the platform signs with; empty switches the endpoint off (404).
 LOUPE_INBOUND_WEBHOOK_SECRET = env_str("LOUPE_INBOUND_WEBHOOK_SECRET", "")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 
 from events.delivery import deliveries_orphaned, delivery_attempt, delivery_interrupted
-from events.models import Delivery
+from events.models import Delivery, DeliveryStatus, Message
 
 logger = logging.getLogger("loupe.webhooks")
 
@@ -31,9 +31,23 @@ def deliver(delivery_id: int) -> str:
 
 @task()
 def sweep() -> int:
-    """Enqueue lost deliveries again; keeps one sweep scheduled ahead."""
+    """Enqueue lost deliveries again and prune old rows; keeps one sweep scheduled ahead."""
     _schedule_sweep()
-    return deliveries_recover()
+    recovered = deliveries_recover()
+    prune()
+    return recovered
+
+
+def prune() -> None:
+    """Retention: finished deliveries (with their log) and their messages after
+    LOUPE_WEBHOOKS_KEEP_DAYS; the queue's own finished task rows after a day."""
+    from django_tasks_db.models import DBTaskResult
+
+    now = timezone.now()
+    old = now - timedelta(days=float(settings.LOUPE_WEBHOOKS_KEEP_DAYS))
+    Delivery.objects.filter(finished_at__lt=old).exclude(status=DeliveryStatus.PENDING).delete()
+    Message.objects.filter(created_at__lt=old, deliveries__isnull=True).delete()
+    DBTaskResult.objects.finished().filter(finished_at__lt=now - timedelta(days=1)).delete()
 
 
 def _enqueue_one(delivery_id: int, when) -> None:

@@ -190,3 +190,20 @@ def test_a_paused_subscription_is_not_sent_to(receiver):
     Subscription.objects.filter(pk=sub.pk).update(active=False, paused_reason="by ops")
     assert delivery_attempt(Delivery.objects.get().pk) is None
     assert receiver.received == [] and Delivery.objects.get().status == DeliveryStatus.PENDING
+
+
+def test_the_sweep_prunes_finished_deliveries_after_the_keep_days(receiver, settings):
+    from events.models import Message
+    from events.tasks import prune
+
+    settings.LOUPE_WEBHOOKS_KEEP_DAYS = 30
+    _subscribed(receiver)
+    _emit(1)
+    _emit(2)
+    done, waiting = Delivery.objects.order_by("pk")
+    delivery_attempt(done.pk)
+    Delivery.objects.filter(pk=done.pk).update(finished_at=timezone.now() - timedelta(days=31))
+    Message.objects.update(created_at=timezone.now() - timedelta(days=31))
+    prune()
+    assert list(Delivery.objects.values_list("pk", flat=True)) == [waiting.pk]  # pending: kept
+    assert Message.objects.count() == 1
