@@ -5,20 +5,26 @@ and a rolled-back decision sends nothing."""
 import re
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import KEY_PREFIX as API_KEY_PREFIX
 from events.models import Delivery, Message, Subscription
 from events.tasks import deliveries_enqueue
 from events.types import EVENT_TYPES, WEBHOOK_TEST
 
 # Keys that never go out in a payload, at any depth (docs/webhooks.md#what-a-payload-never-holds).
-FORBIDDEN_KEYS = frozenset({"secret", "password", "sessionid", "session_key", "session", "api_key", "apikey",
+FORBIDDEN_KEYS = frozenset({"secret", "password", "sessionid", "session_key", "api_key", "apikey",
                             "csrftoken", "authorization"})
 # A URL that works without a key: presigned storage URLs carry their credentials in the query.
 _PRESIGNED = re.compile(r"(X-Amz-Signature|X-Amz-Credential|AWSAccessKeyId|[?&]Signature=|[?&]sig=|[?&]token=)",
                         re.IGNORECASE)
+
+
+# A Loupe API key as accounts.models.ApiKey.issue makes them.
+_API_KEY = re.compile(re.escape(API_KEY_PREFIX) + r"[A-Za-z0-9_-]{40,}")
 
 
 class UnsafePayload(ValueError):
@@ -40,8 +46,10 @@ def payload_problem(data, path: str = "data") -> str | None:
             if problem:
                 return problem
     elif isinstance(data, str):
-        if data.startswith("whsec_"):
-            return f"{path}: a webhook secret never goes into a payload."
+        if data.startswith("whsec_") or _API_KEY.search(data):
+            return f"{path}: a secret or API key never goes into a payload."
+        if settings.SECRET_KEY and len(data) >= len(settings.SECRET_KEY) and settings.SECRET_KEY in data:
+            return f"{path}: the server's secret key never goes into a payload."
         if data.startswith(("http://", "https://")) and _PRESIGNED.search(data):
             return f"{path}: a file URL that works without a key never goes into a payload."
     return None

@@ -60,9 +60,18 @@ def test_emit_enqueues_the_send_only_when_the_transaction_commits(django_capture
 @pytest.mark.parametrize("data", [
     {"secret": "x"}, {"nested": [{"sessionid": "abc"}]}, {"note": "whsec_abcdef"},
     {"file": "https://bucket.s3.example.com/a.pdf?X-Amz-Signature=abc&X-Amz-Credential=k"},
+    {"password": "pw"}, {"key": "API_KEY"}, {"note": "SECRET_KEY"},
 ])
-def test_emit_refuses_secrets_sessions_and_keyless_file_urls(data):
+def test_emit_refuses_secrets_sessions_and_keyless_file_urls(data, settings):
+    from django.contrib.auth.models import User
+
+    from accounts.models import ApiKey
+
     _sub()
+    if data.get("key") == "API_KEY":
+        data = {"key": ApiKey.issue(user=User.objects.create_user("k"), name="x")[1]}
+    if data.get("note") == "SECRET_KEY":
+        data = {"note": f"leaked {settings.SECRET_KEY}!"}
     with pytest.raises(UnsafePayload):
         event_emit(type=REVIEW_CREATED, automation_id=None, data=data)
 
@@ -85,3 +94,9 @@ def test_a_delivery_is_signed_and_marked_succeeded(receiver):
     assert got.headers["webhook-id"] == message.id
     assert json.loads(got.body) == message.payload
     assert delivery.attempt_log.get().status_code == 200
+
+
+def test_ordinary_business_data_goes_out():
+    _sub()
+    assert event_emit(type=REVIEW_CREATED, automation_id=None, data={
+        "session": "Keynote B", "code": "loupe_v2", "fields": {"token_count": 3, "url": "https://example.com/a.pdf"}}) is not None
