@@ -216,7 +216,13 @@ def platform_webhook(request: HttpRequest):
         if not value:
             return error_response(request, 400, [issue(name, f"Missing the {name} header.", "missing")])
     try:
-        payload = Webhook(secret).verify(body, headers)
+        verifier = Webhook(secret)
+    except Exception:  # noqa: BLE001 - a malformed secret in the environment (not base64)
+        logger.error("LOUPE_INBOUND_WEBHOOK_SECRET is not a valid Standard Webhooks secret (whsec_<base64>).")
+        return error_response(request, 503, [issue("<root>", "Inbound webhooks are misconfigured on this server.",
+                                                   "misconfigured")])
+    try:
+        payload = verifier.verify(body, headers)
     except WebhookVerificationError as exc:
         text = str(exc)
         if "timestamp" in text.lower():

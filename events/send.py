@@ -160,9 +160,16 @@ def send(url: str, secret: str, message_id: str, payload: dict, when: datetime) 
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
                           verify=_ssl_context()) as client:
-            request = client.build_request("POST", _pinned_url(url, addresses[0]), content=body.encode(),
-                                           headers=headers, extensions={"sni_hostname": parts.hostname})
-            response = client.send(request, stream=True)
+            response = None
+            for index, address in enumerate(addresses):  # every one was checked; the next on a refused connect
+                request = client.build_request("POST", _pinned_url(url, address), content=body.encode(),
+                                               headers=headers, extensions={"sni_hostname": parts.hostname})
+                try:
+                    response = client.send(request, stream=True)
+                    break
+                except httpx.ConnectError:
+                    if index == len(addresses) - 1 or time.monotonic() - started > total:
+                        raise
             try:
                 read = bytearray()
                 for chunk in response.iter_raw():

@@ -171,3 +171,9 @@ def test_a_message_older_than_five_minutes_is_refused(inbound):
     assert response.status_code == 400 and response.json()["issues"][0]["field"] == "webhook-timestamp"
     assert _signed(inbound, _run_event(), msg_id="msg_2",
                    when=datetime.now(tz=UTC) - timedelta(minutes=4)).status_code == 200
+
+
+def test_a_malformed_secret_in_the_environment_is_a_clear_503(inbound, settings):
+    settings.LOUPE_INBOUND_WEBHOOK_SECRET = "whsec_not base64!!"
+    response = _signed(inbound, _run_event())
+    assert response.status_code == 503 and response.json()["issues"][0]["code"] == "misconfigured"

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import Webhook
 
 
 @dataclass
@@ -41,8 +41,8 @@ class Receiver:
                 verified, error = True, ""
                 try:
                     Webhook(receiver.secret).verify(body, headers)
-                except WebhookVerificationError as exc:
-                    verified, error = False, str(exc)
+                except Exception as exc:  # a bad signature (WebhookVerificationError), or no secret set
+                    verified, error = False, f"{type(exc).__name__}: {exc}"
                 receiver.received.append(Received(self.path, headers, body, verified, error))
                 if receiver.hold is not None:
                     receiver.hold.wait(30)
