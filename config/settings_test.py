@@ -18,3 +18,8 @@ STORAGES = {  # noqa: F405
 # The benchmark commands are tested too (installed elsewhere only with LOUPE_BENCH_TOOLS=1).
 if "bench" not in INSTALLED_APPS:  # noqa: F405
     INSTALLED_APPS.append("bench")  # noqa: F405
+# Webhooks: loopback receivers in tests, fast retries.
+LOUPE_WEBHOOKS_ALLOW_PRIVATE = True
+LOUPE_WEBHOOKS_BACKOFF_BASE_SECONDS = 0.05
+LOUPE_WEBHOOKS_BACKOFF_MAX_SECONDS = 0.5
+LOUPE_WEBHOOKS_TIMEOUT_SECONDS = 3.0
