@@ -112,13 +112,81 @@ def _authenticate(request: HttpRequest) -> ApiKey:
     if scheme.lower() != "bearer" or not raw:
         raise ApiError(401, "Missing API key: send it as 'Authorization: Bearer <key>'.", code="unauthorized",
                        hint="Create a key in the admin or with `python manage.py create_api_key USER`.")
+    _bad_key_guard(request)
     key = ApiKey.objects.find_active(raw)
     if key is None or not key.user.is_active:
+        _bad_key_count(request)
         raise ApiError(401, "The API key is not valid, or it was revoked.", code="unauthorized")
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > _LAST_USED_EVERY_SECONDS:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
+
+
+# Counters live in the default cache (Redis when LOUPE_CACHE_URL is set, bounded by its socket
+# timeouts). A cache that fails must not take the API down with it: every limit here fails open,
+# with a warning in the log (docs/deploy.md#shared-cache-redis).
+
+
+def _window() -> tuple[int, float]:
+    now = time.time()
+    return int(now // 60), now
+
+
+def _retry_after(window: int, now: float) -> str:
+    return str(max(1, int((window + 1) * 60 - now)))
+
+
+def _cache_failed(what: str, exc: Exception) -> None:
+    logger.warning("The cache failed (%s: %s); the %s is not applied to this request (fails open).",
+                   type(exc).__name__, exc, what)
+
+
+def _count(cache_key: str, what: str) -> int | None:
+    """Add one to a per-minute counter; None when the cache failed (logged)."""
+    try:
+        cache.add(cache_key, 0, timeout=120)
+        try:
+            return cache.incr(cache_key)
+        except ValueError:  # evicted between add and incr
+            cache.set(cache_key, 1, timeout=120)
+            return 1
+    except Exception as exc:  # noqa: BLE001 - any cache backend's failure (redis.RedisError, OSError, ...)
+        _cache_failed(what, exc)
+        return None
+
+
+def client_address(request: HttpRequest) -> str:
+    """The peer address the per-address limits count by (REMOTE_ADDR: the proxy's own address
+    behind a reverse proxy unless the proxy sets it; docs/security.md#sign-in-throttling)."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def _bad_key_cache_key(request: HttpRequest, window: int) -> str:
+    return f"loupe-api-badkey:{client_address(request)}:{window}"
+
+
+def _bad_key_guard(request: HttpRequest) -> None:
+    """An address that sent LOUPE_API_BAD_KEY_LIMIT bad keys this minute is refused (429) before
+    any key is looked up, a right one included: guessing keys costs a minute per attempt batch."""
+    limit = settings.LOUPE_API_BAD_KEY_LIMIT
+    if not limit:
+        return
+    window, now = _window()
+    try:
+        failures = cache.get(_bad_key_cache_key(request, window)) or 0
+    except Exception as exc:  # noqa: BLE001
+        _cache_failed("bad API key limit", exc)
+        return
+    if failures >= limit:
+        raise ApiError(429, f"Too many invalid API keys from this address ({limit} per minute); try again later.",
+                       code="rate_limited", headers={"Retry-After": _retry_after(window, now)})
+
+
+def _bad_key_count(request: HttpRequest) -> None:
+    if settings.LOUPE_API_BAD_KEY_LIMIT:
+        window, _ = _window()
+        _count(_bad_key_cache_key(request, window), "bad API key limit")
 
 
 def _rate_limit(key: ApiKey) -> None:
@@ -127,19 +195,11 @@ def _rate_limit(key: ApiKey) -> None:
     limit = settings.LOUPE_API_RATE_LIMIT
     if not limit:
         return
-    now = time.time()
-    window = int(now // 60)
-    cache_key = f"loupe-api-rate:{key.pk}:{window}"
-    cache.add(cache_key, 0, timeout=120)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # evicted between add and incr
-        cache.set(cache_key, 1, timeout=120)
-        count = 1
-    if count > limit:
-        retry_after = max(1, int((window + 1) * 60 - now))
+    window, now = _window()
+    count = _count(f"loupe-api-rate:{key.pk}:{window}", "API rate limit")
+    if count is not None and count > limit:
         raise ApiError(429, f"Rate limit of {limit} requests per minute for this key exceeded.",
-                       code="rate_limited", headers={"Retry-After": str(retry_after)})
+                       code="rate_limited", headers={"Retry-After": _retry_after(window, now)})
 
 
 def require_role(request: HttpRequest, *roles: str, action: str) -> None:

@@ -85,7 +85,11 @@ TEMPLATES = [
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'loupe.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+                                              conn_health_checks=True)}
+# CONN_HEALTH_CHECKS (above): a kept connection the server dropped (restart, failover,
+# pg_terminate_backend) is tested before a request reuses it and replaced, instead of costing
+# that request a 500 (tests/config/test_faults.py).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -166,6 +170,12 @@ if LOUPE_CACHE_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": LOUPE_CACHE_URL,
             "KEY_PREFIX": env_str("LOUPE_CACHE_KEY_PREFIX", "loupe"),
+            # A Redis that is down or hung costs a request at most these seconds; the API's rate
+            # limit then fails open with a logged warning (api/support.py, docs/deploy.md).
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("LOUPE_CACHE_CONNECT_TIMEOUT", 0.5, minimum=0.01),
+                "socket_timeout": env_float("LOUPE_CACHE_TIMEOUT", 0.5, minimum=0.01),
+            },
         }
     }
 
@@ -238,6 +248,9 @@ LOGGING = {
 # JSON API (/api/v1/): requests per minute per API key (0 turns the limit off). Counted in the
 # default cache, so with several worker processes configure a shared cache for a global limit.
 LOUPE_API_RATE_LIMIT = env_int("LOUPE_API_RATE_LIMIT", 1200, minimum=0)
+# Invalid bearer keys accepted per minute from one address before it gets 429 with Retry-After
+# (0 turns it off; docs/security.md#sign-in-throttling). Counted in the same cache.
+LOUPE_API_BAD_KEY_LIMIT = env_int("LOUPE_API_BAD_KEY_LIMIT", 20, minimum=0)
 # API generations served (docs/api-reviews.md): "feedback" (SDK 0.9.1) and "reviews" (SDK 0.20).
 # Leaving one out switches its own routes off (404); the routes both generations share stay.
 LOUPE_API_GENERATIONS = env_list("LOUPE_API_GENERATIONS", ["feedback", "reviews"])
