@@ -313,6 +313,8 @@ def review_patch(request: HttpRequest, run_id: str):
                 raise bad_request(wire, f"Expected one of {', '.join(values)}, or null.")
             changes[name] = values.get(body[wire])
     if "note" in body:
+        if body["note"] is not None and not isinstance(body["note"], str):
+            raise bad_request("note", "Expected a string or null.")
         changes["body"] = body["note"]
     if "expected" in body:
         changes["expected"] = body["expected"]
@@ -471,7 +473,7 @@ def _choice(body: dict, name: str, values: dict, *, nullable: bool):
     value = body[name]
     if value is None and nullable:
         return None
-    if value not in values:
+    if not isinstance(value, str) or value not in values:  # an object or a list is not hashable
         words = ", ".join(values) + (", or null" if nullable else "")
         raise bad_request(name, f"Expected one of {words}.")
     return values[value]

@@ -20,11 +20,12 @@ from accounts.roles import REVIEWER, has_role
 from backends import get_backend
 from backends.base import BackendError, ChangeRefused, NotFound, ReviewConflict, RunInfo
 from datasets.services import default_example_name
-from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_take
+from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_renew, claim_take
 from review.jsondiff import EditError, apply_edit, parse_json
 from review.services import STATUS_ACTIONS, VERDICTS
 from review.workbench import EditErrors, apply_op, apply_typed, first_leaf, typed_values
 from runs.files import download_response
+from runs.ids import run_id_problem
 from runs.pdf import PdfUnreadable, page_png
 from web.backend_errors import backend_errors
 from web.forms.review import (
@@ -566,7 +567,19 @@ def _to_next(request: HttpRequest, run: RunInfo, message: str) -> HttpResponse:
 @reviewer_only
 def run_claim(request: HttpRequest, run_id: str) -> HttpResponse:
     """Renew (or take) the claim while the reviewer works: the pane calls this every minute.
-    204 when the run is theirs, 409 naming the holder otherwise."""
+    204 when the run is theirs, 409 naming the holder otherwise, 404 for a run that does not
+    exist (no claim is stored for it). Renewing costs one UPDATE; only taking a claim anew
+    looks the run up."""
+    if run_id_problem(run_id):
+        return HttpResponse("No such run.", status=404, content_type="text/plain")
+    if claim_renew(run_id=run_id, user=request.user):
+        return HttpResponse(status=204)
+    try:
+        get_backend().run(run_id)
+    except NotFound:
+        return HttpResponse("No such run.", status=404, content_type="text/plain")
+    except BackendError as exc:
+        return HttpResponse(str(exc), status=502, content_type="text/plain")
     hold = claim_take(run_id=run_id, user=request.user)
     if hold.mine:
         return HttpResponse(status=204)
