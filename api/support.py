@@ -18,8 +18,9 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
@@ -27,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.models import ApiKey
 from accounts.roles import has_role
 from runs import jsonbounds
+from runs.files import StorageFull
 from runs.ids import BIGINT_MAX
 
 logger = logging.getLogger("loupe.api")
@@ -245,6 +247,22 @@ def api_view(*, roles: tuple[str, ...] = (), action: str = "do this", session_ok
             except RequestDataTooBig:
                 return error_response(request, 413, [issue("<root>", "The request body is too large.",
                                                            "payload_too_large")])
+            except TooManyFilesSent:
+                limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+                return error_response(request, 400, [issue(
+                    "<root>", f"The request has more than {limit} file parts (DATA_UPLOAD_MAX_NUMBER_FILES); "
+                    "send the files in several requests.", "too_many_files")])
+            except TooManyFieldsSent:
+                limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+                return error_response(request, 400, [issue(
+                    "<root>", f"The request has more than {limit} fields (DATA_UPLOAD_MAX_NUMBER_FIELDS).",
+                    "too_many_fields")])
+            except MultiPartParserError as exc:
+                return error_response(request, 400, [issue("<root>", f"The multipart body is malformed: {exc}")])
+            except StorageFull:
+                return error_response(request, 507, [issue(
+                    "<root>", "The file store is full; nothing of this request was stored. Try again once "
+                    "space was freed.", "insufficient_storage")], headers={"Retry-After": "60"})
             response.setdefault("x-request-id", request_id(request))
             return response
 

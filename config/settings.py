@@ -121,11 +121,12 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at every start when it is missing
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
-# Files go through Django's storage API: local disk by default; set
+# Files go through Django's storage API: local disk by default (runs.storage.LocalStorage:
+# Django's FileSystemStorage that removes a partial file when a write fails); set
 # LOUPE_FILE_STORAGE=storages.backends.s3.S3Storage (plus django-storages' AWS_* settings)
 # for any S3-compatible store, with no code change.
 STORAGES = {
-    "default": {"BACKEND": env_str("LOUPE_FILE_STORAGE", "django.core.files.storage.FileSystemStorage")},
+    "default": {"BACKEND": env_str("LOUPE_FILE_STORAGE", "runs.storage.LocalStorage")},
     "staticfiles": {
         "BACKEND": env_str(
             "LOUPE_STATIC_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.decorators import role_required
 from accounts.roles import REVIEWER, has_role
 from backends import get_backend
-from backends.base import BackendError, ChangeRefused, NotFound, ReviewConflict, RunInfo
+from backends.base import BackendError, ChangeRefused, NotFound, ReviewConflict, RunInfo, StorageFull
 from datasets.services import default_example_name
 from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_renew, claim_take
 from review.jsondiff import EditError, apply_edit, parse_json
@@ -58,12 +58,13 @@ def _run_url(request: HttpRequest, run_id: str, anchor: str = "") -> str:
     return reverse("run_detail", args=[run_id]) + _queue_qs(request) + anchor
 
 
-def _render_pane(request: HttpRequest, run: RunInfo, **extra) -> HttpResponse:
-    """The whole page, or the #run-pane fragment for htmx (status 200 keeps typed input)."""
+def _render_pane(request: HttpRequest, run: RunInfo, *, status: int = 200, **extra) -> HttpResponse:
+    """The whole page, or the #run-pane fragment for htmx (status 200 keeps typed input: htmx
+    swaps no error answer, so `status` applies to the whole page only)."""
     context = pane_context(request, run, **extra)
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "review/partials/run_pane.html", context)
-    return render(request, "review/run.html", context)
+    return render(request, "review/run.html", context, status=status)
 
 
 def _done(request: HttpRequest, run_id: str, anchor: str = "", saved: RunInfo | None = None) -> HttpResponse:
@@ -261,6 +262,8 @@ def _file_action(request: HttpRequest, run_id: str, form_class, action) -> HttpR
         name = action(backend, run, form.cleaned_data)
     except (ChangeRefused, NotFound) as exc:
         return _render_pane(request, run, **kept, upload_form=upload_form, file_error=str(exc))
+    except StorageFull as exc:  # 507, the pane with what was typed and the message
+        return _render_pane(request, run, **kept, upload_form=upload_form, file_error=str(exc), status=507)
     except BackendError as exc:
         return _render_pane(request, run, **kept, upload_form=upload_form, file_error=f"Not saved: {exc}", error=exc)
     asked = (form.cleaned_data.get("name") or getattr(form.cleaned_data.get("file"), "name", None)
