@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import ApiKey
 from accounts.roles import has_role
+from accounts.throttle import client_ip
 from runs import jsonbounds
 from runs.files import StorageFull
 from runs.ids import BIGINT_MAX
@@ -159,9 +160,9 @@ def _count(cache_key: str, what: str) -> int | None:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The peer address the per-address limits count by (REMOTE_ADDR: the proxy's own address
-    behind a reverse proxy unless the proxy sets it; docs/security.md#sign-in-throttling)."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    """The address the per-address limits count by: the one sign-ins are counted by
+    (accounts.throttle.client_ip, LOUPE_CLIENT_IP_HEADER behind a proxy)."""
+    return client_ip(request) or "unknown"
 
 
 def _bad_key_cache_key(request: HttpRequest, window: int) -> str:

@@ -1,5 +1,6 @@
 """Loupe settings: one environment-driven module. Every switch has a demo-safe default."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.forms",
     "django_htmx",
+    "axes",
     "backends",
     "accounts",
     "runs",
@@ -58,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a locked-out sign-in into accounts.throttle.signin_locked's page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -104,7 +108,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The first loads the session's user with their roles in one query (accounts/backends.py); the
 # second still reads sessions signed in before it was added.
-AUTHENTICATION_BACKENDS = ["accounts.backends.RoleLoadingBackend", "django.contrib.auth.backends.ModelBackend"]
+# The throttle (django-axes, first: it refuses a locked-out sign-in before any password is
+# checked) comes before both.
+AUTHENTICATION_BACKENDS = ["accounts.throttle.SignInThrottleBackend", "accounts.backends.RoleLoadingBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+
+# --- Sign-in throttling (django-axes; docs/security.md#sign-in-throttling) ------------------
+# After LOUPE_SIGNIN_FAILURE_LIMIT failed sign-ins for one account, or from one address, that
+# account or address is locked out for LOUPE_SIGNIN_LOCKOUT_MINUTES (the right password
+# included). Admins see every failure and lockout under Admin > Axes and unlock there or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS` / `axes_reset`.
+AXES_FAILURE_LIMIT = env_int("LOUPE_SIGNIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOUPE_SIGNIN_LOCKOUT_MINUTES", 15, minimum=0.1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account, per address
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # the audit: every failure, lockouts flagged
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.signin_locked"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
+# Behind a reverse proxy every request comes from the proxy's address: name the header it sets
+# to the client's address (e.g. X-Real-IP) so the per-address limits count clients, not the proxy.
+LOUPE_CLIENT_IP_HEADER = env_str("LOUPE_CLIENT_IP_HEADER", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 4}},
