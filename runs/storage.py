@@ -1,4 +1,4 @@
-"""Local-disk file storage that never leaves a partial file behind (docs/deploy.md#files).
+"""Local-disk file storage that never leaves a partial file behind (docs/deploy.md#faults).
 
 Django's FileSystemStorage leaves whatever it had written when a write fails half-way (a full
 disk: ENOSPC); this one removes it before the error goes on. The error itself becomes
