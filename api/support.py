@@ -140,23 +140,50 @@ def _retry_after(window: int, now: float) -> str:
     return str(max(1, int((window + 1) * 60 - now)))
 
 
-def _cache_failed(what: str, exc: Exception) -> None:
-    logger.warning("The cache failed (%s: %s); the %s is not applied to this request (fails open).",
-                   type(exc).__name__, exc, what)
+class CacheBreaker:
+    """After a cache failure this process leaves the cache alone for LOUPE_CACHE_RETRY_SECONDS:
+    a hung Redis then costs one request its socket timeout, not every request."""
+
+    open_until = 0.0
+
+    @classmethod
+    def skip(cls) -> bool:
+        return time.monotonic() < cls.open_until
+
+    @classmethod
+    def trip(cls, what: str, exc: Exception) -> None:
+        cls.open_until = time.monotonic() + settings.LOUPE_CACHE_RETRY_SECONDS
+        logger.warning("The cache failed (%s: %s); the %s and the other API limits fail open for %g s.",
+                       type(exc).__name__, exc, what, settings.LOUPE_CACHE_RETRY_SECONDS)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.open_until = 0.0
+
+
+def _cached(what: str, call):
+    """call() against the cache; None when the cache failed or is being left alone (fails open)."""
+    if CacheBreaker.skip():
+        return None
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - any cache backend's failure (redis.RedisError, OSError, ...)
+        CacheBreaker.trip(what, exc)
+        return None
 
 
 def _count(cache_key: str, what: str) -> int | None:
     """Add one to a per-minute counter; None when the cache failed (logged)."""
-    try:
+
+    def add_one() -> int:
         cache.add(cache_key, 0, timeout=120)
         try:
             return cache.incr(cache_key)
         except ValueError:  # evicted between add and incr
             cache.set(cache_key, 1, timeout=120)
             return 1
-    except Exception as exc:  # noqa: BLE001 - any cache backend's failure (redis.RedisError, OSError, ...)
-        _cache_failed(what, exc)
-        return None
+
+    return _cached(what, add_one)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -176,11 +203,7 @@ def _bad_key_guard(request: HttpRequest) -> None:
     if not limit:
         return
     window, now = _window()
-    try:
-        failures = cache.get(_bad_key_cache_key(request, window)) or 0
-    except Exception as exc:  # noqa: BLE001
-        _cache_failed("bad API key limit", exc)
-        return
+    failures = _cached("bad API key limit", lambda: cache.get(_bad_key_cache_key(request, window))) or 0
     if failures >= limit:
         raise ApiError(429, f"Too many invalid API keys from this address ({limit} per minute); try again later.",
                        code="rate_limited", headers={"Retry-After": _retry_after(window, now)})

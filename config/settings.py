@@ -201,6 +201,8 @@ if LOUPE_CACHE_URL:
             },
         }
     }
+# After a cache failure the API's limits leave the cache alone this many seconds (per process).
+LOUPE_CACHE_RETRY_SECONDS = env_float("LOUPE_CACHE_RETRY_SECONDS", 5.0, minimum=0)
 
 # Upload limits. LOUPE_MAX_UPLOAD_MB bounds one uploaded file (expected files, run files).
 LOUPE_MAX_UPLOAD_BYTES = int(env_float("LOUPE_MAX_UPLOAD_MB", 25, minimum=0.001) * 1024 * 1024)

@@ -11,7 +11,10 @@ def _fresh_cache():
     limit, bad keys per address) do not leak from one test into the next."""
     from django.core.cache import cache
 
+    from api.support import CacheBreaker
+
     cache.clear()
+    CacheBreaker.reset()
 
 
 def _user(username: str, *roles: str, superuser: bool = False) -> User:
