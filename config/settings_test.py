@@ -15,3 +15,6 @@ STORAGES = {  # noqa: F405
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The benchmark commands are tested too (installed elsewhere only with LOUPE_BENCH_TOOLS=1).
+if "bench" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS.append("bench")  # noqa: F405
