@@ -42,7 +42,7 @@ def lockout_minutes(request: HttpRequest | None = None) -> int:
     return max(1, math.ceil(cool_off.total_seconds() / 60)) if cool_off else 0
 
 
-def signin_locked(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+def signin_locked(request: HttpRequest, _original_response=None, _credentials=None) -> HttpResponse:
     """AXES_LOCKOUT_CALLABLE: the sign-in page again, the typed user name kept, with the reason
     and how long; 429 with Retry-After."""
     minutes = lockout_minutes(request)

@@ -53,6 +53,7 @@ def test_a_connection_the_server_dropped_costs_no_request(reviewer):
     assert connection.connection.info.backend_pid != backend_pid  # a new connection served it
 
 
+@pytest.mark.once  # a subprocess with its own settings: the SQLite pass only
 def test_redis_cache_calls_are_bounded_by_short_socket_timeouts(tmp_path):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DJANGO_SETTINGS"))},
            "LOUPE_CACHE_URL": "redis://127.0.0.1:1/0", "SECRET_KEY": "x" * 50, "LOUPE_VAR_DIR": str(tmp_path)}
