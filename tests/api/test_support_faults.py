@@ -18,9 +18,10 @@ import pytest
 from django.test import Client, override_settings
 
 from accounts.models import ApiKey
+from api.support import CacheBreaker
 from tests.services import free_port, stop
 
-TIMEOUT = 0.3
+TIMEOUT = 1.0  # long enough that a request that waited on the cache stands out under load
 
 
 def _caches(port: int) -> dict:
@@ -82,8 +83,8 @@ def _assert_serves_and_warns(api, caplog) -> list[float]:
             response, seconds = _timed_get(api)
             assert response.status_code == 200, response.content
             timings.append(seconds)
-    assert timings[0] < 10 * TIMEOUT + 1, f"a request waited {timings[0]:.1f} s on the cache"
-    assert max(timings[1:]) < 0.25, f"later requests still waited on the cache: {timings}"
+    assert timings[0] < 3 * TIMEOUT + 1.5, f"a request waited {timings[0]:.1f} s on the cache"
+    assert max(timings[1:]) < TIMEOUT, f"later requests still waited on the cache: {timings}"
     assert any("fail open" in r.getMessage() for r in caplog.records)
     print("seconds per request:", [round(t, 3) for t in timings])
     return timings
@@ -113,16 +114,18 @@ def test_the_limit_comes_back_with_redis(api, redis_server, settings, caplog):
     process, port = redis_server
     settings.LOUPE_CACHE_RETRY_SECONDS = 0.5
     with override_settings(CACHES=_caches(port)):
+        assert api.get("/api/v1/auth/check").status_code == 200  # warm: the process's first request
         os.kill(process.pid, signal.SIGSTOP)
         try:
             _assert_serves_and_warns(api, caplog)
         finally:
             os.kill(process.pid, signal.SIGCONT)
         time.sleep(0.6)
-        settings.LOUPE_API_RATE_LIMIT = 2
+        settings.LOUPE_API_RATE_LIMIT = 3  # the warm-up request may have counted one this minute
+        assert not CacheBreaker.skip()  # the pause is over: the next request asks Redis again
         _inside_one_minute()
         statuses = [api.get("/api/v1/auth/check").status_code for _ in range(4)]
-    assert statuses[:2] == [200, 200] and 429 in statuses[2:]
+    assert statuses[:2] == [200, 200] and statuses[-1] == 429
 
 
 def test_a_redis_that_is_down_fails_open(api, redis_server, caplog):
@@ -135,6 +138,7 @@ def test_a_redis_that_is_down_fails_open(api, redis_server, caplog):
 
 
 def test_a_socket_that_never_answers_fails_open(api, caplog):
+    assert api.get("/api/v1/auth/check").status_code == 200  # warm: the process's first request
     with socket.socket() as listener:  # accepts connections (the kernel's backlog), never replies
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
