@@ -97,7 +97,8 @@ def _rejection(index: int, line: int | None, obj, exc: RecordError) -> dict:
 def _record(request: HttpRequest, text: str, content_type: str) -> tuple:
     records, rejected = [], []
     gate = AutomationGate()
-    for index, line, obj in _entries(text, content_type):
+    entries = _entries(text, content_type)
+    for index, line, obj in entries:
         try:
             if isinstance(obj, RecordError):
                 raise obj
@@ -105,7 +106,10 @@ def _record(request: HttpRequest, text: str, content_type: str) -> tuple:
         except RecordError as exc:
             rejected.append(_rejection(index, line, obj, exc))
     if is_multipart(request):
-        parts = _file_parts(request, {r.id for r in records})
+        # Parts may name any run of the request: a rejected run's parts are dropped with it, and
+        # the run is reported with its own reason, not as a part naming an unknown run.
+        sent = {obj.get("id") for _, _, obj in entries if isinstance(obj, dict) and isinstance(obj.get("id"), str)}
+        parts = _file_parts(request, sent | {r.id for r in records})
         for record in records:
             record.files.extend(parts.get(record.id, []))
     return runs_record_and_check(records), rejected

@@ -133,7 +133,7 @@ def _choice(body: dict, name: str, values: dict, *, nullable: bool):
     value = body[name]
     if value is None and nullable:
         return None
-    if value not in values:
+    if not isinstance(value, str) or value not in values:  # an object or a list is not hashable
         words = ", ".join(values) + (", or null" if nullable else "")
         raise bad_request(name, f"Expected one of {words}.")
     return values[value]

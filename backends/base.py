@@ -44,6 +44,14 @@ class NotFound(BackendError):
     """The run, file, example or automation does not exist (any more)."""
 
 
+class StorageFull(BackendError):
+    """The file store is full (HTTP 507): nothing of the change was kept, no partial file left."""
+
+    def __init__(self, message: str = "", **kwargs):
+        super().__init__(message or "The file store is full: nothing was saved. Try again once an admin has freed "
+                         "space.", status=507, **kwargs)
+
+
 class ChangeRefused(BackendError):
     """The backend refused a change as invalid (a bad name, a missing output file...)."""
 

@@ -31,6 +31,7 @@ from backends.base import (
     RunInfo,
     ScoreInfo,
     StepInfo,
+    StorageFull,
 )
 from datasets import archive
 from datasets.compare import ExampleRun
@@ -47,6 +48,7 @@ from datasets.services import (
 from review import queries, services
 from review.models import ExpectedFile, Review
 from runs.chips import Chip, derive_chip
+from runs.files import StorageFull as DiskFull
 from runs.ids import small_int
 from runs.models import Automation, EvaluatorScore, Run, RunFile, RunStatus, RunStep
 from runs.sql import raw_once
@@ -269,6 +271,8 @@ class LocalBackend(Backend):
             return work().name
         except services.ReviewError as exc:
             raise _refused(exc) from None
+        except DiskFull:
+            raise StorageFull() from None
 
     def expected_file_upload(self, *, run: RunInfo, upload, name: str | None, user) -> str:
         """A same-name file is kept beside the first: the free name is chosen again under the
@@ -300,6 +304,8 @@ class LocalBackend(Backend):
             raise ReviewConflict(review_info(exc.current)) from None
         except PromoteError as exc:
             raise ChangeRefused(str(exc), field=exc.field) from None
+        except DiskFull:
+            raise StorageFull() from None
         return PromoteResult(example_id=str(example.pk), name=example.name, run=self._promoted(run, example))
 
     @staticmethod
@@ -407,3 +413,5 @@ class LocalBackend(Backend):
             return archive.import_dataset(automation=automation, fileobj=upload, mode=mode, user=user)
         except archive.ArchiveError as exc:
             raise ChangeRefused(str(exc), field=exc.field) from None
+        except DiskFull:
+            raise StorageFull() from None

@@ -1,5 +1,6 @@
 """Loupe settings: one environment-driven module. Every switch has a demo-safe default."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.forms",
     "django_htmx",
+    "axes",
     "backends",
     "accounts",
     # Before django_tasks_db: its `db_worker` command is events' (recovers lost deliveries first).
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a locked-out sign-in into accounts.throttle.signin_locked's page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -91,7 +95,11 @@ TEMPLATES = [
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'loupe.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+                                              conn_health_checks=True)}
+# CONN_HEALTH_CHECKS (above): a kept connection the server dropped (restart, failover,
+# pg_terminate_backend) is tested before a request reuses it and replaced, instead of costing
+# that request a 500 (tests/config/test_faults.py).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -106,7 +114,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The first loads the session's user with their roles in one query (accounts/backends.py); the
 # second still reads sessions signed in before it was added.
-AUTHENTICATION_BACKENDS = ["accounts.backends.RoleLoadingBackend", "django.contrib.auth.backends.ModelBackend"]
+# The throttle (django-axes, first: it refuses a locked-out sign-in before any password is
+# checked) comes before both.
+AUTHENTICATION_BACKENDS = ["accounts.throttle.SignInThrottleBackend", "accounts.backends.RoleLoadingBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+
+# --- Sign-in throttling (django-axes; docs/security.md#sign-in-throttling) ------------------
+# After LOUPE_SIGNIN_FAILURE_LIMIT failed sign-ins for one account, or from one address, that
+# account or address is locked out for LOUPE_SIGNIN_LOCKOUT_MINUTES (the right password
+# included). Admins see every failure and lockout under Admin > Axes and unlock there or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS` / `axes_reset`.
+AXES_FAILURE_LIMIT = env_int("LOUPE_SIGNIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOUPE_SIGNIN_LOCKOUT_MINUTES", 15, minimum=0.1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account, per address
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # the audit: every failure, lockouts flagged
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.signin_locked"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
+# Behind a reverse proxy every request comes from the proxy's address: name the header it sets
+# to the client's address (e.g. X-Real-IP) so the per-address limits count clients, not the proxy.
+LOUPE_CLIENT_IP_HEADER = env_str("LOUPE_CLIENT_IP_HEADER", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 4}},
@@ -123,11 +149,12 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at every start when it is missing
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
-# Files go through Django's storage API: local disk by default; set
+# Files go through Django's storage API: local disk by default (runs.storage.LocalStorage:
+# Django's FileSystemStorage that removes a partial file when a write fails); set
 # LOUPE_FILE_STORAGE=storages.backends.s3.S3Storage (plus django-storages' AWS_* settings)
 # for any S3-compatible store, with no code change.
 STORAGES = {
-    "default": {"BACKEND": env_str("LOUPE_FILE_STORAGE", "django.core.files.storage.FileSystemStorage")},
+    "default": {"BACKEND": env_str("LOUPE_FILE_STORAGE", "runs.storage.LocalStorage")},
     "staticfiles": {
         "BACKEND": env_str(
             "LOUPE_STATIC_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -172,8 +199,16 @@ if LOUPE_CACHE_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": LOUPE_CACHE_URL,
             "KEY_PREFIX": env_str("LOUPE_CACHE_KEY_PREFIX", "loupe"),
+            # A Redis that is down or hung costs a request at most these seconds; the API's rate
+            # limit then fails open with a logged warning (api/support.py, docs/deploy.md).
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("LOUPE_CACHE_CONNECT_TIMEOUT", 0.5, minimum=0.01),
+                "socket_timeout": env_float("LOUPE_CACHE_TIMEOUT", 0.5, minimum=0.01),
+            },
         }
     }
+# After a cache failure the API's limits leave the cache alone this many seconds (per process).
+LOUPE_CACHE_RETRY_SECONDS = env_float("LOUPE_CACHE_RETRY_SECONDS", 5.0, minimum=0)
 
 # Upload limits. LOUPE_MAX_UPLOAD_MB bounds one uploaded file (expected files, run files).
 LOUPE_MAX_UPLOAD_BYTES = int(env_float("LOUPE_MAX_UPLOAD_MB", 25, minimum=0.001) * 1024 * 1024)
@@ -262,6 +297,9 @@ LOGGING = {
 # JSON API (/api/v1/): requests per minute per API key (0 turns the limit off). Counted in the
 # default cache, so with several worker processes configure a shared cache for a global limit.
 LOUPE_API_RATE_LIMIT = env_int("LOUPE_API_RATE_LIMIT", 1200, minimum=0)
+# Invalid bearer keys accepted per minute from one address before it gets 429 with Retry-After
+# (0 turns it off; docs/security.md#sign-in-throttling). Counted in the same cache.
+LOUPE_API_BAD_KEY_LIMIT = env_int("LOUPE_API_BAD_KEY_LIMIT", 20, minimum=0)
 # API generations served (docs/api-reviews.md): "feedback" (SDK 0.9.1) and "reviews" (SDK 0.20).
 # Leaving one out switches its own routes off (404); the routes both generations share stay.
 LOUPE_API_GENERATIONS = env_list("LOUPE_API_GENERATIONS", ["feedback", "reviews"])

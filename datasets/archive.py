@@ -30,12 +30,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
 
 from datasets.checks import AssertionDefinitionError, check_definition
 from datasets.models import EXAMPLE_NAME_RE, Example, ExampleFolder
 from datasets.services import example_create, example_file_store, examples_delete_all
 from runs import jsonbounds
+from runs.files import atomic_with_files
 from runs.ids import small_int
 
 logger = logging.getLogger(__name__)
@@ -381,7 +381,7 @@ def apply_import(*, automation, examples: Iterable[ArchivedExample], mode: str =
     if mode not in MODES:
         raise ArchiveError("The import mode is append or replace.", field="mode")
     result = ImportResult(mode=mode)
-    with transaction.atomic():
+    with atomic_with_files():  # all or nothing, files included (a full disk leaves none behind)
         if mode == "replace":
             result.deleted, result.files_deleted = examples_delete_all(automation=automation)
         existing = set(Example.objects.filter(automation=automation).values_list("name", flat=True))

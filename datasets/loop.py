@@ -5,8 +5,6 @@ The import_runs command, the ingest API and the demo loader all record runs thro
 
 from collections import Counter
 
-from django.db import transaction
-
 from datasets.checks import check_output
 from datasets.models import CheckVerdict, Example, ExampleCheck
 from review.counters import (
@@ -19,6 +17,7 @@ from review.counters import (
 )
 from review.models import AuditEvent, Review
 from review.services import review_update
+from runs.files import atomic_with_files
 from runs.ids import small_int
 from runs.models import TERMINAL_STATUSES, Run, RunStatus
 from runs.records import RunRecord
@@ -27,8 +26,9 @@ from runs.services import RecordResult, runs_record, runs_stored
 
 def runs_record_and_check(records: list[RunRecord]) -> RecordResult:
     """Store parsed run records (runs.services.runs_record) and, in the same transaction, check
-    the runs of dataset examples against their example."""
-    with transaction.atomic():
+    the runs of dataset examples against their example. A failure (a full disk on the third file)
+    rolls back every run and removes every file this call stored (runs.files.atomic_with_files)."""
+    with atomic_with_files():
         # A repeated run may move to another automation, day or sampling: its review's rollup
         # counts move with it. Only runs already stored can have reviews or verdict events (their
         # queries join the run), so a batch of new runs reads none of them; otherwise one query

@@ -12,7 +12,7 @@ from events.types import EXAMPLE_PROMOTED
 from review.counters import review_day_count_move, verdict_bucket
 from review.models import AuditEvent, ExpectedFile, Review
 from review.services import StaleReview, review_locked
-from runs.files import files_delete_on_commit, store_file, store_file_bytes
+from runs.files import atomic_with_files, files_delete_on_commit, store_file, store_file_bytes
 from runs.models import FileRole, Run, RunFile
 
 
@@ -67,7 +67,7 @@ def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.V
 
 
 def _promote(run: Run, name: str, user, via: str, replace_other: bool, base_version: int | None) -> Example:
-    with transaction.atomic():
+    with atomic_with_files():
         run, review, bucket_before = review_locked(run.pk)
         if base_version is not None and base_version != review.version:
             raise StaleReview(review)
@@ -220,9 +220,10 @@ def examples_delete_all(*, automation) -> tuple[int, int]:
 
 
 def example_file_upload(*, example: Example, folder: str, files: list[tuple[str, bytes, str]]) -> list[str]:
-    """Store (path, content, content_type) files in the folder; a file at the same path is replaced."""
+    """Store (path, content, content_type) files in the folder; a file at the same path is replaced.
+    All or nothing, files included."""
     stored = []
-    with transaction.atomic():
+    with atomic_with_files():
         for path, content, content_type in files:
             stored.append(example_file_store(example=example, folder=folder, path=path, content=content,
                                              content_type=content_type).path)

@@ -1,17 +1,55 @@
 """File names that users and clients send: one sanitising rule for every upload path."""
 
+import errno
+import logging
 import mimetypes
 import posixpath
 import re
 import secrets
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
+
+logger = logging.getLogger("loupe.files")
 
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 class BadFileName(ValueError):
     pass
+
+
+class StorageFull(Exception):
+    """The file store has no space left (ENOSPC, EDQUOT). Nothing of the write is kept: the
+    storage removed its partial file (runs.storage.LocalStorage) and atomic_with_files the
+    files stored before it in the same transaction. Pages and the API answer 507."""
+
+
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+# The files stored inside each atomic_with_files block now open (innermost last).
+_stored_in: ContextVar[tuple[list, ...]] = ContextVar("loupe_files_stored_in", default=())
+
+
+@contextmanager
+def atomic_with_files():
+    """transaction.atomic() whose files go with its rows: a file stored inside the block
+    (store_file, store_file_bytes) is deleted again when the block rolls back, so a failed
+    upload, the disk full on its third file, leaves neither rows nor files behind."""
+    written: list = []
+    token = _stored_in.set((*_stored_in.get(), written))
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        for storage, name in written:
+            try:
+                storage.delete(name)
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                logger.warning("Could not delete %s after a rolled-back upload.", name, exc_info=True)
+        raise
+    finally:
+        _stored_in.reset(token)
 
 
 def safe_relative_path(name: str, *, max_length: int = 500) -> str:
@@ -128,7 +166,7 @@ def store_file(row, *, replaces, name: str, content):
     name, never trusted. A replacement never reuses the stored name of the file it replaces, so
     a storage that overwrites (S3) cannot lose the old bytes of a rolled-back replace, and the
     deferred delete cannot hit the new ones."""
-    with transaction.atomic():
+    with atomic_with_files():
         if replaces is not None:
             files_delete_on_commit([replaces.file])
             replaces.delete()
@@ -148,4 +186,11 @@ def store_file_bytes(row, *, replaces, name: str, content) -> None:
     if isinstance(content, bytes):
         content = ContentFile(content)
     row.size = content.size
-    row.file.save(stored_name, content, save=False)
+    try:
+        row.file.save(stored_name, content, save=False)
+    except OSError as exc:
+        if exc.errno in FULL_ERRNOS:
+            raise StorageFull(f"The file store is full ({exc.strerror}).") from exc
+        raise
+    for written in _stored_in.get():
+        written.append((row.file.storage, row.file.name))

@@ -6,6 +6,18 @@ from tests.factories import make_automation, make_run
 from tests.proxy import proxy_settings
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty per-process cache: the API's per-minute counters (rate
+    limit, bad keys per address) do not leak from one test into the next."""
+    from django.core.cache import cache
+
+    from api.support import CacheBreaker
+
+    cache.clear()
+    CacheBreaker.reset()
+
+
 def _user(username: str, *roles: str, superuser: bool = False) -> User:
     user = User.objects.create_user(username=username, password="pw", email=f"{username}@example.com",
                                     is_superuser=superuser, is_staff=superuser)

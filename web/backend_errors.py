@@ -6,7 +6,7 @@ from functools import wraps
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from backends.base import BackendError, ChangeRefused, NotFound
+from backends.base import BackendError, ChangeRefused, NotFound, StorageFull
 
 # What a reviewer typed, shown as editable boxes on the retry page (the rest rides along hidden).
 _TYPED = {"body": "Note", "value": "Correction", "example_name": "Example name", "name": "Name",
@@ -33,7 +33,8 @@ def backend_unavailable(request: HttpRequest, error: BackendError) -> HttpRespon
     context = {"error": error, "fields": fields, "retry_url": request.get_full_path(),
                "is_post": request.method == "POST", "lost_files": bool(request.FILES)}
     status = 200 if request.htmx else (404 if isinstance(error, NotFound) else
-                                       400 if isinstance(error, ChangeRefused) else 502)
+                                       400 if isinstance(error, ChangeRefused) else
+                                       507 if isinstance(error, StorageFull) else 502)
     template = "backends/partials/unavailable.html" if request.htmx else "backends/unavailable.html"
     response = render(request, template, context, status=status)
     if error.retry_after:

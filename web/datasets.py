@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.decorators import role_required
 from accounts.roles import LEAD, REVIEWER, has_role
 from backends import get_backend
-from backends.base import BackendError, ChangeRefused
+from backends.base import BackendError, ChangeRefused, StorageFull
 from datasets.archive import ImportResult
 from datasets.compare import COMPARE_RUNS, example_compare
 from datasets.services import automation_set_auto_resolve
@@ -99,6 +99,9 @@ def dataset_import(request: HttpRequest, ref: str) -> HttpResponse:
                                             mode=form.cleaned_data["mode"], user=request.user)
         except ChangeRefused as error:
             form.add_error("mode" if error.field == "mode" else "file", str(error))
+        except StorageFull as error:
+            form.add_error("file", f"Not imported: {error}")
+            return render(request, "datasets/dataset.html", _list_context(request, automation, form), status=507)
         except BackendError as error:
             form.add_error("file", f"Not imported: {error}")
         else:

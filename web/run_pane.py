@@ -18,14 +18,15 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.decorators import role_required
 from accounts.roles import REVIEWER, has_role
 from backends import get_backend
-from backends.base import BackendError, ChangeRefused, NotFound, RunInfo
+from backends.base import BackendError, ChangeRefused, NotFound, RunInfo, StorageFull
 from backends.saves import EDITOR_OPS, STATUS_OPS, SaveInput, SaveRefused, SaveResult, pane_save
 from datasets.services import default_example_name
-from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_take
+from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_renew, claim_take
 from review.services import free_name
 from review.workbench import typed_values
 from runs import pdf
 from runs.files import download_response
+from runs.ids import run_id_problem
 from runs.pdf import PdfUnreadable
 from web.backend_errors import backend_errors
 from web.forms.review import (
@@ -51,12 +52,14 @@ def _run_url(request: HttpRequest, run_id: str, anchor: str = "") -> str:
     return reverse("run_detail", args=[run_id]) + _queue_qs(request) + anchor
 
 
-def _render_pane(request: HttpRequest, run: RunInfo, state: PaneState | None = None) -> HttpResponse:
-    """The whole page, or the #run-pane fragment for htmx (status 200 keeps typed input)."""
+def _render_pane(request: HttpRequest, run: RunInfo, state: PaneState | None = None, *,
+                 status: int = 200) -> HttpResponse:
+    """The whole page, or the #run-pane fragment for htmx (status 200 keeps typed input: htmx
+    swaps no error answer, so `status` applies to the whole page only)."""
     context = pane_context(request, run, state)
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "review/partials/run_pane.html", context)
-    return render(request, "review/run.html", context)
+    return render(request, "review/run.html", context, status=status)
 
 
 def _done(request: HttpRequest, run_id: str, anchor: str = "", saved: RunInfo | None = None) -> HttpResponse:
@@ -170,6 +173,9 @@ def _file_action(request: HttpRequest, run_id: str, form_class, action) -> HttpR
     except (ChangeRefused, NotFound) as exc:
         state.file_error = str(exc)
         return _render_pane(request, run, state)
+    except StorageFull as exc:  # 507, the pane with what was typed and the message
+        state.file_error = str(exc)
+        return _render_pane(request, run, state, status=507)
     except BackendError as exc:
         state.file_error, state.error = f"Not saved: {exc}", exc
         return _render_pane(request, run, state)
@@ -367,7 +373,19 @@ def _to_next(request: HttpRequest, run: RunInfo, message: str) -> HttpResponse:
 @reviewer_only
 def run_claim(request: HttpRequest, run_id: str) -> HttpResponse:
     """Renew (or take) the claim while the reviewer works: the pane calls this every minute.
-    204 when the run is theirs, 409 naming the holder otherwise."""
+    204 when the run is theirs, 409 naming the holder otherwise, 404 for a run that does not
+    exist (no claim is stored for it). Renewing costs one UPDATE; only taking a claim anew
+    looks the run up."""
+    if run_id_problem(run_id):
+        return HttpResponse("No such run.", status=404, content_type="text/plain")
+    if claim_renew(run_id=run_id, user=request.user):
+        return HttpResponse(status=204)
+    try:
+        get_backend().run(run_id)
+    except NotFound:
+        return HttpResponse("No such run.", status=404, content_type="text/plain")
+    except BackendError as exc:
+        return HttpResponse(str(exc), status=502, content_type="text/plain")
     hold = claim_take(run_id=run_id, user=request.user)
     if hold.mine:
         return HttpResponse(status=204)
