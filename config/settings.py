@@ -282,5 +282,5 @@ LOUPE_CLAIM_MINUTES = env_float("LOUPE_CLAIM_MINUTES", 5.0, minimum=0.1)
 # Adds the bare yardstick page (/__bench__/bare/) and an X-Loupe-SQL header with each response's
 # SQL statement count. Never set it in production.
 if env_bool("LOUPE_BENCH", False):
-    ROOT_URLCONF = "web.bench_urls"
+    ROOT_URLCONF = "config.bench_urls"
     MIDDLEWARE.insert(0, "web.bench_middleware.sql_count")
