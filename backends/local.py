@@ -87,28 +87,18 @@ def review_info(review: Review | None, *, files: list[FileInfo] | None = None, e
     )
 
 
-def run_info(run: Run, *, detail: bool = False) -> RunInfo:
-    info = RunInfo(
+def run_info(pane: local_queries.PaneRow) -> RunInfo:
+    """The run as the pane shows it, from what run_for_pane read (no query of its own)."""
+    run = pane.run
+    return RunInfo(
         id=run.pk, automation=run.automation, status=run.status, created_at=run.created_at, sampled=run.sampled,
         sample_bucket=run.sample_bucket, chip=run.chip, output_preview=run.output_preview,
         completed_at=run.completed_at, duration_ms=run.duration_ms, version=run.version, trigger=run.trigger,
-        example_id=run.example_id,
+        example_id=run.example_id, detail=True, error=run.error, input=run.input, output=run.output,
+        files=_file_infos(pane.files),
+        review=review_info(pane.review, example_check=pane.check, updated_by=pane.updated_by,
+                           files=_file_infos(pane.expected_files, role="expected")),
     )
-    if detail:
-        try:
-            review = run.review
-        except Review.DoesNotExist:
-            review = None
-        info.detail = True
-        info.error = run.error
-        info.input, info.output = run.input, run.output
-        # run_for_pane reads the files and the promoted example's latest check with the run.
-        info.files = _file_infos(run.pane_files if hasattr(run, "pane_files") else run.files.all())
-        expected = getattr(run, "pane_expected_files", None)
-        info.review = review_info(review, example_check=getattr(run, "pane_check", _UNREAD),
-                                  updated_by=(run.pane_updated_by or "") if hasattr(run, "pane_updated_by") else None,
-                                  files=None if expected is None else _file_infos(expected, role="expected"))
-    return info
 
 
 def _chunks(field_file) -> Iterator[bytes]:
@@ -200,7 +190,7 @@ class LocalBackend(Backend):
 
     def run(self, run_id: str) -> RunInfo:
         try:
-            return run_info(local_queries.run_for_pane(run_id), detail=True)
+            return run_info(local_queries.run_for_pane(run_id))
         except Run.DoesNotExist:
             raise NotFound(f"No run {run_id!r}.") from None
 

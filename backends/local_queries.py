@@ -1,7 +1,7 @@
 """The local backend's ORM reads: the queue's queryset, keyset pages, chip counts from the
 counters, neighbours, and the review pane's run in a fixed number of queries."""
 
-import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from backends.base import QueueQuery
 from datasets.models import ExampleCheck
-from review.models import Claim, ExpectedFile
+from review.models import Claim, ExpectedFile, Review
 from review.queries import day_bounds, newer_than, older_than
 from runs.chips import Rating
 from runs.models import ChipCount, EvaluatorScore, Run, RunFile
-from runs.sql import compiled_once, db_datetime
+from runs.sql import compiled_once, db_row
 
 DISAGREEMENTS = {"evaluator_passed_human_failed": (True, Rating.FAIL),
                  "evaluator_failed_human_passed": (False, Rating.PASS)}
@@ -122,29 +122,40 @@ _LATEST_CHECK = (ExampleCheck.objects.filter(example_id=OuterRef("review__promot
                                         created_at="created_at"))[:1])
 
 
-def run_for_pane(run_id: str) -> Run:
+@dataclass
+class PaneRow:
+    """What the review pane shows of a run, read by run_for_pane."""
+
+    run: Run  # with its automation and review (None: not reviewed)
+    review: Review | None
+    files: list[RunFile]
+    expected_files: list[ExpectedFile]
+    updated_by: str  # who last changed the review ("" when nobody or no review)
+    check: ExampleCheck | None  # the promoted example's latest check
+
+
+def run_for_pane(run_id: str) -> PaneRow:
     """The run with everything the review pane shows, in two queries: the run with its automation,
-    review, the name of who last changed it (`pane_updated_by`) and its promoted example's latest
-    check (as `pane_check`, None without one; the example itself is not read: its documents are
-    large and the pane shows only its name); its files and its review's expected files
-    (`pane_files`, `pane_expected_files`, run_files_both)."""
+    review, the name of who last changed it and its promoted example's latest check (None
+    without one; the example itself is not read: its documents are large and the pane shows
+    only its name); its files and its review's expected files (run_files_both)."""
     run = (
         Run.objects.select_related("automation", "review")
         .annotate(pane_check_row=Subquery(_LATEST_CHECK, output_field=JSONField()),
                   pane_updated_by=F("review__updated_by__username"))
         .get(pk=run_id)
     )
-    run.pane_files, run.pane_expected_files = run_files_both(run_id)
-    row = run.pane_check_row
-    run.pane_check = None
-    if row:
-        details = row["details"]
-        if isinstance(details, str):  # SQLite's json_object() keeps a JSON column as its text
-            details = json.loads(details)
-        run.pane_check = ExampleCheck(
-            id=row["id"], example_id=run.review.promoted_example_id, run_id=row["run_id"], verdict=row["verdict"],
-            details=details or {}, created_at=db_datetime(row["created_at"]))
-    return run
+    try:
+        review = run.review
+    except Review.DoesNotExist:
+        review = None
+    files, expected_files = run_files_both(run_id)
+    row = db_row(run.pane_check_row, datetimes=("created_at",), json_columns=("details",))
+    check = None if not row else ExampleCheck(
+        id=row["id"], example_id=review.promoted_example_id, run_id=row["run_id"], verdict=row["verdict"],
+        details=row["details"] or {}, created_at=row["created_at"])
+    return PaneRow(run=run, review=review, files=files, expected_files=expected_files,
+                   updated_by=run.pane_updated_by or "", check=check)
 
 
 _FILE_COLUMNS = ("expected", "id", "role", "name", "file", "content_type", "size")

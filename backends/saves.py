@@ -138,16 +138,7 @@ def pane_save(*, backend: Backend, run: RunInfo, user, save: SaveInput) -> SaveR
         raise SaveRefused(f"Not saved: {exc}") from None
     result = SaveResult(changes=changes, focus=focus)
     if result.changes:
-        action = f"save:{save.verdict}" if save.verdict else f"save:{save.op}"
-        try:
-            result.saved = backend.review_update(run=run, changes=result.changes, user=user,
-                                                 base_version=save.version, action=action)
-        except ReviewConflict as exc:
-            submitted = {"verdict": save.verdict, "note": save.body, **({"edit": save.op} if save.op != "save" else {})}
-            raise SaveRefused(str(exc), shown=edited, conflict={"current": exc.current, "submitted": submitted}) \
-                from None
-        except BackendError as exc:
-            raise SaveRefused(str(exc), shown=edited, error=exc) from None
+        result.saved = _save_review(backend, run, user, save, changes, edited)
     changed = result.changes.get("expected", True)
     result.has_expected = (edited is not None and "expected" in result.changes and changed is not None) or bool(
         run.review and run.review.has_expected and changed is not None)
@@ -159,6 +150,17 @@ def pane_save(*, backend: Backend, run: RunInfo, user, save: SaveInput) -> SaveR
         example = _promote(backend, result.saved or run, user, save, result.has_expected, base)
         result.promoted, result.example_name = example.run, example.name
     return result
+
+
+def _save_review(backend: Backend, run: RunInfo, user, save: SaveInput, changes: dict, edited) -> RunInfo | None:
+    action = f"save:{save.verdict}" if save.verdict else f"save:{save.op}"
+    try:
+        return backend.review_update(run=run, changes=changes, user=user, base_version=save.version, action=action)
+    except ReviewConflict as exc:
+        submitted = {"verdict": save.verdict, "note": save.body, **({"edit": save.op} if save.op != "save" else {})}
+        raise SaveRefused(str(exc), shown=edited, conflict={"current": exc.current, "submitted": submitted}) from None
+    except BackendError as exc:
+        raise SaveRefused(str(exc), shown=edited, error=exc) from None
 
 
 def _promote(backend: Backend, run: RunInfo, user, save: SaveInput, has_expected: bool, base_version: int | None):

@@ -370,5 +370,5 @@ LOUPE_CLAIM_MINUTES = env_float("LOUPE_CLAIM_MINUTES", 5.0, minimum=0.1)
 if env_bool("LOUPE_BENCH_TOOLS", False) or env_bool("LOUPE_BENCH", False):
     INSTALLED_APPS.append("bench")
 if env_bool("LOUPE_BENCH", False):
-    ROOT_URLCONF = "bench.urls"
+    ROOT_URLCONF = "config.bench_urls"
     MIDDLEWARE.insert(0, "bench.middleware.sql_count")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from review.models import Correction, Review, ReviewerDayCount, ReviewTally
 from runs.chips import Chip, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
-from runs.sql import db_datetime, raw_once
+from runs.sql import raw_once
 
 WINDOW_DAYS = 30
 THROUGHPUT_DAYS = 10
@@ -63,12 +63,12 @@ def _backlog_summary_queryset():
 def backlog_summary() -> list[AutomationBacklog]:
     """Every automation with its chip counts and oldest waiting items (one query, its SQL
     compiled once: runs.sql.raw_once)."""
-    automations = raw_once("backlog summary", _backlog_summary_queryset)
+    automations = raw_once("backlog summary", _backlog_summary_queryset,
+                           datetimes=("oldest_open_at", "oldest_unreviewed_at"))
     return [
         AutomationBacklog(
             automation=a, counts={chip: getattr(a, f"n_{chip}") for chip in Chip.values},
-            open_sampled=a.open_sampled, oldest_open_at=db_datetime(a.oldest_open_at),
-            oldest_unreviewed_at=db_datetime(a.oldest_unreviewed_at),
+            open_sampled=a.open_sampled, oldest_open_at=a.oldest_open_at, oldest_unreviewed_at=a.oldest_unreviewed_at,
         )
         for a in automations
     ]

@@ -1,5 +1,6 @@
 """Small SQL helpers shared by the services that work on batches of rows."""
 
+import json
 from datetime import UTC
 
 from django.db import connection
@@ -41,11 +42,31 @@ def compiled_once(key: str, build, *args) -> tuple[str, list]:
     return sql, [args[slot] if slot >= 0 else value for value, slot in zip(params, slots, strict=True)]
 
 
-def raw_once(key: str, build, *args):
-    """compiled_once's query run as the queryset's model's raw query. Columns of annotations come
-    back without field converters (SQLite: dates as text)."""
+def raw_once(key: str, build, *args, datetimes: tuple[str, ...] = ()) -> list:
+    """compiled_once's query run as the queryset's model's raw query, as a list. Columns of
+    annotations come back without field converters (SQLite: dates as text): name the date-time
+    ones in `datetimes` and they are converted here (db_datetime)."""
     sql, params = compiled_once(key, build, *args)
-    return _COMPILED[(connection.vendor, key)][0].objects.raw(sql, params)
+    rows = list(_COMPILED[(connection.vendor, key)][0].objects.raw(sql, params))
+    for row in rows:
+        for name in datetimes:
+            setattr(row, name, db_datetime(getattr(row, name)))
+    return rows
+
+
+def db_json(value):
+    """A JSON value a query returned without its field's converter (SQLite hands back a JSON
+    column, or a json_object() row, as its text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def db_row(value, *, datetimes: tuple[str, ...] = (), json_columns: tuple[str, ...] = ()) -> dict | None:
+    """A row a query built as one JSON object (JSONObject in a subquery), its date-time and JSON
+    members converted (db_datetime, db_json); None stays None."""
+    row = db_json(value)
+    if row is None:
+        return None
+    return {**row, **{k: db_datetime(row.get(k)) for k in datetimes}, **{k: db_json(row.get(k)) for k in json_columns}}
 
 
 def db_datetime(value):

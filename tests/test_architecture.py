@@ -3,7 +3,12 @@
 Layers, bottom to top; a module imports only its own package or a lower layer, never upward
 and never sideways between the packages of one layer, not even inside a function. And no
 import cycle between modules. Every import statement counts: top level, inside functions,
-under `if TYPE_CHECKING:`.
+under `if TYPE_CHECKING:`; and so do the dependencies named in strings: `include("…")`,
+`import_string("…")`, `import_module("…")`, `apps.get_model("…")`, and model relations
+(`ForeignKey("app.Model")` in the source, every field's `related_model` at run time).
+
+One upward link is allowed, written down in docs/architecture.md: a review points at the
+dataset example it was promoted to (`Review.promoted_example`, review -> datasets).
 """
 
 import ast
@@ -25,6 +30,13 @@ LAYERS: list[tuple[str, ...]] = [
     ("config",),
 ]
 LAYER_OF = {package: number for number, packages in enumerate(LAYERS) for package in packages}
+# (module, the module it depends on): the one allowed upward link (docs/architecture.md). A
+# review keeps the example it was promoted to as a foreign key, so "promoted" is one join on
+# the queue; moving the link down would mean a table of its own for one nullable column.
+# The migrations that create the column name it too.
+ALLOWED_UPWARD = {("review.models", "datasets.models"), ("review.migrations", "datasets.models")}
+STRING_IMPORTS = {"include", "import_string", "import_module"}
+RELATIONS = {"ForeignKey", "OneToOneField", "ManyToManyField"}
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -43,14 +55,40 @@ def sources(root: Path = ROOT) -> dict[str, tuple[str, bool]]:
     return found
 
 
+def _string(node) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def string_dependencies(call: ast.Call) -> list[str]:
+    """The modules a call names in strings: `include("web.urls")` -> web.urls;
+    `import_string("backends.local.LocalBackend")` -> that path (resolved like an import);
+    `apps.get_model("datasets", "Example")` or `ForeignKey("datasets.Example")` -> datasets.models."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    args = [_string(a) for a in call.args]
+    if name in STRING_IMPORTS and args and args[0]:
+        return [args[0]]
+    if name == "get_model" and args and args[0]:
+        label = args[0].partition(".")[0] if len(args) == 1 else args[0]
+        return [f"{label}.models"]
+    if name in RELATIONS:
+        target = args[0] if args else next((_string(k.value) for k in call.keywords if k.arg == "to"), None)
+        if target and "." in target:
+            return [f"{target.partition('.')[0]}.models"]
+    return []
+
+
 def imports_of(module: str, source: str, is_package: bool, known: set[str]) -> set[tuple[str, int]]:
-    """(imported module, line) for every import statement, resolved to the longest known module
-    (`from runs.models import Run` -> runs.models; `from web import queue` -> web.queue)."""
+    """(imported module, line) for every import statement and string dependency, resolved to the
+    longest known module (`from runs.models import Run` -> runs.models; `from web import queue`
+    -> web.queue)."""
     package = module if is_package else module.rpartition(".")[0]
     found = set()
     for node in ast.walk(ast.parse(source)):
         names: list[str] = []
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Call):
+            names = string_dependencies(node)
+        elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
@@ -76,6 +114,10 @@ def import_graph(modules: dict[str, tuple[str, bool]]) -> dict[str, set[tuple[st
     return {name: imports_of(name, source, is_package, known) for name, (source, is_package) in modules.items()}
 
 
+def _allowed(module: str, target: str) -> bool:
+    return any(target == t and (module == m or module.startswith(m + ".")) for m, t in ALLOWED_UPWARD)
+
+
 def upward_imports(graph: dict[str, set[tuple[str, int]]]) -> list[str]:
     """Imports of another package in the same or a higher layer."""
     problems = []
@@ -85,7 +127,7 @@ def upward_imports(graph: dict[str, set[tuple[str, int]]]) -> list[str]:
             other = target.split(".")[0]
             if other == own or other not in LAYER_OF:
                 continue
-            if LAYER_OF[other] >= LAYER_OF[own]:
+            if LAYER_OF[other] >= LAYER_OF[own] and not _allowed(module, target):
                 direction = "sideways" if LAYER_OF[other] == LAYER_OF[own] else "upward"
                 problems.append(f"{module} (line {line}) imports {target}: {direction}, {own} -> {other}")
     return problems
@@ -158,6 +200,25 @@ def test_no_import_cycle(graph):
     assert cycles(graph) == []
 
 
+def test_model_relations_point_down_except_the_one_written_down():
+    """Every relation field's `related_model`, as Django sees it (forward fields, not the reverse
+    accessors Django adds): the related model's package is the model's own or lower, but for the
+    one allowed exception."""
+    from django.apps import apps
+
+    upward = set()
+    for model in apps.get_models():
+        own = model.__module__.split(".")[0]
+        for field in model._meta.get_fields():
+            if not field.is_relation or field.auto_created or field.related_model is None:
+                continue
+            other = field.related_model.__module__.split(".")[0]
+            if own in LAYER_OF and other in LAYER_OF and LAYER_OF[other] > LAYER_OF[own]:
+                upward.add((model.__module__, field.related_model.__module__, f"{model.__name__}.{field.name}"))
+    assert upward == {("review.models", "datasets.models", "Review.promoted_example")}
+    assert all(_allowed(m, t) for m, t, _ in upward)
+
+
 def test_runs_never_imports_review_and_counters_import_only_models(graph):
     assert not [t for m, ts in graph.items() if m.startswith("runs") for t, _ in ts if t.startswith("review")]
     assert {t for t, _ in graph["runs.counters"]} == {"runs.models"}
@@ -185,6 +246,38 @@ def test_checker_reports_a_sideways_import_between_top_packages():
     problems = upward_imports(graph)
     assert "web.queue (line 1) imports api.runs: sideways, web -> api" in problems
     assert "api.runs (line 1) imports web.queue: sideways, api -> web" in problems
+
+
+def test_checker_sees_dependencies_named_in_strings():
+    graph = _fake({
+        "runs": "",
+        "runs.models": ('from django.db import models\n'
+                        'class Run(models.Model):\n    review = models.ForeignKey("review.Review", models.CASCADE)\n'),
+        "runs.urls": 'from django.urls import include\nurlpatterns = [include("web.urls")]\n',
+        "runs.load": ("from django.utils.module_loading import import_string\nimport importlib\n"
+                      "from django.apps import apps\n"
+                      "a = import_string('review.models.Review')\nb = importlib.import_module('web')\n"
+                      "c = apps.get_model('review', 'Review')\nd = apps.get_model('web.Page')\n"),
+        "review": "",
+        "review.models": "",
+        "web": "",
+        "web.urls": "",
+    })
+    assert upward_imports(graph) == [
+        "runs.load (line 4) imports review.models: upward, runs -> review",
+        "runs.load (line 6) imports review.models: upward, runs -> review",
+        "runs.load (line 5) imports web: upward, runs -> web",
+        "runs.load (line 7) imports web: upward, runs -> web",  # web.models does not exist: its package
+        "runs.models (line 3) imports review.models: upward, runs -> review",
+        "runs.urls (line 2) imports web.urls: upward, runs -> web",
+    ]
+
+
+def test_checker_allows_only_the_written_down_upward_link():
+    graph = _fake({"review": "", "review.models": "from datasets.models import Example\n",
+                   "review.services": "from datasets.models import Example\n",
+                   "datasets": "", "datasets.models": ""})
+    assert upward_imports(graph) == ["review.services (line 1) imports datasets.models: upward, review -> datasets"]
 
 
 def test_checker_reports_a_cycle_inside_one_package_and_resolves_relative_imports():

@@ -131,6 +131,18 @@ def _health_rows() -> list[HealthRow] | None:
     return [HealthRow(automation=a, health=health[a.pk]) for a in automations if a.pk in health]
 
 
+def _local_summary(*, estimates: bool) -> list:
+    """The backlog summary of Loupe's own runs; with `estimates` each row's weighted pass-rate
+    estimate (the summary table shows them; the htmx fragment has no summary table)."""
+    summary = backlog_summary()
+    if estimates:
+        start, end = window_bounds(timezone.localdate())
+        found = pass_rate_estimates([item.automation for item in summary], start=start, end=end)
+        for item in summary:
+            item.estimate = found[item.automation.pk]
+    return summary
+
+
 @require_GET
 @backend_errors
 def backlog(request: HttpRequest) -> HttpResponse:
@@ -142,12 +154,7 @@ def backlog(request: HttpRequest) -> HttpResponse:
         selected = [row for row in summary if row.automation.ref == choice] or summary
         detail = _health_detail(selected) if selected else None
     else:
-        summary = backlog_summary()
-        if not fragment:  # the summary table, with the weighted estimates, is not in the fragment
-            start, end = window_bounds(timezone.localdate())
-            estimates = pass_rate_estimates([item.automation for item in summary], start=start, end=end)
-            for item in summary:
-                item.estimate = estimates[item.automation.pk]
+        summary = _local_summary(estimates=not fragment)
         selected = [item for item in summary if item.automation.ref == choice] or summary
         detail = _detail(selected) if selected else None
     context = {

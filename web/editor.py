@@ -87,16 +87,7 @@ class Editor:
                             mark_safe(' aria-invalid="true"') if error else "",
                             format_html(' aria-describedby="{}"', " ".join(described)) if described else "",
                             "" if labelled_by_for else format_html(' aria-label="{}"', label))
-        if isinstance(value, bool) and path not in self.typed:
-            options = "".join(format_html('<option value="{}"{}>{}</option>', v, " selected" if v == text else "", v)
-                              for v in ("true", "false", "null"))
-            box = format_html("<select{}>{}</select>", attrs, mark_safe(options))
-        elif "\n" in text or len(text) > 60:
-            rows = min(8, max(2, text.count("\n") + 1, len(text) // 50 + 1))
-            box = format_html('<textarea rows="{}"{}>{}</textarea>', rows, attrs, text)
-        else:
-            kind = ' inputmode="decimal"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
-            box = format_html('<input type="text" value="{}" autocomplete="off"{}{}>', text, attrs, mark_safe(kind))
+        box = _box(value, text, attrs, typed=path in self.typed)
         err = format_html('<div class="field-errors" id="{}-err" role="alert">{}</div>', fid, error) if error else ""
         return format_html("{}{}{}", self._was(path, fid), box, err), fid
 
@@ -215,6 +206,20 @@ class Editor:
             rendered = self.scalar(self.doc, "", "Output value", labelled_by_for=False)
             body = rendered[0] if isinstance(rendered, tuple) else rendered
         return mark_safe(f'<div class="wb-editor{"" if self.editable else " readonly"}">{body}</div>')
+
+
+def _box(value, text: str, attrs: SafeString, *, typed: bool) -> SafeString:
+    """The input for one scalar: true/false/null a select (until something else was typed), long
+    or multi-line text a textarea, anything else a text input (decimal keyboard for numbers)."""
+    if isinstance(value, bool) and not typed:
+        options = "".join(format_html('<option value="{}"{}>{}</option>', v, " selected" if v == text else "", v)
+                          for v in ("true", "false", "null"))
+        return format_html("<select{}>{}</select>", attrs, mark_safe(options))
+    if "\n" in text or len(text) > 60:
+        rows = min(8, max(2, text.count("\n") + 1, len(text) // 50 + 1))
+        return format_html('<textarea rows="{}"{}>{}</textarea>', rows, attrs, text)
+    kind = ' inputmode="decimal"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+    return format_html('<input type="text" value="{}" autocomplete="off"{}{}>', text, attrs, mark_safe(kind))
 
 
 def _too_deep(value) -> str:

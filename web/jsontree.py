@@ -92,21 +92,23 @@ class _Renderer:
         self.children(old, new, path, state, depth + 1)
         self.out.append("</ul></details></li>")
 
+    def keys(self, old: dict, new: dict, path: str, depth: int) -> None:
+        for k, v in new.items():
+            if k not in old:
+                self.node(k, None, v, join(path, k), "added", depth)
+            else:
+                self.node(k, old[k], v, join(path, k), "same" if old[k] == v else "changed", depth)
+        for k, v in old.items():
+            if k not in new:
+                self.node(k, v, v, join(path, k) + "~removed", "removed", depth)
+
     def children(self, old, new, path: str, state: str, depth: int) -> None:
         if state in ("added", "removed"):
             items = new.items() if isinstance(new, dict) else enumerate(new)
             for k, v in items:
                 self.node(k, v, v, join(path, k), state, depth)
         elif isinstance(new, dict):
-            old = old if isinstance(old, dict) else {}
-            for k, v in new.items():
-                if k not in old:
-                    self.node(k, None, v, join(path, k), "added", depth)
-                else:
-                    self.node(k, old[k], v, join(path, k), "same" if old[k] == v else "changed", depth)
-            for k, v in old.items():
-                if k not in new:
-                    self.node(k, v, v, join(path, k) + "~removed", "removed", depth)
+            self.keys(old if isinstance(old, dict) else {}, new, path, depth)
         else:
             old = old if isinstance(old, list) else []
             for i, j in align(old, new):

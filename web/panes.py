@@ -268,6 +268,24 @@ class PaneState:
     error: BackendError | None = None
 
 
+def _stored_form(run: RunInfo) -> PaneForm:
+    """The pane form as the review is stored (unbound)."""
+    review = run.review
+    if review is None:
+        return PaneForm(initial={"body": "", "version": 0, "example_name": default_example_name(run)})
+    return PaneForm(initial={"body": review.body, "version": review.version,
+                             "example_name": review.promoted_example_name or default_example_name(run)})
+
+
+def _editor(run: RunInfo, state: PaneState, *, shown, can_review: bool, corrected: bool) -> dict:
+    """The correction editor's fields and the list of corrections, for the document shown."""
+    if shown is None:
+        return {"editor": None, "corrections": []}
+    return {"editor": render_editor(shown, output=run.output, editable=can_review, typed=state.typed,
+                                    errors=state.field_errors),
+            "corrections": Corrections.between(run.output, shown).summary if corrected else []}
+
+
 def pane_context(request, run: RunInfo, state: PaneState | None = None) -> dict:
     """Everything the review pane shows."""
     state = state or PaneState()
@@ -282,20 +300,13 @@ def pane_context(request, run: RunInfo, state: PaneState | None = None) -> dict:
     current = expected if expected is not None else run.output
     previews = _Previews(backend, run)
     shown = current if state.shown is None else state.shown
-    pane_form = state.pane_form
-    if pane_form is None:
-        default_name = (review.promoted_example_name if review and review.promoted_example_name
-                        else default_example_name(run))
-        pane_form = PaneForm(initial={"body": review.body if review else "", "version": version,
-                                     "example_name": default_name})
+    pane_form = state.pane_form or _stored_form(run)
     return {
         "pane_form": pane_form,
         # What the fields hold is not what is stored (a failed save): the page asks before leaving.
         "unsaved": pane_form.is_bound,
-        "editor": render_editor(shown, output=run.output, editable=can_review, typed=state.typed,
-                                errors=state.field_errors) if shown is not None else None,
-        "corrections": Corrections.between(run.output, shown).summary
-        if shown is not None and (expected is not None or shown is not current) else [],
+        **_editor(run, state, shown=shown, can_review=can_review,
+                  corrected=expected is not None or shown is not current),
         "op_error": state.op_error,
         "focus": state.focus,
         "hold": state.hold,

@@ -36,3 +36,29 @@ def test_a_value_may_appear_more_than_once():
 def test_a_value_the_query_does_not_take_is_refused():
     with pytest.raises(ValueError, match="every value"):
         compiled_once("test unused", lambda marker: Run.objects.all(), "x")
+
+
+def test_raw_once_converts_the_date_times_it_is_told_of(automation):
+    from datetime import datetime
+
+    from django.db.models import Max
+
+    from runs.models import Automation
+
+    run = make_run(automation)
+    rows = raw_once("test latest run", lambda: Automation.objects.annotate(latest=Max("runs__created_at")),
+                    datetimes=("latest",))
+    latest = next(r.latest for r in rows if r.pk == automation.pk)
+    assert isinstance(latest, datetime) and latest == run.created_at
+
+
+def test_db_row_reads_a_json_object_row_with_its_date_times_and_json_members():
+    from datetime import UTC, datetime
+
+    from runs.sql import db_row
+
+    text = '{"id": 1, "created_at": "2026-01-02 03:04:05.000006", "details": "{\\"a\\": [1]}"}'
+    row = db_row(text, datetimes=("created_at",), json_columns=("details",))
+    assert row == {"id": 1, "created_at": datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), "details": {"a": [1]}}
+    assert db_row(None) is None
+    assert db_row({"details": {"a": 1}}, json_columns=("details",)) == {"details": {"a": 1}}

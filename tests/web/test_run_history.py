@@ -47,3 +47,16 @@ def test_history_escapes_what_reviewers_typed(client, reviewer, run):
     history = page[page.index('id="audit-body"'):]
     assert "<script>alert" not in history and "note&lt;b&gt;" in history
     assert f"<strong>{reviewer.username}</strong>" in history and "just now" in history
+
+
+def test_the_history_builder_escapes_every_user_supplied_string():
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from web.panes import history_html
+
+    bad = '<b x="1">&'
+    event = SimpleNamespace(action=bad, username=bad, via=bad, created_at=timezone.now(), describe=lambda: [bad, bad])
+    html = history_html([event])
+    assert "<b " not in html and 'x="1"' not in html and html.count("&lt;b x=&quot;1&quot;&gt;&amp;") == 5
