@@ -9,6 +9,7 @@ Exit 0 with the PNG (and `peak_rss_kb=…` on stderr); 2 with a message on stder
 cannot be read or has no such page; anything else (a signal, MemoryError, the CPU limit) means
 the page was past the limits. Imports nothing of Loupe's: it runs with `-I`, outside the project."""
 
+import os
 import resource
 import struct
 import sys
@@ -69,6 +70,7 @@ def _limit(max_mb: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.nice(10)  # a render gives way to the web workers' own requests (the sign-in page)
 
 
 def _peak_rss_kb() -> int:

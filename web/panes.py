@@ -99,7 +99,12 @@ def file_preview(read_head, name: str, content_type: str, limits: PreviewLimits 
         return _preview(kind, data, truncated, limits)
     except (ValueError, LookupError, RecursionError, MemoryError, csv.Error, email.errors.MessageError) as exc:
         # The parsers are bounded by the bytes they get; anything they still refuse is no 500.
-        return unavailable(f"{type(exc).__name__} while reading it as {kind}")
+        what = {"csv": "CSV", "json": "JSON", "email": "e-mail"}.get(kind, kind)
+        if isinstance(exc, RecursionError):
+            return unavailable(f"the {what} nests too deeply to show")
+        if isinstance(exc, MemoryError):
+            return unavailable(f"the {what} is too large to show")
+        return unavailable(f"the {what} could not be read: {str(exc)[:120] or type(exc).__name__}")
 
 
 def _preview(kind: str, data: bytes, truncated: bool, limits: PreviewLimits) -> FilePreview:
