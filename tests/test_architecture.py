@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("backends",),
     ("api", "web", "demo"),
     ("config",),
+    ("loupe",),
 ]
 LAYER_OF = {package: number for number, packages in enumerate(LAYERS) for package in packages}
 
