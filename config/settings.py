@@ -6,6 +6,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str, installed_data_dir, local_secret_key
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # A checkout has manage.py, templates/ and static/ beside the packages and keeps its data in ./var;
@@ -234,12 +235,20 @@ LOUPE_MAX_JSON_DEPTH = env_int("LOUPE_MAX_JSON_DEPTH", 64, minimum=2)
 LOUPE_INGEST_CREATES_AUTOMATIONS = env_bool("LOUPE_INGEST_CREATES_AUTOMATIONS", False)
 # --- end of security settings --------------------------------------------------------------
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
-}
+# Logs (config/logs.py, docs/deploy.md#health-and-logs): every line carries the request id the API's
+# error envelope shows; LOUPE_LOG_FORMAT=json writes one JSON object per line.
+LOUPE_LOG_FORMAT = env_str("LOUPE_LOG_FORMAT", "text").strip().lower()
+if LOUPE_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOUPE_LOG_FORMAT must be text or json, got {LOUPE_LOG_FORMAT!r}.")
+LOGGING = logging_config(LOUPE_LOG_FORMAT, env_str("LOG_LEVEL", "WARNING"))
+MIDDLEWARE.insert(0, "config.middleware.RequestIdMiddleware")
+
+# Health endpoint (/healthz, web/health.py): a configured replica (the `replica` database,
+# LOUPE_DATABASE_REPLICA_URL) lagging more than this many seconds fails the check.
+LOUPE_DATABASE_REPLICA_URL = env_str("LOUPE_DATABASE_REPLICA_URL", "")
+if LOUPE_DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(LOUPE_DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+LOUPE_REPLICA_MAX_LAG_SECONDS = env_float("LOUPE_REPLICA_MAX_LAG_SECONDS", 30.0, minimum=0)
 
 # JSON API (/api/v1/): requests per minute per API key (0 turns the limit off). Counted in the
 # default cache, so with several worker processes configure a shared cache for a global limit.

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from web import assertions, backlog, datasets, evaluators, queue, run_pane, sampling
+from web import assertions, backlog, datasets, evaluators, health, queue, run_pane, sampling
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
     path("queue/", queue.queue, name="queue"),
     path("runs/<str:run_id>/", run_pane.run_detail, name="run_detail"),
     path("runs/<str:run_id>/editor/", run_pane.run_editor, name="run_editor"),
