@@ -3,6 +3,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -79,3 +80,9 @@ def local_secret_key(path: Path) -> str:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(key + "\n")
     return key
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL (for Content-Security-Policy sources)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

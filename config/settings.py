@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_str, installed_data_dir, local_secret_key
+from config.env import env_bool, env_float, env_int, env_list, env_str, installed_data_dir, local_secret_key, origin_of
 from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "accounts.context_processors.sign_in",
             ],
         },
     }
@@ -106,8 +107,41 @@ if env_str("DATABASE_TEST_NAME", ""):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The first loads the session's user with their roles in one query (accounts/backends.py); the
-# second still reads sessions signed in before it was added.
-AUTHENTICATION_BACKENDS = ["accounts.backends.RoleLoadingBackend", "django.contrib.auth.backends.ModelBackend"]
+# second still reads sessions signed in before it was added; the third signs in through the
+# OpenID Connect provider when LOUPE_OIDC_ISSUER is set (accounts/oidc.py, docs/sso.md).
+AUTHENTICATION_BACKENDS = ["accounts.backends.RoleLoadingBackend", "django.contrib.auth.backends.ModelBackend",
+                           "accounts.oidc.OidcBackend"]
+
+# --- Single sign-on: OpenID Connect (docs/sso.md) ----------------------------------------------
+LOUPE_OIDC_ISSUER = env_str("LOUPE_OIDC_ISSUER", "").rstrip("/")
+LOUPE_OIDC_CLIENT_ID = env_str("LOUPE_OIDC_CLIENT_ID", "")
+LOUPE_OIDC_CLIENT_SECRET = env_str("LOUPE_OIDC_CLIENT_SECRET", "")
+LOUPE_OIDC_PROVIDER_NAME = env_str("LOUPE_OIDC_PROVIDER_NAME", "single sign-on")
+LOUPE_OIDC_GROUPS_CLAIM = env_str("LOUPE_OIDC_GROUPS_CLAIM", "groups")
+LOUPE_OIDC_USERNAME_CLAIM = env_str("LOUPE_OIDC_USERNAME_CLAIM", "preferred_username")
+LOUPE_OIDC_TIMEOUT = env_float("LOUPE_OIDC_TIMEOUT", 10.0, minimum=0.1)
+# "provider-group=role,..." (roles: reviewer, lead, ops); empty: groups named like the roles.
+LOUPE_OIDC_ROLE_MAP = {}
+for _pair in env_list("LOUPE_OIDC_ROLE_MAP", []):
+    _group, _, _role = _pair.rpartition("=")
+    if not _group or _role.strip() not in ("reviewer", "lead", "ops"):
+        raise ImproperlyConfigured(f"LOUPE_OIDC_ROLE_MAP takes group=role pairs with role reviewer, lead or ops; got {_pair!r}.")
+    LOUPE_OIDC_ROLE_MAP[_group.strip()] = _role.strip()
+LOUPE_LOCAL_PASSWORDS = env_bool("LOUPE_LOCAL_PASSWORDS", True)
+if LOUPE_OIDC_ISSUER and not (LOUPE_OIDC_CLIENT_ID and LOUPE_OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("LOUPE_OIDC_ISSUER needs LOUPE_OIDC_CLIENT_ID and LOUPE_OIDC_CLIENT_SECRET.")
+if not LOUPE_LOCAL_PASSWORDS:
+    if not LOUPE_OIDC_ISSUER:
+        raise ImproperlyConfigured("LOUPE_LOCAL_PASSWORDS=false needs LOUPE_OIDC_ISSUER: nobody could sign in.")
+    AUTHENTICATION_BACKENDS = ["accounts.oidc.OidcBackend"]  # passwords are refused, password sessions end
+# mozilla-django-oidc's own settings; endpoints come from discovery (accounts/oidc.py).
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = env_str("LOUPE_OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the hint for logout at the provider
+OIDC_TIMEOUT = LOUPE_OIDC_TIMEOUT
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.provider_logout_url"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 4}},
@@ -223,6 +257,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+if LOUPE_OIDC_ISSUER:
+    # Sign-out posts a form whose answer redirects to the provider's end-session endpoint (docs/sso.md).
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(origin_of(LOUPE_OIDC_ISSUER))
 INSTALLED_APPS.append("csp")
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
 # After sessions and auth are known, before any view: NUL / lone surrogates in path, query or form.
