@@ -52,3 +52,18 @@ def _check(**env) -> subprocess.CompletedProcess:
 def test_bad_sso_settings_stop_the_start_naming_the_variable(tmp_path, env, message):
     done = _check(LOUPE_VAR_DIR=str(tmp_path), **env)
     assert done.returncode != 0 and message in done.stderr
+
+
+@pytest.mark.django_db
+def test_sign_out_without_sso_ends_the_session_and_returns_to_the_sign_in_page(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("sam", password="x"))
+    answer = client.post("/accounts/logout/")
+    assert answer.status_code == 302 and answer["Location"].endswith("/accounts/login/")
+    assert "_auth_user_id" not in client.session
+    assert client.get("/accounts/logout/").status_code == 405  # sign-out is a POST (CSRF-protected form)
+
+
+@pytest.mark.django_db
+def test_the_sso_urls_are_404_when_sso_is_off(client):
+    assert client.get("/accounts/oidc/login/").status_code == 404
+    assert client.get("/accounts/oidc/callback/?code=x&state=y").status_code == 404
