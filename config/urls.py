@@ -11,7 +11,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="queue", query_string=True), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     # Signs out here and, after a sign-in through the identity provider, there too (docs/sso.md).
-    path("accounts/logout/", OIDCLogoutView.as_view(), name="logout"),
+    path("accounts/logout/", login_not_required(OIDCLogoutView.as_view()), name="logout"),
     path("accounts/oidc/login/", login_not_required(OidcRequestView.as_view()), name="oidc_authentication_init"),
     path("accounts/oidc/callback/", login_not_required(OidcCallbackView.as_view()), name="oidc_authentication_callback"),
     path("admin/", admin.site.urls),
