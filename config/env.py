@@ -3,6 +3,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -59,6 +60,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def installed_data_dir() -> str:
+    """Where an installed Loupe keeps its SQLite file, uploaded files and key when LOUPE_VAR_DIR is
+    unset: $XDG_DATA_HOME/loupe, by default ~/.local/share/loupe (docs/install.md)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "loupe")
+
+
 def local_secret_key(path: Path) -> str:
     """A random key made once for this install and kept at `path` (readable by its owner only)."""
     try:
@@ -72,3 +80,9 @@ def local_secret_key(path: Path) -> str:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(key + "\n")
     return key
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL (for Content-Security-Policy sources)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

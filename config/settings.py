@@ -6,10 +6,17 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_str, local_secret_key
+from config.env import env_bool, env_float, env_int, env_list, env_str, installed_data_dir, local_secret_key, origin_of
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("LOUPE_VAR_DIR", str(BASE_DIR / "var")))
+# A checkout has manage.py, templates/ and static/ beside the packages and keeps its data in ./var;
+# an installed wheel (docs/install.md) carries templates and static files as data of the `loupe`
+# package and keeps its data in the user's data folder, so every `loupe` command finds the same
+# database wherever it is started. LOUPE_VAR_DIR overrides both.
+CHECKOUT = (BASE_DIR / "manage.py").is_file()
+ASSETS_DIR = BASE_DIR if CHECKOUT else BASE_DIR / "loupe"
+VAR_DIR = Path(env_str("LOUPE_VAR_DIR", str(BASE_DIR / "var") if CHECKOUT else installed_data_dir()))
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
@@ -79,7 +86,7 @@ LOGOUT_REDIRECT_URL = "login"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [ASSETS_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -87,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "accounts.context_processors.sign_in",
             ],
         },
     }
@@ -113,11 +121,43 @@ if env_str("DATABASE_TEST_NAME", ""):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The first loads the session's user with their roles in one query (accounts/backends.py); the
-# second still reads sessions signed in before it was added.
+# second still reads sessions signed in before it was added; the last signs in through the
+# OpenID Connect provider when LOUPE_OIDC_ISSUER is set (accounts/oidc.py, docs/sso.md).
 # The throttle (django-axes, first: it refuses a locked-out sign-in before any password is
-# checked) comes before both.
+# checked) comes before them.
 AUTHENTICATION_BACKENDS = ["accounts.throttle.SignInThrottleBackend", "accounts.backends.RoleLoadingBackend",
-                           "django.contrib.auth.backends.ModelBackend"]
+                           "django.contrib.auth.backends.ModelBackend", "accounts.oidc.OidcBackend"]
+
+# --- Single sign-on: OpenID Connect (docs/sso.md) ----------------------------------------------
+LOUPE_OIDC_ISSUER = env_str("LOUPE_OIDC_ISSUER", "").rstrip("/")
+LOUPE_OIDC_CLIENT_ID = env_str("LOUPE_OIDC_CLIENT_ID", "")
+LOUPE_OIDC_CLIENT_SECRET = env_str("LOUPE_OIDC_CLIENT_SECRET", "")
+LOUPE_OIDC_PROVIDER_NAME = env_str("LOUPE_OIDC_PROVIDER_NAME", "single sign-on")
+LOUPE_OIDC_GROUPS_CLAIM = env_str("LOUPE_OIDC_GROUPS_CLAIM", "groups")
+LOUPE_OIDC_USERNAME_CLAIM = env_str("LOUPE_OIDC_USERNAME_CLAIM", "preferred_username")
+LOUPE_OIDC_TIMEOUT = env_float("LOUPE_OIDC_TIMEOUT", 10.0, minimum=0.1)
+# "provider-group=role,..." (roles: reviewer, lead, ops); empty: groups named like the roles.
+LOUPE_OIDC_ROLE_MAP = {}
+for _pair in env_list("LOUPE_OIDC_ROLE_MAP", []):
+    _group, _, _role = _pair.rpartition("=")
+    if not _group or _role.strip() not in ("reviewer", "lead", "ops"):
+        raise ImproperlyConfigured(f"LOUPE_OIDC_ROLE_MAP takes group=role pairs with role reviewer, lead or ops; got {_pair!r}.")
+    LOUPE_OIDC_ROLE_MAP[_group.strip()] = _role.strip()
+LOUPE_LOCAL_PASSWORDS = env_bool("LOUPE_LOCAL_PASSWORDS", True)
+if LOUPE_OIDC_ISSUER and not (LOUPE_OIDC_CLIENT_ID and LOUPE_OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("LOUPE_OIDC_ISSUER needs LOUPE_OIDC_CLIENT_ID and LOUPE_OIDC_CLIENT_SECRET.")
+if not LOUPE_LOCAL_PASSWORDS:
+    if not LOUPE_OIDC_ISSUER:
+        raise ImproperlyConfigured("LOUPE_LOCAL_PASSWORDS=false needs LOUPE_OIDC_ISSUER: nobody could sign in.")
+    AUTHENTICATION_BACKENDS = ["accounts.oidc.OidcBackend"]  # passwords are refused, password sessions end
+# mozilla-django-oidc's own settings; endpoints come from discovery (accounts/oidc.py).
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = env_str("LOUPE_OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the hint for logout at the provider
+OIDC_TIMEOUT = LOUPE_OIDC_TIMEOUT
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.provider_logout_url"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
 
 # --- Sign-in throttling (django-axes; docs/security.md#sign-in-throttling) ------------------
 # After LOUPE_SIGNIN_FAILURE_LIMIT failed sign-ins for one account, or from one address, that
@@ -144,7 +184,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [ASSETS_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at every start when it is missing
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -257,6 +297,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+if LOUPE_OIDC_ISSUER:
+    # Sign-out posts a form whose answer redirects to the provider's end-session endpoint (docs/sso.md).
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(origin_of(LOUPE_OIDC_ISSUER))
 INSTALLED_APPS.append("csp")
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
 # After sessions and auth are known, before any view: NUL / lone surrogates in path, query or form.
@@ -287,12 +330,20 @@ EIGENPAL_DOWNLOAD_DEADLINE = env_float("EIGENPAL_DOWNLOAD_DEADLINE", 300.0, mini
 LOUPE_INGEST_CREATES_AUTOMATIONS = env_bool("LOUPE_INGEST_CREATES_AUTOMATIONS", False)
 # --- end of security settings --------------------------------------------------------------
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
-}
+# Logs (config/logs.py, docs/deploy.md#health-and-logs): every line carries the request id the API's
+# error envelope shows; LOUPE_LOG_FORMAT=json writes one JSON object per line.
+LOUPE_LOG_FORMAT = env_str("LOUPE_LOG_FORMAT", "text").strip().lower()
+if LOUPE_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOUPE_LOG_FORMAT must be text or json, got {LOUPE_LOG_FORMAT!r}.")
+LOGGING = logging_config(LOUPE_LOG_FORMAT, env_str("LOG_LEVEL", "WARNING"))
+MIDDLEWARE.insert(0, "config.middleware.RequestIdMiddleware")
+
+# Health endpoint (/healthz, web/health.py): a configured replica (the `replica` database,
+# LOUPE_DATABASE_REPLICA_URL) lagging more than this many seconds fails the check.
+LOUPE_DATABASE_REPLICA_URL = env_str("LOUPE_DATABASE_REPLICA_URL", "")
+if LOUPE_DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(LOUPE_DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+LOUPE_REPLICA_MAX_LAG_SECONDS = env_float("LOUPE_REPLICA_MAX_LAG_SECONDS", 30.0, minimum=0)
 
 # JSON API (/api/v1/): requests per minute per API key (0 turns the limit off). Counted in the
 # default cache, so with several worker processes configure a shared cache for a global limit.

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("backends",),
     ("api", "web", "demo", "bench"),
     ("config",),
+    ("loupe",),
 ]
 LAYER_OF = {package: number for number, packages in enumerate(LAYERS) for package in packages}
 # (module, the module it depends on): the one allowed upward link (docs/architecture.md). A

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from web import assertions, backlog, datasets, evaluators, queue, run_pane, sampling, webhooks
+from web import assertions, backlog, datasets, evaluators, health, queue, run_pane, sampling, webhooks
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
     path("queue/", queue.queue, name="queue"),
     path("runs/<str:run_id>/", run_pane.run_detail, name="run_detail"),
     path("runs/<str:run_id>/save/", run_pane.run_save, name="run_save"),

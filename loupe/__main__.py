@@ -1,0 +1,3 @@
+from loupe.cli import main
+
+main()
