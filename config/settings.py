@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "runs",
     "review",
     "datasets",
+    "dsreview",
     "insights",
     "web",
     "demo",

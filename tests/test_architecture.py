@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("runs",),
     ("review",),
     ("datasets",),
+    ("dsreview",),
     ("insights",),
     ("backends",),
     ("api", "web", "demo"),
