@@ -12,6 +12,7 @@ from api.support import (
     api_response,
     api_view,
     bad_request,
+    check_upload_size,
     is_multipart,
     json_body,
     limit_and_offset,
@@ -205,7 +206,19 @@ def item_update(request: HttpRequest, automation_id: str, review_id: str, item_i
     return api_response(request, {"item": _item_dict(item)})
 
 
+def _parse_multipart(request: HttpRequest) -> None:
+    """Django parses multipart bodies only for POST; this PATCH carries one (edit-file)."""
+    check_upload_size(request, limit=EDIT_FILE_LIMIT)
+    if request.method != "POST":
+        method, request.method = request.method, "POST"
+        try:
+            request._load_post_and_files()
+        finally:
+            request.method = method
+
+
 def _edit_file(request: HttpRequest, review: DatasetReview, pk: int) -> DatasetReviewItem:
+    _parse_multipart(request)
     reject_unknown(request.POST, EDIT_FILE_FIELDS)
     if request.POST.get("action") != "edit-file":
         raise bad_request("action", "A multipart item PATCH is action edit-file; other actions are JSON.")

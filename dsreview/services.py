@@ -282,16 +282,16 @@ def review_update(*, review: DatasetReview, user, changes: dict) -> DatasetRevie
         new_status = changes.get("status", UNSET)
         if new_status is not UNSET:
             _status(new_status, list(RequestStatus.values))
+        if new_status is not UNSET and new_status != review.status and new_status not in TRANSITIONS[review.status]:
+            allowed = ", ".join(sorted(TRANSITIONS[review.status]))
+            raise ReviewInputError(f"A {review.status} request cannot become {new_status}; it can become "
+                                   f"{allowed}.", "status")
         reopening = new_status == RequestStatus.OPEN and review.status in FROZEN
         if review.status in FROZEN and not reopening and any(
                 key != "status" or value != review.status for key, value in changes.items()):
             raise RequestFrozen(f"The request is {review.status}; reopen it (status open) before changing it.")
         fields = []
         if new_status is not UNSET and new_status != review.status:
-            if new_status not in TRANSITIONS[review.status]:
-                allowed = ", ".join(sorted(TRANSITIONS[review.status]))
-                raise ReviewInputError(f"A {review.status} request cannot become {new_status}; it can become "
-                                       f"{allowed}.", "status")
             review.status = new_status
             review.closed_at = timezone.now() if new_status in FROZEN else None
             fields += ["status", "closed_at"]
