@@ -77,3 +77,21 @@ def current_expected_files(item) -> list[dict]:
         return item.current_files
     return [{"path": f["name"], "fileId": "", "filename": f["name"].rsplit("/", 1)[-1], "origin": "snapshot"}
             for f in (item.snapshot_manifest or {}).get("expectedFiles") or []]
+
+
+def failed_example_names(automation) -> list[str]:
+    """Names of the automation's examples whose latest check failed (one query)."""
+    from django.db.models import OuterRef, Subquery
+
+    from datasets.models import CheckVerdict, ExampleCheck
+
+    latest = ExampleCheck.objects.filter(example=OuterRef("pk")).order_by("-created_at", "-id").values("verdict")[:1]
+    return list(Example.objects.filter(automation=automation).annotate(last=Subquery(latest))
+                .filter(last=CheckVerdict.FAILED).order_by("row_order", "name").values_list("name", flat=True))
+
+
+def example_reviews(automation_id: int, example_name: str) -> list[DatasetReviewItem]:
+    """The items that hold this example (with their request), newest request first, in one
+    query: the example page's links back. An item's applied_at says its outcome was applied."""
+    return list(DatasetReviewItem.objects.filter(review__automation_id=automation_id, example_name=example_name)
+                .select_related("review").order_by("-review__created_at", "-id")[:20])
