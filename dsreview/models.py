@@ -97,7 +97,10 @@ class DatasetReviewItem(models.Model):
     snapshot_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=ItemStatus.choices, default=ItemStatus.PENDING)
     note = models.TextField(null=True, blank=True, help_text="The lead's note for this example.")
-    current_expected = models.JSONField(null=True, blank=True)
+    # The reviewer's expected output, once edited (until then the snapshot's: current_expected).
+    # Not copied at creation, so a request of many examples writes each document once.
+    edited_expected = models.JSONField(null=True, blank=True)
+    expected_edited = models.BooleanField(default=False)
     # {dotted path: {"decision", "reviewerId", "updatedAt", "comment"?}}
     field_decisions = models.JSONField(default=dict, blank=True)
     file_decisions = models.JSONField(default=dict, blank=True)
@@ -115,6 +118,10 @@ class DatasetReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.example_name} in review {self.review_id}"
+
+    @property
+    def current_expected(self):
+        return self.edited_expected if self.expected_edited else self.snapshot_expected
 
 
 def review_file_path(instance: "DatasetReviewFile", filename: str) -> str:

@@ -5,6 +5,7 @@ and StaleItem (409 carrying the current item)."""
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -175,25 +176,27 @@ def review_create(*, automation, user, title, example_names, instructions=None, 
     instructions = _text(instructions, "instructions")
     names = _example_names(example_names)
     status = _status(status or RequestStatus.DRAFT, CREATE_STATUSES)
-    examples = {e.name: e for e in Example.objects.filter(automation=automation, name__in=names).only(
-        "pk", "name", "input", "expected", "metadata")}
-    for index, name in enumerate(names):
-        if name not in examples:
-            raise ReviewInputError(f"No example named {name!r} in this automation's dataset.",
-                                   f"exampleNames[{index}]")
-    documents = [examples[name].expected for name in names]
-    focus = _focus_fields(focus_fields, documents) if focus_fields is not None else []
-    ignored = _ignored_fields(ignored_fields, documents) if ignored_fields is not None else []
-    notes = _item_notes(item_notes, examples) if item_notes is not None else {}
-
-    files = {}
-    for row in ExampleFile.objects.filter(example_id__in=[e.pk for e in examples.values()]).order_by(
-            "folder", "path").only("example_id", "folder", "path", "file"):
-        files.setdefault(row.example_id, []).append(row)
     now = timezone.now()
-    snapshot_at = now
     actor = user if getattr(user, "pk", None) else None
     with transaction.atomic():
+        # The examples are locked while they are copied (a statement of its own), so the hashes
+        # taken here and the documents the database copies below are of the same version.
+        list(Example.objects.select_for_update().filter(automation=automation, name__in=names).values_list("pk", flat=True))
+        examples = {e.name: e for e in Example.objects.filter(automation=automation, name__in=names).only(
+            "pk", "name", "input", "expected", "metadata")}
+        for index, name in enumerate(names):
+            if name not in examples:
+                raise ReviewInputError(f"No example named {name!r} in this automation's dataset.",
+                                       f"exampleNames[{index}]")
+        documents = [examples[name].expected for name in names]
+        focus = _focus_fields(focus_fields, documents) if focus_fields is not None else []
+        ignored = _ignored_fields(ignored_fields, documents) if ignored_fields is not None else []
+        notes = _item_notes(item_notes, examples) if item_notes is not None else {}
+        files = {}
+        for row in ExampleFile.objects.filter(example_id__in=[e.pk for e in examples.values()]).order_by(
+                "folder", "path").only("example_id", "folder", "path", "file"):
+            files.setdefault(row.example_id, []).append(row)
+
         review = DatasetReview.objects.create(
             automation=automation, title=title, instructions=instructions, focus_fields=focus,
             ignored_fields=ignored, status=status, example_names=names, created_by=actor,
@@ -209,12 +212,15 @@ def review_create(*, automation, user, title, example_names, instructions=None, 
                                     for f in example_files if f.folder == ExampleFolder.INPUT],
             }
             note = notes.get(name, {}).get("comment")
+            # The input and expected documents are copied by the database (below), not sent again.
             items.append(DatasetReviewItem(
-                review=review, example=example, example_name=name, position=position,
-                snapshot_input=example.input, snapshot_expected=example.expected, snapshot_manifest=manifest,
-                snapshot_input_sha256=canonical_sha256(example.input), snapshot_at=snapshot_at,
-                note=note, current_expected=example.expected, updated_by=actor, updated_at=_millis(now)))
+                review=review, example=example, example_name=name, position=position, snapshot_manifest=manifest,
+                snapshot_input_sha256=canonical_sha256(example.input), snapshot_at=now,
+                note=note, updated_by=actor, updated_at=_millis(now)))
         DatasetReviewItem.objects.bulk_create(items, batch_size=500)
+        live = Example.objects.filter(pk=OuterRef("example_id"))
+        DatasetReviewItem.objects.filter(review=review).update(
+            snapshot_input=Subquery(live.values("input")[:1]), snapshot_expected=Subquery(live.values("expected")[:1]))
         if any(item.pk is None for item in items):  # a database that does not return ids from bulk inserts
             ids = dict(DatasetReviewItem.objects.filter(review=review).values_list("example_name", "pk"))
             for item in items:
@@ -400,8 +406,9 @@ def item_update(*, review: DatasetReview, item_id, user, action: str, expected_u
             fields.append("status")
         elif action == "edit":
             summary["changed"] = _changed_paths(item.current_expected, expected)
-            item.current_expected, item.status, event = expected, ItemStatus.EDITED, EventAction.EDITED
-            fields += ["current_expected", "status"]
+            item.edited_expected, item.expected_edited = expected, True
+            item.status, event = ItemStatus.EDITED, EventAction.EDITED
+            fields += ["edited_expected", "expected_edited", "status"]
         elif action == "comment":
             event = EventAction.COMMENTED
             if field_path is not None:

@@ -49,7 +49,8 @@ def test_a_writer_that_waited_for_the_lock_sees_the_write_it_waited_for(review, 
 
     def other_write():
         DatasetReviewItem.objects.filter(pk=item.pk).update(updated_at=item.updated_at.replace(year=2030),
-                                                           current_expected={"by": "other"})
+                                                           edited_expected={"by": "other"},
+                                                           expected_edited=True)
 
     with lock_held(lock, other_write) as held:
         thread, outcome = in_thread(lambda: item_update(review=review, item_id=item.pk, user=lead, action="approve",

@@ -35,8 +35,9 @@ COMBINED_SAVE_QUERIES = 13
 # (one UNION), the example's files (again only), their copies (one INSERT, first time only), the
 # review, the audit event; then the pane from what was promoted: its latest changes.
 PROMOTE_QUERIES = 13
-# session, the user with their roles, the automation, the example, its files, its checks.
-EXAMPLE_QUERIES = 6
+# session, the user with their roles, the automation, the example, its files, its checks, the
+# dataset review requests that hold it (one join: the links back, docs/dataset-reviews.md).
+EXAMPLE_QUERIES = 7
 
 
 def _reviewed_run(automation, reviewer, *, size: int, promoted: bool = True):
