@@ -4,6 +4,7 @@ output in the workbench's editor, field and file decisions, comments, the timeli
 Local backend only: proxy mode does not serve these pages yet."""
 
 import itertools
+import json
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -27,8 +28,8 @@ from dsreview.models import (
     RequestStatus,
 )
 from dsreview.queries import current_expected_files, failed_example_names, progress_for
-from review.jsondiff import EditError
-from review.workbench import EditErrors, apply_op, apply_typed, render_editor, typed_values
+from review.jsondiff import EditError, resolve
+from review.workbench import EditErrors, apply_op, apply_typed, raw_text, render_editor, typed_values
 from runs.files import FILE_CSP, inline_content_type
 from runs.models import Automation
 from runs.pdf import PdfUnreadable, page_png
@@ -36,7 +37,8 @@ from web.forms.dataset_reviews import ReviewRequestForm
 from web.panes import file_preview
 
 WRITE_ROLES = (REVIEWER, LEAD)
-LABELS = {"open": "Open", "paused": "Pause", "closed": "Close", "cancelled": "Cancel", "draft": "Back to draft"}
+LABELS = {"open": "Open", "paused": "Pause", "closed": "Close the request", "cancelled": "Cancel the request",
+          "draft": "Back to draft"}
 PAGE_SIZE = 50
 
 
@@ -193,6 +195,7 @@ def _item_context(request: HttpRequest, item: DatasetReviewItem, *, typed=None, 
         "rows": rows, "focus_pointers": " ".join(r["pointer"] for r in rows if r["focus"]),
         "ignored_pointers": " ".join(r["pointer"] for r in rows if r["ignored"]),
         "updated_at": item.updated_at.isoformat(), "comment": comment, "conflict": conflict,
+        "seen_expected": json.dumps(item.current_expected, ensure_ascii=False),
         "frozen": review.status in FROZEN,
     }
 
@@ -264,7 +267,10 @@ def item_act(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         seen = request.POST.get("expected_updated_at") or ""
         since = [e for e in DatasetReviewEvent.objects.filter(item=current).select_related("actor")
                  .order_by("created_at", "id") if e.created_at.isoformat() > seen]
-        context = _item_context(request, current, typed=typed, comment=comment, conflict=since)
+        # Only what the reviewer changed is kept over the new version: a field left as it was
+        # shows the value someone else saved, and sending the form again does not undo it.
+        context = _item_context(request, current, typed=_own_changes(request, typed), comment=comment,
+                                conflict=since)
         return render(request, "dsreview/item.html", context, status=409)
     except EditError as exc:
         messages.error(request, str(exc))
@@ -276,6 +282,24 @@ def item_act(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         return render(request, "dsreview/item.html", context, status=400 if isinstance(
             exc, services.ReviewInputError) else 409)
     return redirect(_next_url(item, action))
+
+
+def _own_changes(request: HttpRequest, typed: dict) -> dict:
+    """The typed values that differ from the document the page showed (its seen_expected)."""
+    try:
+        seen = json.loads(request.POST.get("seen_expected") or "null")
+    except ValueError:
+        return typed
+    own = {}
+    for path, text in typed.items():
+        try:
+            before = resolve(seen, path)
+        except EditError:
+            own[path] = text
+            continue
+        if isinstance(before, (dict, list)) or text != raw_text(before):
+            own[path] = text
+    return own
 
 
 def _changed(item: DatasetReviewItem, typed: dict) -> bool:
