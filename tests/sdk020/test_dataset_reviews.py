@@ -292,3 +292,17 @@ def test_a_reviewer_reads_and_writes_items_but_only_a_lead_creates(sdk, automati
 
     with pytest.raises(EigenpalForbiddenError):
         create(sdk, automation)
+
+
+def test_edit_file_over_the_limit_is_a_413_and_changes_nothing(sdk, automation, examples, lead, monkeypatch):
+    from api import dataset_reviews
+
+    monkeypatch.setattr(dataset_reviews, "EDIT_FILE_LIMIT", 1024)  # the live server runs in this process
+    review = create(sdk, automation, status="open")
+    item = review["items"][0]
+    with pytest.raises(EigenpalError) as too_big:
+        sdk.automations.dataset_review_requests.edit_item_file(
+            automation.ref, review.id, item.id, {"filename": "result.csv", "content": b"x" * 4096},
+            file_path="result.csv", expected_updated_at=item.updatedAt)
+    assert too_big.value.status == 413 and too_big.value.envelope["issues"][0]["field"] == "file"
+    assert ItemRow.objects.get(pk=item.id).current_files is None
