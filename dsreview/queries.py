@@ -56,19 +56,24 @@ def input_drift(items) -> dict[int, bool]:
             files[row.example_id].append(row)
     out = {}
     for item in items:
-        if item.example_id is None or item.example_id not in inputs:
-            out[item.pk] = item.applied_at is None  # gone, and not by applying this request
-            continue
-        if canonical_sha256(inputs[item.example_id]) != item.snapshot_input_sha256:
-            out[item.pk] = True
-            continue
-        hashes = {h["path"]: h["sha256"] for h in (item.snapshot_manifest or {}).get("inputFileHashes") or []}
-        live = files.get(item.example_id, [])
-        if {f.path for f in live} != set(hashes):
-            out[item.pk] = True
-            continue
-        out[item.pk] = any(f.created_at > item.snapshot_at and file_sha256(f.file) != hashes[f.path] for f in live)
+        live_input = inputs.get(item.example_id, GONE) if item.example_id else GONE
+        out[item.pk] = item_drifted(item, live_input, files.get(item.example_id, []))
     return out
+
+
+GONE = object()  # no live example
+
+
+def item_drifted(item, live_input, live_files) -> bool:
+    """One item's drift, given its example's input now (GONE: no example) and input-file rows."""
+    if live_input is GONE:
+        return item.applied_at is None  # gone, and not by applying this request
+    if canonical_sha256(live_input) != item.snapshot_input_sha256:
+        return True
+    hashes = {h["path"]: h["sha256"] for h in (item.snapshot_manifest or {}).get("inputFileHashes") or []}
+    if {f.path for f in live_files} != set(hashes):
+        return True
+    return any(f.created_at > item.snapshot_at and file_sha256(f.file) != hashes[f.path] for f in live_files)
 
 
 def current_expected_files(item) -> list[dict]:

@@ -27,7 +27,7 @@ from dsreview.models import (
     DatasetReviewItem,
     RequestStatus,
 )
-from dsreview.queries import current_expected_files, failed_example_names, progress_for
+from dsreview.queries import GONE, current_expected_files, failed_example_names, item_drifted, progress_for
 from review.jsondiff import EditError, resolve
 from review.workbench import EditErrors, apply_op, apply_typed, raw_text, render_editor, typed_values
 from runs.files import FILE_CSP, inline_content_type
@@ -180,7 +180,7 @@ def _item_context(request: HttpRequest, item: DatasetReviewItem, *, typed=None, 
     review = item.review
     live = list(ExampleFile.objects.filter(example_id=item.example_id, folder=ExampleFolder.INPUT)
                 .order_by("path")) if item.example_id else []
-    drifted = _drifted(item, live)
+    drifted = item_drifted(item, item.example.input if item.example else GONE, live)
     hashes = {h["path"] for h in (item.snapshot_manifest or {}).get("inputFileHashes") or []}
     input_files = [(f, _preview(f)) for f in live if f.path in hashes]
     events = list(DatasetReviewEvent.objects.filter(item=item).select_related("actor").order_by("created_at", "id"))
@@ -198,19 +198,6 @@ def _item_context(request: HttpRequest, item: DatasetReviewItem, *, typed=None, 
         "seen_expected": json.dumps(item.current_expected, ensure_ascii=False),
         "frozen": review.status in FROZEN,
     }
-
-
-def _drifted(item: DatasetReviewItem, live: list) -> bool:
-    from dsreview.queries import canonical_sha256, file_sha256
-
-    if item.example is None:
-        return item.applied_at is None
-    if canonical_sha256(item.example.input) != item.snapshot_input_sha256:
-        return True
-    hashes = {h["path"]: h["sha256"] for h in (item.snapshot_manifest or {}).get("inputFileHashes") or []}
-    if {f.path for f in live} != set(hashes):
-        return True
-    return any(f.created_at > item.snapshot_at and file_sha256(f.file) != hashes[f.path] for f in live)
 
 
 def _preview(row: ExampleFile):

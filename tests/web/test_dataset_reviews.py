@@ -154,3 +154,13 @@ def test_apply_from_the_request_page_and_the_example_links_back(lead_client, rev
     page = lead_client.get(f"/datasets/{example.automation.ref}/examples/{example.pk}/").content.decode()
     item = review.items.get(example_name="ex-0")
     assert f'href="/dataset-reviews/{review.pk}/items/{item.pk}/"' in page and "applied" in page
+
+
+def test_the_item_page_says_when_the_input_drifted(client, reviewer, review, examples):
+    from datasets.services import example_update
+
+    example_update(example=examples[0], input={"customer": "moved"})
+    client.force_login(reviewer)
+    item = review.items.get(example_name="ex-0")
+    html = client.get(f"/dataset-reviews/{review.pk}/items/{item.pk}/").content.decode()
+    assert 'id="dsr-drift"' in html and "changed after this request was made" in html
