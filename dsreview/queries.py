@@ -17,8 +17,12 @@ def canonical_sha256(value) -> str:
 
 
 def file_sha256(field_file) -> str:
+    return stored_sha256(field_file.storage, field_file.name)
+
+
+def stored_sha256(storage, name: str) -> str:
     digest = hashlib.sha256()
-    with field_file.storage.open(field_file.name, "rb") as handle:
+    with storage.open(name, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

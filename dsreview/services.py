@@ -25,7 +25,7 @@ from dsreview.models import (
     ItemStatus,
     RequestStatus,
 )
-from dsreview.queries import canonical_sha256, current_expected_files, file_sha256, input_drift
+from dsreview.queries import canonical_sha256, current_expected_files, input_drift, stored_sha256
 from runs.files import BadFileName, files_delete_on_commit, guess_content_type, safe_relative_path, store_file
 
 MAX_EXAMPLES = 5000
@@ -192,10 +192,12 @@ def review_create(*, automation, user, title, example_names, instructions=None, 
         focus = _focus_fields(focus_fields, documents) if focus_fields is not None else []
         ignored = _ignored_fields(ignored_fields, documents) if ignored_fields is not None else []
         notes = _item_notes(item_notes, examples) if item_notes is not None else {}
-        files = {}
-        for row in ExampleFile.objects.filter(example_id__in=[e.pk for e in examples.values()]).order_by(
-                "folder", "path").only("example_id", "folder", "path", "file"):
-            files.setdefault(row.example_id, []).append(row)
+        files: dict[int, list[tuple[str, str, str]]] = {}  # plain rows: no model instances for 1,000s of files
+        for example_id, folder, path, stored in ExampleFile.objects.filter(
+                example_id__in=[e.pk for e in examples.values()]).order_by("folder", "path").values_list(
+                "example_id", "folder", "path", "file"):
+            files.setdefault(example_id, []).append((folder, path, stored))
+        storage = ExampleFile._meta.get_field("file").storage
 
         review = DatasetReview.objects.create(
             automation=automation, title=title, instructions=instructions, focus_fields=focus,
@@ -206,10 +208,11 @@ def review_create(*, automation, user, title, example_names, instructions=None, 
             example = examples[name]
             example_files = files.get(example.pk, [])
             manifest = {
-                "expectedFiles": [{"name": f.path} for f in example_files if f.folder == ExampleFolder.EXPECTED],
+                "expectedFiles": [{"name": path} for folder, path, _ in example_files
+                                  if folder == ExampleFolder.EXPECTED],
                 "metadata": example.metadata if isinstance(example.metadata, dict) else None,
-                "inputFileHashes": [{"path": f.path, "sha256": file_sha256(f.file)}
-                                    for f in example_files if f.folder == ExampleFolder.INPUT],
+                "inputFileHashes": [{"path": path, "sha256": stored_sha256(storage, stored)}
+                                    for folder, path, stored in example_files if folder == ExampleFolder.INPUT],
             }
             note = notes.get(name, {}).get("comment")
             # The input and expected documents are copied by the database (below), not sent again.
