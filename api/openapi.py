@@ -32,6 +32,9 @@ def obj(required: dict, optional: dict | None = None) -> dict:
     return {"type": "object", "properties": {**required, **(optional or {})}, "required": list(required)}
 
 
+DSR_STATUSES = ["draft", "open", "paused", "closed", "cancelled"]
+DSR_EVENT_ACTIONS = ["approved", "commented", "created", "edited", "field-decision", "file-decision", "file-edited",
+                     "removed", "reopened"]
 STATUSES = ["created", "pending", "running", "waiting", "finalizing", "completed", "failed", "cancelled", "rejected"]
 RUN_FILE = obj({"name": S})
 FEEDBACK_KEYS = ("rating", "status", "createdAt", "updatedAt", "createdBy", "createdByEmail", "resolvedAt",
@@ -161,6 +164,34 @@ SCHEMAS = {
     "IngestResponse": obj({"created": arr(S), "updated": arr(S),
                            "rejected": arr(obj({"index": INT, "line": null(INT), "id": null(S), "field": S,
                                                 "message": S}))}),
+    # Dataset review requests (SDK 0.20, docs/dataset-reviews.md).
+    "DatasetReviewFocusField": obj({"path": S}, {"reason": null(S)}),
+    "DatasetReviewProgress": obj({k: INT for k in ("total", "pending", "approved", "edited", "removed",
+                                                    "remaining")} | {"complete": B}),
+    "DatasetReviewRequest": obj({"id": S, "automationId": S, "title": S, "instructions": null(S),
+                                 "focusFields": arr(ref("DatasetReviewFocusField")), "ignoredFields": arr(S),
+                                 "status": {"type": "string", "enum": DSR_STATUSES}, "exampleNames": arr(S),
+                                 "progress": ref("DatasetReviewProgress"), "createdBy": null(S), "createdAt": S,
+                                 "closedAt": null(S)}),
+    "DatasetReviewInboxItem": {"allOf": [ref("DatasetReviewRequest"), obj({"automationName": S})]},
+    "DatasetReviewDecision": obj({"decision": {"type": "string", "enum": ["approved", "removed"]},
+                                  "reviewerId": S, "updatedAt": S}, {"comment": null(S)}),
+    "DatasetReviewItem": obj({
+        "id": S, "reviewId": S, "exampleName": S, "snapshotInputJson": null(OBJ), "snapshotExpectedJson": ANY,
+        "snapshotManifest": obj({"expectedFiles": arr(obj({"name": S})), "metadata": null(OBJ)},
+                                {"inputFileHashes": arr(obj({"path": S, "sha256": S}))}),
+        "status": {"type": "string", "enum": ["pending", "approved", "edited", "removed"]},
+        "currentExpectedJson": ANY,
+        "fieldDecisions": {"type": "object", "additionalProperties": ref("DatasetReviewDecision")},
+        "currentExpectedFiles": null(arr(obj({"path": S, "fileId": S, "filename": S, "origin": {
+            "type": "string", "enum": ["snapshot", "corrected", "uploaded"]}}))),
+        "fileDecisions": {"type": "object", "additionalProperties": ref("DatasetReviewDecision")},
+        "inputDrifted": B, "updatedBy": null(S), "updatedAt": S}),
+    "DatasetReviewEvent": obj({"id": S, "reviewId": S, "itemId": null(S), "actorUserId": null(S),
+                               "action": {"type": "string", "enum": DSR_EVENT_ACTIONS}, "diffSummary": ANY,
+                               "createdAt": S}),
+    "DatasetReviewDetail": {"allOf": [ref("DatasetReviewRequest"), obj({"items": arr(ref("DatasetReviewItem"))},
+                                                                       {"events": arr(ref("DatasetReviewEvent"))})]},
 }
 
 
@@ -181,6 +212,8 @@ AUTOMATION_ID = p("automation_id", "Automation id, or the alias workflows.<slug>
 EXAMPLE_ID = p("example_id", "Example id (or its name).")
 FOLDER = p("folder", "expected or input.", {"type": "string", "enum": ["expected", "input"]})
 FILE_PATH = p("path", "A path inside the folder; slashes may be sent raw or as %2F.")
+DSR_ID = p("review_id", "Dataset review request id.")
+DSREVIEWS = "Dataset review requests"
 PAGE = [q("limit", "1-100, default 50.", INT), q("offset", "≥ 0, default 0.", INT)]
 BOOL = {"type": "boolean"}
 
@@ -486,6 +519,54 @@ ENDPOINTS: dict[str, dict] = {
                                          "not by an API key. A bad signature is a 401, a timestamp more than 5 minutes "
                                          "off a 400; a webhook-id seen before answers 200 with duplicate: true. "
                                          "404 while the secret is unset.")},
+    "/api/v1/dataset-review-requests": {"get": op(
+        DSREVIEWS, "Every dataset review request (the reviewers' inbox), newest first", 200,
+        page_of("DatasetReviewInboxItem"), params=[q("status", "Comma list of request statuses."), *PAGE])},
+    "/api/v1/automations/{automation_id}/dataset-review-requests": {
+        "get": op(DSREVIEWS, "The automation's dataset review requests", 200, page_of("DatasetReviewRequest"),
+                  params=[AUTOMATION_ID, q("status", "Comma list of request statuses."), *PAGE]),
+        "post": op(DSREVIEWS, "Send examples for review (201, snapshots each example)", 201,
+                   ref("DatasetReviewDetail"), params=[AUTOMATION_ID], body=json_body(obj(
+                       {"title": S, "exampleNames": arr(S)},
+                       {"instructions": null(S), "focusFields": arr(ref("DatasetReviewFocusField")),
+                        "ignoredFields": arr(S), "status": {"type": "string", "enum": DSR_STATUSES[:3]},
+                        "itemNotes": arr(obj({"exampleName": S}, {"comment": null(S), "fields": arr(
+                            obj({"path": S, "comment": S}))}))})),
+                   description="Needs the lead role. Unknown example names, an empty list or a dotted path that no "
+                               "example's expected output has are a 400 naming the field; nothing is created."),
+    },
+    "/api/v1/automations/{automation_id}/dataset-review-requests/{review_id}": {
+        "get": op(DSREVIEWS, "One request with its items", 200, ref("DatasetReviewDetail"),
+                  params=[AUTOMATION_ID, DSR_ID]),
+        "patch": op(DSREVIEWS, "Change a request (status lifecycle)", 200, ref("DatasetReviewDetail"),
+                    params=[AUTOMATION_ID, DSR_ID], body=json_body(obj({}, {
+                        "title": S, "instructions": null(S), "focusFields": arr(ref("DatasetReviewFocusField")),
+                        "ignoredFields": arr(S), "status": {"type": "string", "enum": DSR_STATUSES}})),
+                    description="closed and cancelled are frozen (409) and reopen only to open; a disallowed "
+                                "status change is a 400. Closing writes nothing to the dataset."),
+    },
+    "/api/v1/automations/{automation_id}/dataset-review-requests/{review_id}/items": {"get": op(
+        DSREVIEWS, "The request's items", 200, obj({"items": arr(ref("DatasetReviewItem"))}),
+        params=[AUTOMATION_ID, DSR_ID, q("status", "Comma list: pending, approved, edited, removed.")])},
+    "/api/v1/automations/{automation_id}/dataset-review-requests/{review_id}/items/{item_id}": {"patch": op(
+        DSREVIEWS, "A reviewer's action on one item", 200, obj({"item": ref("DatasetReviewItem")}),
+        params=[AUTOMATION_ID, DSR_ID, p("item_id", "Item id.")], body={"required": True, "content": {
+            "application/json": {"schema": obj({"action": {"type": "string", "enum": [
+                "approve", "comment", "edit", "field-decision", "file-decision", "remove", "reopen"]},
+                "expectedUpdatedAt": S}, {"expected": ANY, "comment": null(S), "fieldPath": null(S),
+                                          "filePath": null(S), "decision": null(S)})},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "action": {"const": "edit-file"}, "expectedUpdatedAt": S, "file": BINARY, "filePath": S,
+                "newPath": S, "comment": S}, "required": ["action", "expectedUpdatedAt", "file"]}}}},
+        description="expectedUpdatedAt is the optimistic lock: a stale one is a 409 whose body carries the current "
+                    "item. edit-file is multipart only (file ≤ 50 MB, exactly one of filePath / newPath).")},
+    "/api/v1/automations/{automation_id}/dataset-review-requests/{review_id}/items/{item_id}/files/{path}": {
+        "get": op(DSREVIEWS, "An item's input or expected file", 200, RAW, content_type="application/octet-stream",
+                  params=[AUTOMATION_ID, DSR_ID, p("item_id", "Item id."), FILE_PATH,
+                          q("kind", "input (default) or expected.")])},
+    "/api/v1/automations/{automation_id}/dataset-review-requests/{review_id}/events": {"get": op(
+        DSREVIEWS, "The request's timeline, oldest first", 200, obj({"events": arr(ref("DatasetReviewEvent"))}),
+        params=[AUTOMATION_ID, DSR_ID])},
 }
 
 
@@ -526,6 +607,7 @@ def api_docs(request: HttpRequest):
                                       response.get("content", {}).items() if "example" in c],
             })
     order = [META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, DATASET, AUTOMATIONS, WEBHOOKS]
+    order = [META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, DATASET, DSREVIEWS, AUTOMATIONS]
     return render(request, "api/docs.html", {
         "nav": "api", "groups": [(t, groups[t]) for t in order if t in groups],
         "rate_limit": settings.LOUPE_API_RATE_LIMIT, "max_upload_mb": settings.LOUPE_MAX_UPLOAD_BYTES / 1024 / 1024,

@@ -7,6 +7,7 @@ from django.urls import path, register_converter
 
 from api import auth as accounts_api
 from api import automations as automations_api
+from api import dataset_reviews as dsreview_api
 from api import datasets as datasets_api
 from api import expected as expected_api
 from api import feedback as feedback_api
@@ -31,6 +32,7 @@ class FolderConverter:
 register_converter(FolderConverter, "folder")
 
 EXAMPLE = "automations/<str:automation_id>/examples/<str:example_id>"
+DSREVIEW = "automations/<str:automation_id>/dataset-review-requests/<str:review_id>"
 
 urlpatterns = [
     path("auth/check", route(GET=accounts_api.auth_check), name="api-auth-check"),
@@ -99,5 +101,17 @@ urlpatterns = [
     path("webhooks/deliveries/<str:delivery_id>/resend", route(POST=webhooks_api.delivery_resend_view),
          name="api-webhook-delivery-resend"),
     path("webhooks/eigenpal", route(POST=webhooks_api.platform_webhook), name="api-webhook-eigenpal"),
+    # Dataset review requests (SDK 0.20, docs/dataset-reviews.md).
+    path("dataset-review-requests", route("reviews", GET=dsreview_api.inbox), name="api-dsreview-inbox"),
+    path("automations/<str:automation_id>/dataset-review-requests",
+         route("reviews", GET=dsreview_api.requests_list, POST=dsreview_api.request_create), name="api-dsreviews"),
+    path(DSREVIEW, route("reviews", GET=dsreview_api.request_get, PATCH=dsreview_api.request_update),
+         name="api-dsreview"),
+    path(f"{DSREVIEW}/items", route("reviews", GET=dsreview_api.items_list), name="api-dsreview-items"),
+    path(f"{DSREVIEW}/items/<str:item_id>", route("reviews", PATCH=dsreview_api.item_update),
+         name="api-dsreview-item"),
+    path(f"{DSREVIEW}/items/<str:item_id>/files/<path:path>", route("reviews", GET=dsreview_api.item_file_get),
+         name="api-dsreview-item-file"),
+    path(f"{DSREVIEW}/events", route("reviews", GET=dsreview_api.events_list), name="api-dsreview-events"),
     path("docs", openapi.api_docs, name="api-docs"),
 ]

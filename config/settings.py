@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "runs",
     "review",
     "datasets",
+    "dsreview",
     "insights",
     "web",
     "demo",

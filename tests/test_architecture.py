@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("runs",),
     ("review",),
     ("datasets",),
+    ("dsreview",),
     ("insights",),
     ("backends",),
     ("api", "web", "demo", "bench"),

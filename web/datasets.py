@@ -15,6 +15,7 @@ from backends.base import BackendError, ChangeRefused, StorageFull
 from datasets.archive import ImportResult
 from datasets.compare import COMPARE_RUNS, example_compare
 from datasets.services import automation_set_auto_resolve
+from dsreview.queries import example_reviews
 from runs.files import download_response
 from runs.models import Automation
 from web.backend_errors import backend_errors
@@ -44,6 +45,7 @@ def _list_context(request: HttpRequest, automation: Automation, import_form: Imp
     page = backend.examples_page(automation, number, PAGE_SIZE)
     # Closing the loop checks runs recorded in Loupe, so proxy mode has no automatic resolve.
     return {"nav": "datasets", "automation": automation, "page": page, "can_edit": has_role(request.user, *EDIT_ROLES),
+            "can_lead": has_role(request.user, LEAD),
             "import_form": import_form or ImportForm(), "proxy": backend.name != "local"}
 
 
@@ -129,6 +131,8 @@ def example_detail(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
         "expected_is_diff": has_diff,
         "metadata_tree": render_tree(example.metadata) if example.metadata else "",
         "checks": example.checks,
+        # The dataset review requests that hold this example (local backend: docs/dataset-reviews.md).
+        "review_items": example_reviews(automation.pk, example.name) if backend.name == "local" else [],
     }
     return render(request, "datasets/example.html", context)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import assertions, backlog, datasets, evaluators, health, queue, run_pane, sampling, webhooks
+from web import assertions, backlog, dataset_reviews, datasets, evaluators, health, queue, run_pane, sampling, webhooks
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -45,6 +45,17 @@ urlpatterns = [
     path("datasets/<str:ref>/examples/<str:pk>/delete/", datasets.example_delete_view, name="example_delete"),
     path("datasets/<str:ref>/examples/<str:pk>/files/<path:key>/", datasets.example_file_download,
          name="example_file"),
+    path("datasets/<str:ref>/reviews/new/", dataset_reviews.request_new, name="dsreview_new"),
+    path("dataset-reviews/", dataset_reviews.inbox, name="dsreview_inbox"),
+    path("dataset-reviews/<int:pk>/", dataset_reviews.request_detail, name="dsreview_request"),
+    path("dataset-reviews/<int:pk>/status/", dataset_reviews.request_status, name="dsreview_status"),
+    path("dataset-reviews/<int:pk>/apply/", dataset_reviews.request_apply, name="dsreview_apply"),
+    path("dataset-reviews/<int:pk>/items/<int:item_pk>/", dataset_reviews.item_detail, name="dsreview_item"),
+    path("dataset-reviews/<int:pk>/items/<int:item_pk>/act/", dataset_reviews.item_act, name="dsreview_item_act"),
+    path("dataset-reviews/<int:pk>/items/<int:item_pk>/files/<str:kind>/<path:path>", dataset_reviews.item_file,
+         name="dsreview_item_file"),
+    path("dataset-reviews/<int:pk>/items/<int:item_pk>/pdf-page/<int:number>/<path:path>",
+         dataset_reviews.item_pdf_page, name="dsreview_item_pdf_page"),
     path("backlog/", backlog.backlog, name="backlog"),
     path("evaluators/", evaluators.evaluators, name="evaluators"),
     path("webhooks/", webhooks.webhooks, name="webhooks"),

@@ -57,9 +57,14 @@ def fuzz_world(django_user_model) -> dict:
     expected_file_upload(run=runs[0], upload=SimpleUploadedFile("fixed.csv", b"a,b\n1,3\n"), name=None, user=user)
     example = Example.objects.create(automation=automation, name="inv-1", input={"a": 1}, expected={"b": 2})
     example_file_store(example=example, folder="input", path="doc.txt", content=b"hi", content_type="text/plain")
+    from dsreview.services import review_create  # a dataset review request of that example, open
+
+    dataset_review = review_create(automation=automation, user=user, title="fuzz", example_names=["inv-1"],
+                                   status="open")
     return {"key": ApiKey.issue(user=user, name="fuzz")[1],
             "paths": {"run_id": runs[0].pk, "automation_id": automation.ref, "example_id": str(example.pk),
-                      "folder": "input", "path": "doc.txt", "filename": "fixed.csv"}}
+                      "folder": "input", "path": "doc.txt", "filename": "fixed.csv",
+                      "review_id": str(dataset_review.pk), "item_id": str(dataset_review.items.get().pk)}}
 
 
 @pytest.fixture

@@ -40,8 +40,9 @@ COMBINED_SAVE_QUERIES = 14
 # whether any webhook subscription wants example.promoted (none here); the claim renewed; then
 # the pane from what was promoted: its latest changes.
 PROMOTE_QUERIES = 15
-# session, the user with their roles, the automation, the example, its files, its checks.
-EXAMPLE_QUERIES = 6
+# session, the user with their roles, the automation, the example, its files, its checks, the
+# dataset review requests that hold it (one join: the links back, docs/dataset-reviews.md).
+EXAMPLE_QUERIES = 7
 
 
 def _reviewed_run(automation, reviewer, *, size: int, promoted: bool = True):

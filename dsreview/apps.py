@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DsreviewConfig(AppConfig):
+    name = "dsreview"
+    verbose_name = "Dataset review requests"

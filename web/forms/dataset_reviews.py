@@ -1,0 +1,61 @@
+"""The form a lead fills to send examples for review (web/dataset_reviews.py). Text areas
+turn into the request's structures; the service checks paths and names (dsreview.services)."""
+
+from django import forms
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class ReviewRequestForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    instructions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    examples = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    failed = forms.BooleanField(required=False, label="Every example whose last check failed")
+    focus = forms.CharField(required=False, label="Focus fields", widget=forms.Textarea(attrs={"rows": 3}),
+                            help_text="One a line: a dotted path, then optionally ':' and the reason "
+                                      "(vendor.iban: new format since May).")
+    ignored = forms.CharField(required=False, label="Ignored fields", widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text="One dotted path a line; everything below it is ignored too.")
+    notes = forms.CharField(required=False, label="Notes per example", widget=forms.Textarea(attrs={"rows": 3}),
+                            help_text="One a line: the example's name, ':', the note.")
+    status = forms.ChoiceField(choices=[("open", "Open it for reviewers now"), ("draft", "Keep it as a draft")],
+                               initial="open")
+
+    def __init__(self, *args, names: list[str], failed_names: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["examples"].choices = [(n, n) for n in names]
+        self.failed_names = failed_names
+
+    def clean(self):
+        data = super().clean()
+        chosen = list(data.get("examples") or [])
+        if data.get("failed"):
+            chosen += [n for n in self.failed_names if n not in chosen]
+        if not chosen and not self.errors:
+            self.add_error("examples", "Tick at least one example (or every example whose last check failed).")
+        data["example_names"] = chosen
+        focus = []
+        for line in _lines(data.get("focus", "")):
+            path, _, reason = line.partition(":")
+            focus.append({"path": path.strip(), "reason": reason.strip() or None})
+        data["focus_fields"] = focus
+        data["ignored_fields"] = _lines(data.get("ignored", ""))
+        notes = []
+        for line in _lines(data.get("notes", "")):
+            name, sep, note = line.partition(":")
+            if not sep or not note.strip():
+                self.add_error("notes", f"Write each note as 'example-name: note' (line {line!r}).")
+                break
+            notes.append({"exampleName": name.strip(), "comment": note.strip()})
+        data["item_notes"] = notes
+        return data
+
+    # Service field names (dsreview.services.ReviewInputError.field) -> the form field to show them on.
+    FIELD_OF = {"title": "title", "instructions": "instructions", "exampleNames": "examples", "focusFields": "focus",
+                "ignoredFields": "ignored", "itemNotes": "notes", "status": "status"}
+
+    def add_service_error(self, field: str, message: str) -> None:
+        root = field.split("[", 1)[0].split(".", 1)[0]
+        self.add_error(self.FIELD_OF.get(root, None), message)
