@@ -60,7 +60,7 @@ def test_estimate_weights_runs_by_the_rate_they_were_sampled_at(rate_change):
 def test_api_serves_the_estimate_with_its_counts(ops_api, rate_change):
     automation, later = rate_change
     body = ops_api.get(f"/api/v1/automations/{automation.ref}/estimate").json()
-    assert (body["reviewed"], body["sampled"], body["method"]) == (8 + later, 8 + later, "hajek-clopper-pearson-effective-n")
+    assert (body["reviewed"], body["sampled"], body["method"]) == (8 + later, 8 + later, "hajek-clopper-pearson-kish-max-weight")
 
 
 def test_api_estimate_of_another_version_has_no_runs(ops_api, rate_change):
