@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.chips import Rating
-from runs.counters import counts_upsert
+from runs.counters import counts_upsert, run_rollup_register
 from runs.models import Automation, Run
 from runs.sql import in_values
 
@@ -76,6 +76,17 @@ def verdict_counts_move(before: Counter, after: Counter) -> None:
     moves = Counter(after)
     moves.subtract(before)
     counts_upsert(ReviewDayCount, ("automation", "day", "sampled", "verdict"), moves)
+
+
+def _tally_states(run_ids) -> Counter:
+    return sum(review_counts_states(run_ids).values(), Counter())
+
+
+def run_rollups_register() -> None:
+    """Hand the rollups keyed by a run's sampled flag to runs.counters, which moves them when a
+    runs service re-samples runs (review.apps registers this at start-up)."""
+    run_rollup_register(verdict_counts_states, verdict_counts_move)
+    run_rollup_register(_tally_states, review_counts_move)
 
 
 Kind = ReviewTally.Kind

@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from runs.chips import Chip
-from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add
+from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add, run_rollups_follow
 from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
@@ -65,14 +65,34 @@ def sampling_rate_set(*, automation: Automation, rate_bp: int, user, reason: str
         )
         automation.sampling_rate_bp = rate_bp
         automation.save(update_fields=["sampling_rate_bp", "updated_at"])
-        # Only runs stamped in the future (clock skew) can be affected; normally none.
-        later = Run.objects.filter(automation=automation, created_at__gte=now)
-        if later.exists():
-            schedule = automation.rate_schedule()
-            for run in later.only("id", "created_at", "sample_bucket"):
-                Run.objects.filter(pk=run.pk).update(sampled=run.sample_bucket < schedule.rate_at(run.created_at))
-            chip_counts_recount(automation=automation)
+        # Only runs stamped in the future (clock skew) can be affected; normally none. Their
+        # review rollups move with them (runs.counters.run_rollups_follow), in this transaction.
+        runs_resample(automation=automation, since=now)
     return change
+
+
+def runs_resample(*, automation: Automation, since) -> int:
+    """Recompute the sampled flag of the automation's runs created at or after `since` from its
+    rate schedule, moving the chip and day counters and the review rollups that follow the flag.
+    Two UPDATEs at most; returns the number of runs whose flag changed."""
+    later = list(Run.objects.filter(automation=automation, created_at__gte=since)
+                 .values_list("pk", "created_at", "sample_bucket", "sampled"))
+    if not later:
+        return 0
+    schedule = automation.rate_schedule()
+    flips = {True: [], False: []}
+    for pk, created_at, bucket, sampled in later:
+        now_sampled = bucket < schedule.rate_at(created_at)
+        if now_sampled != sampled:
+            flips[now_sampled].append(pk)
+    changed = flips[True] + flips[False]
+    if changed:
+        with run_rollups_follow(changed):
+            for flag, ids in flips.items():
+                if ids:
+                    Run.objects.filter(in_values("pk", ids)).update(sampled=flag)
+            chip_counts_recount(automation=automation)
+    return len(changed)
 
 
 def _first_scalar(value: dict) -> str:
