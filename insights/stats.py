@@ -14,7 +14,7 @@ from django.utils import timezone
 from insights.estimates import Estimate, Stratum, weighted_pass_rate
 from insights.queries import window_bounds
 from review.models import Review, ReviewTally
-from runs.chips import Rating
+from runs.chips import Rating, estimate_reviewed_q, estimate_verdict
 from runs.models import Automation, Run, RunDayCount, SamplingRateChange, rate_schedules
 from runs.sampling import BUCKETS, RateSchedule
 
@@ -150,7 +150,7 @@ def _stratum_counts(automations: list[Automation], *, start, end, version: str |
     keys = ("automation_id", "version", "period") if by_version else ("automation_id", "period")
     rows = (runs.annotate(period=Case(*whens, default=Value(-1), output_field=IntegerField()))
             .order_by().values(*keys)
-            .annotate(sampled_n=Count("pk"), reviewed_n=Count("pk", filter=Q(review__rating__isnull=False)),
+            .annotate(sampled_n=Count("pk"), reviewed_n=Count("pk", filter=estimate_reviewed_q("review__")),
                       passed_n=Count("pk", filter=Q(review__rating=Rating.PASS))))
     for row in rows:
         key = (row["automation_id"], row["version"]) if by_version else (row["automation_id"],)
@@ -280,11 +280,15 @@ def _strata_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], tup
         # The runs of those days (the run_queue index), each run's rating looked up by its
         # review's unique run_id: a join made the planner read every review.
         edge_filter, slot = _edge_slots(partials)
-        rating = Subquery(Review.objects.filter(run_id=OuterRef("pk")).values("rating")[:1])
-        rows = (Run.objects.filter(edge_filter, sampled=True).annotate(slot=slot, rating=rating)
-                .order_by().values_list("slot", "rating").annotate(n=Count("pk")))
-        return ((row_slot, (n, n if row_rating else 0, n if row_rating == Rating.PASS else 0))
-                for row_slot, row_rating, n in rows if row_slot >= 0)
+        review = Review.objects.filter(run_id=OuterRef("pk"))
+        rows = (Run.objects.filter(edge_filter, sampled=True)
+                .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
+                          review_status=Subquery(review.values("status")[:1]))
+                .order_by().values_list("slot", "rating", "review_status").annotate(n=Count("pk")))
+        for row_slot, row_rating, row_status, n in rows:
+            if row_slot >= 0:
+                verdict = estimate_verdict(row_rating, row_status)
+                yield row_slot, (n, 0 if verdict is None else n, n if verdict else 0)
 
     return _period_counts(periods, day_rows=day_rows, edge_rows=edge_rows, width=3)
 

@@ -13,7 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, ReviewTally
-from runs.chips import Rating
+from runs.chips import Rating, estimate_verdict
 from runs.counters import counts_upsert, run_rollup_register
 from runs.models import Automation, Run
 from runs.sql import in_values
@@ -91,18 +91,21 @@ def run_rollups_register() -> None:
 
 Kind = ReviewTally.Kind
 PATH_LENGTH = ReviewTally._meta.get_field("path").max_length
-_STATE = ("run_id", "run__automation_id", "run__created_at", "run__sampled", "rating", "resolved_at",
+_STATE = ("run_id", "run__automation_id", "run__created_at", "run__sampled", "rating", "status", "resolved_at",
           "updated_at", "has_expected", "corrected_paths")
 
 
-def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str | None, resolved_at,
-                 updated_at, has_expected: bool, corrected_paths) -> Counter:
-    """The rollup keys one review counts under, each +1."""
+def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str | None, status: str | None,
+                 resolved_at, updated_at, has_expected: bool, corrected_paths) -> Counter:
+    """The rollup keys one review counts under, each +1. RATED and PASSED are what the estimate
+    counts as reviewed and passed (runs.chips.estimate_verdict: a review closed without a rating
+    is a reviewed miss, as its chip says)."""
     marks: Counter = Counter()
     day = timezone.localdate(created_at)
-    if rating:
+    verdict = estimate_verdict(rating, status)
+    if verdict is not None:
         marks[(automation_id, day, sampled, Kind.RATED, "")] += 1
-        if rating == Rating.PASS:
+        if verdict:
             marks[(automation_id, day, sampled, Kind.PASSED, "")] += 1
     if resolved_at is not None:
         marks[(automation_id, timezone.localdate(resolved_at), sampled, Kind.RESOLVED, "")] += 1
@@ -119,13 +122,13 @@ def marks_of(run, review) -> Counter:
     if review is None:
         return Counter()
     return review_marks(automation_id=run.automation_id, created_at=run.created_at, sampled=run.sampled,
-                        rating=review.rating, resolved_at=review.resolved_at, updated_at=review.updated_at,
+                        rating=review.rating, status=review.status, resolved_at=review.resolved_at, updated_at=review.updated_at,
                         has_expected=review.has_expected, corrected_paths=review.corrected_paths)
 
 
 def _marks_of_row(row) -> Counter:
-    _, automation_id, created_at, sampled, rating, resolved_at, updated_at, has_expected, paths = row
-    return review_marks(automation_id=automation_id, created_at=created_at, sampled=sampled, rating=rating,
+    _, automation_id, created_at, sampled, rating, status, resolved_at, updated_at, has_expected, paths = row
+    return review_marks(automation_id=automation_id, created_at=created_at, sampled=sampled, rating=rating, status=status,
                         resolved_at=resolved_at, updated_at=updated_at, has_expected=has_expected,
                         corrected_paths=paths)
 
