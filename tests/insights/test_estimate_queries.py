@@ -107,8 +107,8 @@ def test_rollup_counts_match_counting_the_runs(rate_change):
 
     automation, _ = rate_change
     start, end = timezone.now() - timedelta(days=12, hours=7), timezone.now()
-    periods, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
-    scanned = _estimate(periods[automation.pk], counts.get((automation.pk,), {}))
+    _, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
+    scanned = _estimate(counts.get((automation.pk,), {}))
     fast = pass_rate_estimates([automation], start=start, end=end)[automation.pk]
     assert (fast.sampled, fast.reviewed, fast.estimate) == (scanned.sampled, scanned.reviewed, scanned.estimate)
 
@@ -150,8 +150,8 @@ def test_a_day_split_by_a_rate_change_reads_only_its_shorter_part(reviewer):
     # of each, the longer part is derived.
     assert len(partials) == 4 and len(derived) == 2
     assert any(partials[position][2] == _day_start(day) for position in derived)  # 00:00-15:00
-    scanned_periods, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
-    scanned = _estimate(scanned_periods[automation.pk], counts.get((automation.pk,), {}))
+    _, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
+    scanned = _estimate(counts.get((automation.pk,), {}))
     fast = pass_rate_estimates([automation], start=start, end=end)[automation.pk]
     assert (fast.sampled, fast.reviewed, fast.passed, fast.estimate) == (
         scanned.sampled, scanned.reviewed, scanned.passed, scanned.estimate)
