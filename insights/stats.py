@@ -17,6 +17,7 @@ from review.models import Review, ReviewTally
 from runs.chips import Rating, estimate_reviewed_q, estimate_verdict
 from runs.models import Automation, Run, RunDayCount, SamplingRateChange, rate_schedules
 from runs.sampling import BUCKETS, RateSchedule
+from runs.strata import describe
 
 TRAFFIC_DAYS = 7
 PASS_RATE_DAYS = 30
@@ -66,6 +67,31 @@ def reviews_per_day(runs_per_day: float, rate_bp: int) -> float:
 
 
 @dataclass
+class StratumRow:
+    """One stratum of an automation that samples by risk (runs/strata.py), on the sampling page."""
+
+    name: str  # "" the default rate's runs
+    description: str
+    rate_bp: int
+    runs_recent: int = 0  # runs of the last TRAFFIC_DAYS the stratum took
+    estimate: Estimate | None = None  # of the stratum's runs of the last PASS_RATE_DAYS
+    suggestion_bp: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or "everything else (default rate)"
+
+    @property
+    def reviewed_share(self) -> float | None:
+        e = self.estimate
+        return e.reviewed / e.sampled if e and e.sampled else None
+
+    @property
+    def runs_per_day(self) -> float:
+        return self.runs_recent / TRAFFIC_DAYS
+
+
+@dataclass
 class SamplingStats:
     runs_recent: int = 0  # runs created in the last TRAFFIC_DAYS
     sampled_recent: int | None = 0  # None: not known (the upstream's health does not say)
@@ -75,6 +101,7 @@ class SamplingStats:
     interval: Interval | None = None  # of the weighted estimate (Clopper-Pearson, effective n)
     suggestion_bp: int | None = None
     estimate: Estimate | None = None
+    strata: list[StratumRow] | None = None  # sampling by risk: one row per stratum, default last
 
     @property
     def pooled_rate(self) -> float | None:
@@ -118,7 +145,37 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         item.suggestion_bp = step_down_suggestion(
             rate_bp=automation.sampling_rate_bp, interval=item.interval, threshold=automation.step_down_threshold
         )
+    risky = [a for a in automations if a.sampling_strata]
+    if risky:
+        rows = strata_rows(risky, traffic_since=_day_start(first_day), start=start, end=end)
+        for automation in risky:
+            stats[automation.pk].strata = rows[automation.pk]
     return stats
+
+
+def strata_rows(automations: list[Automation], *, traffic_since, start, end) -> dict[int, list[StratumRow]]:
+    """Per automation that samples by risk, its current strata and the default rate's runs: the
+    traffic each took since `traffic_since`, the weighted estimate of its runs in [start, end)
+    and step-down advice on its own rate. Two grouped queries for all of them: the runs since
+    `traffic_since` by stratum, the sampled runs of the window by cell."""
+    ids = [a.pk for a in automations]
+    traffic = {(r["automation_id"], r["stratum"]): r["n"] for r in
+               Run.objects.filter(automation_id__in=ids, created_at__gte=traffic_since).order_by()
+               .values("automation_id", "stratum").annotate(n=Count("pk"))}
+    _, counts = _stratum_counts(automations, start=start, end=end, version=None, by_version=False)
+    result = {}
+    for automation in automations:
+        cells = counts.get((automation.pk,), {})
+        rows = [StratumRow(s["name"], describe(s["when"]), s["rate_bp"]) for s in automation.sampling_strata]
+        rows.append(StratumRow("", "no stratum's condition holds", automation.sampling_rate_bp))
+        for row in rows:
+            row.runs_recent = traffic.get((automation.pk, row.name), 0)
+            row.estimate = _estimate(cells, row.name)
+            interval = None if row.estimate.low is None else Interval(row.estimate.low, row.estimate.high)
+            row.suggestion_bp = step_down_suggestion(rate_bp=row.rate_bp, interval=interval,
+                                                     threshold=automation.step_down_threshold)
+        result[automation.pk] = rows
+    return result
 
 
 def rate_periods(schedule: RateSchedule, start, end) -> list[tuple]:

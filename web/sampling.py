@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
@@ -95,7 +96,8 @@ def _sampling_context(request: HttpRequest, cards: list[SamplingCard]) -> dict:
     return {"nav": "sampling", "cards": cards, "can_edit": has_role(request.user, OPS),
             "proxy": get_backend().name != "local",
             "health": any(card.stats.from_upstream for card in cards),
-            "traffic_days": TRAFFIC_DAYS, "pass_rate_days": PASS_RATE_DAYS, "history_rows": HISTORY_ROWS}
+            "traffic_days": TRAFFIC_DAYS, "pass_rate_days": PASS_RATE_DAYS, "history_rows": HISTORY_ROWS,
+            "now": timezone.now()}
 
 
 def _automation_or_404(ref: str) -> Automation:

@@ -1,0 +1,51 @@
+"""Sampling by risk on the pages: the queue says why each run was sampled; the sampling page
+shows each stratum's traffic, rate, reviewed share, pass rate and its own step-down advice."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from datasets.loop import runs_record_and_check
+from review.services import review_update
+from runs.models import Run
+from runs.records import parse_run_record
+from runs.services import sampling_policy_set
+from tests.factories import make_automation, run_record
+
+pytestmark = pytest.mark.django_db
+
+STRATA = [{"name": "judge failed", "when": {"kind": "score", "evaluator": "judge", "failed": True}, "rate": 100}]
+
+
+@pytest.fixture
+def risky(ops, reviewer):
+    automation = make_automation("workflows.risk-pages", rate_bp=2000)
+    sampling_policy_set(automation=automation, user=ops, reason="target failures", strata=STRATA,
+                        threshold=0.5, now=timezone.now() - timedelta(days=3))
+    created = timezone.now() - timedelta(days=1)
+    records = [run_record(automation, createdAt=(created - timedelta(minutes=i)).isoformat(),
+                          scores=[{"name": "judge", "passed": i % 4 != 0}]) for i in range(80)]
+    runs_record_and_check([parse_run_record(r) for r in records])
+    for run in Run.objects.filter(automation=automation, sampled=True):
+        review_update(run=run, changes={"rating": "pass"}, user=reviewer)
+    return automation
+
+
+def test_the_queue_says_why_each_run_was_sampled(client, reviewer, risky):
+    client.force_login(reviewer)
+    page = client.get(f"/queue/?automation={risky.ref}&scope=all&chip=passed").content.decode()
+    assert 'data-testid="sampled-why"' in page
+    assert "judge failed · 100%" in page and "default rate · 20%" in page
+
+
+def test_the_sampling_page_shows_each_stratum_and_its_advice(client, ops, risky):
+    client.force_login(ops)
+    page = client.get("/sampling/").content.decode()
+    table = page[page.index('data-testid="strata-table"'):]
+    table = table[:table.index("</table>")]
+    assert "judge failed" in table and "evaluator judge failed" in table and "everything else" in table
+    assert "100%" in table and "20%" in table
+    # Every sampled run reviewed and passed; the risky stratum's 20 runs clear the 50 % threshold.
+    assert "step down to 15%" in table
+    assert "strata: 1" in page and "target failures" in page
