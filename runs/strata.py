@@ -22,7 +22,7 @@ and its field confidences (both bounded by the record parser).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from runs.sampling import BUCKETS
@@ -51,6 +51,11 @@ class Stratum:
     name: str
     when: dict
     rate_bp: int
+    test: object = field(default=None, compare=False, repr=False)  # compile_condition(when)
+
+    def __post_init__(self):
+        if self.test is None:
+            object.__setattr__(self, "test", compile_condition(self.when))
 
     def as_dict(self) -> dict:
         return {"name": self.name, "when": self.when, "rate_bp": self.rate_bp}
@@ -198,29 +203,34 @@ def _resolve(document, parts: list[str]):
     return document
 
 
-def _json_holds(when: dict, document) -> bool:
-    value = _resolve(document, pointer_parts(when["path"], "path"))
-    op = when["op"]
-    if op == "exists":
-        return value is not _MISSING and value is not None
-    if op == "missing":
-        return value is _MISSING or value is None
-    if value is _MISSING:
-        return False
-    if op == "equals":
-        return value == when["value"]
-    if op == "not_equals":
-        return value != when["value"]
-    if op == "in":
-        return value in when["value"]
-    if op == "contains":
-        if isinstance(value, str) and isinstance(when["value"], str):
-            return when["value"] in value
-        return isinstance(value, (list, dict)) and when["value"] in value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    target = when["value"]
-    return {"lt": value < target, "lte": value <= target, "gt": value > target, "gte": value >= target}[op]
+def _json_test(when: dict):
+    parts, op, target = pointer_parts(when["path"], "path"), when["op"], when.get("value")
+    source = when["source"]
+
+    def test(record, first_seen) -> bool:
+        value = _resolve(record.input if source == "input" else record.output, parts)
+        if op == "exists":
+            return value is not _MISSING and value is not None
+        if op == "missing":
+            return value is _MISSING or value is None
+        if value is _MISSING:
+            return False
+        if op == "equals":
+            return value == target
+        if op == "not_equals":
+            return value != target
+        if op == "in":
+            return value in target
+        if op == "contains":
+            if isinstance(value, str) and isinstance(target, str):
+                return target in value
+            return isinstance(value, (list, dict)) and target in value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        return value < target if op == "lt" else value <= target if op == "lte" else \
+            value > target if op == "gt" else value >= target
+
+    return test
 
 
 def _confidences(record):
@@ -231,50 +241,62 @@ def _confidences(record):
         fields = record.metadata.get("fieldMetadata")
     if not isinstance(fields, dict):
         return ()
-    values = []
-    for item in fields.values():
-        if isinstance(item, dict):
-            item = item.get("confidence")
-        values.append(item)
-    return values
+    return [item.get("confidence") if isinstance(item, dict) else item for item in fields.values()]
 
 
-def _holds(when: dict, record, first_seen: dict | None) -> bool:
+def compile_condition(when: dict):
+    """A predicate test(record, first_seen) for a validated condition, built once per schedule so
+    that evaluating a run costs a few lookups."""
     kind = when["kind"]
     if kind == "score":
-        for score in record.scores or ():
-            if "evaluator" in when and score.name != when["evaluator"]:
-                continue
-            if "failed" in when and score.passed is False:
-                return True
-            if "below" in when and score.value is not None and score.value < when["below"]:
-                return True
-        return False
-    if kind == "tag":
-        tags = record.metadata.get("tags") if isinstance(record.metadata, dict) else None
-        return isinstance(tags, list) and when["tag"] in tags
-    if kind == "low_confidence":
-        for value in _confidences(record):
-            if "below" in when:
-                if not isinstance(value, bool) and isinstance(value, (int, float)) and value < when["below"]:
+        evaluator, failed, below = when.get("evaluator"), "failed" in when, when.get("below")
+
+        def test(record, first_seen) -> bool:
+            for score in record.scores or ():
+                if evaluator is not None and score.name != evaluator:
+                    continue
+                if failed and score.passed is False:
                     return True
-            elif isinstance(value, str) and LEVELS.get(value, 99) <= LEVELS[when["level"]]:
-                return True
-        return False
-    if kind == "new_version":
-        if record.version is None:
+                if below is not None and score.value is not None and score.value < below:
+                    return True
             return False
-        seen = (first_seen or {}).get(record.version)
-        return seen is None or seen >= record.created_at - timedelta(days=when["days"])
-    return _json_holds(when, record.input if when["source"] == "input" else record.output)
+        return test
+    if kind == "tag":
+        tag = when["tag"]
+
+        def test(record, first_seen) -> bool:
+            tags = record.metadata.get("tags") if isinstance(record.metadata, dict) else None
+            return isinstance(tags, list) and tag in tags
+        return test
+    if kind == "low_confidence":
+        below, level = when.get("below"), LEVELS.get(when.get("level"), -1)
+
+        def test(record, first_seen) -> bool:
+            for value in _confidences(record):
+                if below is not None:
+                    if not isinstance(value, bool) and isinstance(value, (int, float)) and value < below:
+                        return True
+                elif isinstance(value, str) and LEVELS.get(value, 99) <= level:
+                    return True
+            return False
+        return test
+    if kind == "new_version":
+        window = timedelta(days=when["days"])
+
+        def test(record, first_seen) -> bool:
+            if record.version is None:
+                return False
+            seen = (first_seen or {}).get(record.version)
+            return seen is None or seen >= record.created_at - window
+        return test
+    return _json_test(when)
 
 
-def stratum_of(strata: tuple[Stratum, ...], default_bp: int, record, first_seen: dict | None = None
-               ) -> tuple[str, int]:
+def stratum_of(strata, default_bp: int, record, first_seen: dict | None = None) -> tuple[str, int]:
     """(stratum name, rate in basis points) of a record: the first stratum whose condition holds,
     else (DEFAULT, default_bp)."""
     for stratum in strata:
-        if _holds(stratum.when, record, first_seen):
+        if stratum.test(record, first_seen):
             return stratum.name, stratum.rate_bp
     return DEFAULT, default_bp
 
