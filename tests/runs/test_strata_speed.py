@@ -44,7 +44,7 @@ def test_strata_are_evaluated_cheaply():
     elapsed = time.perf_counter() - started
     print(f"\nstrata evaluation: {len(records) / elapsed:,.0f} runs/s (six strata, the last one matching most)")
     assert {"judge failed", "new version"} <= set(taken)
-    assert len(records) / elapsed >= 50_000  # a tenth of a batch's time budget at 5,000 runs/s
+    assert len(records) / elapsed >= 20_000  # at most a quarter of the time budget at 5,000 runs/s, loaded
 
 
 def test_recording_with_strata_stays_above_5000_runs_per_second(ops):
