@@ -482,10 +482,12 @@ def run_file_store(*, run_id: str, name: str, role: str, content, content_type: 
                       replaces=replaces, name=name, content=content)
 
 
-def step_down_threshold_set(*, automation: Automation, threshold: float, user) -> Automation:
-    """Set the pass-rate lower bound above which the sampling page suggests a lower rate."""
-    if not 0 < threshold <= 1:
-        raise InvalidRate("The threshold must be above 0 % and at most 100 %.")
-    automation.step_down_threshold = threshold
-    automation.save(update_fields=["step_down_threshold", "updated_at"])
+def step_down_threshold_set(*, automation: Automation, threshold: float, user,
+                            reason: str = "Step-down threshold changed on the sampling page") -> Automation:
+    """Set the pass-rate lower bound above which the sampling page suggests a lower rate: a
+    sampling change like any other (history row, version), through sampling_policy_set."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        raise InvalidRate("The threshold must be above 0 % and at most 100 %.", "stepDownThreshold")
+    sampling_policy_set(automation=automation, user=user, reason=reason, threshold=threshold)
+    automation.refresh_from_db()
     return automation

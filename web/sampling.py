@@ -155,6 +155,10 @@ def sampling_threshold(request: HttpRequest, ref: str) -> HttpResponse:
     form = StepDownThresholdForm(request.POST, automation=automation)
     if not form.is_valid():
         return _card_response(request, automation, form)
-    step_down_threshold_set(automation=automation, threshold=form.threshold, user=request.user)
+    try:
+        step_down_threshold_set(automation=automation, threshold=form.threshold, user=request.user)
+    except InvalidRate as error:  # e.g. a change is already scheduled for later
+        form.add_error(None, str(error))
+        return _card_response(request, automation, form)
     saved = f"{automation.display_name}: step-down threshold set to {form.cleaned_data['threshold_percent']}%."
     return _card_response(request, automation, saved=saved)

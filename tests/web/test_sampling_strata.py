@@ -49,3 +49,24 @@ def test_the_sampling_page_shows_each_stratum_and_its_advice(client, ops, risky)
     # Every sampled run reviewed and passed; the risky stratum's 20 runs clear the 50 % threshold.
     assert "step down to 15%" in table
     assert "strata: 1" in page and "target failures" in page
+
+
+def test_a_threshold_set_on_the_page_is_a_sampling_change_in_the_history(client, ops):
+    automation = make_automation("workflows.threshold-page", rate_bp=1500)
+    client.force_login(ops)
+    client.post(f"/sampling/{automation.ref}/threshold/", {f"threshold-{automation.pk}-threshold_percent": "97"})
+    automation.refresh_from_db()
+    assert (automation.step_down_threshold, automation.sampling_version) == (0.97, 2)
+    change = automation.rate_changes.latest("id")
+    assert (change.step_down_threshold, change.changed_by, change.new_bp) == (0.97, ops, 1500)
+
+
+def test_a_page_change_before_a_scheduled_one_is_refused_with_the_typed_value_kept(client, ops):
+    automation = make_automation("workflows.scheduled-page", rate_bp=1500)
+    sampling_policy_set(automation=automation, user=ops, reason="tonight", default_bp=500,
+                        effective_at=timezone.now() + timedelta(hours=3))
+    client.force_login(ops)
+    response = client.post(f"/sampling/{automation.ref}/rate/", {f"rate-{automation.pk}-rate_percent": "10", f"rate-{automation.pk}-reason": "now"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "already scheduled" in page and 'value="10' in page
+    assert automation.rate_changes.count() == 2
