@@ -66,7 +66,8 @@ def test_a_page_change_before_a_scheduled_one_is_refused_with_the_typed_value_ke
     sampling_policy_set(automation=automation, user=ops, reason="tonight", default_bp=500,
                         effective_at=timezone.now() + timedelta(hours=3))
     client.force_login(ops)
-    response = client.post(f"/sampling/{automation.ref}/rate/", {f"rate-{automation.pk}-rate_percent": "10", f"rate-{automation.pk}-reason": "now"})
+    prefix = f"rate-{automation.pk}"
+    response = client.post(f"/sampling/{automation.ref}/rate/", {f"{prefix}-rate_percent": "10", f"{prefix}-reason": "now"})
     page = response.content.decode()
     assert response.status_code == 200 and "already scheduled" in page and 'value="10' in page
     assert automation.rate_changes.count() == 2
