@@ -71,3 +71,19 @@ def test_a_page_change_before_a_scheduled_one_is_refused_with_the_typed_value_ke
     page = response.content.decode()
     assert response.status_code == 200 and "already scheduled" in page and 'value="10' in page
     assert automation.rate_changes.count() == 2
+
+
+def test_ops_edit_strata_on_the_page_and_a_bad_one_names_its_field(client, ops):
+    automation = make_automation("workflows.strata-page", rate_bp=500)
+    client.force_login(ops)
+    prefix = f"strata-{automation.pk}"
+    bad = '[{"name": "vip", "when": {"kind": "tag"}, "rate": 100}]'
+    page = client.post(f"/sampling/{automation.ref}/strata/", {f"{prefix}-strata": bad, f"{prefix}-reason": "vip"})
+    text = page.content.decode()
+    assert page.status_code == 200 and "strata[0].when.tag" in text and "&quot;kind&quot;: &quot;tag&quot;" in text
+    automation.refresh_from_db()
+    assert automation.sampling_strata == [] and automation.rate_changes.count() == 1
+    good = '[{"name": "vip", "when": {"kind": "tag", "tag": "vip"}, "rate": 100}]'
+    client.post(f"/sampling/{automation.ref}/strata/", {f"{prefix}-strata": good, f"{prefix}-reason": "vip"})
+    automation.refresh_from_db()
+    assert automation.sampling_strata[0]["rate_bp"] == 10_000 and automation.rate_changes.latest("id").reason == "vip"
