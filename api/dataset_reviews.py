@@ -125,7 +125,7 @@ def request_create(request: HttpRequest, automation_id: str):
             instructions=body.get("instructions"), focus_fields=body.get("focusFields"),
             ignored_fields=body.get("ignoredFields"), item_notes=body.get("itemNotes"),
             status=body.get("status") or RequestStatus.DRAFT)
-    except (services.ReviewInputError,) as exc:
+    except services.ReviewInputError as exc:
         _raise(exc)
     return api_response(request, _detail(review), status=201)
 

@@ -54,6 +54,14 @@ SCHEMAS = {
                              "interval": null(obj({"low": N, "high": N, "confidence": N})), "method": S,
                              "reviewed": INT, "sampled": INT, "passed": INT, "effectiveN": null(N),
                              "unreviewedShare": null(N)}),
+    "SamplingStratum": obj({"name": S, "when": OBJ, "rate": N}, {"description": S}),
+    "Sampling": obj({"automationId": S, "version": INT, "defaultRate": N, "strata": arr(ref("SamplingStratum")),
+                     "stepDownThreshold": N, "history": arr(obj({
+                         "effectiveAt": S, "scheduled": B, "oldDefaultRate": null(N), "defaultRate": N,
+                         "strata": null(arr(ref("SamplingStratum"))), "stepDownThreshold": null(N),
+                         "changedBy": null(S), "reason": S}))}),
+    "SamplingChange": obj({"reason": S}, {"defaultRate": N, "strata": arr(ref("SamplingStratum")),
+                                          "stepDownThreshold": N, "effectiveAt": S, "version": INT}),
     "RunTiming": obj({"createdAt": S, "startedAt": null(S), "completedAt": null(S), "cancelRequestedAt": null(S),
                       "durationMs": null(N)}),
     "RunSource": obj({"id": S, "name": null(S), "version": null(S)},
@@ -430,10 +438,29 @@ ENDPOINTS: dict[str, dict] = {
         ref("PassRateEstimate"), params=[
             AUTOMATION_ID, q("from", "Runs created at or after: ISO date-time, date, or now()-7d. Default: `to` - 30 days."),
             q("to", "Runs created before. Default: now."), q("version", "Only runs of this version.")],
-        description="Each reviewed sampled run weighted by 1 / the sampling rate in effect when it was created "
-                    "(Hajek estimator); 95 % Clopper-Pearson interval on the effective sample size. "
+        description="Each reviewed sampled run weighted by 1 / its inclusion rate (the rate of its stratum and "
+                    "rate period when it was recorded; Hajek estimator); 95 % Clopper-Pearson interval on a "
+                    "conservative effective sample size, widened by the largest weight. "
                     "estimate and interval are null without reviewed runs. docs/estimates.md in the repository "
                     "explains the method.")},
+    "/api/v1/automations/{automation_id}/sampling": {
+        "get": op(AUTOMATIONS, "Sampling: default rate, strata (sampling by risk), step-down threshold, history", 200,
+                  ref("Sampling"), params=[AUTOMATION_ID],
+                  description="Rates and the threshold in percent (0-100). ETag: the sampling version."),
+        "put": op(AUTOMATIONS, "Change the sampling (the same service and history as the sampling page)", 200,
+                  ref("Sampling"), params=[AUTOMATION_ID],
+                  body=json_body(ref("SamplingChange"), {
+                      "defaultRate": 5, "reason": "failures concentrate in low scores",
+                      "strata": [{"name": "judge failed", "when": {"kind": "score", "evaluator": "judge",
+                                                                   "failed": True}, "rate": 100}]}),
+                  description="Any of defaultRate, strata (the whole ordered list; [] removes them) and "
+                              "stepDownThreshold, with a reason; effectiveAt now (default) or later, never in "
+                              "the past nor before a change already scheduled. Conditions: score (failed / "
+                              "below), new_version (days), tag, low_confidence (below / level), json (source, "
+                              "path, op, value); docs/rules.md in the repository. A bad field is a 400 naming "
+                              "it and nothing is saved. If-Match (or version): 412 with the current settings "
+                              "when stale. Needs the ops role."),
+    },
     "/api/v1/automations/{automation_id}/examples": {
         "get": op(DATASET, "List examples", 200, page_of("DatasetExample"), params=[AUTOMATION_ID, *PAGE]),
         "post": op(DATASET, "Create an example", 201, ref("DatasetExample"), params=[AUTOMATION_ID],

@@ -15,6 +15,7 @@ from api import ingest as ingest_api
 from api import openapi
 from api import reviews as reviews_api
 from api import runs as runs_api
+from api import sampling as sampling_api
 from api import webhooks as webhooks_api
 from api.support import route
 
@@ -71,6 +72,8 @@ urlpatterns = [
     path("automations/<str:automation_id>", route(GET=automations_api.automation_detail), name="api-automation"),
     path("automations/<str:automation_id>/estimate", route(GET=automations_api.automation_estimate),
          name="api-automation-estimate"),
+    path("automations/<str:automation_id>/sampling",
+         route(GET=sampling_api.sampling_get, PUT=sampling_api.sampling_put), name="api-automation-sampling"),
     path("automations/<str:automation_id>/reviews/health", route("reviews", GET=automations_api.automation_review_health),
          name="api-automation-review-health"),
     path("automations/<str:automation_id>/examples",

@@ -202,6 +202,10 @@ class RunInfo:
     sampled: bool
     sample_bucket: int
     chip: str | None = None  # None: not known for this row (never in local mode)
+    # Why the run was sampled (runs/strata.py): its stratum ("" the default rate) and the rate it
+    # was sampled at in basis points (0: not recorded, runs from before strata; proxy mode).
+    stratum: str = ""
+    inclusion_bp: int = 0
     output_preview: str = ""
     completed_at: datetime | None = None
     duration_ms: int | None = None

@@ -94,7 +94,8 @@ def run_info(pane: local_queries.PaneRow) -> RunInfo:
         id=run.pk, automation=run.automation, status=run.status, created_at=run.created_at, sampled=run.sampled,
         sample_bucket=run.sample_bucket, chip=run.chip, output_preview=run.output_preview,
         completed_at=run.completed_at, duration_ms=run.duration_ms, version=run.version, trigger=run.trigger,
-        example_id=run.example_id, detail=True, error=run.error, input=run.input, output=run.output,
+        example_id=run.example_id, stratum=run.stratum, inclusion_bp=run.inclusion_bp, detail=True, error=run.error,
+        input=run.input, output=run.output,
         files=_file_infos(pane.files),
         review=review_info(pane.review, example_check=pane.check, updated_by=pane.updated_by,
                            files=_file_infos(pane.expected_files, role="expected")),
@@ -160,7 +161,8 @@ class LocalBackend(Backend):
                          created_at=r["created_at"], sampled=r["sampled"], sample_bucket=r["sample_bucket"],
                          chip=r["chip"], output_preview=r["output_preview"], completed_at=r["completed_at"],
                          duration_ms=r["duration_ms"], version=r["version"], trigger=r["trigger"],
-                         example_id=r["example_id"]) for r in rows]
+                         example_id=r["example_id"], stratum=r["stratum"], inclusion_bp=r["inclusion_bp"])
+                 for r in rows]
         return QueuePage(
             rows=infos,
             holders={r["id"]: r["claim_holder"] for r in rows if r["claim_holder"]},

@@ -62,7 +62,8 @@ def queue_queryset(query: QueueQuery) -> QuerySet:
 # The columns a queue row shows (backends.base.RunInfo's light fields), read as plain values:
 # fifty model instances and their unused datetime columns were a good part of the page's time.
 ROW_FIELDS = ("id", "automation_id", "status", "created_at", "sampled", "sample_bucket", "chip", "output_preview",
-              "completed_at", "duration_ms", "version", "trigger", "example_id", "claim_holder")
+              "completed_at", "duration_ms", "version", "trigger", "example_id", "claim_holder", "stratum",
+              "inclusion_bp")
 
 
 def _claim_holder() -> RawSQL:

@@ -14,9 +14,10 @@ from django.utils import timezone
 from insights.estimates import Estimate, Stratum, weighted_pass_rate
 from insights.queries import window_bounds
 from review.models import Review, ReviewTally
-from runs.chips import Rating
+from runs.chips import Rating, estimate_reviewed_q, estimate_verdict
 from runs.models import Automation, Run, RunDayCount, SamplingRateChange, rate_schedules
 from runs.sampling import BUCKETS, RateSchedule
+from runs.strata import describe
 
 TRAFFIC_DAYS = 7
 PASS_RATE_DAYS = 30
@@ -66,6 +67,31 @@ def reviews_per_day(runs_per_day: float, rate_bp: int) -> float:
 
 
 @dataclass
+class StratumRow:
+    """One stratum of an automation that samples by risk (runs/strata.py), on the sampling page."""
+
+    name: str  # "" the default rate's runs
+    description: str
+    rate_bp: int
+    runs_recent: int = 0  # runs of the last TRAFFIC_DAYS the stratum took
+    estimate: Estimate | None = None  # of the stratum's runs of the last PASS_RATE_DAYS
+    suggestion_bp: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or "everything else (default rate)"
+
+    @property
+    def reviewed_share(self) -> float | None:
+        e = self.estimate
+        return e.reviewed / e.sampled if e and e.sampled else None
+
+    @property
+    def runs_per_day(self) -> float:
+        return self.runs_recent / TRAFFIC_DAYS
+
+
+@dataclass
 class SamplingStats:
     runs_recent: int = 0  # runs created in the last TRAFFIC_DAYS
     sampled_recent: int | None = 0  # None: not known (the upstream's health does not say)
@@ -75,6 +101,7 @@ class SamplingStats:
     interval: Interval | None = None  # of the weighted estimate (Clopper-Pearson, effective n)
     suggestion_bp: int | None = None
     estimate: Estimate | None = None
+    strata: list[StratumRow] | None = None  # sampling by risk: one row per stratum, default last
 
     @property
     def pooled_rate(self) -> float | None:
@@ -118,7 +145,37 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         item.suggestion_bp = step_down_suggestion(
             rate_bp=automation.sampling_rate_bp, interval=item.interval, threshold=automation.step_down_threshold
         )
+    risky = [a for a in automations if a.sampling_strata]
+    if risky:
+        rows = strata_rows(risky, traffic_since=_day_start(first_day), start=start, end=end)
+        for automation in risky:
+            stats[automation.pk].strata = rows[automation.pk]
     return stats
+
+
+def strata_rows(automations: list[Automation], *, traffic_since, start, end) -> dict[int, list[StratumRow]]:
+    """Per automation that samples by risk, its current strata and the default rate's runs: the
+    traffic each took since `traffic_since`, the weighted estimate of its runs in [start, end)
+    and step-down advice on its own rate. Two grouped queries for all of them: the runs since
+    `traffic_since` by stratum, the sampled runs of the window by cell."""
+    ids = [a.pk for a in automations]
+    traffic = {(r["automation_id"], r["stratum"]): r["n"] for r in
+               Run.objects.filter(automation_id__in=ids, created_at__gte=traffic_since).order_by()
+               .values("automation_id", "stratum").annotate(n=Count("pk"))}
+    _, counts = _stratum_counts(automations, start=start, end=end, version=None, by_version=False)
+    result = {}
+    for automation in automations:
+        cells = counts.get((automation.pk,), {})
+        rows = [StratumRow(s["name"], describe(s["when"]), s["rate_bp"]) for s in automation.sampling_strata]
+        rows.append(StratumRow("", "no stratum's condition holds", automation.sampling_rate_bp))
+        for row in rows:
+            row.runs_recent = traffic.get((automation.pk, row.name), 0)
+            row.estimate = _estimate(cells, row.name)
+            interval = None if row.estimate.low is None else Interval(row.estimate.low, row.estimate.high)
+            row.suggestion_bp = step_down_suggestion(rate_bp=row.rate_bp, interval=interval,
+                                                     threshold=automation.step_down_threshold)
+        result[automation.pk] = rows
+    return result
 
 
 def rate_periods(schedule: RateSchedule, start, end) -> list[tuple]:
@@ -135,13 +192,16 @@ def rate_periods(schedule: RateSchedule, start, end) -> list[tuple]:
 
 
 def _stratum_counts(automations: list[Automation], *, start, end, version: str | None, by_version: bool):
-    """Sampled, reviewed and passed runs per (automation, [version,] rate period): one grouped
-    query over the sampled runs of the window (the run_queue index)."""
+    """Sampled, reviewed and passed runs per (automation, [version,]) and cell: (rate period,
+    stratum, inclusion rate) (runs/strata.py: a run stores the rate it was sampled at; runs
+    recorded before that have 0 there and take their period's rate). One grouped query over the
+    sampled runs of the window (the run_queue index). Returns periods and
+    {key: {(period, stratum, rate_bp): (sampled, reviewed, passed)}}."""
     schedules = rate_schedules(automations)
     periods = {a.pk: rate_periods(schedules[a.pk], start, end) for a in automations}
     whens = [When(Q(automation_id=pk, created_at__gte=low, created_at__lt=high), then=Value(index))
              for pk, rows in periods.items() for index, (low, high, _) in enumerate(rows)]
-    counts: dict[tuple, dict[int, tuple]] = {}
+    counts: dict[tuple, dict[tuple, tuple]] = {}
     if not whens:
         return periods, counts
     runs = Run.objects.filter(automation_id__in=list(periods), sampled=True, created_at__gte=start, created_at__lt=end)
@@ -149,23 +209,34 @@ def _stratum_counts(automations: list[Automation], *, start, end, version: str |
         runs = runs.filter(version=version)
     keys = ("automation_id", "version", "period") if by_version else ("automation_id", "period")
     rows = (runs.annotate(period=Case(*whens, default=Value(-1), output_field=IntegerField()))
-            .order_by().values(*keys)
-            .annotate(sampled_n=Count("pk"), reviewed_n=Count("pk", filter=Q(review__rating__isnull=False)),
+            .order_by().values(*keys, "stratum", "inclusion_bp")
+            .annotate(sampled_n=Count("pk"), reviewed_n=Count("pk", filter=estimate_reviewed_q("review__")),
                       passed_n=Count("pk", filter=Q(review__rating=Rating.PASS))))
     for row in rows:
+        if row["period"] < 0:
+            continue
         key = (row["automation_id"], row["version"]) if by_version else (row["automation_id"],)
-        counts.setdefault(key, {})[row["period"]] = (row["sampled_n"], row["reviewed_n"], row["passed_n"])
+        rate = row["inclusion_bp"] or periods[row["automation_id"]][row["period"]][2]
+        cell = (row["period"], row["stratum"], rate)
+        old = counts.setdefault(key, {}).get(cell, (0, 0, 0))
+        counts[key][cell] = (old[0] + row["sampled_n"], old[1] + row["reviewed_n"], old[2] + row["passed_n"])
     return periods, counts
 
 
-def _estimate(rows: list[tuple], counts: dict[int, tuple]) -> Estimate:
+def _estimate(cells: dict[tuple, tuple], stratum: str | None = None) -> Estimate:
+    """The weighted estimate over cells {(period, stratum, rate_bp): (sampled, reviewed, passed)}
+    (of one stratum when given)."""
     strata = []
-    for index, (_, _, rate) in enumerate(rows):
-        sampled, reviewed, passed = counts.get(index, (0, 0, 0))
+    for (_, name, rate), (sampled, reviewed, passed) in sorted(cells.items()):
         # A rate of 0 samples nothing; a sampled run there predates a history edit: skip it.
-        if sampled and rate > 0:
-            strata.append(Stratum(rate, sampled, reviewed, passed))
+        if sampled and rate > 0 and (stratum is None or name == stratum):
+            strata.append(Stratum(rate, max(sampled, reviewed), reviewed, passed))
     return weighted_pass_rate(strata)
+
+
+def _period_cells(rows: list[tuple], counts: dict[int, tuple]) -> dict[tuple, tuple]:
+    """Cells of the rollup path: one per rate period (no strata)."""
+    return {(index, "", rate): counts.get(index, (0, 0, 0)) for index, (_, _, rate) in enumerate(rows)}
 
 
 def _day_start(day: date) -> datetime:
@@ -280,11 +351,15 @@ def _strata_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], tup
         # The runs of those days (the run_queue index), each run's rating looked up by its
         # review's unique run_id: a join made the planner read every review.
         edge_filter, slot = _edge_slots(partials)
-        rating = Subquery(Review.objects.filter(run_id=OuterRef("pk")).values("rating")[:1])
-        rows = (Run.objects.filter(edge_filter, sampled=True).annotate(slot=slot, rating=rating)
-                .order_by().values_list("slot", "rating").annotate(n=Count("pk")))
-        return ((row_slot, (n, n if row_rating else 0, n if row_rating == Rating.PASS else 0))
-                for row_slot, row_rating, n in rows if row_slot >= 0)
+        review = Review.objects.filter(run_id=OuterRef("pk"))
+        rows = (Run.objects.filter(edge_filter, sampled=True)
+                .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
+                          review_status=Subquery(review.values("status")[:1]))
+                .order_by().values_list("slot", "rating", "review_status").annotate(n=Count("pk")))
+        for row_slot, row_rating, row_status, n in rows:
+            if row_slot >= 0:
+                verdict = estimate_verdict(row_rating, row_status)
+                yield row_slot, (n, 0 if verdict is None else n, n if verdict else 0)
 
     return _period_counts(periods, day_rows=day_rows, edge_rows=edge_rows, width=3)
 
@@ -297,20 +372,34 @@ def pass_rate_estimates(automations: list[Automation], *, start, end, version: s
     Without a version: four small queries (rate schedules; the daily run and review rollups for
     whole days, the runs of partial days); the rollups have no version, so with one the sampled
     runs are counted (two)."""
-    if version is not None:
-        periods, counts = _stratum_counts(automations, start=start, end=end, version=version, by_version=False)
-        return {pk: _estimate(rows, counts.get((pk,), {})) for pk, rows in periods.items()}
     schedules = rate_schedules(automations)
-    periods = {a.pk: rate_periods(schedules[a.pk], start, end) for a in automations}
-    strata = _strata_counts(periods)
+    # Automations that ever sampled by risk (runs/strata.py) are counted from their sampled runs
+    # by cell (the rollups have no stratum), as are all with a version.
+    scanned = [a for a in automations if version is not None or schedules[a.pk].has_strata]
     result = {}
+    if scanned:
+        _, counts = _stratum_counts(scanned, start=start, end=end, version=version, by_version=False)
+        result = {a.pk: _estimate(counts.get((a.pk,), {})) for a in scanned}
+    rest = [a for a in automations if a.pk not in result]
+    if not rest:
+        return result
+    periods = {a.pk: rate_periods(schedules[a.pk], start, end) for a in rest}
+    strata = _strata_counts(periods)
     for pk, rows in periods.items():
         counts = {index: strata.get((pk, index), (0, 0, 0)) for index in range(len(rows))}
         # The rollup and the runs can disagree for a moment (a run recorded between the queries):
         # never fewer sampled than reviewed.
         counts = {i: (max(s, r), r, p) for i, (s, r, p) in counts.items()}
-        result[pk] = _estimate(rows, counts)
+        result[pk] = _estimate(_period_cells(rows, counts))
     return result
+
+
+def stratum_estimates(automation: Automation, *, start, end) -> dict[str, Estimate]:
+    """The weighted estimate of each stratum of one automation ("" the default rate's runs):
+    one query over its sampled runs of the window."""
+    _, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
+    cells = counts.get((automation.pk,), {})
+    return {name: _estimate(cells, name) for name in sorted({name for _, name, _ in cells})}
 
 
 def version_estimates(automation: Automation, *, start, end) -> list[tuple[str | None, Estimate]]:
@@ -318,7 +407,7 @@ def version_estimates(automation: Automation, *, start, end) -> list[tuple[str |
     version name last (versions sort as text). Two queries."""
     periods, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=True)
     versions = sorted((key[1] for key in counts), key=lambda v: (v is None, v or ""))
-    return [(v, _estimate(periods[automation.pk], counts[(automation.pk, v)])) for v in versions]
+    return [(v, _estimate(counts[(automation.pk, v)])) for v in versions]
 
 
 def stats_from_health(automation: Automation, health, now=None) -> SamplingStats:

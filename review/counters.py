@@ -13,8 +13,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, ReviewTally
-from runs.chips import VERDICT_OUT, Rating
-from runs.counters import counts_upsert
+from runs.chips import VERDICT_OUT, Rating, estimate_verdict
+from runs.counters import counts_upsert, run_rollup_register
 from runs.models import Automation, Run
 from runs.sql import in_values
 
@@ -74,20 +74,34 @@ def verdict_counts_move(before: Counter, after: Counter) -> None:
     counts_upsert(ReviewDayCount, ("automation", "day", "sampled", "verdict"), moves)
 
 
+def _tally_states(run_ids) -> Counter:
+    return sum(review_counts_states(run_ids).values(), Counter())
+
+
+def run_rollups_register() -> None:
+    """Hand the rollups keyed by a run's sampled flag to runs.counters, which moves them when a
+    runs service re-samples runs (review.apps registers this at start-up)."""
+    run_rollup_register(verdict_counts_states, verdict_counts_move)
+    run_rollup_register(_tally_states, review_counts_move)
+
+
 Kind = ReviewTally.Kind
 PATH_LENGTH = ReviewTally._meta.get_field("path").max_length
-_STATE = ("run_id", "run__automation_id", "run__created_at", "run__sampled", "rating", "resolved_at",
+_STATE = ("run_id", "run__automation_id", "run__created_at", "run__sampled", "rating", "status", "resolved_at",
           "updated_at", "has_expected", "corrected_paths")
 
 
-def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str | None, resolved_at,
-                 updated_at, has_expected: bool, corrected_paths) -> Counter:
-    """The rollup keys one review counts under, each +1."""
+def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str | None, status: str | None,
+                 resolved_at, updated_at, has_expected: bool, corrected_paths) -> Counter:
+    """The rollup keys one review counts under, each +1. RATED and PASSED are what the estimate
+    counts as reviewed and passed (runs.chips.estimate_verdict: a review closed without a rating
+    is a reviewed miss, as its chip says)."""
     marks: Counter = Counter()
     day = timezone.localdate(created_at)
-    if rating:
+    verdict = estimate_verdict(rating, status)
+    if verdict is not None:
         marks[(automation_id, day, sampled, Kind.RATED, "")] += 1
-        if rating == Rating.PASS:
+        if verdict:
             marks[(automation_id, day, sampled, Kind.PASSED, "")] += 1
     if resolved_at is not None:
         marks[(automation_id, timezone.localdate(resolved_at), sampled, Kind.RESOLVED, "")] += 1
@@ -104,13 +118,13 @@ def marks_of(run, review) -> Counter:
     if review is None:
         return Counter()
     return review_marks(automation_id=run.automation_id, created_at=run.created_at, sampled=run.sampled,
-                        rating=review.rating, resolved_at=review.resolved_at, updated_at=review.updated_at,
+                        rating=review.rating, status=review.status, resolved_at=review.resolved_at, updated_at=review.updated_at,
                         has_expected=review.has_expected, corrected_paths=review.corrected_paths)
 
 
 def _marks_of_row(row) -> Counter:
-    _, automation_id, created_at, sampled, rating, resolved_at, updated_at, has_expected, paths = row
-    return review_marks(automation_id=automation_id, created_at=created_at, sampled=sampled, rating=rating,
+    _, automation_id, created_at, sampled, rating, status, resolved_at, updated_at, has_expected, paths = row
+    return review_marks(automation_id=automation_id, created_at=created_at, sampled=sampled, rating=rating, status=status,
                         resolved_at=resolved_at, updated_at=updated_at, has_expected=has_expected,
                         corrected_paths=paths)
 

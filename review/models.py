@@ -276,7 +276,8 @@ class ReviewTally(models.Model):
     pages (review.models.ReviewDayCount serves the review health endpoint), kept by review.counters in
     the same transaction as every change, so the sampling and backlog pages read a few hundred
     rows instead of joining every review of the window to its run. Kinds: `rated` and `passed`
-    count reviews with a rating (and with rating pass) by the day their run was created;
+    count the reviews the estimate counts as reviewed (a rating, or closed without one) and
+    passed (rating pass), by the day their run was created (runs.chips.estimate_verdict);
     `resolved` counts reviews by the day they were resolved or ignored; `corrected` counts
     reviews whose expected output differs from the output, and `path` each corrected field path
     once per such review, both by the day the review last changed. Rebuilt by `manage.py recount`."""

@@ -28,9 +28,15 @@ class AutomationAdmin(admin.ModelAdmin):
 
 @admin.register(SamplingRateChange)
 class SamplingRateChangeAdmin(admin.ModelAdmin):
+    """Read-only: a rate change goes through runs.services.sampling_rate_set (the sampling page
+    or the API), which re-samples runs stamped later and moves every counter that follows."""
+
     list_display = ("automation", "old_bp", "new_bp", "effective_at", "changed_by", "reason")
     list_filter = ("automation",)
     list_select_related = ("automation", "changed_by")
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -44,3 +44,20 @@ def derive_chip(rating: str | None, status: str | None) -> str:
         return Chip.PASSED
     # fail or partial, or resolved with no rating: a miss that was handled.
     return Chip.FAILED
+
+
+def estimate_verdict(rating: str | None, status: str | None) -> bool | None:
+    """What a review counts as in the pass-rate estimate (docs/estimates.md): True passed, False
+    reviewed and not passed, None not reviewed yet. A rating decides (partial is not a pass); a
+    review closed (resolved) without a rating counts as a miss, as its Failed chip says; a note
+    without a verdict that is open, ignored or has no status (a "nit") is not reviewed yet."""
+    if rating:
+        return rating == Rating.PASS
+    if status == ReviewStatus.RESOLVED:
+        return False
+    return None
+
+
+def estimate_reviewed_q(prefix: str = ""):
+    """The ORM condition of estimate_verdict(...) is not None, for rows `prefix` (e.g. "review__")."""
+    return models.Q(**{f"{prefix}rating__isnull": False}) | models.Q(**{f"{prefix}status": ReviewStatus.RESOLVED})

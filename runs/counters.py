@@ -3,6 +3,8 @@ daily run counts per (automation, day, sampled). Kept in step by the services th
 and reviews (same transaction); rebuilt from the runs by `recount`. Imports only models."""
 
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.db.models import Count
@@ -74,3 +76,29 @@ def chip_count_move(*, automation_id: int, sampled: bool, old: str | None, new: 
     if new is not None:
         moves[(automation_id, sampled, new)] += 1
     chip_counts_add(moves)
+
+
+# --- rollups of higher layers that follow a run's sampled flag ---------------------------------
+# The review rollups (review.counters: ReviewTally, ReviewDayCount) are keyed by their run's
+# automation, day and sampled flag. A service of this package that changes runs' sampled flags
+# (runs.services.sampling_rate_set re-sampling runs stamped in the future) moves them through
+# these hooks, which the review app registers when Django starts (review.apps), so no caller can
+# forget them and this package still imports nothing above it (docs/architecture.md).
+RUN_ROLLUPS: list[tuple[Callable, Callable]] = []
+
+
+def run_rollup_register(states: Callable, move: Callable) -> None:
+    """`states(run_ids)` reads what a rollup holds for these runs; `move(before, after)` applies
+    the difference. Registered once per rollup."""
+    if (states, move) not in RUN_ROLLUPS:
+        RUN_ROLLUPS.append((states, move))
+
+
+@contextmanager
+def run_rollups_follow(run_ids: list) -> Iterator[None]:
+    """Inside the caller's transaction: read the registered rollups' states of these runs, let the
+    caller change the runs, then move the rollups by the difference."""
+    before = [(states, move, states(run_ids)) for states, move in RUN_ROLLUPS]
+    yield
+    for states, move, old in before:
+        move(old, states(run_ids))

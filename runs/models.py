@@ -6,6 +6,7 @@ from django.utils import timezone
 from runs.chips import Chip
 from runs.ids import small_int
 from runs.sampling import RateSchedule
+from runs.strata import Stratum
 
 
 class AutomationKind(models.TextChoices):
@@ -39,6 +40,11 @@ class Automation(models.Model):
     # Sampling page: suggest stepping the rate down once the pass-rate interval's lower
     # bound clears this threshold.
     step_down_threshold = models.FloatField(default=0.95)
+    # Sampling by risk (runs/strata.py): the strata of the latest change, stored form
+    # [{"name", "when", "rate_bp"}]; the full history is in SamplingRateChange.strata.
+    sampling_strata = models.JSONField(default=list, blank=True)
+    # Increments on every sampling change (rate, strata, threshold): the API's ETag.
+    sampling_version = models.PositiveIntegerField(default=1)
     # Close the loop: resolve an open review automatically when its promoted example passes.
     auto_resolve = models.BooleanField(default=False)
     # Proxy mode: this row mirrors the upstream automation with this id (it holds the local
@@ -65,17 +71,20 @@ class Automation(models.Model):
         return self.name or self.slug
 
     def rate_schedule(self) -> RateSchedule:
-        changes = list(self.rate_changes.order_by("effective_at", "id").values_list("effective_at", "old_bp", "new_bp"))
+        changes = list(self.rate_changes.order_by("effective_at", "id")
+                       .values_list("effective_at", "old_bp", "new_bp", "strata"))
         return schedule_from_changes(self.sampling_rate_bp, changes)
 
 
 def schedule_from_changes(current_bp: int, changes: list[tuple]) -> RateSchedule:
-    """A RateSchedule from (effective_at, old_bp, new_bp) rows, oldest first."""
+    """A RateSchedule from (effective_at, old_bp, new_bp[, strata]) rows, oldest first."""
     if not changes:
         return RateSchedule(initial_bp=current_bp)
     first_old = changes[0][1]
     initial = first_old if first_old is not None else changes[0][2]
-    return RateSchedule(initial_bp=initial, changes=tuple((when, new) for when, _, new in changes))
+    strata = tuple((row[0], tuple(Stratum(**s) for s in row[3])) for row in changes
+                   if len(row) > 3 and row[3] is not None)
+    return RateSchedule(initial_bp=initial, changes=tuple((row[0], row[2]) for row in changes), strata_changes=strata)
 
 
 def rate_schedules(automations) -> dict[int, RateSchedule]:
@@ -83,9 +92,9 @@ def rate_schedules(automations) -> dict[int, RateSchedule]:
     rows: dict[int, list[tuple]] = {a.pk: [] for a in automations}
     changes = (SamplingRateChange.objects.filter(automation_id__in=list(rows))
                .order_by("automation_id", "effective_at", "id")
-               .values_list("automation_id", "effective_at", "old_bp", "new_bp"))
-    for automation_id, when, old, new in changes:
-        rows[automation_id].append((when, old, new))
+               .values_list("automation_id", "effective_at", "old_bp", "new_bp", "strata"))
+    for automation_id, when, old, new, strata in changes:
+        rows[automation_id].append((when, old, new, strata))
     return {a.pk: schedule_from_changes(a.sampling_rate_bp, rows[a.pk]) for a in automations}
 
 
@@ -99,6 +108,10 @@ class SamplingRateChange(models.Model):
     effective_at = models.DateTimeField(default=timezone.now)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     reason = models.TextField(blank=True)
+    # The strata in effect from effective_at (runs/strata.py, stored form); None: unchanged.
+    strata = models.JSONField(null=True, blank=True)
+    # The step-down threshold set by this change; None: unchanged.
+    step_down_threshold = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-effective_at", "-id"]
@@ -157,6 +170,11 @@ class Run(models.Model):
     sampled = models.BooleanField(default=False)
     chip = models.CharField(max_length=12, choices=Chip.choices, default=Chip.UNREVIEWED)
     output_preview = models.CharField(max_length=240, blank=True, default="")
+    # Sampling by risk (runs/strata.py), written once at ingest: the stratum whose condition took
+    # the run ("" the default rate) and its inclusion probability, the rate it was sampled at, in
+    # basis points (0: recorded before strata existed; the rate period's rate applies).
+    stratum = models.CharField(max_length=64, blank=True, default="")
+    inclusion_bp = models.PositiveSmallIntegerField(default=0)
 
     objects = RunQuerySet.as_manager()
 
@@ -314,3 +332,19 @@ class EvaluatorScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.name}: {self.passed if self.value is None else self.value}"
+
+
+class RunVersion(models.Model):
+    """When each version of an automation was first recorded: the `new_version` stratum
+    condition (runs/strata.py) reads it. Kept at ingest only for automations whose strata use
+    that condition; filled from the runs when such a stratum is set."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="+")
+    version = models.CharField(max_length=100)
+    first_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["automation", "version"], name="run_version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id} {self.version}"

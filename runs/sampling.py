@@ -24,6 +24,17 @@ class RateSchedule:
 
     initial_bp: int
     changes: tuple[tuple[datetime, int], ...] = field(default_factory=tuple)
+    # (effective_at, strata) of each change that set the strata (runs.strata.Stratum tuples),
+    # oldest first; none before the first.
+    strata_changes: tuple[tuple[datetime, tuple], ...] = field(default_factory=tuple)
+
+    @property
+    def has_strata(self) -> bool:
+        return any(strata for _, strata in self.strata_changes)
+
+    def strata_at(self, moment: datetime) -> tuple:
+        index = bisect.bisect_right([when for when, _ in self.strata_changes], moment)
+        return self.strata_changes[index - 1][1] if index else ()
 
     def rate_at(self, moment: datetime) -> int:
         times = [when for when, _ in self.changes]

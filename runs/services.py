@@ -11,7 +11,7 @@ from django.utils import timezone
 from events.outbox import event_emit, event_wanted
 from events.types import SAMPLING_RATE_CHANGED
 from runs.chips import Chip
-from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add
+from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add, run_rollups_follow
 from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
@@ -21,16 +21,31 @@ from runs.models import (
     Run,
     RunFile,
     RunStep,
+    RunVersion,
     SamplingRateChange,
     rate_schedules,
 )
 from runs.records import RecordError, RunRecord, json_dumps
 from runs.sampling import BUCKETS, sample_bucket
 from runs.sql import in_values
+from runs.strata import DEFAULT as DEFAULT_STRATUM
+from runs.strata import StrataError, strata_parse, stratum_of, uses_versions
 
 
 class InvalidRate(ValueError):
-    pass
+    """A sampling change refused; `field` names the offending input (the API's 400 names it)."""
+
+    def __init__(self, message: str, field: str = "<root>"):
+        super().__init__(message)
+        self.field = field
+
+
+class StaleSampling(ValueError):
+    """The sampling settings changed since the version the writer saw (the API's 412)."""
+
+    def __init__(self, current: int):
+        super().__init__(f"The sampling settings are at version {current}; reload them and try again.")
+        self.current = current
 
 
 def automation_ensure(*, kind: str, slug: str, name: str = "", rate_bp: int = DEFAULT_SAMPLING_BP) -> Automation:
@@ -53,33 +68,120 @@ def automation_ensure(*, kind: str, slug: str, name: str = "", rate_bp: int = DE
 
 
 def sampling_rate_set(*, automation: Automation, rate_bp: int, user, reason: str, now=None) -> SamplingRateChange:
-    """Change the rate from now on. Runs already created keep the rate they were created under."""
-    if not isinstance(rate_bp, int) or not 0 <= rate_bp <= BUCKETS:
-        raise InvalidRate("The rate must be between 0 % and 100 %.")
-    if not reason or not reason.strip():
-        raise InvalidRate("Give a reason for the change.")
+    """Change the default rate from now on. Runs already created keep the rate they were created
+    under (sampling_policy_set says how)."""
+    return sampling_policy_set(automation=automation, user=user, reason=reason, default_bp=rate_bp, now=now)
+
+
+def sampling_policy_set(*, automation: Automation, user, reason: str, default_bp: int | None = None,
+                        strata: list | None = None, threshold: float | None = None, effective_at=None,
+                        expected_version: int | None = None, now=None) -> SamplingRateChange:
+    """Change an automation's sampling (default rate, strata, step-down threshold; None leaves
+    one as it is) from `effective_at` on (default now; never in the past, never before a change
+    already scheduled), recorded in the rate history (one row, who, when, why). Only runs created
+    from then on are affected: those already stored (stamped in the future) are re-sampled, with
+    every counter that follows them. `expected_version`: refused (StaleSampling) when the
+    automation's sampling_version moved on. All or nothing; InvalidRate names the bad field."""
+    if default_bp is not None and (isinstance(default_bp, bool) or not isinstance(default_bp, int)
+                                   or not 0 <= default_bp <= BUCKETS):
+        raise InvalidRate("The rate must be between 0 % and 100 %.", "defaultRate")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidRate("Give a reason for the change.", "reason")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not 0 < threshold <= 1):
+        raise InvalidRate("The threshold must be above 0 % and at most 100 %.", "stepDownThreshold")
+    stored_strata = None
+    if strata is not None:
+        try:
+            stored_strata = [s.as_dict() for s in strata_parse(strata)]
+        except StrataError as error:
+            raise InvalidRate(error.message, error.field) from None
     now = now or timezone.now()
+    effective_at = effective_at or now
+    if effective_at < now:
+        raise InvalidRate("A change takes effect now or at a future time, never in the past.", "effectiveAt")
     with transaction.atomic():
+        # The lock in a statement of its own; what is checked is read after it was granted.
         automation = Automation.objects.select_for_update().get(pk=automation.pk)
+        if expected_version is not None and expected_version != automation.sampling_version:
+            raise StaleSampling(automation.sampling_version)
+        later = (SamplingRateChange.objects.filter(automation=automation, old_bp__isnull=False,
+                                                   effective_at__gt=effective_at)
+                 .order_by("-effective_at").values_list("effective_at", flat=True).first())
+        if later is not None:
+            raise InvalidRate(f"A change is already scheduled for {later.isoformat()}; "
+                              "a new one must take effect after it.", "effectiveAt")
+        new_bp = automation.sampling_rate_bp if default_bp is None else default_bp
         change = SamplingRateChange.objects.create(
-            automation=automation, old_bp=automation.sampling_rate_bp, new_bp=rate_bp,
-            effective_at=now, changed_by=user, reason=reason.strip(),
+            automation=automation, old_bp=automation.sampling_rate_bp, new_bp=new_bp, effective_at=effective_at,
+            changed_by=user, reason=reason.strip(), strata=stored_strata, step_down_threshold=threshold,
         )
-        automation.sampling_rate_bp = rate_bp
-        automation.save(update_fields=["sampling_rate_bp", "updated_at"])
-        # Only runs stamped in the future (clock skew) can be affected; normally none.
-        later = Run.objects.filter(automation=automation, created_at__gte=now)
-        if later.exists():
-            schedule = automation.rate_schedule()
-            for run in later.only("id", "created_at", "sample_bucket"):
-                Run.objects.filter(pk=run.pk).update(sampled=run.sample_bucket < schedule.rate_at(run.created_at))
-            chip_counts_recount(automation=automation)
-        if change.old_bp != change.new_bp and event_wanted(SAMPLING_RATE_CHANGED):
+        automation.sampling_rate_bp = new_bp
+        if stored_strata is not None:
+            automation.sampling_strata = stored_strata
+            if uses_versions(strata_parse(stored_strata)):
+                _versions_fill(automation)
+        if threshold is not None:
+            automation.step_down_threshold = float(threshold)
+        automation.sampling_version += 1
+        automation.save(update_fields=["sampling_rate_bp", "sampling_strata", "step_down_threshold",
+                                       "sampling_version", "updated_at"])
+        # Only runs stamped at or after the change (clock skew, or a scheduled change) can be
+        # affected; normally none. Their review rollups move with them
+        # (runs.counters.run_rollups_follow), in this transaction.
+        runs_resample(automation=automation, since=effective_at)
+        if (change.old_bp != change.new_bp or stored_strata is not None) and event_wanted(SAMPLING_RATE_CHANGED):
             event_emit(type=SAMPLING_RATE_CHANGED, automation_id=automation.ref, data={
                 "automationId": automation.ref, "oldRate": change.old_bp / BUCKETS, "newRate": change.new_bp / BUCKETS,
+                "strataChanged": stored_strata is not None,
                 "effectiveAt": change.effective_at.isoformat(), "reason": change.reason,
                 "by": getattr(user, "username", None) or None})
     return change
+
+
+def _versions_fill(automation: Automation) -> None:
+    """Note the first-seen time of the automation's versions not yet in RunVersion (when a
+    new_version stratum is set; one grouped query over its runs)."""
+    known = set(RunVersion.objects.filter(automation=automation).values_list("version", flat=True))
+    rows = (Run.objects.filter(automation=automation, version__isnull=False).order_by().values("version")
+            .annotate(first=models.Min("created_at")))
+    RunVersion.objects.bulk_create([RunVersion(automation=automation, version=r["version"], first_seen=r["first"])
+                                    for r in rows if r["version"] not in known])
+
+
+def runs_resample(*, automation: Automation, since) -> int:
+    """Recompute the stratum, inclusion probability and sampled flag of the automation's runs
+    created at or after `since` from its schedule, moving the chip and day counters and the
+    review rollups that follow the flag. One UPDATE per resulting (sampled, stratum, rate);
+    returns the number of runs that changed."""
+    later = list(Run.objects.filter(automation=automation, created_at__gte=since)
+                 .only("id", "created_at", "sample_bucket", "sampled", "stratum", "inclusion_bp", "version",
+                       "metadata", "input", "output"))
+    if not later:
+        return 0
+    schedule = automation.rate_schedule()
+    scores: dict[str, list] = {}
+    if schedule.has_strata:
+        for score in EvaluatorScore.objects.filter(in_values("run_id", [r.pk for r in later])):
+            scores.setdefault(score.run_id, []).append(score)
+    first_seen = dict(RunVersion.objects.filter(automation=automation).values_list("version", "first_seen"))
+    groups: dict[tuple, list[str]] = {}
+    for run in later:
+        rate, stratum = schedule.rate_at(run.created_at), DEFAULT_STRATUM
+        strata = schedule.strata_at(run.created_at)
+        if strata:
+            run.scores = scores.get(run.pk, [])
+            stratum, rate = stratum_of(strata, rate, run, first_seen)
+        state = (run.sample_bucket < rate, stratum, rate)
+        if state != (run.sampled, run.stratum, run.inclusion_bp):
+            groups.setdefault(state, []).append(run.pk)
+    changed = [pk for ids in groups.values() for pk in ids]
+    if changed:
+        with run_rollups_follow(changed):
+            for (sampled, stratum, rate), ids in groups.items():
+                Run.objects.filter(in_values("pk", ids)).update(sampled=sampled, stratum=stratum, inclusion_bp=rate)
+            chip_counts_recount(automation=automation)
+    return len(changed)
 
 
 def _first_scalar(value: dict) -> str:
@@ -163,8 +265,37 @@ def _automations_for(records: Iterable[RunRecord]) -> dict[tuple[str, str], Auto
 _RECORDED_FIELDS = (
     "automation", "status", "trigger", "triggered_by", "version", "input", "output", "error", "usage",
     "metadata", "batch_id", "example_id", "created_at", "started_at", "completed_at", "duration_ms",
-    "sample_bucket", "sampled", "output_preview",
+    "sample_bucket", "sampled", "stratum", "inclusion_bp", "output_preview",
 )
+
+
+def _versions_first_seen(records, automations, schedules) -> dict[int, dict]:
+    """{automation_id: {version: first seen}} for the automations of the batch whose strata use
+    the `new_version` condition (one query; none when no strata do)."""
+    wanted = {automations[key].pk for key, schedule in schedules.items()
+              if schedule.strata_changes and any(uses_versions(strata) for _, strata in schedule.strata_changes)}
+    if not wanted:
+        return {}
+    versions = {r.version for r in records if r.version is not None and automations[(r.kind, r.slug)].pk in wanted}
+    seen: dict[int, dict] = {pk: {} for pk in wanted}
+    for automation_id, version, first in (RunVersion.objects.filter(automation_id__in=wanted, version__in=versions)
+                                          .values_list("automation_id", "version", "first_seen")):
+        seen[automation_id][version] = first
+    return seen
+
+
+def _versions_note(records, automations, first_seen: dict[int, dict]) -> None:
+    """Record the versions this batch shows for the first time (or earlier than known)."""
+    earliest: dict[tuple[int, str], object] = {}
+    for r in records:
+        pk = automations[(r.kind, r.slug)].pk
+        if pk in first_seen and r.version is not None:
+            known = first_seen[pk].get(r.version)
+            if (known is None or r.created_at < known) and ((pk, r.version) not in earliest
+                                                             or r.created_at < earliest[(pk, r.version)]):
+                earliest[(pk, r.version)] = r.created_at
+    for (pk, version), when in earliest.items():
+        RunVersion.objects.update_or_create(automation_id=pk, version=version, defaults={"first_seen": when})
 
 
 def runs_stored(ids) -> dict[str, tuple]:
@@ -197,9 +328,17 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
     # a batch cost more than the COPY itself. Repeated runs become instances for the upsert.
     rows: dict[str, dict] = {}
     unreviewed = Chip.UNREVIEWED
+    first_seen = _versions_first_seen(records, automations, schedules)
     for record in records:
         key = (record.kind, record.slug)
         bucket = sample_bucket(record.id)
+        schedule = schedules[key]
+        rate = schedule.rate_at(record.created_at)
+        stratum = DEFAULT_STRATUM
+        if schedule.strata_changes:  # sampling by risk: the first stratum whose condition holds
+            strata = schedule.strata_at(record.created_at)
+            if strata:
+                stratum, rate = stratum_of(strata, rate, record, first_seen.get(automations[key].pk))
         rows[record.id] = {
             "id": record.id, "automation_id": automations[key].pk, "chip": unreviewed,
             "status": record.status, "trigger": record.trigger, "triggered_by": record.triggered_by,
@@ -207,7 +346,7 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
             "usage": record.usage, "metadata": record.metadata, "batch_id": record.batch_id,
             "example_id": record.example_id, "created_at": record.created_at, "started_at": record.started_at,
             "completed_at": record.completed_at, "duration_ms": record.duration_ms,
-            "sample_bucket": bucket, "sampled": bucket < schedules[key].rate_at(record.created_at),
+            "sample_bucket": bucket, "sampled": bucket < rate, "stratum": stratum, "inclusion_bp": rate,
             "output_preview": output_preview(record.output, record.error),
         }
     with transaction.atomic():
@@ -235,6 +374,8 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
             runs_update(repeated)
         day_counts_add(day_moves)
         chip_counts_add(chip_moves)
+        if first_seen:
+            _versions_note(records, automations, first_seen)
         # Evaluator scores: a record with scores replaces the run's scores (the last one of an id
         # wins); one DELETE for the runs that had some, one INSERT for all.
         scored = {record.id: record.scores for record in records if record.scores is not None}
@@ -349,10 +490,12 @@ def run_file_store(*, run_id: str, name: str, role: str, content, content_type: 
                       replaces=replaces, name=name, content=content)
 
 
-def step_down_threshold_set(*, automation: Automation, threshold: float, user) -> Automation:
-    """Set the pass-rate lower bound above which the sampling page suggests a lower rate."""
-    if not 0 < threshold <= 1:
-        raise InvalidRate("The threshold must be above 0 % and at most 100 %.")
-    automation.step_down_threshold = threshold
-    automation.save(update_fields=["step_down_threshold", "updated_at"])
+def step_down_threshold_set(*, automation: Automation, threshold: float, user,
+                            reason: str = "Step-down threshold changed on the sampling page") -> Automation:
+    """Set the pass-rate lower bound above which the sampling page suggests a lower rate: a
+    sampling change like any other (history row, version), through sampling_policy_set."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        raise InvalidRate("The threshold must be above 0 % and at most 100 %.", "stepDownThreshold")
+    sampling_policy_set(automation=automation, user=user, reason=reason, threshold=threshold)
+    automation.refresh_from_db()
     return automation

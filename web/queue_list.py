@@ -18,6 +18,7 @@ from review.claims import claim_holders
 from review.queries import decode_cursor, encode_cursor
 from runs.chips import Chip
 from runs.models import Automation
+from runs.sampling import bp_to_percent
 from web.forms.review import QueueFilterForm
 from web.html import escape
 
@@ -224,6 +225,12 @@ class QueueRow:
         holder = f' <span class="claim claim-other" title="Being reviewed">{escape(self.holder)}</span>' if self.holder else ""
         preview = escape(run.output_preview)
         run_id = escape(run.pk)
+        if run.sampled and (run.stratum or run.inclusion_bp):
+            # Why the run was sampled: its stratum (runs/strata.py) and the rate it was sampled at.
+            reason = escape(run.stratum or "default rate")
+            rate = escape(bp_to_percent(run.inclusion_bp))
+            holder += (f' <span class="sampled-why small muted" title="Sampled: {reason}, at {rate}" '
+                       f'data-testid="sampled-why">{reason} · {rate}</span>')
         return mark_safe(  # noqa: S308 (every interpolated value passes through escape above)
             f'<tr data-run="{run_id}"><td class="nowrap"><a class="mono" href="{escape(self.url)}" data-row-link>{run_id}</a>'
             f'</td>{automation}<td class="nowrap"><time datetime="{escape(self.created_iso)}" title="{escape(self.created_title)}">'

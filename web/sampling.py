@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
@@ -23,9 +24,9 @@ from insights.stats import (
 )
 from runs.models import Automation, SamplingRateChange
 from runs.sampling import bp_to_percent
-from runs.services import InvalidRate, sampling_rate_set, step_down_threshold_set
+from runs.services import InvalidRate, sampling_policy_set, sampling_rate_set, step_down_threshold_set
 from web.backend_errors import backend_errors
-from web.forms.sampling import SamplingRateForm, StepDownThresholdForm
+from web.forms.sampling import SamplingRateForm, StepDownThresholdForm, StrataForm
 
 # --- Sampling page (ops) ------------------------------------------------------------------
 
@@ -39,6 +40,7 @@ class SamplingCard:
     history: list[SamplingRateChange]
     rate_form: SamplingRateForm
     threshold_form: StepDownThresholdForm
+    strata_form: StrataForm | None = None
     saved: str = ""
 
     def projections(self) -> list[dict]:
@@ -85,6 +87,7 @@ def _sampling_cards(automations: list[Automation], bound=None, saved: str = "",
             automation=a, stats=stats[a.pk], history=history[a.pk],
             rate_form=bound.get((a.pk, "rate")) or SamplingRateForm(automation=a),
             threshold_form=bound.get((a.pk, "threshold")) or StepDownThresholdForm(automation=a),
+            strata_form=bound.get((a.pk, "strata")) or StrataForm(automation=a),
             saved=saved,
         )
         for a in automations
@@ -95,7 +98,8 @@ def _sampling_context(request: HttpRequest, cards: list[SamplingCard]) -> dict:
     return {"nav": "sampling", "cards": cards, "can_edit": has_role(request.user, OPS),
             "proxy": get_backend().name != "local",
             "health": any(card.stats.from_upstream for card in cards),
-            "traffic_days": TRAFFIC_DAYS, "pass_rate_days": PASS_RATE_DAYS, "history_rows": HISTORY_ROWS}
+            "traffic_days": TRAFFIC_DAYS, "pass_rate_days": PASS_RATE_DAYS, "history_rows": HISTORY_ROWS,
+            "now": timezone.now()}
 
 
 def _automation_or_404(ref: str) -> Automation:
@@ -153,6 +157,30 @@ def sampling_threshold(request: HttpRequest, ref: str) -> HttpResponse:
     form = StepDownThresholdForm(request.POST, automation=automation)
     if not form.is_valid():
         return _card_response(request, automation, form)
-    step_down_threshold_set(automation=automation, threshold=form.threshold, user=request.user)
+    try:
+        step_down_threshold_set(automation=automation, threshold=form.threshold, user=request.user)
+    except InvalidRate as error:  # e.g. a change is already scheduled for later
+        form.add_error(None, str(error))
+        return _card_response(request, automation, form)
     saved = f"{automation.display_name}: step-down threshold set to {form.cleaned_data['threshold_percent']}%."
     return _card_response(request, automation, saved=saved)
+
+
+@require_POST
+@role_required(OPS, action="change sampling strata")
+def sampling_strata(request: HttpRequest, ref: str) -> HttpResponse:
+    """Sampling by risk (docs/rules.md#strata): the ordered strata, through the same service and
+    history as the API; a refused stratum names its field and keeps what was typed."""
+    automation = _automation_or_404(ref)
+    form = StrataForm(request.POST, automation=automation)
+    if form.is_valid():
+        try:
+            sampling_policy_set(automation=automation, user=request.user, reason=form.cleaned_data["reason"],
+                                strata=form.cleaned_data["strata"])
+        except InvalidRate as error:
+            form.add_error("strata" if error.field.startswith("strata") else None, f"{error.field}: {error}")
+        else:
+            automation.refresh_from_db()
+            saved = f"{automation.display_name}: {len(automation.sampling_strata)} strata saved."
+            return _card_response(request, automation, saved=saved)
+    return _card_response(request, automation, form)

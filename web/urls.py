@@ -26,6 +26,7 @@ urlpatterns = [
     path("sampling/", sampling.sampling, name="sampling"),
     path("sampling/<str:ref>/rate/", sampling.sampling_rate, name="sampling_rate"),
     path("sampling/<str:ref>/threshold/", sampling.sampling_threshold, name="sampling_threshold"),
+    path("sampling/<str:ref>/strata/", sampling.sampling_strata, name="sampling_strata"),
     path("datasets/", datasets.dataset_index, name="dataset_index"),
     path("datasets/<str:ref>/", datasets.dataset_detail, name="dataset_detail"),
     path("datasets/<str:ref>/export/", datasets.dataset_export, name="dataset_export"),

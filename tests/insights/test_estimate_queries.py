@@ -60,7 +60,7 @@ def test_estimate_weights_runs_by_the_rate_they_were_sampled_at(rate_change):
 def test_api_serves_the_estimate_with_its_counts(ops_api, rate_change):
     automation, later = rate_change
     body = ops_api.get(f"/api/v1/automations/{automation.ref}/estimate").json()
-    assert (body["reviewed"], body["sampled"], body["method"]) == (8 + later, 8 + later, "hajek-clopper-pearson-effective-n")
+    assert (body["reviewed"], body["sampled"], body["method"]) == (8 + later, 8 + later, "hajek-clopper-pearson-kish-max-weight")
 
 
 def test_api_estimate_of_another_version_has_no_runs(ops_api, rate_change):
@@ -107,8 +107,8 @@ def test_rollup_counts_match_counting_the_runs(rate_change):
 
     automation, _ = rate_change
     start, end = timezone.now() - timedelta(days=12, hours=7), timezone.now()
-    periods, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
-    scanned = _estimate(periods[automation.pk], counts.get((automation.pk,), {}))
+    _, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
+    scanned = _estimate(counts.get((automation.pk,), {}))
     fast = pass_rate_estimates([automation], start=start, end=end)[automation.pk]
     assert (fast.sampled, fast.reviewed, fast.estimate) == (scanned.sampled, scanned.reviewed, scanned.estimate)
 
@@ -150,9 +150,34 @@ def test_a_day_split_by_a_rate_change_reads_only_its_shorter_part(reviewer):
     # of each, the longer part is derived.
     assert len(partials) == 4 and len(derived) == 2
     assert any(partials[position][2] == _day_start(day) for position in derived)  # 00:00-15:00
-    scanned_periods, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
-    scanned = _estimate(scanned_periods[automation.pk], counts.get((automation.pk,), {}))
+    _, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
+    scanned = _estimate(counts.get((automation.pk,), {}))
     fast = pass_rate_estimates([automation], start=start, end=end)[automation.pk]
     assert (fast.sampled, fast.reviewed, fast.passed, fast.estimate) == (
         scanned.sampled, scanned.reviewed, scanned.passed, scanned.estimate)
     assert fast.sampled > 4 and fast.reviewed == fast.sampled
+
+
+def test_a_review_closed_without_a_verdict_counts_as_a_reviewed_miss_like_its_chip(reviewer):
+    """Issue 21 (c): the queue shows a review resolved with no rating as Failed (runs/chips.py);
+    the estimate counts it as reviewed and not passed, from the rollups (whole days), from the
+    runs (a window starting mid-day) and for one version alike. An open note without a verdict
+    (a "nit") is not reviewed yet; partial counts as reviewed, not passed."""
+    from insights.queries import window_bounds
+
+    automation = make_automation(rate_bp=10_000)
+    created = timezone.now() - timedelta(days=2)
+    runs = [make_run(automation, createdAt=(created - timedelta(minutes=i)).isoformat()) for i in range(5)]
+    review_update(run=runs[0], changes={"rating": "pass"}, user=reviewer)
+    review_update(run=runs[1], changes={"rating": "fail"}, user=reviewer)
+    review_update(run=runs[2], changes={"rating": "partial"}, user=reviewer)
+    review_update(run=runs[3], changes={"status": "resolved"}, user=reviewer)
+    review_update(run=runs[4], changes={"body": "look at the total", "status": "open"}, user=reviewer)
+    chips = [Run.objects.get(pk=run.pk).chip for run in runs]
+    assert chips == ["passed", "failed", "failed", "failed", "open"]
+    start, end = window_bounds(timezone.localdate(), 30)
+    mid_day = created - timedelta(hours=1)
+    for window in ({"start": start, "end": end}, {"start": mid_day, "end": end},
+                   {"start": start, "end": end, "version": "v3"}):
+        estimate = pass_rate_estimates([automation], **window)[automation.pk]
+        assert (estimate.sampled, estimate.reviewed, estimate.passed) == (5, 4, 1), window

@@ -127,3 +127,24 @@ def test_verdicts_count_as_rated_passed_and_resolved_and_recount_rebuilds_them(r
     ReviewTally.objects.all().delete()  # a repair rebuilds it
     call_command("recount", verbosity=0, stdout=open("/dev/null", "w"))
     assert {k[3]: v for k, v in tally().items()} == kinds
+
+
+def test_a_rate_change_moves_the_review_rollups_of_the_runs_it_resamples(reviewer, ops):
+    """Issue 21 (a): runs stamped in the future are re-sampled by a rate change (docs/rules.md);
+    their reviews' rollups (ReviewTally, ReviewDayCount) move with them in the same transaction,
+    so the estimate no longer counts reviews of runs that are not sampled any more."""
+    from runs.services import sampling_rate_set
+
+    automation = make_automation("workflows.skewed", rate_bp=1500)
+    future = (timezone.now() + timedelta(hours=3)).isoformat()
+    runs_record_and_check([parse_run_record(run_record(automation, createdAt=future)) for _ in range(400)])
+    sampled = list(Run.objects.filter(automation=automation, sampled=True))
+    assert 30 < len(sampled) < 90
+    for run in sampled:
+        review_verdict(run=run, verdict="pass", user=reviewer)
+    sampling_rate_set(automation=automation, rate_bp=500, user=ops, reason="step down")
+    still = Run.objects.filter(automation=automation, sampled=True).count()
+    assert still < len(sampled)
+    rated = {sampled: n for (_, _, sampled, kind, _), n in tally().items() if kind == "rated"}
+    assert rated == {True: still, False: len(sampled) - still}
+    assert tally() == recounted()

@@ -57,3 +57,43 @@ class StepDownThresholdForm(forms.Form):
     @property
     def threshold(self) -> float:
         return float(self.cleaned_data["threshold_percent"]) / 100
+
+
+def strata_as_text(automation: Automation) -> str:
+    """The automation's strata as the editor shows them: the API's form (rates in percent)."""
+    import json
+
+    return json.dumps([{"name": s["name"], "when": s["when"], "rate": s["rate_bp"] / 100}
+                       for s in automation.sampling_strata], indent=2)
+
+
+class StrataForm(forms.Form):
+    """The ordered strata as JSON (docs/rules.md#strata), a reason, and an optional later start."""
+
+    strata = forms.CharField(
+        label="Strata (JSON)", required=False, strip=True,
+        help_text='An ordered list of {"name", "when": {"kind", …}, "rate": percent}; the first matching '
+                  "condition takes a run; [] removes them. Kinds: score, new_version, tag, low_confidence, json.",
+        widget=forms.Textarea(attrs={"rows": 8, "class": "mono", "spellcheck": "false"}),
+    )
+    reason = forms.CharField(label="Reason", max_length=500, strip=True,
+                             help_text="Why the strata change; shown in the history.")
+
+    def __init__(self, *args, automation: Automation, **kwargs):
+        kwargs.setdefault("prefix", f"strata-{automation.pk}")
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("initial", {"strata": strata_as_text(automation)})
+        super().__init__(*args, **kwargs)
+        self.automation = automation
+
+    def clean_strata(self):
+        import json
+
+        text = self.cleaned_data["strata"] or "[]"
+        try:
+            value = json.loads(text)
+        except ValueError as error:
+            raise forms.ValidationError(f"Not valid JSON: {error}.") from None
+        if not isinstance(value, list):
+            raise forms.ValidationError("Expected a JSON list of strata.")
+        return value
