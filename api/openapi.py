@@ -633,8 +633,8 @@ def api_docs(request: HttpRequest):
                                       operation["responses"].values() for ct, c in
                                       response.get("content", {}).items() if "example" in c],
             })
-    order = [META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, DATASET, AUTOMATIONS, WEBHOOKS]
-    order = [META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, DATASET, DSREVIEWS, AUTOMATIONS]
+    order = [META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, DATASET, DSREVIEWS, AUTOMATIONS, WEBHOOKS]
+    order += [tag for tag in groups if tag not in order]  # a group no one placed is still listed
     return render(request, "api/docs.html", {
         "nav": "api", "groups": [(t, groups[t]) for t in order if t in groups],
         "rate_limit": settings.LOUPE_API_RATE_LIMIT, "max_upload_mb": settings.LOUPE_MAX_UPLOAD_BYTES / 1024 / 1024,

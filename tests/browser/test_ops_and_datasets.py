@@ -20,7 +20,7 @@ def test_ops_changes_a_rate_and_sees_history_and_estimate(page, browser_reviewer
     card = page.locator(f"#sampling-{automation.pk}")
     expect(card.get_by_test_id("current-rate")).to_have_text("15%")
     card.get_by_label("Sampling rate (%)").fill("5")
-    card.get_by_label("Reason").fill("Pass rate stable for two weeks")
+    card.get_by_label("Reason", exact=True).fill("Pass rate stable for two weeks")
     card.get_by_role("button", name="Save rate").click()
     card = page.locator(f"#sampling-{automation.pk}")
     expect(card.get_by_test_id("current-rate")).to_have_text("5%")

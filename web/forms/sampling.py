@@ -76,8 +76,8 @@ class StrataForm(forms.Form):
                   "condition takes a run; [] removes them. Kinds: score, new_version, tag, low_confidence, json.",
         widget=forms.Textarea(attrs={"rows": 8, "class": "mono", "spellcheck": "false"}),
     )
-    reason = forms.CharField(label="Reason", max_length=500, strip=True,
-                             help_text="Why the strata change; shown in the history.")
+    reason = forms.CharField(label="Reason for the strata change", max_length=500, strip=True,
+                             help_text="Shown in the history.")
 
     def __init__(self, *args, automation: Automation, **kwargs):
         kwargs.setdefault("prefix", f"strata-{automation.pk}")
