@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 from api.reviews import review_detail_to_dict
 from api.serializers import (
     EXPAND_SECTIONS,
+    TASK_HEAVY,
     artifact_to_dict,
     run_list_item_to_dict,
     run_to_dict,
@@ -330,7 +331,7 @@ class RunList:
         # metadata column in SQL, so the page stays one query with the large columns deferred.
         qs = (Run.objects.defer("input", "output", "usage", "metadata", "review__expected", "review__corrected_paths",
                                 "review__body")
-              .select_related("automation", "review")
+              .select_related("automation", "review", "human_review_task").defer(*TASK_HEAVY)
               .annotate(tags_value=KeyTransform("tags", "metadata"), review_has_note=_HAS_NOTE))
         qs = self.feedback_filters(self.run_filters(qs)).order_by(*self.ordering)
         if self.offset_mode:
@@ -359,7 +360,7 @@ def _flatten(q: Q):
 
 
 def get_run(run_id: str) -> Run:
-    run = Run.objects.select_related("automation").filter(pk=run_id).first()
+    run = Run.objects.select_related("automation", "human_review_task").defer(*TASK_HEAVY).filter(pk=run_id).first()
     if run is None:
         raise not_found(f"No run {run_id!r}.", field="id")
     return run

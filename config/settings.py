@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "accounts",
     "runs",
     "review",
+    "humanreview",
     "datasets",
     "insights",
     "web",

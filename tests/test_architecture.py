@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("accounts",),
     ("runs",),
     ("review",),
+    ("humanreview",),
     ("datasets",),
     ("insights",),
     ("backends",),
