@@ -145,9 +145,13 @@ def feedback_put(request: HttpRequest, run_id: str):
 def feedback_delete(request: HttpRequest, run_id: str):
     """Deletes the feedback with its expected JSON and every expected file; repeating is a no-op."""
     run = _run(run_id)
-    if _feedback_precondition(request, run)[1]:
+    wanted, stale = _feedback_precondition(request, run)
+    if stale:
         return _feedback_stale(request, run)
-    services.review_clear(run=run, user=request.user, via=VIA)
+    try:
+        services.review_clear(run=run, user=request.user, via=VIA, base_version=wanted)
+    except services.StaleReview:
+        return _feedback_stale(request, run)
     return api_response(request, feedback_detail_to_dict(None, []))
 
 
@@ -566,10 +570,13 @@ def reviews_patch(request: HttpRequest, run_id: str):
 def reviews_delete(request: HttpRequest, run_id: str):
     """Deletes the review, its corrections and corrected files; repeating it is a no-op."""
     run = _run(run_id)
-    _, stale = _check_precondition(request, run)
+    wanted, stale = _check_precondition(request, run)
     if stale is not None:
         return stale
-    services.review_clear(run=run, user=request.user, via=VIA)
+    try:
+        services.review_clear(run=run, user=request.user, via=VIA, base_version=wanted)
+    except services.StaleReview:
+        return stale_response(request, load_review(run))
     return _answer(request, run)
 
 

@@ -448,9 +448,11 @@ class Backend:
     def expected_file_delete(self, *, run: RunInfo, name: str, user) -> str:
         raise NotImplementedError
 
-    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
+    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True,
+                base_version: int | None = None) -> PromoteResult:
         """replace_other=False: refuse (ChangeRefused, field replace_example) a name held by an
-        example promoted from another run."""
+        example promoted from another run. base_version: the review version the reviewer saw;
+        stale is a ReviewConflict where the backend keeps versions (the local one)."""
         raise NotImplementedError
 
     # -- datasets -------------------------------------------------------------------------

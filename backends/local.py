@@ -271,12 +271,16 @@ class LocalBackend(Backend):
             raise _refused(exc) from None
 
     def expected_file_upload(self, *, run: RunInfo, upload, name: str | None, user) -> str:
+        """A same-name file is kept beside the first: the free name is chosen again under the
+        run's lock (two uploads at the same moment both stay)."""
         return self._file_op(lambda: services.expected_file_upload(run=self._run_row(run), upload=upload, name=name,
+                                                                    keep_existing=True,
                                                                     user=user))
 
     def expected_file_copy(self, *, run: RunInfo, output_name: str, expected_name: str | None, user) -> str:
         return self._file_op(lambda: services.expected_file_copy_output(
-            run=self._run_row(run), output_name=output_name, expected_name=expected_name, user=user))
+            run=self._run_row(run), output_name=output_name, expected_name=expected_name, user=user,
+            keep_existing=True))
 
     def expected_file_rename(self, *, run: RunInfo, name: str, new_name: str, user) -> str:
         return self._file_op(lambda: services.expected_file_rename(run=self._run_row(run), name=name,
@@ -285,11 +289,15 @@ class LocalBackend(Backend):
     def expected_file_delete(self, *, run: RunInfo, name: str, user) -> str:
         return self._file_op(lambda: services.expected_file_delete(run=self._run_row(run), name=name, user=user))
 
-    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
+    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True,
+                base_version: int | None = None) -> PromoteResult:
         try:
-            example = example_promote(run=run, name=name, user=user, replace_other=replace_other)
+            example = example_promote(run=run, name=name, user=user, replace_other=replace_other,
+                                      base_version=base_version)
         except Run.DoesNotExist:
             raise NotFound(f"No run {run.id!r}.") from None
+        except services.StaleReview as exc:
+            raise ReviewConflict(review_info(exc.current)) from None
         except PromoteError as exc:
             raise ChangeRefused(str(exc), field=exc.field) from None
         return PromoteResult(example_id=str(example.pk), name=example.name, run=self._promoted(run, example))

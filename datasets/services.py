@@ -9,7 +9,7 @@ from django.utils import timezone
 from datasets.models import EXAMPLE_NAME_RE, Example, ExampleCheck, ExampleFile, ExampleFolder
 from review.counters import review_day_count_move, verdict_bucket
 from review.models import AuditEvent, ExpectedFile, Review
-from review.services import review_locked
+from review.services import StaleReview, review_locked
 from runs.files import files_delete_on_commit, store_file, store_file_bytes
 from runs.models import FileRole, Run, RunFile
 
@@ -42,28 +42,33 @@ class ExampleNameTaken(PromoteError):
 
 
 def example_promote(*, run: Run, name: str | None, user, via: str = AuditEvent.Via.WEB,
-                    replace_other: bool = True) -> Example:
+                    replace_other: bool = True, base_version: int | None = None) -> Example:
     """Copy the run's input, output, expected output and files into an example of the same
     automation. An upsert by name: promoting again under the same name refreshes it. With
     replace_other=False (the review page until the reviewer ticks the box), a name held by
     an example of another run is refused (ExampleNameTaken). Replacing another run's example is
-    recorded in the audit with what it held (docs/security.md)."""
+    recorded in the audit with what it held (docs/security.md). `base_version`, the review
+    version the reviewer saw, is checked under the run's lock (StaleReview when stale): the
+    example takes the review as it is, so a promote from a stale page would copy a correction
+    the reviewer never saw."""
     name = (name or "").strip() or default_example_name(run)
     if not EXAMPLE_NAME_RE.match(name):
         raise PromoteError(
             "Example names use 1-128 lowercase letters, digits, '-' or '_', starting with a letter or digit."
         )
     try:
-        return _promote(run, name, user, via, replace_other)
+        return _promote(run, name, user, via, replace_other, base_version)
     except IntegrityError:
         # Another promotion created an example of this name at the same moment (the unique
         # name): promote again, now as the update of that example.
-        return _promote(run, name, user, via, replace_other)
+        return _promote(run, name, user, via, replace_other, base_version)
 
 
-def _promote(run: Run, name: str, user, via: str, replace_other: bool) -> Example:
+def _promote(run: Run, name: str, user, via: str, replace_other: bool, base_version: int | None) -> Example:
     with transaction.atomic():
         run, review, bucket_before = review_locked(run.pk)
+        if base_version is not None and base_version != review.version:
+            raise StaleReview(review)
         if bucket_before is None:
             review_day_count_move(run=run, old=None, new=verdict_bucket(None))
         now = timezone.now()

@@ -66,17 +66,23 @@ STATUS_ACTIONS = {
 
 
 def review_locked(run_id: str) -> tuple[Run, Review, str | None]:
-    """The run and its review in one statement, the run's row locked for the transaction (every
-    writer of a review locks its run first, so the review cannot change underneath); the review
-    is created empty when missing. Also the review's verdict bucket before this write (None
-    when it is created now) for the review rollup. Call inside transaction.atomic()."""
-    run = Run.objects.select_for_update(of=("self",)).select_related("review").get(pk=run_id)
-    try:
-        return run, run.review, verdict_bucket(run.review.rating)
-    except Review.DoesNotExist:
+    """Lock the run's row, then read its review: the locking primitive of every review write
+    (docs/rules.md#concurrent-writes). Two statements on purpose: under READ COMMITTED a
+    statement that waited for a row lock re-reads only the locked row, so a review joined into
+    the locking statement would be the one from before the other writer committed, and its
+    version check would pass against a stale version. The second statement starts after the
+    lock is granted and sees every committed change. The review is created empty when missing
+    (no other writer can create it meanwhile: they wait for the same lock). Also the review's
+    verdict bucket before this write (None when created now) for the review rollup. Call inside
+    transaction.atomic()."""
+    run = Run.objects.select_for_update().get(pk=run_id)
+    review = Review.objects.filter(run_id=run.pk).first()
+    if review is None:
         review = Review.objects.create(run=run)
         run.review = review
         return run, review, None
+    run.review = review
+    return run, review, verdict_bucket(review.rating)
 
 
 def _validate(changes: dict) -> None:
@@ -198,11 +204,15 @@ def review_set_status(*, run: Run, action: str, user, base_version: int | None =
                          base_version=base_version, via=via, action=action)
 
 
-def review_clear(*, run: Run, user, via: str = Via.API) -> None:
-    """Delete the review with its expected JSON and every expected file (API DELETE)."""
+def review_clear(*, run: Run, user, via: str = Via.API, base_version: int | None = None) -> None:
+    """Delete the review with its expected JSON and every expected file (API DELETE).
+    `base_version` (an If-Match) is checked under the run's lock: StaleReview when the review
+    changed since (a missing review counts as version 0)."""
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
         review = Review.objects.filter(run=run).first()
+        if base_version is not None and (review.version if review is not None else 0) != base_version:
+            raise StaleReview(review)
         if review is None:
             return
         expected_files = list(review.expected_files.all())
@@ -261,17 +271,41 @@ def _clean_name(name: str) -> str:
         raise ReviewError(str(exc), field="name") from None
 
 
-def expected_file_upload(*, run: Run, upload: File, name: str | None, user, via: str = Via.WEB) -> FileChange:
-    """Attach an uploaded file as expected; an existing file of that name is replaced."""
+def free_name(taken, name: str) -> str:
+    """`name`, or `stem-2.ext`, `stem-3.ext`… when `taken` already holds that name."""
+    taken = set(taken)
+    if name not in taken:
+        return name
+    folder, _, base = name.rpartition("/")
+    stem, dot, ext = base.rpartition(".") if "." in base.lstrip(".") else (base, "", "")
+    for number in range(2, 10_000):
+        candidate = f"{folder + '/' if folder else ''}{stem}-{number}{dot}{ext}"
+        if candidate not in taken:
+            return candidate
+    return name
+
+
+def _target_name(review: Review, clean: str, keep_existing: bool) -> str:
+    """With keep_existing (the pages: no silent overwrite, docs/security.md), a free name chosen
+    under the run's lock, so two uploads of one name at the same moment both stay."""
+    if not keep_existing:
+        return clean
+    return free_name(review.expected_files.values_list("name", flat=True), clean)
+
+
+def expected_file_upload(*, run: Run, upload: File, name: str | None, user, via: str = Via.WEB,
+                         keep_existing: bool = False) -> FileChange:
+    """Attach an uploaded file as expected; an existing file of that name is replaced, or with
+    keep_existing kept beside the new one (`name-2.ext`)."""
     clean = _clean_name(name or getattr(upload, "name", "") or "file")
     content_type = getattr(upload, "content_type", "") or guess_content_type(clean)
     details = {"size": upload.size}
-    return _file_change(run, user, via, "expected_file:upload", details,
-                        lambda review: _store_expected(review, clean, upload, content_type, user, details).name)
+    return _file_change(run, user, via, "expected_file:upload", details, lambda review: _store_expected(
+        review, _target_name(review, clean, keep_existing), upload, content_type, user, details).name)
 
 
 def expected_file_copy_output(*, run: Run, output_name: str, expected_name: str | None, user,
-                              via: str = Via.WEB) -> FileChange:
+                              via: str = Via.WEB, keep_existing: bool = False) -> FileChange:
     """Copy one of the run's output files to expected (the starting point of a corrected file)."""
     source = RunFile.objects.filter(run=run, name=output_name).exclude(role="input").first()
     if source is None:
@@ -283,7 +317,8 @@ def expected_file_copy_output(*, run: Run, output_name: str, expected_name: str 
     def work(review):
         with source.file.open("rb") as handle:
             data = handle.read()
-        return _store_expected(review, clean, data, source.content_type, user, details).name
+        return _store_expected(review, _target_name(review, clean, keep_existing), data, source.content_type,
+                               user, details).name
 
     return _file_change(run, user, via, "expected_file:copy", details, work)
 

@@ -22,7 +22,7 @@ from backends.base import BackendError, ChangeRefused, NotFound, ReviewConflict,
 from datasets.services import default_example_name
 from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_take
 from review.jsondiff import EditError, apply_edit, parse_json
-from review.services import STATUS_ACTIONS, VERDICTS
+from review.services import STATUS_ACTIONS, VERDICTS, free_name
 from review.workbench import EditErrors, apply_op, apply_typed, first_leaf, typed_values
 from runs.files import download_response
 from runs.pdf import PdfUnreadable, page_png
@@ -295,17 +295,9 @@ def expected_copy(request: HttpRequest, run_id: str) -> HttpResponse:
 
 
 def _free_expected_name(run, name: str) -> str:
-    """`name`, or `stem-2.ext`, `stem-3.ext`… when the run already has an expected file so named."""
-    taken = {f.name for f in (run.review.expected_files if run.review else [])}
-    if name not in taken:
-        return name
-    folder, _, base = name.rpartition("/")
-    stem, dot, ext = base.rpartition(".") if "." in base.lstrip(".") else (base, "", "")
-    for number in range(2, 10_000):
-        candidate = f"{folder + '/' if folder else ''}{stem}-{number}{dot}{ext}"
-        if candidate not in taken:
-            return candidate
-    return name
+    """`name`, or `stem-2.ext`… when the run already has an expected file so named (the local
+    backend checks again under the run's lock)."""
+    return free_name((f.name for f in (run.review.expected_files if run.review else [])), name)
 
 
 @require_POST
@@ -469,7 +461,9 @@ def run_save(request: HttpRequest, run_id: str) -> HttpResponse:
     has_expected = (edited is not None and "expected" in changes and changes["expected"] is not None) or bool(
         run.review and run.review.has_expected and changes.get("expected", True) is not None)
     if op == "promote":
-        response, promoted = _promote_from_pane(request, saved or run, form, has_expected)
+        # The version the promote is based on: the save's, or the reviewer's when nothing was saved.
+        base = saved.review.version if saved is not None and saved.review else None if changes else data["version"]
+        response, promoted = _promote_from_pane(request, saved or run, form, has_expected, base_version=base)
         if response is not None:
             return response
     # A final verdict (pass, ignore, resolve) ends the work and moves on: the claim goes. After
@@ -502,8 +496,8 @@ def _saved_message(op: str, verdict: str, changes: dict) -> str:
     return ("Saved: " + ", ".join(parts) + ".") if parts else "Nothing to save: no changes."
 
 
-def _promote_from_pane(request: HttpRequest, run: RunInfo, form,
-                       has_expected: bool) -> tuple[HttpResponse | None, RunInfo | None]:
+def _promote_from_pane(request: HttpRequest, run: RunInfo, form, has_expected: bool, *,
+                       base_version: int | None = None) -> tuple[HttpResponse | None, RunInfo | None]:
     """(the page to show instead when promoting was refused, else None; the run as promoted
     when the backend returned it)."""
     data = form.cleaned_data
@@ -515,7 +509,11 @@ def _promote_from_pane(request: HttpRequest, run: RunInfo, form,
     try:
         # A name held by another run's example is replaced only once the reviewer ticks the box.
         example = get_backend().promote(run=run, name=data["example_name"], user=request.user,
-                                        replace_other=data["replace_example"])
+                                        replace_other=data["replace_example"], base_version=base_version)
+    except ReviewConflict as exc:
+        submitted = {"verdict": data["verdict"], "note": data["body"], "edit": "promote"}
+        return _typed_state(request, get_backend().run(run.pk), form,
+                            conflict={"current": exc.current, "submitted": submitted}), None
     except ChangeRefused as exc:
         field = exc.field if exc.field == "replace_example" else "example_name" if exc.field in ("name", "<root>") else None
         form.add_error(field, str(exc))

@@ -154,7 +154,8 @@ class ReviewsMixin:
         self._audit(run.id, user, "expected_file:delete", {"name": name})
         return name
 
-    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True) -> PromoteResult:
+    def promote(self, *, run: RunInfo, name: str, user, replace_other: bool = True,
+                base_version: int | None = None) -> PromoteResult:
         # replace_other is not checked upstream: the API has no lookup by name that is cheap and
         # race-free, so proxy mode keeps the contract's upsert (docs/security.md).
         # An upsert by name upstream (docs/api-feedback.md#promote), so retrying it is safe.
