@@ -180,6 +180,19 @@ SCHEMAS = {
                            "overrides": null(OBJ), "latestRunId": null(S)}, {"createdAt": S, "updatedAt": null(S)}),
     "DatasetExampleMutation": obj({}, {"name": null(S), "input": null(OBJ), "expected": ANY, "metadata": null(OBJ),
                                        "annotation": null(S), "rowOrder": null(INT), "overrides": null(OBJ)}),
+    "WebhookSubscription": obj({"id": S, "url": S, "description": null(S), "automationId": null(S),
+                                "eventTypes": arr(S), "active": B, "pausedReason": null(S), "pausedAt": null(S),
+                                "failedMessagesInARow": INT, "secretHint": S, "createdAt": S, "createdBy": null(S)},
+                               {"secret": S}),
+    "WebhookSubscriptionMutation": obj({}, {"url": S, "eventTypes": arr(S), "automationId": null(S),
+                                            "description": null(S), "active": B}),
+    "WebhookAttempt": obj({"number": INT, "startedAt": S, "durationMs": INT, "statusCode": null(INT),
+                           "error": null(S), "succeeded": B, "response": null(S)}),
+    "WebhookDelivery": obj({"id": S, "subscriptionId": S, "messageId": S, "eventType": S,
+                            "status": {"type": "string", "enum": ["pending", "succeeded", "failed", "dead"]},
+                            "attempts": INT, "nextAttemptAt": null(S), "lastStatusCode": null(INT),
+                            "lastError": null(S), "createdAt": S, "finishedAt": null(S), "payload": OBJ},
+                           {"attemptLog": arr(ref("WebhookAttempt"))}),
     "IngestResponse": obj({"created": arr(S), "updated": arr(S),
                            "rejected": arr(obj({"index": INT, "line": null(INT), "id": null(S), "field": S,
                                                 "message": S}))}),
@@ -285,6 +298,11 @@ RAW = {"type": "string", "format": "binary"}
 HUMAN_REVIEWS = "Human review tasks"
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "description": "Task id.", "schema": S}
 TASK = obj({"task": ref("HumanReviewTaskDetail")})
+
+WEBHOOKS = "Webhooks"
+SUBSCRIPTION_ID = p("subscription_id", "Webhook subscription id.")
+SUBSCRIPTION_EXAMPLE = {"url": "https://hooks.example.com/loupe", "eventTypes": ["review.closed", "example.promoted"],
+                        "automationId": "workflows.invoices", "description": "Our ticketing bridge"}
 
 ENDPOINTS: dict[str, dict] = {
     "/api/v1/auth/check": {"get": op(META, "Who the key acts as", 200, ref("AuthCheckResponse"))},
@@ -538,6 +556,43 @@ ENDPOINTS: dict[str, dict] = {
                   description="Picks requiredPaths for paused runs whose record names none; applies to tasks "
                               "opened from then on. deadlineMinutes null removes the deadline."),
     },
+    "/api/v1/webhooks/event-types": {"get": op(WEBHOOKS, "The event types a subscription can list", 200,
+                                               obj({"data": arr(S)}), description="Needs ops.")},
+    "/api/v1/webhooks/subscriptions": {
+        "get": op(WEBHOOKS, "List webhook subscriptions", 200, page_of("WebhookSubscription"), params=PAGE,
+                  description="Needs ops. The secret is never listed."),
+        "post": op(WEBHOOKS, "Create a webhook subscription", 201, ref("WebhookSubscription"),
+                   body=json_body(ref("WebhookSubscriptionMutation"), SUBSCRIPTION_EXAMPLE),
+                   description="Needs ops. The answer carries the signing `secret` (whsec_…) this once. An unknown "
+                               "event type, an http:// URL in production, or a URL resolving to a private or "
+                               "loopback address (unless LOUPE_WEBHOOKS_ALLOW_PRIVATE) is a 400 naming the field. "
+                               "eventTypes empty: every type; automationId null: every automation."),
+    },
+    "/api/v1/webhooks/subscriptions/{subscription_id}": {
+        "get": op(WEBHOOKS, "One webhook subscription", 200, ref("WebhookSubscription"), params=[SUBSCRIPTION_ID]),
+        "patch": op(WEBHOOKS, "Change, pause (active: false) or resume a subscription", 200,
+                    ref("WebhookSubscription"), params=[SUBSCRIPTION_ID],
+                    body=json_body(ref("WebhookSubscriptionMutation"), {"active": False}),
+                    description="Resuming sends the deliveries that waited while it was paused."),
+        "delete": op(WEBHOOKS, "Delete a subscription with its delivery log", 204, None, params=[SUBSCRIPTION_ID]),
+    },
+    "/api/v1/webhooks/subscriptions/{subscription_id}/test": {"post": op(
+        WEBHOOKS, "Send a test event (webhook.test)", 202, ref("WebhookDelivery"), params=[SUBSCRIPTION_ID],
+        description="Queued for the worker (manage.py db_worker); follow it in the deliveries list.")},
+    "/api/v1/webhooks/subscriptions/{subscription_id}/deliveries": {"get": op(
+        WEBHOOKS, "The delivery log of a subscription, newest first", 200, page_of("WebhookDelivery"),
+        params=[SUBSCRIPTION_ID, *PAGE, q("status", "pending / succeeded / failed / dead.")])},
+    "/api/v1/webhooks/deliveries/{delivery_id}/resend": {"post": op(
+        WEBHOOKS, "Send a delivery again", 202, ref("WebhookDelivery"),
+        params=[p("delivery_id", "Delivery id.")],
+        description="Pending again with a new retry window; the receiver sees the same webhook-id.")},
+    "/api/v1/webhooks/eigenpal": {"post": op(
+        WEBHOOKS, "Inbound platform webhook (proxy mode)", 200, obj({"ok": B, "duplicate": B}, {"refreshed": B}),
+        body=json_body(OBJ), description="Signed by the platform (Standard Webhooks headers webhook-id, "
+                                         "webhook-timestamp, webhook-signature; secret LOUPE_INBOUND_WEBHOOK_SECRET), "
+                                         "not by an API key. A bad signature is a 401, a timestamp more than 5 minutes "
+                                         "off a 400; a webhook-id seen before answers 200 with duplicate: true. "
+                                         "404 while the secret is unset.")},
 }
 
 
@@ -553,7 +608,7 @@ def document() -> dict:
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
         "tags": [{"name": t} for t in (META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, HUMAN_REVIEWS,
-                                                 DATASET, AUTOMATIONS)],
+                                                 DATASET, AUTOMATIONS, WEBHOOKS)],
         "paths": ENDPOINTS,
     }
 
@@ -578,7 +633,7 @@ def api_docs(request: HttpRequest):
                                       operation["responses"].values() for ct, c in
                                       response.get("content", {}).items() if "example" in c],
             })
-    order = [META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, HUMAN_REVIEWS, DATASET, AUTOMATIONS]
+    order = [META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, HUMAN_REVIEWS, DATASET, AUTOMATIONS, WEBHOOKS]
     return render(request, "api/docs.html", {
         "nav": "api", "groups": [(t, groups[t]) for t in order if t in groups],
         "rate_limit": settings.LOUPE_API_RATE_LIMIT, "max_upload_mb": settings.LOUPE_MAX_UPLOAD_BYTES / 1024 / 1024,

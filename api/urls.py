@@ -14,6 +14,7 @@ from api import openapi
 from api import reviews as review_api
 from api import reviews as reviews_api
 from api import runs as runs_api
+from api import webhooks as webhooks_api
 from api.support import route
 
 
@@ -107,5 +108,18 @@ urlpatterns = [
          name="api-human-review-file"),
     path("automations/<str:automation_id>/review-policy",
          route(GET=human_reviews_api.policy_get, PUT=human_reviews_api.policy_put), name="api-review-policy"),
+    path("webhooks/event-types", route(GET=webhooks_api.event_types), name="api-webhook-event-types"),
+    path("webhooks/subscriptions", route(GET=webhooks_api.subscriptions_list,
+                                         POST=webhooks_api.subscription_create_view), name="api-webhook-subscriptions"),
+    path("webhooks/subscriptions/<str:subscription_id>",
+         route(GET=webhooks_api.subscription_get, PATCH=webhooks_api.subscription_patch,
+               DELETE=webhooks_api.subscription_delete_view), name="api-webhook-subscription"),
+    path("webhooks/subscriptions/<str:subscription_id>/test", route(POST=webhooks_api.subscription_test),
+         name="api-webhook-subscription-test"),
+    path("webhooks/subscriptions/<str:subscription_id>/deliveries", route(GET=webhooks_api.deliveries_list),
+         name="api-webhook-deliveries"),
+    path("webhooks/deliveries/<str:delivery_id>/resend", route(POST=webhooks_api.delivery_resend_view),
+         name="api-webhook-delivery-resend"),
+    path("webhooks/eigenpal", route(POST=webhooks_api.platform_webhook), name="api-webhook-eigenpal"),
     path("docs", openapi.api_docs, name="api-docs"),
 ]

@@ -39,6 +39,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "backends",
     "accounts",
+    # Before django_tasks_db: its `db_worker` command is events' (recovers lost deliveries first).
+    "events",
+    "django_tasks",
+    "django_tasks_db",
     "runs",
     "review",
     "humanreview",
@@ -273,6 +277,28 @@ if EIGENPAL_API_GENERATION not in ("auto", "feedback", "reviews"):
 # locally (sampled only), and seconds the upstream automation list is cached per process.
 LOUPE_PROXY_SCAN_PAGES = env_int("LOUPE_PROXY_SCAN_PAGES", 5, minimum=1)
 LOUPE_PROXY_AUTOMATIONS_TTL = env_float("LOUPE_PROXY_AUTOMATIONS_TTL", 60.0, minimum=0)
+
+# --- Outbound webhooks (docs/webhooks.md) -----------------------------------------------------
+# Deliveries are queued in the database (django-tasks + django-tasks-db) and sent by
+# `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Send to private, loopback and link-local addresses, and over plain http (tests, internal hooks).
+LOUPE_WEBHOOKS_ALLOW_PRIVATE = env_bool("LOUPE_WEBHOOKS_ALLOW_PRIVATE", False)
+# One attempt: at most this many seconds in all, at most this many bytes of the answer read.
+LOUPE_WEBHOOKS_TIMEOUT_SECONDS = env_float("LOUPE_WEBHOOKS_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+LOUPE_WEBHOOKS_MAX_RESPONSE_BYTES = env_int("LOUPE_WEBHOOKS_MAX_RESPONSE_BYTES", 64 * 1024, minimum=1)
+# Retries: base × 2^(n-1) seconds after the n-th failure, capped, for the whole window (>= 24 h).
+LOUPE_WEBHOOKS_BACKOFF_BASE_SECONDS = env_float("LOUPE_WEBHOOKS_BACKOFF_BASE_SECONDS", 30.0, minimum=0.001)
+LOUPE_WEBHOOKS_BACKOFF_MAX_SECONDS = env_float("LOUPE_WEBHOOKS_BACKOFF_MAX_SECONDS", 4 * 3600.0, minimum=0.001)
+LOUPE_WEBHOOKS_RETRY_WINDOW_SECONDS = env_float("LOUPE_WEBHOOKS_RETRY_WINDOW_SECONDS", 24 * 3600.0, minimum=0)
+# A worker that dies mid-attempt leaves a lease this long; then the sweep sends again.
+LOUPE_WEBHOOKS_LEASE_SECONDS = env_float("LOUPE_WEBHOOKS_LEASE_SECONDS", LOUPE_WEBHOOKS_TIMEOUT_SECONDS + 50, minimum=0.1)
+LOUPE_WEBHOOKS_SWEEP_SECONDS = env_float("LOUPE_WEBHOOKS_SWEEP_SECONDS", 60.0, minimum=0.1)
+# A subscription whose last N messages all ended dead is paused (0: never).
+LOUPE_WEBHOOKS_PAUSE_AFTER_DEAD = env_int("LOUPE_WEBHOOKS_PAUSE_AFTER_DEAD", 5, minimum=0)
+# Inbound platform webhooks in proxy mode (POST /api/v1/webhooks/eigenpal): the Standard
+# Webhooks secret the platform signs with; empty switches the endpoint off (404).
+LOUPE_INBOUND_WEBHOOK_SECRET = env_str("LOUPE_INBOUND_WEBHOOK_SECRET", "")
 
 # Claims (review.claims): opening a run holds it for this many minutes, renewed while the
 # reviewer works; "next" never hands out a run someone else holds.

@@ -15,3 +15,8 @@ STORAGES = {  # noqa: F405
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Webhooks: loopback receivers in tests, fast retries.
+LOUPE_WEBHOOKS_ALLOW_PRIVATE = True
+LOUPE_WEBHOOKS_BACKOFF_BASE_SECONDS = 0.05
+LOUPE_WEBHOOKS_BACKOFF_MAX_SECONDS = 0.5
+LOUPE_WEBHOOKS_TIMEOUT_SECONDS = 3.0

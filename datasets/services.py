@@ -7,6 +7,8 @@ from django.db.models import F, Value
 from django.utils import timezone
 
 from datasets.models import EXAMPLE_NAME_RE, Example, ExampleCheck, ExampleFile, ExampleFolder
+from events.outbox import event_emit, event_wanted
+from events.types import EXAMPLE_PROMOTED
 from review.counters import review_day_count_move, verdict_bucket
 from review.models import AuditEvent, ExpectedFile, Review
 from review.services import StaleReview, review_locked
@@ -104,6 +106,11 @@ def _promote(run: Run, name: str, user, via: str, replace_other: bool, base_vers
                      "has_expected": review.expected is not None,
                      **({"replaced": replaced} if replaced is not None else {})},
         )
+        if event_wanted(EXAMPLE_PROMOTED):
+            event_emit(type=EXAMPLE_PROMOTED, automation_id=run.automation.ref, data={
+                "exampleId": example.pk, "exampleName": example.name, "created": created, "runId": run.pk,
+                "reviewId": review.pk, "automationId": run.automation.ref, "hasExpected": review.expected is not None,
+                "by": getattr(user, "username", None) or None})
     example.promoted_review = review  # the review as promoted (its new version), for the caller's page
     example.created_now = created
     return example

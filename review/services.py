@@ -20,6 +20,7 @@ from review.counters import (
 )
 from review.jsondiff import corrected_paths
 from review.models import AuditEvent, ExpectedFile, Review
+from review.notify import review_events_emit
 from runs.chips import Rating, ReviewStatus, derive_chip
 from runs.counters import chip_count_move
 from runs.files import BadFileName, files_delete_on_commit, guess_content_type, safe_relative_path, store_file
@@ -159,6 +160,8 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
             if diff:
                 _audit(run, user, via, action, diff)
         review_day_count_move(run=run, old=bucket_before, new=verdict_bucket(review.rating))
+        if diff:
+            review_events_emit(run=run, review=review, diff=diff, user=user)
     return review
 
 
@@ -261,6 +264,7 @@ def _file_change(run: Run, user, via: str, action: str, details: dict, work) -> 
         review_day_count_move(run=run, old=bucket_before, new=verdict_bucket(review.rating))
         review_counts_move(marks_before, marks_of(run, review))
         _audit(run, user, via, action, {**details, "name": name})
+        review_events_emit(run=run, review=review, diff={"files": [action, name]}, user=user)
     return FileChange(review=review, name=name)
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from django.db import models, transaction
 from django.utils import timezone
 
+from events.outbox import event_emit, event_wanted
+from events.types import SAMPLING_RATE_CHANGED
 from runs.chips import Chip
 from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add
 from runs.files import store_file
@@ -72,6 +74,11 @@ def sampling_rate_set(*, automation: Automation, rate_bp: int, user, reason: str
             for run in later.only("id", "created_at", "sample_bucket"):
                 Run.objects.filter(pk=run.pk).update(sampled=run.sample_bucket < schedule.rate_at(run.created_at))
             chip_counts_recount(automation=automation)
+        if change.old_bp != change.new_bp and event_wanted(SAMPLING_RATE_CHANGED):
+            event_emit(type=SAMPLING_RATE_CHANGED, automation_id=automation.ref, data={
+                "automationId": automation.ref, "oldRate": change.old_bp / BUCKETS, "newRate": change.new_bp / BUCKETS,
+                "effectiveAt": change.effective_at.isoformat(), "reason": change.reason,
+                "by": getattr(user, "username", None) or None})
     return change
 
 

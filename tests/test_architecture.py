@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LAYERS: list[tuple[str, ...]] = [
     ("accounts",),
+    ("events",),
     ("runs",),
     ("review",),
     ("humanreview",),

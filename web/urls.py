@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import assertions, backlog, datasets, evaluators, queue, run_pane, sampling
+from web import assertions, backlog, datasets, evaluators, queue, run_pane, sampling, webhooks
 
 urlpatterns = [
     path("queue/", queue.queue, name="queue"),
@@ -51,4 +51,9 @@ urlpatterns = [
          name="example_file"),
     path("backlog/", backlog.backlog, name="backlog"),
     path("evaluators/", evaluators.evaluators, name="evaluators"),
+    path("webhooks/", webhooks.webhooks, name="webhooks"),
+    path("webhooks/<str:pk>/", webhooks.webhook_detail, name="webhook_detail"),
+    path("webhooks/<str:pk>/deliveries/<str:delivery_pk>/resend/", webhooks.delivery_resend_view,
+         name="webhook_delivery_resend"),
+    path("webhooks/<str:pk>/<str:action>/", webhooks.webhook_action, name="webhook_action"),
 ]

@@ -22,6 +22,8 @@ import time
 
 import httpx
 from django.conf import settings
+from django.core.cache import cache
+from django.dispatch import Signal
 
 from backends.base import (
     Backend,
@@ -43,6 +45,21 @@ from runs.chips import Chip
 from runs.models import KIND_PREFIX, Automation
 from runs.services import automation_ensure, output_preview
 
+# Platform webhooks (api/webhooks.py, docs/webhooks.md#inbound-platform-webhooks-proxy-mode): the time
+# the upstream last said a run was created or changed, in the shared cache so every process sees it.
+UPSTREAM_CHANGED_KEY = "loupe-proxy-upstream-changed"
+# Sent in the process that took the webhook, with event_type, run_id, automation_id, status and
+# previous_status, for anything else that keeps upstream state (receivers must be quick).
+upstream_run_changed = Signal()
+
+
+def upstream_changed(**event) -> None:
+    """The upstream told us (a signed platform webhook) that a run was created or changed state:
+    every process drops its cached automation list before its next page, so a new automation's
+    runs and runs now waiting for a person show at once rather than after the cache's TTL."""
+    cache.set(UPSTREAM_CHANGED_KEY, time.time(), timeout=None)
+    upstream_run_changed.send(sender=EigenpalBackend, **event)
+
 
 class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, StepsMixin, Backend):
     name = "eigenpal"
@@ -59,7 +76,7 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Step
             retry_after_max=s.EIGENPAL_RETRY_AFTER_MAX, max_connections=s.EIGENPAL_MAX_CONNECTIONS,
             transport=transport, **({"sleep": sleep} if sleep else {}))
         self._lock = threading.Lock()
-        self._automations_cache: tuple[float, list[dict]] | None = None
+        self._automations_cache: tuple[float, list[dict], float] | None = None
         self._dialect: FeedbackDialect | None = None
 
     def close(self) -> None:
@@ -92,8 +109,10 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Step
     def _upstream_automations(self) -> list[dict]:
         cached = self._automations_cache
         if cached and time.monotonic() - cached[0] < settings.LOUPE_PROXY_AUTOMATIONS_TTL:
-            return cached[1]
-        items, offset = [], 0
+            changed = cache.get(UPSTREAM_CHANGED_KEY) if settings.LOUPE_INBOUND_WEBHOOK_SECRET else None
+            if changed is None or changed < cached[2]:
+                return cached[1]
+        items, offset, fetched_at = [], 0, time.time()
         for _ in range(20):  # 2,000 automations at most
             data = self.upstream.json("GET", "/automations", params={"limit": BATCH, "offset": offset}) or {}
             page = data.get("data") or []
@@ -102,7 +121,7 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Step
             if not page or offset >= (data.get("total") or 0):
                 break
         with self._lock:
-            self._automations_cache = (time.monotonic(), items)
+            self._automations_cache = (time.monotonic(), items, fetched_at)
         return items
 
     def automations(self) -> list[Automation]:

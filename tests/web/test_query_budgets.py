@@ -24,17 +24,18 @@ PANE_QUERIES_PROMOTED = 6
 # The pane's one-form save of a verdict, a note and a corrected field (web/run_pane.py run_save):
 # session, user; the run for the form (2, as the pane); in one transaction the run locked, then
 # its review read after the lock (review.services.review_locked: two statements, so the version
-# check sees what a writer committed while this one waited; docs/rules.md#concurrent-writes),
-# its corrections, the changed correction, the
-# review, the reviewer's daily count (one upsert), the audit event; the claim renewed; then the
-# pane from what was saved: its latest changes. Transaction control (BEGIN, SAVEPOINT) is not
-# counted: PostgreSQL's outermost transaction sends none through the cursor.
-COMBINED_SAVE_QUERIES = 13
+# check sees what a writer committed while this one waited; docs/rules.md#concurrent-writes), its corrections, the changed correction, the
+# review, the reviewer's daily count (one upsert), the audit event, whether any webhook
+# subscription wants review events (review/notify.py; none here, so nothing more); the claim
+# renewed; then the pane from what was saved: its latest changes. Transaction control (BEGIN,
+# SAVEPOINT) is not counted: PostgreSQL's outermost transaction sends none through the cursor.
+COMBINED_SAVE_QUERIES = 14
 # Promote (first time or again): session, user, the run for the form (2); in one transaction
 # the run locked, its review (two statements, as for a save), the example locked, its INSERT or UPDATE, the files to mirror
 # (one UNION), the example's files (again only), their copies (one INSERT, first time only), the
-# review, the audit event; then the pane from what was promoted: its latest changes.
-PROMOTE_QUERIES = 13
+# review, the audit event, whether any webhook subscription wants example.promoted (none here);
+# then the pane from what was promoted: its latest changes.
+PROMOTE_QUERIES = 14
 # session, the user with their roles, the automation, the example, its files, its checks.
 EXAMPLE_QUERIES = 6
 

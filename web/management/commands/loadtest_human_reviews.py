@@ -195,7 +195,7 @@ class Command(BaseCommand):
         raise CommandError("gunicorn did not start.")
 
     def report(self, tally: Tally, crew, elapsed: float, task_ids: list[str]) -> dict:
-        numbers = self.check(tally, task_ids)
+        numbers = self.verify(tally, task_ids)
         latencies = sorted(tally.latencies) or [0.0]
         errors = [f"r{r.n}: {r.error!r}" for r in crew if r.error]
         lines = [
@@ -216,7 +216,7 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
         return numbers
 
-    def check(self, tally: Tally, task_ids: list[str]) -> dict:
+    def verify(self, tally: Tally, task_ids: list[str]) -> dict:
         lost = 0
         by_task = defaultdict(list)
         for task_id, path, value, version in tally.confirms:
