@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from events.outbox import UnsafePayload, event_emit
 from humanreview.models import Decision, IdempotencyRecord, ReviewPolicy, Task, TaskStatus, Unmatched
 from humanreview.policy import select_paths
 from humanreview.wire import task_detail
@@ -268,16 +269,23 @@ def task_reject(*, task_id, user, expected_version, reason, idempotency_key=None
 
 
 def decision_emit(task: Task, event_type: str, answer: dict, *, emit=None) -> None:
-    """THE ONE CALL SITE of the decision webhook (docs/human-review.md#webhook): inside the
-    decision's transaction, so the event is stored if and only if the decision is."""
-    if emit is not None:
-        emit(type=event_type, automation_id=task.automation_id, data={"task": answer})
-        return
+    """The one call site of the decision webhooks (docs/human-review.md#webhook), inside the
+    decision's transaction: events.outbox stores the message if and only if the decision is
+    stored, and a worker delivers it, signed, after the commit. The data: the task (as the API
+    answers it, without the run's input: fetch that with a key), its final draftData and its
+    decisions. `emit` replaces events.outbox.event_emit in tests."""
+    data = {key: value for key, value in answer.items() if key not in ("input", "files")}
+    data["runId"] = task.run_id
+    data["automationRef"] = task.automation.ref
+    send = emit or event_emit
     try:
-        from events.outbox import event_emit  # noqa: PLC0415  (the events package, when installed)
-    except ImportError:
-        return
-    event_emit(type=event_type, automation_id=task.automation_id, data={"task": answer})
+        send(type=event_type, automation_id=task.automation.ref, data=data)
+    except UnsafePayload as exc:
+        # A key of the run's data that never leaves Loupe (docs/webhooks.md): the event still goes
+        # out, naming the task, without the documents; the receiver fetches them with its key.
+        slim = {key: value for key, value in data.items()
+                if key not in ("machineData", "draftData", "decisions", "fieldMetadata", "schema")}
+        send(type=event_type, automation_id=task.automation.ref, data=slim | {"omitted": str(exc)})
 
 
 # --- the policy ----------------------------------------------------------------------------

@@ -140,7 +140,7 @@ def test_approve_needs_every_required_path_then_resumes_the_run(automation, revi
     assert answer["status"] == "approved" and answer["completedBy"] == "rita" and answer["version"] == 4
     assert Run.objects.get(pk=task.run_id).status == "running"
     assert [e["type"] for e in emitted] == ["human_review.approved"]
-    assert emitted[0]["data"]["task"]["draftData"]["vendor"]["iban"] == "DE00"
+    assert emitted[0]["data"]["draftData"]["vendor"]["iban"] == "DE00" and emitted[0]["data"]["runId"] == task.run_id
     # Decided: every further write is a 409.
     for write in (lambda: task_approve(task_id=task.pk, user=reviewer, expected_version=4),
                   lambda: task_reject(task_id=task.pk, user=reviewer, expected_version=4, reason="no",
