@@ -18,7 +18,7 @@ from django.utils import timezone
 from events.outbox import UnsafePayload, event_emit
 from humanreview.models import Decision, IdempotencyRecord, ReviewPolicy, Task, TaskStatus, Unmatched
 from humanreview.policy import select_paths
-from humanreview.wire import task_detail
+from humanreview.wire import iso, task_detail
 from runs.models import Automation, Run, RunFile, RunStatus
 from runs.pausing import MAX_PATHS, PointerError, is_scalar, resolve_pointer, set_pointer
 from runs.records import RunRecord
@@ -286,6 +286,36 @@ def decision_emit(task: Task, event_type: str, answer: dict, *, emit=None) -> No
         slim = {key: value for key, value in data.items()
                 if key not in ("machineData", "draftData", "decisions", "fieldMetadata", "schema")}
         send(type=event_type, automation_id=task.automation.ref, data=slim | {"omitted": str(exc)})
+
+
+def tasks_due_soon_announce(*, now=None) -> list[int]:
+    """Announce each pending task whose deadline is within its automation's warning time, once
+    (`human_review.due_soon`; Task.due_soon_sent_at marks it, set by one conditional UPDATE so two
+    runs of this at once announce a task once). Overdue tasks stay pending: nothing here decides.
+    Run by `manage.py human_review_deadlines` (every minute, from cron or a scheduler)."""
+    now = now or timezone.now()
+    warnings = dict(ReviewPolicy.objects.values_list("automation_id", "warning_minutes"))
+    default = ReviewPolicy._meta.get_field("warning_minutes").default
+    horizon = now + timedelta(minutes=max([default, *warnings.values()]))
+    announced = []
+    candidates = (Task.objects.filter(status=TaskStatus.PENDING, due_soon_sent_at__isnull=True,
+                                      deadline_at__isnull=False, deadline_at__lte=horizon)
+                  .select_related("automation").defer("machine_data", "draft_data", "schema", "field_metadata",
+                                                      "selection_reasons", "files"))
+    for task in candidates:
+        if task.deadline_at - timedelta(minutes=warnings.get(task.automation_id, default)) > now:
+            continue
+        with transaction.atomic():
+            if not Task.objects.filter(pk=task.pk, status=TaskStatus.PENDING, due_soon_sent_at__isnull=True).update(
+                    due_soon_sent_at=now):
+                continue
+            data = {"id": str(task.pk), "runId": task.run_id, "automationId": str(task.automation_id),
+                    "automationRef": task.automation.ref, "status": "pending", "deadline": iso(task.deadline_at),
+                    "overdue": task.deadline_at <= now, "requiredCount": task.required_count,
+                    "confirmedCount": task.confirmed_count, "createdAt": iso(task.created_at)}
+            event_emit(type="human_review.due_soon", automation_id=task.automation.ref, data=data)
+        announced.append(task.pk)
+    return announced
 
 
 # --- the policy ----------------------------------------------------------------------------

@@ -83,3 +83,23 @@ def test_a_run_holding_a_key_that_never_leaves_loupe_still_sends_the_decision(au
     task_approve(task_id=task.pk, user=reviewer, expected_version=1)
     data = Message.objects.get().payload["data"]
     assert data["status"] == "approved" and "draftData" not in data and "password" in data["omitted"]
+
+
+def test_due_soon_is_announced_once_and_overdue_tasks_stay_pending(automation, ops, reviewer):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+
+    from humanreview.services import policy_set, tasks_due_soon_announce
+
+    Subscription.objects.create(url="http://127.0.0.1:9/hook", event_types=["human_review.due_soon"])
+    policy_set(automation=automation, user=ops, deadline_minutes=120, warning_minutes=30)
+    task = Task.objects.get(run=make_paused_run(automation))
+    opened = task.created_at
+    assert tasks_due_soon_announce(now=opened + timedelta(minutes=80)) == []  # 40 min left > 30
+    assert tasks_due_soon_announce(now=opened + timedelta(minutes=95)) == [task.pk]
+    assert tasks_due_soon_announce(now=opened + timedelta(minutes=96)) == []  # once
+    call_command("human_review_deadlines")
+    message = Message.objects.get()
+    assert message.type == "human_review.due_soon" and message.payload["data"]["id"] == str(task.pk)
+    assert Task.objects.get(pk=task.pk).status == "pending"  # the clock never decides
