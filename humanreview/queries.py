@@ -31,9 +31,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def pending_tasks(*, automation_id: int | None = None, waiting_before: datetime | None = None,
-                  after: tuple[datetime, int] | None = None, limit: int = 50) -> tuple[list[Task], bool]:
-    """Pending tasks oldest first (keyset on created_at, id), one query; (page, more)."""
-    qs = Task.objects.filter(status=TaskStatus.PENDING).select_related("automation").defer(*HEAVY)
+                  after: tuple[datetime, int] | None = None, limit: int = 50,
+                  with_policy: bool = False) -> tuple[list[Task], bool]:
+    """Pending tasks oldest first (keyset on created_at, id), one query (the automation, and its
+    review policy when asked, joined); (page, more)."""
+    related = ("automation", "automation__review_policy") if with_policy else ("automation",)
+    qs = Task.objects.filter(status=TaskStatus.PENDING).select_related(*related).defer(*HEAVY)
     if automation_id is not None:
         qs = qs.filter(automation_id=automation_id)
     if waiting_before is not None:
