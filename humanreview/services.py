@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import JSONField, OuterRef, Subquery
 from django.utils import timezone
 
 from events.outbox import UnsafePayload, event_emit
@@ -116,25 +117,41 @@ def _task_pk(task_id) -> int | None:
     return int(text) if text.isdigit() and len(text) < 18 else None
 
 
-def _replay(task_id, key: str | None, action: str, body: dict) -> tuple[str | None, dict | None]:
-    """(body hash, the stored answer of this key) after the lock; a key reused with another body
-    is a 400."""
+def _locked_task(task_id, *, key: str | None = None) -> Task:
+    """The task, read after the lock, with its automation and run; with `key`, the idempotency
+    record of that key read in the same statement (idem_hash, idem_action, idem_answer)."""
+    qs = Task.objects.select_related("automation", "run", "completed_by").defer(
+        "run__output", "run__usage", "run__metadata", "run__error")
+    if key is not None:
+        record = IdempotencyRecord.objects.filter(task=OuterRef("pk"), key=key)
+        qs = qs.annotate(idem_hash=Subquery(record.values("body_hash")[:1]),
+                         idem_action=Subquery(record.values("action")[:1]),
+                         idem_answer=Subquery(record.values("answer")[:1], output_field=JSONField()))
+    return qs.get(pk=_task_pk(task_id))
+
+
+def _replay(task: Task, key: str | None, action: str, body: dict) -> tuple[str | None, dict | None]:
+    """(body hash, the stored answer of this key); a key reused with another body is a 400."""
     if key is None:
         return None, None
     digest = _body_hash(action, body)
-    record = IdempotencyRecord.objects.filter(task_id=_task_pk(task_id), key=key).first()
-    if record is None:
+    if task.idem_hash is None:
         return digest, None
-    if record.body_hash != digest or record.action != action:
+    if task.idem_hash != digest or task.idem_action != action:
         raise _invalid("idempotencyKey", f"The key {key!r} was used for a different request on this task; "
                                          "send a new key for a new request.", "idempotency_key_reused")
-    return digest, record.answer
+    answer = task.idem_answer
+    return digest, json.loads(answer) if isinstance(answer, str) else answer
 
 
-def _locked_task(task_id, expected_version: int) -> tuple[Task, list[Decision]]:
-    task = Task.objects.select_related("automation", "run", "completed_by").defer(
-        "run__output", "run__usage", "run__metadata", "run__error").get(pk=_task_pk(task_id))
-    decisions = list(Decision.objects.filter(task=task).select_related("confirmed_by").order_by("id"))
+def _decisions(task: Task) -> list[Decision]:
+    return list(Decision.objects.filter(task=task).select_related("confirmed_by").order_by("id"))
+
+
+def _check_open(task: Task, expected_version: int) -> list[Decision]:
+    """The task's decisions, after refusing a decided task or a stale version (409, with the
+    current task)."""
+    decisions = _decisions(task)
     if task.status != TaskStatus.PENDING:
         raise TaskError(409, "task_decided", [("status", f"The task was already {task.status}; it takes no "
                                                          "more changes.")], task=task_detail(task, decisions,
@@ -144,7 +161,7 @@ def _locked_task(task_id, expected_version: int) -> tuple[Task, list[Decision]]:
                         [("expectedVersion", f"The task is at version {task.version}, not {expected_version}: "
                                              "someone changed it since you read it. The current task is in "
                                              "`task`.")], task=task_detail(task, decisions, task.run.input))
-    return task, decisions
+    return decisions
 
 
 def _version(value) -> int:
@@ -184,10 +201,11 @@ def task_confirm_field(*, task_id, user, path, value, expected_version, idempote
     now = now or timezone.now()
     with transaction.atomic():
         _lock(task_id)
-        digest, stored = _replay(task_id, key, "confirm", body)
+        task = _locked_task(task_id, key=key)
+        digest, stored = _replay(task, key, "confirm", body)
         if stored is not None:
             return stored
-        task, decisions = _locked_task(task_id, expected_version)
+        decisions = _check_open(task, expected_version)
         try:
             original = resolve_pointer(task.machine_data, path)
         except PointerError:
@@ -227,7 +245,8 @@ def task_approve(*, task_id, user, expected_version, now=None, emit=None) -> dic
     now = now or timezone.now()
     with transaction.atomic():
         _lock(task_id)
-        task, decisions = _locked_task(task_id, expected_version)
+        task = _locked_task(task_id)
+        decisions = _check_open(task, expected_version)
         confirmed = {d.path for d in decisions if d.confirmed}
         missing = [p for p in task.required_paths if p not in confirmed]
         if missing:
@@ -253,10 +272,11 @@ def task_reject(*, task_id, user, expected_version, reason, idempotency_key=None
     now = now or timezone.now()
     with transaction.atomic():
         _lock(task_id)
-        digest, stored = _replay(task_id, key, "reject", {"reason": reason, "expectedVersion": expected_version})
+        task = _locked_task(task_id, key=key)
+        digest, stored = _replay(task, key, "reject", {"reason": reason, "expectedVersion": expected_version})
         if stored is not None:
             return stored
-        task, decisions = _locked_task(task_id, expected_version)
+        decisions = _check_open(task, expected_version)
         task.status, task.completed_at, task.completed_by = TaskStatus.REJECTED, now, user
         task.outcome_reason = reason
         _touch(task, now, ["status", "completed_at", "completed_by", "outcome_reason"])
