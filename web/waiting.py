@@ -25,6 +25,7 @@ from review.claims import claim_holders, claim_take
 from review.jsondiff import EditError, coerce
 from review.jsontree import render_tree
 from runs.pausing import resolve_pointer, scalar_leaves
+from runs.sampling import bp_to_percent
 from web.panes import _Previews
 from web.queue_list import ago
 
@@ -117,7 +118,8 @@ def _fields(task: Task, decisions, *, typed: dict | None = None, errors: dict | 
                 "edited": bool(decision and decision.current_value != decision.original_value),
                 "focus": path == focus, "key": uuid.uuid4().hex}
 
-    return {"required_rows": [row(p) for p in required], "other_rows": [row(p) for p in others],
+    return {"approve_focus": focus is None and not typed,
+            "required_rows": [row(p) for p in required], "other_rows": [row(p) for p in others],
             "rest_rows": [row(p) for p in rest], "remaining": len(open_required), "remaining_paths": open_required}
 
 
@@ -137,21 +139,31 @@ def task_page(request: HttpRequest, task_id: str) -> HttpResponse:
     task, decisions = _task_or_404(task_id)
     hold = claim_take(run_id=task.run_id, user=request.user) if has_role(
         request.user, *DECIDERS) and task.pending else None
-    backend = get_backend()
-    run = backend.run(task.run_id)
-    previews = _Previews(backend, run)
-    return render(request, "humanreview/task.html", {
-        **_task_context(request, task, decisions), "hold": hold, "run": run, "input_files": previews(run.input_files),
-        "input_tree": render_tree(run.input), "steps_reported": False, "rate_label": "",
-    })
+    return render(request, "humanreview/task.html", {**_task_context(request, task, decisions), "hold": hold,
+                                                      **_source_context(task)})
 
 
 def _fields_response(request, task_id: str, status: int = 200, **extra) -> HttpResponse:
+    """The fields again after a write. htmx swaps only 2xx answers, so a refusal comes back as 200
+    with the banner and the typed input (its status in X-Loupe-Status); without htmx, the whole
+    page with the refusal's status, the input kept the same way."""
     task, decisions = _task_or_404(task_id)
     context = _task_context(request, task, decisions, **extra)
     if request.htmx:
-        return render(request, "humanreview/partials/fields.html", context, status=status)
-    return redirect(reverse("waiting_task", args=[task_id]))
+        response = render(request, "humanreview/partials/fields.html", context)
+        response["X-Loupe-Status"] = str(status)
+        return response
+    if status == 200:
+        return redirect(reverse("waiting_task", args=[task_id]))
+    return render(request, "humanreview/task.html", {**context, **_source_context(task)}, status=status)
+
+
+def _source_context(task: Task) -> dict:
+    """The run's source column, as the review pane shows it (review/partials/source.html)."""
+    backend = get_backend()
+    run = backend.run(task.run_id)
+    return {"run": run, "input_files": _Previews(backend, run)(run.input_files), "input_tree": render_tree(run.input),
+            "steps_reported": False, "rate_label": bp_to_percent(run.automation.sampling_rate_bp)}
 
 
 def _changed_since(task: Task, decisions, version: int) -> list[dict]:

@@ -69,7 +69,7 @@ def test_a_conflict_shows_what_changed_and_keeps_the_input(reviewer_client, task
                        idempotency_key="x")
     answer = _confirm(reviewer_client, task, "/total", "999.99", 1)
     html = answer.content.decode()
-    assert answer.status_code == 409 and 'id="hr-conflict"' in html
+    assert answer["X-Loupe-Status"] == "409" and 'id="hr-conflict"' in html
     assert "/vendor/iban</span> is now <strong class=\"mono\">DE11" in html and "(leo)" in html
     assert re.search(r'name="value" value="999.99"[^>]*autofocus', html) and "your input, not saved yet" in html
 
@@ -77,12 +77,15 @@ def test_a_conflict_shows_what_changed_and_keeps_the_input(reviewer_client, task
 def test_a_value_of_the_wrong_type_is_refused_next_to_the_field(reviewer_client, task):
     answer = _confirm(reviewer_client, task, "/total", "twelve", 1)
     html = answer.content.decode()
-    assert answer.status_code == 400 and "Expected a number" in html and 'value="twelve"' in html
+    assert answer["X-Loupe-Status"] == "400" and "Expected a number" in html and 'value="twelve"' in html
+    # Without htmx: the whole page, the refusal's status, the input kept.
+    answer = reviewer_client.post(f"/waiting/{task.pk}/confirm/", {"path": "/total", "value": "twelve", "version": 1})
+    assert answer.status_code == 400 and 'value="twelve"' in answer.content.decode()
 
 
 def test_approve_is_refused_until_every_required_field_is_confirmed(reviewer_client, task):
     answer = reviewer_client.post(f"/waiting/{task.pk}/approve/", {"version": 1}, headers=HX)
-    assert answer.status_code == 400 and "/vendor/iban is required" in answer.content.decode()
+    assert answer["X-Loupe-Status"] == "400" and "/vendor/iban is required" in answer.content.decode()
     _confirm(reviewer_client, task, "/vendor/iban", "DE00", 1)
     _confirm(reviewer_client, task, "/total", "1", 2, key="k2")
     answer = reviewer_client.post(f"/waiting/{task.pk}/approve/", {"version": 3}, headers=HX)
@@ -92,7 +95,7 @@ def test_approve_is_refused_until_every_required_field_is_confirmed(reviewer_cli
 
 def test_reject_asks_for_a_reason(reviewer_client, task):
     answer = reviewer_client.post(f"/waiting/{task.pk}/reject/", {"version": 1, "reason": " "}, headers=HX)
-    assert answer.status_code == 400 and "Say why" in answer.content.decode()
+    assert answer["X-Loupe-Status"] == "400" and "Say why" in answer.content.decode()
     answer = reviewer_client.post(f"/waiting/{task.pk}/reject/", {"version": 1, "reason": "Wrong vendor"})
     assert answer.status_code == 302
     run = Run.objects.get(pk=task.run_id)
