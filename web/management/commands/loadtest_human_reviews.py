@@ -20,6 +20,7 @@ one worker and says so.
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -41,10 +42,15 @@ from humanreview.models import Decision, Task
 from runs.models import Run
 from runs.records import parse_run_record
 from runs.services import automation_ensure
-from web.management.commands.loadtest_claims import _free_port
 
 AUTOMATION = "workflows.loadtest-human-reviews"
 FIELDS = ["/vendor", "/iban", "/total", "/currency", "/date"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @dataclass
