@@ -303,9 +303,13 @@ LOUPE_INBOUND_WEBHOOK_SECRET = env_str("LOUPE_INBOUND_WEBHOOK_SECRET", "")
 # Claims (review.claims): opening a run holds it for this many minutes, renewed while the
 # reviewer works; "next" never hands out a run someone else holds.
 LOUPE_CLAIM_MINUTES = env_float("LOUPE_CLAIM_MINUTES", 5.0, minimum=0.1)
-# --- Benchmark server (`manage.py benchmark` starts gunicorn with LOUPE_BENCH=1) ---------------
-# Adds the bare yardstick page (/__bench__/bare/) and an X-Loupe-SQL header with each response's
-# SQL statement count. Never set it in production.
+# --- Benchmarks (the `bench` app) ------------------------------------------------------------
+# Installed only when asked for: LOUPE_BENCH_TOOLS=1 adds its commands (benchmark, bench_api,
+# loadtest_claims). LOUPE_BENCH=1 (the gunicorn `manage.py benchmark` starts) also adds the bare
+# yardstick page (/__bench__/bare/) and an X-Loupe-SQL header with each response's SQL statement
+# count. Never set either in production.
+if env_bool("LOUPE_BENCH_TOOLS", False) or env_bool("LOUPE_BENCH", False):
+    INSTALLED_APPS.append("bench")
 if env_bool("LOUPE_BENCH", False):
-    ROOT_URLCONF = "web.bench_urls"
-    MIDDLEWARE.insert(0, "web.bench_middleware.sql_count")
+    ROOT_URLCONF = "bench.urls"
+    MIDDLEWARE.insert(0, "bench.middleware.sql_count")

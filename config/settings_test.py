@@ -20,3 +20,6 @@ LOUPE_WEBHOOKS_ALLOW_PRIVATE = True
 LOUPE_WEBHOOKS_BACKOFF_BASE_SECONDS = 0.05
 LOUPE_WEBHOOKS_BACKOFF_MAX_SECONDS = 0.5
 LOUPE_WEBHOOKS_TIMEOUT_SECONDS = 3.0
+# The benchmark commands are tested too (installed elsewhere only with LOUPE_BENCH_TOOLS=1).
+if "bench" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS.append("bench")  # noqa: F405

@@ -239,6 +239,68 @@ def _number(value) -> float:
     return value
 
 
+def _regex(condition, actual):
+    pattern = compile_regex(condition["pattern"])
+    return isinstance(actual, str) and pattern.search(actual) is not None, f"does not match /{condition['pattern']}/"
+
+
+def _compare(condition, actual):
+    value = len(actual) if condition["kind"] == "length_compare" else _number(actual)
+    return OPS[condition["op"]](value, _number(condition.get("expected"))), \
+        f"is not {condition['op']} {condition.get('expected')}"
+
+
+def _between(condition, actual):
+    low, high = _number(condition["lower"]), _number(condition["upper"])
+    value = _number(actual)
+    inside = low <= value <= high if condition.get("inclusive", True) else low < value < high
+    return inside, f"is not between {low} and {high}"
+
+
+def _items(condition, actual):
+    if not isinstance(actual, list):
+        return False, "the value is not an array"
+    inner = condition["condition"]
+    # The nested condition may name a path inside each item: {"path": "amount", "kind": ...}.
+    results = [evaluate_condition(inner, resolve_path(item, str(inner.get("path") or "")))[0] for item in actual]
+    if condition["kind"] == "all_items_match":
+        return all(results), "not every item matches"
+    return any(results), "no item matches"
+
+
+def _schema(condition, actual):
+    failure = schema_errors(actual, condition["schema"])
+    return failure is None, failure
+
+
+def _dump(value) -> str:
+    return json.dumps(value)
+
+
+# kind -> (condition, actual) -> (passed, failure message); `expected` is condition["expected"].
+_EVALUATORS = {
+    "equals": lambda c, a: (a == c.get("expected"), f"expected {_dump(c.get('expected'))}"),
+    "not_equals": lambda c, a: (a != c.get("expected"), f"expected anything but {_dump(c.get('expected'))}"),
+    "contains": lambda c, a: (_contains(a, c.get("expected")), f"does not contain {_dump(c.get('expected'))}"),
+    "not_contains": lambda c, a: (not _contains(a, c.get("expected")), f"contains {_dump(c.get('expected'))}"),
+    "starts_with": lambda c, a: (isinstance(a, str) and a.startswith(str(c.get("expected"))),
+                                 f"does not start with {c.get('expected')!r}"),
+    "ends_with": lambda c, a: (isinstance(a, str) and a.endswith(str(c.get("expected"))),
+                               f"does not end with {c.get('expected')!r}"),
+    "matches_regex": _regex,
+    "number_compare": _compare,
+    "length_compare": _compare,
+    "between": _between,
+    "object_contains": lambda c, a: (_subset(c.get("expected"), a),
+                                     f"does not contain the fields {_dump(c.get('expected'))}"),
+    "array_contains": lambda c, a: (isinstance(a, list) and any(_subset(c.get("expected"), item) for item in a),
+                                    f"no item contains {_dump(c.get('expected'))}"),
+    "json_schema_valid": _schema,
+    "all_items_match": _items,
+    "any_item_matches": _items,
+}
+
+
 def evaluate_condition(condition: dict, actual):
     """(passed: bool, failure message or None). Raises AssertionDefinitionError when the
     condition itself is malformed."""
@@ -251,54 +313,15 @@ def evaluate_condition(condition: dict, actual):
         return actual is _MISSING or actual is None, "the value is present"
     if actual is _MISSING:
         return False, "the path does not exist in the output"
-    expected = condition.get("expected")
+    evaluator = _EVALUATORS.get(kind)
+    if evaluator is None:
+        raise AssertionDefinitionError(f"The {kind} condition needs an LLM, which Loupe does not call.")
     try:
-        if kind == "equals":
-            return actual == expected, f"expected {json.dumps(expected)}"
-        if kind == "not_equals":
-            return actual != expected, f"expected anything but {json.dumps(expected)}"
-        if kind == "contains":
-            return _contains(actual, expected), f"does not contain {json.dumps(expected)}"
-        if kind == "not_contains":
-            return not _contains(actual, expected), f"contains {json.dumps(expected)}"
-        if kind == "starts_with":
-            return isinstance(actual, str) and actual.startswith(str(expected)), f"does not start with {expected!r}"
-        if kind == "ends_with":
-            return isinstance(actual, str) and actual.endswith(str(expected)), f"does not end with {expected!r}"
-        if kind == "matches_regex":
-            pattern = compile_regex(condition["pattern"])
-            return isinstance(actual, str) and pattern.search(actual) is not None, \
-                f"does not match /{condition['pattern']}/"
-        if kind in ("number_compare", "length_compare"):
-            op = OPS[condition["op"]]
-            value = len(actual) if kind == "length_compare" else _number(actual)
-            return op(value, _number(expected)), f"is not {condition['op']} {expected}"
-        if kind == "between":
-            low, high = _number(condition["lower"]), _number(condition["upper"])
-            value = _number(actual)
-            inside = low <= value <= high if condition.get("inclusive", True) else low < value < high
-            return inside, f"is not between {low} and {high}"
-        if kind == "object_contains":
-            return _subset(expected, actual), f"does not contain the fields {json.dumps(expected)}"
-        if kind == "array_contains":
-            return isinstance(actual, list) and any(_subset(expected, item) for item in actual), \
-                f"no item contains {json.dumps(expected)}"
-        if kind == "json_schema_valid":
-            failure = schema_errors(actual, condition["schema"])
-            return failure is None, failure
-        if kind in ("all_items_match", "any_item_matches"):
-            if not isinstance(actual, list):
-                return False, "the value is not an array"
-            inner = condition["condition"]
-            # The nested condition may name a path inside each item: {"path": "amount", "kind": ...}.
-            results = [evaluate_condition(inner, resolve_path(item, str(inner.get("path") or "")))[0] for item in actual]
-            ok = all(results) if kind == "all_items_match" else any(results)
-            return ok, "not every item matches" if kind == "all_items_match" else "no item matches"
+        return evaluator(condition, actual)
     except KeyError as exc:
         raise AssertionDefinitionError(f"The {kind} condition is incomplete or invalid ({exc}).") from None
     except TypeError:
         return False, f"{json.dumps(actual)[:80]} is not a number" if kind != "length_compare" else "the value has no length"
-    raise AssertionDefinitionError(f"The {kind} condition needs an LLM, which Loupe does not call.")
 
 
 def evaluate_assertion(assertion: dict, output) -> AssertionResult:

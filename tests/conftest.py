@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
 
 from tests.factories import make_automation, make_run
 from tests.proxy import proxy_settings
@@ -71,3 +72,22 @@ def backend(request, settings) -> str:
         proxy_settings(settings, request.getfixturevalue("live_server").url,
                        "reviews" if request.param == "eigenpal-reviews" else "feedback")
     return request.param
+
+
+PROXY_VARIANTS = ("eigenpal", "eigenpal-reviews")
+
+
+def pytest_collection_modifyitems(config, items):
+    """In the PostgreSQL pass, run only what depends on the database: tests marked `once` (their
+    subprocesses bring their own SQLite databases) and the proxy-mode variants of page tests
+    (the pages talk HTTP to the live Loupe; the API they call is tested on PostgreSQL directly)
+    ran in the SQLite pass and are deselected here, counted in pytest's summary."""
+    if connection.vendor != "postgresql":
+        return
+    keep, drop = [], []
+    for item in items:
+        variant = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        (drop if item.get_closest_marker("once") or variant in PROXY_VARIANTS else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("datasets",),
     ("insights",),
     ("backends",),
-    ("api", "web", "demo"),
+    ("api", "web", "demo", "bench"),
     ("config",),
 ]
 LAYER_OF = {package: number for number, packages in enumerate(LAYERS) for package in packages}

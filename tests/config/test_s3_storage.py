@@ -20,6 +20,8 @@ from runs.services import runs_record
 from tests.factories import run_record
 from tests.services import s3_bucket, s3_endpoint, s3_env, s3_keys  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.once  # runs in the SQLite pass only (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -12,6 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+pytestmark = pytest.mark.once  # runs in the SQLite pass only (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "k" * 20 + "-production-secret-" + "z" * 30
 

@@ -16,6 +16,8 @@ import pytest
 
 from tests.services import free_port, stop, wait_for_http
 
+pytestmark = pytest.mark.once  # runs in the SQLite pass only (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("LOUPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 LIMIT = 12

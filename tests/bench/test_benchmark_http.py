@@ -7,13 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.once  # runs in the SQLite pass only (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_benchmark_serves_over_http_and_prints_ratios_sql_counts_and_ingest_rates(tmp_path):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "LOUPE_CACHE"))},
            "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}",
-           "LOUPE_VAR_DIR": str(tmp_path)}
+           "LOUPE_VAR_DIR": str(tmp_path), "LOUPE_BENCH_TOOLS": "1"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=300)
     subprocess.run([*manage, "seed_runs", "--runs", "400", "--seed", "1", "-v0"], env=env, cwd=ROOT, check=True,

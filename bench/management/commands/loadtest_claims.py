@@ -9,16 +9,15 @@ verdict with a note and a correction unique to that save, and move on. Then it p
 - lost or overwritten saves: a save that answered "saved" but whose note and correction are not
   what the database holds for that run afterwards;
 - server errors: 5xx answers;
+- with --stale N, N more reviewers ignore claims, as a stale tab or an API client would: they
+  save the first few runs over and over with the version they read, so saves collide for real;
+  an acknowledged save is lost when another acknowledged save of that run was based on the same
+  version, or when the audit trail has no event with its note;
 plus throughput and latency. Meant for PostgreSQL (claims under real concurrency); SQLite works
 only with one worker and says so. Bounded by --seconds and --reviewers.
 """
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -33,6 +32,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
+from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from review.models import Claim, Review
 from runs.models import Run
 from runs.records import parse_run_record
@@ -50,6 +50,7 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 class Tally:
     windows: list = field(default_factory=list)  # (run id, reviewer, opened at, saved at)
     saves: list = field(default_factory=list)  # (run id, reviewer, note, total)
+    stale_saves: list = field(default_factory=list)  # (run id, reviewer, note, base version)
     statuses: dict = field(default_factory=lambda: defaultdict(int))
     latencies: list = field(default_factory=list)
     bounced: int = 0
@@ -59,9 +60,10 @@ class Tally:
 
 
 class Reviewer(threading.Thread):
-    def __init__(self, name: str, base_url: str, deadline: float, tally: Tally):
+    def __init__(self, name: str, base_url: str, seconds: float, tally: Tally, *, stale: bool = False):
         super().__init__(daemon=True)
-        self.name_, self.deadline, self.tally = name, deadline, tally
+        self.name_, self.seconds, self.tally, self.stale = name, seconds, tally, stale
+        self.deadline = time.monotonic() + seconds
         self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
         self.error: Exception | None = None
 
@@ -84,6 +86,9 @@ class Reviewer(threading.Thread):
     def run(self) -> None:
         try:
             self.login()
+            self.deadline = time.monotonic() + self.seconds  # the time counts from signing in
+            if self.stale:
+                return self.run_stale()
             queue = f"?automation={AUTOMATION}&chip=unreviewed"
             page = self.call("GET", f"/queue/{queue}")
             match = re.search(r'href="/runs/([^/"]+)/', page.text)
@@ -114,7 +119,7 @@ class Reviewer(threading.Thread):
                 saved = self.call("POST", f"/runs/{run_id}/save/{queue}", data=data)
                 if saved.status_code == 302:
                     with self.tally.lock:
-                        self.tally.saves.append((run_id, self.name_, note, total))
+                        self.tally.saves.append((run_id, self.name_, note, total, int(data["version"])))
                 elif "Not saved" in saved.text:
                     with self.tally.lock:
                         self.tally.conflicts += 1
@@ -128,6 +133,26 @@ class Reviewer(threading.Thread):
         finally:
             self.http.close()
 
+    def run_stale(self) -> None:
+        """Ignore claims: save one of the first runs with the version just read, again and again."""
+        n = 0
+        while time.monotonic() < self.deadline:
+            n += 1
+            run_id = f"lt_{n % STALE_RUNS:06d}"
+            pane = self.call("GET", f"/runs/{run_id}/")
+            if pane.status_code != 200:
+                continue
+            version, note = VERSION.search(pane.text).group(1), f"{self.name_} stale save {n}"
+            saved = self.call("POST", f"/runs/{run_id}/save/", data={
+                "csrfmiddlewaretoken": CSRF.search(pane.text).group(1), "version": version, "verdict": "partial",
+                "body": note, "v:/total": str(n), "op": "save"})
+            if saved.status_code == 302:
+                with self.tally.lock:
+                    self.tally.stale_saves.append((run_id, self.name_, note, int(version)))
+            elif "Not saved" in saved.text or 'id="conflict"' in saved.text:
+                with self.tally.lock:
+                    self.tally.conflicts += 1
+
     def next(self, run_id: str, queue: str) -> str | None:
         response = self.call("GET", f"/runs/{run_id}/next/{queue}")
         location = response.headers.get("location", "")
@@ -136,10 +161,7 @@ class Reviewer(threading.Thread):
         return None if following == run_id else following
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+STALE_RUNS = 5
 
 
 class Command(BaseCommand):
@@ -152,27 +174,25 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
         parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
         parser.add_argument("--base-url", default="", help="use a running Loupe instead of starting gunicorn")
+        parser.add_argument("--stale", type=int, default=0,
+                            help="more reviewers that ignore claims and save the first runs with the version they read")
 
-    def handle(self, *args, reviewers, seconds, runs, workers, threads, base_url, **options):
+    def handle(self, *args, reviewers, seconds, runs, workers, threads, base_url, stale, **options):
         if not 1 <= reviewers <= 200 or not 1 <= seconds <= 1800:
             raise CommandError("Keep it bounded: 1-200 reviewers, 1-1800 seconds.")
         if connection.vendor != "postgresql" and not base_url:
             self.stderr.write("Not PostgreSQL: one gunicorn worker, so this does not test claims under concurrency.")
             workers, threads = 1, 1
-        names = self.seed(reviewers, runs)
+        if not 0 <= stale <= 200:
+            raise CommandError("Keep it bounded: 0-200 stale reviewers.")
+        names = self.seed(reviewers + stale, runs)
         server = None
         if not base_url:
-            port = _free_port()
-            base_url = f"http://127.0.0.1:{port}"
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-                 "--threads", str(threads), "--log-level", "warning"],
-                cwd=ROOT, env=dict(os.environ))
-            self.wait_for(base_url)
+            server, base_url = gunicorn_start(workers=workers, threads=threads)
+            wait_until_serving(server, f"{base_url}/accounts/login/")
         try:
             tally = Tally()
-            deadline = time.monotonic() + seconds
-            crew = [Reviewer(name, base_url, deadline, tally) for name in names]
+            crew = [Reviewer(name, base_url, seconds, tally, stale=n >= reviewers) for n, name in enumerate(names)]
             started = self.started = time.monotonic()
             for reviewer in crew:
                 reviewer.start()
@@ -180,9 +200,7 @@ class Command(BaseCommand):
                 reviewer.join(seconds + 120)
             elapsed = time.monotonic() - started
         finally:
-            if server is not None:
-                server.send_signal(signal.SIGTERM)
-                server.wait(timeout=30)
+            gunicorn_stop(server)
         self.report(tally, crew, elapsed, workers, threads)
 
     def seed(self, reviewers: int, runs: int) -> list[str]:
@@ -207,15 +225,6 @@ class Command(BaseCommand):
             names.append(user.username)
         return names
 
-    def wait_for(self, base_url: str) -> None:
-        for _ in range(200):
-            try:
-                httpx.get(f"{base_url}/accounts/login/", timeout=2)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise CommandError("gunicorn did not start.")
-
     def report(self, tally: Tally, crew, elapsed: float, workers: int, threads: int) -> None:
         by_run = defaultdict(list)
         for run_id, who, opened, saved in tally.windows:
@@ -225,15 +234,21 @@ class Command(BaseCommand):
             windows.sort()
             if any(b[0] < a[1] and a[2] != b[2] for a, b in zip(windows, windows[1:], strict=False)):
                 overlapping += 1
+        # Runs the claim-ignoring reviewers also saved are judged by their check (lost_stale):
+        # a later save there read the version it replaced.
+        contested = {s[0] for s in tally.stale_saves}
+        lost_stale = self.lost_stale(tally.stale_saves + [(run_id, who, note, version) for run_id, who, note, _, version
+                                                          in tally.saves if run_id in contested])
+        tally.saves = [s for s in tally.saves if s[0] not in contested]
         stored = {r.run_id: r for r in Review.objects.filter(run_id__in={s[0] for s in tally.saves})}
         last = {}
-        for run_id, _who, note, total in tally.saves:
+        for run_id, _who, note, total, _version in tally.saves:
             last[run_id] = (note, total)
         lost = sum(1 for run_id, (note, total) in last.items()
                    if stored.get(run_id) is None or stored[run_id].body != note
                    or (stored[run_id].expected or {}).get("total") != total)
         saves_by_run = defaultdict(list)
-        for run_id, who, _, _ in tally.saves:
+        for run_id, who, *_ in tally.saves:
             saves_by_run[run_id].append(who)
         lost += sum(len(savers) - 1 for savers in saves_by_run.values())  # a second save overwrote the first
         latencies = sorted(tally.latencies) or [0.0]
@@ -248,6 +263,8 @@ class Command(BaseCommand):
             f"{tally.conflicts}",
             f"runs worked by two at once: {overlapping}",
             f"lost or overwritten saves: {lost}",
+            f"claim-ignoring saves acknowledged: {len(tally.stale_saves)}; on the runs they saved, acknowledged "
+            f"saves lost or overwritten: {lost_stale}",
             f"server errors (5xx): {tally.statuses.get(500, 0)}",
             f"statuses: {dict(sorted(tally.statuses.items()))}",
         ]
@@ -258,3 +275,21 @@ class Command(BaseCommand):
             lines.append(f"  {run_id} saved by: " + ", ".join(
                 f"{who} [{opened - self.started:.2f}-{saved - self.started:.2f} s]" for opened, saved, who in windows))
         self.stdout.write("\n".join(lines))
+
+    @staticmethod
+    def lost_stale(saves: list) -> int:
+        """Acknowledged saves that another acknowledged save of the same version replaced, or
+        that left no audit event (docs/rules.md#concurrent-writes)."""
+        from review.models import AuditEvent
+
+        bases = defaultdict(int)
+        for run_id, _who, _note, version in saves:
+            bases[(run_id, version)] += 1
+        lost = sum(count - 1 for count in bases.values())
+        notes = defaultdict(set)
+        for run_id, changes in AuditEvent.objects.filter(run_id__in={s[0] for s in saves}).values_list(
+                "run_id", "changes"):
+            body = (changes or {}).get("body")
+            if isinstance(body, list) and len(body) == 2:
+                notes[run_id].add(body[1])
+        return lost + sum(1 for run_id, _who, note, _v in saves if note not in notes[run_id])

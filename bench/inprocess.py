@@ -88,7 +88,7 @@ class InProcessBenchmark(BaseCommand):
         if self.proxy:
             header += f" {'calls':>5} {'upstream':>9} {'overhead':>9}"
         self.stdout.write(header)
-        with override_settings(ROOT_URLCONF="web.bench_urls", DEBUG=True):
+        with override_settings(ROOT_URLCONF="bench.urls", DEBUG=True):
             for label, target in cases:
                 url, headers = target if isinstance(target, tuple) else (target, {})
                 self._measure(client, label, url, headers, repeat)

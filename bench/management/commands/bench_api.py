@@ -55,7 +55,7 @@ class Command(BaseCommand):
         ]
         self.stdout.write(f"{connection.vendor}; {Run.objects.count():,} runs; automation {ref}; {repeat} requests each")
         self.stdout.write(f"{'request':<48} {'median':>9} {'p90':>9} {'SQL':>4}")
-        with override_settings(ROOT_URLCONF="web.bench_urls", DEBUG=True, LOUPE_API_RATE_LIMIT=0):
+        with override_settings(ROOT_URLCONF="bench.urls", DEBUG=True, LOUPE_API_RATE_LIMIT=0):
             for label, url in cases:
                 self._measure(client, label, url, repeat)
         ApiKey.objects.filter(user=user).delete()

@@ -14,16 +14,13 @@ and errors). Runs written by the benchmark keep the
 id prefix `run_bench_`. Seed first: `manage.py seed_runs --runs 1000000` (and `seed_reviews`).
 
 In proxy mode, or with --in-process, the older in-process measurement runs instead (Django's test
-client, with upstream call counts; web/bench_inprocess.py).
+client, with upstream call counts; bench/inprocess.py).
 """
 
 import json
 import os
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -39,19 +36,14 @@ from django.utils import timezone
 
 from accounts.models import ApiKey
 from backends import get_backend
+from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
+from bench.inprocess import InProcessBenchmark
 from datasets.services import default_example_name
 from review.models import Review
 from runs.models import Run, RunStatus
-from web.bench_inprocess import InProcessBenchmark
 
 ROOT = Path(settings.BASE_DIR)
 INGEST_BATCH = 1000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Command(InProcessBenchmark):
@@ -83,39 +75,20 @@ class Command(InProcessBenchmark):
         cookies = {settings.SESSION_COOKIE_NAME: login.cookies[settings.SESSION_COOKIE_NAME].value,
                    settings.CSRF_COOKIE_NAME: csrf}
         api_key = ApiKey.issue(user=user, name="benchmark")[1]
-        port = _free_port()
-        env = {**os.environ, "LOUPE_BENCH": "1", "DEBUG": "false", "LOUPE_API_RATE_LIMIT": "0"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1", "--bind",
-             f"127.0.0.1:{port}", "--timeout", "300", "--log-level", "warning"],
-            cwd=ROOT, env=env)
-        base = f"http://127.0.0.1:{port}"
+        server, base = gunicorn_start(env={"LOUPE_BENCH": "1", "DEBUG": "false", "LOUPE_API_RATE_LIMIT": "0"})
         try:
             with httpx.Client(base_url=base, cookies=cookies, timeout=300,
                               headers={"X-CSRFToken": csrf, "Referer": base + "/"}) as http:
-                self._http_wait(http, server)
+                wait_until_serving(server, base + "/__bench__/bare/")
                 counts = (Run.objects.count(), Review.objects.count())
                 self.stdout.write(f"gunicorn, 1 sync worker, {base}; {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
                                   f"{counts[0]:,} runs, {counts[1]:,} reviews; {repeat} rounds, interleaved")
                 self._pages(http, sample, repeat)
                 self._ingest(base, api_key, sample, ingest_batches)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            gunicorn_stop(server)
         if import_runs:
             self._import(sample, import_runs)
-
-    def _http_wait(self, http, server):
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise SystemExit("gunicorn exited before it answered.")
-            try:
-                if http.get("/__bench__/bare/").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise SystemExit("gunicorn did not answer within 60 s.")
 
     def _http_timed(self, http, method, url, **kwargs):
         start = time.perf_counter()

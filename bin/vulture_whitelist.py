@@ -1,0 +1,1 @@
+# Used though vulture cannot see it; each line says why (bin/deadcode.py).
