@@ -39,10 +39,37 @@ STATUSES = ["created", "pending", "running", "waiting", "finalizing", "completed
 RUN_FILE = obj({"name": S})
 FEEDBACK_KEYS = ("rating", "status", "createdAt", "updatedAt", "createdBy", "createdByEmail", "resolvedAt",
                  "resolvedBy", "resolvedByEmail", "resolvedBySessionId", "promotedExampleName")
+HUMAN_REVIEW_SUMMARY = obj({"taskId": S, "sourceKind": {"type": "string", "enum": ["workflow_step", "agent_tool"]},
+                            "sourceLabel": S, "status": {"const": "pending"}, "requiredCount": INT,
+                            "confirmedCount": INT, "version": INT})
 EXECUTION = obj({"status": {"type": "string", "enum": STATUSES}, "schemaValid": null(B), "batchId": null(S),
-                 "retry": obj({"number": N, "previousRunId": null(S), "nextRun": null(obj({"id": S, "status": S}))})})
+                 "retry": obj({"number": N, "previousRunId": null(S), "nextRun": null(obj({"id": S, "status": S}))})},
+                {"humanReview": null(HUMAN_REVIEW_SUMMARY)})
+SCALAR = {"type": ["string", "number", "boolean", "null"]}
+REASONS = ["all", "always", "excluded", "explicit", "low_confidence", "missing_confidence", "missing_confidence_skip",
+           "never", "reviewer_edit", "threshold_met", "unmatched"]
+TASK_ITEM_KEYS = {"id": S, "executionId": S, "automationId": S, "automationName": S,
+                  "sourceKind": {"type": "string", "enum": ["workflow_step", "agent_tool"]}, "sourceLabel": S,
+                  "status": {"type": "string", "enum": ["pending", "approved", "rejected", "cancelled"]},
+                  "requiredCount": INT, "confirmedCount": INT, "version": INT, "createdAt": S, "updatedAt": S}
 
 SCHEMAS = {
+    "HumanReviewTaskItem": obj(TASK_ITEM_KEYS),
+    "HumanReviewTaskDetail": obj({
+        **TASK_ITEM_KEYS,
+        "files": arr(obj({"fileId": S, "filename": S, "artifactPath": S},
+                         {"mimeType": S, "size": INT, "role": {"type": "string", "enum": ["run_input", "attachment"]}})),
+        "input": null(obj({"status": S}, {"data": ANY})), "machineData": ANY, "draftData": ANY, "schema": null(OBJ),
+        "fieldMetadata": OBJ, "requiredPaths": arr(S),
+        "selectionReasons": {"type": "object", "additionalProperties": {"type": "string", "enum": REASONS}},
+        "decisions": arr(obj({"id": S, "path": S, "originalValue": SCALAR, "currentValue": SCALAR, "required": B,
+                              "reason": {"type": "string", "enum": REASONS}, "confirmedBy": null(S),
+                              "confirmedAt": null(S), "version": INT})),
+        "instructions": null(S), "completedBy": null(S), "completedAt": null(S), "outcomeReason": null(S)}),
+    "HumanReviewPolicy": obj({"confidenceThreshold": N, "fieldRules": OBJ,
+                              "unmatched": {"type": "string", "enum": ["skip", "require"]},
+                              "missingConfidence": {"type": "string", "enum": ["skip", "require"]},
+                              "deadlineMinutes": null(INT), "warningMinutes": INT}),
     "ApiErrorIssue": obj({"field": S, "message": S, "code": S,
                           "severity": {"type": "string", "enum": ["error", "warning"]}}),
     "ApiErrorEnvelope": obj({"issues": arr(ref("ApiErrorIssue")), "requestId": S}, {"hint": S, "docsUrl": S}),
@@ -300,6 +327,9 @@ REVIEW_PUT_EXAMPLE = {"verdict": "incorrect", "note": "Total is wrong",
                       "corrections": [{"kind": "field", "path": "/total", "correctedValue": 1243.5,
                                        "note": "sum of the lines"}]}
 RAW = {"type": "string", "format": "binary"}
+HUMAN_REVIEWS = "Human review tasks"
+TASK_ID = {"name": "task_id", "in": "path", "required": True, "description": "Task id.", "schema": S}
+TASK = obj({"task": ref("HumanReviewTaskDetail")})
 
 WEBHOOKS = "Webhooks"
 SUBSCRIPTION_ID = p("subscription_id", "Webhook subscription id.")
@@ -509,6 +539,48 @@ ENDPOINTS: dict[str, dict] = {
                                                                           "enum": ["append", "replace"]}}, ["file"]),
         description="append skips names already present; replace empties the dataset first. Legacy layouts "
                     "(manifest.json, input/arguments.json …) are rejected with 400. Needs reviewer or lead.")},
+    "/api/v1/human-reviews": {"get": op(
+        HUMAN_REVIEWS, "Pending tasks, oldest first", 200,
+        obj({"tasks": arr(ref("HumanReviewTaskItem")), "nextCursor": null(S)}),
+        params=[{"name": "automationId", "in": "query", "required": False, "schema": S,
+                 "description": "Only this automation's tasks (id or workflows.<slug>)."},
+                {"name": "waitingBefore", "in": "query", "required": False, "schema": S,
+                 "description": "Only tasks opened before this ISO date-time (or now()-1h)."},
+                {"name": "cursor", "in": "query", "required": False, "schema": S, "description": "nextCursor."},
+                {"name": "limit", "in": "query", "required": False, "schema": INT, "description": "1-200, default 50."}],
+        description="Runs recorded with status waiting and a humanReview object open a task (docs/human-review.md).")},
+    "/api/v1/human-reviews/{task_id}": {"get": op(HUMAN_REVIEWS, "One task with its data and decisions", 200, TASK,
+                                                  params=[TASK_ID])},
+    "/api/v1/human-reviews/{task_id}/fields": {"put": op(
+        HUMAN_REVIEWS, "Confirm or edit one field", 200, TASK, params=[TASK_ID],
+        body=json_body(obj({"expectedVersion": INT, "idempotencyKey": S, "path": S, "value": SCALAR},
+                           {"confirmed": B}),
+                       {"expectedVersion": 1, "idempotencyKey": "c-1", "path": "/total", "value": 1243.5}),
+        description="path: a JSON Pointer to a scalar of machineData. The same idempotencyKey with the same body "
+                    "answers the stored answer again; with another body 400. A stale expectedVersion is 409 "
+                    "version_conflict with the current task in `task`; a decided task 409 task_decided.")},
+    "/api/v1/human-reviews/{task_id}/approve": {"post": op(
+        HUMAN_REVIEWS, "Approve: the run resumes (status running)", 200, TASK, params=[TASK_ID],
+        body=json_body(obj({"expectedVersion": INT}), {"expectedVersion": 4}),
+        description="400 with one issue per required path not confirmed yet; 409 as for fields.")},
+    "/api/v1/human-reviews/{task_id}/reject": {"post": op(
+        HUMAN_REVIEWS, "Reject: the run fails with the reason as its error", 200, TASK, params=[TASK_ID],
+        body=json_body(obj({"expectedVersion": INT, "idempotencyKey": S, "reason": S}),
+                       {"expectedVersion": 4, "idempotencyKey": "r-1", "reason": "Not our invoice"}))},
+    "/api/v1/human-reviews/{task_id}/files/{file_id}/content": {"get": op(
+        HUMAN_REVIEWS, "Download one of the task's files (200, the bytes)", 200, RAW,
+        content_type="application/octet-stream",
+        params=[TASK_ID, {"name": "file_id", "in": "path", "required": True, "description": "fileId.", "schema": S}])},
+    "/api/v1/automations/{automation_id}/review-policy": {
+        "get": op(HUMAN_REVIEWS, "The automation's review policy", 200, obj({"policy": ref("HumanReviewPolicy")}),
+                  params=[AUTOMATION_ID]),
+        "put": op(HUMAN_REVIEWS, "Set (part of) the review policy (ops)", 200,
+                  obj({"policy": ref("HumanReviewPolicy")}), params=[AUTOMATION_ID],
+                  body=json_body(OBJ, {"confidenceThreshold": 0.8, "fieldRules": {"/iban": "always"},
+                                       "deadlineMinutes": 240, "warningMinutes": 60}),
+                  description="Picks requiredPaths for paused runs whose record names none; applies to tasks "
+                              "opened from then on. deadlineMinutes null removes the deadline."),
+    },
     "/api/v1/webhooks/event-types": {"get": op(WEBHOOKS, "The event types a subscription can list", 200,
                                                obj({"data": arr(S)}), description="Needs ops.")},
     "/api/v1/webhooks/subscriptions": {
@@ -608,7 +680,8 @@ def document() -> dict:
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
-        "tags": [{"name": t} for t in (META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, DATASET, AUTOMATIONS, WEBHOOKS)],
+        "tags": [{"name": t} for t in (META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, HUMAN_REVIEWS,
+                                                 DATASET, AUTOMATIONS, WEBHOOKS)],
         "paths": ENDPOINTS,
     }
 
@@ -633,7 +706,7 @@ def api_docs(request: HttpRequest):
                                       operation["responses"].values() for ct, c in
                                       response.get("content", {}).items() if "example" in c],
             })
-    order = [META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, DATASET, DSREVIEWS, AUTOMATIONS, WEBHOOKS]
+    order = [META, RUNS, FEEDBACK, REVIEWS_020, REVIEWS, HUMAN_REVIEWS, DATASET, DSREVIEWS, AUTOMATIONS, WEBHOOKS]
     order += [tag for tag in groups if tag not in order]  # a group no one placed is still listed
     return render(request, "api/docs.html", {
         "nav": "api", "groups": [(t, groups[t]) for t in order if t in groups],

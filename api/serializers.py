@@ -9,6 +9,8 @@ from api.reviews import load_review, review_summary, review_to_dict
 from api.support import (
     iso,
 )
+from humanreview.models import Task
+from humanreview.wire import run_summary
 from review.models import ExpectedFile, Review
 from runs.models import (
     AutomationKind,
@@ -50,7 +52,24 @@ def _execution_meta(run: Run) -> dict:
         "batchId": run.batch_id,
         "retry": {"number": 0, "previousRunId": None, "nextRun": None},
         "review": review_summary(_joined_review(run), has_note=getattr(run, "review_has_note", None)),
+        # Only while a human review task of the run is pending (docs/human-review.md).
+        "humanReview": run_summary(_joined_task(run)),
     }
+
+
+# The task's columns the run summary needs (the list and detail join the task, deferring the rest).
+TASK_HEAVY = tuple(f"human_review_task__{f}" for f in (
+    "machine_data", "draft_data", "schema", "field_metadata", "selection_reasons", "files", "instructions",
+    "required_paths", "outcome_reason"))
+
+
+def _joined_task(run: Run) -> Task | None:
+    if run.status != "waiting" and not Run.human_review_task.is_cached(run):
+        return None  # only a waiting run can have a pending task: no query for the others
+    try:
+        return run.human_review_task
+    except Task.DoesNotExist:
+        return None
 
 
 def _joined_review(run: Run):

@@ -54,8 +54,10 @@ class ApiError(Exception):
     """An answer in the error envelope: raise it anywhere below an `api_view`."""
 
     def __init__(self, status: int, message: str = "", *, field: str = "<root>", code: str = "invalid_value",
-                 issues: list[dict] | None = None, hint: str | None = None, headers: dict | None = None):
+                 issues: list[dict] | None = None, hint: str | None = None, headers: dict | None = None,
+                 extra: dict | None = None):
         super().__init__(message)
+        self.extra = extra or {}  # more keys of the envelope (a 409's current `task`)
         self.status = status
         self.issues = issues if issues is not None else [issue(field, message, code)]
         self.hint = hint
@@ -81,12 +83,13 @@ def request_id(request: HttpRequest) -> str:
 
 
 def error_response(request: HttpRequest, status: int, issues: list[dict], *, hint: str | None = None,
-                   headers: dict | None = None) -> JsonResponse:
+                   headers: dict | None = None, extra: dict | None = None) -> JsonResponse:
     """The one builder of the error envelope: {issues, requestId, hint?}, JSON, x-request-id."""
     rid = request_id(request)
     body = {"issues": issues, "requestId": rid}
     if hint:
         body["hint"] = hint
+    body.update(extra or {})
     response = JsonResponse(body, status=status)
     response["x-request-id"] = rid
     for name, value in (headers or {}).items():
@@ -268,7 +271,8 @@ def api_view(*, roles: tuple[str, ...] = (), action: str = "do this", session_ok
                 check_params(request, params)
                 response = view(request, *args, **kwargs)
             except ApiError as exc:
-                return error_response(request, exc.status, exc.issues, hint=exc.hint, headers=exc.headers)
+                return error_response(request, exc.status, exc.issues, hint=exc.hint, headers=exc.headers,
+                                      extra=exc.extra)
             except RequestDataTooBig:
                 return error_response(request, 413, [issue("<root>", "The request body is too large.",
                                                            "payload_too_large")])
@@ -291,8 +295,6 @@ def api_view(*, roles: tuple[str, ...] = (), action: str = "do this", session_ok
             response.setdefault("x-request-id", request_id(request))
             return response
 
-        wrapped.api_roles = roles
-        wrapped.api_params = params
         return wrapped
 
     return decorator

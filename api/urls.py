@@ -11,6 +11,7 @@ from api import dataset_reviews as dsreview_api
 from api import datasets as datasets_api
 from api import expected as expected_api
 from api import feedback as feedback_api
+from api import humanreviews as human_reviews_api
 from api import ingest as ingest_api
 from api import openapi
 from api import reviews as reviews_api
@@ -91,6 +92,19 @@ urlpatterns = [
          name="api-dataset-export"),
     path("automations/<str:automation_id>/dataset/import", route(POST=datasets_api.dataset_import),
          name="api-dataset-import"),
+    # Human review tasks (SDK 0.20 `human_reviews`, docs/human-review.md).
+    path("human-reviews", route(GET=human_reviews_api.tasks_list), name="api-human-reviews"),
+    path("human-reviews/<str:task_id>", route(GET=human_reviews_api.task_get), name="api-human-review"),
+    path("human-reviews/<str:task_id>/fields", route(PUT=human_reviews_api.task_field_put),
+         name="api-human-review-fields"),
+    path("human-reviews/<str:task_id>/approve", route(POST=human_reviews_api.task_approve_post),
+         name="api-human-review-approve"),
+    path("human-reviews/<str:task_id>/reject", route(POST=human_reviews_api.task_reject_post),
+         name="api-human-review-reject"),
+    path("human-reviews/<str:task_id>/files/<str:file_id>/content", route(GET=human_reviews_api.task_file_content),
+         name="api-human-review-file"),
+    path("automations/<str:automation_id>/review-policy",
+         route(GET=human_reviews_api.policy_get, PUT=human_reviews_api.policy_put), name="api-review-policy"),
     path("webhooks/event-types", route(GET=webhooks_api.event_types), name="api-webhook-event-types"),
     path("webhooks/subscriptions", route(GET=webhooks_api.subscriptions_list,
                                          POST=webhooks_api.subscription_create_view), name="api-webhook-subscriptions"),

@@ -24,3 +24,5 @@ _.OIDC_OP_AUTH_ENDPOINT
 _.filter_users_by_claims
 _.verify_claims
 _.update_user
+_.due_soon_sent_at  # model fields read in queries (humanreview: the due-soon announcement, the idempotency body hash)
+_.body_hash

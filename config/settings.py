@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "runs",
     "review",
+    "humanreview",
     "datasets",
     "dsreview",
     "insights",

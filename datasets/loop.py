@@ -1,12 +1,14 @@
 """Closing the loop, in one place: record runs, check each run recorded for a dataset example
 against that example, and resolve the reviews the passing check settles (docs/rules.md).
 The import_runs command, the ingest API and the demo loader all record runs through
-`runs_record_and_check`."""
+`runs_record_and_check`, which also opens the human review task of a run recorded paused
+(humanreview.services.tasks_open)."""
 
 from collections import Counter
 
 from datasets.checks import check_output
 from datasets.models import CheckVerdict, Example, ExampleCheck
+from humanreview.services import tasks_open
 from review.counters import (
     review_counts_move,
     review_counts_states,
@@ -45,6 +47,8 @@ def runs_record_and_check(records: list[RunRecord]) -> RecordResult:
             verdict_counts_move(verdicts, verdict_counts_states(reviewed))
         if judged:
             reviewer_counts_move(judged, reviewer_counts_states(ids))
+        # Runs recorded paused ("status": "waiting" with a humanReview) open their task, once.
+        tasks_open(records)
         example_runs = [r.id for r in records if r.example_id]
         if example_runs:
             example_runs_check(runs=Run.objects.filter(pk__in=example_runs).select_related("automation"))

@@ -104,7 +104,6 @@ AUTOMATIONS = (
         ),
     ),
 )
-AUTOMATIONS_BY_REF = {a.ref: a for a in AUTOMATIONS}
 V4_ROLLOUT_DAYS_AGO = 10
 MODELS = {"v3": "gpt-4.1-mini", "v4": "claude-sonnet-4"}
 # Traffic by hour of day (UTC): quiet nights, a business-day hump.

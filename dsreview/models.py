@@ -139,6 +139,9 @@ class DatasetReviewFile(models.Model):
     size = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return f"{type(self).__name__} {self.pk}"
+
 
 class DatasetReviewEvent(models.Model):
     review = models.ForeignKey(DatasetReview, on_delete=models.CASCADE, related_name="events")
@@ -154,6 +157,9 @@ class DatasetReviewEvent(models.Model):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["review", "created_at"], name="dsreview_event_time"),
                    models.Index(fields=["item", "created_at"], name="dsreview_item_event_time")]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} {self.pk}"
 
 
 class DatasetReviewApplication(models.Model):
@@ -179,6 +185,9 @@ class DatasetReviewApplication(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["automation", "example_name"], name="dsreview_applied_example")]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} {self.pk}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):

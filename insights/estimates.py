@@ -37,7 +37,6 @@ from scipy.special import betaincinv
 BUCKETS = 10_000  # the rate unit: basis points, as in runs.sampling
 CONFIDENCE = 0.95
 METHOD = "hajek-clopper-pearson-kish-max-weight"
-KAPPA_METHOD = "bootstrap-percentile"
 KAPPA_RESAMPLES = 2000
 KAPPA_SEED = 20260501
 

@@ -10,7 +10,7 @@ settings.TIME_ZONE, as on the backlog page, whose pass-rate chart is the same ar
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -53,16 +53,6 @@ class Counts:
             "nitReviews": self.nit,
             "reviewedCorrectness": self.correct / reviewed if reviewed else None,
         }
-
-
-@dataclass
-class Health:
-    start: datetime
-    end: datetime
-    bucket: str
-    rolling_window: int
-    min_rolling_reviews: int
-    days: dict[date, Counts] = field(default_factory=dict)
 
 
 def _day_start(day: date) -> datetime:

@@ -21,7 +21,6 @@ NEW_KEY = "k:"
 FORM_ID = "pane-form"
 MAX_FIELDS = 800
 MAX_DEPTH = 30
-MISSING = object()
 
 
 def raw_text(value) -> str:

@@ -29,6 +29,7 @@ from runs.files import BadFileName, guess_content_type, safe_relative_path
 from runs.ids import run_id_problem
 from runs.jsonbounds import JsonRefused, check_json, max_depth, text_problem
 from runs.models import KIND_PREFIX, FileRole, RunStatus
+from runs.pausing import PauseRecord, PointerError, parse_pause
 
 _ALIASES = {
     "created_at": "createdAt",
@@ -40,6 +41,7 @@ _ALIASES = {
     "triggered_by": "triggeredBy",
     "content_type": "contentType",
     "create_automation": "createAutomation",
+    "human_review": "humanReview",
 }
 _PREFIX_KIND = {v: k for k, v in KIND_PREFIX.items()}
 
@@ -197,6 +199,8 @@ class RunRecord:
     steps: list["StepRecord"] | None = None
     create_automation: bool = False  # "createAutomation": true (runs.services.AutomationGate)
     scores: list[ScoreRecord] | None = None  # None: leave the run's scores as they are
+    # "humanReview" of a run paused for a person ("status": "waiting"): opens a task (runs/pausing.py).
+    human_review: PauseRecord | None = None
 
     @property
     def automation_ref(self) -> str:
@@ -339,7 +343,7 @@ def _file(obj, index: int) -> FileRecord:
     return FileRecord(name=name, role=role, content=content, content_type=str(content_type))
 
 
-def parse_run_record(obj) -> RunRecord:
+def parse_run_record(obj) -> RunRecord:  # noqa: C901 - over the ceiling; listed in docs/architecture.md#guard-rails
     """Validate one run record; raises RecordError with a field-named message."""
     if not isinstance(obj, dict):
         raise RecordError("Expected a JSON object for the run.")
@@ -385,6 +389,14 @@ def parse_run_record(obj) -> RunRecord:
         scores = [_score(s, i) for i, s in enumerate(scores)]
         if len({s.name for s in scores}) != len(scores):
             raise RecordError("scores: each evaluator name at most once per run.")
+    human_review = data.get("humanReview")
+    if human_review is not None:
+        if status != RunStatus.WAITING:
+            raise RecordError('humanReview: only a run recorded with "status": "waiting" pauses for a person.')
+        try:
+            human_review = parse_pause(human_review)
+        except PointerError as exc:
+            raise RecordError(f"humanReview{exc}") from None
     record = RunRecord(
         id=run_id,
         kind=kind,
@@ -408,6 +420,7 @@ def parse_run_record(obj) -> RunRecord:
         steps=_steps(data.get("steps")),
         create_automation=data.get("createAutomation") is True,
         scores=scores,
+        human_review=human_review,
     )
     if record.duration_ms is None and record.completed_at and record.started_at:
         record.duration_ms = max(0, int((record.completed_at - record.started_at).total_seconds() * 1000))

@@ -64,3 +64,29 @@ def make_runs(count: int, automation: Automation | None = None, **fields) -> lis
     records = [parse_run_record(run_record(automation, **fields)) for _ in range(count)]
     runs_record_and_check(records)
     return list(Run.objects.filter(pk__in=[r.id for r in records]))
+
+
+PAUSED_MACHINE_DATA = {"vendor": {"name": "ACME GmbH", "iban": "DE89370400440532013000"}, "total": 1234.5,
+                       "currency": "EUR", "lines": [{"amount": 45.0}, {"amount": 178.0}]}
+PAUSED_FIELD_METADATA = {
+    "/vendor/name": {"confidence": 0.97, "label": "Vendor"},
+    "/vendor/iban": {"confidence": 0.41, "label": "IBAN"},
+    "/total": {"confidence": "low", "label": "Total"},
+    "/currency": {"confidence": "high", "label": "Currency"},
+}
+
+
+def paused_record(automation: Automation | None = None, **review) -> dict:
+    """A run recorded paused for a person: status waiting and a humanReview object
+    (docs/human-review.md); `review` overrides keys of the humanReview object."""
+    human_review = {"sourceKind": "workflow_step", "sourceLabel": "Check the invoice",
+                    "machineData": PAUSED_MACHINE_DATA, "fieldMetadata": PAUSED_FIELD_METADATA,
+                    "instructions": "Compare with the PDF."}
+    human_review.update(review)
+    return run_record(automation, status="waiting", output=None, humanReview=human_review)
+
+
+def make_paused_run(automation: Automation | None = None, **review) -> Run:
+    record = parse_run_record(paused_record(automation, **review))
+    runs_record_and_check([record])
+    return Run.objects.get(pk=record.id)

@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("events",),
     ("runs",),
     ("review",),
+    ("humanreview",),
     ("datasets",),
     ("dsreview",),
     ("insights",),

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from backends import get_backend
+from humanreview.queries import backlog as tasks_backlog
 from insights.estimates import Estimate
 from insights.queries import (
     THROUGHPUT_DAYS,
@@ -26,6 +27,7 @@ from insights.stats import pass_rate_estimates, version_estimates, wilson_interv
 from runs.models import Automation
 from web.backend_errors import backend_errors
 from web.charts import Chart, bar_chart, rate_chart
+from web.queue_list import ago
 
 ALL = "all"
 
@@ -157,8 +159,12 @@ def backlog(request: HttpRequest) -> HttpResponse:
         summary = _local_summary(estimates=not fragment)
         selected = [item for item in summary if item.automation.ref == choice] or summary
         detail = _detail(selected) if selected else None
+    # Runs paused for a person (human review tasks): how many, how long, how many overdue.
+    waiting = tasks_backlog() if health_rows is None and not fragment else None
+    if waiting is not None:
+        waiting["oldest"] = ago(timezone.now() - waiting["oldest_age"], timezone.now()) if waiting["count"] else ""
     context = {
-        "nav": "backlog", "summary": summary, "choice": choice if len(selected) == 1 else ALL,
+        "nav": "backlog", "summary": summary, "waiting": waiting, "choice": choice if len(selected) == 1 else ALL,
         "detail": detail, "health": health_rows is not None,
         "window_days": WINDOW_DAYS, "throughput_days": THROUGHPUT_DAYS,
         "proxy": get_backend().name != "local",

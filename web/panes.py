@@ -32,7 +32,6 @@ from web.queue_list import RunQueue, ago
 
 PREVIEW_BYTES = 256 * 1024  # the default of LOUPE_PREVIEW_KB
 PREVIEW_ROWS = 50  # the default of LOUPE_PREVIEW_ROWS
-PANE_PREVIEW_BYTES = 1024 * 1024  # the default of LOUPE_PANE_PREVIEW_KB
 EMAIL_HEADER_CHARS = 2000  # a header's value shown (and decoded) at most
 EMAIL_HEADERS = ("From", "To", "Cc", "Date", "Subject")
 UNAVAILABLE = "Preview unavailable — download the file to read it"

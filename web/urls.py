@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import assertions, backlog, dataset_reviews, datasets, evaluators, health, queue, run_pane, sampling, webhooks
+from web import assertions, backlog, dataset_reviews, datasets, evaluators, health, queue, run_pane, sampling, waiting, webhooks
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -58,6 +58,12 @@ urlpatterns = [
     path("dataset-reviews/<int:pk>/items/<int:item_pk>/pdf-page/<int:number>/<path:path>",
          dataset_reviews.item_pdf_page, name="dsreview_item_pdf_page"),
     path("backlog/", backlog.backlog, name="backlog"),
+    path("waiting/", waiting.waiting, name="waiting"),
+    path("waiting/count/", waiting.waiting_count, name="waiting_count"),
+    path("waiting/<str:task_id>/", waiting.task_page, name="waiting_task"),
+    path("waiting/<str:task_id>/confirm/", waiting.task_confirm, name="waiting_confirm"),
+    path("waiting/<str:task_id>/approve/", waiting.task_decide, {"decision": "approve"}, name="waiting_approve"),
+    path("waiting/<str:task_id>/reject/", waiting.task_decide, {"decision": "reject"}, name="waiting_reject"),
     path("evaluators/", evaluators.evaluators, name="evaluators"),
     path("webhooks/", webhooks.webhooks, name="webhooks"),
     path("webhooks/<str:pk>/", webhooks.webhook_detail, name="webhook_detail"),

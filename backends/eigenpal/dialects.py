@@ -51,7 +51,6 @@ class FeedbackDialect:
         Chip.PASSED: {"feedbackRating": "pass"},  # minus those reopened or ignored after passing
         Chip.FAILED: {"hasFeedback": "true"},  # fail/partial, or resolved without a rating
     }
-    exact_chips = frozenset({Chip.UNREVIEWED, Chip.OPEN, Chip.IGNORED})
     rows_carry_reviews = False  # chips need `ids=` lookups
 
     def list_params(self, params: dict) -> dict:
@@ -91,8 +90,6 @@ class ReviewsDialect(FeedbackDialect):
         Chip.PASSED: {"feedbackRating": "pass"},  # minus those reopened or ignored (row summaries)
         Chip.FAILED: {"feedbackStatus": "resolved"},  # closed and not correct (row summaries)
     }
-    # Every review has a status in this generation, so no review means unreviewed exactly.
-    exact_chips = frozenset({Chip.UNREVIEWED, Chip.OPEN, Chip.IGNORED})
     rows_carry_reviews = True
 
     _FILTER_NAMES = {"hasFeedback": "hasReview", "noFeedback": "noReview", "feedbackStatus": "reviewStatus",

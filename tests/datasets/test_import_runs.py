@@ -145,3 +145,16 @@ def test_import_recounts_chip_counters(db, tmp_path):
 def test_a_missing_file_is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
         run_import(str(tmp_path / "nope.jsonl"))
+
+
+def test_import_opens_human_review_tasks_and_names_a_bad_human_review(db, tmp_path, automation):
+    from humanreview.models import Task
+    from tests.factories import paused_record
+
+    good, bad = paused_record(automation), paused_record(automation, requiredPaths=["/nope"])
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 of 3 lines were rejected"):
+        call_command("import_runs", write(tmp_path, [good, bad, good]), stdout=io.StringIO(), stderr=err,
+                     verbosity=0)
+    assert list(Task.objects.values_list("run_id", flat=True)) == [good["id"]]  # once, though recorded twice
+    assert "2" in err.getvalue() and "humanReview.requiredPaths.0" in err.getvalue(), err.getvalue()

@@ -4,7 +4,6 @@ are hashed and an expected file) takes at most 2 s on PostgreSQL (the best of up
 
 import time
 
-import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 

@@ -18,7 +18,8 @@ from eigenpal._generated.models import (
 
 from datasets.models import Example, ExampleFolder
 from datasets.services import example_file_store, example_update
-from dsreview.models import DatasetReview, DatasetReviewItem as ItemRow
+from dsreview.models import DatasetReview
+from dsreview.models import DatasetReviewItem as ItemRow
 from tests.dsreview.helpers import EXPECTED, make_examples
 from tests.factories import make_automation
 

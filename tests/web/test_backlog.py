@@ -78,8 +78,8 @@ def test_query_count_does_not_grow_with_data(client, lead, reviewer, django_asse
     client.force_login(lead)
     # +4 weighted estimates of the summary (rate schedules, the daily run and review rollups, the
     # runs of partial days: here the automation was created today, mid-day), +2 per version of
-    # the automation shown in detail.
-    with django_assert_num_queries(14):
+    # the automation shown in detail, +1 the human review tasks waiting (count, oldest, overdue).
+    with django_assert_num_queries(15):
         client.get(URL, {"automation": "workflows.flow-0"})
 
 
@@ -89,3 +89,19 @@ def test_fragment_query_count_does_not_grow_with_data(client, lead, reviewer, dj
     client.force_login(lead)
     with django_assert_num_queries(10):  # +2: the per-version estimates of the detail
         client.get(URL, {"automation": "workflows.flow-0"}, HTTP_HX_REQUEST="true")
+
+
+def test_the_backlog_shows_tasks_waiting_for_a_person(client, lead, automation, ops):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from humanreview.models import Task
+    from tests.factories import make_paused_run
+
+    late, _ = (Task.objects.get(run=make_paused_run(automation)) for _ in range(2))
+    Task.objects.filter(pk=late.pk).update(created_at=timezone.now() - timedelta(hours=5),
+                                           deadline_at=timezone.now() - timedelta(hours=1))
+    client.force_login(lead)
+    content = client.get(URL).content.decode()
+    assert "2</strong> tasks waiting" in content and "5 h ago" in content and "1 overdue" in content

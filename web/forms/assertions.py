@@ -8,7 +8,7 @@ import re
 import jsonschema
 from django import forms
 
-from datasets.checks import OPS, AssertionDefinitionError, validate_assertions
+from datasets.checks import AssertionDefinitionError, validate_assertions
 from web.forms.datasets import JSONTextField
 
 MAX_PATTERN = 500
@@ -196,8 +196,6 @@ FORMS = {form.kind: form for form in (
     _kind(SchemaForm, "json_schema_valid", "is valid against a JSON Schema"),
     _kind(ItemsForm, "all_items_match", "every item matches"), _kind(ItemsForm, "any_item_matches", "some item matches"),
 )}
-# Every operator the checks know has a choice (tests/web/test_example_assertions.py checks it).
-OPERATORS = set(OPS)
 
 
 def form_for(kind: str, data=None, assertion: dict | None = None, prefix: str | None = None) -> AssertionForm | None:

@@ -41,7 +41,6 @@ from runs.services import automation_ensure, runs_record
 AUTOMATION = "workflows.loadtest-claims"
 PASSWORD = "loadtest-pass"
 ROOT = Path(settings.BASE_DIR)
-RUN_LINK = re.compile(r'data-run="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 

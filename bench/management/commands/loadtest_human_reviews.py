@@ -1,0 +1,247 @@
+"""`manage.py loadtest_human_reviews`: N reviewers deciding the same human review tasks at once,
+over real HTTP and the JSON API (docs/human-review.md).
+
+Starts gunicorn on this project's settings (or uses --base-url), seeds --tasks paused runs with
+five required fields each, gives each of --reviewers reviewers an API key, and lets them all, for
+--seconds, pick a pending task at random, read it, confirm a required field with a value unique
+to that write (re-reading on a 409), approve once every required field is confirmed (every fifth
+task is rejected instead). Then it prints:
+
+- lost confirmations: a confirmation answered 200 whose write is not in the database afterwards
+  (two acknowledged writes of one task answered with the same version; or the path's final value
+  is not the one the last acknowledged write set);
+- double decisions: a task approved or rejected by two answers 200, or decided otherwise in the
+  database than its one acknowledged decision said;
+- server errors: 5xx answers;
+plus throughput, latency and the counts of 409s. Meant for PostgreSQL; SQLite works only with
+one worker and says so.
+"""
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import ApiKey
+from datasets.loop import runs_record_and_check
+from humanreview.models import Decision, Task
+from runs.models import Run
+from runs.records import parse_run_record
+from runs.services import automation_ensure
+
+AUTOMATION = "workflows.loadtest-human-reviews"
+FIELDS = ["/vendor", "/iban", "/total", "/currency", "/date"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Tally:
+    confirms: list = field(default_factory=list)  # (task id, path, value, version answered)
+    decisions: list = field(default_factory=list)  # (task id, status answered)
+    statuses: dict = field(default_factory=lambda: defaultdict(int))
+    latencies: list = field(default_factory=list)
+    conflicts: int = 0
+    unexpected: list = field(default_factory=list)  # (status, body) of answers other than 200 and 409
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Reviewer(threading.Thread):
+    def __init__(self, n: int, key: str, base_url: str, deadline: float, tally: Tally, task_ids: list[str]):
+        super().__init__(daemon=True)
+        self.n, self.deadline, self.tally, self.task_ids = n, deadline, tally, task_ids
+        self.http = httpx.Client(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {key}"})
+        self.random = random.Random(n)
+        self.error: Exception | None = None
+
+    def call(self, method: str, url: str, **kwargs) -> httpx.Response:
+        started = time.perf_counter()
+        response = self.http.request(method, url, **kwargs)
+        with self.tally.lock:
+            self.tally.latencies.append(time.perf_counter() - started)
+            self.tally.statuses[response.status_code // 100 * 100] += 1
+            if response.status_code == 409:
+                self.tally.conflicts += 1
+            elif response.status_code != 200 and len(self.tally.unexpected) < 5:
+                self.tally.unexpected.append((response.status_code, response.text[:300]))
+        return response
+
+    def run(self) -> None:
+        writes = 0
+        try:
+            while time.monotonic() < self.deadline:
+                task_id = self.random.choice(self.task_ids)
+                task = self.call("GET", f"/v1/human-reviews/{task_id}").json()["task"]
+                if task["status"] != "pending":
+                    self.task_ids = [t for t in self.task_ids if t != task_id] or self.task_ids
+                    if all(t == task_id for t in self.task_ids):
+                        break
+                    continue
+                done = {d["path"] for d in task["decisions"] if d["confirmedAt"]}
+                todo = [p for p in task["requiredPaths"] if p not in done]
+                if not todo:
+                    self.decide(task)
+                    continue
+                writes += 1
+                path, value = self.random.choice(todo), f"r{self.n}-w{writes}"
+                answer = self.call("PUT", f"/v1/human-reviews/{task_id}/fields", json={
+                    "expectedVersion": task["version"], "idempotencyKey": f"r{self.n}-{writes}", "path": path,
+                    "value": value})
+                if answer.status_code == 200:
+                    with self.tally.lock:
+                        self.tally.confirms.append((task_id, path, value, answer.json()["task"]["version"]))
+        except Exception as exc:  # noqa: BLE001 - reported in the summary
+            self.error = exc
+        finally:
+            self.http.close()
+
+    def decide(self, task: dict) -> None:
+        if int(task["id"]) % 5 == 0:
+            answer = self.call("POST", f"/v1/human-reviews/{task['id']}/reject", json={
+                "expectedVersion": task["version"], "idempotencyKey": f"reject-r{self.n}", "reason": f"r{self.n}"})
+        else:
+            answer = self.call("POST", f"/v1/human-reviews/{task['id']}/approve",
+                               json={"expectedVersion": task["version"]})
+        if answer.status_code == 200:
+            with self.tally.lock:
+                self.tally.decisions.append((task["id"], answer.json()["task"]["status"]))
+
+
+class Command(BaseCommand):
+    help = "N reviewers deciding the same human review tasks over HTTP; prints lost confirmations, double " \
+           "decisions and server errors."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--reviewers", type=int, default=20)
+        parser.add_argument("--tasks", type=int, default=50)
+        parser.add_argument("--seconds", type=float, default=60.0)
+        parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+        parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+        parser.add_argument("--base-url", default="", help="use a running Loupe instead of starting gunicorn")
+
+    def handle(self, *args, reviewers, tasks, seconds, workers, threads, base_url, **options):
+        if not 1 <= reviewers <= 200 or not 1 <= seconds <= 1800 or not 1 <= tasks <= 5000:
+            raise CommandError("Keep it bounded: 1-200 reviewers, 1-5000 tasks, 1-1800 seconds.")
+        if connection.vendor != "postgresql" and not base_url:
+            self.stderr.write("Not PostgreSQL: one gunicorn worker, so this does not test decisions under "
+                              "concurrency.")
+            workers, threads = 1, 1
+        keys, task_ids = self.seed(reviewers, tasks)
+        server = None
+        if not base_url:
+            port = _free_port()
+            base_url = f"http://127.0.0.1:{port}"
+            server = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+                 "--threads", str(threads), "--log-level", "warning"], cwd=settings.BASE_DIR, env=dict(os.environ))
+        self.wait_for(base_url)  # also the warm-up: the first request imports the URL conf
+        try:
+            tally = Tally()
+            deadline = time.monotonic() + seconds
+            crew = [Reviewer(n, key, base_url, deadline, tally, list(task_ids)) for n, key in enumerate(keys)]
+            started = time.monotonic()
+            for reviewer in crew:
+                reviewer.start()
+            for reviewer in crew:
+                reviewer.join(seconds + 120)
+            elapsed = time.monotonic() - started
+        finally:
+            if server is not None:
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=30)
+        self.report(tally, crew, elapsed, task_ids)
+
+    def seed(self, reviewers: int, tasks: int) -> tuple[list[str], list[str]]:
+        automation = automation_ensure(kind="workflow", slug="loadtest-human-reviews", rate_bp=0)
+        Run.objects.filter(automation=automation).delete()
+        base = timezone.now()
+        records = [parse_run_record({
+            "id": f"lthr_{n:05d}", "automation": AUTOMATION, "status": "waiting",
+            "createdAt": (base - timedelta(seconds=n)).isoformat(),
+            "humanReview": {"sourceKind": "workflow_step", "sourceLabel": "load test",
+                            "machineData": {"vendor": "ACME", "iban": "DE00", "total": n, "currency": "EUR",
+                                            "date": "2026-12-01"},
+                            "requiredPaths": FIELDS}}) for n in range(tasks)]
+        for start in range(0, len(records), 500):
+            runs_record_and_check(records[start:start + 500])
+        group = Group.objects.get_or_create(name="reviewer")[0]
+        keys = []
+        for n in range(1, reviewers + 1):
+            user, _ = User.objects.get_or_create(username=f"loadtest-hr-{n}")
+            user.groups.add(group)
+            keys.append(ApiKey.issue(user=user, name="loadtest_human_reviews")[1])
+        ids = [str(pk) for pk in Task.objects.filter(automation=automation).values_list("pk", flat=True)]
+        return keys, ids
+
+    def wait_for(self, base_url: str) -> None:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base_url}/v1/human-reviews", timeout=30)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise CommandError("gunicorn did not start.")
+
+    def report(self, tally: Tally, crew, elapsed: float, task_ids: list[str]) -> dict:
+        numbers = self.verify(tally, task_ids)
+        latencies = sorted(tally.latencies) or [0.0]
+        errors = [f"r{r.n}: {r.error!r}" for r in crew if r.error]
+        lines = [
+            f"reviewers {len(crew)}, tasks {len(task_ids)}, {elapsed:.1f} s, database {connection.vendor}",
+            f"requests {len(tally.latencies)} ({len(tally.latencies) / max(elapsed, 0.001):.0f}/s), "
+            f"p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, p95 {latencies[int(len(latencies) * .95)] * 1000:.0f} ms",
+            f"confirmations acknowledged {len(tally.confirms)}; decisions acknowledged {len(tally.decisions)}; "
+            f"tasks decided {numbers['decided']}; refused as stale or decided (409): {tally.conflicts}",
+            f"lost confirmations: {numbers['lost']}",
+            f"double decisions: {numbers['double']}",
+            f"server errors (5xx): {tally.statuses.get(500, 0)}",
+            f"statuses: {dict(sorted(tally.statuses.items()))}",
+        ]
+        if errors:
+            lines.append("reviewer errors: " + "; ".join(errors[:5]))
+        for status, body in tally.unexpected:
+            lines.append(f"  answered {status}: {body}")
+        self.stdout.write("\n".join(lines))
+        return numbers
+
+    def verify(self, tally: Tally, task_ids: list[str]) -> dict:
+        lost = 0
+        by_task = defaultdict(list)
+        for task_id, path, value, version in tally.confirms:
+            by_task[task_id].append((version, path, value))
+        final = defaultdict(dict)
+        for task_id, path, value in Decision.objects.filter(task_id__in=task_ids).values_list("task_id", "path",
+                                                                                              "current_value"):
+            final[str(task_id)][path] = value
+        for task_id, writes in by_task.items():
+            versions = [v for v, _, _ in writes]
+            lost += len(versions) - len(set(versions))  # two acknowledged writes on one version: one is lost
+            last = {}
+            for _version, path, value in sorted(writes):
+                last[path] = value
+            lost += sum(1 for path, value in last.items() if final[task_id].get(path) != value)
+        answered = defaultdict(list)
+        for task_id, status in tally.decisions:
+            answered[task_id].append(status)
+        stored = {str(pk): status for pk, status in Task.objects.filter(pk__in=task_ids).values_list("pk", "status")}
+        double = sum(len(s) - 1 for s in answered.values())
+        double += sum(1 for task_id, s in answered.items() if stored.get(task_id) != s[0])
+        return {"lost": lost, "double": double, "decided": sum(1 for s in stored.values() if s != "pending")}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HumanReviewConfig(AppConfig):
+    name = "humanreview"
+    verbose_name = "Human review tasks"
