@@ -13,6 +13,7 @@ for it (no content streams), which tests/runs/test_pdf.py measures on the render
 import hashlib
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,14 +30,19 @@ __all__ = ["MAX_BYTES", "MAX_PAGES", "MAX_SIDE", "PdfUnreadable", "Rendered", "e
 WORKER = Path(__file__).with_name("pdf_worker.py")
 CACHE_SECONDS = 24 * 3600  # a rendered page or a refusal, per document hash, page and width
 TIMEOUT_CACHE_SECONDS = 600  # a page that ran out of wall-clock time
+# PDFium is not thread-safe: the two uses in this process (counting pages, the placeholder image)
+# take turns, so a threaded worker (gunicorn gthread, docs/deploy.md) never calls it from two
+# threads at once. Rendering a document's pages happens in child processes and needs no lock.
+_PDFIUM = threading.Lock()
 
 
 def page_count(data: bytes) -> int:
-    document = open_document(data)
-    try:
-        return min(len(document), MAX_PAGES)
-    finally:
-        document.close()
+    with _PDFIUM:
+        document = open_document(data)
+        try:
+            return min(len(document), MAX_PAGES)
+        finally:
+            document.close()
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,8 @@ def _pdf_text_page(lines: list[str], width: int = 612, height: int = 300) -> byt
 
 @lru_cache(maxsize=32)
 def placeholder_png(number: int, reason: str) -> bytes:
-    """A grey page saying "Could not render this page" and why, as PNG."""
-    return page_png(_pdf_text_page([f"Could not render page {number}", reason[:80],
-                                    "Download the file to read it."]), 1, width=800)
+    """A grey page saying "Could not render this page" and why, as PNG (a trusted PDF of our
+    own, rendered in this process under the PDFium lock)."""
+    with _PDFIUM:
+        return page_png(_pdf_text_page([f"Could not render page {number}", reason[:80],
+                                        "Download the file to read it."]), 1, width=800)

@@ -3,7 +3,6 @@ dataset, one request (lifecycle, apply), and one item (the snapshot input beside
 output in the workbench's editor, field and file decisions, comments, the timeline).
 Local backend only: proxy mode does not serve these pages yet."""
 
-import itertools
 import json
 
 from django.contrib import messages
@@ -30,9 +29,10 @@ from dsreview.models import (
 from dsreview.queries import GONE, current_expected_files, failed_example_names, item_drifted, progress_for
 from review.jsondiff import EditError, resolve
 from review.workbench import EditErrors, apply_op, apply_typed, raw_text, typed_values
+from runs import pdf
 from runs.files import FILE_CSP, inline_content_type
 from runs.models import Automation
-from runs.pdf import PdfUnreadable, page_png
+from runs.pdf import PdfUnreadable
 from web.editor import render_editor
 from web.forms.dataset_reviews import ReviewRequestForm
 from web.panes import file_preview
@@ -339,12 +339,18 @@ def item_pdf_page(request: HttpRequest, pk: int, item_pk: int, number: int, path
     """Page `number` of an input PDF as a PNG, as the run pane shows documents (runs.pdf)."""
     item = _item(pk, item_pk)
     row = get_object_or_404(ExampleFile, example_id=item.example_id, folder=ExampleFolder.INPUT, path=path)
+    if row.size is not None and row.size > pdf.MAX_BYTES:
+        return HttpResponse(f"The PDF is larger than {pdf.MAX_BYTES // 1_048_576} MB; download it to read it.",
+                            status=404, content_type="text/plain; charset=utf-8")
     with row.file.open("rb") as handle:
-        data = b"".join(itertools.islice(iter(lambda: handle.read(1 << 20), b""), 0, None))
+        data = handle.read(pdf.MAX_BYTES + 1)
     try:
-        png = page_png(data, number, width=1000)
+        # In a child process with its limits, cached, a placeholder past them (runs/pdf.py).
+        rendered = pdf.render_page(data, number, width=1000)
     except PdfUnreadable as exc:
         return HttpResponse(str(exc), status=404, content_type="text/plain")
-    response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
+    response = HttpResponse(rendered.png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600" if rendered.ok else "private, max-age=60"
+    if not rendered.ok:
+        response["X-Loupe-Not-Rendered"] = rendered.reason
     return response

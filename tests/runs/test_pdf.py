@@ -4,6 +4,7 @@ not grow, and results are cached. Numbers are printed (pytest -s); asserts are g
 
 import resource
 import time
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -105,3 +106,30 @@ def test_no_pdf_and_no_such_page_are_unreadable():
 def test_the_placeholder_names_the_page_and_the_reason():
     png = pdf.placeholder_png(3, "rendering took longer than 4 s (LOUPE_PDF_RENDER_SECONDS)")
     assert png.startswith(b"\x89PNG") and int.from_bytes(png[16:20], "big") == 800
+
+
+def test_pdfium_in_this_process_is_never_called_from_two_threads_at_once(tmp_path):
+    """PDFium is not thread-safe (two threads in it crash the process: a gthread worker's
+    connections reset). Counting pages and the placeholder take turns (runs.pdf._PDFIUM): six
+    threads doing both, in a process of their own so a crash fails this test, not the suite."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "threads.py"
+    script.write_text(
+        "import os, sys, threading\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings_test')\n"
+        "import django; django.setup()\n"
+        "from runs import pdf\n"
+        "from tests import hostile\n"
+        "data = hostile.nested_forms_pdf(depth=8, fan=2)\n"
+        "def work(n):\n"
+        "    for i in range(150):\n"
+        "        assert pdf.page_count(data) == 1\n"
+        "        pdf.placeholder_png(i, f'reason {n}')\n"
+        "threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), (done.returncode, done.stderr[-2000:])

@@ -17,6 +17,8 @@ import pytest
 
 from tests.services import free_port, stop, wait_for_http
 
+pytestmark = pytest.mark.once  # its own SQLite database: runs in the SQLite pass only (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 SETUP = """
 from django.contrib.auth.models import Group, User
