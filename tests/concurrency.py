@@ -18,7 +18,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from django.db import connection, connections, transaction
+
+# The marks of a module of competing writers: committed data (other connections must see it),
+# and PostgreSQL (the SQLite test database is one locked in-memory file; such modules run in
+# the PostgreSQL pass of bin/test).
+PARALLEL_WRITERS = [
+    pytest.mark.skipif(connection.vendor != "postgresql",
+                       reason="row locks need PostgreSQL (the SQLite test database is one locked in-memory file)"),
+    pytest.mark.django_db(transaction=True),
+]
 
 
 @dataclass

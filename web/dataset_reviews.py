@@ -32,10 +32,9 @@ from review.workbench import EditErrors, apply_op, apply_typed, raw_text, typed_
 from runs import pdf
 from runs.files import FILE_CSP, inline_content_type
 from runs.models import Automation
-from runs.pdf import PdfUnreadable
 from web.editor import render_editor
 from web.forms.dataset_reviews import ReviewRequestForm
-from web.panes import file_preview
+from web.panes import file_preview, pdf_page_response
 
 WRITE_ROLES = (REVIEWER, LEAD)
 LABELS = {"open": "Open", "paused": "Pause", "closed": "Close the request", "cancelled": "Cancel the request",
@@ -339,18 +338,6 @@ def item_pdf_page(request: HttpRequest, pk: int, item_pk: int, number: int, path
     """Page `number` of an input PDF as a PNG, as the run pane shows documents (runs.pdf)."""
     item = _item(pk, item_pk)
     row = get_object_or_404(ExampleFile, example_id=item.example_id, folder=ExampleFolder.INPUT, path=path)
-    if row.size is not None and row.size > pdf.MAX_BYTES:
-        return HttpResponse(f"The PDF is larger than {pdf.MAX_BYTES // 1_048_576} MB; download it to read it.",
-                            status=404, content_type="text/plain; charset=utf-8")
     with row.file.open("rb") as handle:
         data = handle.read(pdf.MAX_BYTES + 1)
-    try:
-        # In a child process with its limits, cached, a placeholder past them (runs/pdf.py).
-        rendered = pdf.render_page(data, number, width=1000)
-    except PdfUnreadable as exc:
-        return HttpResponse(str(exc), status=404, content_type="text/plain")
-    response = HttpResponse(rendered.png, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600" if rendered.ok else "private, max-age=60"
-    if not rendered.ok:
-        response["X-Loupe-Not-Rendered"] = rendered.reason
-    return response
+    return pdf_page_response(data if len(data) <= pdf.MAX_BYTES else None, number, 1000)

@@ -11,6 +11,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -344,3 +345,20 @@ def pane_context(request, run: RunInfo, state: PaneState | None = None) -> dict:
         "conflict": state.conflict,
         "backend_error": state.error,
     }
+
+
+def pdf_page_response(data: bytes | None, number: int, width: int) -> HttpResponse:
+    """Page `number` of a PDF's bytes (None: over pdf.MAX_BYTES) as the PNG the pages show:
+    rendered in a limited child process and cached (runs.pdf), a placeholder image naming the
+    limit past it, a 404 for a file that is no PDF, too large, or without that page."""
+    try:
+        if data is None:
+            raise pdf.PdfUnreadable(f"The PDF is larger than {pdf.MAX_BYTES // 1_048_576} MB; download it to read it.")
+        rendered = pdf.render_page(data, number, width=width)
+    except pdf.PdfUnreadable as exc:
+        return HttpResponse(str(exc), status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(rendered.png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600" if rendered.ok else "private, max-age=60"
+    if not rendered.ok:
+        response["X-Loupe-Not-Rendered"] = rendered.reason
+    return response

@@ -27,7 +27,6 @@ from review.workbench import typed_values
 from runs import pdf
 from runs.files import download_response
 from runs.ids import run_id_problem
-from runs.pdf import PdfUnreadable
 from web.backend_errors import backend_errors
 from web.forms.review import (
     ExpectedCopyForm,
@@ -36,7 +35,7 @@ from web.forms.review import (
     ExpectedUploadForm,
     PaneForm,
 )
-from web.panes import PaneState, history_html, pane_context
+from web.panes import PaneState, history_html, pane_context, pdf_page_response
 from web.queue_list import RunQueue
 
 reviewer_only = role_required(REVIEWER, action="review runs")
@@ -430,15 +429,5 @@ def run_file_page(request: HttpRequest, run_id: str, key: str, number: int) -> H
     if not _WIDTH.fullmatch(raw_width) or not 1 <= int(raw_width) <= pdf.MAX_SIDE:
         return HttpResponse(f"w: the width must be a whole number of pixels from 1 to {pdf.MAX_SIDE}.", status=400,
                             content_type="text/plain; charset=utf-8")
-    data = _read_at_most(get_backend().run_file(run_id, key), pdf.MAX_BYTES)
-    try:
-        if data is None:
-            raise PdfUnreadable(f"The PDF is larger than {pdf.MAX_BYTES // 1_048_576} MB; download it to read it.")
-        rendered = pdf.render_page(data, number, width=int(raw_width))
-    except PdfUnreadable as exc:
-        return HttpResponse(str(exc), status=404, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(rendered.png, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600" if rendered.ok else "private, max-age=60"
-    if not rendered.ok:
-        response["X-Loupe-Not-Rendered"] = rendered.reason
-    return response
+    return pdf_page_response(_read_at_most(get_backend().run_file(run_id, key), pdf.MAX_BYTES), number,
+                             int(raw_width))

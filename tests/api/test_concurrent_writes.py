@@ -4,19 +4,14 @@ with the current review, never a 5xx, and the audit trail holds one event per ve
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connection
 
 from review.models import AuditEvent, Review
 from review.services import review_update
 from tests.api.conftest import _client_for
-from tests.concurrency import race
+from tests.concurrency import PARALLEL_WRITERS, race
 from tests.factories import make_automation, make_run
 
-pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="row locks need PostgreSQL (the SQLite test database is one locked in-memory file)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = PARALLEL_WRITERS
 
 WRITERS = 4
 

@@ -2,19 +2,13 @@
 (docs/rules.md#concurrent-writes): of writers that saw the same updatedAt exactly one wins, the
 others get StaleItem with the winner's item, and the timeline holds one event per write."""
 
-import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 
 from dsreview.models import DatasetReviewEvent, DatasetReviewItem
 from dsreview.services import StaleItem, item_update
-from tests.concurrency import in_thread, lock_held, race
+from tests.concurrency import PARALLEL_WRITERS, in_thread, lock_held, race
 
-pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="row locks need PostgreSQL (the SQLite test database is one locked in-memory file)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = PARALLEL_WRITERS
 
 WRITERS = 4
 

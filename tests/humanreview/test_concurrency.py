@@ -4,19 +4,14 @@ after): no confirmation is lost, a task is decided once, a repeated idempotency 
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 
 from humanreview.models import Decision, IdempotencyRecord, Task
 from humanreview.services import TaskError, task_approve, task_confirm_field, task_reject
 from runs.models import Run
-from tests.concurrency import race
+from tests.concurrency import PARALLEL_WRITERS, race
 from tests.factories import make_automation, make_paused_run
 
-pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="row locks need PostgreSQL (the SQLite test database is one locked in-memory file)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = PARALLEL_WRITERS
 WRITERS = 6
 PATHS = ["/vendor/name", "/vendor/iban", "/total", "/currency", "/lines/0/amount", "/lines/1/amount"]
 

@@ -6,7 +6,6 @@ and the audit trail holds one event for every version."""
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from datasets.models import Example
 from datasets.services import example_promote
@@ -20,14 +19,10 @@ from review.services import (
     review_update,
 )
 from runs.models import Run
-from tests.concurrency import in_thread, lock_held, race
+from tests.concurrency import PARALLEL_WRITERS, in_thread, lock_held, race
 from tests.factories import make_automation, make_run
 
-pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="row locks need PostgreSQL (the SQLite test database is one locked in-memory file)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = PARALLEL_WRITERS
 
 WRITERS = 4
 

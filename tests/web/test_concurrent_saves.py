@@ -4,20 +4,15 @@ banner with both versions and everything they typed, never a 5xx."""
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connection
 from django.test import Client
 
 from datasets.models import Example
 from review.models import AuditEvent, Review
 from review.services import review_update
-from tests.concurrency import race
+from tests.concurrency import PARALLEL_WRITERS, race
 from tests.factories import make_automation, make_run
 
-pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="row locks need PostgreSQL (the SQLite test database is one locked in-memory file)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = PARALLEL_WRITERS
 
 WRITERS = 4
 
