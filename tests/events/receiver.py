@@ -71,3 +71,25 @@ class Receiver:
             self.hold.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+def run_until_done(delivery, limit: float = 15.0):
+    """What a worker does with one delivery: attempt, wait for next_attempt_at, attempt again,
+    until it is no longer pending."""
+    import time
+
+    from django.utils import timezone
+
+    from events.delivery import delivery_attempt
+    from events.models import DeliveryStatus
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        delivery.refresh_from_db()
+        if delivery.status != DeliveryStatus.PENDING:
+            return delivery
+        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+        if wait > 0:
+            time.sleep(wait)
+        delivery_attempt(delivery.pk)
+    raise AssertionError("delivery never finished")

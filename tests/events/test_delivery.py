@@ -14,6 +14,7 @@ from events.models import Delivery, DeliveryStatus, Subscription
 from events.outbox import event_emit
 from events.tasks import deliver, deliveries_recover
 from events.types import REVIEW_CREATED
+from tests.events.receiver import run_until_done
 
 pytestmark = pytest.mark.django_db
 
@@ -28,25 +29,11 @@ def _emit(n: int = 1) -> None:
     event_emit(type=REVIEW_CREATED, automation_id="workflows.invoices", data={"reviewId": n})
 
 
-def _run_until_done(delivery: Delivery, limit: float = 10.0) -> Delivery:
-    """What a worker does: attempt, wait for next_attempt_at, attempt again."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        delivery.refresh_from_db()
-        if delivery.status != DeliveryStatus.PENDING:
-            return delivery
-        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
-        if wait > 0:
-            time.sleep(wait)
-        delivery_attempt(delivery.pk)
-    raise AssertionError("delivery never finished")
-
-
 def test_failed_attempts_are_retried_with_backoff_and_logged(receiver):
     _subscribed(receiver)
     receiver.statuses = [500, 503]
     _emit()
-    delivery = _run_until_done(Delivery.objects.get())
+    delivery = run_until_done(Delivery.objects.get())
     assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 3
     log = list(delivery.attempt_log.order_by("number"))
     assert [(a.number, a.status_code, a.succeeded) for a in log] == [(1, 500, False), (2, 503, False), (3, 200, True)]
@@ -92,12 +79,12 @@ def test_a_delivery_is_dead_after_the_retry_window_and_enough_dead_messages_paus
     sub = _subscribed(receiver)
     receiver.statuses = [500] * 10
     _emit(1)
-    first = _run_until_done(Delivery.objects.get())
+    first = run_until_done(Delivery.objects.get())
     assert first.status == DeliveryStatus.DEAD and first.attempts == 1
     sub.refresh_from_db()
     assert sub.active and sub.consecutive_dead == 1
     _emit(2)
-    _run_until_done(Delivery.objects.exclude(pk=first.pk).get())
+    run_until_done(Delivery.objects.exclude(pk=first.pk).get())
     sub.refresh_from_db()
     assert not sub.active
     assert "last 2 messages all failed" in sub.paused_reason and "HTTP 500" in sub.paused_reason
@@ -110,11 +97,11 @@ def test_a_success_resets_the_dead_count(receiver, settings):
     sub = _subscribed(receiver)
     receiver.statuses = [500]
     _emit(1)
-    _run_until_done(Delivery.objects.get())
+    run_until_done(Delivery.objects.get())
     sub.refresh_from_db()
     assert sub.consecutive_dead == 1
     _emit(2)
-    _run_until_done(Delivery.objects.filter(status=DeliveryStatus.PENDING).get())
+    run_until_done(Delivery.objects.filter(status=DeliveryStatus.PENDING).get())
     sub.refresh_from_db()
     assert sub.consecutive_dead == 0 and sub.active
 

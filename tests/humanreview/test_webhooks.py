@@ -3,16 +3,13 @@ decision's transaction, and the delivery reaches a real receiver on loopback, si
 Webhooks, checked by the receiver with the `standardwebhooks` package), after failed attempts."""
 
 import json
-import time
 
 import pytest
-from django.utils import timezone
 
-from events.delivery import delivery_attempt
 from events.models import Delivery, DeliveryStatus, Message, Subscription
 from humanreview.models import Task
 from humanreview.services import TaskError, task_approve, task_confirm_field, task_reject
-from tests.events.receiver import Receiver
+from tests.events.receiver import Receiver, run_until_done
 from tests.factories import make_paused_run
 
 pytestmark = pytest.mark.django_db
@@ -23,19 +20,6 @@ def receiver():
     started = Receiver().start()
     yield started
     started.stop()
-
-
-def _deliver(delivery: Delivery, limit: float = 15.0) -> Delivery:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        delivery.refresh_from_db()
-        if delivery.status != DeliveryStatus.PENDING:
-            return delivery
-        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
-        if wait > 0:
-            time.sleep(wait)
-        delivery_attempt(delivery.pk)
-    raise AssertionError("delivery never finished")
 
 
 def _confirmed_task(automation, reviewer) -> Task:
@@ -53,7 +37,7 @@ def test_approve_sends_the_task_its_draft_and_decisions_signed_after_failures(au
     receiver.secret, receiver.statuses = subscription.secret, [500, 502]
     task = _confirmed_task(automation, reviewer)
     task_approve(task_id=task.pk, user=reviewer, expected_version=2)
-    delivery = _deliver(Delivery.objects.get())
+    delivery = run_until_done(Delivery.objects.get())
     assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 3
     assert all(r.verified for r in receiver.received) and len({r.headers["webhook-id"] for r in receiver.received}) == 1
     body = json.loads(receiver.received[-1].body)

@@ -17,12 +17,7 @@ plus throughput, latency and the counts of 409s. Meant for PostgreSQL; SQLite wo
 one worker and says so.
 """
 
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -30,13 +25,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
-from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
 from accounts.models import ApiKey
+from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from datasets.loop import runs_record_and_check
 from humanreview.models import Decision, Task
 from runs.models import Run
@@ -45,12 +40,6 @@ from runs.services import automation_ensure
 
 AUTOMATION = "workflows.loadtest-human-reviews"
 FIELDS = ["/vendor", "/iban", "/total", "/currency", "/date"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -147,12 +136,9 @@ class Command(BaseCommand):
         keys, task_ids = self.seed(reviewers, tasks)
         server = None
         if not base_url:
-            port = _free_port()
-            base_url = f"http://127.0.0.1:{port}"
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-                 "--threads", str(threads), "--log-level", "warning"], cwd=settings.BASE_DIR, env=dict(os.environ))
-        self.wait_for(base_url)  # also the warm-up: the first request imports the URL conf
+            server, base_url = gunicorn_start(workers=workers, threads=threads)
+        # Also the warm-up: the first request imports the URL conf.
+        wait_until_serving(server, f"{base_url}/v1/human-reviews")
         try:
             tally = Tally()
             deadline = time.monotonic() + seconds
@@ -164,9 +150,7 @@ class Command(BaseCommand):
                 reviewer.join(seconds + 120)
             elapsed = time.monotonic() - started
         finally:
-            if server is not None:
-                server.send_signal(signal.SIGTERM)
-                server.wait(timeout=30)
+            gunicorn_stop(server)
         self.report(tally, crew, elapsed, task_ids)
 
     def seed(self, reviewers: int, tasks: int) -> tuple[list[str], list[str]]:
@@ -190,15 +174,6 @@ class Command(BaseCommand):
             keys.append(ApiKey.issue(user=user, name="loadtest_human_reviews")[1])
         ids = [str(pk) for pk in Task.objects.filter(automation=automation).values_list("pk", flat=True)]
         return keys, ids
-
-    def wait_for(self, base_url: str) -> None:
-        for _ in range(200):
-            try:
-                httpx.get(f"{base_url}/v1/human-reviews", timeout=30)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise CommandError("gunicorn did not start.")
 
     def report(self, tally: Tally, crew, elapsed: float, task_ids: list[str]) -> dict:
         numbers = self.verify(tally, task_ids)
