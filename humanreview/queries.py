@@ -52,7 +52,7 @@ def task_with_decisions(task_id) -> tuple[Task, list[Decision]] | None:
     text = str(task_id)
     if not text.isdigit() or len(text) >= 18:
         return None
-    task = (Task.objects.select_related("automation", "run", "completed_by")
+    task = (Task.objects.select_related("automation", "automation__review_policy", "run", "completed_by")
             .defer("run__output", "run__usage", "run__metadata", "run__error").filter(pk=int(text)).first())
     if task is None:
         return None

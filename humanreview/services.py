@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import JSONField, OuterRef, Subquery
@@ -20,6 +21,7 @@ from events.outbox import UnsafePayload, event_emit
 from humanreview.models import Decision, IdempotencyRecord, ReviewPolicy, Task, TaskStatus, Unmatched
 from humanreview.policy import select_paths
 from humanreview.wire import iso, task_detail
+from review.jsondiff import EditError, coerce
 from runs.models import Automation, Run, RunFile, RunStatus
 from runs.pausing import MAX_PATHS, PointerError, is_scalar, resolve_pointer, set_pointer
 from runs.records import RunRecord
@@ -37,6 +39,7 @@ class TaskError(Exception):
     code: str
     issues: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
     task: dict | None = None  # the current task (409)
+    row: "Task | None" = field(default=None, repr=False, compare=False)  # the same task as read (409)
 
     def __str__(self) -> str:
         return "; ".join(f"{f}: {m}" for f, m in self.issues)
@@ -120,7 +123,7 @@ def _task_pk(task_id) -> int | None:
 def _locked_task(task_id, *, key: str | None = None) -> Task:
     """The task, read after the lock, with its automation and run; with `key`, the idempotency
     record of that key read in the same statement (idem_hash, idem_action, idem_answer)."""
-    qs = Task.objects.select_related("automation", "run", "completed_by").defer(
+    qs = Task.objects.select_related("automation", "automation__review_policy", "run", "completed_by").defer(
         "run__output", "run__usage", "run__metadata", "run__error")
     if key is not None:
         record = IdempotencyRecord.objects.filter(task=OuterRef("pk"), key=key)
@@ -155,12 +158,12 @@ def _check_open(task: Task, expected_version: int) -> list[Decision]:
     if task.status != TaskStatus.PENDING:
         raise TaskError(409, "task_decided", [("status", f"The task was already {task.status}; it takes no "
                                                          "more changes.")], task=task_detail(task, decisions,
-                                                                                             task.run.input))
+                                                                                             task.run.input), row=task)
     if expected_version != task.version:
         raise TaskError(409, "version_conflict",
                         [("expectedVersion", f"The task is at version {task.version}, not {expected_version}: "
                                              "someone changed it since you read it. The current task is in "
-                                             "`task`.")], task=task_detail(task, decisions, task.run.input))
+                                             "`task`.")], task=task_detail(task, decisions, task.run.input), row=task)
     return decisions
 
 
@@ -185,26 +188,52 @@ def _touch(task: Task, now, fields: list[str]) -> None:
                                            **{f: getattr(task, f) for f in fields})
 
 
+class Confirmed(NamedTuple):
+    answer: dict  # the TaskDetail (wire shape)
+    task: Task  # the task as written, its automation (and review policy) joined
+
+
 def task_confirm_field(*, task_id, user, path, value, expected_version, idempotency_key=None, confirmed=True,
                        now=None) -> dict:
     """Confirm (or edit and confirm) the field at `path`: sets it in draftData, records the
     decision, bumps the version. Returns the TaskDetail."""
+    return task_confirm(task_id=task_id, user=user, path=path, value=value, expected_version=expected_version,
+                        idempotency_key=idempotency_key, confirmed=confirmed, now=now).answer
+
+
+def _typed_value(task: Task, path: str, typed: str):
+    """What a reviewer typed on the page, read as the JSON type machineData has at `path`."""
+    try:
+        return coerce(typed, resolve_pointer(task.machine_data, path, None))
+    except EditError as exc:
+        raise _invalid(path, str(exc)) from None
+
+
+def task_confirm(*, task_id, user, path, value=None, typed: str | None = None, expected_version,
+                 idempotency_key=None, confirmed=True, now=None) -> Confirmed:
+    """task_confirm_field, also giving the task as written. With `typed` (the page's text input)
+    the value is read from it in the type machineData has at `path`, from the task read under
+    the lock: the page needs no read of its own (a confirmation is 8 statements)."""
     expected_version = _version(expected_version)
     key = _key(idempotency_key)
     if not isinstance(path, str) or not path.startswith("/") or len(path) > 1000:
         raise _invalid("path", "Expected a JSON Pointer into machineData, such as /total.")
-    if not is_scalar(value):
+    if typed is None and not is_scalar(value):
         raise _invalid("value", f"The value for {path} must be a string, number, true/false or null.")
     if not isinstance(confirmed, bool):
         raise _invalid("confirmed", "Expected true or false.")
-    body = {"path": path, "value": value, "confirmed": confirmed, "expectedVersion": expected_version}
     now = now or timezone.now()
     with transaction.atomic():
         _lock(task_id)
         task = _locked_task(task_id, key=key)
+        if typed is not None:
+            value = _typed_value(task, path, typed)
+            if not is_scalar(value):
+                raise _invalid(path, f"The value for {path} must be a string, number, true/false or null.")
+        body = {"path": path, "value": value, "confirmed": confirmed, "expectedVersion": expected_version}
         digest, stored = _replay(task, key, "confirm", body)
         if stored is not None:
-            return stored
+            return Confirmed(stored, task)
         decisions = _check_open(task, expected_version)
         try:
             original = resolve_pointer(task.machine_data, path)
@@ -235,7 +264,7 @@ def task_confirm_field(*, task_id, user, path, value, expected_version, idempote
         answer = task_detail(task, decisions, task.run.input)
         if key is not None:
             IdempotencyRecord.objects.create(task=task, key=key, action="confirm", body_hash=digest, answer=answer)
-    return answer
+    return Confirmed(answer, task)
 
 
 def task_approve(*, task_id, user, expected_version, now=None, emit=None) -> dict:

@@ -85,6 +85,12 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Step
     def close(self) -> None:
         self._upstream.close()
 
+    def human_review_tasks(self):
+        """The Waiting inbox's tasks over the upstream's /v1/human-reviews (backends/tasks.py)."""
+        from backends.eigenpal.human_reviews import EigenpalTasks
+
+        return EigenpalTasks(self)
+
     def dialect(self) -> FeedbackDialect:
         """The generation the upstream speaks: EIGENPAL_API_GENERATION checked, or `auto` detected,
         once per process (backends.eigenpal.dialects); until that succeeds nothing else is asked."""

@@ -23,12 +23,17 @@ INBOX_QUERIES = 4
 # statement, after the lock), its decisions, the task updated, the decision written, the
 # idempotency record stored.
 API_CONFIRM_QUERIES = 8
-# The page: session, user (instead of the key); the task and its decisions for the form (2,
-# to read the value's type); the service's 7; the fields re-rendered from a fresh read (2).
-PAGE_CONFIRM_QUERIES = 13
+# The page: session, user (instead of the key); then the service's six (locked; the task with
+# its automation, review policy, run and idempotency record; its decisions; the task updated;
+# the decision written; the idempotency record stored). The typed text is read as the type
+# machineData has at the path from the task read under the lock, and the fields re-render from
+# the service's answer: no read of the page's own (issue 19 asks at most 8).
+PAGE_CONFIRM_QUERIES = 8
 # The API: the key, the roles; locked, the task, its decisions, the task updated, the run
 # resumed, which webhook subscriptions want human_review.approved (none here).
 API_APPROVE_QUERIES = 8
+# The page: session, user, then the service's six as over the API (issue 19 asks at most 15).
+PAGE_APPROVE_QUERIES = 8
 
 
 @pytest.mark.parametrize("tasks", [3, 30])
@@ -76,13 +81,32 @@ def test_a_confirmation_on_the_page(client, reviewer, task, django_assert_num_qu
     with statements(PAGE_CONFIRM_QUERIES):
         answer = client.post(f"/waiting/{task.pk}/confirm/", {"path": "/total", "value": "1", "version": 1,
                                                              "key": "k"}, headers={"HX-Request": "true"})
-    assert answer.status_code == 200
+    assert answer.status_code == 200 and answer["X-Loupe-Status"] == "200"
+    assert "✓ confirmed" in answer.content.decode()
+    task.refresh_from_db()
+    assert (task.version, task.draft_data["total"]) == (2, 1)
 
 
-def test_an_approval_over_the_api(api, task, reviewer, django_assert_num_queries):
+def _confirm_required(task, reviewer) -> int:
     for version, path in enumerate(task.required_paths, start=1):
         task_confirm_field(task_id=task.pk, user=reviewer, path=path, value="x" if "iban" in path else 1,
                            expected_version=version, idempotency_key=path)
+    return len(task.required_paths) + 1
+
+
+def test_an_approval_on_the_page(client, reviewer, task):
+    version = _confirm_required(task, reviewer)
+    client.force_login(reviewer)
+    client.get("/waiting/")
+    with statements(PAGE_APPROVE_QUERIES):
+        answer = client.post(f"/waiting/{task.pk}/approve/", {"version": version}, headers={"HX-Request": "true"})
+    assert answer.status_code == 204 and answer["HX-Redirect"] == f"/waiting/?decided={task.pk}"
+    task.refresh_from_db()
+    assert task.status == "approved"
+
+
+def test_an_approval_over_the_api(api, task, reviewer, django_assert_num_queries):
+    assert _confirm_required(task, reviewer) == 3
     api.get(f"/v1/human-reviews/{task.pk}")
     with statements(API_APPROVE_QUERIES):
         answer = api.post(f"/v1/human-reviews/{task.pk}/approve", {"expectedVersion": 3},
