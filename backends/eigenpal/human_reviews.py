@@ -11,7 +11,11 @@ error envelope's first issue, so the current task is read again to show what cha
 Retries: a confirmation and a rejection carry the page's idempotency key (one per rendered
 form), so the client may repeat them after a 5xx or a timeout: the upstream answers a repeat
 with the stored answer. Approve has no key; it is sent once (a repeat after a lost answer would
-be refused by its expectedVersion anyway, never approved twice)."""
+be refused by its expectedVersion anyway, never approved twice).
+
+Who: the upstream records every decision as the user of Loupe's API key; Loupe keeps the
+person in its audit trail (review.AuditEvent keyed by the run id, action `human_review.*`), as
+it does for reviews in proxy mode (docs/proxy.md#human-review-tasks)."""
 
 import uuid
 
@@ -19,6 +23,7 @@ from backends.base import ChangeRefused
 from backends.eigenpal.client import seg
 from backends.tasks import TaskConflict, TaskDetail, TaskPage, TaskRefused, detail_from_wire, row_from_wire
 from review.jsondiff import EditError, coerce
+from review.models import AuditEvent
 from runs.pausing import resolve_pointer
 
 COUNT_PAGE = 100
@@ -60,15 +65,19 @@ class EigenpalTasks:
             raise TaskRefused([("<root>", "The EigenPal API answered without the task.")], status=502)
         return detail_from_wire(task)
 
-    def _write(self, task_id: str, method: str, action: str, body: dict, *, idempotent: bool) -> TaskDetail:
+    def _write(self, task_id: str, method: str, action: str, body: dict, *, user, idempotent: bool,
+               changes: dict) -> TaskDetail:
         try:
-            data = self.upstream.json(method, f"/human-reviews/{seg(task_id)}{action}", json=body,
+            data = self.upstream.json(method, f"/human-reviews/{seg(task_id)}/{action}", json=body,
                                       idempotent=idempotent)
         except ChangeRefused as exc:
             if exc.status == 409:
                 raise TaskConflict(exc.message, self.get(task_id)) from None
             raise TaskRefused([(exc.field, exc.message)], status=exc.status or 400) from None
-        return self._task(data)
+        task = self._task(data)
+        AuditEvent.objects.create(run_id=task.run_id, user=user if getattr(user, "pk", None) else None,
+                                  action=f"human_review.{'confirm' if action == 'fields' else action}", changes={"taskId": task.id, **changes})
+        return task
 
     def confirm(self, task_id: str, *, user, path: str, typed: str, version: int, key: str | None) -> TaskDetail:
         current = self.get(task_id)
@@ -78,11 +87,13 @@ class EigenpalTasks:
             raise TaskRefused([(path, str(exc))]) from None
         body = {"expectedVersion": version, "idempotencyKey": key or uuid.uuid4().hex, "path": path, "value": value,
                 "confirmed": True}
-        return self._write(task_id, "PUT", "/fields", body, idempotent=True)
+        return self._write(task_id, "PUT", "fields", body, user=user, idempotent=True,
+                           changes={"path": path, "value": value})
 
     def approve(self, task_id: str, *, user, version: int) -> TaskDetail:
-        return self._write(task_id, "POST", "/approve", {"expectedVersion": version}, idempotent=False)
+        return self._write(task_id, "POST", "approve", {"expectedVersion": version}, user=user, idempotent=False,
+                           changes={})
 
     def reject(self, task_id: str, *, user, version: int, reason: str, key: str | None) -> TaskDetail:
         body = {"expectedVersion": version, "idempotencyKey": key or uuid.uuid4().hex, "reason": reason}
-        return self._write(task_id, "POST", "/reject", body, idempotent=True)
+        return self._write(task_id, "POST", "reject", body, user=user, idempotent=True, changes={"reason": reason})

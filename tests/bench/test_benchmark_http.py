@@ -22,7 +22,8 @@ def test_the_benchmark_serves_over_http_and_prints_ratios_sql_counts_and_ingest_
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=300)
     subprocess.run([*manage, "seed_runs", "--runs", "400", "--seed", "1", "-v0"], env=env, cwd=ROOT, check=True,
                    timeout=300)
-    done = subprocess.run([*manage, "benchmark", "--repeat", "2", "--ingest-batches", "1", "--import-runs", "500"],
+    done = subprocess.run([*manage, "benchmark", "--repeat", "2", "--ingest-batches", "1", "--import-runs", "500",
+                           "--inbox-tasks", "60,300"],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
@@ -34,5 +35,10 @@ def test_the_benchmark_serves_over_http_and_prints_ratios_sql_counts_and_ingest_
         ratio, sql = re.search(r"([\d.]+)x\s+(\d+)$", lines[case]).groups()
         assert float(ratio) > 0 and int(sql) >= 1, lines[case]
     assert lines["bare page, one indexed 50-row query"].split()[-2] == "1.00x"
+    for case in ("waiting inbox, 60 pending tasks", "waiting inbox, 300 pending tasks",
+                 "waiting nav count, 300 pending"):
+        ratio, sql = re.search(r"([\d.]+)x\s+(\d+)$", lines[case]).groups()
+        assert float(ratio) > 0 and int(sql) >= 1, lines[case]
+    assert re.search(r"waiting inbox, 300 pending tasks .* 4$", out, re.M)  # the pinned budget, at scale
     assert re.search(r"ingest API, 1 batches of 1,000 new runs: median [\d,]+ runs/s", out)
     assert re.search(r"import_runs, 500 runs from a JSON Lines file: [\d,]+ runs/s", out)

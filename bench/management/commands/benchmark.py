@@ -1,6 +1,6 @@
 """Times Loupe over HTTP against a bare one-query Django page, interleaved, and prints ratios.
 
-    python manage.py benchmark [--repeat 20] [--ingest-batches 5] [--import-runs 20000]
+    python manage.py benchmark [--repeat 20] [--ingest-batches 5] [--import-runs 20000] [--inbox-tasks 1000,100000]
 
 Starts gunicorn (one sync worker, like a small production box) on a free loopback port against
 DATABASE_URL with LOUPE_BENCH=1 (the bare page and an X-Loupe-SQL header; config/settings.py),
@@ -9,7 +9,9 @@ each case, so both see the same machine load. Each line: median and p90 wall tim
 client, the ratio of the median to the bare page's median, and the SQL statements the server ran.
 Ingest: batches of 1,000 runs POSTed to /api/v1/ingest/runs, then the same runs again with a changed
 duration and metadata (updates), and `import_runs` in process on a generated JSON Lines file, the
-same twice (new runs, then updates); each prints runs per second. The runs copy the newest seeded runs in turn (their automations, outputs
+same twice (new runs, then updates); each prints runs per second. The Waiting inbox: pending human
+review tasks seeded to each --inbox-tasks size, the inbox and its nav count timed the same way,
+and on PostgreSQL the inbox query's plan (bench/inbox.py). The runs copy the newest seeded runs in turn (their automations, outputs
 and errors). Runs written by the benchmark keep the
 id prefix `run_bench_`. Seed first: `manage.py seed_runs --runs 1000000` (and `seed_reviews`).
 
@@ -36,6 +38,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey
 from backends import get_backend
+from bench import inbox
 from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from bench.inprocess import InProcessBenchmark
 from datasets.services import default_example_name
@@ -55,8 +58,12 @@ class Command(InProcessBenchmark):
         parser.add_argument("--in-process", action="store_true", help="The older in-process measurement.")
         parser.add_argument("--ingest-batches", type=int, default=5, help="Ingest API batches of 1,000 runs.")
         parser.add_argument("--import-runs", type=int, default=20_000, help="Runs for the import_runs timing.")
+        parser.add_argument("--inbox-tasks", default="1000,100000",
+                            help="Pending human review tasks to time the Waiting inbox at (comma-separated; "
+                                 "empty: skip). bench/inbox.py.")
 
-    def handle(self, *args, repeat: int, in_process: bool, ingest_batches: int, import_runs: int, **options):
+    def handle(self, *args, repeat: int, in_process: bool, ingest_batches: int, import_runs: int, inbox_tasks: str,
+               **options):
         if in_process or get_backend().name != "local":
             return super().handle(*args, repeat=repeat, **options)
         # The pages' run: the newest sampled run with an output to correct, as a reviewer meets
@@ -84,6 +91,9 @@ class Command(InProcessBenchmark):
                 self.stdout.write(f"gunicorn, 1 sync worker, {base}; {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
                                   f"{counts[0]:,} runs, {counts[1]:,} reviews; {repeat} rounds, interleaved")
                 self._pages(http, sample, repeat)
+                sizes = [int(n) for n in inbox_tasks.split(",") if n.strip()]
+                if sizes:
+                    inbox.measure(http, self._http_timed, self._http_line, sizes, repeat, self.stdout.write)
                 self._ingest(base, api_key, sample, ingest_batches)
         finally:
             gunicorn_stop(server)
