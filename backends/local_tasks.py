@@ -51,6 +51,10 @@ class LocalTasks:
     def pending_count(self) -> tuple[int, bool]:
         return pending_count(), False
 
+    def task_for_run(self, run_id: str) -> str | None:
+        pk = Task.objects.filter(run_id=run_id, status="pending").values_list("pk", flat=True).first()
+        return None if pk is None else str(pk)
+
     def get(self, task_id: str) -> TaskDetail:
         found = task_with_decisions(task_id)
         if found is None:

@@ -30,7 +30,7 @@ REASONS = {"/vendor/iban": "low_confidence", "/total": "low_confidence", "/vendo
 def clear() -> None:
     """Remove the tasks and runs an earlier measurement seeded."""
     with transaction.atomic():
-        Task.objects.filter(run_id__startswith=PREFIX).delete()
+        Task.objects.filter(run__id__startswith=PREFIX).delete()
         Run.objects.filter(id__startswith=PREFIX).delete()
 
 
@@ -38,7 +38,7 @@ def seed_pending(total: int) -> int:
     """Top the benchmark's pending tasks up to `total` (oldest first: older than any task a
     person opened, so the inbox's first page is theirs). Returns how many were written."""
     automation = automation_ensure(kind="workflow", slug="bench-paused", name="Bench: paused invoices")
-    have = Task.objects.filter(run_id__startswith=PREFIX).count()
+    have = Task.objects.filter(automation=automation).count()
     now = timezone.now() - timedelta(days=30)
     for start in range(have, total, BATCH):
         ids = range(start, min(total, start + BATCH))

@@ -221,6 +221,9 @@ class QueueRow:
         run = self.run
         chip = (f'<span class="chip chip-{escape(run.chip)}">{escape(self.chip_label)}</span>' if run.chip
                 else '<span class="muted">—</span>')
+        if run.status == "waiting":  # paused for a person (docs/human-review.md): its task, not a review
+            chip = (f'<a class="chip chip-waiting" href="/waiting/run/{escape(quote(run.pk, safe=""))}/" '
+                    'title="Paused until a person confirms its fields: open its task">Waiting for a person</a>')
         automation = f'<td class="nowrap mono small">{escape(run.automation.ref)}</td>' if self.show_automation else ""
         holder = f' <span class="claim claim-other" title="Being reviewed">{escape(self.holder)}</span>' if self.holder else ""
         preview = escape(run.output_preview)

@@ -60,6 +60,7 @@ urlpatterns = [
     path("backlog/", backlog.backlog, name="backlog"),
     path("waiting/", waiting.waiting, name="waiting"),
     path("waiting/count/", waiting.waiting_count, name="waiting_count"),
+    path("waiting/run/<str:run_id>/", waiting.task_of_run, name="waiting_run"),
     path("waiting/<str:task_id>/", waiting.task_page, name="waiting_task"),
     path("waiting/<str:task_id>/confirm/", waiting.task_confirm, name="waiting_confirm"),
     path("waiting/<str:task_id>/approve/", waiting.task_decide, {"decision": "approve"}, name="waiting_approve"),

@@ -10,7 +10,7 @@ the page (htmx) and says so above them."""
 import uuid
 from datetime import datetime
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -134,6 +134,16 @@ def _source_context(task: TaskDetail) -> dict:
     run = backend.run(task.run_id)
     return {"run": run, "input_files": _Previews(backend, run)(run.input_files), "input_tree": render_tree(run.input),
             "steps_reported": False, "rate_label": bp_to_percent(run.automation.sampling_rate_bp)}
+
+
+@require_GET
+@backend_errors
+def task_of_run(request: HttpRequest, run_id: str) -> HttpResponse:
+    """A paused run's task (the queue's and the pane's "Waiting for a person" link)."""
+    task_id = task_source().task_for_run(run_id)
+    if task_id is None:
+        raise Http404("This run has no pending human review task.")
+    return redirect(reverse("waiting_task", args=[task_id]))
 
 
 @require_GET

@@ -54,6 +54,14 @@ class EigenpalTasks:
         page = self.pending(automation_id=None, cursor=None, limit=COUNT_PAGE)
         return len(page.rows), page.next_cursor is not None
 
+    def task_for_run(self, run_id: str) -> str | None:
+        """The pending task of a paused run: its `execution.humanReview` (present only while the
+        task is pending), one call."""
+        data = self.upstream.json("GET", f"/runs/{seg(run_id)}", params={"expand": "execution"}) or {}
+        summary = (data.get("execution") or {}).get("humanReview") if isinstance(data, dict) else None
+        task_id = summary.get("taskId") if isinstance(summary, dict) else None
+        return str(task_id) if task_id else None
+
     def get(self, task_id: str) -> TaskDetail:
         data = self.upstream.json("GET", f"/human-reviews/{seg(task_id)}") or {}
         return self._task(data)

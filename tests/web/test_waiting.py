@@ -107,3 +107,11 @@ def test_a_viewer_sees_the_task_but_cannot_decide(client, viewer, task):
     page = client.get(f"/waiting/{task.pk}/").content.decode()
     assert "readonly" in page and 'id="hr-approve"' not in page
     assert client.post(f"/waiting/{task.pk}/approve/", {"version": 1}).status_code == 403
+
+
+def test_a_paused_run_links_to_its_task_from_the_queue_and_the_pane(reviewer_client, task):
+    queue = reviewer_client.get(f"/queue/?automation={task.automation.ref}&scope=all&chip=all").content.decode()
+    assert f'href="/waiting/run/{task.run_id}/"' in queue
+    assert 'id="run-waiting"' in reviewer_client.get(f"/runs/{task.run_id}/").content.decode()
+    assert reviewer_client.get(f"/waiting/run/{task.run_id}/")["Location"] == f"/waiting/{task.pk}/"
+    assert reviewer_client.get("/waiting/run/run_nope/").status_code == 404

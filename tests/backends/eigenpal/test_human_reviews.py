@@ -119,3 +119,15 @@ def test_an_upstream_503_keeps_the_fields_on_the_page_and_says_so(task, reviewer
     plain = _confirm(reviewer_client, task, "/vendor/iban", "DE33-typed", 1, headers={})
     assert plain.status_code == 502 and "DE33-typed" in plain.content.decode()
     assert Task.objects.get(pk=task.pk).version == 1
+
+
+def test_a_paused_run_shows_as_waiting_in_the_queue_and_pane_and_links_its_task(task, reviewer_client):
+    queue = reviewer_client.get("/queue/?automation=workflows.invoices&scope=all&chip=all").content.decode()
+    row = re.search(rf'<tr data-run="{task.run_id}".*?</tr>', queue, re.S).group(0)
+    assert "status-waiting" in row and "Waiting for a person" in row and "chip-unreviewed" not in row
+    pane = reviewer_client.get(f"/runs/{task.run_id}/").content.decode()
+    assert 'id="run-waiting"' in pane and 'id="run-chip"' not in pane
+    # The link finds the task through the run's execution.humanReview, upstream.
+    assert reviewer_client.get(f"/waiting/run/{task.run_id}/")["Location"] == f"/waiting/{task.pk}/"
+    Task.objects.filter(pk=task.pk).update(status="approved")
+    assert reviewer_client.get(f"/waiting/run/{task.run_id}/").status_code == 404
