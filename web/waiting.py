@@ -29,6 +29,7 @@ from web.backend_errors import backend_errors, backend_unavailable
 from web.jsontree import render_tree
 from web.panes import _Previews
 from web.queue_list import ago
+from web.waiting_rows import inbox_row
 
 DECIDERS = (REVIEWER, LEAD, OPS)
 PAGE = 50
@@ -56,8 +57,10 @@ def waiting(request: HttpRequest) -> HttpResponse:
     source = task_source()
     page = source.pending(automation_id=automation_id, cursor=request.GET.get("after") or None, limit=PAGE)
     holders = claim_holders([t.run_id for t in page.rows], now) if page.rows else {}
-    rows = [{"task": t, "age": ago(t.created_at, now) if t.created_at else "", "holder": holders.get(t.run_id),
-             "deadline_state": _deadline_state(t.deadline_at, t.warning_minutes, now)} for t in page.rows]
+    url = reverse("waiting")
+    rows = [inbox_row(t, waiting_url=url, age=ago(t.created_at, now) if t.created_at else "",
+                      holder=holders.get(t.run_id), state=_deadline_state(t.deadline_at, t.warning_minutes, now))
+            for t in page.rows]
     automations = {t.automation_id: t.automation_name for t in page.rows}
     return render(request, "humanreview/waiting.html", {
         "nav": "waiting", "rows": rows, "automation_id": automation_id, "source": source.name,
