@@ -64,7 +64,7 @@ class EigenpalTasks:
 
     def get(self, task_id: str) -> TaskDetail:
         data = self.upstream.json("GET", f"/human-reviews/{seg(task_id)}") or {}
-        return self._task(data)
+        return _named(self._task(data))
 
     @staticmethod
     def _task(data: dict) -> TaskDetail:
@@ -84,8 +84,9 @@ class EigenpalTasks:
             raise TaskRefused([(exc.field, exc.message)], status=exc.status or 400) from None
         task = self._task(data)
         AuditEvent.objects.create(run_id=task.run_id, user=user if getattr(user, "pk", None) else None,
-                                  action=f"human_review.{'confirm' if action == 'fields' else action}", changes={"taskId": task.id, **changes})
-        return task
+                                  action=f"human_review.{'confirm' if action == 'fields' else action}",
+                                  changes={"taskId": task.id, "version": task.version, **changes})
+        return _named(task)
 
     def confirm(self, task_id: str, *, user, path: str, typed: str, version: int, key: str | None) -> TaskDetail:
         current = self.get(task_id)
@@ -105,3 +106,16 @@ class EigenpalTasks:
     def reject(self, task_id: str, *, user, version: int, reason: str, key: str | None) -> TaskDetail:
         body = {"expectedVersion": version, "idempotencyKey": key or uuid.uuid4().hex, "reason": reason}
         return self._write(task_id, "POST", "reject", body, user=user, idempotent=True, changes={"reason": reason})
+
+
+def _named(task: TaskDetail) -> TaskDetail:
+    """The people behind the decisions made through this Loupe: the upstream names Loupe's key
+    user, the audit the person (matched by path and the version the write produced, so a later
+    decision made elsewhere keeps the upstream's name). One local query."""
+    events = (AuditEvent.objects.filter(run_id=task.run_id, action="human_review.confirm").select_related("user")
+              .order_by("id"))
+    people = {(e.changes.get("path"), e.changes.get("version")): e.user.get_username() for e in events
+              if e.user is not None and isinstance(e.changes, dict) and e.changes.get("taskId") == task.id}
+    for decision in task.decisions:
+        decision.confirmed_by = people.get((decision.path, decision.version), decision.confirmed_by)
+    return task

@@ -62,7 +62,7 @@ def test_confirm_writes_upstream_and_the_audit_names_the_reviewer(task, reviewer
     answer = _confirm(reviewer_client, task, "/vendor/iban", "DE00", 1)
     html = answer.content.decode()
     assert answer.status_code == 200 and answer["X-Loupe-Status"] == "200"
-    assert "1 required field left" in html and "✓ confirmed by loupe-proxy" in html
+    assert "1 required field left" in html and "✓ confirmed by rita" in html
     task.refresh_from_db()
     assert (task.version, task.draft_data["vendor"]["iban"]) == (2, "DE00")
     event = AuditEvent.objects.get(run_id=task.run_id)
