@@ -58,7 +58,7 @@ class LocalTasks:
         return TaskPage(rows=[_row(t) for t in tasks], next_cursor=encode_cursor(tasks[-1]) if more else None)
 
     def pending_count(self) -> tuple[int, bool]:
-        return pending_count(), False
+        return pending_count()
 
     def task_for_run(self, run_id: str) -> str | None:
         pk = Task.objects.filter(run_id=run_id, status="pending").values_list("pk", flat=True).first()

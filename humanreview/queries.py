@@ -67,8 +67,11 @@ def task_with_decisions(task_id) -> tuple[Task, list[Decision]] | None:
     return task, list(Decision.objects.filter(task=task).select_related("confirmed_by").order_by("id"))
 
 
-def pending_count() -> int:
-    return Task.objects.filter(status=TaskStatus.PENDING).count()
+def pending_count(cap: int = 999) -> tuple[int, bool]:
+    """(pending tasks up to `cap`, whether there are more): a count that stops after `cap + 1`
+    entries of the index hr_task_inbox, so the nav item costs the same at 100,000 tasks."""
+    count = Task.objects.filter(status=TaskStatus.PENDING)[: cap + 1].count()
+    return min(count, cap), count > cap
 
 
 def backlog(now=None) -> dict:

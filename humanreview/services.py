@@ -52,12 +52,6 @@ def _invalid(field_name: str, message: str, code: str = "invalid_value") -> Task
 # --- opening tasks ---------------------------------------------------------------------------
 
 
-def policy_for(automation_id: int) -> ReviewPolicy:
-    """The automation's policy, or the defaults (unsaved) when ops set none."""
-    return ReviewPolicy.objects.filter(automation_id=automation_id).first() or ReviewPolicy(
-        automation_id=automation_id)
-
-
 def tasks_open(records: list[RunRecord], *, now=None) -> list[Task]:
     """Open a task for each recorded run that paused with a `humanReview` and has none yet
     (re-recording a run never opens a second task). Called by datasets.loop inside the

@@ -26,7 +26,7 @@ from review.jsondiff import EditError, coerce
 from review.models import AuditEvent
 from runs.pausing import resolve_pointer
 
-COUNT_PAGE = 100
+COUNT_PAGE = 100  # the nav count reads "100+" past one page
 
 
 class EigenpalTasks:

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from humanreview.models import Task
 from humanreview.services import task_confirm_field
 from runs.models import Run
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import login, screenshot
 from tests.browser.test_human_review import _paused_with_pdf
 from tests.browser.test_proxy_flow import proxy_loupe  # noqa: F401 (the fixture)
 from tests.factories import make_automation
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("proxy_loupe", ["reviews"], indirect=True)
-def test_proxy_inbox_task_confirm_and_approve(browser, proxy_loupe, transactional_db, django_user_model):
+def test_proxy_inbox_task_confirm_and_approve(browser, proxy_loupe, transactional_db, django_user_model):  # noqa: F811
     url, db, _ = proxy_loupe
     automation = make_automation(name="Invoice extraction")
     tasks = [_paused_with_pdf(automation, n) for n in range(3)]
@@ -29,10 +29,7 @@ def test_proxy_inbox_task_confirm_and_approve(browser, proxy_loupe, transactiona
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
-        page.goto("/accounts/login/")
-        page.get_by_label("Username").fill("pia")
-        page.get_by_label("Password").fill("proxy-pass")
-        page.get_by_role("button", name="Sign in").click()
+        login(page, "pia", "proxy-pass")
         page.goto("/waiting/")
         expect(page.locator("#proxy-note")).to_be_visible()
         expect(page.locator("#nav-waiting .nav-count")).to_have_text("3")

@@ -115,3 +115,21 @@ def test_a_paused_run_links_to_its_task_from_the_queue_and_the_pane(reviewer_cli
     assert 'id="run-waiting"' in reviewer_client.get(f"/runs/{task.run_id}/").content.decode()
     assert reviewer_client.get(f"/waiting/run/{task.run_id}/")["Location"] == f"/waiting/{task.pk}/"
     assert reviewer_client.get("/waiting/run/run_nope/").status_code == 404
+
+
+def test_inbox_rows_escape_what_the_automation_sent(reviewer_client):
+    automation = make_automation("workflows.esc", name='<img src=x onerror="alert(1)">')
+    make_paused_run(automation, sourceLabel="<script>alert(2)</script>")
+    page = reviewer_client.get("/waiting/").content.decode()
+    assert "<script>alert(2)" not in page and "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+    assert '<img src=x onerror="alert(1)">' not in page and "&lt;img src=x" in page
+
+
+def test_the_nav_count_stops_counting_past_its_cap(reviewer_client, automation, monkeypatch):
+    from humanreview import queries
+
+    for _ in range(3):
+        make_paused_run(automation)
+    assert queries.pending_count(cap=2) == (2, True) and queries.pending_count(cap=3) == (3, False)
+    monkeypatch.setattr(queries.pending_count, "__defaults__", (2,))
+    assert ">2+<" in reviewer_client.get("/waiting/count/").content.decode()

@@ -13,19 +13,13 @@ from humanreview.services import task_confirm_field
 from review.models import AuditEvent
 from runs.models import Run
 from tests.factories import make_automation, make_paused_run
-from tests.proxy import Faults, install_backend, proxy_settings
+from tests.proxy import Faults, install_backend
 
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def upstream(transactional_db, live_server, settings) -> str:
-    proxy_settings(settings, live_server.url, "reviews")
-    return live_server.url
-
-
-@pytest.fixture
-def task(upstream):
+def task(reviews_proxy):
     return Task.objects.get(run=make_paused_run(make_automation("workflows.invoices", name="Invoices")))
 
 
@@ -34,7 +28,7 @@ def _confirm(client, task, path, value, version, key="k1", headers=HX):
                                                        "key": key}, headers=headers)
 
 
-def test_the_inbox_lists_the_upstream_tasks_oldest_first_in_one_call(upstream, reviewer_client):
+def test_the_inbox_lists_the_upstream_tasks_oldest_first_in_one_call(reviews_proxy, reviewer_client):
     automation = make_automation("workflows.invoices", name="Invoices")
     first, second = (Task.objects.get(run=make_paused_run(automation)) for _ in range(2))
     reviewer_client.get("/waiting/")  # the generation probe and the automations list, once a process
