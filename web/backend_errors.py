@@ -10,7 +10,8 @@ from backends.base import BackendError, ChangeRefused, NotFound, StorageFull
 
 # What a reviewer typed, shown as editable boxes on the retry page (the rest rides along hidden).
 _TYPED = {"body": "Note", "value": "Correction", "example_name": "Example name", "name": "Name",
-          "new_name": "New name", "raw": "Expected output (JSON)", "expected_name": "Save as"}
+          "new_name": "New name", "raw": "Expected output (JSON)", "expected_name": "Save as",
+          "reason": "Reason"}
 
 
 def _shown(name: str) -> tuple[str, str]:

@@ -4,6 +4,7 @@ reviews generation. The upstream's 409 and its faults keep what the reviewer typ
 
 import re
 
+import httpx
 import pytest
 
 from backends.eigenpal import EigenpalBackend
@@ -125,3 +126,19 @@ def test_a_paused_run_shows_as_waiting_in_the_queue_and_pane_and_links_its_task(
     assert reviewer_client.get(f"/waiting/run/{task.run_id}/")["Location"] == f"/waiting/{task.pk}/"
     Task.objects.filter(pk=task.pk).update(status="approved")
     assert reviewer_client.get(f"/waiting/run/{task.run_id}/").status_code == 404
+
+
+@pytest.mark.parametrize("fault", [502, httpx.ReadTimeout])
+def test_a_reject_that_meets_a_fault_keeps_the_reason_on_the_page(task, reviewer_client, fault):
+    faults = Faults("reviews").fail("POST", "/reject", fault, always=True)
+    install_backend(EigenpalBackend(transport=faults, sleep=lambda _: None))
+    answer = reviewer_client.post(f"/waiting/{task.pk}/reject/", {"version": 1, "reason": "Wrong vendor",
+                                                                "key": "r1"}, headers=HX)
+    html = answer.content.decode()
+    assert answer["HX-Retarget"] == "#hr-fault" and "Not saved" in html  # the reason stays in its textarea
+    assert ("HTTP 502" in html) if fault == 502 else ("did not answer" in html and "may or may not" in html)
+    assert Task.objects.get(pk=task.pk).status == "pending"
+    plain = reviewer_client.post(f"/waiting/{task.pk}/reject/", {"version": 1, "reason": "Wrong vendor",
+                                                               "key": "r1"})
+    assert plain.status_code == 502 and re.search(r"<label[^>]*>Reason</label>\s*<textarea[^>]*>Wrong vendor<",
+                                                  plain.content.decode())
