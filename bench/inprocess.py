@@ -84,6 +84,7 @@ class InProcessBenchmark(BaseCommand):
                        f"/queue/?automation={ref}&disagreement=evaluator_passed_human_failed&scope=all")]
         if run is not None:
             cases.append(("review pane", f"/runs/{run.pk}/"))
+        cases += self._waiting_cases()
         header = f"{'page':<48} {'median':>9} {'p90':>9} {'SQL':>4}"
         if self.proxy:
             header += f" {'calls':>5} {'upstream':>9} {'overhead':>9}"
@@ -94,6 +95,16 @@ class InProcessBenchmark(BaseCommand):
                 self._measure(client, label, url, headers, repeat)
             if run is not None:
                 self._measure_save(client, run.pk, repeat)
+
+    @staticmethod
+    def _waiting_cases() -> list[tuple[str, str]]:
+        """The Waiting inbox, its nav count and the oldest task's page (docs/human-review.md), in
+        proxy mode over the upstream's /v1/human-reviews."""
+        from backends.local_tasks import task_source
+
+        oldest = task_source().pending(automation_id=None, cursor=None, limit=1).rows
+        return [("waiting inbox", "/waiting/"), ("waiting nav count", "/waiting/count/"),
+                *([("task page (oldest pending task)", f"/waiting/{oldest[0].id}/")] if oldest else [])]
 
     def _measure(self, client, label, url, headers, repeat):
         client.get(url, headers=headers)  # warm caches and connections
