@@ -26,6 +26,7 @@ from dsreview.models import (
     RequestStatus,
 )
 from dsreview.queries import canonical_sha256, current_expected_files, input_drift, stored_sha256
+from dsreview.request_events import request_change_summary, request_state
 from runs.files import BadFileName, files_delete_on_commit, guess_content_type, safe_relative_path, store_file
 
 MAX_EXAMPLES = 5000
@@ -299,7 +300,7 @@ def review_update(*, review: DatasetReview, user, changes: dict) -> DatasetRevie
         if review.status in FROZEN and not reopening and any(
                 key != "status" or value != review.status for key, value in changes.items()):
             raise RequestFrozen(f"The request is {review.status}; reopen it (status open) before changing it.")
-        fields = []
+        fields, before = [], request_state(review)
         if new_status is not UNSET and new_status != review.status:
             review.status = new_status
             review.closed_at = timezone.now() if new_status in FROZEN else None
@@ -322,9 +323,12 @@ def review_update(*, review: DatasetReview, user, changes: dict) -> DatasetRevie
         if fields:
             review.updated_at = timezone.now()
             review.save(update_fields=[*fields, "updated_at"])
-        if reopening:
+        summary = request_change_summary(before, review)
+        if summary:  # the timeline's record of the change (dsreview.request_events)
             DatasetReviewEvent.objects.create(review=review, actor=user if getattr(user, "pk", None) else None,
-                                              action=EventAction.REOPENED, diff_summary={"status": "open"})
+                                              action=EventAction.REOPENED if reopening else EventAction.EDITED,
+                                              diff_summary={**summary, **({"status": "open"} if reopening else {})},
+                                              created_at=review.updated_at)
     return review
 
 
