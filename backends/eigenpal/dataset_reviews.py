@@ -25,7 +25,7 @@ from backends.eigenpal.client import file_path, seg
 from runs.models import Automation
 
 SEP = "~"  # never in the upstream's ids (UUIDs, numbers); unreserved in URLs
-EXAMPLE_PAGE = 200
+EXAMPLE_PAGE = 100  # the largest page the examples route gives
 
 
 class EigenpalDatasetReviews(DatasetReviewSource):
