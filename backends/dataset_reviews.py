@@ -143,7 +143,6 @@ class ReviewEvent:
     actor: str | None = None  # a user name where the source knows it, else the user id
     diff_summary: dict = field(default_factory=dict)
     created_at: datetime | None = None
-    created_at_wire: str = ""
     example_name: str | None = None  # for request-level timelines
 
     @classmethod
@@ -152,8 +151,7 @@ class ReviewEvent:
         return cls(id=str(data.get("id")), action=data.get("action") or "",
                    item_id=str(data["itemId"]) if data.get("itemId") is not None else None,
                    actor=data.get("actorUserId"), diff_summary=summary if isinstance(summary, dict) else {},
-                   created_at=parse_time(data.get("createdAt")), created_at_wire=data.get("createdAt") or "",
-                   **extra)
+                   created_at=parse_time(data.get("createdAt")), **extra)
 
 
 @dataclass
