@@ -13,6 +13,7 @@ from datasets.services import example_file_store
 from demo.files import pdf_document
 from dsreview.services import review_create
 from tests.browser.conftest import SCREENSHOTS, login
+from tests.browser.test_dataset_reviews import small_page  # noqa: F401 (the 1280x720 page fixture)
 from tests.dsreview.helpers import make_examples
 from tests.factories import make_automation
 from tests.proxy import Faults, install_backend, proxy_settings
@@ -29,16 +30,7 @@ def proxied(live_server, settings, transactional_db):
     backends.reset_backend()
 
 
-@pytest.fixture
-def small_page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=live_server.url)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def test_a_reviewer_works_an_item_over_the_upstream(small_page, proxied):
+def test_a_reviewer_works_an_item_over_the_upstream(small_page, proxied):  # noqa: F811 (the fixture)
     page = small_page
     lead = User.objects.create_user("leo", password="pw-leo")
     lead.groups.add(Group.objects.get_or_create(name="lead")[0])

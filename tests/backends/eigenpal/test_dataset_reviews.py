@@ -14,15 +14,9 @@ from dsreview.models import DatasetReview, DatasetReviewEvent
 from dsreview.services import item_update, review_create
 from tests.dsreview.helpers import make_examples
 from tests.factories import make_automation
-from tests.proxy import Faults, install_backend, proxy_settings
+from tests.proxy import Faults, install_backend
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def reviews_proxy(transactional_db, live_server, settings) -> str:
-    proxy_settings(settings, live_server.url, "reviews")
-    return live_server.url
 
 
 @pytest.fixture

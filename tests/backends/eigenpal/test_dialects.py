@@ -26,12 +26,6 @@ from tests.web.conftest import pane_version
 
 
 @pytest.fixture
-def reviews_proxy(transactional_db, live_server, settings) -> str:
-    proxy_settings(settings, live_server.url, "reviews")
-    return live_server.url
-
-
-@pytest.fixture
 def run(transactional_db):
     return make_run(make_automation())
 
