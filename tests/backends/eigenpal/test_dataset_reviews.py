@@ -158,3 +158,15 @@ def test_status_changes_go_upstream_and_show_on_the_timeline_apply_is_not_offere
     assert "request changed" in html and "<strong>closed</strong>" in html
     assert "Apply approved edits" not in html and "apply the outcome there" in html
     assert DatasetReviewEvent.objects.filter(review=review, item=None, action="edited").exists()
+
+
+def test_upstream_calls_per_page_are_fixed(reviews_proxy, reviewer_client, review):
+    """docs/proxy.md#dataset-review-requests: the inbox 1, a request 2, an item 2 plus one per
+    previewed input file (the automation list cached after the first page)."""
+    item = review.items.get(example_name="ex-0")
+    reviewer_client.get("/dataset-reviews/")
+    for url, calls in (("/dataset-reviews/", 1), (f"/dataset-reviews/{_key(review)}/", 2),
+                       (f"/dataset-reviews/{_key(review)}/items/{item.pk}/", 3)):
+        with metered() as meter:
+            assert reviewer_client.get(url).status_code == 200
+        assert meter.calls == calls, (url, meter.requests)
