@@ -20,6 +20,7 @@ from backends.dataset_reviews import (
 from backends.local import _download
 from datasets.models import Example, ExampleFile, ExampleFolder
 from dsreview import services
+from dsreview.apply import review_apply
 from dsreview.models import DatasetReview, DatasetReviewEvent, DatasetReviewFile, DatasetReviewItem, RequestStatus
 from dsreview.queries import GONE, failed_example_names, input_drift, item_drifted, progress_for
 from dsreview.wire import event_to_dict, item_to_dict, request_to_dict
@@ -208,7 +209,7 @@ class LocalDatasetReviews(DatasetReviewSource):
 
     def apply(self, *, review: ReviewRequest, user, delete_removed: bool) -> ApplyOutcome:
         with _errors():
-            result = services.review_apply(review=self._model(review.key), user=user, delete_removed=delete_removed)
+            result = review_apply(review=self._model(review.key), user=user, delete_removed=delete_removed)
         return ApplyOutcome(replaced=result.replaced, deleted=result.deleted,
                             needs_confirmation=result.needs_confirmation, skipped=result.skipped)
 
