@@ -4,7 +4,7 @@ fields, status: docs/dataset-reviews.md#the-timeline). The wire's event actions 
 an `edited` event without an item (a reopen stays `reopened`); its diffSummary names the wire
 fields that changed, with their values before and after."""
 
-from dsreview.models import DatasetReview
+from dsreview.models import DatasetReview, DatasetReviewEvent, EventAction
 
 # Model field -> wire field, in the order the timeline lists them.
 WIRE_FIELDS = {"status": "status", "title": "title", "instructions": "instructions",
@@ -31,3 +31,13 @@ def request_change_summary(before: dict, review: DatasetReview) -> dict | None:
     return {"changed": [WIRE_FIELDS[f] for f in changed],
             "from": {WIRE_FIELDS[f]: _shown(before[f]) for f in changed},
             "to": {WIRE_FIELDS[f]: _shown(after[f]) for f in changed}}
+
+
+def request_change_record(review: DatasetReview, before: dict, *, user, reopening: bool) -> None:
+    """The event for a change made (in the caller's transaction); nothing when nothing changed."""
+    summary = request_change_summary(before, review)
+    if summary:
+        DatasetReviewEvent.objects.create(review=review, actor=user if getattr(user, "pk", None) else None,
+                                          action=EventAction.REOPENED if reopening else EventAction.EDITED,
+                                          diff_summary={**summary, **({"status": "open"} if reopening else {})},
+                                          created_at=review.updated_at)

@@ -24,7 +24,7 @@ from dsreview.models import (
     RequestStatus,
 )
 from dsreview.queries import canonical_sha256, current_expected_files, stored_sha256
-from dsreview.request_events import request_change_summary, request_state
+from dsreview.request_events import request_change_record, request_state
 from dsreview.validation import (
     CREATE_STATUSES,
     TITLE_MAX,
@@ -208,12 +208,7 @@ def review_update(*, review: DatasetReview, user, changes: dict) -> DatasetRevie
         if fields:
             review.updated_at = timezone.now()
             review.save(update_fields=[*fields, "updated_at"])
-        summary = request_change_summary(before, review)
-        if summary:  # the timeline's record of the change (dsreview.request_events)
-            DatasetReviewEvent.objects.create(review=review, actor=user if getattr(user, "pk", None) else None,
-                                              action=EventAction.REOPENED if reopening else EventAction.EDITED,
-                                              diff_summary={**summary, **({"status": "open"} if reopening else {})},
-                                              created_at=review.updated_at)
+        request_change_record(review, before, user=user, reopening=reopening)
     return review
 
 

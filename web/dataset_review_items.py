@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import LEAD, REVIEWER, has_role
-from backends.base import BackendError, ChangeRefused, StorageFull
+from backends.base import BackendError, ChangeRefused, NotFound, StorageFull
 from backends.dataset_review_sources import source
-from backends.dataset_reviews import ItemConflict, ReviewItem, ReviewRequest, parse_time, read_head
+from backends.dataset_reviews import DatasetReviewSource, ItemConflict, ReviewItem, ReviewRequest, parse_time, read_head
 from dsreview import paths, staging
 from review.jsondiff import EditError, resolve
 from review.workbench import EditErrors, apply_op, apply_typed, raw_text, typed_values
@@ -50,8 +50,8 @@ class Kept:
         self.upload_form, self.staged, self.error = upload_form, staged, error
 
 
-def _context(request: HttpRequest, review: ReviewRequest, item: ReviewItem, kept: Kept | None = None) -> dict:
-    src, kept = source(), kept or Kept()
+def _context(request: HttpRequest, src: DatasetReviewSource, review: ReviewRequest, item: ReviewItem, kept: Kept | None = None) -> dict:
+    kept = kept or Kept()
     writable = review.items_writable and has_role(request.user, *WRITE_ROLES)
     rows = _decision_rows(review, item)
     files = [{**f, "decision": item.file_decisions.get(f["path"])} for f in item.expected_files]
@@ -73,8 +73,9 @@ def _context(request: HttpRequest, review: ReviewRequest, item: ReviewItem, kept
 @require_GET
 @backend_errors
 def item_detail(request: HttpRequest, pk: str, item_pk: str) -> HttpResponse:
-    review, item = source().request_and_item(pk, item_pk)
-    return render(request, "dsreview/item.html", _context(request, review, item))
+    src = source()
+    review, item = src.request_and_item(pk, item_pk)
+    return render(request, "dsreview/item.html", _context(request, src, review, item))
 
 
 def _body(request: HttpRequest, item: ReviewItem, typed: dict) -> dict:
@@ -111,34 +112,36 @@ def item_act(request: HttpRequest, pk: str, item_pk: str) -> HttpResponse:
         body = _body(request, item, typed)
         src.item_act(review=review, item=item, user=request.user, body=body)
     except EditErrors as exc:
-        return _again(request, review, item, Kept(typed=exc.typed, errors=exc.errors, comment=comment), 400)
+        return _again(request, src, review, item, Kept(typed=exc.typed, errors=exc.errors, comment=comment), 400)
     except ItemConflict as exc:
-        return _conflict(request, review, exc.current, Kept(typed=_own_changes(request, typed), comment=comment))
+        return _conflict(request, src, review, exc.current, Kept(typed=_own_changes(request, typed), comment=comment))
     except (EditError, BackendError) as exc:
-        return _again(request, review, item, Kept(typed=typed, comment=comment, error=str(exc)), _status(exc))
+        return _again(request, src, review, item, Kept(typed=typed, comment=comment, error=str(exc)), _status(exc))
     return redirect(_next_url(src, review, item, body["action"]))
 
 
 def _status(exc: Exception) -> int:
     if isinstance(exc, (EditError, ChangeRefused)):
         return 409 if getattr(exc, "status", None) == 409 else 400
+    if isinstance(exc, NotFound):
+        return 404
     return 507 if isinstance(exc, StorageFull) else 502
 
 
-def _again(request: HttpRequest, review: ReviewRequest, item: ReviewItem, kept: Kept, status: int) -> HttpResponse:
+def _again(request: HttpRequest, src: DatasetReviewSource, review: ReviewRequest, item: ReviewItem, kept: Kept, status: int) -> HttpResponse:
     if kept.error:
         messages.error(request, kept.error)
-    return render(request, "dsreview/item.html", _context(request, review, item, kept), status=status)
+    return render(request, "dsreview/item.html", _context(request, src, review, item, kept), status=status)
 
 
-def _conflict(request: HttpRequest, review: ReviewRequest, current: ReviewItem, kept: Kept) -> HttpResponse:
+def _conflict(request: HttpRequest, src: DatasetReviewSource, review: ReviewRequest, current: ReviewItem, kept: Kept) -> HttpResponse:
     """409: the item as it is now, the events since the version the reviewer saw, what they typed.
     Only what the reviewer changed is kept over the new version: a field left as it was shows the
     value someone else saved, and sending the form again does not undo it."""
     seen = parse_time(request.POST.get("expected_updated_at"))
-    kept.conflict = [e for e in source().events(review, item_id=current.id)
+    kept.conflict = [e for e in src.events(review, item_id=current.id)
                      if seen is None or (e.created_at and e.created_at > seen)]
-    return render(request, "dsreview/item.html", _context(request, review, current, kept), status=409)
+    return render(request, "dsreview/item.html", _context(request, src, review, current, kept), status=409)
 
 
 def _own_changes(request: HttpRequest, typed: dict) -> dict:
@@ -188,7 +191,7 @@ def item_upload(request: HttpRequest, pk: str, item_pk: str) -> HttpResponse:
     form = CorrectedFileForm(request.POST, request.FILES, has_staged=kept_file is not None)
     kept = Kept(typed=typed, comment=comment, upload_form=form, staged=kept_file)
     if not form.is_valid():
-        return _again(request, review, item, kept, 400)
+        return _again(request, src, review, item, kept, 400)
     upload = form.cleaned_data["upload"]
     if upload is not None:
         content, name, content_type = upload.read(), upload.name, upload.content_type or ""
@@ -208,11 +211,11 @@ def item_upload(request: HttpRequest, pk: str, item_pk: str) -> HttpResponse:
                                                       "upload_new_path": request.POST.get("upload_new_path")})
         if isinstance(exc, ItemConflict):
             kept.typed = _own_changes(request, typed)
-            return _conflict(request, review, exc.current, kept)
+            return _conflict(request, src, review, exc.current, kept)
         kept.error = (str(exc) if not isinstance(exc, StorageFull) else
                       "The file store is full: the corrected file was not saved. Try again once an admin has freed "
                       "space; what you typed is kept.")
-        return _again(request, review, item, kept, _status(exc))
+        return _again(request, src, review, item, kept, _status(exc))
     staging.discard(kept_file)
     messages.success(request, f"Saved the corrected file {form.cleaned_data['file_path'] or form.cleaned_data['new_path']}.")
     return redirect(reverse("dsreview_item", args=[review.key, item.id]) + "#dsr-files")
