@@ -128,7 +128,8 @@ def _status(exc: Exception) -> int:
     return 507 if isinstance(exc, StorageFull) else 502
 
 
-def _again(request: HttpRequest, src: DatasetReviewSource, review: ReviewRequest, item: ReviewItem, kept: Kept, status: int) -> HttpResponse:
+def _again(request: HttpRequest, src: DatasetReviewSource, review: ReviewRequest, item: ReviewItem, kept: Kept,
+           status: int) -> HttpResponse:
     if kept.error:
         messages.error(request, kept.error)
     return render(request, "dsreview/item.html", _context(request, src, review, item, kept), status=status)
