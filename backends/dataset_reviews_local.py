@@ -23,9 +23,12 @@ from dsreview import services
 from dsreview.apply import review_apply
 from dsreview.models import DatasetReview, DatasetReviewEvent, DatasetReviewFile, DatasetReviewItem, RequestStatus
 from dsreview.queries import GONE, failed_example_names, input_drift, item_drifted, progress_for
-from dsreview.wire import event_to_dict, item_to_dict, request_to_dict
+from dsreview.wire import event_to_dict, iso, item_to_dict, request_to_dict
 from runs.files import StorageFull as DiskFull
 from runs.ids import small_int
+
+LIST_FIELDS = ("id", "review_id", "example_id", "example_name", "position", "status", "note", "updated_at",
+               "applied_at")
 
 
 @contextmanager
@@ -107,8 +110,13 @@ class LocalDatasetReviews(DatasetReviewSource):
         return request_value(review, progress_for([review.pk])[review.pk])
 
     def items(self, review: ReviewRequest) -> list[ReviewItem]:
-        """Every item in request order; input drift is not computed here (the item page does)."""
-        return [item_value(item, False) for item in DatasetReviewItem.objects.filter(review_id=_pk(review.key))]
+        """Every item in request order, as list rows: without the documents (a request of 1,000
+        items would read every snapshot) and without input drift (the item page has both)."""
+        rows = DatasetReviewItem.objects.filter(review_id=_pk(review.key)).only(*LIST_FIELDS)
+        return [ReviewItem(id=str(row.pk), review_id=str(row.review_id), example_name=row.example_name,
+                           status=row.status, updated_at_wire=iso(row.updated_at), updated_at=row.updated_at,
+                           note=row.note, applied_at=row.applied_at, position=row.position,
+                           example_id=str(row.example_id) if row.example_id else None) for row in rows]
 
     def _item_row(self, key, item_id) -> DatasetReviewItem:
         row = (DatasetReviewItem.objects.select_related("review__automation", "example", "updated_by")

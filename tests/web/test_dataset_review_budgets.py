@@ -39,3 +39,15 @@ def test_the_inbox_request_and_item_pages_do_not_grow(client, reviewer, lead, au
         assert client.get(f"/dataset-reviews/{review.pk}/").status_code == 200
     with django_assert_num_queries(ITEM_QUERIES):
         assert client.get(f"/dataset-reviews/{review.pk}/items/{item.pk}/").status_code == 200
+
+
+def test_a_large_request_shows_its_items_a_hundred_at_a_time(client, reviewer, lead, automation):
+    make_examples(automation, 105, files=False)
+    review = review_create(automation=automation, user=lead, title="Many", status="open",
+                           example_names=[f"ex-{n}" for n in range(105)])
+    client.force_login(reviewer)
+    first = client.get(f"/dataset-reviews/{review.pk}/").content.decode()
+    assert first.count('class="mono" href="/dataset-reviews/') == 100 and "Items 1–100 of 105" in first
+    assert 'href="?page=2"' in first
+    second = client.get(f"/dataset-reviews/{review.pk}/?page=2").content.decode()
+    assert second.count('class="mono" href="/dataset-reviews/') == 5 and ">ex-104<" in second
