@@ -85,6 +85,7 @@ class InProcessBenchmark(BaseCommand):
         if run is not None:
             cases.append(("review pane", f"/runs/{run.pk}/"))
         cases += self._waiting_cases()
+        cases += _dataset_review_cases()
         header = f"{'page':<48} {'median':>9} {'p90':>9} {'SQL':>4}"
         if self.proxy:
             header += f" {'calls':>5} {'upstream':>9} {'overhead':>9}"
@@ -144,3 +145,20 @@ class InProcessBenchmark(BaseCommand):
             overhead = statistics.median(s[0] - s[1] for s in samples)
             line += f" {samples[-1][2]:5d} {upstream:6.1f} ms {overhead:6.1f} ms"
         self.stdout.write(line)
+
+
+def _dataset_review_cases() -> list[tuple[str, str]]:
+    """The dataset review inbox, and the newest request and its first item where there is one
+    (locally or upstream: backends.dataset_review_sources)."""
+    from backends.dataset_review_sources import source
+
+    src = source()
+    rows = src.inbox(status="all", number=1, page_size=1).rows
+    cases = [("dataset reviews inbox", "/dataset-reviews/?status=all")]
+    if rows:
+        review = src.request(rows[0].key)
+        items = src.items(review)
+        cases.append((f"dataset review request ({len(items):,} items)", f"/dataset-reviews/{review.key}/"))
+        if items:
+            cases.append(("dataset review item page", f"/dataset-reviews/{review.key}/items/{items[0].id}/"))
+    return cases

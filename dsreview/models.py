@@ -2,7 +2,7 @@
 
 A request snapshots each example when it is created (items); reviewers approve, edit, remove
 and comment on items; nothing reaches the dataset until a lead applies the outcome
-(dsreview.services.review_apply), which is recorded in DatasetReviewApplication."""
+(dsreview.apply.review_apply), which is recorded in DatasetReviewApplication."""
 
 from django.conf import settings
 from django.db import models

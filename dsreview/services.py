@@ -1,23 +1,21 @@
 """Writes of dataset review requests (docs/dataset-reviews.md). The pages and the API call
 these; they raise ReviewInputError (a 400 naming the field), RequestFrozen / ItemsLocked (409)
-and StaleItem (409 carrying the current item)."""
+and StaleItem (409 carrying the current item). The checks are dsreview.validation's; applying
+the outcome to the dataset is dsreview.apply."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from datasets.models import Example, ExampleFile, ExampleFolder
-from datasets.services import example_delete, example_file_store
 from dsreview import paths
 from dsreview.models import (
     FROZEN,
     ITEMS_WRITABLE,
     TRANSITIONS,
     DatasetReview,
-    DatasetReviewApplication,
     DatasetReviewEvent,
     DatasetReviewFile,
     DatasetReviewItem,
@@ -25,143 +23,31 @@ from dsreview.models import (
     ItemStatus,
     RequestStatus,
 )
-from dsreview.queries import canonical_sha256, current_expected_files, input_drift, stored_sha256
-from runs.files import BadFileName, files_delete_on_commit, guess_content_type, safe_relative_path, store_file
+from dsreview.queries import canonical_sha256, current_expected_files, stored_sha256
+from dsreview.request_events import request_change_record, request_state
+from dsreview.validation import (
+    CREATE_STATUSES,
+    TITLE_MAX,
+    UNSET,
+    ItemsLocked,
+    RequestFrozen,
+    ReviewInputError,
+    StaleItem,
+    _example_names,
+    _focus_fields,
+    _ignored_fields,
+    _iso,
+    _millis,
+    _next_updated_at,
+    _path_in_any,
+    _status,
+    _text,
+    parse_expected_updated_at,
+)
+from runs.files import BadFileName, guess_content_type, safe_relative_path, store_file
 
-MAX_EXAMPLES = 5000
-TITLE_MAX = 200
-TEXT_MAX = 20000
-CREATE_STATUSES = (RequestStatus.DRAFT, RequestStatus.OPEN, RequestStatus.PAUSED)
-UNSET = object()
-
-
-class ReviewInputError(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
-
-
-class RequestFrozen(Exception):
-    """A write to a closed or cancelled request (409)."""
-
-
-class ItemsLocked(Exception):
-    """An item write while the request does not take them (paused, closed, cancelled: 409)."""
-
-
-class StaleItem(Exception):
-    def __init__(self, item: DatasetReviewItem):
-        super().__init__("The item changed since you read it; nothing was written.")
-        self.item = item
-
-
-# --- validation ---------------------------------------------------------------------------
-
-
-def _text(value, field: str, *, required: bool = False, max_length: int = TEXT_MAX) -> str | None:
-    if value is None:
-        if required:
-            raise ReviewInputError("Required.", field)
-        return None
-    if not isinstance(value, str):
-        raise ReviewInputError("Expected a string.", field)
-    value = value.strip()
-    if required and not value:
-        raise ReviewInputError("Required: it may not be empty.", field)
-    if len(value) > max_length:
-        raise ReviewInputError(f"At most {max_length} characters.", field)
-    return value or None
-
-
-def _path_in_any(path: str, field: str, documents: list) -> str:
-    try:
-        paths.split(path)
-    except ValueError as exc:
-        raise ReviewInputError(str(exc), field) from None
-    path = path.strip()
-    if not any(paths.exists(doc, path) for doc in documents):
-        raise ReviewInputError(f"No field {path!r} in the expected output of the examples of this request.", field)
-    return path
-
-
-def _focus_fields(value, documents: list) -> list[dict]:
-    if not isinstance(value, list):
-        raise ReviewInputError("Expected a list of {path, reason?}.", "focusFields")
-    out = []
-    for index, entry in enumerate(value):
-        field = f"focusFields[{index}]"
-        if not isinstance(entry, dict):
-            raise ReviewInputError("Expected an object {path, reason?}.", field)
-        unknown = set(entry) - {"path", "reason"}
-        if unknown:
-            raise ReviewInputError(f"Unknown key {sorted(unknown)[0]!r}; expected path and reason.", field)
-        if not isinstance(entry.get("path"), str):
-            raise ReviewInputError("Required: a dotted path such as vendor.iban.", f"{field}.path")
-        path = _path_in_any(entry["path"], f"{field}.path", documents)
-        reason = _text(entry.get("reason"), f"{field}.reason", max_length=2000)
-        out.append({"path": path, "reason": reason})
-    return out
-
-
-def _ignored_fields(value, documents: list) -> list[str]:
-    if not isinstance(value, list):
-        raise ReviewInputError("Expected a list of dotted paths.", "ignoredFields")
-    out = []
-    for index, path in enumerate(value):
-        if not isinstance(path, str):
-            raise ReviewInputError("Expected a dotted path string.", f"ignoredFields[{index}]")
-        out.append(_path_in_any(path, f"ignoredFields[{index}]", documents))
-    return out
-
-
-def _example_names(value) -> list[str]:
-    if not isinstance(value, list):
-        raise ReviewInputError("Expected a list of example names.", "exampleNames")
-    if not value:
-        raise ReviewInputError("Name at least one example.", "exampleNames")
-    if len(value) > MAX_EXAMPLES:
-        raise ReviewInputError(f"At most {MAX_EXAMPLES} examples per request.", "exampleNames")
-    seen = set()
-    for index, name in enumerate(value):
-        if not isinstance(name, str) or not name:
-            raise ReviewInputError("Expected an example name.", f"exampleNames[{index}]")
-        if name in seen:
-            raise ReviewInputError(f"{name!r} is named twice.", f"exampleNames[{index}]")
-        seen.add(name)
-    return list(value)
-
-
-def _status(value, allowed, field: str = "status") -> str:
-    if value not in allowed:
-        raise ReviewInputError(f"Expected one of {', '.join(allowed)}.", field)
-    return value
-
-
-def parse_expected_updated_at(value) -> datetime:
-    if not isinstance(value, str) or not value.strip():
-        raise ReviewInputError("Required: the item's updatedAt as you last read it.", "expectedUpdatedAt")
-    try:
-        parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise ReviewInputError("Expected an ISO-8601 timestamp with a time zone, as updatedAt reads.",
-                               "expectedUpdatedAt")
-    return parsed
-
-
-def _millis(value: datetime) -> datetime:
-    """Timestamps compare at the wire's precision (milliseconds)."""
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-
-def _next_updated_at(previous: datetime | None) -> datetime:
-    """Now at millisecond precision, and always later than the previous value, so two writes
-    in one millisecond still give two versions (updatedAt is the optimistic lock)."""
-    now = _millis(timezone.now())
-    if previous is not None and now <= _millis(previous):
-        now = _millis(previous) + timedelta(milliseconds=1)
-    return now
+__all__ = ["UNSET", "ItemsLocked", "RequestFrozen", "ReviewInputError", "StaleItem", "item_file_edit", "item_update",
+           "review_create", "review_update"]
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -299,7 +185,7 @@ def review_update(*, review: DatasetReview, user, changes: dict) -> DatasetRevie
         if review.status in FROZEN and not reopening and any(
                 key != "status" or value != review.status for key, value in changes.items()):
             raise RequestFrozen(f"The request is {review.status}; reopen it (status open) before changing it.")
-        fields = []
+        fields, before = [], request_state(review)
         if new_status is not UNSET and new_status != review.status:
             review.status = new_status
             review.closed_at = timezone.now() if new_status in FROZEN else None
@@ -322,9 +208,7 @@ def review_update(*, review: DatasetReview, user, changes: dict) -> DatasetRevie
         if fields:
             review.updated_at = timezone.now()
             review.save(update_fields=[*fields, "updated_at"])
-        if reopening:
-            DatasetReviewEvent.objects.create(review=review, actor=user if getattr(user, "pk", None) else None,
-                                              action=EventAction.REOPENED, diff_summary={"status": "open"})
+        request_change_record(review, before, user=user, reopening=reopening)
     return review
 
 
@@ -369,10 +253,6 @@ def _decision(decision, comment, existing: dict, key: str, field: str, user, now
         decisions[key] = {"decision": decision, "reviewerId": str(user.pk) if getattr(user, "pk", None) else "",
                           "updatedAt": _iso(now), **({"comment": comment} if comment is not None else {})}
     return decisions
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def item_update(*, review: DatasetReview, item_id, user, action: str, expected_updated_at,
@@ -497,90 +377,3 @@ def item_file_edit(*, review: DatasetReview, item_id, user, expected_updated_at,
         DatasetReviewEvent.objects.create(review=review, item=item, actor=actor, action=EventAction.FILE_EDITED,
                                           diff_summary=summary, created_at=now)
     return item
-
-
-# --- applying the outcome -----------------------------------------------------------------
-
-APPLY_STATUSES = (RequestStatus.OPEN, RequestStatus.PAUSED, RequestStatus.CLOSED)
-
-
-class ApplyResult:
-    def __init__(self):
-        self.replaced: list[str] = []
-        self.deleted: list[str] = []
-        self.needs_confirmation: list[str] = []
-        self.skipped: dict[str, str] = {}
-
-
-def review_apply(*, review: DatasetReview, user, delete_removed: bool = False) -> ApplyResult:
-    """Write the approved outcome to the dataset, only when a lead asks: each edited item
-    replaces its example's expected output (and expected files, when the reviewer touched
-    them); each removed item deletes its example, only with delete_removed (the confirmation).
-    One transaction per item; each change is recorded in DatasetReviewApplication with the
-    request and item. Items already applied, or whose example's input drifted, are skipped."""
-    if review.status not in APPLY_STATUSES:
-        raise ReviewInputError(f"A {review.status} request has nothing to apply.", "status")
-    result = ApplyResult()
-    items = list(review.items.filter(status__in=[ItemStatus.EDITED, ItemStatus.REMOVED], applied_at__isnull=True))
-    drift = input_drift(items)
-    for item in items:
-        if item.example_id is None:
-            result.skipped[item.example_name] = "the example no longer exists"
-            continue
-        if drift.get(item.pk):
-            result.skipped[item.example_name] = "the example's input changed after the request was made"
-            continue
-        if item.status == ItemStatus.REMOVED and not delete_removed:
-            result.needs_confirmation.append(item.example_name)
-            continue
-        with transaction.atomic():
-            _apply_item(review, item.pk, user, result)
-    return result
-
-
-def _apply_item(review: DatasetReview, item_id: int, user, result: ApplyResult) -> None:
-    DatasetReviewItem.objects.select_for_update().filter(pk=item_id).values_list("pk", flat=True).first()
-    item = DatasetReviewItem.objects.get(pk=item_id)
-    if item.applied_at is not None or item.example_id is None:
-        return
-    Example.objects.select_for_update().filter(pk=item.example_id).values_list("pk", flat=True).first()
-    example = Example.objects.filter(pk=item.example_id).first()
-    if example is None:
-        return
-    actor = user if getattr(user, "pk", None) else None
-    now = timezone.now()
-    expected_files = list(example.files.filter(folder=ExampleFolder.EXPECTED))
-    before = {"expected": example.expected, "files": sorted(f.path for f in expected_files),
-              "updatedAt": _iso(example.updated_at) if example.updated_at else None}
-    if item.status == ItemStatus.REMOVED:
-        example_delete(example=example, user=user)
-        kind, after = DatasetReviewApplication.Kind.DELETE_EXAMPLE, {}
-        result.deleted.append(item.example_name)
-    else:
-        written, deleted = [], []
-        if item.current_files is not None:
-            uploads = {str(f.pk): f for f in item.files.all()}
-            for entry in item.current_files:
-                if entry["origin"] != "snapshot" and entry["fileId"] in uploads:
-                    upload = uploads[entry["fileId"]]
-                    with upload.file.open("rb") as handle:
-                        example_file_store(example=example, folder=ExampleFolder.EXPECTED, path=entry["path"],
-                                           content=handle.read(), content_type=upload.content_type)
-                    written.append(entry["path"])
-        for path, decision in (item.file_decisions or {}).items():
-            if decision.get("decision") == "removed":
-                row = next((f for f in expected_files if f.path == path), None)
-                if row is not None:
-                    files_delete_on_commit([row.file])
-                    row.delete()
-                    deleted.append(path)
-        example.expected = item.current_expected
-        example.updated_at = now
-        example.save(update_fields=["expected", "updated_at"])
-        kind = DatasetReviewApplication.Kind.REPLACE_EXPECTED
-        after = {"expected": item.current_expected, "filesWritten": written, "filesDeleted": deleted}
-        result.replaced.append(item.example_name)
-    DatasetReviewApplication.objects.create(review=review, item=item, automation_id=review.automation_id,
-                                            example_name=item.example_name, kind=kind, before=before, after=after,
-                                            user=actor, created_at=now)
-    DatasetReviewItem.objects.filter(pk=item.pk).update(applied_at=now)

@@ -2,7 +2,20 @@
 
 from django.urls import path
 
-from web import assertions, backlog, dataset_reviews, datasets, evaluators, health, queue, run_pane, sampling, waiting, webhooks
+from web import (
+    assertions,
+    backlog,
+    dataset_review_items,
+    dataset_reviews,
+    datasets,
+    evaluators,
+    health,
+    queue,
+    run_pane,
+    sampling,
+    waiting,
+    webhooks,
+)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -48,15 +61,18 @@ urlpatterns = [
          name="example_file"),
     path("datasets/<str:ref>/reviews/new/", dataset_reviews.request_new, name="dsreview_new"),
     path("dataset-reviews/", dataset_reviews.inbox, name="dsreview_inbox"),
-    path("dataset-reviews/<int:pk>/", dataset_reviews.request_detail, name="dsreview_request"),
-    path("dataset-reviews/<int:pk>/status/", dataset_reviews.request_status, name="dsreview_status"),
-    path("dataset-reviews/<int:pk>/apply/", dataset_reviews.request_apply, name="dsreview_apply"),
-    path("dataset-reviews/<int:pk>/items/<int:item_pk>/", dataset_reviews.item_detail, name="dsreview_item"),
-    path("dataset-reviews/<int:pk>/items/<int:item_pk>/act/", dataset_reviews.item_act, name="dsreview_item_act"),
-    path("dataset-reviews/<int:pk>/items/<int:item_pk>/files/<str:kind>/<path:path>", dataset_reviews.item_file,
+    path("dataset-reviews/<str:pk>/", dataset_reviews.request_detail, name="dsreview_request"),
+    path("dataset-reviews/<str:pk>/status/", dataset_reviews.request_status, name="dsreview_status"),
+    path("dataset-reviews/<str:pk>/apply/", dataset_reviews.request_apply, name="dsreview_apply"),
+    path("dataset-reviews/<str:pk>/items/<str:item_pk>/", dataset_review_items.item_detail, name="dsreview_item"),
+    path("dataset-reviews/<str:pk>/items/<str:item_pk>/act/", dataset_review_items.item_act,
+         name="dsreview_item_act"),
+    path("dataset-reviews/<str:pk>/items/<str:item_pk>/upload/", dataset_review_items.item_upload,
+         name="dsreview_item_upload"),
+    path("dataset-reviews/<str:pk>/items/<str:item_pk>/files/<str:kind>/<path:path>", dataset_review_items.item_file,
          name="dsreview_item_file"),
-    path("dataset-reviews/<int:pk>/items/<int:item_pk>/pdf-page/<int:number>/<path:path>",
-         dataset_reviews.item_pdf_page, name="dsreview_item_pdf_page"),
+    path("dataset-reviews/<str:pk>/items/<str:item_pk>/pdf-page/<int:number>/<path:path>",
+         dataset_review_items.item_pdf_page, name="dsreview_item_pdf_page"),
     path("backlog/", backlog.backlog, name="backlog"),
     path("waiting/", waiting.waiting, name="waiting"),
     path("waiting/count/", waiting.waiting_count, name="waiting_count"),

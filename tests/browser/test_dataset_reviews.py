@@ -77,7 +77,7 @@ def test_send_review_and_decide_by_keyboard(small_page, dataset):
     page.screenshot(path=str(SCREENSHOTS / "dsreview-inbox.png"))
 
     page.goto(f"/dataset-reviews/{review.pk}/")
-    page.get_by_role("link", name="ex-0").click()
+    page.locator("#dsr-items").get_by_role("link", name="ex-0").click()
     page.wait_for_selector("#dsr-fields")
     assert page.locator('#pane-editor [data-path="/vendor/iban"]').evaluate("e => e.classList.contains('dsr-focus')")
     assert page.locator("img.wb-page").count() == 1  # the input PDF rendered as in the run pane
@@ -127,3 +127,36 @@ def test_a_crossed_write_shows_what_changed_and_keeps_the_typing(small_page, dat
     page.wait_for_selector("#dsr-item-status")
     item.refresh_from_db()
     assert item.current_expected["vendor"]["iban"] == "DE00 1234" and item.current_expected["total"] == 555
+
+
+def test_a_corrected_file_survives_a_crossed_write(small_page, dataset):
+    """The reviewer picks a corrected CSV and types a comment; the lead writes first: the page
+    shows the conflict, keeps the comment and the file (staged), and the second click saves it."""
+    from dsreview.services import review_create
+
+    page = small_page
+    lead = _user("leo", "lead")
+    _user("rita", "reviewer")
+    review = review_create(automation=dataset, user=lead, title="Recheck files", status="open",
+                           example_names=["ex-0"])
+    item = review.items.get()
+    login(page, "rita", "pw-rita")
+    page.goto(f"/dataset-reviews/{review.pk}/items/{item.pk}/")
+    page.locator("#dsr-upload summary").click()
+    page.locator("#dsr-upload-file").set_input_files(
+        files=[{"name": "result.csv", "mimeType": "text/csv", "buffer": b"a,b\n3,4\n"}])
+    page.get_by_label("Replaces").select_option("result.csv")
+    page.locator("#dsr-comment").fill("Row 2 was wrong in the source")
+    item_update(review=review, item_id=item.pk, user=lead, action="comment", comment="Look at row 2",
+                expected_updated_at=item.updated_at.isoformat())
+    page.get_by_role("button", name="Upload the file").click()
+    page.wait_for_selector("#dsr-conflict")
+    assert page.locator("#dsr-comment").input_value() == "Row 2 was wrong in the source"
+    assert "result.csv" in page.locator("#dsr-staged").inner_text()
+    page.locator("#dsr-upload").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "dsreview-upload-staged.png"))
+    page.get_by_role("button", name="Upload the file").click()  # the staged file, on the current version
+    page.wait_for_selector("#dsr-files .badge:text('corrected')")
+    item.refresh_from_db()
+    assert item.status == "edited" and item.current_files[0]["origin"] == "corrected"
+    page.screenshot(path=str(SCREENSHOTS / "dsreview-upload-saved.png"))

@@ -4,13 +4,13 @@ import pytest
 
 from datasets.models import Example, ExampleFolder
 from datasets.services import example_file_store
+from dsreview.apply import review_apply
 from dsreview.models import DatasetReview, DatasetReviewApplication, DatasetReviewItem
 from dsreview.queries import input_drift, progress_for
 from dsreview.services import (
     ReviewInputError,
     item_file_edit,
     item_update,
-    review_apply,
     review_create,
     review_update,
 )

@@ -307,3 +307,14 @@ def test_edit_file_over_the_limit_is_a_413_and_changes_nothing(sdk, automation, 
             file_path="result.csv", expected_updated_at=item.updatedAt)
     assert too_big.value.status == 413 and too_big.value.envelope["issues"][0]["field"] == "file"
     assert ItemRow.objects.get(pk=item.id).current_files is None
+
+
+def test_request_level_changes_are_events_the_sdk_parses(sdk, http, automation, examples, lead):
+    review = create(sdk, automation, status="open")
+    api = sdk.automations.dataset_review_requests
+    api.update(automation.ref, review.id, {"title": "Renamed", "status": "closed"})
+    api.update(automation.ref, review.id, {"status": "open"})
+    events = DatasetReviewEventList.from_dict(
+        http.get(f"{BASE.format(automation.ref)}/{review.id}/events").json()).events
+    assert [(e.action.value, e.item_id) for e in events] == [("created", None), ("edited", None), ("reopened", None)]
+    assert events[1].diff_summary["changed"] == ["status", "title"]

@@ -59,3 +59,42 @@ class ReviewRequestForm(forms.Form):
     def add_service_error(self, field: str, message: str) -> None:
         root = field.split("[", 1)[0].split(".", 1)[0]
         self.add_error(self.FIELD_OF.get(root, None), message)
+
+
+EDIT_FILE_LIMIT = 50 * 1024 * 1024  # as the API's edit-file (api/dataset_reviews.py)
+NEW_FILE = "__new__"
+
+
+class CorrectedFileForm(forms.Form):
+    """The item page's corrected-file upload, posted with the item's one form (so the editor's
+    fields and the comment come along): a file (or the one staged by an earlier attempt), and
+    either an expected file it replaces or the path of a new one: exactly one, as the API's
+    edit-file."""
+
+    upload = forms.FileField(required=False, label="File")
+    upload_target = forms.CharField(required=False, label="Replaces")
+    upload_new_path = forms.CharField(required=False, max_length=500, label="New file's path")
+
+    def __init__(self, *args, has_staged: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_staged = has_staged
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload is not None and upload.size > EDIT_FILE_LIMIT:
+            raise forms.ValidationError(f"At most 50 MB; this file is {upload.size / 1_048_576:.1f} MB.")
+        if upload is None and not self.has_staged:
+            raise forms.ValidationError("Choose the corrected file.")
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        target = (data.get("upload_target") or "").strip()
+        new_path = (data.get("upload_new_path") or "").strip()
+        if target in ("", NEW_FILE):
+            if not new_path:
+                self.add_error("upload_new_path", "Give the new file's path, or choose the expected file it replaces.")
+            data["file_path"], data["new_path"] = None, new_path
+        else:
+            data["file_path"], data["new_path"] = target, None
+        return data

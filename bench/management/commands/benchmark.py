@@ -1,6 +1,7 @@
 """Times Loupe over HTTP against a bare one-query Django page, interleaved, and prints ratios.
 
     python manage.py benchmark [--repeat 20] [--ingest-batches 5] [--import-runs 20000] [--inbox-tasks 1000,100000]
+        [--dataset-review 1000]
 
 Starts gunicorn (one sync worker, like a small production box) on a free loopback port against
 DATABASE_URL with LOUPE_BENCH=1 (the bare page and an X-Loupe-SQL header; config/settings.py),
@@ -32,6 +33,7 @@ import httpx
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
+from django.db import connection
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from django.utils import timezone
@@ -39,6 +41,7 @@ from django.utils import timezone
 from accounts.models import ApiKey
 from backends import get_backend
 from bench import inbox
+from bench import dsreview as dsreview_bench
 from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from bench.inprocess import InProcessBenchmark
 from datasets.services import default_example_name
@@ -61,9 +64,11 @@ class Command(InProcessBenchmark):
         parser.add_argument("--inbox-tasks", default="1000,100000",
                             help="Pending human review tasks to time the Waiting inbox at (comma-separated; "
                                  "empty: skip). bench/inbox.py.")
+        parser.add_argument("--dataset-review", type=int, default=1000,
+                            help="Examples in the dataset review request timed (0: skip; bench/dsreview.py).")
 
     def handle(self, *args, repeat: int, in_process: bool, ingest_batches: int, import_runs: int, inbox_tasks: str,
-               **options):
+               dataset_review: int = 1000, **options):
         if in_process or get_backend().name != "local":
             return super().handle(*args, repeat=repeat, **options)
         # The pages' run: the newest sampled run with an output to correct, as a reviewer meets
@@ -82,6 +87,7 @@ class Command(InProcessBenchmark):
         cookies = {settings.SESSION_COOKIE_NAME: login.cookies[settings.SESSION_COOKIE_NAME].value,
                    settings.CSRF_COOKIE_NAME: csrf}
         api_key = ApiKey.issue(user=user, name="benchmark")[1]
+        self._dsr = self._dataset_review(user, dataset_review) if dataset_review else None
         server, base = gunicorn_start(env={"LOUPE_BENCH": "1", "DEBUG": "false", "LOUPE_API_RATE_LIMIT": "0"})
         try:
             with httpx.Client(base_url=base, cookies=cookies, timeout=300,
@@ -99,6 +105,17 @@ class Command(InProcessBenchmark):
             gunicorn_stop(server)
         if import_runs:
             self._import(sample, import_runs)
+
+    def _dataset_review(self, user, count: int) -> tuple[int, int]:
+        """Times creating a request of `count` examples (in process, committed, deleted again) and
+        keeps one request for the inbox and item page timings."""
+        automation, names = dsreview_bench.bench_dataset(count)
+        timings = dsreview_bench.time_create(automation, names, user)
+        self.stdout.write(f"dataset review request of {len(names):,} examples ({connection.vendor}): best "
+                          f"{min(timings):.2f} s of {', '.join(f'{t:.2f}' for t in timings)} s "
+                          f"(goal <= {dsreview_bench.LIMIT_SECONDS:g} s on PostgreSQL)")
+        review = dsreview_bench.pages_request(automation, names, user)
+        return review.pk, review.items.order_by("position").values_list("pk", flat=True).first()
 
     def _http_timed(self, http, method, url, **kwargs):
         start = time.perf_counter()
@@ -144,6 +161,11 @@ class Command(InProcessBenchmark):
             ("backlog, one automation (per-version estimates)", lambda i: ("GET", f"/backlog/?automation={ref}", {})),
             ("evaluators page", lambda i: ("GET", "/evaluators/", {})),
         ]
+        if self._dsr:
+            review_id, item_id = self._dsr
+            cases += [("dataset reviews inbox", lambda i: ("GET", "/dataset-reviews/?status=all", {})),
+                      ("dataset review item page", lambda i: ("GET", f"/dataset-reviews/{review_id}/items/{item_id}/",
+                                                              {}))]
         combined = _combined_save_url()
         if combined:
             # The pane's one form (verdict, note and a typed correction: `v:<JSON pointer>` fields
