@@ -163,4 +163,8 @@ def second_adjudicate(*, run_id: str, user, decision: str, verdict: str | None =
         second.version += 1
         second.save(update_fields=["decision", "decided_by", "decided_at", "version"])
         Run.objects.filter(pk=run.pk).update(double_review=DOUBLE_DONE)
-        return review_update(run=run, changes=changes, user=user, via=via, action=f"adjudicate:{decision}")
+        before = review.version if review is not None else 0
+        review = review_update(run=run, changes=changes, user=user, via=via, action=f"adjudicate:{decision}")
+        if review.version == before:  # the decision is the review as it stands: recorded all the same
+            _audit(run, user, via, f"adjudicate:{decision}", {"unchanged": True})
+    return review

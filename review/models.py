@@ -243,6 +243,12 @@ class AuditEvent(models.Model):
         if self.action == "promote":
             lines.append(f"promoted to example {changes.get('promoted_example_name', [None, '?'])[1]}"
                          + ("" if changes.get("has_expected") else " (no expected output)"))
+        if self.action.startswith("second_review:"):
+            lines.append(f"blind second review: {self.action.split(':', 1)[1]}, "
+                         + ("agrees with the first" if changes.get("agrees") else "differs from the first"))
+        if self.action.startswith("adjudicate:"):
+            lines.append(f"adjudicated: {self.action.split(':', 1)[1]} review kept"
+                         if self.action != "adjudicate:own" else "adjudicated: the lead's own review")
         if self.action == "clear":
             lines.append("review, expected output and files deleted")
         return lines
