@@ -57,6 +57,10 @@ class HumanAgreement:
         return kappa_interval(self.table)
 
     @property
+    def rows(self) -> list[tuple[str, list[int]]]:
+        return [(str(verdict), self.table[i]) for i, verdict in enumerate(VERDICTS)]
+
+    @property
     def awaiting(self) -> int:
         return self.disputed - self.adjudicated
 

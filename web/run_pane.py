@@ -16,12 +16,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.decorators import role_required
-from accounts.roles import REVIEWER, has_role
+from accounts.roles import LEAD, REVIEWER, has_role
 from backends import get_backend
 from backends.base import BackendError, ChangeRefused, NotFound, RunInfo, StorageFull
 from backends.saves import EDITOR_OPS, STATUS_OPS, SaveInput, SaveRefused, SaveResult, pane_save
 from datasets.services import default_example_name
 from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_renew, claim_take
+from review.double_queries import first_review_hidden
 from review.services import free_name
 from review.workbench import typed_values
 from runs import pdf
@@ -74,6 +75,10 @@ def _done(request: HttpRequest, run_id: str, anchor: str = "", saved: RunInfo | 
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     """The pane; opening it claims the run for a reviewer (review.claims) unless someone else holds it."""
     run = get_backend().run(run_id)
+    if first_review_hidden(double_review=getattr(run, "double_review", ""), review=run.review,
+                           username=request.user.get_username(), lead=has_role(request.user, LEAD)):
+        return render(request, "review/first_hidden.html", {"run": run, "nav": "queue",
+                                                            "can_review": has_role(request.user, REVIEWER)})
     return _render_pane(request, run, PaneState(hold=_hold(request, run)))
 
 

@@ -2,7 +2,20 @@
 
 from django.urls import path
 
-from web import assertions, backlog, dataset_reviews, datasets, evaluators, health, queue, run_pane, sampling, waiting, webhooks
+from web import (
+    assertions,
+    backlog,
+    dataset_reviews,
+    datasets,
+    double,
+    evaluators,
+    health,
+    queue,
+    run_pane,
+    sampling,
+    waiting,
+    webhooks,
+)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -27,6 +40,14 @@ urlpatterns = [
     path("sampling/<str:ref>/rate/", sampling.sampling_rate, name="sampling_rate"),
     path("sampling/<str:ref>/threshold/", sampling.sampling_threshold, name="sampling_threshold"),
     path("sampling/<str:ref>/strata/", sampling.sampling_strata, name="sampling_strata"),
+    path("sampling/<str:ref>/double/", double.sampling_double, name="sampling_double"),
+    path("second-reviews/", double.second_queue, name="second_queue"),
+    path("second-reviews/<str:run_id>/", double.second_pane, name="second_pane"),
+    path("second-reviews/<str:run_id>/take/", double.second_take_view, name="second_take"),
+    path("second-reviews/<str:run_id>/submit/", double.second_submit_view, name="second_submit"),
+    path("adjudication/", double.adjudication, name="adjudication"),
+    path("adjudication/<str:run_id>/", double.adjudicate_page, name="adjudicate_page"),
+    path("adjudication/<str:run_id>/decide/", double.adjudicate, name="adjudicate"),
     path("datasets/", datasets.dataset_index, name="dataset_index"),
     path("datasets/<str:ref>/", datasets.dataset_detail, name="dataset_detail"),
     path("datasets/<str:ref>/export/", datasets.dataset_export, name="dataset_export"),
