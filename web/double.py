@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
-from accounts.roles import LEAD, OPS, REVIEWER
+from accounts.roles import LEAD, OPS, REVIEWER, has_role
 from review.double import StaleSecondReview, second_adjudicate, second_submit, second_take
 from review.double_queries import adjudication_queue, dispute, second_for_pane, second_review_queue
 from review.jsondiff import EditError
@@ -35,7 +35,10 @@ def _run_or_404(loader, run_id: str):
 @require_GET
 @reviewer_only
 def second_queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "review/second_queue.html", {"nav": "double", "rows": second_review_queue(request.user)})
+    lead = has_role(request.user, LEAD)
+    return render(request, "review/second_queue.html", {
+        "nav": "double", "rows": second_review_queue(request.user), "lead": lead,
+        "disputed": Run.objects.filter(double_review=DOUBLE_DISPUTED).count() if lead else 0})
 
 
 @require_POST
@@ -93,7 +96,7 @@ def second_submit_view(request: HttpRequest, run_id: str) -> HttpResponse:
 @require_GET
 @lead_only
 def adjudication(request: HttpRequest) -> HttpResponse:
-    return render(request, "review/adjudication_queue.html", {"nav": "adjudication", "rows": adjudication_queue()})
+    return render(request, "review/adjudication_queue.html", {"nav": "double", "rows": adjudication_queue()})
 
 
 def _dispute_page(request, run_id: str, form=None, status: int = 200) -> HttpResponse:
@@ -101,7 +104,7 @@ def _dispute_page(request, run_id: str, form=None, status: int = 200) -> HttpRes
     form = form or AdjudicationForm(initial={"version": case.second.version, "expected": pretty(case.run.output)},
                                     output=case.run.output)
     return render(request, "review/adjudicate.html", {
-        "nav": "adjudication", "case": case, "run": case.run, "form": form,
+        "nav": "double", "case": case, "run": case.run, "form": form,
         "open": case.run.double_review == DOUBLE_DISPUTED,
         "input_tree": render_tree(case.run.input), "output_tree": render_tree(case.run.output)}, status=status)
 
