@@ -8,10 +8,11 @@ from django.http import HttpRequest
 
 from api.automations import get_automation
 from api.support import api_response, api_view
-from insights.human_agreement import AGREEMENT_DAYS, MIN_PAIRS, VERDICTS, human_agreement
+from insights.estimates import KAPPA_MIN_PAIRS
+from insights.human_agreement import AGREEMENT_DAYS, VERDICTS, human_agreement
 
 METHOD = (f"Cohen's kappa over pass / fail / partial; 95 % percentile bootstrap interval (2,000 multinomial "
-          f"resamples of the table, fixed seed), null below {MIN_PAIRS} pairs.")
+          f"resamples of the table, fixed seed), null below {KAPPA_MIN_PAIRS} pairs.")
 
 
 def agreement_to_dict(automation) -> dict:

@@ -1,10 +1,11 @@
 """An automation's sampling by API: GET / PUT /api/v1/automations/{id}/sampling (docs/rules.md#strata).
 
 Rates, the threshold and the double-review share are percents (0-100). PUT changes any of the
-default rate, the strata, the step-down threshold and the double-review share, with a reason, now or from a future `effectiveAt`, through the same
-service and into the same history as the sampling page (runs.services.sampling_policy_set). The
-ETag is the automation's sampling version; a PUT with a stale If-Match (or `version`) is a 412
-carrying the current settings; nothing is half-saved."""
+default rate, the strata, the step-down threshold and the double-review share, with a reason,
+now or from a future `effectiveAt`, through the same service and into the same history as the
+sampling page (runs.services.sampling_policy_set). The ETag is the automation's sampling
+version; a PUT with a stale If-Match (or `version`) is a 412 carrying the current settings;
+nothing is half-saved."""
 
 from django.http import HttpRequest
 from django.utils import timezone

@@ -10,13 +10,12 @@ from datetime import timedelta
 import numpy as np
 from django.utils import timezone
 
-from insights.estimates import CONFIDENCE, KAPPA_RESAMPLES, KAPPA_SEED
+from insights.estimates import kappa_of_matrix, kappa_table_interval
 from review.models import SecondReview
 from runs.chips import Rating
 
 AGREEMENT_DAYS = 90
 VERDICTS = (Rating.PASS, Rating.FAIL, Rating.PARTIAL)
-MIN_PAIRS = 10
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,11 @@ class HumanAgreement:
 
     @property
     def kappa(self) -> float | None:
-        return cohens_kappa(np.array(self.table, dtype=float))
+        return kappa_of_matrix(np.array(self.table, dtype=float))
 
     @property
     def interval(self) -> tuple[float, float] | None:
-        return kappa_interval(self.table)
+        return kappa_table_interval(self.table)
 
     @property
     def rows(self) -> list[tuple[str, list[int]]]:
@@ -63,42 +62,6 @@ class HumanAgreement:
     @property
     def awaiting(self) -> int:
         return self.disputed - self.adjudicated
-
-
-def cohens_kappa(matrix: np.ndarray) -> float | None:
-    """Cohen's kappa of a square table (rows: first rater): (observed - chance) / (1 - chance),
-    chance from the two raters' margins; None when empty or chance agreement is total."""
-    n = matrix.sum()
-    if not n:
-        return None
-    observed = np.trace(matrix) / n
-    chance = float((matrix.sum(axis=1) * matrix.sum(axis=0)).sum() / (n * n))
-    if chance >= 1:
-        return None
-    return float((observed - chance) / (1 - chance))
-
-
-def kappa_interval(table, confidence: float = CONFIDENCE, resamples: int = KAPPA_RESAMPLES,
-                   seed: int = KAPPA_SEED) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of kappa: the table resampled as a multinomial of its cells
-    with a fixed seed; resamples with an undefined kappa are dropped. None below MIN_PAIRS pairs
-    or when kappa itself is undefined."""
-    cells = np.array(table, dtype=float).ravel()
-    n = int(cells.sum())
-    k = int(round(len(cells) ** 0.5))
-    if n < MIN_PAIRS or cohens_kappa(cells.reshape(k, k)) is None:
-        return None
-    draws = np.random.default_rng(seed).multinomial(n, cells / n, size=resamples).reshape(resamples, k, k)
-    observed = np.trace(draws, axis1=1, axis2=2) / n
-    chance = (draws.sum(axis=2) * draws.sum(axis=1)).sum(axis=1) / (n * n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappas = np.where(chance < 1, (observed - chance) / (1 - chance), np.nan)
-    kappas = kappas[~np.isnan(kappas)]
-    if len(kappas) < resamples // 2:
-        return None
-    alpha = 1 - confidence
-    low, high = np.quantile(kappas, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
 
 
 def human_agreement(automation_ids, now=None, days: int = AGREEMENT_DAYS) -> dict[int, HumanAgreement]:

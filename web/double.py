@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import LEAD, OPS, REVIEWER, has_role
+from backends.saves import pretty
 from review.double import StaleSecondReview, second_adjudicate, second_submit, second_take
 from review.double_queries import adjudication_queue, dispute, second_for_pane, second_review_queue
 from review.jsondiff import EditError
@@ -19,7 +20,6 @@ from runs.services import InvalidRate, sampling_policy_set
 from web.forms.double import AdjudicationForm, DoubleReviewShareForm, SecondReviewForm
 from web.jsontree import render_tree
 from web.sampling import _automation_or_404, _card_response
-from backends.saves import pretty
 
 reviewer_only = role_required(REVIEWER, action="give second reviews")
 lead_only = role_required(LEAD, action="adjudicate disagreements between reviewers")
@@ -118,15 +118,14 @@ def adjudicate_page(request: HttpRequest, run_id: str) -> HttpResponse:
 @require_POST
 @lead_only
 def adjudicate(request: HttpRequest, run_id: str) -> HttpResponse:
-    form = AdjudicationForm(request.POST, output=None)
+    run = _run_or_404(lambda pk: Run.objects.only("output").get(pk=pk), run_id)
+    form = AdjudicationForm(request.POST, output=run.output)
     if not form.is_valid():
         return _dispute_page(request, run_id, form, status=400)
     data = form.cleaned_data
     try:
         second_adjudicate(run_id=run_id, user=request.user, decision=data["decision"], verdict=data["verdict"] or None,
                           note=data["body"], expected=data["expected"], base_version=data["version"])
-    except Run.DoesNotExist as missing:
-        raise Http404(f"No run {run_id}.") from missing
     except (ReviewError, EditError) as refused:
         form.add_error(None, str(refused))
         return _dispute_page(request, run_id, form, status=409 if isinstance(refused, StaleSecondReview) else 400)

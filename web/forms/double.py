@@ -41,7 +41,19 @@ def _json_or_none(raw: str, what: str):
         raise forms.ValidationError(str(error)) from None
 
 
-class SecondReviewForm(forms.Form):
+class _Corrected(forms.Form):
+    """A corrected output typed as JSON; the run's own output (`output`) or nothing: no correction."""
+
+    def __init__(self, *args, output=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.output = output
+
+    def clean_expected(self):
+        document = _json_or_none(self.cleaned_data["expected"], "The corrected output")
+        return None if document == self.output else document
+
+
+class SecondReviewForm(_Corrected):
     """The blind second review: verdict, note, and the corrected output as JSON (left as the
     run's output: no correction)."""
 
@@ -52,30 +64,14 @@ class SecondReviewForm(forms.Form):
                                widget=forms.Textarea(attrs={"rows": 14, "class": "mono", "spellcheck": "false"}))
     version = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, output=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.output = output
 
-    def clean_expected(self):
-        document = _json_or_none(self.cleaned_data["expected"], "The corrected output")
-        return None if document == self.output else document
-
-
-class AdjudicationForm(forms.Form):
+class AdjudicationForm(_Corrected):
     decision = forms.ChoiceField(choices=[("first", "first"), ("second", "second"), ("own", "own")])
     verdict = forms.ChoiceField(choices=VERDICT_CHOICES, required=False, widget=forms.RadioSelect, label="Verdict")
     body = forms.CharField(required=False, max_length=20_000, label="Note", widget=forms.Textarea(attrs={"rows": 3}))
     expected = forms.CharField(required=False, label="Corrected output (JSON)",
                                widget=forms.Textarea(attrs={"rows": 12, "class": "mono", "spellcheck": "false"}))
     version = forms.IntegerField(widget=forms.HiddenInput)
-
-    def __init__(self, *args, output=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.output = output
-
-    def clean_expected(self):
-        document = _json_or_none(self.cleaned_data["expected"], "The corrected output")
-        return None if document == self.output else document
 
     def clean(self):
         data = super().clean()
