@@ -121,3 +121,20 @@ def test_field_agreement_counts_a_field_alike_only_when_both_changed_it_the_same
     assert field_agreement(output, {"a": 2, "b": [{"x": 1}, {"x": 2}]}, {"a": 2, "b": [{"x": 1}, {"x": 3}]}) == {
         "/a": True, "/b/*/x": False}
     assert field_agreement(output, None, None) == {}
+
+
+def test_the_estimate_counts_the_first_review_until_the_lead_decides(people):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from insights.stats import pass_rate_estimates
+
+    automation = double_automation("workflows.estimate-double")
+    run = first_reviewed(automation, people["first"], verdict="pass")
+    second_take(run_id=run.pk, user=people["second"])
+    second_submit(run_id=run.pk, user=people["second"], verdict="fail")
+    window = {"start": timezone.now() - timedelta(days=1), "end": timezone.now() + timedelta(days=1)}
+    assert pass_rate_estimates([automation], **window)[automation.pk].estimate == 1.0  # the first review
+    second_adjudicate(run_id=run.pk, user=people["boss"], decision="second")
+    assert pass_rate_estimates([automation], **window)[automation.pk].estimate == 0.0  # the lead's decision

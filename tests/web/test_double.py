@@ -63,6 +63,8 @@ def test_the_second_reviewer_never_sees_the_first_verdict(people):
     # The pane hides the first review.
     pane = sam.get(f"/runs/{run.pk}/").content.decode()
     assert 'id="first-hidden"' in pane and "999.99" not in pane
+    history = sam.get(f"/runs/{run.pk}/history/").content.decode()
+    assert 'id="first-hidden"' in history and "rating:" not in history
     # The first reviewer and a lead see it.
     assert "999.99" in _client(people["maya"]).get(f"/runs/{run.pk}/").content.decode()
     assert "999.99" in _client(people["priya"]).get(f"/runs/{run.pk}/").content.decode()
