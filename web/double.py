@@ -58,7 +58,7 @@ def _pane(request, run, second, form=None, status: int = 200) -> HttpResponse:
     form = form or SecondReviewForm(initial={"expected": pretty(run.output), "version": second.version},
                                     output=run.output)
     return render(request, "review/second_pane.html", {
-        "nav": "double", "run": run, "second": second, "form": form,
+        "nav": "double", "run": run, "second": second, "form": form, "files": list(run.files.all()),
         "input_tree": render_tree(run.input), "output_tree": render_tree(run.output)}, status=status)
 
 

@@ -9,6 +9,7 @@ from django.test import Client
 from review.double import second_submit, second_take
 from review.models import Review
 from runs.models import Automation, Run
+from runs.services import run_file_store
 from tests.conftest import _user
 from tests.factories import INVOICE_OUTPUT
 from tests.review.double_helpers import double_automation, first_reviewed
@@ -71,11 +72,13 @@ def test_the_second_reviewer_never_sees_the_first_verdict(people):
     # The second-review queue offers it to sam, not to maya.
     assert run.pk in sam.get("/second-reviews/").content.decode()
     assert run.pk not in _client(people["maya"]).get("/second-reviews/").content.decode()
+    run_file_store(run_id=run.pk, name="invoice.pdf", role="input", content=b"%PDF-1.4 x", content_type="application/pdf")
     taken = sam.post(f"/second-reviews/{run.pk}/take/")
     assert taken.status_code == 302 and taken["Location"] == f"/second-reviews/{run.pk}/"
     blind = sam.get(taken["Location"]).content.decode()
     assert "999.99" not in blind and "chip-failed" not in blind and "maya" not in blind
     assert str(INVOICE_OUTPUT["total"]) in blind
+    assert 'data-testid="second-files"' in blind and "invoice.pdf" in blind
 
 
 def test_submitting_a_differing_second_review_and_the_lead_deciding(people):
