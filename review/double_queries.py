@@ -95,12 +95,11 @@ def second_for_pane(run_id: str) -> tuple[Run, SecondReview | None]:
         return run, None
 
 
-def first_review_hidden(*, double_review: str, review, username: str, lead: bool) -> bool:
-    """While a run waits for its blind second review, its first verdict is shown only to whoever
-    gave it and to leads (the pane shows a notice instead; docs/rules.md#double-review).
-    `review` is the run's review as the pane has it (with `has_verdict` and `updated_by`)."""
-    if double_review != DOUBLE_WANTED or review is None or not review.has_verdict or lead:
+def first_review_hidden(*, double_review: str, review, username: str) -> bool:
+    """While a run waits for its blind second review, its first review is shown only to whoever
+    gave it (last changed it), leads included in the rest: anyone may become its second
+    reviewer (docs/rules.md#double-review). `review` is the run's review as the pane has it
+    (with `has_verdict` and `updated_by`)."""
+    if double_review != DOUBLE_WANTED or review is None or not review.has_verdict:
         return False
     return getattr(review, "updated_by", "") != username
-
-

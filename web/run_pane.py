@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.decorators import role_required
-from accounts.roles import LEAD, REVIEWER, has_role
+from accounts.roles import REVIEWER, has_role
 from backends import get_backend
 from backends.base import BackendError, ChangeRefused, NotFound, RunInfo, StorageFull
 from backends.saves import EDITOR_OPS, STATUS_OPS, SaveInput, SaveRefused, SaveResult, pane_save
@@ -83,7 +83,7 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
 def _first_hidden(request: HttpRequest, run: RunInfo) -> bool:
     """The run waits for its blind second review and this user may not see its first review yet."""
     return first_review_hidden(double_review=getattr(run, "double_review", ""), review=run.review,
-                               username=request.user.get_username(), lead=has_role(request.user, LEAD))
+                               username=request.user.get_username())
 
 
 def _first_hidden_page(request: HttpRequest, run: RunInfo) -> HttpResponse:
