@@ -118,3 +118,23 @@ def test_sampling_page_reports_agreement(people, ops):
         second_submit(run_id=run.pk, user=people["sam"], verdict="pass" if index % 4 else "fail")
     page = _client(ops).get("/sampling/").content.decode()
     assert 'data-testid="human-kappa"' in page and 'data-testid="human-kappa-interval"' in page
+
+
+@pytest.mark.parametrize("runs", [1, 6])
+def test_the_double_review_pages_read_a_fixed_number_of_queries(people, runs, django_assert_max_num_queries):
+    automation = double_automation(f"workflows.page-budget-{runs}")
+    disputed = []
+    for _ in range(runs):
+        run = first_reviewed(automation, people["maya"], verdict="pass")
+        disputed.append(run)
+    for run in disputed[: runs // 2 + 1]:
+        second_take(run_id=run.pk, user=people["sam"])
+        second_submit(run_id=run.pk, user=people["sam"], verdict="fail")
+    lead = _client(people["priya"])
+    # session + user with roles, the queue, the disagreements count
+    with django_assert_max_num_queries(4):
+        assert lead.get("/second-reviews/").status_code == 200
+    with django_assert_max_num_queries(3):
+        assert lead.get("/adjudication/").status_code == 200
+    with django_assert_max_num_queries(3):
+        assert lead.get(f"/adjudication/{disputed[0].pk}/").status_code == 200
