@@ -14,7 +14,6 @@ from django.db.models import BooleanField as BooleanExpression
 from django.db.models import Count, ExpressionWrapper, F, Q, Sum
 
 from backends import local_queries
-from backends.local_queries import masked_chip
 from backends.base import (
     MAX_SCORES,
     Backend,
@@ -34,6 +33,7 @@ from backends.base import (
     StepInfo,
     StorageFull,
 )
+from backends.local_queries import masked_chip
 from datasets import archive
 from datasets.compare import ExampleRun
 from datasets.models import Example, ExampleFile
@@ -165,7 +165,8 @@ class LocalBackend(Backend):
             automations.update(Automation.objects.in_bulk(missing))
         infos = [RunInfo(id=r["id"], automation=automations[r["automation_id"]], status=r["status"],
                          created_at=r["created_at"], sampled=r["sampled"], sample_bucket=r["sample_bucket"],
-                         chip=masked_chip(r["chip"], r["double_review"]), output_preview=r["output_preview"], completed_at=r["completed_at"],
+                         chip=masked_chip(r["chip"], r["double_review"]), output_preview=r["output_preview"],
+                         completed_at=r["completed_at"],
                          duration_ms=r["duration_ms"], version=r["version"], trigger=r["trigger"],
                          example_id=r["example_id"], stratum=r["stratum"], inclusion_bp=r["inclusion_bp"])
                  for r in rows]
