@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import render
 
+from api import openapi_double
 from api.support import api_response, api_view
 
 S, N, B = {"type": "string"}, {"type": "number"}, {"type": "boolean"}
@@ -83,12 +84,13 @@ SCHEMAS = {
                              "unreviewedShare": null(N)}),
     "SamplingStratum": obj({"name": S, "when": OBJ, "rate": N}, {"description": S}),
     "Sampling": obj({"automationId": S, "version": INT, "defaultRate": N, "strata": arr(ref("SamplingStratum")),
-                     "stepDownThreshold": N, "history": arr(obj({
+                     "stepDownThreshold": N, "doubleReviewShare": N, "history": arr(obj({
                          "effectiveAt": S, "scheduled": B, "oldDefaultRate": null(N), "defaultRate": N,
                          "strata": null(arr(ref("SamplingStratum"))), "stepDownThreshold": null(N),
-                         "changedBy": null(S), "reason": S}))}),
+                         "doubleReviewShare": null(N), "changedBy": null(S), "reason": S}))}),
     "SamplingChange": obj({"reason": S}, {"defaultRate": N, "strata": arr(ref("SamplingStratum")),
-                                          "stepDownThreshold": N, "effectiveAt": S, "version": INT}),
+                                          "stepDownThreshold": N, "doubleReviewShare": N, "effectiveAt": S,
+                                          "version": INT}),
     "RunTiming": obj({"createdAt": S, "startedAt": null(S), "completedAt": null(S), "cancelRequestedAt": null(S),
                       "durationMs": null(N)}),
     "RunSource": obj({"id": S, "name": null(S), "version": null(S)},
@@ -483,8 +485,8 @@ ENDPOINTS: dict[str, dict] = {
                       "defaultRate": 5, "reason": "failures concentrate in low scores",
                       "strata": [{"name": "judge failed", "when": {"kind": "score", "evaluator": "judge",
                                                                    "failed": True}, "rate": 100}]}),
-                  description="Any of defaultRate, strata (the whole ordered list; [] removes them) and "
-                              "stepDownThreshold, with a reason; effectiveAt now (default) or later, never in "
+                  description="Any of defaultRate, strata (the whole ordered list; [] removes them), "
+                              "stepDownThreshold and doubleReviewShare, with a reason; effectiveAt now (default) or later, never in "
                               "the past nor before a change already scheduled. Conditions: score (failed / "
                               "below), new_version (days), tag, low_confidence (below / level), json (source, "
                               "path, op, value); docs/rules.md in the repository. A bad field is a 400 naming "
@@ -667,6 +669,9 @@ ENDPOINTS: dict[str, dict] = {
         DSREVIEWS, "The request's timeline, oldest first", 200, obj({"events": arr(ref("DatasetReviewEvent"))}),
         params=[AUTOMATION_ID, DSR_ID])},
 }
+
+ENDPOINTS.update(openapi_double.PATHS)
+SCHEMAS.update(openapi_double.SCHEMAS)
 
 
 def document() -> dict:

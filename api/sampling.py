@@ -1,10 +1,11 @@
 """An automation's sampling by API: GET / PUT /api/v1/automations/{id}/sampling (docs/rules.md#strata).
 
-Rates and the threshold are percents (0-100). PUT changes any of the default rate, the strata
-and the step-down threshold, with a reason, now or from a future `effectiveAt`, through the same
-service and into the same history as the sampling page (runs.services.sampling_policy_set). The
-ETag is the automation's sampling version; a PUT with a stale If-Match (or `version`) is a 412
-carrying the current settings; nothing is half-saved."""
+Rates, the threshold and the double-review share are percents (0-100). PUT changes any of the
+default rate, the strata, the step-down threshold and the double-review share, with a reason,
+now or from a future `effectiveAt`, through the same service and into the same history as the
+sampling page (runs.services.sampling_policy_set). The ETag is the automation's sampling
+version; a PUT with a stale If-Match (or `version`) is a 412 carrying the current settings;
+nothing is half-saved."""
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -26,7 +27,8 @@ from runs.models import Automation
 from runs.services import InvalidRate, StaleSampling, sampling_policy_set
 from runs.strata import StrataError, describe, rate_bp_from_percent
 
-PUT_FIELDS = {"defaultRate", "strata", "stepDownThreshold", "reason", "effectiveAt", "version"}
+PUT_FIELDS = {"defaultRate", "strata", "stepDownThreshold", "doubleReviewShare", "reason", "effectiveAt", "version"}
+CHANGES = ("defaultRate", "strata", "stepDownThreshold", "doubleReviewShare")
 
 
 def _percent(bp: int) -> float:
@@ -43,6 +45,8 @@ def sampling_to_dict(automation: Automation) -> dict:
         "strata": [{"name": s["name"], "when": s["when"], "rate": _percent(s["rate_bp"]),
                     "description": describe(s["when"])} for s in automation.sampling_strata],
         "stepDownThreshold": automation.step_down_threshold * 100,
+        # docs/rules.md#double-review: the share of sampled runs also given a blind second review.
+        "doubleReviewShare": _percent(automation.double_review_bp),
         "history": [{
             "effectiveAt": iso(change.effective_at), "scheduled": change.effective_at > now,
             "oldDefaultRate": None if change.old_bp is None else _percent(change.old_bp),
@@ -50,6 +54,7 @@ def sampling_to_dict(automation: Automation) -> dict:
             "strata": None if change.strata is None else [
                 {"name": s["name"], "when": s["when"], "rate": _percent(s["rate_bp"])} for s in change.strata],
             "stepDownThreshold": None if change.step_down_threshold is None else change.step_down_threshold * 100,
+            "doubleReviewShare": None if change.double_review_bp is None else _percent(change.double_review_bp),
             "changedBy": change.changed_by.username if change.changed_by else None,
             "reason": change.reason,
         } for change in history],
@@ -85,10 +90,12 @@ def sampling_put(request: HttpRequest, automation_id: str):
     automation = get_automation(automation_id)
     body = json_body(request)
     reject_unknown(body, PUT_FIELDS)
-    if not {"defaultRate", "strata", "stepDownThreshold"} & body.keys():
-        raise bad_request("<root>", "Send at least one of defaultRate, strata, stepDownThreshold.")
+    if not set(CHANGES) & body.keys():
+        raise bad_request("<root>", f"Send at least one of {', '.join(CHANGES)}.")
     try:
         default_bp = None if body.get("defaultRate") is None else rate_bp_from_percent(body["defaultRate"], "defaultRate")
+        double_bp = None if "doubleReviewShare" not in body else rate_bp_from_percent(
+            body["doubleReviewShare"], "doubleReviewShare")
         threshold = None
         if body.get("stepDownThreshold") is not None:
             threshold = rate_bp_from_percent(body["stepDownThreshold"], "stepDownThreshold") / 10_000
@@ -111,7 +118,7 @@ def sampling_put(request: HttpRequest, automation_id: str):
     try:
         sampling_policy_set(automation=automation, user=request.user, reason=reason, default_bp=default_bp,
                             strata=body.get("strata"), threshold=threshold, effective_at=effective_at,
-                            expected_version=expected)
+                            expected_version=expected, double_bp=double_bp)
     except InvalidRate as error:
         raise bad_request(error.field, str(error)) from None
     except StaleSampling:

@@ -33,6 +33,7 @@ from backends.base import (
     StepInfo,
     StorageFull,
 )
+from backends.local_queries import masked_chip
 from datasets import archive
 from datasets.compare import ExampleRun
 from datasets.models import Example, ExampleFile
@@ -90,7 +91,7 @@ def review_info(review: Review | None, *, files: list[FileInfo] | None = None, e
 def run_info(pane: local_queries.PaneRow) -> RunInfo:
     """The run as the pane shows it, from what run_for_pane read (no query of its own)."""
     run = pane.run
-    return RunInfo(
+    info = RunInfo(
         id=run.pk, automation=run.automation, status=run.status, created_at=run.created_at, sampled=run.sampled,
         sample_bucket=run.sample_bucket, chip=run.chip, output_preview=run.output_preview,
         completed_at=run.completed_at, duration_ms=run.duration_ms, version=run.version, trigger=run.trigger,
@@ -100,6 +101,11 @@ def run_info(pane: local_queries.PaneRow) -> RunInfo:
         review=review_info(pane.review, example_check=pane.check, updated_by=pane.updated_by,
                            files=_file_infos(pane.expected_files, role="expected")),
     )
+    # Double review (docs/rules.md#double-review): whether the run waits for its blind second
+    # review, for the pane to hide the first (an attribute of the local runs only; RunInfo
+    # should carry it once backends/base.py is split).
+    info.double_review = run.double_review
+    return info
 
 
 def _chunks(field_file) -> Iterator[bytes]:
@@ -159,7 +165,8 @@ class LocalBackend(Backend):
             automations.update(Automation.objects.in_bulk(missing))
         infos = [RunInfo(id=r["id"], automation=automations[r["automation_id"]], status=r["status"],
                          created_at=r["created_at"], sampled=r["sampled"], sample_bucket=r["sample_bucket"],
-                         chip=r["chip"], output_preview=r["output_preview"], completed_at=r["completed_at"],
+                         chip=masked_chip(r["chip"], r["double_review"]), output_preview=r["output_preview"],
+                         completed_at=r["completed_at"],
                          duration_ms=r["duration_ms"], version=r["version"], trigger=r["trigger"],
                          example_id=r["example_id"], stratum=r["stratum"], inclusion_bp=r["inclusion_bp"])
                  for r in rows]

@@ -15,8 +15,8 @@ from backends.base import QueueQuery
 from datasets.models import ExampleCheck
 from review.models import Claim, ExpectedFile, Review
 from review.queries import day_bounds, newer_than, older_than
-from runs.chips import Rating
-from runs.models import ChipCount, EvaluatorScore, Run, RunFile
+from runs.chips import Chip, Rating
+from runs.models import DOUBLE_WANTED, ChipCount, EvaluatorScore, Run, RunFile
 from runs.sql import compiled_once, db_row
 
 DISAGREEMENTS = {"evaluator_passed_human_failed": (True, Rating.FAIL),
@@ -34,6 +34,8 @@ def queue_queryset(query: QueueQuery) -> QuerySet:
         runs = runs.filter(sampled=True)
     if query.chip:
         runs = runs.filter(chip=query.chip)
+        if query.chip != Chip.UNREVIEWED:  # a chip filter must not tell a second reviewer the first verdict
+            runs = runs.exclude(double_review=DOUBLE_WANTED)
     if query.status:
         runs = runs.filter(status=query.status)
     start, end = day_bounds(query.date_from, query.date_to)
@@ -63,7 +65,14 @@ def queue_queryset(query: QueueQuery) -> QuerySet:
 # fifty model instances and their unused datetime columns were a good part of the page's time.
 ROW_FIELDS = ("id", "automation_id", "status", "created_at", "sampled", "sample_bucket", "chip", "output_preview",
               "completed_at", "duration_ms", "version", "trigger", "example_id", "claim_holder", "stratum",
-              "inclusion_bp")
+              "inclusion_bp", "double_review")
+# The chip a run waiting for its blind second review shows in the queue instead of its own
+# (docs/rules.md#double-review): the first verdict stays hidden until the second is in.
+SECOND_REVIEW_CHIP = "second_review"
+
+
+def masked_chip(chip: str, double_review: str) -> str:
+    return SECOND_REVIEW_CHIP if double_review == DOUBLE_WANTED and chip != Chip.UNREVIEWED else chip
 
 
 def _claim_holder() -> RawSQL:

@@ -39,6 +39,7 @@ CONFIDENCE = 0.95
 METHOD = "hajek-clopper-pearson-kish-max-weight"
 KAPPA_RESAMPLES = 2000
 KAPPA_SEED = 20260501
+KAPPA_MIN_PAIRS = 10  # no kappa interval below this many paired verdicts
 
 
 @dataclass(frozen=True)
@@ -210,17 +211,38 @@ def cohens_kappa(a: int, b: int, c: int, d: int) -> float | None:
 
 def kappa_interval(table: Confusion, confidence: float = CONFIDENCE, resamples: int = KAPPA_RESAMPLES,
                    seed: int = KAPPA_SEED) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of kappa: the 2x2 table is resampled as a multinomial with
-    a fixed seed (the page shows the same numbers on every load). Resamples whose kappa is
-    undefined are dropped. None below 10 paired verdicts or when kappa itself is undefined."""
-    if table.n < 10 or table.kappa is None:
+    """The interval of kappa of an evaluator's 2x2 table (kappa_table_interval)."""
+    return kappa_table_interval([[table.both_pass, table.human_pass_eval_fail],
+                                 [table.human_fail_eval_pass, table.both_fail]], confidence, resamples, seed)
+
+
+def kappa_of_matrix(matrix: np.ndarray) -> float | None:
+    """Cohen's kappa of a square table (rows: first rater): (observed - chance) / (1 - chance),
+    chance from the two raters' margins; None when empty or chance agreement is total."""
+    n = matrix.sum()
+    if not n:
         return None
-    cells = np.array([table.both_pass, table.human_pass_eval_fail, table.human_fail_eval_pass, table.both_fail])
-    draws = np.random.default_rng(seed).multinomial(table.n, cells / table.n, size=resamples).astype(float)
-    a, b, c, d = draws.T
-    n = float(table.n)
-    observed = (a + d) / n
-    chance = ((a + b) * (a + c) + (c + d) * (b + d)) / (n * n)
+    observed = np.trace(matrix) / n
+    chance = float((matrix.sum(axis=1) * matrix.sum(axis=0)).sum() / (n * n))
+    if chance >= 1:
+        return None
+    return float((observed - chance) / (1 - chance))
+
+
+def kappa_table_interval(table, confidence: float = CONFIDENCE, resamples: int = KAPPA_RESAMPLES,
+                         seed: int = KAPPA_SEED) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of kappa of a square table: the table is resampled as a
+    multinomial of its cells with a fixed seed (the page shows the same numbers on every load).
+    Resamples whose kappa is undefined are dropped. None below 10 pairs or when kappa itself is
+    undefined."""
+    cells = np.array(table, dtype=float).ravel()
+    n = int(cells.sum())
+    k = int(round(len(cells) ** 0.5))
+    if n < KAPPA_MIN_PAIRS or kappa_of_matrix(cells.reshape(k, k)) is None:
+        return None
+    draws = np.random.default_rng(seed).multinomial(n, cells / n, size=resamples).reshape(resamples, k, k)
+    observed = np.trace(draws, axis1=1, axis2=2) / n
+    chance = (draws.sum(axis=2) * draws.sum(axis=1)).sum(axis=1) / (n * n)
     with np.errstate(divide="ignore", invalid="ignore"):
         kappas = np.where(chance < 1, (observed - chance) / (1 - chance), np.nan)
     kappas = kappas[~np.isnan(kappas)]

@@ -243,6 +243,12 @@ class AuditEvent(models.Model):
         if self.action == "promote":
             lines.append(f"promoted to example {changes.get('promoted_example_name', [None, '?'])[1]}"
                          + ("" if changes.get("has_expected") else " (no expected output)"))
+        if self.action.startswith("second_review:"):
+            lines.append(f"blind second review: {self.action.split(':', 1)[1]}, "
+                         + ("agrees with the first" if changes.get("agrees") else "differs from the first"))
+        if self.action.startswith("adjudicate:"):
+            lines.append(f"adjudicated: {self.action.split(':', 1)[1]} review kept"
+                         if self.action != "adjudicate:own" else "adjudicated: the lead's own review")
         if self.action == "clear":
             lines.append("review, expected output and files deleted")
         return lines
@@ -323,3 +329,46 @@ class ReviewerDayCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.automation_id}/{self.user_id}/{self.day}: {self.count}"
+
+
+class SecondReview(models.Model):
+    """The blind second review of a run chosen for double review (docs/rules.md#double-review),
+    its own record beside the run's Review: the second reviewer's verdict, note and correction,
+    made without seeing the first. `reviewer` holds it (a claim until `held_until`) and then
+    gave it; the same person never gives both. When submitted, the first review is copied in
+    (`first_*`, what agreement is measured on, whatever happens to the Review later) and the
+    two compared; a lead's adjudication of a disagreement is recorded here (`decision`) and
+    written to the run's Review. `version` increments on every change; writes lock the run."""
+
+    class Decision(models.TextChoices):
+        FIRST = "first", "First review"
+        SECOND = "second", "Second review"
+        OWN = "own", "Lead's own"
+
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="second_review")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    held_until = models.DateTimeField(null=True, blank=True)
+    rating = models.CharField(max_length=8, choices=Rating.choices, null=True, blank=True)
+    body = models.TextField(blank=True, default="")
+    expected = models.JSONField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    first_rating = models.CharField(max_length=8, choices=Rating.choices, null=True, blank=True)
+    first_body = models.TextField(blank=True, default="")
+    first_expected = models.JSONField(null=True, blank=True)
+    first_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    # {field pattern: true when both reviewers left it alike} over the fields either corrected.
+    fields = models.JSONField(default=dict, blank=True)
+    agrees = models.BooleanField(null=True, blank=True)
+    decision = models.CharField(max_length=8, choices=Decision.choices, blank=True, default="")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["submitted_at"], name="second_review_submitted",
+                                condition=models.Q(submitted_at__isnull=False))]
+
+    def __str__(self) -> str:
+        return f"Second review of {self.run_id}"

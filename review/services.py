@@ -19,12 +19,12 @@ from review.counters import (
     verdict_bucket,
 )
 from review.jsondiff import corrected_paths
-from review.models import AuditEvent, ExpectedFile, Review
+from review.models import AuditEvent, ExpectedFile, Review, SecondReview
 from review.notify import review_events_emit
 from runs.chips import Rating, ReviewStatus, derive_chip
 from runs.counters import chip_count_move
 from runs.files import BadFileName, files_delete_on_commit, guess_content_type, safe_relative_path, store_file
-from runs.models import Run, RunFile
+from runs.models import DOUBLE_WANTED, Run, RunFile
 
 Via = AuditEvent.Via
 
@@ -141,6 +141,7 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
         marks_before = marks_of(run, review)
         if base_version is not None and base_version != review.version:
             raise StaleReview(review)
+        _second_reviewer_refused(run, user)
         if correction_notes is not None:
             unknown = [path for kind, path in correction_notes
                        if kind == "file" and not review.expected_files.filter(name=path).exists()]
@@ -163,6 +164,15 @@ def review_update(*, run: Run, changes: dict, user, base_version: int | None = N
         if diff:
             review_events_emit(run=run, review=review, diff=diff, user=user)
     return review
+
+
+def _second_reviewer_refused(run: Run, user) -> None:
+    """A run waiting for its blind second review: whoever holds that second review may not write
+    the first too (docs/rules.md#double-review). One query, only for such runs."""
+    if run.double_review == DOUBLE_WANTED and getattr(user, "pk", None) \
+            and SecondReview.objects.filter(run_id=run.pk, reviewer_id=user.pk).exists():
+        raise ReviewError("You hold this run's second review; its first review must come from someone else.",
+                          field="reviewer")
 
 
 def _notes(review: Review) -> dict:

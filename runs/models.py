@@ -16,6 +16,8 @@ class AutomationKind(models.TextChoices):
 
 KIND_PREFIX = {AutomationKind.WORKFLOW: "workflows", AutomationKind.AGENT: "agents"}
 DEFAULT_SAMPLING_BP = 1500
+# Run.double_review states (docs/rules.md#double-review).
+DOUBLE_WANTED, DOUBLE_DISPUTED, DOUBLE_DONE = "wanted", "disputed", "done"
 
 
 class AutomationQuerySet(models.QuerySet):
@@ -43,6 +45,9 @@ class Automation(models.Model):
     # Sampling by risk (runs/strata.py): the strata of the latest change, stored form
     # [{"name", "when", "rate_bp"}]; the full history is in SamplingRateChange.strata.
     sampling_strata = models.JSONField(default=list, blank=True)
+    # Double review (docs/rules.md#double-review): the share of sampled runs, in basis points, that
+    # also go to a second, blind reviewer; the history is in SamplingRateChange.double_review_bp.
+    double_review_bp = models.PositiveIntegerField(default=0)
     # Increments on every sampling change (rate, strata, threshold): the API's ETag.
     sampling_version = models.PositiveIntegerField(default=1)
     # Close the loop: resolve an open review automatically when its promoted example passes.
@@ -72,19 +77,21 @@ class Automation(models.Model):
 
     def rate_schedule(self) -> RateSchedule:
         changes = list(self.rate_changes.order_by("effective_at", "id")
-                       .values_list("effective_at", "old_bp", "new_bp", "strata"))
+                       .values_list("effective_at", "old_bp", "new_bp", "strata", "double_review_bp"))
         return schedule_from_changes(self.sampling_rate_bp, changes)
 
 
 def schedule_from_changes(current_bp: int, changes: list[tuple]) -> RateSchedule:
-    """A RateSchedule from (effective_at, old_bp, new_bp[, strata]) rows, oldest first."""
+    """A RateSchedule from (effective_at, old_bp, new_bp[, strata[, double_review_bp]]) rows, oldest first."""
     if not changes:
         return RateSchedule(initial_bp=current_bp)
     first_old = changes[0][1]
     initial = first_old if first_old is not None else changes[0][2]
     strata = tuple((row[0], tuple(Stratum(**s) for s in row[3])) for row in changes
                    if len(row) > 3 and row[3] is not None)
-    return RateSchedule(initial_bp=initial, changes=tuple((row[0], row[2]) for row in changes), strata_changes=strata)
+    double = tuple((row[0], row[4]) for row in changes if len(row) > 4 and row[4] is not None)
+    return RateSchedule(initial_bp=initial, changes=tuple((row[0], row[2]) for row in changes), strata_changes=strata,
+                        double_changes=double)
 
 
 def rate_schedules(automations) -> dict[int, RateSchedule]:
@@ -92,9 +99,9 @@ def rate_schedules(automations) -> dict[int, RateSchedule]:
     rows: dict[int, list[tuple]] = {a.pk: [] for a in automations}
     changes = (SamplingRateChange.objects.filter(automation_id__in=list(rows))
                .order_by("automation_id", "effective_at", "id")
-               .values_list("automation_id", "effective_at", "old_bp", "new_bp", "strata"))
-    for automation_id, when, old, new, strata in changes:
-        rows[automation_id].append((when, old, new, strata))
+               .values_list("automation_id", "effective_at", "old_bp", "new_bp", "strata", "double_review_bp"))
+    for automation_id, when, old, new, strata, double in changes:
+        rows[automation_id].append((when, old, new, strata, double))
     return {a.pk: schedule_from_changes(a.sampling_rate_bp, rows[a.pk]) for a in automations}
 
 
@@ -112,6 +119,8 @@ class SamplingRateChange(models.Model):
     strata = models.JSONField(null=True, blank=True)
     # The step-down threshold set by this change; None: unchanged.
     step_down_threshold = models.FloatField(null=True, blank=True)
+    # The double-review share (basis points of sampled runs) set by this change; None: unchanged.
+    double_review_bp = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-effective_at", "-id"]
@@ -175,6 +184,11 @@ class Run(models.Model):
     # basis points (0: recorded before strata existed; the rate period's rate applies).
     stratum = models.CharField(max_length=64, blank=True, default="")
     inclusion_bp = models.PositiveSmallIntegerField(default=0)
+    # Double review (docs/rules.md#double-review): "" not chosen; "wanted" chosen when recorded
+    # (a sampled run below the share in effect at its creation) and waiting for its blind second
+    # review; "disputed" both reviews in and they differ (the lead's adjudication queue); "done"
+    # the reviews agreed or a lead decided. Set at ingest, then moved only by review.double.
+    double_review = models.CharField(max_length=8, blank=True, default="")
 
     objects = RunQuerySet.as_manager()
 
@@ -192,6 +206,10 @@ class Run(models.Model):
             # The runs of an example (comparisons, checks): few runs have one, so only they are
             # indexed and recording the others does not touch this index.
             models.Index(fields=["example_id"], name="run_example", condition=models.Q(example_id__isnull=False)),
+            # The second-review and adjudication queues (review.double): the few runs chosen for
+            # double review, so recording the others does not touch this index.
+            models.Index(fields=["automation", "double_review", "-created_at", "-id"], name="run_double_review",
+                         condition=~models.Q(double_review="")),
         ]
 
     def __str__(self) -> str:

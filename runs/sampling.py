@@ -18,6 +18,14 @@ def sample_bucket(run_id: str) -> int:
     return int.from_bytes(digest[:8], "big") % BUCKETS
 
 
+def double_bucket(run_id: str) -> int:
+    """A second bucket of the run id, independent of the sampling bucket (the next 8 bytes of the
+    same digest): a sampled run goes to a second, blind reviewer when it is below the
+    double-review share in effect when the run was created (docs/rules.md#double-review)."""
+    digest = hashlib.sha256(run_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[8:16], "big") % BUCKETS
+
+
 @dataclass(frozen=True)
 class RateSchedule:
     """The rates of one automation over time: `initial_bp` before the first change."""
@@ -27,6 +35,9 @@ class RateSchedule:
     # (effective_at, strata) of each change that set the strata (runs.strata.Stratum tuples),
     # oldest first; none before the first.
     strata_changes: tuple[tuple[datetime, tuple], ...] = field(default_factory=tuple)
+    # (effective_at, double-review share in basis points) of each change that set the share,
+    # oldest first; 0 before the first.
+    double_changes: tuple[tuple[datetime, int], ...] = field(default_factory=tuple)
 
     @property
     def has_strata(self) -> bool:
@@ -35,6 +46,14 @@ class RateSchedule:
     def strata_at(self, moment: datetime) -> tuple:
         index = bisect.bisect_right([when for when, _ in self.strata_changes], moment)
         return self.strata_changes[index - 1][1] if index else ()
+
+    def double_at(self, moment: datetime) -> int:
+        index = bisect.bisect_right([when for when, _ in self.double_changes], moment)
+        return self.double_changes[index - 1][1] if index else 0
+
+    def is_double(self, run_id: str, created_at: datetime, sampled: bool) -> bool:
+        """Whether a sampled run goes to a second, blind reviewer too."""
+        return sampled and bool(self.double_changes) and double_bucket(run_id) < self.double_at(created_at)
 
     def rate_at(self, moment: datetime) -> int:
         times = [when for when, _ in self.changes]

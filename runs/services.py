@@ -15,6 +15,7 @@ from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add, 
 from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
+    DOUBLE_WANTED,
     KIND_PREFIX,
     Automation,
     EvaluatorScore,
@@ -75,16 +76,19 @@ def sampling_rate_set(*, automation: Automation, rate_bp: int, user, reason: str
 
 def sampling_policy_set(*, automation: Automation, user, reason: str, default_bp: int | None = None,
                         strata: list | None = None, threshold: float | None = None, effective_at=None,
-                        expected_version: int | None = None, now=None) -> SamplingRateChange:
+                        expected_version: int | None = None, now=None,
+                        double_bp: int | None = None) -> SamplingRateChange:
     """Change an automation's sampling (default rate, strata, step-down threshold; None leaves
     one as it is) from `effective_at` on (default now; never in the past, never before a change
     already scheduled), recorded in the rate history (one row, who, when, why). Only runs created
     from then on are affected: those already stored (stamped in the future) are re-sampled, with
     every counter that follows them. `expected_version`: refused (StaleSampling) when the
-    automation's sampling_version moved on. All or nothing; InvalidRate names the bad field."""
-    if default_bp is not None and (isinstance(default_bp, bool) or not isinstance(default_bp, int)
-                                   or not 0 <= default_bp <= BUCKETS):
+    automation's sampling_version moved on. `double_bp`: the double-review share of sampled runs
+    (docs/rules.md#double-review). All or nothing; InvalidRate names the bad field."""
+    if default_bp is not None and not _is_bp(default_bp):
         raise InvalidRate("The rate must be between 0 % and 100 %.", "defaultRate")
+    if double_bp is not None and not _is_bp(double_bp):
+        raise InvalidRate("The double-review share must be between 0 % and 100 %.", "doubleReviewShare")
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidRate("Give a reason for the change.", "reason")
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
@@ -115,6 +119,7 @@ def sampling_policy_set(*, automation: Automation, user, reason: str, default_bp
         change = SamplingRateChange.objects.create(
             automation=automation, old_bp=automation.sampling_rate_bp, new_bp=new_bp, effective_at=effective_at,
             changed_by=user, reason=reason.strip(), strata=stored_strata, step_down_threshold=threshold,
+            double_review_bp=double_bp,
         )
         automation.sampling_rate_bp = new_bp
         if stored_strata is not None:
@@ -123,9 +128,11 @@ def sampling_policy_set(*, automation: Automation, user, reason: str, default_bp
                 _versions_fill(automation)
         if threshold is not None:
             automation.step_down_threshold = float(threshold)
+        if double_bp is not None:
+            automation.double_review_bp = double_bp
         automation.sampling_version += 1
         automation.save(update_fields=["sampling_rate_bp", "sampling_strata", "step_down_threshold",
-                                       "sampling_version", "updated_at"])
+                                       "double_review_bp", "sampling_version", "updated_at"])
         # Only runs stamped at or after the change (clock skew, or a scheduled change) can be
         # affected; normally none. Their review rollups move with them
         # (runs.counters.run_rollups_follow), in this transaction.
@@ -137,6 +144,10 @@ def sampling_policy_set(*, automation: Automation, user, reason: str, default_bp
                 "effectiveAt": change.effective_at.isoformat(), "reason": change.reason,
                 "by": getattr(user, "username", None) or None})
     return change
+
+
+def _is_bp(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and 0 <= value <= BUCKETS
 
 
 def _versions_fill(automation: Automation) -> None:
@@ -155,7 +166,8 @@ def runs_resample(*, automation: Automation, since) -> int:
     review rollups that follow the flag. One UPDATE per resulting (sampled, stratum, rate);
     returns the number of runs that changed."""
     later = list(Run.objects.filter(automation=automation, created_at__gte=since)
-                 .only("id", "created_at", "sample_bucket", "sampled", "stratum", "inclusion_bp", "version",
+                 .only("id", "created_at", "sample_bucket", "sampled", "stratum", "inclusion_bp", "double_review",
+                       "version",
                        "metadata", "input", "output"))
     if not later:
         return 0
@@ -172,14 +184,19 @@ def runs_resample(*, automation: Automation, since) -> int:
         if strata:
             run.scores = scores.get(run.pk, [])
             stratum, rate = stratum_of(strata, rate, run, first_seen)
-        state = (run.sample_bucket < rate, stratum, rate)
-        if state != (run.sampled, run.stratum, run.inclusion_bp):
+        sampled = run.sample_bucket < rate
+        double = run.double_review
+        if double in ("", DOUBLE_WANTED):  # a second review already given stays (review.double)
+            double = DOUBLE_WANTED if schedule.is_double(run.pk, run.created_at, sampled) else ""
+        state = (sampled, stratum, rate, double)
+        if state != (run.sampled, run.stratum, run.inclusion_bp, run.double_review):
             groups.setdefault(state, []).append(run.pk)
     changed = [pk for ids in groups.values() for pk in ids]
     if changed:
         with run_rollups_follow(changed):
-            for (sampled, stratum, rate), ids in groups.items():
-                Run.objects.filter(in_values("pk", ids)).update(sampled=sampled, stratum=stratum, inclusion_bp=rate)
+            for (sampled, stratum, rate, double), ids in groups.items():
+                Run.objects.filter(in_values("pk", ids)).update(sampled=sampled, stratum=stratum, inclusion_bp=rate,
+                                                                double_review=double)
             chip_counts_recount(automation=automation)
     return len(changed)
 
@@ -348,6 +365,8 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
             "completed_at": record.completed_at, "duration_ms": record.duration_ms,
             "sample_bucket": bucket, "sampled": bucket < rate, "stratum": stratum, "inclusion_bp": rate,
             "output_preview": output_preview(record.output, record.error),
+            # Double review (docs/rules.md#double-review): decided once, when first recorded.
+            "double_review": DOUBLE_WANTED if schedule.is_double(record.id, record.created_at, bucket < rate) else "",
         }
     with transaction.atomic():
         before = runs_stored(rows) if stored is None else stored

@@ -194,12 +194,16 @@ class QueueScreen:
                 created_title=run.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z"),
                 created_ago=ago(run.created_at, now),
                 status_label=run.status_label,
-                chip_label=run.chip_label,
+                chip_label=run.chip_label or OTHER_CHIPS.get(run.chip, ""),
                 show_automation=self.show_automation,
                 holder=self.holders.get(run.pk, ""),
             )
             for run in self.rows
         ]
+
+
+# A run waiting for its blind second review shows this instead of its chip (docs/rules.md#double-review).
+OTHER_CHIPS = {"second_review": "Second review pending"}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from backends.base import BackendError, ChangeRefused, NotFound, RunInfo, Storag
 from backends.saves import EDITOR_OPS, STATUS_OPS, SaveInput, SaveRefused, SaveResult, pane_save
 from datasets.services import default_example_name
 from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_renew, claim_take
+from review.double_queries import first_review_hidden
 from review.services import free_name
 from review.workbench import typed_values
 from runs import pdf
@@ -74,7 +75,20 @@ def _done(request: HttpRequest, run_id: str, anchor: str = "", saved: RunInfo | 
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     """The pane; opening it claims the run for a reviewer (review.claims) unless someone else holds it."""
     run = get_backend().run(run_id)
+    if _first_hidden(request, run):
+        return _first_hidden_page(request, run)
     return _render_pane(request, run, PaneState(hold=_hold(request, run)))
+
+
+def _first_hidden(request: HttpRequest, run: RunInfo) -> bool:
+    """The run waits for its blind second review and this user may not see its first review yet."""
+    return first_review_hidden(double_review=getattr(run, "double_review", ""), review=run.review,
+                               username=request.user.get_username())
+
+
+def _first_hidden_page(request: HttpRequest, run: RunInfo) -> HttpResponse:
+    return render(request, "review/first_hidden.html", {"run": run, "nav": "queue",
+                                                        "can_review": has_role(request.user, REVIEWER)})
 
 
 @require_GET
@@ -89,8 +103,13 @@ def run_scores(request: HttpRequest, run_id: str) -> HttpResponse:
 @require_GET
 @backend_errors
 def run_history(request: HttpRequest, run_id: str) -> HttpResponse:
-    """A run's whole history (the pane shows its latest changes): the list for htmx, else a page."""
-    events = get_backend().audit_trail(run_id, limit=HISTORY_ALL)
+    """A run's whole history (the pane shows its latest changes): the list for htmx, else a page.
+    Hidden like the pane while the run waits for a blind second review (docs/rules.md#double-review)."""
+    backend = get_backend()
+    run = backend.run(run_id)
+    if _first_hidden(request, run):
+        return _first_hidden_page(request, run)
+    events = backend.audit_trail(run_id, limit=HISTORY_ALL)
     template = "review/partials/history.html" if request.htmx else "review/history.html"
     return render(request, template, {"run_id": run_id, "audit": history_html(events), "audit_more": False,
                                       "nav": "queue"})

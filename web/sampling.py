@@ -11,6 +11,7 @@ from accounts.decorators import role_required
 from accounts.roles import OPS, has_role
 from backends import get_backend
 from backends.base import BackendError
+from insights.human_agreement import HumanAgreement, human_agreement
 from insights.stats import (
     HISTORY_ROWS,
     PASS_RATE_DAYS,
@@ -26,6 +27,7 @@ from runs.models import Automation, SamplingRateChange
 from runs.sampling import bp_to_percent
 from runs.services import InvalidRate, sampling_policy_set, sampling_rate_set, step_down_threshold_set
 from web.backend_errors import backend_errors
+from web.forms.double import DoubleReviewShareForm
 from web.forms.sampling import SamplingRateForm, StepDownThresholdForm, StrataForm
 
 # --- Sampling page (ops) ------------------------------------------------------------------
@@ -42,6 +44,8 @@ class SamplingCard:
     threshold_form: StepDownThresholdForm
     strata_form: StrataForm | None = None
     saved: str = ""
+    double_form: DoubleReviewShareForm | None = None
+    agreement: HumanAgreement | None = None  # the double reviews (docs/estimates.md#human-agreement)
 
     def projections(self) -> list[dict]:
         """Reviews per day at the current rate and at each step of the ladder."""
@@ -81,6 +85,7 @@ def _sampling_stats(automations: list[Automation], after_save: bool = False) -> 
 def _sampling_cards(automations: list[Automation], bound=None, saved: str = "",
                     after_save: bool = False) -> list[SamplingCard]:
     stats, history = _sampling_stats(automations, after_save), rate_history(automations)
+    agreement = human_agreement([a.pk for a in automations])
     bound = bound or {}
     return [
         SamplingCard(
@@ -89,6 +94,8 @@ def _sampling_cards(automations: list[Automation], bound=None, saved: str = "",
             threshold_form=bound.get((a.pk, "threshold")) or StepDownThresholdForm(automation=a),
             strata_form=bound.get((a.pk, "strata")) or StrataForm(automation=a),
             saved=saved,
+            double_form=bound.get((a.pk, "double")) or DoubleReviewShareForm(automation=a),
+            agreement=agreement[a.pk],
         )
         for a in automations
     ]
