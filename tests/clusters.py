@@ -106,14 +106,14 @@ class Clusters:
             shutil.chown(self.root, "postgres", "postgres")
         self.primary = Cluster(self.root / "primary", port())
         self.primary.run("initdb", "-D", self.primary.folder, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                         "--locale=C.UTF-8")
+                         "--locale=C.UTF-8", "--no-sync")
         self.primary.start()
         self.replica: Cluster | None = None
 
     def add_replica(self) -> Cluster:
         replica = Cluster(self.root / "replica", port())
         replica.run("pg_basebackup", "-h", "127.0.0.1", "-p", self.primary.port, "-U", "postgres", "-D",
-                    replica.folder, "-R", "-X", "stream", "-c", "fast")
+                    replica.folder, "-R", "-X", "stream", "-c", "fast", "--no-sync")
         self.replica = replica.start()
         return replica
 
@@ -132,3 +132,33 @@ class Clusters:
             if cluster is not None:
                 cluster.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+TEMPLATE = "loupe_template"
+
+
+@pytest.fixture(scope="session")
+def pg_clusters(tmp_path_factory):
+    """A primary with a streaming replica, and a migrated Loupe database `loupe_template` on it
+    (made once per session; `database_from_template` copies it in a moment)."""
+    import sys
+
+    clusters = Clusters()
+    try:
+        clusters.add_replica()
+        clusters.primary.sql(f"CREATE DATABASE {TEMPLATE}")
+        root = Path(__file__).resolve().parents[1]
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_", "LOUPE_DB_"))},
+               "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": clusters.primary.url(TEMPLATE),
+               "LOUPE_VAR_DIR": str(tmp_path_factory.mktemp("pg-template"))}
+        subprocess.run([sys.executable, str(root / "manage.py"), "migrate", "-v0"], env=env, cwd=root, check=True,
+                       timeout=300)
+        yield clusters
+    finally:
+        clusters.close()
+
+
+def database_from_template(clusters: Clusters, name: str) -> str:
+    """A new migrated database on the primary (a copy of the template); its URL."""
+    clusters.primary.sql(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    return clusters.primary.url(name)

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from config import replicas
-from tests.clusters import Clusters, port
+from tests.clusters import database_from_template, pg_clusters, port  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTOMATION = "workflows.replica-check"
@@ -40,22 +40,16 @@ print(json.dumps(keys))
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(pg_clusters, tmp_path_factory):  # noqa: F811
     """(clusters, base URL, API keys by user) with gunicorn reading the replica."""
-    clusters = Clusters()
-    server = None
+    clusters, server = pg_clusters, None
     try:
-        clusters.add_replica()
-        clusters.primary.sql("CREATE DATABASE loupe")
-        folder = tmp_path_factory.mktemp("replica")
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_", "LOUPE_DB_"))},
-               "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": clusters.primary.url("loupe"),
-               "LOUPE_DATABASE_REPLICA_URL": clusters.replica.url("loupe"), "LOUPE_VAR_DIR": str(folder),
-               "LOUPE_READ_YOUR_WRITES_SECONDS": str(WINDOW)}
-        manage = [sys.executable, str(ROOT / "manage.py")]
-        subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=300)
-        made = subprocess.run([*manage, "shell", "-c", SETUP], env=env, cwd=ROOT, capture_output=True, text=True,
-                              timeout=120, check=True)
+               "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": database_from_template(clusters, "loupe"),
+               "LOUPE_DATABASE_REPLICA_URL": clusters.replica.url("loupe"),
+               "LOUPE_VAR_DIR": str(tmp_path_factory.mktemp("replica")), "LOUPE_READ_YOUR_WRITES_SECONDS": str(WINDOW)}
+        made = subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c", SETUP], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, check=True)
         keys = json.loads(made.stdout.strip().splitlines()[-1])
         clusters.wait_replayed()
         server, url = gunicorn_start(workers=1, threads=4, env=env, port=port())
@@ -63,7 +57,6 @@ def site(tmp_path_factory):
         yield clusters, url, keys
     finally:
         gunicorn_stop(server)
-        clusters.close()
 
 
 def _signed_in(url: str, name: str) -> httpx.Client:
@@ -123,6 +116,8 @@ def test_reads_go_to_the_replica_and_the_writer_reads_its_own_writes_for_the_win
         clusters.replica.sql("SELECT pg_wal_replay_resume()")
     clusters.wait_replayed()
     assert bob_api.get(f"/api/v1/runs/{run_id}").status_code == 200  # replayed: the replica has it now
+    for client in (ann_api, bob_api, ann_pages, bob_pages):
+        client.close()
 
 
 @pytest.mark.once
