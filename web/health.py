@@ -13,6 +13,8 @@ logged (with the request id, config/logs.py).
 
 import logging
 import os
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -44,7 +46,9 @@ def database_check(alias: str = "default") -> dict:
 
 
 def cache_check() -> dict:
-    key, value = "loupe-healthz", uuid.uuid4().hex
+    # A key of this thread's own: several processes and nodes check one shared Redis at once, and
+    # one shared key would let another's value answer (a false failure seen with two nodes).
+    key, value = f"loupe-healthz:{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}", uuid.uuid4().hex
     cache.set(key, value, timeout=30)
     if cache.get(key) != value:
         raise HealthError("the cache did not keep a value")
