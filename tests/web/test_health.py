@@ -139,3 +139,31 @@ def test_replica_lag_is_shown_and_checked_when_a_replica_is_configured(tmp_path)
 
 def test_healthz_answers_only_get(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_concurrent_cache_checks_sharing_one_cache_do_not_fail_each_other(monkeypatch):
+    """Several processes and nodes check one Redis at once: both threads store their value, then
+    both read back; each must find its own (one shared key made one of them fail)."""
+    import threading
+
+    from django.core.cache import cache
+
+    both_stored = threading.Barrier(2, timeout=10)
+
+    class SharedCache:  # the process's cache; reading waits until both threads have stored
+        set = staticmethod(cache.set)
+
+        @staticmethod
+        def get(key, *args, **kwargs):
+            both_stored.wait()
+            return cache.get(key, *args, **kwargs)
+
+    monkeypatch.setattr(health, "cache", SharedCache)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(health._run("cache", health.cache_check)["ok"]))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert results == [True, True]
