@@ -26,3 +26,5 @@ _.verify_claims
 _.update_user
 _.due_soon_sent_at  # model fields read in queries (humanreview: the due-soon announcement, the idempotency body hash)
 _.body_hash
+_.allow_relation  # Django's database router interface (config/replicas.py), called through DATABASE_ROUTERS
+_.DATABASE_ROUTERS

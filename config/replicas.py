@@ -26,7 +26,6 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import signing
 from django.core.cache import cache
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
@@ -51,7 +50,7 @@ _STATE: contextvars.ContextVar[ReadState | None] = contextvars.ContextVar("loupe
 class ReplicaRouter:
     """Reads go to the replica only while the current request allows it (see the module)."""
 
-    def db_for_read(self, model, **hints):
+    def db_for_read(self, model, **_hints):
         state = _STATE.get()
         if state is None or not state.replica_ok or model._meta.app_label in PRIMARY_APPS:
             return PRIMARY
@@ -59,7 +58,7 @@ class ReplicaRouter:
             return PRIMARY
         return REPLICA
 
-    def db_for_write(self, model, **hints):
+    def db_for_write(self, model, **_hints):
         state = _STATE.get()
         # Bookkeeping of identity (a key's last use, a session, sign-in failures) is read from the
         # primary anyway: it does not start a read-your-writes window.
@@ -68,10 +67,10 @@ class ReplicaRouter:
             state.replica_ok = False  # the rest of this request reads what it just wrote
         return PRIMARY
 
-    def allow_relation(self, obj1, obj2, **hints):
+    def allow_relation(self, obj1, obj2, **_hints):
         return {obj1._state.db, obj2._state.db} <= {PRIMARY, REPLICA, None}
 
-    def allow_migrate(self, db, app_label, model_name=None, **hints):
+    def allow_migrate(self, db, app_label, **_hints):
         return db == PRIMARY
 
 
