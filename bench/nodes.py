@@ -30,6 +30,7 @@ defaults
     timeout server 60s
     retries 3
     option redispatch
+    timeout check 5s
 frontend loupe
     bind 127.0.0.1:{port}
     default_backend nodes
@@ -37,7 +38,7 @@ backend nodes
     balance roundrobin
     option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host 127.0.0.1
-    default-server inter 500ms fall 2 rise 2
+    default-server inter 1s fall 2 rise 2
 {servers}
 """
 

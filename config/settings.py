@@ -360,16 +360,12 @@ LOUPE_READ_YOUR_WRITES_SECONDS = env_float("LOUPE_READ_YOUR_WRITES_SECONDS", 5.0
 # and the replica; 0 (default) opens one per thread and keeps it DB_CONN_MAX_AGE seconds.
 LOUPE_DB_POOL = env_int("LOUPE_DB_POOL", 0, minimum=0)
 if LOUPE_DB_POOL:
-    from psycopg_pool import ConnectionPool
-
     for _database in DATABASES.values():
         if _database["ENGINE"] == "django.db.backends.postgresql":
             _database["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django returns them after each request
-            _database["CONN_HEALTH_CHECKS"] = False
-            _database.setdefault("OPTIONS", {})["pool"] = {
-                "min_size": min(2, LOUPE_DB_POOL), "max_size": LOUPE_DB_POOL, "timeout": 10,
-                # each connection is tested before it is handed out (a restarted server's are replaced)
-                "check": ConnectionPool.check_connection}
+            # CONN_HEALTH_CHECKS (kept on) makes the pool test each connection before handing it out.
+            _database.setdefault("OPTIONS", {})["pool"] = {"min_size": min(2, LOUPE_DB_POOL),
+                                                           "max_size": LOUPE_DB_POOL, "timeout": 10}
 LOUPE_REPLICA_MAX_LAG_SECONDS = env_float("LOUPE_REPLICA_MAX_LAG_SECONDS", 30.0, minimum=0)
 
 # JSON API (/api/v1/): requests per minute per API key (0 turns the limit off). Counted in the
