@@ -31,6 +31,9 @@ defaults
     retries 3
     option redispatch
     timeout check 5s
+    # A new connection to the node per request: a kept one that gunicorn closes as idle (its
+    # keep-alive is 2 s) just as HAProxy reuses it would fail a request no node failure caused.
+    option http-server-close
 frontend loupe
     bind 127.0.0.1:{port}
     default_backend nodes

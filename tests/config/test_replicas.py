@@ -123,27 +123,31 @@ def test_reads_go_to_the_replica_and_the_writer_reads_its_own_writes_for_the_win
 @pytest.mark.once
 def test_a_lagging_replica_fails_the_health_check_without_naming_it(site, tmp_path):
     """/healthz of a process with LOUPE_REPLICA_MAX_LAG_SECONDS=0.5 while replay is paused and
-    the primary has written since: 503, the replica check failed, no address or user shown."""
+    the primary has written since: 503, the replica check failed, no address or user shown, and
+    one SQL statement on each database."""
     clusters, url, _keys = site
     clusters.replica.sql("SELECT pg_wal_replay_pause()")
     try:
         clusters.primary.sql("CREATE TABLE lag_probe (x int); INSERT INTO lag_probe VALUES (1)", "loupe")
         time.sleep(1.0)
-        code = ("from django.test import Client; import json; a = Client().get('/healthz'); "
-                "print(json.dumps([a.status_code, a.json()]))")
+        code = ("from django.test import Client; from django.test.utils import CaptureQueriesContext as C; "
+                "from django.db import connections as c; import json\n"
+                "with C(c['default']) as p, C(c['replica']) as r: a = Client().get('/healthz')\n"
+                "print(json.dumps([a.status_code, a.json(), len(p), len(r)]))")
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_"))},
                "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": clusters.primary.url("loupe"),
                "LOUPE_DATABASE_REPLICA_URL": clusters.replica.url("loupe"), "LOUPE_VAR_DIR": str(tmp_path),
                "LOUPE_REPLICA_MAX_LAG_SECONDS": "0.5"}
         done = subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c", code], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=120)
-        status, body = json.loads(done.stdout.strip().splitlines()[-1])
+        status, body, primary_queries, replica_queries = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
         clusters.replica.sql("SELECT pg_wal_replay_resume()")
         clusters.primary.sql("DROP TABLE lag_probe", "loupe")
     assert status == 503 and body["checks"]["replica"] == {"ok": False, "error": "HealthError",
                                                            "ms": body["checks"]["replica"]["ms"]}
     assert body["checks"]["database"]["ok"] and str(clusters.replica.port) not in json.dumps(body)
+    assert (primary_queries, replica_queries) == (1, 1)  # cheap: one statement on each database
 
 
 # --- The router's rules, without a server --------------------------------------------------------

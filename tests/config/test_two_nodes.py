@@ -63,5 +63,6 @@ def test_one_node_killed_and_restarted_loses_nothing(pg_clusters, s3_endpoint, t
     assert "runs worked by two at once: 0" in out and "lost or overwritten saves: 0\n" in out, out
     assert "server errors (5xx): 0" in out and "reviewer errors" not in out, out  # only the balancer's 502s, retried
     assert "given up: 0" in out and "sessions lost: 0" in out, out
+    assert "of them outside the node's death and return: 0;" in out, out  # only the dead node's requests failed
     uploads, same = map(int, re.search(r"uploads acknowledged (\d+); the same bytes from both nodes: (\d+)", out).groups())
     assert uploads > 0 and same == uploads, out

@@ -59,6 +59,7 @@ class Reviewer(claims.Reviewer):
                 return response
             with self.tally.lock:
                 self.tally.retried[response.status_code if response is not None else "connection"] += 1
+                self.tally.retried_at.append(time.monotonic())
             time.sleep(0.25 * (attempt + 1))
             if method == "POST" and self.took_effect(url, kwargs):
                 return httpx.Response(302, headers={"location": url.split("save/")[0]})
@@ -181,7 +182,7 @@ class Command(claims.Command):
 
     def work(self, names, url, victim, o):
         tally = claims.Tally()
-        tally.retried, tally.given_up, tally.signed_out = Counter(), 0, 0
+        tally.retried, tally.retried_at, tally.given_up, tally.signed_out = Counter(), [], 0, 0
         crew = [Reviewer(name, url, o["seconds"], tally) for name in names]
         events: dict[str, float] = {}
         killer = None if o["no_kill"] else threading.Thread(
@@ -197,10 +198,10 @@ class Command(claims.Command):
     def kill_and_restart(self, node, at: float, down_for: float, events: dict) -> None:
         time.sleep(at)
         node.kill()
-        events["killed"] = time.monotonic() - self.started
+        events["killed"] = time.monotonic()
         time.sleep(down_for)
         node.start()
-        events["back"] = time.monotonic() - self.started
+        events["back"] = time.monotonic()
 
     @staticmethod
     def check_uploads(crew, pair) -> int:
@@ -216,15 +217,19 @@ class Command(claims.Command):
         reviewer.http.close()
         return same
 
-    @staticmethod
-    def node_lines(tally, crew, events, checked: int, o) -> str:
+    def node_lines(self, tally, crew, events, checked: int, o) -> str:
         uploads = sum(len(r.uploads) for r in crew)
-        killed = (f"node killed (SIGKILL to gunicorn and its workers) at {events['killed']:.1f} s, serving again at "
-                  f"{events['back']:.1f} s" if "back" in events else "no node killed")
+        killed = (f"node killed (SIGKILL to gunicorn and its workers) at {events['killed'] - self.started:.1f} s, "
+                  f"serving again at {events['back'] - self.started:.1f} s" if "back" in events else "no node killed")
+        # The dead node's requests fail from its death until the balancer's checks see it down
+        # (2 failed checks a second apart) and again until they see it back up: allow 3 s after each.
+        window = (events.get("killed", 0), events.get("back", 0) + 3)
+        elsewhen = sum(1 for at in tally.retried_at if not window[0] <= at <= window[1])
         return "\n".join([
             f"two nodes x {o['workers']} workers x {o['threads']} threads behind HAProxy, pool {o['pool'] or 'off'}; "
             + killed,
-            f"failed in flight and retried: {sum(tally.retried.values())} {dict(tally.retried)}; given up: {tally.given_up}",
+            f"failed in flight and retried: {sum(tally.retried.values())} {dict(tally.retried)}, of them outside the "
+            f"node's death and return: {elsewhen}; given up: {tally.given_up}",
             f"sessions lost: {tally.signed_out}",
             f"uploads acknowledged {uploads}; the same bytes from both nodes: {checked}",
         ])
