@@ -44,6 +44,7 @@ def _backends(tmp_path, pool: str) -> tuple[dict | None, int]:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the connection pool is PostgreSQL's (psycopg)")
+@pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_pool_bounds_the_connections_of_a_process(tmp_path):
     options, pooled = _backends(tmp_path, "3")

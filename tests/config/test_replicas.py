@@ -79,6 +79,7 @@ def _in_queue(client: httpx.Client, run_id: str) -> tuple[bool, str]:
 
 
 @pytest.mark.once
+@pytest.mark.postgres
 def test_reads_go_to_the_replica_and_the_writer_reads_its_own_writes_for_the_window(site):
     clusters, url, keys = site
     ann_api, bob_api = _api(url, keys["ann"]), _api(url, keys["bob"])
@@ -121,6 +122,7 @@ def test_reads_go_to_the_replica_and_the_writer_reads_its_own_writes_for_the_win
 
 
 @pytest.mark.once
+@pytest.mark.postgres
 def test_a_lagging_replica_fails_the_health_check_without_naming_it(site, tmp_path):
     """/healthz of a process with LOUPE_REPLICA_MAX_LAG_SECONDS=0.5 while replay is paused and
     the primary has written since: 503, the replica check failed, no address or user shown, and

@@ -18,7 +18,7 @@ import pytest
 from tests.clusters import database_from_template, haproxy, pg_clusters, port, unavailable  # noqa: F401 (fixture)
 from tests.services import s3_endpoint  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.once  # its own PostgreSQL, Redis and S3: the SQLite pass runs it (tests/conftest.py)
+pytestmark = [pytest.mark.once, pytest.mark.postgres]  # its own PostgreSQL: the SQLite pass runs it (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("LOUPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
