@@ -2,10 +2,12 @@
 
 Each node is a gunicorn (several workers) in a process group of its own, so killing it takes
 its workers down at once, as a machine that dies would. HAProxy balances round-robin, checks
-each node's /healthz every 0.5 s (down after 2 failures, up after 2 successes), and sends a
-request whose connection to a node is refused to the other node (`option redispatch`,
-`retries`); a request a node had already received when it died is answered 502 to the client,
-which retries it (bench/management/commands/loadtest_nodes.py says how retries stay safe).
+each node's /healthz every second (down after 3 failures, up after 2 successes; a check may take
+10 s, as a busy node answers it behind the reviewers' requests, while a dead node refuses it at
+once), and sends a request whose connection to a node is refused to the other node (`option
+redispatch`, `retries`); a request a node had already received when it died fails (502 or a
+dropped connection) and the client retries it (bench/management/commands/loadtest_nodes.py says
+how retries stay safe).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ defaults
     timeout server 60s
     retries 3
     option redispatch
-    timeout check 5s
+    timeout check 10s
     # A new connection to the node per request: a kept one that gunicorn closes as idle (its
     # keep-alive is 2 s) just as HAProxy reuses it would fail a request no node failure caused.
     option http-server-close
@@ -41,7 +43,7 @@ backend nodes
     balance roundrobin
     option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host 127.0.0.1
-    default-server inter 1s fall 2 rise 2
+    default-server inter 1s fall 3 rise 2
 {servers}
 """
 

@@ -222,7 +222,7 @@ class Command(claims.Command):
         killed = (f"node killed (SIGKILL to gunicorn and its workers) at {events['killed'] - self.started:.1f} s, "
                   f"serving again at {events['back'] - self.started:.1f} s" if "back" in events else "no node killed")
         # The dead node's requests fail from its death until the balancer's checks see it down
-        # (2 failed checks a second apart) and again until they see it back up: allow 3 s after each.
+        # (3 failed checks a second apart) and again until they see it back up: allow 3 s after each.
         window = (events.get("killed", 0), events.get("back", 0) + 3)
         elsewhen = sum(1 for at in tally.retried_at if not window[0] <= at <= window[1])
         return "\n".join([
