@@ -16,12 +16,16 @@ What decides, per request (ReplicaReadsMiddleware) and per query (ReplicaRouter)
 - Sign-in, sessions, users, roles and API keys are always read from the primary (a session made
   a moment ago must be found on the next request).
 - Migrations run on the primary only.
+- A replica that does not answer, or lags more than LOUPE_REPLICA_MAX_LAG_SECONDS, is left alone:
+  every read goes to the primary until it is back (looked at once per LOUPE_REPLICA_CHECK_SECONDS
+  per process). /healthz then says "degraded" with 200: the node still serves.
 """
 
 from __future__ import annotations
 
 import contextvars
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 
@@ -29,6 +33,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
+
+from web.health import replica_lag_seconds
 
 REPLICA = "replica"
 PRIMARY = "default"
@@ -125,6 +131,27 @@ def mark_wrote(request: HttpRequest, response: HttpResponse) -> None:
         pass
 
 
+_usable = {"until": 0.0, "ok": False}
+_usable_lock = threading.Lock()
+
+
+def replica_usable() -> bool:
+    """The replica answers and lags at most LOUPE_REPLICA_MAX_LAG_SECONDS; asked at most once per
+    LOUPE_REPLICA_CHECK_SECONDS per process. Otherwise reads stay on the primary (fresh, if busier)."""
+    now = time.monotonic()
+    if now < _usable["until"]:
+        return _usable["ok"]
+    with _usable_lock:
+        if now >= _usable["until"]:
+            try:
+                _usable["ok"] = replica_lag_seconds() <= settings.LOUPE_REPLICA_MAX_LAG_SECONDS
+            except Exception:  # a replica that does not answer: the primary serves every read
+                _usable["ok"] = False
+                connections[REPLICA].close()  # a broken connection is not kept for the next look
+            _usable["until"] = now + settings.LOUPE_REPLICA_CHECK_SECONDS
+    return _usable["ok"]
+
+
 class ReplicaReadsMiddleware:
     """After AuthenticationMiddleware: decides whether this request may read the replica, and
     marks its author after a write (installed only when a replica is configured)."""
@@ -133,7 +160,7 @@ class ReplicaReadsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        state = ReadState(replica_ok=replica_path(request) and not recently_wrote(request))
+        state = ReadState(replica_ok=replica_path(request) and not recently_wrote(request) and replica_usable())
         token = _STATE.set(state)
         try:
             response = self.get_response(request)

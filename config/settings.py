@@ -347,6 +347,8 @@ if LOUPE_DATABASE_REPLICA_URL:
     DATABASES["replica"] = dj_database_url.parse(LOUPE_DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
                                                  conn_health_checks=True)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # a test run makes no second test database
+    # A replica host that does not answer costs a request (and its lag check) at most 3 s to connect.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
     # Read replicas (config/replicas.py, docs/deploy.md#read-replicas): the GET reads of these
     # paths go to the replica, except for LOUPE_READ_YOUR_WRITES_SECONDS after their author wrote.
     DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
@@ -354,6 +356,8 @@ if LOUPE_DATABASE_REPLICA_URL:
                       "config.replicas.ReplicaReadsMiddleware")
 LOUPE_REPLICA_PATHS = env_list("LOUPE_REPLICA_PATHS", ["/queue/", "/backlog/", "/sampling/", "/api/v1/"])
 LOUPE_READ_YOUR_WRITES_SECONDS = env_float("LOUPE_READ_YOUR_WRITES_SECONDS", 5.0, minimum=0)
+# How often (seconds, per process) the replica's lag is read to decide whether reads may go there.
+LOUPE_REPLICA_CHECK_SECONDS = env_float("LOUPE_REPLICA_CHECK_SECONDS", 5.0, minimum=0)
 
 # Connection pool (docs/deploy.md#connection-pool): LOUPE_DB_POOL=N keeps up to N PostgreSQL
 # connections per worker process in psycopg's pool (Django 5.2's OPTIONS["pool"]), for the primary
