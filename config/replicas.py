@@ -74,7 +74,7 @@ class ReplicaRouter:
         return PRIMARY
 
     def allow_relation(self, obj1, obj2, **_hints):
-        return {obj1._state.db, obj2._state.db} <= {PRIMARY, REPLICA, None}
+        return True if {obj1._state.db, obj2._state.db} <= {PRIMARY, REPLICA, None} else None
 
     def allow_migrate(self, db, app_label, **_hints):
         return db == PRIMARY
