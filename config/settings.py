@@ -354,7 +354,7 @@ if LOUPE_DATABASE_REPLICA_URL:
     DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
     MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                       "config.replicas.ReplicaReadsMiddleware")
-LOUPE_REPLICA_PATHS = env_list("LOUPE_REPLICA_PATHS", ["/queue/", "/backlog/", "/sampling/", "/api/v1/"])
+LOUPE_REPLICA_PATHS = env_list("LOUPE_REPLICA_PATHS", ["/queue/", "/backlog/", "/sampling/", "/api/v1/", "/v1/"])
 LOUPE_READ_YOUR_WRITES_SECONDS = env_float("LOUPE_READ_YOUR_WRITES_SECONDS", 5.0, minimum=0)
 # How often (seconds, per process) the replica's lag is read to decide whether reads may go there.
 LOUPE_REPLICA_CHECK_SECONDS = env_float("LOUPE_REPLICA_CHECK_SECONDS", 5.0, minimum=0)
