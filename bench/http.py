@@ -24,15 +24,23 @@ def free_port() -> int:
 
 
 def gunicorn_start(*, workers: int = 1, threads: int = 1, env: dict | None = None,
-                   timeout: int = 300) -> tuple[subprocess.Popen, str]:
-    """gunicorn serving config.wsgi on a free loopback port; (the process, its base URL)."""
-    port = free_port()
+                   timeout: int = 300, port: int = 0, own_group: bool = False) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving config.wsgi on `port` (default a free loopback port); (the process, its
+    base URL). With own_group the server and its workers form a process group of their own, so
+    `gunicorn_kill` can take them all down at once, as a machine that dies would."""
+    port = port or free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", str(workers),
          "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--timeout", str(timeout),
          "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, **(env or {})})
+        cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=own_group)
     return server, f"http://127.0.0.1:{port}"
+
+
+def gunicorn_kill(server: subprocess.Popen) -> None:
+    """SIGKILL to the server and its workers (started with own_group): no request finishes."""
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=30)
 
 
 def wait_until_serving(server: subprocess.Popen | None, url: str, *, seconds: float = 60.0) -> None:

@@ -27,3 +27,5 @@ _.update_user
 _.due_soon_sent_at  # model fields read in queries (humanreview: the due-soon announcement, the idempotency body hash)
 _.body_hash
 _.first_by_id  # review.models.SecondReview: who gave the first review, read in review.double_queries by name
+_.allow_relation  # Django's database router interface (config/replicas.py), called through DATABASE_ROUTERS
+_.DATABASE_ROUTERS

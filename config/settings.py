@@ -344,7 +344,32 @@ MIDDLEWARE.insert(0, "config.middleware.RequestIdMiddleware")
 # LOUPE_DATABASE_REPLICA_URL) lagging more than this many seconds fails the check.
 LOUPE_DATABASE_REPLICA_URL = env_str("LOUPE_DATABASE_REPLICA_URL", "")
 if LOUPE_DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(LOUPE_DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    DATABASES["replica"] = dj_database_url.parse(LOUPE_DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+                                                 conn_health_checks=True)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # a test run makes no second test database
+    # A replica host that does not answer costs a request (and its lag check) at most 3 s to connect.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # Read replicas (config/replicas.py, docs/deploy.md#read-replicas): the GET reads of these
+    # paths go to the replica, except for LOUPE_READ_YOUR_WRITES_SECONDS after their author wrote.
+    DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                      "config.replicas.ReplicaReadsMiddleware")
+LOUPE_REPLICA_PATHS = env_list("LOUPE_REPLICA_PATHS", ["/queue/", "/backlog/", "/sampling/", "/api/v1/", "/v1/"])
+LOUPE_READ_YOUR_WRITES_SECONDS = env_float("LOUPE_READ_YOUR_WRITES_SECONDS", 5.0, minimum=0)
+# How often (seconds, per process) the replica's lag is read to decide whether reads may go there.
+LOUPE_REPLICA_CHECK_SECONDS = env_float("LOUPE_REPLICA_CHECK_SECONDS", 5.0, minimum=0)
+
+# Connection pool (docs/deploy.md#connection-pool): LOUPE_DB_POOL=N keeps up to N PostgreSQL
+# connections per worker process in psycopg's pool (Django 5.2's OPTIONS["pool"]), for the primary
+# and the replica; 0 (default) opens one per thread and keeps it DB_CONN_MAX_AGE seconds.
+LOUPE_DB_POOL = env_int("LOUPE_DB_POOL", 0, minimum=0)
+if LOUPE_DB_POOL:
+    for _database in DATABASES.values():
+        if _database["ENGINE"] == "django.db.backends.postgresql":
+            _database["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django returns them after each request
+            # CONN_HEALTH_CHECKS (kept on) makes the pool test each connection before handing it out.
+            _database.setdefault("OPTIONS", {})["pool"] = {"min_size": min(2, LOUPE_DB_POOL),
+                                                           "max_size": LOUPE_DB_POOL, "timeout": 10}
 LOUPE_REPLICA_MAX_LAG_SECONDS = env_float("LOUPE_REPLICA_MAX_LAG_SECONDS", 30.0, minimum=0)
 
 # JSON API (/api/v1/): requests per minute per API key (0 turns the limit off). Counted in the

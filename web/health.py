@@ -4,7 +4,8 @@ Each check is one cheap round trip, never a table scan: the database answers `SE
 statement, pinned by tests/web/test_health.py), the cache stores and reads back one small key,
 the file storage is reachable (the local folder is writable, or the S3 bucket answers a HEAD),
 and, only when a replica is configured (the `replica` database), its replication lag is read and
-compared with LOUPE_REPLICA_MAX_LAG_SECONDS. Any failing check makes the answer 503.
+compared with LOUPE_REPLICA_MAX_LAG_SECONDS. Any failing check makes the answer 503, except the
+replica's: then the answer is 200 "degraded" (reads go to the primary meanwhile, config/replicas.py).
 
 The body holds no secrets: check names, ok, milliseconds, the replica's lag, and on failure the
 error's class name only (a database error message names hosts and users); the full error is
@@ -13,6 +14,8 @@ logged (with the request id, config/logs.py).
 
 import logging
 import os
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -44,7 +47,9 @@ def database_check(alias: str = "default") -> dict:
 
 
 def cache_check() -> dict:
-    key, value = "loupe-healthz", uuid.uuid4().hex
+    # A key of this thread's own: several processes and nodes check one shared Redis at once, and
+    # one shared key would let another's value answer (a false failure seen with two nodes).
+    key, value = f"loupe-healthz:{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}", uuid.uuid4().hex
     cache.set(key, value, timeout=30)
     if cache.get(key) != value:
         raise HealthError("the cache did not keep a value")
@@ -113,5 +118,8 @@ def health_checks() -> dict[str, Callable[[], dict]]:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     results = {name: _run(name, check) for name, check in health_checks().items()}
-    healthy = all(result["ok"] for result in results.values())
-    return JsonResponse({"status": "ok" if healthy else "fail", "checks": results}, status=200 if healthy else 503)
+    # A replica that fails is not this node's failure: its reads go to the primary meanwhile
+    # (config/replicas.py), and taking every node out of the balancer for it would stop the site.
+    healthy = all(result["ok"] for name, result in results.items() if name != "replica")
+    status = "fail" if not healthy else "ok" if all(result["ok"] for result in results.values()) else "degraded"
+    return JsonResponse({"status": status, "checks": results}, status=200 if healthy else 503)
