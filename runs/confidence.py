@@ -1,0 +1,77 @@
+"""Per-field confidence a run reports when recorded (docs/calibration.md): the record's top-level
+`fieldMetadata`, JSON Pointers into its `output`, each a confidence label (low, medium, high) or a
+number from 0 to 1, given bare or as `{"confidence": …}` (the shape of a paused run's
+humanReview.fieldMetadata). Any run may carry it, paused or not; the run stores it compactly,
+{pointer: label or number}, for the low_confidence stratum (runs/strata.py) and the calibration
+rollup (review.counters)."""
+
+import math
+
+from runs.pausing import CONFIDENCE_LABELS, PointerError, resolve_pointer
+
+MAX_FIELDS = 500
+MAX_POINTER = 200  # characters: the rollup keys a field by its pointer
+
+
+class ConfidenceError(ValueError):
+    """A refused fieldMetadata; `field` names the part (`fieldMetadata./total.confidence`)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def _value(item, where: str):
+    value = item.get("confidence") if isinstance(item, dict) else item
+    if isinstance(item, dict) and "confidence" in item:
+        where = f"{where}.confidence"
+    if value in CONFIDENCE_LABELS:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not 0 <= value <= 1:
+        raise ConfidenceError(where, f"expected a number from 0 to 1 or one of {', '.join(CONFIDENCE_LABELS)}, "
+                                     f"got {value!r}.")
+    return float(value)
+
+
+def parse_field_confidence(raw, output) -> dict | None:
+    """{pointer: "low" | "medium" | "high" | 0-1} from a record's `fieldMetadata`; None when absent.
+    Each pointer must name a value of `output`; ConfidenceError names the first bad field."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfidenceError("fieldMetadata", "expected an object mapping JSON Pointers into output to a "
+                                               "confidence (low, medium, high or 0-1).")
+    if len(raw) > MAX_FIELDS:
+        raise ConfidenceError("fieldMetadata", f"at most {MAX_FIELDS} fields.")
+    checked = {}
+    for pointer, item in raw.items():
+        where = f"fieldMetadata.{pointer}"
+        if not pointer or len(pointer) > MAX_POINTER:
+            raise ConfidenceError(where, f"expected a JSON Pointer of 1-{MAX_POINTER} characters into output.")
+        try:
+            resolve_pointer(output, pointer)
+        except PointerError:
+            raise ConfidenceError(where, f"nothing at {pointer} in output.") from None
+        if isinstance(item, dict) and "confidence" not in item:
+            raise ConfidenceError(f"{where}.confidence", "required.")
+        checked[pointer] = _value(item, where)
+    return checked or None
+
+
+LEVEL_ORDER = ("low", "medium", "high")
+DECILES = tuple(f"{i / 10:.1f}" for i in range(10))  # "0.0" is [0, 0.1), ..., "0.9" is [0.9, 1]
+
+
+def level_of(value) -> str | None:
+    """The calibration bucket of a stored confidence: its label, or its decile ("0.7" for 0.7-0.8)."""
+    if isinstance(value, str):
+        return value if value in LEVEL_ORDER else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return DECILES[min(int(value * 10), 9)]
+
+
+def level_rank(level: str) -> float:
+    """Sort key: low < medium < high; deciles by their value."""
+    return LEVEL_ORDER.index(level) if level in LEVEL_ORDER else float(level)
