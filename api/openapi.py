@@ -669,6 +669,12 @@ ENDPOINTS: dict[str, dict] = {
 }
 
 
+from api.openapi_calibration import PATHS as CALIBRATION_PATHS, SCHEMAS as CALIBRATION_SCHEMAS  # noqa: E402, I001
+
+ENDPOINTS.update(CALIBRATION_PATHS)
+SCHEMAS.update(CALIBRATION_SCHEMAS)
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",

@@ -2,7 +2,20 @@
 
 from django.urls import path
 
-from web import assertions, backlog, dataset_reviews, datasets, evaluators, health, queue, run_pane, sampling, waiting, webhooks
+from web import (
+    assertions,
+    backlog,
+    calibration,
+    dataset_reviews,
+    datasets,
+    evaluators,
+    health,
+    queue,
+    run_pane,
+    sampling,
+    waiting,
+    webhooks,
+)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -27,6 +40,7 @@ urlpatterns = [
     path("sampling/<str:ref>/rate/", sampling.sampling_rate, name="sampling_rate"),
     path("sampling/<str:ref>/threshold/", sampling.sampling_threshold, name="sampling_threshold"),
     path("sampling/<str:ref>/strata/", sampling.sampling_strata, name="sampling_strata"),
+    path("sampling/<str:ref>/calibration/", calibration.calibration_page, name="calibration"),
     path("datasets/", datasets.dataset_index, name="dataset_index"),
     path("datasets/<str:ref>/", datasets.dataset_detail, name="dataset_detail"),
     path("datasets/<str:ref>/export/", datasets.dataset_export, name="dataset_export"),
