@@ -66,9 +66,10 @@ class Flag:
     @property
     def text(self) -> str:
         verdict = "significant at 5 %" if self.significant else "not significant at 5 %"
+        p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.3f}"
         return (f"“{self.high.level}” changed in {self.high.changed} of {self.high.reviewed}, more often than "
                 f"“{self.low.level}” ({self.low.changed} of {self.low.reviewed}); one-sided Fisher exact "
-                f"p = {self.p_value:.3g}, {verdict}")
+                f"{p}, {verdict}")
 
     def as_dict(self) -> dict:
         return {"high": self.high.level, "low": self.low.level, "pValue": self.p_value,
@@ -143,14 +144,16 @@ def suggest(levels: list[LevelRow], flag: Flag | None) -> dict:
         threshold = row.level
     if threshold is None:
         return {"review": "always", "reason": f"no level's change rate is surely below {TARGET_CHANGE_RATE:.0%}"}
-    value = threshold if threshold in LEVEL_ORDER else float(threshold)
-    return {"review": "auto", "threshold": value,
-            "reason": f"values at confidence {threshold} or higher were changed at most {TARGET_CHANGE_RATE:.0%} "
-                      "of the time (95 % upper bound)"}
+    labelled = threshold in LEVEL_ORDER
+    at = f"“{threshold}”" + (" or higher" if threshold != "high" else "") if labelled else f"{threshold} or higher"
+    return {"review": "auto", "threshold": threshold if labelled else float(threshold),
+            "reason": f"values at confidence {at} were changed at most {TARGET_CHANGE_RATE:.0%} of the time "
+                      "(upper bound of the 95 % interval)"}
 
 
 def calibration(automation_id: int) -> list[FieldCalibration]:
-    """Every field of one automation with a confidence that someone checked, most checked first.
+    """Every field of one automation with a confidence that someone checked: significantly
+    flagged fields first, then the most checked.
     Reviews count on sampled runs only (the sample stands for the traffic; a run opened by hand
     was picked for a reason); tasks count whatever their run's sampling."""
     rows = (ReviewTally.objects.filter(Q(sampled=True) | Q(kind__in=(Kind.TASK_REVIEWED, Kind.TASK_CHANGED)),
@@ -177,5 +180,6 @@ def calibration(automation_id: int) -> list[FieldCalibration]:
         if levels:
             flag = _flag(levels)
             result.append(FieldCalibration(path=path, levels=levels, flag=flag, suggestion=suggest(levels, flag)))
-    result.sort(key=lambda f: (-f.reviewed, f.path))
+    # The fields to act on first: a significant flag, then the most checked.
+    result.sort(key=lambda f: (not (f.flag and f.flag.significant), -f.reviewed, f.path))
     return result
