@@ -1,0 +1,58 @@
+"""What the benchmark records to time ingest with sampling by risk and field confidence (issue
+21, "Fast"): an automation of its own with four strata (an evaluator's failure, a low
+confidence, a tag, a JSON condition on the output), and run records that carry a confidence per
+top-level scalar of their output (`fieldMetadata`) and an evaluator score, so every condition is
+evaluated (the first that holds takes a run: the score's for one run in ten, the confidence's
+for most others)."""
+
+from datetime import timedelta
+
+from runs.models import Automation
+from runs.services import automation_ensure, sampling_policy_set
+
+REF = "workflows.bench-strata"
+STRATA = [
+    {"name": "judge failed", "when": {"kind": "score", "evaluator": "judge", "failed": True}, "rate": 100},
+    {"name": "unsure", "when": {"kind": "low_confidence", "level": "low"}, "rate": 50},
+    {"name": "vip", "when": {"kind": "tag", "tag": "vip"}, "rate": 100},
+    {"name": "large", "when": {"kind": "json", "source": "output", "path": "/total", "op": "gt", "value": 5000},
+     "rate": 25},
+]
+LEVELS = ("high", "high", "high", "medium", "high", "high", "low", "high", "medium", "high")
+MAX_FIELDS = 12
+
+
+def strata_automation(user) -> Automation:
+    """The benchmark's automation that samples by risk (its strata set once)."""
+    automation = automation_ensure(kind="workflow", slug=REF.split(".", 1)[1], rate_bp=500)
+    if not automation.sampling_strata:
+        sampling_policy_set(automation=automation, user=user, reason="benchmark: sampling by risk", strata=STRATA)
+        automation.refresh_from_db()
+    return automation
+
+
+def _confidence(output, n: int) -> dict | None:
+    if not isinstance(output, dict):
+        return None
+    fields = [key for key, value in output.items() if isinstance(value, (str, int, float)) and "/" not in key
+              and "~" not in key][:MAX_FIELDS]
+    return {f"/{key}": LEVELS[(n + i) % len(LEVELS)] if i % 3 else round(((n * 7 + i) % 100) / 100, 2)
+            for i, key in enumerate(fields)} or None
+
+
+def confident_records(pool, count: int, prefix: str, now):
+    """Run records of the strata automation, the outputs of the seeded pool in turn, each with a
+    fieldMetadata, an evaluator score and, one in twenty, a tag."""
+    for n in range(count):
+        source = pool[n % len(pool)]
+        record = {"id": f"{prefix}{n:07d}", "automation": REF, "status": source.status, "trigger": "api",
+                  "version": source.version or "v1", "input": source.input, "output": source.output,
+                  "error": source.error, "usage": source.usage,
+                  "metadata": {**(source.metadata or {}), "tags": ["vip"] if n % 20 == 0 else []},
+                  "createdAt": (now - timedelta(seconds=n)).isoformat(), "durationMs": source.duration_ms or 0,
+                  "scores": [{"name": "judge", "value": ((n * 13) % 100) / 100, "passed": n % 10 != 0,
+                              "source": "bench"}]}
+        confidence = _confidence(source.output, n)
+        if confidence:
+            record["fieldMetadata"] = confidence
+        yield record
