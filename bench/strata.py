@@ -1,6 +1,6 @@
 """What the benchmark records to time ingest with sampling by risk and field confidence (issue
-21, "Fast"): an automation of its own with four strata (an evaluator's failure, a low
-confidence, a tag, a JSON condition on the output), and run records that carry a confidence per
+21, "Fast"): an automation of its own with four strata (an evaluator's failure, a tag, a
+low confidence, a JSON condition on the output), and run records that carry a confidence per
 top-level scalar of their output (`fieldMetadata`) and an evaluator score, so every condition is
 evaluated (the first that holds takes a run: the score's for one run in ten, the confidence's
 for most others)."""
@@ -13,8 +13,8 @@ from runs.services import automation_ensure, sampling_policy_set
 REF = "workflows.bench-strata"
 STRATA = [
     {"name": "judge failed", "when": {"kind": "score", "evaluator": "judge", "failed": True}, "rate": 100},
-    {"name": "unsure", "when": {"kind": "low_confidence", "level": "low"}, "rate": 50},
     {"name": "vip", "when": {"kind": "tag", "tag": "vip"}, "rate": 100},
+    {"name": "unsure", "when": {"kind": "low_confidence", "level": "low"}, "rate": 50},
     {"name": "large", "when": {"kind": "json", "source": "output", "path": "/total", "op": "gt", "value": 5000},
      "rate": 25},
 ]
@@ -48,7 +48,7 @@ def confident_records(pool, count: int, prefix: str, now):
         record = {"id": f"{prefix}{n:07d}", "automation": REF, "status": source.status, "trigger": "api",
                   "version": source.version or "v1", "input": source.input, "output": source.output,
                   "error": source.error, "usage": source.usage,
-                  "metadata": {**(source.metadata or {}), "tags": ["vip"] if n % 20 == 0 else []},
+                  "metadata": {**(source.metadata or {}), "tags": ["vip"] if n % 20 == 5 else []},
                   "createdAt": (now - timedelta(seconds=n)).isoformat(), "durationMs": source.duration_ms or 0,
                   "scores": [{"name": "judge", "value": ((n * 13) % 100) / 100, "passed": n % 10 != 0,
                               "source": "bench"}]}
