@@ -1,9 +1,8 @@
 """What the benchmark records to time ingest with sampling by risk and field confidence (issue
 21, "Fast"): an automation of its own with four strata (an evaluator's failure, a tag, a
 low confidence, a JSON condition on the output), and run records that carry a confidence per
-top-level scalar of their output (`fieldMetadata`) and an evaluator score, so every condition is
-evaluated (the first that holds takes a run: the score's for one run in ten, the confidence's
-for most others)."""
+top-level scalar of their output (`fieldMetadata`) and now and then a tag, so every condition is
+evaluated for every run (the first that holds takes it)."""
 
 from datetime import timedelta
 
@@ -42,16 +41,15 @@ def _confidence(output, n: int) -> dict | None:
 
 def confident_records(pool, count: int, prefix: str, now):
     """Run records of the strata automation, the outputs of the seeded pool in turn, each with a
-    fieldMetadata, an evaluator score and, one in twenty, a tag."""
+    fieldMetadata and, one in twenty, a tag; created from `now` on (the strata apply from when they
+    were set). No evaluator scores: the plain ingest line sends none either, so the two compare."""
     for n in range(count):
         source = pool[n % len(pool)]
         record = {"id": f"{prefix}{n:07d}", "automation": REF, "status": source.status, "trigger": "api",
                   "version": source.version or "v1", "input": source.input, "output": source.output,
                   "error": source.error, "usage": source.usage,
                   "metadata": {**(source.metadata or {}), "tags": ["vip"] if n % 20 == 5 else []},
-                  "createdAt": (now - timedelta(seconds=n)).isoformat(), "durationMs": source.duration_ms or 0,
-                  "scores": [{"name": "judge", "value": ((n * 13) % 100) / 100, "passed": n % 10 != 0,
-                              "source": "bench"}]}
+                  "createdAt": (now + timedelta(milliseconds=n)).isoformat(), "durationMs": source.duration_ms or 0}
         confidence = _confidence(source.output, n)
         if confidence:
             record["fieldMetadata"] = confidence

@@ -138,7 +138,8 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         stats[row["automation_id"]].sampled_recent = row["sampled"] or 0  # SUM of no rows is NULL
     # Whole local days, today included (window_bounds): the daily rollups answer them.
     start, end = window_bounds(timezone.localdate(now), PASS_RATE_DAYS)
-    estimates = pass_rate_estimates(automations, start=start, end=end)
+    cells: dict[int, dict] = {}  # the strata's cells, counted once for the estimate and the strata table
+    estimates = pass_rate_estimates(automations, start=start, end=end, cells=cells)
     for automation in automations:
         item = stats[automation.pk]
         item.estimate = estimate = estimates[automation.pk]
@@ -149,20 +150,22 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         )
     risky = [a for a in automations if a.sampling_strata]
     if risky:
-        rows = strata_rows(risky, traffic_since=day_start(first_day), start=start, end=end)
+        rows = strata_rows(risky, traffic_since=day_start(first_day), start=start, end=end, cells=cells)
         for automation in risky:
             stats[automation.pk].strata = rows[automation.pk]
     return stats
 
 
-def strata_rows(automations: list[Automation], *, traffic_since, start, end) -> dict[int, list[StratumRow]]:
+def strata_rows(automations: list[Automation], *, traffic_since, start, end,
+                cells: dict | None = None) -> dict[int, list[StratumRow]]:
     """Per automation that samples by risk, its current strata and the default rate's runs: the
     traffic each took since the day of `traffic_since`, the weighted estimate of its runs in
     [start, end) and step-down advice on its own rate. From the daily rollups
     (insights.strata_counts): a fixed number of small queries for all of them."""
     ids = [a.pk for a in automations]
     traffic = stratum_traffic(ids, timezone.localdate(traffic_since))
-    counts = _cells(automations, start=start, end=end)
+    missing = [a for a in automations if a.pk not in (cells or {})]
+    counts = {**(cells or {}), **(_cells(missing, start=start, end=end) if missing else {})}
     result = {}
     for automation in automations:
         cells = counts.get(automation.pk, {})
@@ -270,7 +273,7 @@ def _strata_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], tup
 
 
 def pass_rate_estimates(automations: list[Automation], *, start, end, version: str | None = None,
-                        ) -> dict[int, Estimate]:
+                        cells: dict | None = None) -> dict[int, Estimate]:
     """The weighted pass-rate estimate of each automation's runs created in [start, end) (and of
     one version, when given), weighted by insights.estimates.
 
@@ -287,6 +290,8 @@ def pass_rate_estimates(automations: list[Automation], *, start, end, version: s
     risky = [a for a in automations if schedules[a.pk].has_strata]
     if risky:
         counts = _cells(risky, start=start, end=end, schedules=schedules)
+        if cells is not None:
+            cells.update(counts)  # the caller's strata table reads them too
         result = {a.pk: _estimate(counts[a.pk]) for a in risky}
     rest = [a for a in automations if a.pk not in result]
     if not rest:
