@@ -6,6 +6,9 @@ evaluated for every run (the first that holds takes it)."""
 
 from datetime import timedelta
 
+from django.utils import timezone
+
+from datasets.retention import runs_prune
 from runs.models import Automation
 from runs.services import automation_ensure, sampling_policy_set
 
@@ -28,6 +31,14 @@ def strata_automation(user) -> Automation:
         sampling_policy_set(automation=automation, user=user, reason="benchmark: sampling by risk", strata=STRATA)
         automation.refresh_from_db()
     return automation
+
+
+def strata_automation_remove(automation: Automation) -> None:
+    """Delete the benchmark's automation with its runs (through retention, so every counter
+    stays exact): left behind, its rate change of today and its runs would be timed by the
+    pages of the next benchmark as if they were the seeded data."""
+    runs_prune(automation=automation, before=timezone.now() + timedelta(days=1))
+    automation.delete()
 
 
 def _confidence(output, n: int) -> dict | None:

@@ -23,7 +23,7 @@ def test_the_strata_ingest_records_carry_confidence_and_land_in_strata(ops):
     valid records, each with a fieldMetadata the run stores, and a share of them in each stratum."""
     from django.utils import timezone
 
-    from bench.strata import confident_records, strata_automation
+    from bench.strata import confident_records, strata_automation, strata_automation_remove
     from datasets.loop import runs_record_and_check
     from runs.models import Run
     from runs.records import parse_run_record
@@ -39,3 +39,6 @@ def test_the_strata_ingest_records_carry_confidence_and_land_in_strata(ops):
     assert runs.count() == 200 and not runs.filter(field_confidence__isnull=True).exists()
     strata = set(runs.values_list("stratum", flat=True))
     assert {"unsure", "vip", ""} <= strata
+    strata_automation_remove(automation)
+    assert not Run.objects.filter(automation_id=automation.pk).exists()
+    assert not type(automation).objects.filter(pk=automation.pk).exists()

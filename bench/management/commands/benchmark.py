@@ -40,7 +40,7 @@ from accounts.models import ApiKey
 from backends import get_backend
 from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from bench.inprocess import InProcessBenchmark
-from bench.strata import confident_records, strata_automation
+from bench.strata import confident_records, strata_automation, strata_automation_remove
 from datasets.services import default_example_name
 from review.models import Review
 from runs.models import Automation, Run, RunStatus
@@ -225,7 +225,7 @@ class Command(InProcessBenchmark):
         scalar and an evaluator score (bench/strata.py)."""
         if not batches:
             return
-        strata_automation(user)
+        automation = strata_automation(user)
         prefix = f"run_bench_{secrets.token_hex(4)}_"
         bodies = self._bodies(list(confident_records(self._pool(sample), batches * INGEST_BATCH, prefix,
                                                      timezone.now() + timedelta(minutes=1))))
@@ -233,6 +233,7 @@ class Command(InProcessBenchmark):
                           headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/x-ndjson"}) as api:
             rates = [self._ingest_batch(api, body, "created") for body in bodies]
         stratified = Run.objects.filter(id__startswith=prefix).exclude(stratum="").count()
+        strata_automation_remove(automation)  # a later run's pages then see the seeded data alone
         self.stdout.write(f"ingest API with strata and field confidence, {batches} batches of {INGEST_BATCH:,} new runs: "
                           f"median {statistics.median(rates):,.0f} runs/s (min {min(rates):,.0f}), "
                           f"{self._statements} SQL per batch; {stratified:,} of {batches * INGEST_BATCH:,} runs in a stratum")
