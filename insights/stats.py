@@ -150,20 +150,26 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         )
     risky = [a for a in automations if a.sampling_strata]
     if risky:
-        rows = strata_rows(risky, traffic_since=day_start(first_day), start=start, end=end, cells=cells)
+        totals = {pk: item.runs_recent for pk, item in stats.items()}
+        rows = strata_rows(risky, traffic_since=day_start(first_day), start=start, end=end, cells=cells,
+                           totals=totals)
         for automation in risky:
             stats[automation.pk].strata = rows[automation.pk]
     return stats
 
 
-def strata_rows(automations: list[Automation], *, traffic_since, start, end,
-                cells: dict | None = None) -> dict[int, list[StratumRow]]:
+def strata_rows(automations: list[Automation], *, traffic_since, start, end, cells: dict | None = None,
+                totals: dict[int, int] | None = None) -> dict[int, list[StratumRow]]:
     """Per automation that samples by risk, its current strata and the default rate's runs: the
     traffic each took since the day of `traffic_since`, the weighted estimate of its runs in
     [start, end) and step-down advice on its own rate. From the daily rollups
     (insights.strata_counts): a fixed number of small queries for all of them."""
     ids = [a.pk for a in automations]
-    traffic = stratum_traffic(ids, timezone.localdate(traffic_since))
+    since = timezone.localdate(traffic_since)
+    if totals is None:  # the runs of those days, when the caller has not read them
+        totals = {r["automation_id"]: r["n"] for r in RunDayCount.objects.filter(automation_id__in=ids, day__gte=since)
+                  .order_by().values("automation_id").annotate(n=Sum("count"))}
+    traffic = stratum_traffic(ids, since, totals)
     missing = [a for a in automations if a.pk not in (cells or {})]
     counts = {**(cells or {}), **(_cells(missing, start=start, end=end) if missing else {})}
     result = {}

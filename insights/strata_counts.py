@@ -80,13 +80,11 @@ def cell_counts(periods: dict[int, list[tuple]]) -> dict[int, dict[tuple, tuple]
     return result
 
 
-def stratum_traffic(ids: list[int], since: date) -> dict[tuple[int, str], int]:
-    """{(automation_id, stratum): runs recorded since the day `since`} ("" the default rate's),
-    from RunDayCount and StratumDayCount (two grouped queries)."""
-    traffic: Counter = Counter()
-    for row in (RunDayCount.objects.filter(automation_id__in=ids, day__gte=since).order_by()
-                .values("automation_id").annotate(n=Sum("count"))):
-        traffic[(row["automation_id"], "")] += row["n"]
+def stratum_traffic(ids: list[int], since: date, totals: dict[int, int]) -> dict[tuple[int, str], int]:
+    """{(automation_id, stratum): runs recorded since the day `since`} ("" the default rate's):
+    the automations' `totals` of those days (RunDayCount, which the caller read) less what
+    StratumDayCount gives each stratum (one grouped query)."""
+    traffic: Counter = Counter({(pk, ""): totals.get(pk, 0) for pk in ids})
     for row in (StratumDayCount.objects.filter(automation_id__in=ids, day__gte=since).order_by()
                 .values("automation_id", "stratum").annotate(n=Sum("count"))):
         traffic[(row["automation_id"], row["stratum"])] += row["n"]
