@@ -7,8 +7,11 @@ keyed by estimate cell (stratum, rate, what)."""
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
+
+from review.models import Review
+from runs.models import Run
 
 
 def day_start(day: date) -> datetime:
@@ -112,3 +115,15 @@ def edge_slots(partials: list[tuple]):
     for pk, _, a, b in partials:
         edge_filter |= Q(automation_id=pk, created_at__gte=a, created_at__lt=b)
     return edge_filter, Case(*whens, default=Value(-1), output_field=IntegerField())
+
+
+def edge_runs(partials: list[tuple], *group: str):
+    """The sampled runs of the partial days (the run_queue index) counted by (slot, *group, rating,
+    review status), `slot` the partial's index (-1: none): each run's review looked up by its
+    unique run_id, as a join made the planner read every review."""
+    edge_filter, slot = edge_slots(partials)
+    review = Review.objects.filter(run_id=OuterRef("pk"))
+    return (Run.objects.filter(edge_filter, sampled=True)
+            .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
+                      review_status=Subquery(review.values("status")[:1]))
+            .order_by().values_list("slot", *group, "rating", "review_status").annotate(n=Count("pk")))

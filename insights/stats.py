@@ -7,15 +7,15 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from insights.estimates import Estimate, Stratum, weighted_pass_rate
-from insights.periods import day_start, edge_slots, period_counts
+from insights.periods import day_start, edge_runs, period_counts
 from insights.queries import window_bounds
 from insights.strata_counts import cell_counts, stratum_traffic
-from review.models import Review, ReviewTally
+from review.models import ReviewTally
 from runs.chips import Rating, estimate_reviewed_q, estimate_verdict
 from runs.models import Automation, Run, RunDayCount, SamplingRateChange, rate_schedules
 from runs.sampling import BUCKETS, RateSchedule
@@ -262,15 +262,7 @@ def _strata_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], tup
                     for a, day, kind, count in reviews.values_list("automation_id", "day", "kind", "count"))
 
     def edge_rows(partials):
-        # The runs of those days (the run_queue index), each run's rating looked up by its
-        # review's unique run_id: a join made the planner read every review.
-        edge_filter, slot = edge_slots(partials)
-        review = Review.objects.filter(run_id=OuterRef("pk"))
-        rows = (Run.objects.filter(edge_filter, sampled=True)
-                .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
-                          review_status=Subquery(review.values("status")[:1]))
-                .order_by().values_list("slot", "rating", "review_status").annotate(n=Count("pk")))
-        for row_slot, row_rating, row_status, n in rows:
+        for row_slot, row_rating, row_status, n in edge_runs(partials):
             if row_slot >= 0:
                 verdict = estimate_verdict(row_rating, row_status)
                 yield row_slot, (n, 0 if verdict is None else n, n if verdict else 0)

@@ -7,12 +7,12 @@ partial days at a rate change or the window's edges read runs (docs/estimates.md
 from collections import Counter
 from datetime import date
 
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Sum
 
-from insights.periods import edge_slots, period_counts
-from review.models import Review, ReviewTally
+from insights.periods import edge_runs, period_counts
+from review.models import ReviewTally
 from runs.chips import estimate_verdict
-from runs.models import Run, RunDayCount, StratumDayCount
+from runs.models import RunDayCount, StratumDayCount
 
 DEFAULT = ("", 0)  # the default rate's cell: its rate is the period's
 SAMPLED, REVIEWED, PASSED = "s", "r", "p"
@@ -46,14 +46,7 @@ def _day_rows(ids, first: date, last: date):
 
 
 def _edge_rows(partials):
-    edge_filter, slot = edge_slots(partials)
-    review = Review.objects.filter(run_id=OuterRef("pk"))
-    rows = (Run.objects.filter(edge_filter, sampled=True)
-            .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
-                      review_status=Subquery(review.values("status")[:1]))
-            .order_by().values_list("slot", "stratum", "inclusion_bp", "rating", "review_status")
-            .annotate(n=Count("pk")))
-    for row_slot, stratum, rate, rating, status, n in rows:
+    for row_slot, stratum, rate, rating, status, n in edge_runs(partials, "stratum", "inclusion_bp"):
         if row_slot < 0:
             continue
         cell = (stratum, rate) if stratum else DEFAULT

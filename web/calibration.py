@@ -5,14 +5,14 @@ read from rollups."""
 
 from dataclasses import dataclass
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from backends import get_backend
 from insights.calibration import MIN_REVIEWED, SUGGESTION_RULE, TARGET_CHANGE_RATE, FieldCalibration, calibration
-from runs.models import Automation
 from web.html import format_html, format_html_join
+from web.sampling import _automation_or_404 as automation_or_404
 
 WIDTH, HEIGHT = 420, 210
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 34
@@ -71,16 +71,9 @@ class ReliabilityChart:
                            grid, axis, line, format_html_join("", "{}", ((m,) for m in marks)))
 
 
-def _automation_or_404(ref: str) -> Automation:
-    try:
-        return Automation.objects.by_ref(ref)
-    except Automation.DoesNotExist as missing:
-        raise Http404(f"No automation {ref}.") from missing
-
-
 @require_GET
 def calibration_page(request: HttpRequest, ref: str) -> HttpResponse:
-    automation = _automation_or_404(ref)
+    automation = automation_or_404(ref)
     local = get_backend().name == "local"
     fields = calibration(automation.pk) if local else []
     return render(request, "insights/calibration.html", {
