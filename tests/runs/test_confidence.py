@@ -62,3 +62,29 @@ def test_levels_are_labels_or_deciles():
     assert [level_of(v) for v in ("low", "high", 0, 0.05, 0.7, 0.99, 1, 1.0)] == \
         ["low", "high", "0.0", "0.0", "0.7", "0.9", "0.9", "0.9"]
     assert level_of("sure") is None and level_of(True) is None
+
+
+@pytest.mark.django_db
+def test_recording_with_strata_and_confidence_costs_the_same_statements_per_batch(automation, ops):
+    """Ingest stays a fixed number of statements a batch (docs/rules.md#speed-yardstick): the
+    strata's daily counts add one upsert, whatever the batch's size."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from datasets.loop import runs_record_and_check
+    from runs.models import StratumDayCount
+
+    sampling_policy_set(automation=automation, user=ops, reason="risk", default_bp=500,
+                        strata=[{"name": "unsure", "when": {"kind": "low_confidence", "level": "low"}, "rate": 100}])
+    later = timezone.now() + timedelta(minutes=1)
+
+    def batch(size: int) -> int:
+        records = [parse_run_record(run_record(automation, fieldMetadata={"/total": "low" if i % 2 else "high"},
+                                               createdAt=(later + timedelta(seconds=i)).isoformat()))
+                   for i in range(size)]
+        with CaptureQueriesContext(connection) as captured:
+            runs_record_and_check(records)
+        return len(captured.captured_queries)
+
+    assert batch(5) == batch(30)  # (SQLite splits a larger INSERT by its parameter limit)
+    assert StratumDayCount.objects.filter(automation=automation, stratum="unsure").exists()
