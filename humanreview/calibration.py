@@ -1,8 +1,9 @@
 """The calibration marks of human review tasks (docs/calibration.md): when a task is approved,
 each field of its fieldMetadata with a confidence counts once as decided (`taskrev`) and, when
 the approved data differs from what the automation produced at that pointer, once as edited
-(`taskchg`), in review.models.ReviewTally by the run's day and sampled flag, keyed like the
-reviews' marks (review.calibration). Only approved tasks count: a rejected run's fields were not
+(`taskchg`), in review.models.ReviewTally by the run's day, keyed like the reviews' marks
+(review.calibration), always with sampled false: tasks count whatever their run's sampling, so
+re-sampling runs leaves these rows alone. Only approved tasks count: a rejected run's fields were not
 judged one by one. Kept by task_approve, lowered when runs are pruned, rebuilt by `recount`."""
 
 from collections import Counter
@@ -21,7 +22,7 @@ Kind = ReviewTally.Kind
 _KEY = ("automation", "day", "sampled", "kind", "path")
 _LIMIT = ReviewTally._meta.get_field("path").max_length
 _MISSING = object()
-_STATE = ("run__automation_id", "run__created_at", "run__sampled", "field_metadata", "machine_data", "draft_data")
+_STATE = ("run__automation_id", "run__created_at", "field_metadata", "machine_data", "draft_data")
 
 
 def _confidences(field_metadata) -> dict:
@@ -29,12 +30,12 @@ def _confidences(field_metadata) -> dict:
             if isinstance(meta, dict) and meta.get("confidence") is not None}
 
 
-def task_marks(*, automation_id: int, created_at, sampled: bool, field_metadata, machine_data, draft_data) -> Counter:
+def task_marks(*, automation_id: int, created_at, field_metadata, machine_data, draft_data) -> Counter:
     confidence = _confidences(field_metadata)
     changed = {p for p in confidence
                if resolve_pointer(draft_data, p, _MISSING) != resolve_pointer(machine_data, p, _MISSING)}
     marks: Counter = Counter()
-    calibration_marks(marks, (automation_id, timezone.localdate(created_at), sampled), confidence, changed,
+    calibration_marks(marks, (automation_id, timezone.localdate(created_at), False), confidence, changed,
                       reviewed=Kind.TASK_REVIEWED, corrected=Kind.TASK_CHANGED, limit=_LIMIT)
     return marks
 
@@ -42,14 +43,14 @@ def task_marks(*, automation_id: int, created_at, sampled: bool, field_metadata,
 def task_approved_count(task: Task, run) -> None:
     """Count an approved task's fields (inside task_approve's transaction)."""
     counts_upsert(ReviewTally, _KEY, task_marks(
-        automation_id=run.automation_id, created_at=run.created_at, sampled=run.sampled,
-        field_metadata=task.field_metadata, machine_data=task.machine_data, draft_data=task.draft_data))
+        automation_id=run.automation_id, created_at=run.created_at, field_metadata=task.field_metadata,
+        machine_data=task.machine_data, draft_data=task.draft_data))
 
 
 def _marks(tasks) -> Counter:
     total: Counter = Counter()
-    for a, created, sampled, metadata, machine, draft in tasks.values_list(*_STATE).iterator(2000):
-        total.update(task_marks(automation_id=a, created_at=created, sampled=sampled, field_metadata=metadata,
+    for a, created, metadata, machine, draft in tasks.values_list(*_STATE).iterator(2000):
+        total.update(task_marks(automation_id=a, created_at=created, field_metadata=metadata,
                                 machine_data=machine, draft_data=draft))
     return total
 
