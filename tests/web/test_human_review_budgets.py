@@ -27,8 +27,9 @@ API_CONFIRM_QUERIES = 8
 # to read the value's type); the service's 7; the fields re-rendered from a fresh read (2).
 PAGE_CONFIRM_QUERIES = 13
 # The API: the key, the roles; locked, the task, its decisions, the task updated, the run
-# resumed, which webhook subscriptions want human_review.approved (none here).
-API_APPROVE_QUERIES = 8
+# resumed, the fields with a confidence counted for calibration (one upsert:
+# humanreview.calibration), which webhook subscriptions want human_review.approved (none here).
+API_APPROVE_QUERIES = 9
 
 
 @pytest.mark.parametrize("tasks", [3, 30])
