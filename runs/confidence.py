@@ -10,7 +10,7 @@ import math
 from runs.pausing import CONFIDENCE_LABELS
 
 MAX_FIELDS = 500
-MAX_POINTER = 200  # characters: the rollup keys a field by its pointer
+MAX_POINTER = 190  # characters: the rollup keys a field by `<level>|<pointer>` in 200
 
 
 class ConfidenceError(ValueError):
