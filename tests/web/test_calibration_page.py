@@ -55,3 +55,12 @@ def test_the_page_escapes_field_paths_and_links_from_sampling(client, viewer, re
     page = client.get(f"/sampling/{automation.ref}/calibration/").content.decode()
     assert "/&lt;i&gt;x" in page and "<i>x" not in page
     assert client.get("/sampling/workflows.nope/calibration/").status_code == 404
+
+
+def test_in_proxy_mode_the_page_says_it_needs_local_runs(backend, client, lead, automation):
+    client.force_login(lead)
+    response = client.get(f"/sampling/{automation.ref}/calibration/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert ('id="needs-local"' in page) == (backend != "local")
+    assert ('data-testid="calibration-empty"' in page) == (backend == "local")
