@@ -674,6 +674,12 @@ ENDPOINTS.update(openapi_double.PATHS)
 SCHEMAS.update(openapi_double.SCHEMAS)
 
 
+from api.openapi_calibration import PATHS as CALIBRATION_PATHS, SCHEMAS as CALIBRATION_SCHEMAS  # noqa: E402, I001
+
+ENDPOINTS.update(CALIBRATION_PATHS)
+SCHEMAS.update(CALIBRATION_SCHEMAS)
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",

@@ -8,6 +8,7 @@ from django.urls import path, register_converter
 from api import agreement as agreement_api
 from api import auth as accounts_api
 from api import automations as automations_api
+from api import calibration as calibration_api
 from api import dataset_reviews as dsreview_api
 from api import datasets as datasets_api
 from api import expected as expected_api
@@ -76,6 +77,8 @@ urlpatterns = [
          name="api-automation-estimate"),
     path("automations/<str:automation_id>/agreement", route(GET=agreement_api.agreement_get),
          name="api-automation-agreement"),
+    path("automations/<str:automation_id>/calibration", route(GET=calibration_api.automation_calibration),
+         name="api-automation-calibration"),
     path("automations/<str:automation_id>/sampling",
          route(GET=sampling_api.sampling_get, PUT=sampling_api.sampling_put), name="api-automation-sampling"),
     path("automations/<str:automation_id>/reviews/health", route("reviews", GET=automations_api.automation_review_health),

@@ -18,9 +18,18 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port: the first free one of LOUPE_BENCH_PORTS ("18300-18399") when set (a
+    machine shared by several runs), else any the system hands out."""
+    low, _, high = os.environ.get("LOUPE_BENCH_PORTS", "").partition("-")
+    candidates = range(int(low), int(high or low) + 1) if low.isdigit() else [0]
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise OSError(f"No free port in LOUPE_BENCH_PORTS={os.environ['LOUPE_BENCH_PORTS']}.")
 
 
 def gunicorn_start(*, workers: int = 1, threads: int = 1, env: dict | None = None,

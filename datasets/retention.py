@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from humanreview.calibration import task_marks_move, task_marks_states
 from review.counters import (
     review_counts_move,
     review_counts_states,
@@ -20,9 +21,9 @@ from review.counters import (
     verdict_counts_states,
 )
 from review.models import ExpectedFile, ReviewDayCount, ReviewerDayCount, ReviewTally
-from runs.counters import chip_counts_add, day_counts_add
+from runs.counters import chip_counts_add, day_counts_add, stratum_counts_add
 from runs.files import files_delete_on_commit
-from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile
+from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile, StratumDayCount
 
 
 @dataclass
@@ -38,20 +39,24 @@ def runs_prune(*, automation: Automation, before: datetime, batch: int = 2000) -
         with transaction.atomic():
             rows = list(Run.objects.filter(automation=automation, created_at__lt=before)
                         .order_by("created_at", "id").select_for_update()
-                        .values_list("pk", "created_at", "sampled", "chip")[:batch])
+                        .values_list("pk", "created_at", "sampled", "chip", "stratum", "inclusion_bp")[:batch])
             if not rows:
                 break
             ids = [pk for pk, *_ in rows]
             stored = [f.file for f in RunFile.objects.filter(run_id__in=ids).only("file")]
             stored += [f.file for f in ExpectedFile.objects.filter(review__run_id__in=ids).only("file")]
-            days, chips = Counter(), Counter()
-            for _, created, sampled, chip in rows:
+            days, chips, strata = Counter(), Counter(), Counter()
+            for _, created, sampled, chip, stratum, rate in rows:
                 days[(automation.pk, timezone.localdate(created), sampled)] -= 1
                 chips[(automation.pk, sampled, chip)] -= 1
+                if stratum:
+                    strata[(automation.pk, timezone.localdate(created), sampled, stratum, rate)] -= 1
             reviews, judged = review_counts_states(ids), reviewer_counts_states(ids)
+            tasks = task_marks_states(ids)
             verdicts = verdict_counts_states(reviews) if reviews else Counter()
             Run.objects.filter(pk__in=ids).delete()
             review_counts_move(sum(reviews.values(), Counter()), Counter())
+            task_marks_move(tasks, Counter())
             verdict_counts_move(verdicts, Counter())
             ReviewTally.objects.filter(automation=automation, count=0).delete()
             reviewer_counts_move(judged, Counter())
@@ -59,7 +64,9 @@ def runs_prune(*, automation: Automation, before: datetime, batch: int = 2000) -
             ReviewDayCount.objects.filter(automation=automation, count=0).delete()
             day_counts_add(days)
             chip_counts_add(chips)
+            stratum_counts_add(strata)
             RunDayCount.objects.filter(automation=automation, count=0).delete()
+            StratumDayCount.objects.filter(automation=automation, count=0).delete()
             ChipCount.objects.filter(automation=automation, count=0).delete()
             files_delete_on_commit(stored)
         result.runs += len(rows)

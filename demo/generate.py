@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from demo.confidence import demo_field_confidence
 from demo.invoices import invoice_csv, invoice_files, invoice_flaw, invoice_payload
 from demo.statements import statement_csv, statement_files, statement_flaw, statement_payload
 from demo.triage import triage_files, triage_flaw, triage_payload
@@ -203,6 +204,9 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
         record["steps"] = demo_steps(automation, record)
     if status == "completed":
         record["scores"] = [judge_score(run_id, flawed=flaw is not None)]
+        confidence = demo_field_confidence(run_id, output, expected)
+        if confidence:
+            record["fieldMetadata"] = confidence
     run = DemoRun(record=record, automation=automation, truth=expected, flaw=flaw, payload=truth)
     if with_files:
         run.attach_files()

@@ -18,6 +18,7 @@ from django.db.models import JSONField, OuterRef, Subquery
 from django.utils import timezone
 
 from events.outbox import UnsafePayload, event_emit
+from humanreview.calibration import task_approved_count
 from humanreview.models import Decision, IdempotencyRecord, ReviewPolicy, Task, TaskStatus, Unmatched
 from humanreview.policy import select_paths
 from humanreview.wire import iso, task_detail
@@ -278,6 +279,7 @@ def task_approve(*, task_id, user, expected_version, now=None, emit=None) -> dic
         task.status, task.completed_at, task.completed_by = TaskStatus.APPROVED, now, user
         _touch(task, now, ["status", "completed_at", "completed_by"])
         Run.objects.filter(pk=task.run_id).update(status=RunStatus.RUNNING)
+        task_approved_count(task, task.run)
         answer = task_detail(task, decisions, task.run.input)
         decision_emit(task, "human_review.approved", answer, emit=emit)
     return answer

@@ -5,15 +5,17 @@ and the reviews-health API."""
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from insights.estimates import Estimate, Stratum, weighted_pass_rate
+from insights.periods import day_start, edge_runs, period_counts
 from insights.queries import window_bounds
-from review.models import Review, ReviewTally
+from insights.strata_counts import cell_counts, stratum_traffic
+from review.models import ReviewTally
 from runs.chips import Rating, estimate_reviewed_q, estimate_verdict
 from runs.models import Automation, Run, RunDayCount, SamplingRateChange, rate_schedules
 from runs.sampling import BUCKETS, RateSchedule
@@ -136,7 +138,8 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         stats[row["automation_id"]].sampled_recent = row["sampled"] or 0  # SUM of no rows is NULL
     # Whole local days, today included (window_bounds): the daily rollups answer them.
     start, end = window_bounds(timezone.localdate(now), PASS_RATE_DAYS)
-    estimates = pass_rate_estimates(automations, start=start, end=end)
+    cells: dict[int, dict] = {}  # the strata's cells, counted once for the estimate and the strata table
+    estimates = pass_rate_estimates(automations, start=start, end=end, cells=cells)
     for automation in automations:
         item = stats[automation.pk]
         item.estimate = estimate = estimates[automation.pk]
@@ -147,25 +150,31 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         )
     risky = [a for a in automations if a.sampling_strata]
     if risky:
-        rows = strata_rows(risky, traffic_since=_day_start(first_day), start=start, end=end)
+        totals = {pk: item.runs_recent for pk, item in stats.items()}
+        rows = strata_rows(risky, traffic_since=day_start(first_day), start=start, end=end, cells=cells,
+                           totals=totals)
         for automation in risky:
             stats[automation.pk].strata = rows[automation.pk]
     return stats
 
 
-def strata_rows(automations: list[Automation], *, traffic_since, start, end) -> dict[int, list[StratumRow]]:
+def strata_rows(automations: list[Automation], *, traffic_since, start, end, cells: dict | None = None,
+                totals: dict[int, int] | None = None) -> dict[int, list[StratumRow]]:
     """Per automation that samples by risk, its current strata and the default rate's runs: the
-    traffic each took since `traffic_since`, the weighted estimate of its runs in [start, end)
-    and step-down advice on its own rate. Two grouped queries for all of them: the runs since
-    `traffic_since` by stratum, the sampled runs of the window by cell."""
+    traffic each took since the day of `traffic_since`, the weighted estimate of its runs in
+    [start, end) and step-down advice on its own rate. From the daily rollups
+    (insights.strata_counts): a fixed number of small queries for all of them."""
     ids = [a.pk for a in automations]
-    traffic = {(r["automation_id"], r["stratum"]): r["n"] for r in
-               Run.objects.filter(automation_id__in=ids, created_at__gte=traffic_since).order_by()
-               .values("automation_id", "stratum").annotate(n=Count("pk"))}
-    _, counts = _stratum_counts(automations, start=start, end=end, version=None, by_version=False)
+    since = timezone.localdate(traffic_since)
+    if totals is None:  # the runs of those days, when the caller has not read them
+        totals = {r["automation_id"]: r["n"] for r in RunDayCount.objects.filter(automation_id__in=ids, day__gte=since)
+                  .order_by().values("automation_id").annotate(n=Sum("count"))}
+    traffic = stratum_traffic(ids, since, totals)
+    missing = [a for a in automations if a.pk not in (cells or {})]
+    counts = {**(cells or {}), **(_cells(missing, start=start, end=end) if missing else {})}
     result = {}
     for automation in automations:
-        cells = counts.get((automation.pk,), {})
+        cells = counts.get(automation.pk, {})
         rows = [StratumRow(s["name"], describe(s["when"]), s["rate_bp"]) for s in automation.sampling_strata]
         rows.append(StratumRow("", "no stratum's condition holds", automation.sampling_rate_bp))
         for row in rows:
@@ -239,101 +248,6 @@ def _period_cells(rows: list[tuple], counts: dict[int, tuple]) -> dict[tuple, tu
     return {(index, "", rate): counts.get(index, (0, 0, 0)) for index, (_, _, rate) in enumerate(rows)}
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def _whole_days(low: datetime, high: datetime) -> tuple[tuple[date, date] | None, list[tuple[datetime, datetime]]]:
-    """[low, high) as a run of whole local days (first, last) plus the partial days at its edges."""
-    first = timezone.localdate(low)
-    if _day_start(first) < low:
-        first += timedelta(days=1)
-    end_day = timezone.localdate(high)
-    last = end_day - timedelta(days=1)
-    if first > last:
-        return None, [(low, high)]
-    partials = []
-    if low < _day_start(first):
-        partials.append((low, _day_start(first)))
-    if _day_start(end_day) < high:
-        partials.append((_day_start(end_day), high))
-    return (first, last), partials
-
-
-def _split_periods(periods: dict[int, list[tuple]]):
-    """Each (automation, period) as its whole local days (for the daily rollups) and the partial
-    days at its edges (rate changes, the window's ends), which only the source rows can answer."""
-    spans, partials = {}, []
-    for pk, rows in periods.items():
-        for index, (low, high, _) in enumerate(rows):
-            days, edges = _whole_days(low, high)
-            if days:
-                spans[(pk, index)] = days
-            partials += [(pk, index, a, b) for a, b in edges]
-    return spans, partials
-
-
-def _derivable(partials: list[tuple]) -> dict[int, tuple[int, date]]:
-    """{partial's position: (automation, day)} for the longest part of each day that the
-    partials of one automation cover exactly (a rate changed during the day): that part is the
-    day's rollup total less the other parts, so only the shorter parts read source rows."""
-    groups: dict[tuple[int, date], list[tuple]] = {}
-    for position, (pk, _, low, high) in enumerate(partials):
-        groups.setdefault((pk, timezone.localdate(low)), []).append((low, high, position))
-    derived = {}
-    for (pk, day), parts in groups.items():
-        parts.sort()
-        contiguous = all(parts[k][1] == parts[k + 1][0] for k in range(len(parts) - 1))
-        if contiguous and parts[0][0] == _day_start(day) and parts[-1][1] == _day_start(day + timedelta(days=1)):
-            derived[max(parts, key=lambda part: part[1] - part[0])[2]] = (pk, day)
-    return derived
-
-
-def _add(counts: dict, key, values: tuple, sign: int = 1) -> None:
-    old = counts.get(key, (0,) * len(values))
-    counts[key] = tuple(x + sign * y for x, y in zip(old, values, strict=True))
-
-
-def _period_counts(periods: dict[int, list[tuple]], *, day_rows, edge_rows, width: int) -> dict[tuple[int, int], tuple]:
-    """Counts per (automation, period), each a tuple of `width` numbers: whole days from a daily
-    rollup, `day_rows(automation_ids, first, last)` yielding (automation_id, day, values); the
-    partial days from the source rows, `edge_rows(partials)` yielding (position, values), and the
-    longest part of a day split by rate changes as that day's total less its other parts."""
-    spans, partials = _split_periods(periods)
-    derived = _derivable(partials)
-    counts: dict[tuple[int, int], tuple] = {}
-    days = [d for span in spans.values() for d in span] + [day for _, day in derived.values()]
-    day_totals: dict[tuple[int, date], tuple] = {}
-    if days:
-        for automation_id, day, values in day_rows(list(periods), min(days), max(days)):
-            _add(day_totals, (automation_id, day), values)
-            for (pk, index), (first, last) in spans.items():
-                if pk == automation_id and first <= day <= last:
-                    _add(counts, (pk, index), values)
-    queried = [position for position in range(len(partials)) if position not in derived]
-    by_day_read: dict[tuple[int, date], tuple] = {}
-    if queried:
-        for slot, values in edge_rows([partials[position] for position in queried]):
-            pk, index, low, _ = partials[queried[slot]]
-            _add(counts, (pk, index), values)
-            _add(by_day_read, (pk, timezone.localdate(low)), values)
-    for position, key in derived.items():
-        pk, index, _, _ = partials[position]
-        _add(counts, (pk, index), day_totals.get(key, (0,) * width))
-        _add(counts, (pk, index), by_day_read.get(key, (0,) * width), sign=-1)
-    return counts
-
-
-def _edge_slots(partials: list[tuple]):
-    """(filter, slot expression) selecting runs of the partial days, `slot` the partial's index."""
-    whens = [When(Q(automation_id=pk, created_at__gte=a, created_at__lt=b), then=Value(slot))
-             for slot, (pk, _, a, b) in enumerate(partials)]
-    edge_filter = Q()
-    for pk, _, a, b in partials:
-        edge_filter |= Q(automation_id=pk, created_at__gte=a, created_at__lt=b)
-    return edge_filter, Case(*whens, default=Value(-1), output_field=IntegerField())
-
-
 def _strata_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], tuple[int, int, int]]:
     """(sampled, reviewed, passed) runs per (automation, period): whole days from the daily
     rollups (RunDayCount's sampled runs, ReviewTally's rated and passed, by run day), the partial
@@ -348,24 +262,16 @@ def _strata_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], tup
                     for a, day, kind, count in reviews.values_list("automation_id", "day", "kind", "count"))
 
     def edge_rows(partials):
-        # The runs of those days (the run_queue index), each run's rating looked up by its
-        # review's unique run_id: a join made the planner read every review.
-        edge_filter, slot = _edge_slots(partials)
-        review = Review.objects.filter(run_id=OuterRef("pk"))
-        rows = (Run.objects.filter(edge_filter, sampled=True)
-                .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
-                          review_status=Subquery(review.values("status")[:1]))
-                .order_by().values_list("slot", "rating", "review_status").annotate(n=Count("pk")))
-        for row_slot, row_rating, row_status, n in rows:
+        for row_slot, row_rating, row_status, n in edge_runs(partials):
             if row_slot >= 0:
                 verdict = estimate_verdict(row_rating, row_status)
                 yield row_slot, (n, 0 if verdict is None else n, n if verdict else 0)
 
-    return _period_counts(periods, day_rows=day_rows, edge_rows=edge_rows, width=3)
+    return period_counts(periods, day_rows=day_rows, edge_rows=edge_rows, width=3)
 
 
 def pass_rate_estimates(automations: list[Automation], *, start, end, version: str | None = None,
-                        ) -> dict[int, Estimate]:
+                        cells: dict | None = None) -> dict[int, Estimate]:
     """The weighted pass-rate estimate of each automation's runs created in [start, end) (and of
     one version, when given), weighted by insights.estimates.
 
@@ -373,13 +279,18 @@ def pass_rate_estimates(automations: list[Automation], *, start, end, version: s
     whole days, the runs of partial days); the rollups have no version, so with one the sampled
     runs are counted (two)."""
     schedules = rate_schedules(automations)
-    # Automations that ever sampled by risk (runs/strata.py) are counted from their sampled runs
-    # by cell (the rollups have no stratum), as are all with a version.
-    scanned = [a for a in automations if version is not None or schedules[a.pk].has_strata]
+    # The rollups have no version: with one, the sampled runs are counted by cell.
     result = {}
-    if scanned:
-        _, counts = _stratum_counts(scanned, start=start, end=end, version=version, by_version=False)
-        result = {a.pk: _estimate(counts.get((a.pk,), {})) for a in scanned}
+    if version is not None:
+        _, counts = _stratum_counts(automations, start=start, end=end, version=version, by_version=False)
+        return {a.pk: _estimate(counts.get((a.pk,), {})) for a in automations}
+    # Automations that ever sampled by risk (runs/strata.py): by cell, from the rollups.
+    risky = [a for a in automations if schedules[a.pk].has_strata]
+    if risky:
+        counts = _cells(risky, start=start, end=end, schedules=schedules)
+        if cells is not None:
+            cells.update(counts)  # the caller's strata table reads them too
+        result = {a.pk: _estimate(counts[a.pk]) for a in risky}
     rest = [a for a in automations if a.pk not in result]
     if not rest:
         return result
@@ -394,11 +305,15 @@ def pass_rate_estimates(automations: list[Automation], *, start, end, version: s
     return result
 
 
+def _cells(automations: list[Automation], *, start, end, schedules=None) -> dict[int, dict[tuple, tuple]]:
+    schedules = schedules or rate_schedules(automations)
+    return cell_counts({a.pk: rate_periods(schedules[a.pk], start, end) for a in automations})
+
+
 def stratum_estimates(automation: Automation, *, start, end) -> dict[str, Estimate]:
-    """The weighted estimate of each stratum of one automation ("" the default rate's runs):
-    one query over its sampled runs of the window."""
-    _, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=False)
-    cells = counts.get((automation.pk,), {})
+    """The weighted estimate of each stratum of one automation ("" the default rate's runs),
+    from the daily rollups (insights.strata_counts)."""
+    cells = _cells([automation], start=start, end=end)[automation.pk]
     return {name: _estimate(cells, name) for name in sorted({name for _, name, _ in cells})}
 
 

@@ -12,6 +12,7 @@ from django.db.models import Case, CharField, Count, Q, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from review.calibration import calibration_marks, changed_fields
 from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.chips import VERDICT_OUT, Rating, estimate_verdict
 from runs.counters import counts_upsert, run_rollup_register
@@ -86,16 +87,20 @@ def run_rollups_register() -> None:
 
 
 Kind = ReviewTally.Kind
+TASK_KINDS = (Kind.TASK_REVIEWED, Kind.TASK_CHANGED)
 PATH_LENGTH = ReviewTally._meta.get_field("path").max_length
 _STATE = ("run_id", "run__automation_id", "run__created_at", "run__sampled", "rating", "status", "resolved_at",
-          "updated_at", "has_expected", "corrected_paths")
+          "updated_at", "has_expected", "corrected_paths", "run__stratum", "run__inclusion_bp", "run__field_confidence")
 
 
 def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str | None, status: str | None,
-                 resolved_at, updated_at, has_expected: bool, corrected_paths) -> Counter:
+                 resolved_at, updated_at, has_expected: bool, corrected_paths, stratum: str = "",
+                 inclusion_bp: int = 0, confidence: dict | None = None, changed=frozenset()) -> Counter:
     """The rollup keys one review counts under, each +1. RATED and PASSED are what the estimate
     counts as reviewed and passed (runs.chips.estimate_verdict: a review closed without a rating
-    is a reviewed miss, as its chip says)."""
+    is a reviewed miss, as its chip says); CELL_RATED and CELL_PASSED the same for a sampled run a
+    stratum took, keyed `<inclusion_bp>|<stratum>` (the estimate's cells, insights.stats);
+    CAL_REVIEWED and CAL_CHANGED the fields it carries a confidence for (review.calibration)."""
     marks: Counter = Counter()
     day = timezone.localdate(created_at)
     verdict = estimate_verdict(rating, status)
@@ -103,6 +108,14 @@ def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str |
         marks[(automation_id, day, sampled, Kind.RATED, "")] += 1
         if verdict:
             marks[(automation_id, day, sampled, Kind.PASSED, "")] += 1
+        if stratum and sampled:
+            cell = f"{inclusion_bp}|{stratum}"
+            marks[(automation_id, day, sampled, Kind.CELL_RATED, cell)] += 1
+            if verdict:
+                marks[(automation_id, day, sampled, Kind.CELL_PASSED, cell)] += 1
+    if confidence and (verdict is not None or has_expected):
+        calibration_marks(marks, (automation_id, day, sampled), confidence, changed,
+                          reviewed=Kind.CAL_REVIEWED, corrected=Kind.CAL_CHANGED, limit=PATH_LENGTH)
     if resolved_at is not None:
         marks[(automation_id, timezone.localdate(resolved_at), sampled, Kind.RESOLVED, "")] += 1
     paths = {p[:PATH_LENGTH] for p in corrected_paths or [] if isinstance(p, str)} if has_expected else set()
@@ -115,18 +128,36 @@ def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str |
 
 
 def marks_of(run, review) -> Counter:
+    """The marks of a review of `run` (a whole Run row: its output is read for the calibration)."""
     if review is None:
         return Counter()
+    confidence = run.field_confidence
+    changed = changed_fields(confidence, run.output, review.expected) if confidence and review.has_expected else ()
     return review_marks(automation_id=run.automation_id, created_at=run.created_at, sampled=run.sampled,
                         rating=review.rating, status=review.status, resolved_at=review.resolved_at, updated_at=review.updated_at,
-                        has_expected=review.has_expected, corrected_paths=review.corrected_paths)
+                        has_expected=review.has_expected, corrected_paths=review.corrected_paths, stratum=run.stratum,
+                        inclusion_bp=run.inclusion_bp, confidence=confidence, changed=changed)
 
 
-def _marks_of_row(row) -> Counter:
-    _, automation_id, created_at, sampled, rating, status, resolved_at, updated_at, has_expected, paths = row
+def _marks_of_row(row, changed=frozenset()) -> Counter:
+    (_, automation_id, created_at, sampled, rating, status, resolved_at, updated_at, has_expected, paths, stratum,
+     rate, confidence) = row
     return review_marks(automation_id=automation_id, created_at=created_at, sampled=sampled, rating=rating, status=status,
                         resolved_at=resolved_at, updated_at=updated_at, has_expected=has_expected,
-                        corrected_paths=paths)
+                        corrected_paths=paths, stratum=stratum, inclusion_bp=rate, confidence=confidence,
+                        changed=changed)
+
+
+def _rows_marks(rows: list) -> dict[str, Counter]:
+    """{run_id: marks} of review state rows (_STATE); the fields changed by the corrected outputs
+    of the runs that carry a confidence read in one more query, only when there are such runs."""
+    wanted = [row[0] for row in rows if row[12] and row[8]]
+    changed = {}
+    if wanted:
+        for run_id, confidence, output, expected in (Review.objects.filter(in_values("run_id", wanted)).values_list(
+                "run_id", "run__field_confidence", "run__output", "expected")):
+            changed[run_id] = changed_fields(confidence, output, expected)
+    return {row[0]: _marks_of_row(row, changed.get(row[0], frozenset())) for row in rows}
 
 
 def review_counts_move(before: Counter, after: Counter) -> None:
@@ -138,18 +169,23 @@ def review_counts_move(before: Counter, after: Counter) -> None:
 
 def review_counts_states(run_ids) -> dict[str, Counter]:
     """The marks of the reviews of these runs, from the database (one query)."""
-    rows = Review.objects.filter(in_values("run_id", run_ids)).values_list(*_STATE)
-    return {row[0]: _marks_of_row(row) for row in rows}
+    return _rows_marks(list(Review.objects.filter(in_values("run_id", run_ids)).values_list(*_STATE)))
 
 
 def review_counts_recount(*, automation) -> None:
     """Rebuild the review rollup of one automation from its reviews (commands, repairs), by the
     same rule the services apply as deltas."""
     total: Counter = Counter()
+    chunk: list = []
     for row in Review.objects.filter(run__automation=automation).order_by().values_list(*_STATE).iterator(2000):
-        total.update(_marks_of_row(row))
+        chunk.append(row)
+        if len(chunk) == 2000:
+            total.update(sum(_rows_marks(chunk).values(), Counter()))
+            chunk = []
+    total.update(sum(_rows_marks(chunk).values(), Counter()))
     with transaction.atomic():
-        ReviewTally.objects.filter(automation=automation).delete()
+        # The marks of human review tasks are rebuilt by humanreview.calibration (`recount`).
+        ReviewTally.objects.filter(automation=automation).exclude(kind__in=TASK_KINDS).delete()
         ReviewTally.objects.bulk_create(
             [ReviewTally(automation_id=a, day=day, sampled=sampled, kind=kind, path=path, count=n)
              for (a, day, sampled, kind, path), n in total.items() if n], batch_size=2000)

@@ -294,6 +294,14 @@ class ReviewTally(models.Model):
         RESOLVED = "resolved", "Resolved"
         CORRECTED = "corrected", "Corrected"
         PATH = "path", "Corrected path"
+        # Per stratum cell of sampled runs, path `<inclusion_bp>|<stratum>` (insights.stats).
+        CELL_RATED = "srated", "Rated in a stratum"
+        CELL_PASSED = "spassed", "Passed in a stratum"
+        # Per field and confidence, path `<level>|<pattern>` (review.calibration; docs/calibration.md).
+        CAL_REVIEWED = "calrev", "Field reviewed"
+        CAL_CHANGED = "calchg", "Field changed"
+        TASK_REVIEWED = "taskrev", "Field decided in a human review task"
+        TASK_CHANGED = "taskchg", "Field edited in a human review task"
 
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()

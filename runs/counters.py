@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 
-from runs.models import Automation, ChipCount, Run, RunDayCount
+from runs.models import Automation, ChipCount, Run, RunDayCount, StratumDayCount
 
 
 def counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
@@ -41,8 +41,27 @@ def chip_counts_add(moves: Counter) -> None:
     counts_upsert(ChipCount, ("automation", "sampled", "chip"), moves)
 
 
+def stratum_counts_add(moves: Counter) -> None:
+    """Apply {(automation_id, day, sampled, stratum, inclusion_bp): delta} to the per-stratum daily
+    run counts, in one statement (none when the batch has no run a stratum took)."""
+    counts_upsert(StratumDayCount, ("automation", "day", "sampled", "stratum", "inclusion_bp"), moves)
+
+
+def stratum_counts_recount(*, automation: Automation) -> None:
+    """Rebuild the per-stratum daily run counts of one automation from its runs."""
+    rows = (Run.objects.filter(automation=automation).exclude(stratum="").annotate(day=TruncDate("created_at"))
+            .order_by().values("day", "sampled", "stratum", "inclusion_bp").annotate(n=Count("pk")))
+    with transaction.atomic():
+        StratumDayCount.objects.filter(automation=automation).delete()
+        StratumDayCount.objects.bulk_create([
+            StratumDayCount(automation=automation, day=r["day"], sampled=r["sampled"], stratum=r["stratum"],
+                            inclusion_bp=r["inclusion_bp"], count=r["n"]) for r in rows], batch_size=2000)
+
+
 def day_counts_recount(*, automation: Automation) -> None:
-    """Rebuild the daily run counts of one automation from its runs (commands, repairs)."""
+    """Rebuild the daily run counts of one automation from its runs (commands, repairs), with the
+    per-stratum ones."""
+    stratum_counts_recount(automation=automation)
     rows = (Run.objects.filter(automation=automation).annotate(day=TruncDate("created_at")).order_by()
             .values("day", "sampled").annotate(n=Count("pk")))
     with transaction.atomic():

@@ -189,6 +189,9 @@ class Run(models.Model):
     # review; "disputed" both reviews in and they differ (the lead's adjudication queue); "done"
     # the reviews agreed or a lead decided. Set at ingest, then moved only by review.double.
     double_review = models.CharField(max_length=8, blank=True, default="")
+    # The record's `fieldMetadata` (runs/confidence.py): {pointer into output: "low" | "medium" |
+    # "high" | 0-1}; None when it gave none. Feeds the calibration rollup (review.counters).
+    field_confidence = models.JSONField(null=True, blank=True)
 
     objects = RunQuerySet.as_manager()
 
@@ -289,6 +292,29 @@ class RunDayCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.automation_id} {self.day} {'sampled' if self.sampled else 'not sampled'}: {self.count}"
+
+
+class StratumDayCount(models.Model):
+    """Runs recorded per (automation, day, sampled, stratum, inclusion rate) for the runs a
+    stratum took (runs/strata.py; the default rate's runs are RunDayCount's less these), kept with
+    the runs by runs.services and rebuilt with the daily run counts, so the sampling page reads
+    each stratum's traffic and sampled runs from a few rows (docs/estimates.md#strata)."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sampled = models.BooleanField()
+    stratum = models.CharField(max_length=64)
+    inclusion_bp = models.PositiveSmallIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "day", "sampled", "stratum", "inclusion_bp"],
+                                    name="stratum_day_count_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id} {self.day} {self.stratum}@{self.inclusion_bp}: {self.count}"
 
 
 class StepStatus(models.TextChoices):

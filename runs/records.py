@@ -25,6 +25,7 @@ from django.core.files import File
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from runs.confidence import ConfidenceError, parse_field_confidence
 from runs.files import BadFileName, guess_content_type, safe_relative_path
 from runs.ids import run_id_problem
 from runs.jsonbounds import JsonRefused, check_json, max_depth, text_problem
@@ -42,6 +43,7 @@ _ALIASES = {
     "content_type": "contentType",
     "create_automation": "createAutomation",
     "human_review": "humanReview",
+    "field_metadata": "fieldMetadata",
 }
 _PREFIX_KIND = {v: k for k, v in KIND_PREFIX.items()}
 
@@ -201,6 +203,8 @@ class RunRecord:
     scores: list[ScoreRecord] | None = None  # None: leave the run's scores as they are
     # "humanReview" of a run paused for a person ("status": "waiting"): opens a task (runs/pausing.py).
     human_review: PauseRecord | None = None
+    # "fieldMetadata": {pointer into output: confidence}, any run (runs/confidence.py); None: none given.
+    field_metadata: dict | None = None
 
     @property
     def automation_ref(self) -> str:
@@ -397,6 +401,10 @@ def parse_run_record(obj) -> RunRecord:  # noqa: C901 - over the ceiling; listed
             human_review = parse_pause(human_review)
         except PointerError as exc:
             raise RecordError(f"humanReview{exc}") from None
+    try:
+        field_metadata = parse_field_confidence(data.get("fieldMetadata"), data.get("output"))
+    except ConfidenceError as exc:
+        raise RecordError(str(exc)) from None
     record = RunRecord(
         id=run_id,
         kind=kind,
@@ -421,6 +429,7 @@ def parse_run_record(obj) -> RunRecord:  # noqa: C901 - over the ceiling; listed
         create_automation=data.get("createAutomation") is True,
         scores=scores,
         human_review=human_review,
+        field_metadata=field_metadata,
     )
     if record.duration_ms is None and record.completed_at and record.started_at:
         record.duration_ms = max(0, int((record.completed_at - record.started_at).total_seconds() * 1000))

@@ -11,7 +11,7 @@ from django.utils import timezone
 from events.outbox import event_emit, event_wanted
 from events.types import SAMPLING_RATE_CHANGED
 from runs.chips import Chip
-from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add, run_rollups_follow
+from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add, run_rollups_follow, stratum_counts_add
 from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
@@ -282,7 +282,7 @@ def _automations_for(records: Iterable[RunRecord]) -> dict[tuple[str, str], Auto
 _RECORDED_FIELDS = (
     "automation", "status", "trigger", "triggered_by", "version", "input", "output", "error", "usage",
     "metadata", "batch_id", "example_id", "created_at", "started_at", "completed_at", "duration_ms",
-    "sample_bucket", "sampled", "stratum", "inclusion_bp", "output_preview",
+    "sample_bucket", "sampled", "stratum", "inclusion_bp", "output_preview", "field_confidence",
 )
 
 
@@ -317,10 +317,10 @@ def _versions_note(records, automations, first_seen: dict[int, dict]) -> None:
 
 def runs_stored(ids) -> dict[str, tuple]:
     """The runs of these ids already stored, locked (FOR UPDATE, in id order) until the caller's
-    transaction ends: {id: (automation_id, created_at, sampled, chip)}. One query."""
-    return {pk: (automation_id, created, sampled, chip) for pk, automation_id, created, sampled, chip in
+    transaction ends: {id: (automation_id, created_at, sampled, chip, stratum, inclusion_bp)}. One query."""
+    return {pk: tuple(rest) for pk, *rest in
             Run.objects.filter(in_values("pk", ids)).select_for_update().order_by("pk")
-            .values_list("pk", "automation_id", "created_at", "sampled", "chip")}
+            .values_list("pk", "automation_id", "created_at", "sampled", "chip", "stratum", "inclusion_bp")}
 
 
 def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = None) -> RecordResult:
@@ -367,32 +367,20 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
             "output_preview": output_preview(record.output, record.error),
             # Double review (docs/rules.md#double-review): decided once, when first recorded.
             "double_review": DOUBLE_WANTED if schedule.is_double(record.id, record.created_at, bucket < rate) else "",
+            "field_confidence": record.field_metadata,
         }
     with transaction.atomic():
         before = runs_stored(rows) if stored is None else stored
-        day_moves: Counter = Counter()
-        zone = timezone.get_current_timezone()  # timezone.localdate per run looked it up 2,000 times a batch
-        chip_moves: Counter = Counter()
-        fresh, repeated = [], []
-        for run_id, run in rows.items():
-            if run_id in before:
-                automation_id, created, sampled, chip = before[run_id]
-                day_moves[(automation_id, timezone.localdate(created, zone), sampled)] -= 1
-                chip_moves[(automation_id, sampled, chip)] -= 1
-                run["chip"] = chip
-                repeated.append(run)
-            else:
-                fresh.append(run)
-            day_moves[(run["automation_id"], timezone.localdate(run["created_at"], zone), run["sampled"])] += 1
-            chip_moves[(run["automation_id"], run["sampled"], run["chip"])] += 1
+        fresh, repeated, moves = _counter_moves(rows, before)
         if fresh:
             # A plain INSERT (COPY on PostgreSQL): a run stored meanwhile by a concurrent request
             # fails the batch (the caller retries) instead of being counted twice.
             runs_insert(fresh)
         if repeated:
             runs_update(repeated)
-        day_counts_add(day_moves)
-        chip_counts_add(chip_moves)
+        day_counts_add(moves["day"])
+        chip_counts_add(moves["chip"])
+        stratum_counts_add(moves["stratum"])
         if first_seen:
             _versions_note(records, automations, first_seen)
         # Evaluator scores: a record with scores replaces the run's scores (the last one of an id
@@ -420,6 +408,32 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
                                content=file_record.content, content_type=file_record.content_type,
                                new_run=record.id not in before)
     return result
+
+
+def _counter_moves(rows: dict[str, dict], before: dict[str, tuple]) -> tuple[list, list, dict[str, Counter]]:
+    """The new and the repeated runs of a batch, and what they move in the daily run counts, the
+    chip counts and the per-stratum daily counts (a repeat leaves its old place, keeps its chip)."""
+    zone = timezone.get_current_timezone()  # timezone.localdate per run looked it up 2,000 times a batch
+    day_moves, chip_moves, stratum_moves = Counter(), Counter(), Counter()  # strata: runs one took only
+    fresh, repeated = [], []
+    for run_id, run in rows.items():
+        if run_id in before:
+            automation_id, created, sampled, chip, stratum, rate = before[run_id]
+            day = timezone.localdate(created, zone)
+            day_moves[(automation_id, day, sampled)] -= 1
+            chip_moves[(automation_id, sampled, chip)] -= 1
+            if stratum:
+                stratum_moves[(automation_id, day, sampled, stratum, rate)] -= 1
+            run["chip"] = chip
+            repeated.append(run)
+        else:
+            fresh.append(run)
+        day = timezone.localdate(run["created_at"], zone)
+        day_moves[(run["automation_id"], day, run["sampled"])] += 1
+        chip_moves[(run["automation_id"], run["sampled"], run["chip"])] += 1
+        if run["stratum"]:
+            stratum_moves[(run["automation_id"], day, run["sampled"], run["stratum"], run["inclusion_bp"])] += 1
+    return fresh, repeated, {"day": day_moves, "chip": chip_moves, "stratum": stratum_moves}
 
 
 def runs_insert(rows: list) -> None:

@@ -237,6 +237,8 @@ def _confidences(record):
     """The record's field confidences, {pointer: "low" | "medium" | "high" | 0-1}: its
     `fieldMetadata` (a parsed attribute when the record parser keeps one, else the metadata's)."""
     fields = getattr(record, "field_metadata", None)
+    if fields is None:  # a stored run (re-sampling)
+        fields = getattr(record, "field_confidence", None)
     if fields is None and isinstance(record.metadata, dict):
         fields = record.metadata.get("fieldMetadata")
     if not isinstance(fields, dict):

@@ -5,6 +5,7 @@ from django.urls import path
 from web import (
     assertions,
     backlog,
+    calibration,
     dataset_review_items,
     dataset_reviews,
     datasets,
@@ -49,6 +50,7 @@ urlpatterns = [
     path("adjudication/", double.adjudication, name="adjudication"),
     path("adjudication/<str:run_id>/", double.adjudicate_page, name="adjudicate_page"),
     path("adjudication/<str:run_id>/decide/", double.adjudicate, name="adjudicate"),
+    path("sampling/<str:ref>/calibration/", calibration.calibration_page, name="calibration"),
     path("datasets/", datasets.dataset_index, name="dataset_index"),
     path("datasets/<str:ref>/", datasets.dataset_detail, name="dataset_detail"),
     path("datasets/<str:ref>/export/", datasets.dataset_export, name="dataset_export"),

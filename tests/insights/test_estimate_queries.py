@@ -114,7 +114,8 @@ def test_rollup_counts_match_counting_the_runs(rate_change):
 
 
 def test_whole_days_split_keeps_partial_edges():
-    from insights.stats import _day_start, _whole_days
+    from insights.periods import day_start as _day_start
+    from insights.periods import whole_days as _whole_days
 
     low = _day_start(timezone.localdate()) - timedelta(days=3, hours=5)
     high = _day_start(timezone.localdate()) + timedelta(hours=2)
@@ -126,8 +127,11 @@ def test_whole_days_split_keeps_partial_edges():
 def test_a_day_split_by_a_rate_change_reads_only_its_shorter_part(reviewer):
     """Whole-day windows (the pages' window_bounds): the day a rate changed is the rollup's total
     for that day less the part read from the runs, and the estimate equals counting every run."""
+    from insights.periods import day_start as _day_start
+    from insights.periods import derivable as _derivable
+    from insights.periods import split_periods as _split_periods
     from insights.queries import window_bounds
-    from insights.stats import _day_start, _derivable, _estimate, _split_periods, _stratum_counts
+    from insights.stats import _estimate, _stratum_counts
     from runs.models import rate_schedules
 
     automation = make_automation(rate_bp=10_000)

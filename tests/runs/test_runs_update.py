@@ -84,6 +84,7 @@ def test_a_repeat_rewrites_every_recorded_column_and_keeps_the_chip(reviewer):
         "usage": {"tokens": 7}, "metadata": {"b": None}, "batch_id": "b2", "example_id": "ex-2",
         "created_at": parsed.created_at, "started_at": parsed.started_at, "completed_at": parsed.completed_at,
         "duration_ms": 42, "sample_bucket": stored["sample_bucket"], "sampled": False, "stratum": "", "inclusion_bp": 0,
+            "field_confidence": None,
         "output_preview": output_preview(again["output"], "boom"), "chip": None}
     assert counters() == recounted()
 

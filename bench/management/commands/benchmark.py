@@ -9,10 +9,12 @@ signs in a reviewer through a session cookie, and for each round requests the ba
 each case, so both see the same machine load. Each line: median and p90 wall time as seen by the
 client, the ratio of the median to the bare page's median, and the SQL statements the server ran.
 Ingest: batches of 1,000 runs POSTed to /api/v1/ingest/runs, then the same runs again with a changed
-duration and metadata (updates), and `import_runs` in process on a generated JSON Lines file, the
-same twice (new runs, then updates); each prints runs per second. The Waiting inbox: pending human
-review tasks seeded to each --inbox-tasks size, the inbox and its nav count timed the same way,
-and on PostgreSQL the inbox query's plan (bench/inbox.py). The runs copy the newest seeded runs in turn (their automations, outputs
+duration and metadata (updates), then new runs of an automation with four strata each carrying a
+field confidence per output scalar and an evaluator score (bench/strata.py), and `import_runs` in
+process on a generated JSON Lines file, the same twice (new runs, then updates); each prints runs
+per second. The Waiting inbox: pending human review tasks seeded to each --inbox-tasks size, the
+inbox and its nav count timed the same way, and on PostgreSQL the inbox query's plan
+(bench/inbox.py). The runs copy the newest seeded runs in turn (their automations, outputs
 and errors). Runs written by the benchmark keep the
 id prefix `run_bench_`. Seed first: `manage.py seed_runs --runs 1000000` (and `seed_reviews`).
 
@@ -40,13 +42,14 @@ from django.utils import timezone
 
 from accounts.models import ApiKey
 from backends import get_backend
-from bench import inbox
 from bench import dsreview as dsreview_bench
+from bench import inbox
 from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from bench.inprocess import InProcessBenchmark
+from bench.strata import confident_records, strata_automation, strata_automation_remove
 from datasets.services import default_example_name
 from review.models import Review
-from runs.models import Run, RunStatus
+from runs.models import Automation, Run, RunStatus
 
 ROOT = Path(settings.BASE_DIR)
 INGEST_BATCH = 1000
@@ -101,6 +104,7 @@ class Command(InProcessBenchmark):
                 if sizes:
                     inbox.measure(http, self._http_timed, self._http_line, sizes, repeat, self.stdout.write)
                 self._ingest(base, api_key, sample, ingest_batches)
+                self._ingest_strata(base, api_key, sample, ingest_batches, user)
         finally:
             gunicorn_stop(server)
         if import_runs:
@@ -138,6 +142,7 @@ class Command(InProcessBenchmark):
             note = Review.objects.filter(run_id=run_id).values_list("body", flat=True).first() or ""
             return {"body": note, "version": version(), **data}
 
+        calibrated = _calibrated(ref)
         # The sample's own example (a name another run's example holds would be refused).
         example_name = default_example_name(sample)
         # A string field of the run's output: what the corrections change.
@@ -158,6 +163,7 @@ class Command(InProcessBenchmark):
                 "headers": htmx, "data": kept(op="promote", example_name=example_name, confirm_no_expected="on")})),
             ("backlog page", lambda i: ("GET", "/backlog/", {})),
             ("sampling page", lambda i: ("GET", "/sampling/", {})),
+            ("calibration page", lambda i: ("GET", f"/sampling/{calibrated}/calibration/", {})),
             ("backlog, one automation (per-version estimates)", lambda i: ("GET", f"/backlog/?automation={ref}", {})),
             ("evaluators page", lambda i: ("GET", "/evaluators/", {})),
         ]
@@ -246,6 +252,24 @@ class Command(InProcessBenchmark):
                           f"(updates): median {statistics.median(repeat_rates):,.0f} runs/s "
                           f"(min {min(repeat_rates):,.0f}), {self._statements} SQL per batch")
 
+    def _ingest_strata(self, base, api_key, sample, batches, user):
+        """New runs of an automation with four strata, each run with a field confidence per output
+        scalar and an evaluator score (bench/strata.py)."""
+        if not batches:
+            return
+        automation = strata_automation(user)
+        prefix = f"run_bench_{secrets.token_hex(4)}_"
+        bodies = self._bodies(list(confident_records(self._pool(sample), batches * INGEST_BATCH, prefix,
+                                                     timezone.now() + timedelta(minutes=1))))
+        with httpx.Client(base_url=base, timeout=300,
+                          headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/x-ndjson"}) as api:
+            rates = [self._ingest_batch(api, body, "created") for body in bodies]
+        stratified = Run.objects.filter(id__startswith=prefix).exclude(stratum="").count()
+        strata_automation_remove(automation)  # a later run's pages then see the seeded data alone
+        self.stdout.write(f"ingest API with strata and field confidence, {batches} batches of {INGEST_BATCH:,} new runs: "
+                          f"median {statistics.median(rates):,.0f} runs/s (min {min(rates):,.0f}), "
+                          f"{self._statements} SQL per batch; {stratified:,} of {batches * INGEST_BATCH:,} runs in a stratum")
+
     def _ingest_batch(self, api, body: bytes, expect: str) -> float:
         start = time.perf_counter()
         response = api.post("/api/v1/ingest/runs", content=body)
@@ -271,6 +295,13 @@ class Command(InProcessBenchmark):
         self.stdout.write(f"import_runs, {count:,} runs from a JSON Lines file: {count / elapsed[0]:,.0f} runs/s "
                           f"({elapsed[0]:.1f} s); the runs again, changed (updates): {count / elapsed[1]:,.0f} runs/s "
                           f"({elapsed[1]:.1f} s)")
+
+
+def _calibrated(ref: str) -> str:
+    """The automation whose calibration page is timed: one that samples by risk (the seeded data's
+    runs with a confidence), else the pages' own."""
+    found = Automation.objects.exclude(sampling_strata=[]).exclude(slug="bench-strata").order_by("pk").first()
+    return found.ref if found else ref
 
 
 def _combined_save_url():

@@ -5,13 +5,15 @@ The services keep them in step; this is for repairs, e.g. after deleting runs in
 
 from django.core.management.base import BaseCommand
 
+from humanreview.calibration import task_marks_recount
 from review.counters import review_counts_recount, review_day_counts_recount, reviewer_counts_recount
 from runs.counters import chip_counts_recount
 from runs.models import Automation
 
 
 class Command(BaseCommand):
-    help = "Rebuild chip counts, daily run counts and daily review counts of every automation (or the named ones) from the runs."
+    help = ("Rebuild chip counts, daily run counts (per stratum too), daily review counts and the calibration "
+            "counts of every automation (or the named ones) from the runs.")
 
     def add_arguments(self, parser):
         parser.add_argument("automations", nargs="*", help="workflows.<slug> / agents.<slug>; default all")
@@ -21,6 +23,7 @@ class Command(BaseCommand):
         for automation in found:
             chip_counts_recount(automation=automation)
             review_counts_recount(automation=automation)
+            task_marks_recount(automation=automation)
             review_day_counts_recount(automation=automation)
             reviewer_counts_recount(automation=automation)
             self.stdout.write(f"{automation.ref}: recounted")

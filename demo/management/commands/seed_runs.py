@@ -120,7 +120,7 @@ class Command(BaseCommand):
                     metadata=source["metadata"], created_at=created_at, started_at=start,
                     completed_at=start + timedelta(milliseconds=duration) if duration is not None else None,
                     duration_ms=duration, sample_bucket=bucket, sampled=sampled, chip=Chip.UNREVIEWED,
-                    output_preview=preview,
+                    output_preview=preview, field_confidence=source.get("fieldMetadata"),
                 ))
             if use_copy:
                 runs_insert(rows)

@@ -1,0 +1,129 @@
+"""Counting by rate period from the daily rollups (insights.stats, insights.strata_counts): a
+period's whole local days come from a daily rollup, its partial days (a rate change inside a
+day, the window's edges) from the source rows, and the longest part of a day split by rate
+changes as that day's total less its other parts. Counts are tuples of numbers, or Counters
+keyed by estimate cell (stratum, rate, what)."""
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.utils import timezone
+
+from review.models import Review
+from runs.models import Run
+
+
+def day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def whole_days(low: datetime, high: datetime) -> tuple[tuple[date, date] | None, list[tuple[datetime, datetime]]]:
+    """[low, high) as a run of whole local days (first, last) plus the partial days at its edges."""
+    first = timezone.localdate(low)
+    if day_start(first) < low:
+        first += timedelta(days=1)
+    end_day = timezone.localdate(high)
+    last = end_day - timedelta(days=1)
+    if first > last:
+        return None, [(low, high)]
+    partials = []
+    if low < day_start(first):
+        partials.append((low, day_start(first)))
+    if day_start(end_day) < high:
+        partials.append((day_start(end_day), high))
+    return (first, last), partials
+
+
+def split_periods(periods: dict[int, list[tuple]]):
+    """Each (automation, period) as its whole local days (for the daily rollups) and the partial
+    days at its edges (rate changes, the window's ends), which only the source rows can answer."""
+    spans, partials = {}, []
+    for pk, rows in periods.items():
+        for index, (low, high, _) in enumerate(rows):
+            days, edges = whole_days(low, high)
+            if days:
+                spans[(pk, index)] = days
+            partials += [(pk, index, a, b) for a, b in edges]
+    return spans, partials
+
+
+def derivable(partials: list[tuple]) -> dict[int, tuple[int, date]]:
+    """{partial's position: (automation, day)} for the longest part of each day that the
+    partials of one automation cover exactly (a rate changed during the day): that part is the
+    day's rollup total less the other parts, so only the shorter parts read source rows."""
+    groups: dict[tuple[int, date], list[tuple]] = {}
+    for position, (pk, _, low, high) in enumerate(partials):
+        groups.setdefault((pk, timezone.localdate(low)), []).append((low, high, position))
+    derived = {}
+    for (pk, day), parts in groups.items():
+        parts.sort()
+        contiguous = all(parts[k][1] == parts[k + 1][0] for k in range(len(parts) - 1))
+        if contiguous and parts[0][0] == day_start(day) and parts[-1][1] == day_start(day + timedelta(days=1)):
+            derived[max(parts, key=lambda part: part[1] - part[0])[2]] = (pk, day)
+    return derived
+
+
+def add(counts: dict, key, values, sign: int = 1) -> None:
+    if isinstance(values, Counter):
+        total = counts.setdefault(key, Counter())
+        (total.update if sign > 0 else total.subtract)(values)
+        return
+    old = counts.get(key, (0,) * len(values))
+    counts[key] = tuple(x + sign * y for x, y in zip(old, values, strict=True))
+
+
+def zero(width: int):
+    return Counter() if width == 0 else (0,) * width
+
+
+def period_counts(periods: dict[int, list[tuple]], *, day_rows, edge_rows, width: int) -> dict[tuple[int, int], tuple]:
+    """Counts per (automation, period), each a tuple of `width` numbers: whole days from a daily
+    rollup (width 0: each a Counter), `day_rows(automation_ids, first, last)` yielding (automation_id, day, values); the
+    partial days from the source rows, `edge_rows(partials)` yielding (position, values), and the
+    longest part of a day split by rate changes as that day's total less its other parts."""
+    spans, partials = split_periods(periods)
+    derived = derivable(partials)
+    counts: dict[tuple[int, int], tuple] = {}
+    days = [d for span in spans.values() for d in span] + [day for _, day in derived.values()]
+    day_totals: dict[tuple[int, date], tuple] = {}
+    if days:
+        for automation_id, day, values in day_rows(list(periods), min(days), max(days)):
+            add(day_totals, (automation_id, day), values)
+            for (pk, index), (first, last) in spans.items():
+                if pk == automation_id and first <= day <= last:
+                    add(counts, (pk, index), values)
+    queried = [position for position in range(len(partials)) if position not in derived]
+    by_day_read: dict[tuple[int, date], tuple] = {}
+    if queried:
+        for slot, values in edge_rows([partials[position] for position in queried]):
+            pk, index, low, _ = partials[queried[slot]]
+            add(counts, (pk, index), values)
+            add(by_day_read, (pk, timezone.localdate(low)), values)
+    for position, key in derived.items():
+        pk, index, _, _ = partials[position]
+        add(counts, (pk, index), day_totals.get(key, zero(width)))
+        add(counts, (pk, index), by_day_read.get(key, zero(width)), sign=-1)
+    return counts
+
+
+def edge_slots(partials: list[tuple]):
+    """(filter, slot expression) selecting runs of the partial days, `slot` the partial's index."""
+    whens = [When(Q(automation_id=pk, created_at__gte=a, created_at__lt=b), then=Value(slot))
+             for slot, (pk, _, a, b) in enumerate(partials)]
+    edge_filter = Q()
+    for pk, _, a, b in partials:
+        edge_filter |= Q(automation_id=pk, created_at__gte=a, created_at__lt=b)
+    return edge_filter, Case(*whens, default=Value(-1), output_field=IntegerField())
+
+
+def edge_runs(partials: list[tuple], *group: str):
+    """The sampled runs of the partial days (the run_queue index) counted by (slot, *group, rating,
+    review status), `slot` the partial's index (-1: none): each run's review looked up by its
+    unique run_id, as a join made the planner read every review."""
+    edge_filter, slot = edge_slots(partials)
+    review = Review.objects.filter(run_id=OuterRef("pk"))
+    return (Run.objects.filter(edge_filter, sampled=True)
+            .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
+                      review_status=Subquery(review.values("status")[:1]))
+            .order_by().values_list("slot", *group, "rating", "review_status").annotate(n=Count("pk")))
