@@ -3,6 +3,7 @@ archives; and of webhooks."""
 
 from api.openapi_parts import (
     ANY,
+    ANY_TYPE,
     AUTOMATION_ID,
     AUTOMATIONS,
     BINARY,
@@ -15,10 +16,12 @@ from api.openapi_parts import (
     PAGE,
     RAW,
     REVIEWS_020,
+    STORES,
     WEBHOOKS,
     B,
     S,
     arr,
+    error,
     json_body,
     multipart,
     obj,
@@ -77,7 +80,9 @@ PATHS: dict[str, dict] = {
                               "below), new_version (days), tag, low_confidence (below / level), json (source, "
                               "path, op, value); docs/rules.md in the repository. A bad field is a 400 naming "
                               "it and nothing is saved. If-Match (or version): 412 with the current settings "
-                              "when stale. Needs the ops role."),
+                              "when stale. Needs the ops role.",
+                  also={412: error("If-Match (or version) names an older version: nothing was written; the "
+                                   "current settings are attached.", ref("Sampling"))}),
     },
     "/api/v1/automations/{automation_id}/examples": {
         "get": op(DATASET, "List examples", 200, page_of("DatasetExample"), params=[AUTOMATION_ID, *PAGE]),
@@ -103,10 +108,10 @@ PATHS: dict[str, dict] = {
                   params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER]),
         "post": op(DATASET, "Upload files (one or more parts named file)", 201, obj({"uploaded": arr(S)}),
                    params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER],
-                   body=multipart({"file": arr(BINARY)}, ["file"])),
+                   body=multipart({"file": arr(BINARY)}, ["file"]), also=STORES),
     },
     "/api/v1/automations/{automation_id}/examples/{example_id}/{folder}/{path}": {
-        "get": op(DATASET, "Download an example file", 200, RAW, content_type="application/octet-stream",
+        "get": op(DATASET, "Download an example file", 200, RAW, content_type=ANY_TYPE,
                   params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER, FILE_PATH]),
         "patch": op(DATASET, "Rename (new basename, same parent folder)", 200,
                     obj({"ok": B, "filename": S, "path": S}), params=[AUTOMATION_ID, EXAMPLE_ID, FOLDER, FILE_PATH],
@@ -126,7 +131,8 @@ PATHS: dict[str, dict] = {
         params=[AUTOMATION_ID], body=multipart({"file": BINARY, "mode": {"type": "string",
                                                                           "enum": ["append", "replace"]}}, ["file"]),
         description="append skips names already present; replace empties the dataset first. Legacy layouts "
-                    "(manifest.json, input/arguments.json …) are rejected with 400. Needs reviewer or lead.")},
+                    "(manifest.json, input/arguments.json …) are rejected with 400. Needs reviewer or lead.",
+        also=STORES)},
     "/api/v1/webhooks/event-types": {"get": op(WEBHOOKS, "The event types a subscription can list", 200,
                                                obj({"data": arr(S)}), description="Needs ops.")},
     "/api/v1/webhooks/subscriptions": {
@@ -163,5 +169,6 @@ PATHS: dict[str, dict] = {
                                          "webhook-timestamp, webhook-signature; secret LOUPE_INBOUND_WEBHOOK_SECRET), "
                                          "not by an API key. A bad signature is a 401, a timestamp more than 5 minutes "
                                          "off a 400; a webhook-id seen before answers 200 with duplicate: true. "
-                                         "404 while the secret is unset.")},
+                                         "404 while the secret is unset.",
+        also={503: error("LOUPE_INBOUND_WEBHOOK_SECRET is set but is no Standard Webhooks secret (whsec_…).")})},
 }

@@ -60,24 +60,43 @@ BINARY = {"type": "string", "format": "binary"}
 
 
 def op(tag: str, summary: str, status: int, schema: dict | None, *, params=(), body=None, description="",
-       example=None, content_type="application/json") -> dict:
+       example=None, content_type="application/json", also: dict | None = None) -> dict:
+    """One operation: its answer for `status` (no content when `schema` is None), the errors
+    every operation has, and `also`, the other answers it gives ({status: response})."""
     response: dict = {"description": summary}
     if schema is not None:
         response["content"] = {content_type: {"schema": schema}}
         if example is not None:
             response["content"][content_type]["example"] = example
     operation = {"tags": [tag], "summary": summary, "description": description, "parameters": list(params),
-                 "responses": {str(status): response, **ERRORS}}
+                 "responses": {str(status): response, **ERRORS, **{str(k): v for k, v in (also or {}).items()}}}
     if body:
         operation["requestBody"] = body
     return operation
 
 
-ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": ref("ApiErrorEnvelope")}}}
+def error(text: str, current: dict | None = None) -> dict:
+    """An error answer: the envelope, and with `current` (a schema) the keys of the thing as it
+    is now (a 409 or 412 attaches it, so a client can merge and send again)."""
+    schema = ref("ApiErrorEnvelope") if current is None else {"allOf": [ref("ApiErrorEnvelope"), current]}
+    return {"description": text, "content": {"application/json": {"schema": schema}}}
+
+
+def also_json(operation: dict, status: int, media_type: str, schema: dict) -> dict:
+    """`operation` answering `status` in a second media type too (GET artifacts?zip=1)."""
+    operation["responses"][str(status)]["content"][media_type] = {"schema": schema}
+    return operation
+
+
+ERRORS = {str(code): error(text)
           for code, text in ((400, "Invalid request; `issues` names the fields."), (401, "Missing or invalid key."),
                              (403, "The key's user lacks the role, or the operation is not supported."),
                              (404, "Not found."), (413, "Upload too large."),
                              (429, "Rate limited; see Retry-After."), (500, "Server error."))}
+# Operations that store files: the store can be full (Retry-After: 60; nothing of the request was stored).
+STORES = {507: error("The file store is full; nothing of this request was stored.")}
+# A download answers the stored file's bytes with the type it was stored with.
+ANY_TYPE = "*/*"
 RAW = BINARY
 RUNS, FEEDBACK, AUTOMATIONS, DATASET, META = "Runs", "Feedback", "Automations", "Dataset", "Meta"
 REVIEWS_020 = "Reviews (SDK 0.20 generation)"

@@ -3,6 +3,7 @@ person) and dataset review requests."""
 
 from api.openapi_parts import (
     ANY,
+    ANY_TYPE,
     AUTOMATION_ID,
     BINARY,
     DSR_ID,
@@ -13,9 +14,11 @@ from api.openapi_parts import (
     OBJ,
     PAGE,
     RAW,
+    STORES,
     B,
     S,
     arr,
+    error,
     json_body,
     null,
     obj,
@@ -29,6 +32,10 @@ from api.openapi_schemas import DSR_STATUSES, SCALAR
 
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "description": "Task id.", "schema": S}
 TASK = obj({"task": ref("HumanReviewTaskDetail")})
+TASK_CONFLICT = {409: error("version_conflict (a stale expectedVersion; the current task in `task`) or "
+                            "task_decided.", obj({}, {"task": ref("HumanReviewTaskDetail")}))}
+ITEM_CONFLICT = {409: error("A stale expectedUpdatedAt (the current item in `item`), or the request is closed or "
+                            "cancelled.", obj({}, {"item": ref("DatasetReviewItem")})), **STORES}
 
 PATHS: dict[str, dict] = {
     "/api/v1/human-reviews": {"get": op(
@@ -50,18 +57,21 @@ PATHS: dict[str, dict] = {
                        {"expectedVersion": 1, "idempotencyKey": "c-1", "path": "/total", "value": 1243.5}),
         description="path: a JSON Pointer to a scalar of machineData. The same idempotencyKey with the same body "
                     "answers the stored answer again; with another body 400. A stale expectedVersion is 409 "
-                    "version_conflict with the current task in `task`; a decided task 409 task_decided.")},
+                    "version_conflict with the current task in `task`; a decided task 409 task_decided.",
+        also=TASK_CONFLICT)},
     "/api/v1/human-reviews/{task_id}/approve": {"post": op(
         HUMAN_REVIEWS, "Approve: the run resumes (status running)", 200, TASK, params=[TASK_ID],
         body=json_body(obj({"expectedVersion": INT}), {"expectedVersion": 4}),
-        description="400 with one issue per required path not confirmed yet; 409 as for fields.")},
+        description="400 with one issue per required path not confirmed yet; 409 as for fields.",
+        also=TASK_CONFLICT)},
     "/api/v1/human-reviews/{task_id}/reject": {"post": op(
         HUMAN_REVIEWS, "Reject: the run fails with the reason as its error", 200, TASK, params=[TASK_ID],
         body=json_body(obj({"expectedVersion": INT, "idempotencyKey": S, "reason": S}),
-                       {"expectedVersion": 4, "idempotencyKey": "r-1", "reason": "Not our invoice"}))},
+                       {"expectedVersion": 4, "idempotencyKey": "r-1", "reason": "Not our invoice"}),
+        also=TASK_CONFLICT)},
     "/api/v1/human-reviews/{task_id}/files/{file_id}/content": {"get": op(
         HUMAN_REVIEWS, "Download one of the task's files (200, the bytes)", 200, RAW,
-        content_type="application/octet-stream",
+        content_type=ANY_TYPE,
         params=[TASK_ID, {"name": "file_id", "in": "path", "required": True, "description": "fileId.", "schema": S}])},
     "/api/v1/automations/{automation_id}/review-policy": {
         "get": op(HUMAN_REVIEWS, "The automation's review policy", 200, obj({"policy": ref("HumanReviewPolicy")}),
@@ -97,7 +107,8 @@ PATHS: dict[str, dict] = {
                         "title": S, "instructions": null(S), "focusFields": arr(ref("DatasetReviewFocusField")),
                         "ignoredFields": arr(S), "status": {"type": "string", "enum": DSR_STATUSES}})),
                     description="closed and cancelled are frozen (409) and reopen only to open; a disallowed "
-                                "status change is a 400. Closing writes nothing to the dataset."),
+                                "status change is a 400. Closing writes nothing to the dataset.",
+                    also={409: error("The request is closed or cancelled: frozen.")}),
     },
     "/api/v1/automations/{automation_id}/dataset-review-requests/{review_id}/items": {"get": op(
         DSREVIEWS, "The request's items", 200, obj({"items": arr(ref("DatasetReviewItem"))}),
@@ -113,9 +124,10 @@ PATHS: dict[str, dict] = {
                 "action": {"const": "edit-file"}, "expectedUpdatedAt": S, "file": BINARY, "filePath": S,
                 "newPath": S, "comment": S}, "required": ["action", "expectedUpdatedAt", "file"]}}}},
         description="expectedUpdatedAt is the optimistic lock: a stale one is a 409 whose body carries the current "
-                    "item. edit-file is multipart only (file ≤ 50 MB, exactly one of filePath / newPath).")},
+                    "item. edit-file is multipart only (file ≤ 50 MB, exactly one of filePath / newPath).",
+        also=ITEM_CONFLICT)},
     "/api/v1/automations/{automation_id}/dataset-review-requests/{review_id}/items/{item_id}/files/{path}": {
-        "get": op(DSREVIEWS, "An item's input or expected file", 200, RAW, content_type="application/octet-stream",
+        "get": op(DSREVIEWS, "An item's input or expected file", 200, RAW, content_type=ANY_TYPE,
                   params=[AUTOMATION_ID, DSR_ID, p("item_id", "Item id."), FILE_PATH,
                           q("kind", "input (default) or expected.")])},
     "/api/v1/automations/{automation_id}/dataset-review-requests/{review_id}/events": {"get": op(

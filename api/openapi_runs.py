@@ -1,6 +1,7 @@
 """The OpenAPI paths of the key check, ingest, runs and a run's review (both generations)."""
 
 from api.openapi_parts import (
+    ANY_TYPE,
     BINARY,
     BOOL,
     DATASET,
@@ -12,9 +13,12 @@ from api.openapi_parts import (
     REVIEWS_020,
     RUN_ID,
     RUNS,
+    STORES,
     N,
     S,
+    also_json,
     arr,
+    error,
     json_body,
     obj,
     op,
@@ -59,12 +63,18 @@ REVIEW_PUT_EXAMPLE = {"verdict": "incorrect", "note": "Total is wrong",
                       "corrections": [{"kind": "field", "path": "/total", "correctedValue": 1243.5,
                                        "note": "sum of the lines"}]}
 
+FEEDBACK_STALE = {412: error("If-Match names an older version: nothing was written; the current feedback is "
+                             "attached.", ref("RunFeedbackDetail"))}
+REVIEW_STALE = {412: error("If-Match names an older version: nothing was written; the current review is attached.",
+                           ref("RunReviewDetail"))}
+
 PATHS: dict[str, dict] = {
     "/api/v1/auth/check": {"get": op(META, "Who the key acts as", 200, ref("AuthCheckResponse"))},
     "/api/v1/openapi.json": {"get": op(META, "This OpenAPI document", 200, OBJ,
                                        description="Bearer key, or a signed-in browser session.")},
     "/api/v1/docs": {"get": op(META, "This reference as a web page", 200, S, content_type="text/html",
-                               description="For signed-in users of the web app (session login, not a key).")},
+                               description="For signed-in users of the web app (session login, not a key).",
+                               also={302: {"description": "Not signed in: to the sign-in page."}})},
     "/api/v1/ingest/runs": {"post": op(
         RUNS, "Record runs (idempotent on run id)", 200, ref("IngestResponse"),
         description="Body: one run object, a JSON list, or NDJSON (Content-Type application/x-ndjson), in the "
@@ -77,7 +87,7 @@ PATHS: dict[str, dict] = {
             "application/json": {"schema": {"anyOf": [OBJ, arr(OBJ)]}, "example": INGEST_EXAMPLE},
             "application/x-ndjson": {"schema": S},
             "multipart/form-data": {"schema": {"type": "object", "properties": {"runs": S}, "required": ["runs"]}},
-        }}, example={"created": ["run_123"], "updated": [], "rejected": []})},
+        }}, example={"created": ["run_123"], "updated": [], "rejected": []}, also=STORES)},
     "/api/v1/runs": {
         "get": op(RUNS, "List runs, newest first", 200, ref("RunsListResponse"), params=RUN_LIST_PARAMS,
                   description="Cursor pagination (keyset on createdAt, id); with `offset` or any feedback "
@@ -91,24 +101,27 @@ PATHS: dict[str, dict] = {
         RUN_ID, q("expand", "Comma list of input, usage, execution, debug.")])},
     "/api/v1/runs/{run_id}/scores": {"get": op(RUNS, "Scores: example checks, then evaluator scores", 200,
                                                obj({"scores": arr(ref("EvalResult"))}), params=[RUN_ID])},
-    "/api/v1/runs/{run_id}/artifacts": {"get": op(
+    "/api/v1/runs/{run_id}/artifacts": {"get": also_json(op(
         RUNS, "The run's files", 200, obj({"artifacts": arr(ref("RunArtifact"))}),
-        params=[RUN_ID, q("zip", "1: answer an application/zip of the output files instead.")])},
+        params=[RUN_ID, q("zip", "1: answer an application/zip of the output files instead.")]),
+        200, "application/zip", RAW)},
     "/api/v1/runs/{run_id}/artifacts/{path}": {"get": op(
-        RUNS, "Download one file", 200, RAW, content_type="application/octet-stream",
+        RUNS, "Download one file", 200, RAW, content_type=ANY_TYPE,
         params=[RUN_ID, p("path", "`path` as listed (<role>/<name>), or a bare file name.")])},
     "/api/v1/runs/{run_id}/promote": {"post": op(
         DATASET, "Promote the run to a dataset example (upsert by name)", 200, ref("PromoteRunResponse"),
         params=[RUN_ID], body=json_body(obj({}, {"name": S}), {"name": "invoice-42"}),
-        description="Copies input, output, expected JSON and expected files. Needs the reviewer role.")},
+        description="Copies input, output, expected JSON and expected files. Needs the reviewer role.",
+        also=STORES)},
     "/api/v1/runs/{run_id}/feedback": {
         "get": op(FEEDBACK, "The run's feedback", 200, ref("RunFeedbackDetail"), params=[RUN_ID]),
         "put": op(FEEDBACK, "Update feedback (partial merge; null clears)", 200, ref("RunFeedbackDetail"),
                   params=[RUN_ID], body=json_body(ref("RunFeedbackRequest"), FEEDBACK_EXAMPLE),
                   description="A left-out key is unchanged. Attributed to the key's user (audit trail, "
-                              "via=api). Needs the reviewer role."),
+                              "via=api). Needs the reviewer role. If-Match: 412 with the current feedback "
+                              "when stale.", also=FEEDBACK_STALE),
         "delete": op(FEEDBACK, "Delete feedback, expected JSON and expected files", 200, ref("RunFeedbackDetail"),
-                     params=[RUN_ID]),
+                     params=[RUN_ID], description="If-Match as for PUT.", also=FEEDBACK_STALE),
     },
     "/api/v1/runs/{run_id}/feedback/expected": {
         "get": op(FEEDBACK, "Expected JSON and files", 200, ref("RunExpectedArtifacts"), params=[RUN_ID]),
@@ -118,10 +131,10 @@ PATHS: dict[str, dict] = {
                                             "example": {"outputFileName": "out.csv"}},
                        "multipart/form-data": {"schema": {"type": "object", "properties": {
                            "file": BINARY, "name": S}, "required": ["file"]}}}},
-                   description="Dispatches on Content-Type. A file of the same name is replaced."),
+                   description="Dispatches on Content-Type. A file of the same name is replaced.", also=STORES),
     },
     "/api/v1/runs/{run_id}/feedback/expected/{filename}": {
-        "get": op(FEEDBACK, "Download an expected file", 200, RAW, content_type="application/octet-stream",
+        "get": op(FEEDBACK, "Download an expected file", 200, RAW, content_type=ANY_TYPE,
                   params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
         "patch": op(FEEDBACK, "Rename an expected file", 200, ref("FileName"),
                     params=[RUN_ID, p("filename", "Current name.")],
@@ -136,20 +149,22 @@ PATHS: dict[str, dict] = {
                   body=json_body(ref("RunReviewRequest"), REVIEW_PUT_EXAMPLE),
                   description="Left-out verdict/status/note take their defaults (status from the verdict); "
                               "left-out correctedOutput/corrections stay. `corrections` replaces the set. "
-                              "If-Match: 412 with the current review when stale. Needs the reviewer role."),
+                              "If-Match: 412 with the current review when stale. Needs the reviewer role.",
+                  also=REVIEW_STALE),
         "patch": op(REVIEWS_020, "Close (default), close as won't fix, or reopen", 200, ref("RunReviewDetail"),
                     params=[RUN_ID], body=json_body(ref("RunReviewCloseRequest"), {"closedNote": "fixed in v4"}),
-                    description="404 when the run has no review. If-Match as for PUT."),
+                    description="404 when the run has no review. If-Match as for PUT.", also=REVIEW_STALE),
         "delete": op(REVIEWS_020, "Delete the review, its corrections and corrected files", 200,
-                     ref("RunReviewDetail"), params=[RUN_ID]),
+                     ref("RunReviewDetail"), params=[RUN_ID], description="If-Match as for PUT.",
+                     also=REVIEW_STALE),
     },
     "/api/v1/runs/{run_id}/reviews/expected": {
         "get": op(REVIEWS_020, "Corrected files", 200, ref("RunReviewExpectedArtifacts"), params=[RUN_ID]),
         "post": op(REVIEWS_020, "Copy an output file to expected, or upload one", 201, ref("FileName"),
-                   params=[RUN_ID], description="As POST /runs/{run_id}/feedback/expected."),
+                   params=[RUN_ID], description="As POST /runs/{run_id}/feedback/expected.", also=STORES),
     },
     "/api/v1/runs/{run_id}/reviews/expected/{filename}": {
-        "get": op(REVIEWS_020, "Download a corrected file", 200, RAW, content_type="application/octet-stream",
+        "get": op(REVIEWS_020, "Download a corrected file", 200, RAW, content_type=ANY_TYPE,
                   params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
         "patch": op(REVIEWS_020, "Rename a corrected file", 200, ref("FileName"),
                     params=[RUN_ID, p("filename", "Current name.")],
