@@ -175,7 +175,7 @@ PATHS: dict[str, dict] = {
     "/api/v1/runs/{run_id}/steps": {"get": op(RUNS, "The run's recorded steps, in order", 200,
                                               ref("RunStepsResponse"), params=[RUN_ID])},
     "/api/v1/runs/{run_id}/steps/{step_id}": {"get": op(RUNS, "One recorded step (its id: its position)", 200,
-                                                        OBJ, params=[RUN_ID, p("step_id", "Step execution id.")])},
+                                                        ref("RunStep"), params=[RUN_ID, p("step_id", "Step execution id.")])},
     "/api/v1/runs/{run_id}/trace": {"get": op(RUNS, "The run's trace events, oldest first", 200,
                                               ref("RunTraceResponse"), params=[RUN_ID])},
     "/api/v1/runs/{run_id}/events": {"get": op(RUNS, "The run's events (its lifecycle, as in the trace)", 200,

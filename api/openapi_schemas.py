@@ -12,9 +12,19 @@ FEEDBACK_KEYS = ("rating", "status", "createdAt", "updatedAt", "createdBy", "cre
 HUMAN_REVIEW_SUMMARY = obj({"taskId": S, "sourceKind": {"type": "string", "enum": ["workflow_step", "agent_tool"]},
                             "sourceLabel": S, "status": {"const": "pending"}, "requiredCount": INT,
                             "confirmedCount": INT, "version": INT})
-EXECUTION = obj({"status": {"type": "string", "enum": STATUSES}, "schemaValid": null(B), "batchId": null(S),
-                 "retry": obj({"number": N, "previousRunId": null(S), "nextRun": null(obj({"id": S, "status": S}))})},
-                {"humanReview": null(HUMAN_REVIEW_SUMMARY)})
+EXECUTION_KEYS = {"status": {"type": "string", "enum": STATUSES}, "schemaValid": null(B), "batchId": null(S),
+                  "retry": obj({"number": N, "previousRunId": null(S),
+                                "nextRun": null(obj({"id": S, "status": S}))}),
+                  "review": null(ref("RunReviewSummary"))}
+# Every run object's keys (a list row's and the detail's); `execution` differs.
+RUN_KEYS = {"id": S, "type": {"type": "string", "enum": ["workflow", "agent"]}, "finished": B,
+            "timing": ref("RunTiming"), "source": ref("RunSource"), "trigger": ref("RunTrigger"),
+            "tags": arr(S), "sampleRank": N}
+RUN_OPTIONAL = {"eval": ref("RunEval"), "error": null(S)}
+STEP = obj({"id": S, "position": INT, "name": S, "type": null(S),
+            "status": {"type": "string", "enum": ["pending", "running", "completed", "failed", "skipped"]},
+            "startedAt": null(S), "completedAt": null(S), "durationMs": null(N), "input": ANY, "output": ANY,
+            "error": null(S)})
 SCALAR = {"type": ["string", "number", "boolean", "null"]}
 REASONS = ["all", "always", "excluded", "explicit", "low_confidence", "missing_confidence", "missing_confidence_skip",
            "never", "reviewer_edit", "threshold_met", "unmatched"]
@@ -65,22 +75,25 @@ SCHEMAS = {
                      {"versionId": null(S), "slug": null(S), "model": null(S), "git": null(OBJ),
                       "implementationAvailable": B, "automationFound": B, "currentVersion": null(S)}),
     "RunTrigger": obj({"type": null(S), "by": null(obj({"id": S, "name": null(S), "email": S}))}),
-    "RunExecutionMeta": EXECUTION,
+    "RunExecutionMeta": obj(EXECUTION_KEYS, {"humanReview": null(HUMAN_REVIEW_SUMMARY)}),
+    "RunExecutionDetail": obj({**EXECUTION_KEYS, "review": null(ref("RunReview")), "feedback": null(ref("RunFeedback")),
+                               "expected": obj({"output": ANY, "files": arr(RUN_FILE)})},
+                              {"humanReview": null(HUMAN_REVIEW_SUMMARY), "steps": arr(ref("RunStep")),
+                               "files": obj({"output": arr(RUN_FILE)})}),
+    "RunStep": STEP,
     "RunEval": obj({"example": null(S), "score": null(N), "passed": null(B)}, {"exampleId": null(S)}),
-    "RunListItem": obj({"id": S, "type": {"type": "string", "enum": ["workflow", "agent"]}, "finished": B,
-                        "timing": ref("RunTiming"), "source": ref("RunSource"), "trigger": ref("RunTrigger"),
-                        "execution": ref("RunExecutionMeta")}, {"eval": ref("RunEval"), "error": null(S)}),
+    "RunListItem": obj({**RUN_KEYS, "execution": ref("RunExecutionMeta")}, RUN_OPTIONAL),
     "RunsListResponse": obj({"runs": arr(ref("RunListItem")), "nextCursor": null(S)}),
     "RunArtifact": obj({"name": S, "role": S, "path": S}, {"stepName": S, "contentType": null(S), "size": null(INT)}),
-    "Run": {"allOf": [ref("RunListItem"), obj({}, {
-        "output": null(ANY), "files": arr(ref("RunArtifact")),
+    "Run": {**obj({**RUN_KEYS, "execution": {"anyOf": [ref("RunExecutionMeta"), ref("RunExecutionDetail")]}}, {
+        **RUN_OPTIONAL, "output": null(ANY), "files": arr(ref("RunArtifact")),
         "input": obj({"args": ANY}, {"files": arr(RUN_FILE), "metadata": ANY}),
         "usage": null(obj({"tokens": obj({k: null(N) for k in ("input", "output", "cacheRead", "cacheWrite")}),
                            "creditsCharged": null(N), "durationMs": null(N)},
                           {"llmCallCount": N, "ocrPagesProcessed": N, "agentTurns": null(N)})),
         "debug": obj({"observability": ANY}, {"traceId": null(S)}),
-    })], "description": "With expand=execution, `execution` also carries steps (workflow) or files (agent), "
-                        "feedback, and expected {output, files}."},
+    }), "description": "With expand=execution, `execution` is a RunExecutionDetail: the full review, the "
+                       "feedback, expected {output, files}, and steps (workflow) or files (agent)."},
     "RunFeedback": obj({**{k: null(S) for k in FEEDBACK_KEYS}, "body": S}),
     "RunFeedbackRequest": obj({}, {"body": null(S), "rating": null({"type": "string",
                                                                    "enum": ["pass", "fail", "partial"]}),
@@ -114,8 +127,8 @@ SCHEMAS = {
                              "status": {"type": "string", "enum": ["open", "closed", "wont_fix"]},
                              "hasNote": B, "correctionCount": INT}),
     "RunReviewExpectedArtifacts": obj({"files": arr(RUN_FILE)}),
-    "RunStepsResponse": obj({"steps": arr(ANY), "total": INT}),
-    "RunTraceResponse": obj({"events": arr(obj({}, {"type": S, "phase": S, "stepName": S, "status": S,
+    "RunStepsResponse": obj({"steps": arr(ref("RunStep")), "total": INT}),
+    "RunTraceResponse": obj({"events": arr(obj({}, {"type": S, "phase": S, "stepName": S, "stepType": null(S), "status": S,
                                                    "startedAt": null(S), "completedAt": null(S),
                                                    "message": null(S)}))}),
     "RunReviewHealthResponse": obj({
@@ -140,7 +153,7 @@ SCHEMAS = {
                        "score": null(N), "weight": null(N), "passThreshold": null(N), "passed": null(B),
                        "details": ANY}),
     "AutomationSummary": obj({"id": S, "type": {"type": "string", "enum": ["workflow", "agent"]}, "slug": S,
-                              "name": null(S), "createdAt": S},
+                              "name": null(S), "createdAt": S, "folderId": null(S), "folderPath": null(S)},
                              {"description": null(S), "status": S, "version": null(S),
                               "triggers": obj({"api": B, "email": B, "manual": B, "cron": B}),
                               "implementationAvailable": B, "updatedAt": S}),

@@ -18,9 +18,17 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port: the first free one of LOUPE_BENCH_PORTS (`18700-18799`) where set
+    (machines shared by several people), else any the system hands out."""
+    low, _, high = os.environ.get("LOUPE_BENCH_PORTS", "0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise OSError(f"No free port in LOUPE_BENCH_PORTS={os.environ['LOUPE_BENCH_PORTS']}.")
 
 
 def gunicorn_start(*, workers: int = 1, threads: int = 1, env: dict | None = None,

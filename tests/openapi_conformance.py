@@ -49,9 +49,53 @@ def _validator(schema_json: str) -> Draft202012Validator:
 
 
 def schema_problems(schema: dict, instance) -> list[str]:
+    """Where `instance` breaks `schema`; then every key of an object the schema describes but
+    does not name (a key the document leaves out is as wrong as a key of the wrong type)."""
     validator = _validator(json.dumps(schema, sort_keys=True))
-    return [f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message[:300]}"
-            for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))]
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        return [f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message[:300]}" for error in errors]
+    return [f"{path or '<root>'}: key {key!r} is not in the document" for path, key in _unnamed(schema, instance, "")]
+
+
+def _resolve(schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = document()["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _branches(schema: dict, instance) -> list[dict]:
+    """The subschemas that apply to `instance`: every allOf branch, the anyOf/oneOf ones it matches."""
+    schema = _resolve(schema)
+    found = [schema]
+    for branch in schema.get("allOf", []):
+        found += _branches(branch, instance)
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+        if _validator(json.dumps(branch, sort_keys=True)).is_valid(instance):
+            found += _branches(branch, instance)
+    return found
+
+
+def _unnamed(schema: dict, instance, path: str):
+    """(path, key) of each object key the applying schemas do not name, at any depth."""
+    branches = _branches(schema, instance)
+    if isinstance(instance, dict):
+        named = {k: s for b in branches for k, s in b.get("properties", {}).items()}
+        extra = [b["additionalProperties"] for b in branches if isinstance(b.get("additionalProperties"), dict)]
+        closed = any("properties" in b for b in branches) and not any(
+            b.get("additionalProperties") is True for b in branches)
+        for key, value in instance.items():
+            if key in named:
+                yield from _unnamed(named[key], value, f"{path}/{key}")
+            elif extra:
+                yield from _unnamed(extra[0], value, f"{path}/{key}")
+            elif closed:
+                yield path, key
+    elif isinstance(instance, list):
+        items = [b["items"] for b in branches if isinstance(b.get("items"), dict)]
+        for n, value in enumerate(instance):
+            for item in items:
+                yield from _unnamed(item, value, f"{path}/{n}")
 
 
 def _media_type(response) -> str:
