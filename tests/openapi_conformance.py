@@ -8,14 +8,16 @@ documented. The few answers the document cannot describe are listed in UNDOCUMEN
 its reason, and must still carry the error envelope.
 
 `watching()` hooks Django's request handler (so the test client, the live server and the fuzz
-run's WSGI calls are all seen) and collects what it finds; the fixture in tests/api/conftest.py
-fails the test at teardown with the list."""
+run's WSGI calls are all seen) and collects what it finds; the autouse fixture
+`documented_answers`, imported by tests/api/conftest.py and tests/sdk020/conftest.py, fails the
+test at teardown with the list."""
 
 import json
 import re
 from contextlib import contextmanager
 from functools import cache
 
+import pytest
 from django.core.handlers.base import BaseHandler
 from django.urls import Resolver404, resolve
 from jsonschema import Draft202012Validator
@@ -179,3 +181,15 @@ def watching():
         yield found
     finally:
         BaseHandler.get_response = original
+
+
+@pytest.fixture(autouse=True)
+def documented_answers():
+    """Every API answer the test gets must be the one the OpenAPI document describes: the test
+    fails at teardown otherwise, listing what differs (the list is yielded, for the test of
+    this check itself)."""
+    with watching() as problems:
+        yield problems
+    if problems:
+        pytest.fail("answers the OpenAPI document does not describe:\n" + "\n".join(dict.fromkeys(problems)),
+                    pytrace=False)
