@@ -20,6 +20,7 @@ from api.openapi_parts import (
     arr,
     error,
     json_body,
+    null,
     obj,
     op,
     p,
@@ -67,6 +68,25 @@ FEEDBACK_STALE = {412: error("If-Match names an older version: nothing was writt
                              "attached.", ref("RunFeedbackDetail"))}
 REVIEW_STALE = {412: error("If-Match names an older version: nothing was written; the current review is attached.",
                            ref("RunReviewDetail"))}
+
+EXPECTED_FILE_BODY = {"required": True, "content": {
+    "application/json": {"schema": obj({"outputFileName": S}, {"expectedName": S}),
+                         "example": {"outputFileName": "out.csv"}},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": BINARY, "name": S},
+                                       "required": ["file"]}}}}
+
+
+def expected_file_ops(tag: str, noun: str) -> dict:
+    """Download, rename and delete one of a run's expected files (both generations)."""
+    return {
+        "get": op(tag, f"Download {noun}", 200, RAW, content_type=ANY_TYPE,
+                  params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
+        "patch": op(tag, f"Rename {noun}", 200, ref("FileName"), params=[RUN_ID, p("filename", "Current name.")],
+                    body=json_body(ref("FileName"), {"name": "b.csv"})),
+        "delete": op(tag, f"Delete {noun} (204, also when already gone)", 204, None,
+                     params=[RUN_ID, p("filename", "Name.")]),
+    }
+
 
 PATHS: dict[str, dict] = {
     "/api/v1/auth/check": {"get": op(META, "Who the key acts as", 200, ref("AuthCheckResponse"))},
@@ -126,22 +146,10 @@ PATHS: dict[str, dict] = {
     "/api/v1/runs/{run_id}/feedback/expected": {
         "get": op(FEEDBACK, "Expected JSON and files", 200, ref("RunExpectedArtifacts"), params=[RUN_ID]),
         "post": op(FEEDBACK, "Copy an output file to expected, or upload one", 201, ref("FileName"), params=[RUN_ID],
-                   body={"required": True, "content": {
-                       "application/json": {"schema": obj({"outputFileName": S}, {"expectedName": S}),
-                                            "example": {"outputFileName": "out.csv"}},
-                       "multipart/form-data": {"schema": {"type": "object", "properties": {
-                           "file": BINARY, "name": S}, "required": ["file"]}}}},
+                   body=EXPECTED_FILE_BODY,
                    description="Dispatches on Content-Type. A file of the same name is replaced.", also=STORES),
     },
-    "/api/v1/runs/{run_id}/feedback/expected/{filename}": {
-        "get": op(FEEDBACK, "Download an expected file", 200, RAW, content_type=ANY_TYPE,
-                  params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
-        "patch": op(FEEDBACK, "Rename an expected file", 200, ref("FileName"),
-                    params=[RUN_ID, p("filename", "Current name.")],
-                    body=json_body(ref("FileName"), {"name": "b.csv"})),
-        "delete": op(FEEDBACK, "Delete an expected file (204, also when already gone)", 204, None,
-                     params=[RUN_ID, p("filename", "Name.")]),
-    },
+    "/api/v1/runs/{run_id}/feedback/expected/{filename}": expected_file_ops(FEEDBACK, "an expected file"),
     "/api/v1/runs/{run_id}/reviews": {
         "get": op(REVIEWS_020, "The run's review", 200, ref("RunReviewDetail"), params=[RUN_ID],
                   description="ETag: the review's version."),
@@ -161,17 +169,10 @@ PATHS: dict[str, dict] = {
     "/api/v1/runs/{run_id}/reviews/expected": {
         "get": op(REVIEWS_020, "Corrected files", 200, ref("RunReviewExpectedArtifacts"), params=[RUN_ID]),
         "post": op(REVIEWS_020, "Copy an output file to expected, or upload one", 201, ref("FileName"),
-                   params=[RUN_ID], description="As POST /runs/{run_id}/feedback/expected.", also=STORES),
+                   params=[RUN_ID], body=EXPECTED_FILE_BODY, description="As POST /runs/{run_id}/feedback/expected.",
+                   also=STORES),
     },
-    "/api/v1/runs/{run_id}/reviews/expected/{filename}": {
-        "get": op(REVIEWS_020, "Download a corrected file", 200, RAW, content_type=ANY_TYPE,
-                  params=[RUN_ID, p("filename", "Name or slash path as listed.")]),
-        "patch": op(REVIEWS_020, "Rename a corrected file", 200, ref("FileName"),
-                    params=[RUN_ID, p("filename", "Current name.")],
-                    body=json_body(ref("FileName"), {"name": "b.csv"})),
-        "delete": op(REVIEWS_020, "Delete a corrected file (204, also when already gone)", 204, None,
-                     params=[RUN_ID, p("filename", "Name.")]),
-    },
+    "/api/v1/runs/{run_id}/reviews/expected/{filename}": expected_file_ops(REVIEWS_020, "a corrected file"),
     "/api/v1/runs/{run_id}/steps": {"get": op(RUNS, "The run's recorded steps, in order", 200,
                                               ref("RunStepsResponse"), params=[RUN_ID])},
     "/api/v1/runs/{run_id}/steps/{step_id}": {"get": op(RUNS, "One recorded step (its id: its position)", 200,
@@ -180,7 +181,8 @@ PATHS: dict[str, dict] = {
                                               ref("RunTraceResponse"), params=[RUN_ID])},
     "/api/v1/runs/{run_id}/events": {"get": op(RUNS, "The run's events (its lifecycle, as in the trace)", 200,
                                                ref("RunTraceResponse"), params=[RUN_ID])},
-    "/api/v1/runs/{run_id}/usage": {"get": op(RUNS, "The run's usage (as in expand=usage)", 200, OBJ,
+    "/api/v1/runs/{run_id}/usage": {"get": op(RUNS, "The run's usage (as in expand=usage; null when none was recorded)",
+                                              200, null(ref("RunUsage")),
                                               params=[RUN_ID])},
     "/api/v1/runs/{run_id}/rerun": {"post": op(RUNS, "Re-run: not supported", 403, None, params=[RUN_ID],
                                                description="Loupe records runs and never executes them; "

@@ -81,6 +81,9 @@ SCHEMAS = {
                               {"humanReview": null(HUMAN_REVIEW_SUMMARY), "steps": arr(ref("RunStep")),
                                "files": obj({"output": arr(RUN_FILE)})}),
     "RunStep": STEP,
+    "RunUsage": obj({"tokens": obj({k: null(N) for k in ("input", "output", "cacheRead", "cacheWrite")}),
+                     "creditsCharged": null(N), "durationMs": null(N)},
+                    {"llmCallCount": N, "ocrPagesProcessed": N, "agentTurns": null(N)}),
     "RunEval": obj({"example": null(S), "score": null(N), "passed": null(B)}, {"exampleId": null(S)}),
     "RunListItem": obj({**RUN_KEYS, "execution": ref("RunExecutionMeta")}, RUN_OPTIONAL),
     "RunsListResponse": obj({"runs": arr(ref("RunListItem")), "nextCursor": null(S)}),
@@ -88,9 +91,7 @@ SCHEMAS = {
     "Run": {**obj({**RUN_KEYS, "execution": {"anyOf": [ref("RunExecutionMeta"), ref("RunExecutionDetail")]}}, {
         **RUN_OPTIONAL, "output": null(ANY), "files": arr(ref("RunArtifact")),
         "input": obj({"args": ANY}, {"files": arr(RUN_FILE), "metadata": ANY}),
-        "usage": null(obj({"tokens": obj({k: null(N) for k in ("input", "output", "cacheRead", "cacheWrite")}),
-                           "creditsCharged": null(N), "durationMs": null(N)},
-                          {"llmCallCount": N, "ocrPagesProcessed": N, "agentTurns": null(N)})),
+        "usage": null(ref("RunUsage")),
         "debug": obj({"observability": ANY}, {"traceId": null(S)}),
     }), "description": "With expand=execution, `execution` is a RunExecutionDetail: the full review, the "
                        "feedback, expected {output, files}, and steps (workflow) or files (agent)."},

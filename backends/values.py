@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from runs.chips import Chip, Rating, ReviewStatus, derive_chip
+from runs.chips import Chip, Rating, ReviewChip, ReviewStatus
 from runs.models import Automation, RunStatus
 
 _STATUS_LABELS = dict(RunStatus.choices)
@@ -83,7 +83,7 @@ class ScoreInfo:
 
 
 @dataclass
-class ReviewInfo:
+class ReviewInfo(ReviewChip):
     """A run's review (the API's feedback). `version` changes with every saved change; a save
     based on another version is refused with ReviewConflict."""
 
@@ -102,14 +102,6 @@ class ReviewInfo:
     wire: dict | None = None
     # The latest check of a later run of the promoted example (local only: datasets.ExampleCheck).
     example_check: Any = None
-
-    @property
-    def chip(self) -> str:
-        return derive_chip(self.rating, self.status)
-
-    @property
-    def has_verdict(self) -> bool:
-        return bool(self.rating or self.status)
 
     @property
     def has_expected(self) -> bool:

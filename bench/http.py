@@ -31,6 +31,17 @@ def free_port() -> int:
     raise OSError(f"No free port in LOUPE_BENCH_PORTS={os.environ['LOUPE_BENCH_PORTS']}.")
 
 
+def timed_request(http: httpx.Client, tally, method: str, url: str, **kwargs) -> httpx.Response:
+    """One request of a load test, its latency and status class (2xx, 4xx …) counted in `tally`
+    (a dataclass with `latencies`, `statuses` and a `lock`)."""
+    started = time.perf_counter()
+    response = http.request(method, url, **kwargs)
+    with tally.lock:
+        tally.latencies.append(time.perf_counter() - started)
+        tally.statuses[response.status_code // 100 * 100] += 1
+    return response
+
+
 def gunicorn_start(*, workers: int = 1, threads: int = 1, env: dict | None = None,
                    timeout: int = 300) -> tuple[subprocess.Popen, str]:
     """gunicorn serving config.wsgi on a free loopback port; (the process, its base URL)."""

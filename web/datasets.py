@@ -185,6 +185,27 @@ def example_rerun_view(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
     return render(request, template, context)
 
 
+def _example_form_page(request: HttpRequest, automation, example, form, save, done: str, page: str) -> HttpResponse:
+    """The example form (new or edit): `save()` returns the example's id; a refused field is
+    shown on the form, a backend failure as a banner, with everything typed kept."""
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            pk = save()
+        except ChangeRefused as refused:
+            field = "name" if refused.field == "<root>" else refused.field
+            form.add_error(field if field in form.fields else None, str(refused))
+        except BackendError as failed:
+            error = failed
+        else:
+            messages.success(request, f"{done} example {form.cleaned_data['name']}.")
+            url = reverse("example_detail", args=[automation.ref, pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    context = {"nav": "datasets", "automation": automation, "example": example, "form": form, "backend_error": error}
+    template = "datasets/partials/example_form.html" if _fragment(request) else page
+    return render(request, template, context)
+
+
 @require_http_methods(["GET", "POST"])
 @role_required(*EDIT_ROLES, action="create dataset examples")
 @backend_errors
@@ -192,22 +213,10 @@ def example_new(request: HttpRequest, ref: str) -> HttpResponse:
     backend = get_backend()
     automation = backend.automation(ref)
     form = ExampleCreateForm(request.POST if request.method == "POST" else None)
-    error = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            pk = backend.example_create(automation=automation, fields=form.changes(), user=request.user)
-        except ChangeRefused as refused:
-            field = "name" if refused.field == "<root>" else refused.field
-            form.add_error(field if field in form.fields else None, str(refused))
-        except BackendError as failed:
-            error = failed
-        else:
-            messages.success(request, f"Created example {form.cleaned_data['name']}.")
-            url = reverse("example_detail", args=[automation.ref, pk])
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    context = {"nav": "datasets", "automation": automation, "example": None, "form": form, "backend_error": error}
-    template = "datasets/partials/example_form.html" if _fragment(request) else "datasets/example_new.html"
-    return render(request, template, context)
+    return _example_form_page(
+        request, automation, None, form,
+        lambda: backend.example_create(automation=automation, fields=form.changes(), user=request.user),
+        "Created", "datasets/example_new.html")
 
 
 @require_http_methods(["GET", "POST"])
@@ -218,22 +227,12 @@ def example_edit(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
     automation = backend.automation(ref)
     example = backend.example(automation, pk)
     form = ExampleForm.for_example(example, request.POST if request.method == "POST" else None)
-    error = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            backend.example_update(automation=automation, example=example, changes=form.changes(), user=request.user)
-        except ChangeRefused as refused:
-            field = "name" if refused.field == "<root>" else refused.field
-            form.add_error(field if field in form.fields else None, str(refused))
-        except BackendError as failed:
-            error = failed
-        else:
-            messages.success(request, f"Saved example {form.cleaned_data['name']}.")
-            url = reverse("example_detail", args=[automation.ref, example.pk])
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    context = {"nav": "datasets", "automation": automation, "example": example, "form": form, "backend_error": error}
-    template = "datasets/partials/example_form.html" if _fragment(request) else "datasets/example_edit.html"
-    return render(request, template, context)
+
+    def save() -> str:
+        backend.example_update(automation=automation, example=example, changes=form.changes(), user=request.user)
+        return example.pk
+
+    return _example_form_page(request, automation, example, form, save, "Saved", "datasets/example_edit.html")
 
 
 @require_http_methods(["GET", "POST"])

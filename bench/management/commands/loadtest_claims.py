@@ -32,7 +32,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
+from bench.http import gunicorn_start, gunicorn_stop, timed_request, wait_until_serving
 from review.models import Claim, Review
 from runs.models import Run
 from runs.records import parse_run_record
@@ -58,6 +58,34 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def _windows_by_run(tally: Tally) -> dict[str, list]:
+    """(opened, saved, who) of each save, by run, in order."""
+    by_run = defaultdict(list)
+    for run_id, who, opened, saved in tally.windows:
+        by_run[run_id].append((opened, saved, who))
+    for windows in by_run.values():
+        windows.sort()
+    return by_run
+
+
+def _overlap(windows: list) -> bool:
+    """Two reviewers had the run open at once: one opened it before the other saved."""
+    return any(b[0] < a[1] and a[2] != b[2] for a, b in zip(windows, windows[1:], strict=False))
+
+
+def _lost_saves(saves: list) -> int:
+    """Acknowledged saves whose note and total are not what the run's review holds, and second
+    saves of a run (each overwrote the one before)."""
+    stored = {r.run_id: (r.body, (r.expected or {}).get("total"))
+              for r in Review.objects.filter(run_id__in={s[0] for s in saves})}
+    last = {run_id: (note, total) for run_id, _who, note, total, _version in saves}
+    lost = sum(1 for run_id, kept in last.items() if stored.get(run_id) != kept)
+    saves_by_run = defaultdict(list)
+    for run_id, who, *_ in saves:
+        saves_by_run[run_id].append(who)
+    return lost + sum(len(savers) - 1 for savers in saves_by_run.values())
+
+
 class Reviewer(threading.Thread):
     def __init__(self, name: str, base_url: str, seconds: float, tally: Tally, *, stale: bool = False):
         super().__init__(daemon=True)
@@ -67,12 +95,7 @@ class Reviewer(threading.Thread):
         self.error: Exception | None = None
 
     def call(self, method: str, url: str, **kwargs) -> httpx.Response:
-        started = time.perf_counter()
-        response = self.http.request(method, url, **kwargs)
-        with self.tally.lock:
-            self.tally.latencies.append(time.perf_counter() - started)
-            self.tally.statuses[response.status_code // 100 * 100] += 1
-        return response
+        return timed_request(self.http, self.tally, method, url, **kwargs)
 
     def login(self) -> None:
         page = self.call("GET", "/accounts/login/")
@@ -225,31 +248,9 @@ class Command(BaseCommand):
         return names
 
     def report(self, tally: Tally, crew, elapsed: float, workers: int, threads: int) -> None:
-        by_run = defaultdict(list)
-        for run_id, who, opened, saved in tally.windows:
-            by_run[run_id].append((opened, saved, who))
-        overlapping = 0
-        for windows in by_run.values():
-            windows.sort()
-            if any(b[0] < a[1] and a[2] != b[2] for a, b in zip(windows, windows[1:], strict=False)):
-                overlapping += 1
-        # Runs the claim-ignoring reviewers also saved are judged by their check (lost_stale):
-        # a later save there read the version it replaced.
-        contested = {s[0] for s in tally.stale_saves}
-        lost_stale = self.lost_stale(tally.stale_saves + [(run_id, who, note, version) for run_id, who, note, _, version
-                                                          in tally.saves if run_id in contested])
-        tally.saves = [s for s in tally.saves if s[0] not in contested]
-        stored = {r.run_id: r for r in Review.objects.filter(run_id__in={s[0] for s in tally.saves})}
-        last = {}
-        for run_id, _who, note, total, _version in tally.saves:
-            last[run_id] = (note, total)
-        lost = sum(1 for run_id, (note, total) in last.items()
-                   if stored.get(run_id) is None or stored[run_id].body != note
-                   or (stored[run_id].expected or {}).get("total") != total)
-        saves_by_run = defaultdict(list)
-        for run_id, who, *_ in tally.saves:
-            saves_by_run[run_id].append(who)
-        lost += sum(len(savers) - 1 for savers in saves_by_run.values())  # a second save overwrote the first
+        by_run = _windows_by_run(tally)
+        overlapping = sum(1 for windows in by_run.values() if _overlap(windows))
+        lost, lost_stale = self._lost(tally)
         latencies = sorted(tally.latencies) or [0.0]
         errors = [f"{r.name_}: {r.error}" for r in crew if r.error]
         lines = [
@@ -269,11 +270,24 @@ class Command(BaseCommand):
         ]
         if errors:
             lines.append("reviewer errors: " + "; ".join(errors[:5]))
+        self.stdout.write("\n".join(lines + self._doubles(by_run)))
+
+    def _lost(self, tally: Tally) -> tuple[int, int]:
+        """Lost or overwritten saves, on the runs only claim-respecting reviewers saved and on the
+        runs the claim-ignoring ones saved too. The latter are judged by their check
+        (lost_stale): a later save there read the version it replaced."""
+        contested = {s[0] for s in tally.stale_saves}
+        lost_stale = self.lost_stale(tally.stale_saves + [(run_id, who, note, version) for run_id, who, note, _, version
+                                                          in tally.saves if run_id in contested])
+        tally.saves = [s for s in tally.saves if s[0] not in contested]
+        return _lost_saves(tally.saves), lost_stale
+
+    def _doubles(self, by_run: dict) -> list[str]:
+        """Up to three runs saved by more than one reviewer, with who had each open when."""
         doubles = [(run_id, w) for run_id, w in by_run.items() if len(w) > 1][:3]
-        for run_id, windows in doubles:
-            lines.append(f"  {run_id} saved by: " + ", ".join(
-                f"{who} [{opened - self.started:.2f}-{saved - self.started:.2f} s]" for opened, saved, who in windows))
-        self.stdout.write("\n".join(lines))
+        return [f"  {run_id} saved by: " + ", ".join(
+            f"{who} [{opened - self.started:.2f}-{saved - self.started:.2f} s]" for opened, saved, who in windows)
+            for run_id, windows in doubles]
 
     @staticmethod
     def lost_stale(saves: list) -> int:

@@ -31,7 +31,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
+from bench.http import gunicorn_start, gunicorn_stop, timed_request, wait_until_serving
 from datasets.loop import runs_record_and_check
 from humanreview.models import Decision, Task
 from runs.models import Run
@@ -62,11 +62,8 @@ class Reviewer(threading.Thread):
         self.error: Exception | None = None
 
     def call(self, method: str, url: str, **kwargs) -> httpx.Response:
-        started = time.perf_counter()
-        response = self.http.request(method, url, **kwargs)
+        response = timed_request(self.http, self.tally, method, url, **kwargs)
         with self.tally.lock:
-            self.tally.latencies.append(time.perf_counter() - started)
-            self.tally.statuses[response.status_code // 100 * 100] += 1
             if response.status_code == 409:
                 self.tally.conflicts += 1
             elif response.status_code != 200 and len(self.tally.unexpected) < 5:
