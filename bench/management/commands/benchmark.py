@@ -36,6 +36,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiKey
@@ -121,48 +122,7 @@ class Command(InProcessBenchmark):
         return Timing((time.perf_counter() - start) * 1000, sum(sql), len(sql), *first)
 
     def _pages(self, http, sample, repeat):
-        ref = sample.automation.ref
-        run_id = sample.pk
-        htmx = {"HX-Request": "true"}
-
-        def version():
-            return Review.objects.filter(run_id=run_id).values_list("version", flat=True).first() or 0
-
-        def kept(**data):
-            """The pane form's fields as the page sends them: the note as saved, so only `data` changes."""
-            note = Review.objects.filter(run_id=run_id).values_list("body", flat=True).first() or ""
-            return {"body": note, "version": version(), **data}
-
-        # The sample's own example (a name another run's example holds would be refused).
-        example_name = default_example_name(sample)
-        # A string field of the run's output: what the corrections change.
-        key = next((k for k, v in (sample.output or {}).items() if isinstance(v, str)), None)
-        if key is None:
-            raise SystemExit(f"The sample run {run_id} has no string field in its output to correct.")
-        cases = [
-            ("queue, one automation, sampled", lambda i: ("GET", f"/queue/?automation={ref}", {})),
-            ("queue, htmx fragment", lambda i: ("GET", f"/queue/?automation={ref}", {"headers": htmx})),
-            ("queue, all automations, all runs", lambda i: ("GET", "/queue/?scope=all", {})),
-            ("open a run: the pane and the fragments it loads", lambda i: ("GET", f"/runs/{run_id}/", {})),
-            ("save verdict + note (htmx)", lambda i: ("POST", f"/runs/{run_id}/save/", {
-                "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench note {i}",
-                                          "version": version()}})),
-            ("save a correction (htmx)", lambda i: ("POST", f"/runs/{run_id}/save/", {
-                "headers": htmx, "data": kept(**{f"v:/{key}": f"bench corrected {i}"})})),
-            ("promote (htmx)", lambda i: ("POST", f"/runs/{run_id}/save/", {
-                "headers": htmx, "data": kept(op="promote", example_name=example_name, confirm_no_expected="on")})),
-            ("backlog page", lambda i: ("GET", "/backlog/", {})),
-            ("sampling page", lambda i: ("GET", "/sampling/", {})),
-            ("backlog, one automation (per-version estimates)", lambda i: ("GET", f"/backlog/?automation={ref}", {})),
-            ("evaluators page", lambda i: ("GET", "/evaluators/", {})),
-        ]
-        combined = _combined_save_url()
-        if combined:
-            # The pane's one form (verdict, note and a typed correction: `v:<JSON pointer>` fields
-            # holding the value as typed, strings bare).
-            cases.insert(6, ("combined save: verdict, note, correction (htmx)", lambda i: ("POST", combined(run_id), {
-                "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench combined {i}",
-                                          "op": "save", f"v:/{key}": f"bench {i}", "version": version()}})))
+        cases, check_landed = _cases(sample)
         bare, results = [], {label: [] for label, _ in cases}
         for _, make in cases:  # warm up every case once
             method, url, kwargs = make(0)
@@ -172,14 +132,7 @@ class Command(InProcessBenchmark):
                 bare.append(self._http_timed(http, "GET", "/__bench__/bare/"))
                 method, url, kwargs = make(i)
                 results[label].append(self._http_timed(http, method, url, **kwargs))
-        # A save answered 200 with an error would time the error page: check the writes landed.
-        review = Review.objects.get(run_id=run_id)
-        if review.promoted_example_name != example_name:
-            raise SystemExit(f"Promote did not land: the review names example {review.promoted_example_name!r}.")
-        if combined:
-            if review.body != f"bench combined {repeat}" or (review.expected or {}).get(key) != f"bench {repeat}":
-                raise SystemExit(f"The combined save did not land: note {review.body!r}, {key} "
-                                 f"{(review.expected or {}).get(key)!r}.")
+        check_landed(repeat)
         floor = statistics.median(t.ms for t in bare)
         self.stdout.write(f"{'case (all its requests; the first alone)':<50} {'median':>9} {'p90':>9} {'x bare':>7} "
                           f"{'SQL':>4} {'reqs':>4}   {'first: x bare':>13} {'SQL':>4}")
@@ -267,14 +220,56 @@ class Command(InProcessBenchmark):
                           f"({elapsed[1]:.1f} s)")
 
 
-def _combined_save_url():
-    """The one-request save (verdict, note and correction together) where this build has it."""
-    from django.urls import NoReverseMatch, reverse
+def _cases(sample: Run):
+    """The pages and saves timed, each (label, round -> (method, URL, httpx arguments)), and a
+    check that the rounds' writes landed (a save answered 200 with an error would time the
+    error page)."""
+    ref, run_id, htmx = sample.automation.ref, sample.pk, {"HX-Request": "true"}
+    save_url = reverse("run_save", args=[run_id])
 
-    for name in ("run_save", "run_review_save"):
-        try:
-            reverse(name, args=["x"])
-        except NoReverseMatch:
-            continue
-        return lambda run_id, name=name: reverse(name, args=[run_id])
-    return None
+    def version():
+        return Review.objects.filter(run_id=run_id).values_list("version", flat=True).first() or 0
+
+    def kept(**data):
+        """The pane form's fields as the page sends them: the note as saved, so only `data` changes."""
+        note = Review.objects.filter(run_id=run_id).values_list("body", flat=True).first() or ""
+        return {"body": note, "version": version(), **data}
+
+    # The sample's own example (a name another run's example holds would be refused).
+    example_name = default_example_name(sample)
+    # A string field of the run's output: what the corrections change.
+    key = next((k for k, v in (sample.output or {}).items() if isinstance(v, str)), None)
+    if key is None:
+        raise SystemExit(f"The sample run {run_id} has no string field in its output to correct.")
+    cases = [
+        ("queue, one automation, sampled", lambda i: ("GET", f"/queue/?automation={ref}", {})),
+        ("queue, htmx fragment", lambda i: ("GET", f"/queue/?automation={ref}", {"headers": htmx})),
+        ("queue, all automations, all runs", lambda i: ("GET", "/queue/?scope=all", {})),
+        ("open a run: the pane and the fragments it loads", lambda i: ("GET", f"/runs/{run_id}/", {})),
+        ("save verdict + note (htmx)", lambda i: ("POST", save_url, {
+            "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench note {i}",
+                                      "version": version()}})),
+        ("save a correction (htmx)", lambda i: ("POST", save_url, {
+            "headers": htmx, "data": kept(**{f"v:/{key}": f"bench corrected {i}"})})),
+        # The pane's one form (verdict, note and a typed correction: `v:<JSON pointer>` fields
+        # holding the value as typed, strings bare).
+        ("combined save: verdict, note, correction (htmx)", lambda i: ("POST", save_url, {
+            "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench combined {i}",
+                                      "op": "save", f"v:/{key}": f"bench {i}", "version": version()}})),
+        ("promote (htmx)", lambda i: ("POST", save_url, {
+            "headers": htmx, "data": kept(op="promote", example_name=example_name, confirm_no_expected="on")})),
+        ("backlog page", lambda i: ("GET", "/backlog/", {})),
+        ("sampling page", lambda i: ("GET", "/sampling/", {})),
+        ("backlog, one automation (per-version estimates)", lambda i: ("GET", f"/backlog/?automation={ref}", {})),
+        ("evaluators page", lambda i: ("GET", "/evaluators/", {})),
+    ]
+
+    def check_landed(repeat: int) -> None:
+        review = Review.objects.get(run_id=run_id)
+        if review.promoted_example_name != example_name:
+            raise SystemExit(f"Promote did not land: the review names example {review.promoted_example_name!r}.")
+        corrected = (review.expected or {}).get(key)
+        if review.body != f"bench combined {repeat}" or corrected != f"bench {repeat}":
+            raise SystemExit(f"The combined save did not land: note {review.body!r}, {key} {corrected!r}.")
+
+    return cases, check_landed
