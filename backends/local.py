@@ -14,24 +14,21 @@ from django.db.models import BooleanField as BooleanExpression
 from django.db.models import Count, ExpressionWrapper, F, Q, Sum
 
 from backends import local_queries
-from backends.base import (
+from backends.base import Backend
+from backends.errors import ChangeRefused, NotFound, ReviewConflict, StorageFull
+from backends.values import (
     MAX_SCORES,
-    Backend,
-    ChangeRefused,
     ExampleInfo,
     ExamplePage,
     FileDownload,
     FileInfo,
-    NotFound,
     PromoteResult,
     QueuePage,
     QueueQuery,
-    ReviewConflict,
     ReviewInfo,
     RunInfo,
     ScoreInfo,
     StepInfo,
-    StorageFull,
 )
 from datasets import archive
 from datasets.compare import ExampleRun

@@ -42,6 +42,17 @@ def timed_request(http: httpx.Client, tally, method: str, url: str, **kwargs) ->
     return response
 
 
+def run_crew(crew: list, seconds: float) -> tuple[float, float]:
+    """Start every load-test thread, wait for them (a grace of two minutes past `seconds`);
+    (when they started, the seconds they took)."""
+    started = time.monotonic()
+    for worker in crew:
+        worker.start()
+    for worker in crew:
+        worker.join(seconds + 120)
+    return started, time.monotonic() - started
+
+
 def gunicorn_start(*, workers: int = 1, threads: int = 1, env: dict | None = None,
                    timeout: int = 300) -> tuple[subprocess.Popen, str]:
     """gunicorn serving config.wsgi on a free loopback port; (the process, its base URL)."""

@@ -32,7 +32,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from bench.http import gunicorn_start, gunicorn_stop, timed_request, wait_until_serving
+from bench.http import gunicorn_start, gunicorn_stop, run_crew, timed_request, wait_until_serving
 from review.models import Claim, Review
 from runs.models import Run
 from runs.records import parse_run_record
@@ -215,12 +215,7 @@ class Command(BaseCommand):
         try:
             tally = Tally()
             crew = [Reviewer(name, base_url, seconds, tally, stale=n >= reviewers) for n, name in enumerate(names)]
-            started = self.started = time.monotonic()
-            for reviewer in crew:
-                reviewer.start()
-            for reviewer in crew:
-                reviewer.join(seconds + 120)
-            elapsed = time.monotonic() - started
+            self.started, elapsed = run_crew(crew, seconds)
         finally:
             gunicorn_stop(server)
         self.report(tally, crew, elapsed, workers, threads)

@@ -31,7 +31,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from bench.http import gunicorn_start, gunicorn_stop, timed_request, wait_until_serving
+from bench.http import gunicorn_start, gunicorn_stop, run_crew, timed_request, wait_until_serving
 from datasets.loop import runs_record_and_check
 from humanreview.models import Decision, Task
 from runs.models import Run
@@ -175,12 +175,7 @@ class Command(BaseCommand):
             tally = Tally()
             deadline = time.monotonic() + seconds
             crew = [Reviewer(n, key, base_url, deadline, tally, list(task_ids)) for n, key in enumerate(keys)]
-            started = time.monotonic()
-            for reviewer in crew:
-                reviewer.start()
-            for reviewer in crew:
-                reviewer.join(seconds + 120)
-            elapsed = time.monotonic() - started
+            _, elapsed = run_crew(crew, seconds)
         finally:
             gunicorn_stop(server)
         self.report(tally, crew, elapsed, task_ids)
