@@ -26,3 +26,4 @@ _.verify_claims
 _.update_user
 _.due_soon_sent_at  # model fields read in queries (humanreview: the due-soon announcement, the idempotency body hash)
 _.body_hash
+_.handle_starttag  # html.parser.HTMLParser calls it for every start tag (bench/fragments.py)

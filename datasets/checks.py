@@ -119,23 +119,29 @@ def _schema_problems(schema, where: str = "schema"):
         node, at = stack.pop()
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in REF_KEYWORDS and isinstance(value, str) and not value.startswith("#"):
-                    yield (f"{at}.{key} is {value[:120]!r}: only references inside the schema (starting with '#') "
-                           "are allowed; Loupe never fetches a schema from elsewhere.")
-                elif key == "pattern" and isinstance(value, str):
-                    try:
-                        compile_regex(value)
-                    except AssertionDefinitionError as exc:
-                        yield f"{at}.pattern: {exc}"
-                elif key == "patternProperties" and isinstance(value, dict):
-                    for pattern in value:
-                        try:
-                            compile_regex(pattern)
-                        except AssertionDefinitionError as exc:
-                            yield f"{at}.patternProperties: {exc}"
+                yield from _keyword_problems(key, value, at)
                 stack.append((value, f"{at}.{key}"))
         elif isinstance(node, list):
             stack.extend((item, f"{at}[{index}]") for index, item in enumerate(node))
+
+
+def _keyword_problems(key: str, value, at: str):
+    """A remote reference, or a pattern (or patternProperties key) that cannot be compiled."""
+    if key in REF_KEYWORDS and isinstance(value, str) and not value.startswith("#"):
+        yield (f"{at}.{key} is {value[:120]!r}: only references inside the schema (starting with '#') "
+               "are allowed; Loupe never fetches a schema from elsewhere.")
+    elif key == "pattern" and isinstance(value, str):
+        yield from _pattern_problems([value], f"{at}.pattern")
+    elif key == "patternProperties" and isinstance(value, dict):
+        yield from _pattern_problems(value, f"{at}.patternProperties")
+
+
+def _pattern_problems(patterns, at: str):
+    for pattern in patterns:
+        try:
+            compile_regex(pattern)
+        except AssertionDefinitionError as exc:
+            yield f"{at}: {exc}"
 
 
 def validate_schema(schema) -> None:
@@ -301,18 +307,27 @@ _EVALUATORS = {
 }
 
 
-def evaluate_condition(condition: dict, actual):
-    """(passed: bool, failure message or None). Raises AssertionDefinitionError when the
-    condition itself is malformed."""
-    if not isinstance(condition, dict) or condition.get("kind") not in KINDS:
-        raise AssertionDefinitionError(f"Unknown condition kind {condition.get('kind') if isinstance(condition, dict) else condition!r}.")
-    kind = condition["kind"]
+def _presence(kind: str, actual) -> tuple[bool, str] | None:
+    """The answer of the exists / not_exists kinds, and of any kind on a missing path; None
+    when the value must be evaluated."""
     if kind == "exists":
         return actual is not _MISSING and actual is not None, "the value is missing"
     if kind == "not_exists":
         return actual is _MISSING or actual is None, "the value is present"
     if actual is _MISSING:
         return False, "the path does not exist in the output"
+    return None
+
+
+def evaluate_condition(condition: dict, actual):
+    """(passed: bool, failure message or None). Raises AssertionDefinitionError when the
+    condition itself is malformed."""
+    if not isinstance(condition, dict) or condition.get("kind") not in KINDS:
+        raise AssertionDefinitionError(f"Unknown condition kind {condition.get('kind') if isinstance(condition, dict) else condition!r}.")
+    kind = condition["kind"]
+    presence = _presence(kind, actual)
+    if presence is not None:
+        return presence
     evaluator = _EVALUATORS.get(kind)
     if evaluator is None:
         raise AssertionDefinitionError(f"The {kind} condition needs an LLM, which Loupe does not call.")

@@ -159,26 +159,10 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
     median, spread = automation.duration_ms
     duration = int(median * math.exp(rng.gauss(0, math.log(spread) / 2)))
     started = created_at + timedelta(milliseconds=rng.randint(40, 900))
-    output, error, flaw, expected = truth, None, None, None
-    if status == "completed" and rng.random() < automation.flaw_rate:
-        flawed = automation.flaw(rng, truth)
-        if flawed:
-            output, flaw = flawed
-            expected = truth
-    elif status == "failed":
-        output, error = None, rng.choice(automation.errors)
-        duration = min(duration, 120_000) if "Timeout" not in error else 120_000 * 3 + rng.randint(0, 900)
-    elif status == "cancelled":
-        output, error = None, f"Cancelled by {triggered_by if '@' in triggered_by else 'an operator'}."
-        duration = rng.randint(300, duration)
-    elif status == "running":
-        output = None
+    output, error, flaw, expected, duration = _outcome(automation, rng, status, truth, triggered_by, duration)
     finished = status != "running"
-    completed = started + timedelta(milliseconds=duration) if finished else None
-    if completed and completed > now:
-        completed = now
-    tokens_in = rng.randint(1800, 9000) if automation.ref != "agents.triage-email" else rng.randint(900, 4000)
-    tokens_out = rng.randint(200, 1600)
+    completed = min(started + timedelta(milliseconds=duration), now) if finished else None
+    usage = _usage(automation, rng, version)
     record = {
         "id": run_id,
         "automation": automation.ref,
@@ -194,8 +178,7 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
         "completedAt": _iso(completed),
         "durationMs": duration if finished else None,
         "batchId": f"batch_{created_at:%Y%m%d}_0600" if trigger == "cron" else None,
-        "usage": {"model": MODELS[version], "inputTokens": tokens_in, "outputTokens": tokens_out,
-                  "costUsd": round(tokens_in * 0.4e-6 + tokens_out * 1.6e-6, 6)} if finished else None,
+        "usage": usage if finished else None,
         "metadata": {"region": rng.choice(("eu-central-1", "eu-west-1", "us-east-1")),
                      "traceId": f"{rng.getrandbits(64):016x}"},
     }
@@ -207,6 +190,33 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
     if with_files:
         run.attach_files()
     return run
+
+
+def _outcome(automation: DemoAutomation, rng: random.Random, status: str, truth, triggered_by: str,
+             duration: int) -> tuple:
+    """(output, error, flaw, expected, duration) of a run that ended with `status`: a completed
+    run is sometimes flawed (its truth is then the expected output), a failed one has an error."""
+    if status == "completed" and rng.random() < automation.flaw_rate:
+        flawed = automation.flaw(rng, truth)
+        if flawed:
+            return flawed[0], None, flawed[1], truth, duration
+    elif status == "failed":
+        error = rng.choice(automation.errors)
+        return None, error, None, None, (min(duration, 120_000) if "Timeout" not in error
+                                          else 120_000 * 3 + rng.randint(0, 900))
+    elif status == "cancelled":
+        by = triggered_by if "@" in triggered_by else "an operator"
+        return None, f"Cancelled by {by}.", None, None, rng.randint(300, duration)
+    elif status == "running":
+        return None, None, None, None, duration
+    return truth, None, None, None, duration
+
+
+def _usage(automation: DemoAutomation, rng: random.Random, version: str) -> dict:
+    tokens_in = rng.randint(1800, 9000) if automation.ref != "agents.triage-email" else rng.randint(900, 4000)
+    tokens_out = rng.randint(200, 1600)
+    return {"model": MODELS[version], "inputTokens": tokens_in, "outputTokens": tokens_out,
+            "costUsd": round(tokens_in * 0.4e-6 + tokens_out * 1.6e-6, 6)}
 
 
 STEP_PLANS = {
