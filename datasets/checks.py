@@ -340,13 +340,11 @@ def evaluate_condition(condition: dict, actual):
 
 
 def evaluate_assertion(assertion: dict, output) -> AssertionResult:
-    path = str(assertion.get("path") or "") if isinstance(assertion, dict) else ""
-    condition = assertion.get("condition") if isinstance(assertion, dict) else None
-    kind = condition.get("kind") if isinstance(condition, dict) else "?"
-    label = assertion.get("label") if isinstance(assertion, dict) else None
+    given = assertion if isinstance(assertion, dict) else {}
+    path, condition, label = str(given.get("path") or ""), given.get("condition"), given.get("label")
+    kind, expected = (condition.get("kind"), condition.get("expected")) if isinstance(condition, dict) else ("?", None)
     actual = resolve_path(output, path)
     shown = None if actual is _MISSING else actual
-    expected = condition.get("expected") if isinstance(condition, dict) else None
     if kind in NEEDS_LLM:
         return AssertionResult(path, kind, BLOCKED, label, shown, expected, "needs an LLM judge, which Loupe does not call")
     try:
@@ -401,10 +399,15 @@ def check_output(output, *, expected, assertions) -> CheckResult:
         differences = corrected_paths(output, expected)
         matches = not differences
     results = [evaluate_assertion(a, output) for a in (assertions or [])]
+    return CheckResult(verdict=_verdict(matches, results), expected_matches=matches, differences=differences,
+                       assertions=results)
+
+
+def _verdict(matches: bool | None, results: list) -> str:
+    """Failed when the expected output differs or an assertion failed; blocked when nothing could
+    be checked or an assertion could not be evaluated; else passed."""
     if matches is False or any(r.outcome == FAILED for r in results):
-        verdict = FAILED
-    elif matches is None and not results or any(r.outcome == BLOCKED for r in results):
-        verdict = BLOCKED
-    else:
-        verdict = PASSED
-    return CheckResult(verdict=verdict, expected_matches=matches, differences=differences, assertions=results)
+        return FAILED
+    if matches is None and not results or any(r.outcome == BLOCKED for r in results):
+        return BLOCKED
+    return PASSED
