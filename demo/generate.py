@@ -237,23 +237,30 @@ def demo_steps(automation: DemoAutomation, record: dict) -> list[dict]:
     shares = [rng.uniform(0.5, 1.5) * (3 if kind == "llm" else 1) for _, kind in plan]
     failing = rng.randint(1, len(plan) - 2) if record["status"] == "failed" else None
     steps, moment = [], started
-    for index, ((name, kind), share) in enumerate(zip(plan, shares, strict=True)):
+    for index, share in enumerate(shares):
         took = timedelta(milliseconds=int(total * share / sum(shares)))
-        step = {"name": name, "type": kind, "status": "completed", "startedAt": _iso(moment),
-                "completedAt": _iso(moment + took)}
-        if failing is not None and index > failing:
-            step = {"name": name, "type": kind, "status": "skipped"}
-        elif index == failing:
-            step.update(status="failed", error=record["error"], output=None,
-                        input={"from": plan[index - 1][0], "attempt": 1})
-        else:
-            step.update(input={"from": plan[index - 1][0]} if index else {"input": sorted(record["input"])[:3]},
-                        output={"ok": True, "tokens": rng.randint(50, 900)} if kind == "llm" else {"ok": True})
-            if index == len(plan) - 1 and record["output"] is not None:
-                step["output"] = {"stored": True, "keys": sorted(record["output"])[:6]}
-        steps.append(step)
+        steps.append(_demo_step(rng, plan, index, record, failing, moment, took))
         moment += took
     return steps
+
+
+def _demo_step(rng: random.Random, plan, index: int, record: dict, failing: int | None, moment: datetime,
+               took: timedelta) -> dict:
+    """Step `index` of `plan`: skipped after the failing one, failed at it, else completed."""
+    name, kind = plan[index]
+    if failing is not None and index > failing:
+        return {"name": name, "type": kind, "status": "skipped"}
+    step = {"name": name, "type": kind, "status": "completed", "startedAt": _iso(moment),
+            "completedAt": _iso(moment + took)}
+    if index == failing:
+        step.update(status="failed", error=record["error"], output=None,
+                    input={"from": plan[index - 1][0], "attempt": 1})
+        return step
+    step.update(input={"from": plan[index - 1][0]} if index else {"input": sorted(record["input"])[:3]},
+                output={"ok": True, "tokens": rng.randint(50, 900)} if kind == "llm" else {"ok": True})
+    if index == len(plan) - 1 and record["output"] is not None:
+        step["output"] = {"stored": True, "keys": sorted(record["output"])[:6]}
+    return step
 def judge_score(run_id: str, *, flawed: bool) -> dict:
     """An LLM judge's score that usually agrees with the truth: it misses about one flaw in five
     and flags about one good run in fifteen, so the Evaluators page has disagreements to show.

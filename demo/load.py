@@ -286,6 +286,16 @@ def review_one(demo: DemoRun, run: Run, plan: str, *, users: dict[str, User], no
     return moments
 
 
+def _backdate_made(run: Run, action: str, moment: datetime) -> None:
+    """What an audited action made (a promoted example, an expected file) dated `moment`."""
+    if action == "promote":
+        for example in Example.objects.filter(source_run=run):
+            metadata = {**(example.metadata or {}), "promotedAt": moment.isoformat()}
+            Example.objects.filter(pk=example.pk).update(created_at=moment, updated_at=moment, metadata=metadata)
+    if action.startswith("expected_file"):
+        ExpectedFile.objects.filter(review__run=run).update(created_at=moment)
+
+
 def backdate(run: Run, moments: list[datetime]) -> None:
     """Move the services' "now" stamps of one run's review trail to the planned moments."""
     events = list(AuditEvent.objects.filter(run=run).order_by("id").values_list("id", "action"))
@@ -297,12 +307,7 @@ def backdate(run: Run, moments: list[datetime]) -> None:
         AuditEvent.objects.filter(pk=event_id).update(created_at=moment)
         if action in ("resolve", "ignore", "verdict:pass"):
             resolved_at = moment
-        if action == "promote":
-            for example in Example.objects.filter(source_run=run):
-                metadata = {**(example.metadata or {}), "promotedAt": moment.isoformat()}
-                Example.objects.filter(pk=example.pk).update(created_at=moment, updated_at=moment, metadata=metadata)
-        if action.startswith("expected_file"):
-            ExpectedFile.objects.filter(review__run=run).update(created_at=moment)
+        _backdate_made(run, action, moment)
     review = Review.objects.get(run=run)
     last_change = [m for (_, action), m in zip(events, moments, strict=False) if action != "promote"]
     Review.objects.filter(pk=review.pk).update(
