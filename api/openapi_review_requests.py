@@ -1,6 +1,7 @@
 """The OpenAPI paths of the two kinds of review request: human review tasks (runs paused for a
 person) and dataset review requests."""
 
+from api import openapi_parts as parts
 from api.openapi_parts import (
     ANY,
     ANY_TYPE,
@@ -14,11 +15,9 @@ from api.openapi_parts import (
     OBJ,
     PAGE,
     RAW,
-    STORES,
     B,
     S,
     arr,
-    error,
     json_body,
     null,
     obj,
@@ -32,10 +31,10 @@ from api.openapi_schemas import DSR_STATUSES, SCALAR
 
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "description": "Task id.", "schema": S}
 TASK = obj({"task": ref("HumanReviewTaskDetail")})
-TASK_CONFLICT = {409: error("version_conflict (a stale expectedVersion; the current task in `task`) or "
-                            "task_decided.", obj({}, {"task": ref("HumanReviewTaskDetail")}))}
-ITEM_CONFLICT = {409: error("A stale expectedUpdatedAt (the current item in `item`), or the request is closed or "
-                            "cancelled.", obj({}, {"item": ref("DatasetReviewItem")})), **STORES}
+TASK_CONFLICT = {409: parts.error("version_conflict (a stale expectedVersion; the current task in `task`) or "
+                                  "task_decided.", obj({}, {"task": ref("HumanReviewTaskDetail")}))}
+ITEM_CONFLICT = {409: parts.error("A stale expectedUpdatedAt (the current item in `item`), or the request is closed "
+                                  "or cancelled.", obj({}, {"item": ref("DatasetReviewItem")})), **parts.STORES}
 
 PATHS: dict[str, dict] = {
     "/api/v1/human-reviews": {"get": op(
@@ -108,7 +107,7 @@ PATHS: dict[str, dict] = {
                         "ignoredFields": arr(S), "status": {"type": "string", "enum": DSR_STATUSES}})),
                     description="closed and cancelled are frozen (409) and reopen only to open; a disallowed "
                                 "status change is a 400. Closing writes nothing to the dataset.",
-                    also={409: error("The request is closed or cancelled: frozen.")}),
+                    also={409: parts.error("The request is closed or cancelled: frozen.")}),
     },
     "/api/v1/automations/{automation_id}/dataset-review-requests/{review_id}/items": {"get": op(
         DSREVIEWS, "The request's items", 200, obj({"items": arr(ref("DatasetReviewItem"))}),

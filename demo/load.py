@@ -174,12 +174,19 @@ def _cover_every_chip(demos: list[DemoRun], sampled: dict[str, bool], plans: dic
                        ("ignored", "ignore"), ("unreviewed", "note")):
         if chip in covered or not completed:
             continue
-        wants_flaw = plan.startswith("correct")
-        demo = next((d for d in completed if (d.flaw is not None) == wants_flaw), completed[0])
+        demo, plan = _pick_for(chip, plan, completed)
         completed.remove(demo)
-        if wants_flaw and not demo.flaw:  # no planted mistake left: a miss without a correction
-            plan = "partial_open" if chip == "open" else "resolve_failed"
         plans[demo.record["id"]] = plan
+
+
+def _pick_for(chip: str, plan: str, completed: list[DemoRun]) -> tuple[DemoRun, str]:
+    """A run for a chip no plan reached: a flawed one for a correction (else, with no planted
+    mistake left, a miss without a correction), an unflawed one otherwise."""
+    wants_flaw = plan.startswith("correct")
+    demo = next((d for d in completed if (d.flaw is not None) == wants_flaw), completed[0])
+    if wants_flaw and not demo.flaw:
+        plan = "partial_open" if chip == "open" else "resolve_failed"
+    return demo, plan
 
 
 def _pick_reviewer(users: dict[str, User], rng: random.Random) -> User:
