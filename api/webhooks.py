@@ -231,22 +231,27 @@ def _verified(request: HttpRequest) -> tuple[str, dict]:
     for name, value in headers.items():
         if not value:
             raise ApiError(400, f"Missing the {name} header.", field=name, code="missing")
+    payload = _signed_payload(secret, request.body, headers)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "Expected a JSON object.")
+    return headers["webhook-id"], payload
+
+
+def _signed_payload(secret: str, body: bytes, headers: dict):
+    """The payload when the signature matches and the timestamp is fresh; ApiError otherwise."""
     try:
         verifier = Webhook(secret)
     except Exception:  # noqa: BLE001 - a malformed secret in the environment (not base64)
         logger.error("LOUPE_INBOUND_WEBHOOK_SECRET is not a valid Standard Webhooks secret (whsec_<base64>).")
         raise ApiError(503, "Inbound webhooks are misconfigured on this server.", code="misconfigured") from None
     try:
-        payload = verifier.verify(request.body, headers)
+        return verifier.verify(body, headers)
     except WebhookVerificationError as exc:
         if "timestamp" in str(exc).lower():
             raise ApiError(400, "The message is more than 5 minutes old (or from the future): refused.",
                            field="webhook-timestamp", code="stale") from None
         raise ApiError(401, "The signature does not match: not from the platform.", field="webhook-signature",
                        code="bad_signature") from None
-    if not isinstance(payload, dict):
-        raise ApiError(400, "Expected a JSON object.")
-    return headers["webhook-id"], payload
 
 
 def _refresh(event_type: str, payload: dict) -> None:

@@ -128,6 +128,29 @@ _CHIP_TOTALS = {
 }
 
 
+def _automations_of(query: QueueQuery, rows: list[dict]) -> dict:
+    """The rows' automations by pk: those the query carries, the others read in one query
+    (callers outside the queue page)."""
+    automations = {a.pk: a for a in query.automations}
+    if query.automation is not None:
+        automations[query.automation.pk] = query.automation
+    missing = {r["automation_id"] for r in rows} - automations.keys()
+    if missing:
+        automations.update(Automation.objects.in_bulk(missing))
+    return automations
+
+
+def _loaded_chip_totals(query: QueueQuery) -> dict | None:
+    """The chip counters automations() loaded, by automation pk; None unless every automation of
+    the query (and the chosen one) carries them."""
+    loaded = {a.pk: a.chip_totals for a in query.automations if hasattr(a, "chip_totals")}
+    if not query.automations or len(loaded) != len(query.automations):
+        return None
+    if query.automation is not None and query.automation.pk not in loaded:
+        return None
+    return loaded
+
+
 class LocalBackend(Backend):
     name = "local"
     has_chip_counts = True
@@ -148,12 +171,7 @@ class LocalBackend(Backend):
 
     def queue_page(self, query: QueueQuery) -> QueuePage:
         rows, has_older, has_newer = local_queries.queue_rows(query)
-        automations = {a.pk: a for a in query.automations}
-        if query.automation is not None:
-            automations[query.automation.pk] = query.automation
-        missing = {r["automation_id"] for r in rows} - automations.keys()
-        if missing:  # the query did not carry them (callers outside the queue page)
-            automations.update(Automation.objects.in_bulk(missing))
+        automations = _automations_of(query, rows)
         infos = [RunInfo(id=r["id"], automation=automations[r["automation_id"]], status=r["status"],
                          created_at=r["created_at"], sampled=r["sampled"], sample_bucket=r["sample_bucket"],
                          chip=r["chip"], output_preview=r["output_preview"], completed_at=r["completed_at"],
@@ -170,9 +188,8 @@ class LocalBackend(Backend):
     def chip_counts(self, query: QueueQuery) -> dict[str, int]:
         """From the counters automations() loaded with the automations when the query carries
         them (no query of its own), else from the ChipCount table."""
-        loaded = {a.pk: a.chip_totals for a in query.automations if hasattr(a, "chip_totals")}
-        if not query.automations or len(loaded) != len(query.automations) or (
-                query.automation is not None and query.automation.pk not in loaded):
+        loaded = _loaded_chip_totals(query)
+        if loaded is None:
             return local_queries.queue_chip_counts(query)
         if query.unknown_automation:
             return {}
