@@ -154,8 +154,7 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
     run_input, truth = automation.payload(rng, created_at)
     status = pick_status(rng, created_at, now)
     trigger, triggered_by, _ = rng.choices(automation.triggers, weights=[t[2] for t in automation.triggers])[0]
-    rollout = now - timedelta(days=V4_ROLLOUT_DAYS_AGO)
-    version = "v4" if rng.random() < (0.85 if created_at >= rollout else 0.04) else "v3"
+    version = _version(rng, created_at, now)
     median, spread = automation.duration_ms
     duration = int(median * math.exp(rng.gauss(0, math.log(spread) / 2)))
     started = created_at + timedelta(milliseconds=rng.randint(40, 900))
@@ -190,6 +189,12 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
     if with_files:
         run.attach_files()
     return run
+
+
+def _version(rng: random.Random, created_at: datetime, now: datetime) -> str:
+    """v4 for most runs since its rollout, a few canary runs before; v3 otherwise."""
+    rollout = now - timedelta(days=V4_ROLLOUT_DAYS_AGO)
+    return "v4" if rng.random() < (0.85 if created_at >= rollout else 0.04) else "v3"
 
 
 def _outcome(automation: DemoAutomation, rng: random.Random, status: str, truth, triggered_by: str,
