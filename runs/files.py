@@ -52,15 +52,22 @@ def atomic_with_files():
         _stored_in.reset(token)
 
 
+def _name_problem(name: str) -> str | None:
+    if not name:
+        return "The file name is empty."
+    if _BAD_CHARS.search(name):
+        return "The file name contains control characters or backslashes."
+    if name.startswith("/"):
+        return "The file name must be relative, not start with '/'."
+    return None
+
+
 def safe_relative_path(name: str, *, max_length: int = 500) -> str:
     """Normalise a client-supplied file name or slash path; refuse traversal and absolute paths."""
-    if name is None or not str(name).strip():
-        raise BadFileName("The file name is empty.")
-    name = str(name).strip()
-    if _BAD_CHARS.search(name):
-        raise BadFileName("The file name contains control characters or backslashes.")
-    if name.startswith("/"):
-        raise BadFileName("The file name must be relative, not start with '/'.")
+    name = "" if name is None else str(name).strip()
+    problem = _name_problem(name)
+    if problem:
+        raise BadFileName(problem)
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if not parts or any(p == ".." for p in parts):
         raise BadFileName("The file name may not contain '..'.")
