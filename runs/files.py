@@ -88,15 +88,15 @@ def preview_kind(name: str, content_type: str = "") -> str:
     if content_type.startswith("image/"):
         # SVG can run script: never previewed, only downloaded (docs/security.md).
         return "image" if content_type.split(";")[0].strip().lower() in INLINE_IMAGE_TYPES else "none"
-    if lower.endswith(".json") or content_type == "application/json":
-        return "json"
-    if lower.endswith(".csv") or content_type == "text/csv":
-        return "csv"
-    if content_type == "application/pdf":
-        return "pdf"
-    if content_type.startswith("text/") or lower.endswith((".txt", ".md", ".log", ".xml", ".yaml", ".yml")):
-        return "text"
-    return "none"
+    for kind, endings, types in _PREVIEWS:
+        if lower.endswith(endings) or content_type in types:
+            return kind
+    return "text" if content_type.startswith("text/") else "none"
+
+
+# (preview, file name endings, content types), in the order they are tried.
+_PREVIEWS = (("json", (".json",), ("application/json",)), ("csv", (".csv",), ("text/csv",)),
+             ("pdf", (), ("application/pdf",)), ("text", (".txt", ".md", ".log", ".xml", ".yaml", ".yml"), ()))
 
 
 # Shown inline in Loupe's origin: only types a browser renders without running script

@@ -114,6 +114,11 @@ def steps_from_trace(events) -> list[StepInfo]:
     return steps
 
 
+def _other_runs(data: dict, run_id: str) -> list[dict]:
+    """The rows of a runs list answer other than `run_id`'s."""
+    return [r for r in (data.get("runs") or []) if isinstance(r, dict) and r.get("id") and r["id"] != run_id]
+
+
 class StepsMixin:
     """EigenpalBackend's steps and last output (its `upstream` and `dialect()` are used)."""
 
@@ -144,7 +149,7 @@ class StepsMixin:
         automation = run.automation
         data = self.upstream.json("GET", "/runs", params={
             "source": automation.remote_id or str(automation.pk), "status": "completed", "limit": 2}) or {}
-        rows = [r for r in (data.get("runs") or []) if isinstance(r, dict) and r.get("id") and r["id"] != run.id]
+        rows = _other_runs(data, run.id)
         if not rows:
             return None
         if rows[0].get("output") is not None:
