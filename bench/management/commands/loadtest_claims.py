@@ -93,6 +93,7 @@ class Reviewer(threading.Thread):
         self.deadline = time.monotonic() + seconds
         self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
         self.error: Exception | None = None
+        self.saved = 0
 
     def call(self, method: str, url: str, **kwargs) -> httpx.Response:
         return timed_request(self.http, self.tally, method, url, **kwargs)
@@ -115,45 +116,50 @@ class Reviewer(threading.Thread):
             page = self.call("GET", f"/queue/{queue}")
             match = re.search(r'href="/runs/([^/"]+)/', page.text)
             run_id = match.group(1) if match else None
-            n = 0
             while run_id and time.monotonic() < self.deadline:
-                pane = self.call("GET", f"/runs/{run_id}/{queue}")
-                opened = time.monotonic()  # the claim is ours by now (taken while serving the pane)
-                if pane.status_code != 200:
-                    break
-                if "claim-mine" not in pane.text:
-                    with self.tally.lock:
-                        self.tally.bounced += 1
-                    run_id = self.next(run_id, queue)
-                    continue
-                if ">Not reviewed<" not in pane.text:
-                    # Opened from a queue page read earlier: someone finished it since; the pane
-                    # shows their verdict, and a reviewer moves on, as this one does.
-                    with self.tally.lock:
-                        self.tally.already_reviewed += 1
-                    run_id = self.next(run_id, queue)
-                    continue
-                n += 1
-                note, total = f"{self.name_} save {n}", 1000 + n + int(self.name_.rsplit("-", 1)[1]) * 10_000
-                data = {"csrfmiddlewaretoken": CSRF.search(pane.text).group(1),
-                        "version": VERSION.search(pane.text).group(1), "verdict": "fail", "body": note,
-                        "v:/total": str(total), "op": "save"}
-                saved = self.call("POST", f"/runs/{run_id}/save/{queue}", data=data)
-                if saved.status_code == 302:
-                    with self.tally.lock:
-                        self.tally.saves.append((run_id, self.name_, note, total, int(data["version"])))
-                elif "Not saved" in saved.text:
-                    with self.tally.lock:
-                        self.tally.conflicts += 1
-                following = self.next(run_id, queue)
-                # The window ends when "next" has answered: the claim was given back in it.
-                with self.tally.lock:
-                    self.tally.windows.append((run_id, self.name_, opened, time.monotonic()))
-                run_id = following
+                run_id = self.work(run_id, queue)
         except Exception as exc:  # noqa: BLE001 - reported in the summary
             self.error = exc
         finally:
             self.http.close()
+
+    def work(self, run_id: str, queue: str) -> str | None:
+        """Open a run; when it is ours and unreviewed, save a verdict, a note and a total; then
+        "next". The run to work on next (None: stop)."""
+        pane = self.call("GET", f"/runs/{run_id}/{queue}")
+        opened = time.monotonic()  # the claim is ours by now (taken while serving the pane)
+        if pane.status_code != 200:
+            return None
+        if "claim-mine" not in pane.text or ">Not reviewed<" not in pane.text:
+            # Someone else holds it, or (opened from a queue page read earlier) finished it since;
+            # the pane shows their claim or verdict, and a reviewer moves on, as this one does.
+            with self.tally.lock:
+                if "claim-mine" not in pane.text:
+                    self.tally.bounced += 1
+                else:
+                    self.tally.already_reviewed += 1
+            return self.next(run_id, queue)
+        self.save(run_id, queue, pane)
+        following = self.next(run_id, queue)
+        # The window ends when "next" has answered: the claim was given back in it.
+        with self.tally.lock:
+            self.tally.windows.append((run_id, self.name_, opened, time.monotonic()))
+        return following
+
+    def save(self, run_id: str, queue: str, pane: httpx.Response) -> None:
+        self.saved += 1
+        n = self.saved
+        note, total = f"{self.name_} save {n}", 1000 + n + int(self.name_.rsplit("-", 1)[1]) * 10_000
+        data = {"csrfmiddlewaretoken": CSRF.search(pane.text).group(1),
+                "version": VERSION.search(pane.text).group(1), "verdict": "fail", "body": note,
+                "v:/total": str(total), "op": "save"}
+        saved = self.call("POST", f"/runs/{run_id}/save/{queue}", data=data)
+        if saved.status_code == 302:
+            with self.tally.lock:
+                self.tally.saves.append((run_id, self.name_, note, total, int(data["version"])))
+        elif "Not saved" in saved.text:
+            with self.tally.lock:
+                self.tally.conflicts += 1
 
     def run_stale(self) -> None:
         """Ignore claims: save one of the first runs with the version just read, again and again."""
