@@ -114,8 +114,7 @@ class Reviewer(threading.Thread):
         task_id = self.random.choice(self.task_ids)
         task = self.call("GET", f"/v1/human-reviews/{task_id}").json()["task"]
         if task["status"] != "pending":
-            self.task_ids = [t for t in self.task_ids if t != task_id] or self.task_ids
-            return not all(t == task_id for t in self.task_ids)
+            return self.drop(task_id)
         done = {d["path"] for d in task["decisions"] if d["confirmedAt"]}
         todo = [p for p in task["requiredPaths"] if p not in done]
         if todo:
@@ -123,6 +122,11 @@ class Reviewer(threading.Thread):
         else:
             self.decide(task)
         return True
+
+    def drop(self, task_id: str) -> bool:
+        """Stop picking a decided task; False when it was the last one."""
+        self.task_ids = [t for t in self.task_ids if t != task_id] or self.task_ids
+        return not all(t == task_id for t in self.task_ids)
 
     def confirm(self, task_id: str, task: dict, path: str) -> None:
         self.writes += 1
