@@ -152,16 +152,20 @@ class _Expander:
                               f"not read (it asks for {ACCEPT_ENCODING}).")
         self.encoding, self.step = encoding, step
 
+    def _sniff(self, raw: bytes) -> None:
+        """A deflate body's first bytes tell a zlib stream from a raw deflate one."""
+        if self.encoding == "deflate" and self.first and raw:
+            self.first = False
+            if (raw[0] & 0x0F) != 8:  # no zlib header: a raw deflate stream
+                self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+
     def feed(self, raw: bytes) -> Iterator[bytes]:
         if self.inflater is None:
             if raw:
                 yield raw
             return
         try:
-            if self.encoding == "deflate" and self.first and raw:
-                self.first = False
-                if (raw[0] & 0x0F) != 8:  # no zlib header: a raw deflate stream
-                    self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._sniff(raw)
             data = raw
             while data:
                 out = self.inflater.decompress(data, self.step)
