@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -78,6 +79,22 @@ def wait_until_serving(server: subprocess.Popen | None, url: str, *, seconds: fl
             pass
         time.sleep(0.2)
     raise SystemExit(f"gunicorn did not answer within {seconds:.0f} s.")
+
+
+@contextmanager
+def serving(base_url: str | None, *, workers: int, threads: int, ready: str, warm_given: bool = False):
+    """The base URL of the server a load test drives: `base_url` as given, else a gunicorn
+    started here (stopped on the way out), once `ready` (a path) answers. `warm_given` also
+    waits for a given server (its first request imports the URL conf)."""
+    server = None
+    if not base_url:
+        server, base_url = gunicorn_start(workers=workers, threads=threads)
+    if server is not None or warm_given:
+        wait_until_serving(server, f"{base_url}{ready}")
+    try:
+        yield base_url
+    finally:
+        gunicorn_stop(server)
 
 
 def gunicorn_stop(server: subprocess.Popen | None) -> None:

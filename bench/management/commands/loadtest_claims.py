@@ -32,7 +32,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from bench.http import gunicorn_start, gunicorn_stop, run_crew, timed_request, wait_until_serving
+from bench.http import run_crew, serving, timed_request
 from review.models import Claim, Review
 from runs.models import Run
 from runs.records import parse_run_record
@@ -214,16 +214,10 @@ class Command(BaseCommand):
         if not 0 <= stale <= 200:
             raise CommandError("Keep it bounded: 0-200 stale reviewers.")
         names = self.seed(reviewers + stale, runs)
-        server = None
-        if not base_url:
-            server, base_url = gunicorn_start(workers=workers, threads=threads)
-            wait_until_serving(server, f"{base_url}/accounts/login/")
-        try:
+        with serving(base_url, workers=workers, threads=threads, ready="/accounts/login/") as served:
             tally = Tally()
-            crew = [Reviewer(name, base_url, seconds, tally, stale=n >= reviewers) for n, name in enumerate(names)]
+            crew = [Reviewer(name, served, seconds, tally, stale=n >= reviewers) for n, name in enumerate(names)]
             self.started, elapsed = run_crew(crew, seconds)
-        finally:
-            gunicorn_stop(server)
         self.report(tally, crew, elapsed, workers, threads)
 
     def seed(self, reviewers: int, runs: int) -> list[str]:

@@ -31,7 +31,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from bench.http import gunicorn_start, gunicorn_stop, run_crew, timed_request, wait_until_serving
+from bench.http import run_crew, serving, timed_request
 from datasets.loop import runs_record_and_check
 from humanreview.models import Decision, Task
 from runs.models import Run
@@ -170,18 +170,11 @@ class Command(BaseCommand):
                               "concurrency.")
             workers, threads = 1, 1
         keys, task_ids = self.seed(reviewers, tasks)
-        server = None
-        if not base_url:
-            server, base_url = gunicorn_start(workers=workers, threads=threads)
-        # Also the warm-up: the first request imports the URL conf.
-        wait_until_serving(server, f"{base_url}/v1/human-reviews")
-        try:
+        with serving(base_url, workers=workers, threads=threads, ready="/v1/human-reviews", warm_given=True) as served:
             tally = Tally()
             deadline = time.monotonic() + seconds
-            crew = [Reviewer(n, key, base_url, deadline, tally, list(task_ids)) for n, key in enumerate(keys)]
+            crew = [Reviewer(n, key, served, deadline, tally, list(task_ids)) for n, key in enumerate(keys)]
             _, elapsed = run_crew(crew, seconds)
-        finally:
-            gunicorn_stop(server)
         self.report(tally, crew, elapsed, task_ids)
 
     def seed(self, reviewers: int, tasks: int) -> tuple[list[str], list[str]]:
