@@ -30,6 +30,18 @@ def _fragment(request: HttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
+def _backend_for(ref: str):
+    """The configured backend and the automation `ref` names (NotFound when there is none)."""
+    backend = get_backend()
+    return backend, backend.automation(ref)
+
+
+def _example_for(ref: str, pk: str):
+    """The backend, the automation and its example `pk` (NotFound when either is missing)."""
+    backend, automation = _backend_for(ref)
+    return backend, automation, backend.example(automation, pk)
+
+
 @require_GET
 @backend_errors
 def dataset_index(request: HttpRequest) -> HttpResponse:
@@ -92,8 +104,7 @@ def _import_message(result: ImportResult) -> str:
 @role_required(*EDIT_ROLES, action="import examples")
 @backend_errors
 def dataset_import(request: HttpRequest, ref: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
+    backend, automation = _backend_for(ref)
     form = ImportForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -117,9 +128,7 @@ def dataset_import(request: HttpRequest, ref: str) -> HttpResponse:
 @require_GET
 @backend_errors
 def example_detail(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
-    example = backend.example(automation, pk)
+    backend, automation, example = _example_for(ref, pk)
     has_diff = example.output is not None and example.expected is not None
     context = {
         "nav": "datasets", "automation": automation, "example": example,
@@ -154,8 +163,7 @@ def _compare_context(request: HttpRequest, automation: Automation, example, noti
 @require_GET
 @backend_errors
 def example_compare_view(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
+    backend, automation = _backend_for(ref)
     context = _compare_context(request, automation, backend.example(automation, pk))
     template = "datasets/partials/compare.html" if _fragment(request) else "datasets/example_compare.html"
     return render(request, template, context)
@@ -167,9 +175,7 @@ def example_compare_view(request: HttpRequest, ref: str, pk: str) -> HttpRespons
 def example_rerun_view(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
     """Start a run of the example upstream; it joins the comparison once listed (the fragment
     polls while a run is unfinished). Where runs are not executed, the page says so."""
-    backend = get_backend()
-    automation = backend.automation(ref)
-    example = backend.example(automation, pk)
+    backend, automation, example = _example_for(ref, pk)
     notice = refused = ""
     try:
         run_id = backend.example_rerun(automation=automation, example=example, user=request.user)
@@ -210,8 +216,7 @@ def _example_form_page(request: HttpRequest, automation, example, form, save, do
 @role_required(*EDIT_ROLES, action="create dataset examples")
 @backend_errors
 def example_new(request: HttpRequest, ref: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
+    backend, automation = _backend_for(ref)
     form = ExampleCreateForm(request.POST if request.method == "POST" else None)
     return _example_form_page(
         request, automation, None, form,
@@ -223,9 +228,7 @@ def example_new(request: HttpRequest, ref: str) -> HttpResponse:
 @role_required(*EDIT_ROLES, action="edit dataset examples")
 @backend_errors
 def example_edit(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
-    example = backend.example(automation, pk)
+    backend, automation, example = _example_for(ref, pk)
     form = ExampleForm.for_example(example, request.POST if request.method == "POST" else None)
 
     def save() -> str:
@@ -239,9 +242,7 @@ def example_edit(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
 @role_required(*EDIT_ROLES, action="delete dataset examples")
 @backend_errors
 def example_delete_view(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
-    example = backend.example(automation, pk)
+    backend, automation, example = _example_for(ref, pk)
     if request.method == "POST":
         backend.example_delete(automation=automation, example=example, user=request.user)
         messages.success(request, f"Deleted example {example.name}.")
