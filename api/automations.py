@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from api.runs import RunList, time_param
+from api.run_list import RunList
 from api.support import (
     Query,
     api_response,
@@ -17,6 +17,7 @@ from api.support import (
     limit_and_offset,
     not_found,
 )
+from api.times import time_param
 from insights.health import BUCKETS, review_health
 from insights.stats import pass_rate_estimates
 from runs.models import (

@@ -74,18 +74,27 @@ def _get_example(automation: Automation, example_id: str) -> Example:
     return example
 
 
+def _annotation_ok(annotation) -> bool:
+    return annotation is None or (isinstance(annotation, str) and len(annotation) <= ANNOTATION_MAX)
+
+
+def _row_order_ok(row_order) -> bool:
+    if row_order is None:
+        return True
+    if isinstance(row_order, bool) or not isinstance(row_order, (int, float)):
+        return False
+    return 0 <= row_order <= ROW_ORDER_MAX and int(row_order) == row_order
+
+
 def _fields(body: dict) -> dict:
     """Validate a create/update body and map it to model fields (null is kept: it clears)."""
     reject_unknown(body, set(WIRE_FIELDS))
     for key in ("input", "metadata", "overrides"):
         if body.get(key) is not None and not isinstance(body[key], dict):
             raise bad_request(key, "Expected a JSON object or null.")
-    annotation = body.get("annotation")
-    if annotation is not None and (not isinstance(annotation, str) or len(annotation) > ANNOTATION_MAX):
+    if not _annotation_ok(body.get("annotation")):
         raise bad_request("annotation", f"Expected a string of at most {ANNOTATION_MAX} characters, or null.")
-    row_order = body.get("rowOrder")
-    if row_order is not None and (isinstance(row_order, bool) or not isinstance(row_order, (int, float))
-                                  or not 0 <= row_order <= ROW_ORDER_MAX or int(row_order) != row_order):
+    if not _row_order_ok(body.get("rowOrder")):
         raise bad_request("rowOrder", f"Expected a whole number from 0 to {ROW_ORDER_MAX}, or null.")
     if "name" in body and not isinstance(body["name"], str):
         raise bad_request("name", "Expected a string.")

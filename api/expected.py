@@ -47,6 +47,18 @@ def raise_for(exc: services.ReviewError):
     raise bad_request(exc.field, str(exc)) from None
 
 
+def review_write(write, stale):
+    """A review service write of the API: None when it went through; `stale()` (the 412 with the
+    current review) when the review moved on meanwhile; a refused change raises the API's error."""
+    try:
+        write()
+    except services.StaleReview:
+        return stale()
+    except services.ReviewError as exc:
+        raise_for(exc)
+    return None
+
+
 @api_view(roles=(REVIEWER,), action="attach expected files")
 def expected_create(request: HttpRequest, run_id: str):
     """One route, two bodies: JSON copies an output file, multipart uploads one (docs/api-feedback.md#expected-files)."""

@@ -6,7 +6,7 @@ a stale If-Match are the reviews generation's (api/reviews.py)."""
 from django.http import HttpRequest
 
 from accounts.roles import REVIEWER
-from api.expected import VIA, raise_for, run_files_to_list, user_email, user_id
+from api.expected import VIA, review_write, run_files_to_list, user_email, user_id
 from api.reviews import etag, if_match_version, stale_response
 from api.support import api_response, api_view, get_run, iso, json_body, reject_unknown
 from review import services
@@ -91,14 +91,10 @@ def feedback_put(request: HttpRequest, run_id: str):
     wanted, stale = _feedback_precondition(request, run)
     if stale:
         return _feedback_stale(request, run)
-    try:
-        services.review_update(run=run, changes=changes, user=request.user, base_version=wanted, via=VIA,
-                               action="update")
-    except services.StaleReview:
-        return _feedback_stale(request, run)
-    except services.ReviewError as exc:
-        raise_for(exc)
-    return _detail(request, run)
+    refused = review_write(lambda: services.review_update(run=run, changes=changes, user=request.user,
+                                                          base_version=wanted, via=VIA, action="update"),
+                           lambda: _feedback_stale(request, run))
+    return refused or _detail(request, run)
 
 
 @api_view(roles=(REVIEWER,), action="review runs")
@@ -108,11 +104,9 @@ def feedback_delete(request: HttpRequest, run_id: str):
     wanted, stale = _feedback_precondition(request, run)
     if stale:
         return _feedback_stale(request, run)
-    try:
-        services.review_clear(run=run, user=request.user, via=VIA, base_version=wanted)
-    except services.StaleReview:
-        return _feedback_stale(request, run)
-    return api_response(request, feedback_detail_to_dict(None, []))
+    refused = review_write(lambda: services.review_clear(run=run, user=request.user, via=VIA, base_version=wanted),
+                           lambda: _feedback_stale(request, run))
+    return refused or api_response(request, feedback_detail_to_dict(None, []))
 
 
 @api_view()

@@ -29,33 +29,38 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
 def _entries(text: str, content_type: str) -> list[tuple[int, int | None, object]]:
     """(index, line, object) per run: one JSON object, a JSON list, or NDJSON (one per line)."""
     if content_type not in NDJSON_TYPES:
-        try:
-            # NaN / Infinity and deep or unstorable fields are rejected per run, by index.
-            data = json_loads(text, parse_constant=jsonbounds.NotJson)
-        except RecursionError:
-            # Too deep for the parser to hand back the good items: the batch is refused whole.
-            # NDJSON (one run per line) rejects only the deep lines.
-            raise bad_request("<root>", f"The body is nested more than {jsonbounds.max_depth()} levels deep "
-                                        "(LOUPE_MAX_JSON_DEPTH); send NDJSON to have the other runs stored.") from None
-        except ValueError:
-            if "\n" not in text.strip():
-                raise bad_request("<root>", "The body is neither JSON nor NDJSON.") from None
-        else:
-            if isinstance(data, list):
-                return [(i, None, obj) for i, obj in enumerate(data)]
-            return [(0, None, data)]
-    entries = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json_loads(line, parse_constant=jsonbounds.NotJson)
-        except RecursionError:
-            obj = RecordError(f"<root>: line {number} is nested more than {jsonbounds.max_depth()} levels deep.")
-        except ValueError as exc:
-            obj = RecordError(f"<root>: line {number} is not valid JSON ({getattr(exc, 'msg', exc)}).")
-        entries.append((len(entries), number, obj))
-    return entries
+        entries = _json_entries(text)
+        if entries is not None:
+            return entries
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    return [(index, number, _ndjson_line(line, number)) for index, (number, line) in enumerate(lines)]
+
+
+def _json_entries(text: str) -> list | None:
+    """The runs of a JSON body (one object or a list); None for a body that may be NDJSON."""
+    try:
+        # NaN / Infinity and deep or unstorable fields are rejected per run, by index.
+        data = json_loads(text, parse_constant=jsonbounds.NotJson)
+    except RecursionError:
+        # Too deep for the parser to hand back the good items: the batch is refused whole.
+        # NDJSON (one run per line) rejects only the deep lines.
+        raise bad_request("<root>", f"The body is nested more than {jsonbounds.max_depth()} levels deep "
+                                    "(LOUPE_MAX_JSON_DEPTH); send NDJSON to have the other runs stored.") from None
+    except ValueError:
+        if "\n" not in text.strip():
+            raise bad_request("<root>", "The body is neither JSON nor NDJSON.") from None
+        return None
+    return [(i, None, obj) for i, obj in enumerate(data)] if isinstance(data, list) else [(0, None, data)]
+
+
+def _ndjson_line(line: str, number: int):
+    """One NDJSON line's object, or the RecordError that rejects that line alone."""
+    try:
+        return json_loads(line, parse_constant=jsonbounds.NotJson)
+    except RecursionError:
+        return RecordError(f"<root>: line {number} is nested more than {jsonbounds.max_depth()} levels deep.")
+    except ValueError as exc:
+        return RecordError(f"<root>: line {number} is not valid JSON ({getattr(exc, 'msg', exc)}).")
 
 
 def _file_parts(request: HttpRequest, run_ids: set[str]) -> dict[str, list[FileRecord]]:

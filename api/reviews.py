@@ -6,7 +6,7 @@ docs/api-reviews.md. The expected-file writes and promote are api/expected.py.""
 from django.http import HttpRequest, JsonResponse
 
 from accounts.roles import REVIEWER
-from api.expected import VIA, raise_for, user_email, user_id
+from api.expected import VIA, review_write, user_email, user_id
 from api.support import api_response, api_view, bad_request, get_run, iso, json_body, not_found, reject_unknown, request_id
 from review import services
 from review.corrections import FILE, CorrectionError, apply_field_corrections, parse_corrections
@@ -143,33 +143,38 @@ def _put_changes(body: dict, run: Run, current: Review | None) -> tuple[dict, di
     """The service changes of a create-or-replace PUT and the correction notes, validated whole
     before anything is written."""
     reject_unknown(body, PUT_FIELDS)
-    rating = _choice(body, "verdict", VERDICT_IN, nullable=True) if "verdict" in body else None
-    if rating == Rating.FAIL and current is not None and current.rating == Rating.PARTIAL:
-        rating = Rating.PARTIAL  # "incorrect" covers partial: a round trip must not downgrade it
-    if "status" in body:
-        status = _choice(body, "status", STATUS_IN, nullable=False)
-    else:
-        status = ReviewStatus.RESOLVED if rating == Rating.PASS else ReviewStatus.OPEN
+    rating, status = _verdict_and_status(body, current)
     note = body.get("note")
     if note is not None and not isinstance(note, str):
         raise bad_request("note", "Expected a string or null.")
     changes = {"rating": rating, "status": status, "body": note or ""}
     if "correctedOutput" in body:
         changes["expected"] = body["correctedOutput"]
-    notes = None
-    if "corrections" in body:
-        try:
-            items = parse_corrections(body["corrections"])
-            base = changes["expected"] if changes.get("expected") is not None else run.output
-            fields = [item for item in items if item.kind != FILE]
-            if fields or "correctedOutput" in body:
-                changes["expected"] = apply_field_corrections(base, items)
-            else:
-                changes["expected"] = None  # an empty set of field corrections: nothing corrected
-        except CorrectionError as exc:
-            raise bad_request(exc.field, str(exc)) from None
-        notes = {(item.kind, item.path): (item.note, item.label) for item in items}
-    return changes, notes
+    if "corrections" not in body:
+        return changes, None
+    try:
+        items = parse_corrections(body["corrections"])
+        changes["expected"] = _corrected(body, items, changes.get("expected"), run)
+    except CorrectionError as exc:
+        raise bad_request(exc.field, str(exc)) from None
+    return changes, {(item.kind, item.path): (item.note, item.label) for item in items}
+
+
+def _verdict_and_status(body: dict, current: Review | None) -> tuple:
+    rating = _choice(body, "verdict", VERDICT_IN, nullable=True) if "verdict" in body else None
+    if rating == Rating.FAIL and current is not None and current.rating == Rating.PARTIAL:
+        rating = Rating.PARTIAL  # "incorrect" covers partial: a round trip must not downgrade it
+    if "status" in body:
+        return rating, _choice(body, "status", STATUS_IN, nullable=False)
+    return rating, ReviewStatus.RESOLVED if rating == Rating.PASS else ReviewStatus.OPEN
+
+
+def _corrected(body: dict, items: list, expected, run: Run):
+    """The corrected output the field corrections make of `expected` (else the run's output);
+    None for an empty set of field corrections without correctedOutput: nothing corrected."""
+    if not any(item.kind != FILE for item in items) and "correctedOutput" not in body:
+        return None
+    return apply_field_corrections(expected if expected is not None else run.output, items)
 
 
 @api_view()
@@ -186,14 +191,25 @@ def reviews_put(request: HttpRequest, run_id: str):
     if stale is not None:
         return stale
     changes, notes = _put_changes(body, run, Review.objects.filter(run_id=run.pk).only("rating").first())
-    try:
-        services.review_update(run=run, changes=changes, user=request.user, base_version=wanted, via=VIA,
-                               action="review:put", correction_notes=notes)
-    except services.StaleReview:
-        return stale_response(request, load_review(run))
-    except services.ReviewError as exc:
-        raise_for(exc)
-    return _answer(request, run)
+    refused = review_write(lambda: services.review_update(run=run, changes=changes, user=request.user,
+                                                          base_version=wanted, via=VIA, action="review:put",
+                                                          correction_notes=notes),
+                           lambda: stale_response(request, load_review(run)))
+    return refused or _answer(request, run)
+
+
+def _close_changes(body: dict) -> dict:
+    """The service changes of a close / reopen PATCH: the status, and the closing note where one
+    was sent (reopening clears it)."""
+    reject_unknown(body, PATCH_FIELDS)
+    status = _choice(body, "status", STATUS_IN, nullable=False) if "status" in body else ReviewStatus.RESOLVED
+    closed_note = body.get("closedNote")
+    if closed_note is not None and not isinstance(closed_note, str):
+        raise bad_request("closedNote", "Expected a string or null.")
+    changes = {"status": status}
+    if "closedNote" in body or status == ReviewStatus.OPEN:
+        changes["closed_note"] = closed_note if status in CLOSED else None
+    return changes
 
 
 @api_view(roles=(REVIEWER,), action="review runs")
@@ -201,27 +217,18 @@ def reviews_patch(request: HttpRequest, run_id: str):
     """Close (default), close as won't fix, or reopen, with an optional closing note."""
     run = get_run(run_id)
     body = json_body(request, allow_empty=True)
-    reject_unknown(body, PATCH_FIELDS)
-    status = _choice(body, "status", STATUS_IN, nullable=False) if "status" in body else ReviewStatus.RESOLVED
-    closed_note = body.get("closedNote")
-    if closed_note is not None and not isinstance(closed_note, str):
-        raise bad_request("closedNote", "Expected a string or null.")
+    changes = _close_changes(body)
+    status = changes["status"]
     if not Review.objects.filter(run_id=run.pk).exists():
         raise not_found("The run has no review to close; create one with PUT first.", field="review")
     wanted, stale = _check_precondition(request, run)
     if stale is not None:
         return stale
-    changes = {"status": status}
-    if "closedNote" in body or status == ReviewStatus.OPEN:
-        changes["closed_note"] = closed_note if status in CLOSED else None
-    try:
-        services.review_update(run=run, changes=changes, user=request.user, base_version=wanted, via=VIA,
-                               action="review:close" if status in CLOSED else "reopen")
-    except services.StaleReview:
-        return stale_response(request, load_review(run))
-    except services.ReviewError as exc:
-        raise_for(exc)
-    return _answer(request, run)
+    action = "review:close" if status in CLOSED else "reopen"
+    refused = review_write(lambda: services.review_update(run=run, changes=changes, user=request.user,
+                                                          base_version=wanted, via=VIA, action=action),
+                           lambda: stale_response(request, load_review(run)))
+    return refused or _answer(request, run)
 
 
 @api_view(roles=(REVIEWER,), action="review runs")
@@ -231,11 +238,9 @@ def reviews_delete(request: HttpRequest, run_id: str):
     wanted, stale = _check_precondition(request, run)
     if stale is not None:
         return stale
-    try:
-        services.review_clear(run=run, user=request.user, via=VIA, base_version=wanted)
-    except services.StaleReview:
-        return stale_response(request, load_review(run))
-    return _answer(request, run)
+    refused = review_write(lambda: services.review_clear(run=run, user=request.user, via=VIA, base_version=wanted),
+                           lambda: stale_response(request, load_review(run)))
+    return refused or _answer(request, run)
 
 
 @api_view()

@@ -7,7 +7,7 @@ sampling page (runs.services.sampling_policy_set). The ETag is the automation's 
 version; a PUT with a stale If-Match (or `version`) is a 412 carrying the current settings;
 nothing is half-saved."""
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -85,35 +85,77 @@ def _expected_version(request: HttpRequest, body: dict) -> int | None:
     return version
 
 
-@api_view(roles=(OPS,), action="change sampling")
-def sampling_put(request: HttpRequest, automation_id: str):
-    automation = get_automation(automation_id)
-    body = json_body(request)
+def _rates(body: dict) -> tuple[int | None, float | None]:
+    """defaultRate in basis points and stepDownThreshold as a fraction, from percents."""
+    try:
+        default_bp = None if body.get("defaultRate") is None else rate_bp_from_percent(body["defaultRate"], "defaultRate")
+        if body.get("stepDownThreshold") is None:
+            return default_bp, None
+        threshold = rate_bp_from_percent(body["stepDownThreshold"], "stepDownThreshold") / 10_000
+    except StrataError as error:
+        raise bad_request(error.field, f"{error.message} (percent)") from None
+    if threshold <= 0:
+        raise bad_request("stepDownThreshold", "Must be above 0 and at most 100 (percent).")
+    return default_bp, threshold
+
+
+def _effective_at(body: dict):
+    raw = body.get("effectiveAt")
+    if raw is None:
+        return None
+    effective_at = parse_datetime(raw) if isinstance(raw, str) else None
+    if effective_at is None or timezone.is_naive(effective_at):
+        raise bad_request("effectiveAt", "Must be an ISO 8601 date-time with a time zone.")
+    return effective_at
+
+
+def _checked(body: dict) -> None:
     reject_unknown(body, PUT_FIELDS)
     if not set(CHANGES) & body.keys():
         raise bad_request("<root>", f"Send at least one of {', '.join(CHANGES)}.")
+
+
+def _double_share(body: dict) -> int | None:
+    """doubleReviewShare in basis points, from a percent; None when not sent."""
+    if "doubleReviewShare" not in body:
+        return None
     try:
-        default_bp = None if body.get("defaultRate") is None else rate_bp_from_percent(body["defaultRate"], "defaultRate")
-        double_bp = None if "doubleReviewShare" not in body else rate_bp_from_percent(
-            body["doubleReviewShare"], "doubleReviewShare")
-        threshold = None
-        if body.get("stepDownThreshold") is not None:
-            threshold = rate_bp_from_percent(body["stepDownThreshold"], "stepDownThreshold") / 10_000
-            if threshold <= 0:
-                raise bad_request("stepDownThreshold", "Must be above 0 and at most 100 (percent).")
+        return rate_bp_from_percent(body["doubleReviewShare"], "doubleReviewShare")
     except StrataError as error:
         raise bad_request(error.field, f"{error.message} (percent)") from None
-    effective_at = None
-    if body.get("effectiveAt") is not None:
-        raw = body["effectiveAt"]
-        effective_at = parse_datetime(raw) if isinstance(raw, str) else None
-        if effective_at is None or timezone.is_naive(effective_at):
-            raise bad_request("effectiveAt", "Must be an ISO 8601 date-time with a time zone.")
+
+
+def _reason(body: dict) -> str:
+    """The change's reason (a change always gives one); strata, when sent, are a list."""
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise bad_request("reason", "Give a reason for the change.")
     if "strata" in body and body["strata"] is None:
         raise bad_request("strata", "Must be a list (an empty list removes every stratum).")
+    return reason
+
+
+def _stale(request: HttpRequest, automation) -> HttpResponse:
+    """412 with the current settings: nothing was written."""
+    automation.refresh_from_db()
+    data = {"issues": [{"field": "If-Match", "message": "The sampling settings changed since you read them; "
+                        "nothing was written. The current settings are attached.",
+                        "code": "precondition_failed", "severity": "error"}],
+            "requestId": request_id(request), **sampling_to_dict(automation)}
+    response = api_response(request, data, status=412)
+    response["ETag"] = f'"{automation.sampling_version}"'
+    return response
+
+
+@api_view(roles=(OPS,), action="change sampling")
+def sampling_put(request: HttpRequest, automation_id: str):
+    automation = get_automation(automation_id)
+    body = json_body(request)
+    _checked(body)
+    default_bp, threshold = _rates(body)
+    double_bp = _double_share(body)
+    effective_at = _effective_at(body)
+    reason = _reason(body)
     expected = _expected_version(request, body)
     try:
         sampling_policy_set(automation=automation, user=request.user, reason=reason, default_bp=default_bp,
@@ -122,14 +164,6 @@ def sampling_put(request: HttpRequest, automation_id: str):
     except InvalidRate as error:
         raise bad_request(error.field, str(error)) from None
     except StaleSampling:
-        automation.refresh_from_db()
-        data = {"issues": [{"field": "If-Match", "message": "The sampling settings changed since you read them; "
-                            "nothing was written. The current settings are attached.",
-                            "code": "precondition_failed", "severity": "error"}],
-                "requestId": request_id(request), **sampling_to_dict(automation)}
-        response = api_response(request, data, status=412)
-        response["ETag"] = f'"{automation.sampling_version}"'
-        return response
+        return _stale(request, automation)
     automation.refresh_from_db()
     return _answer(request, automation)
-

@@ -8,26 +8,30 @@ which methods every path serves.
 """
 
 import logging
-import re
-import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
-from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.models import ApiKey
 from accounts.roles import has_role
-from accounts.throttle import client_ip
+from api.errors import (
+    ApiError,
+    api_response,
+    bad_request,
+    empty_response,
+    error_response,
+    issue,
+    not_found,
+    request_id,
+)
+from api.keys import CacheBreaker, authenticate, client_address, rate_limit
 from runs import jsonbounds
 from runs.files import StorageFull
 from runs.ids import BIGINT_MAX
@@ -38,198 +42,10 @@ logger = logging.getLogger("loupe.api")
 API_PREFIX = "/api/"
 # The reviews generation (SDK 0.20) calls the same API at the root: /v1/ (docs/api-reviews.md).
 API_PREFIXES = (API_PREFIX, "/v1/")
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
-# last_used_at is written at most this often per key, so reads stay read-only.
-_LAST_USED_EVERY_SECONDS = 60
-
-
-# --- errors -------------------------------------------------------------------------------
-
-
-def issue(field: str, message: str, code: str = "invalid_value", severity: str = "error") -> dict:
-    return {"field": field or "<root>", "message": message, "code": code, "severity": severity}
-
-
-class ApiError(Exception):
-    """An answer in the error envelope: raise it anywhere below an `api_view`."""
-
-    def __init__(self, status: int, message: str = "", *, field: str = "<root>", code: str = "invalid_value",
-                 issues: list[dict] | None = None, hint: str | None = None, headers: dict | None = None,
-                 extra: dict | None = None):
-        super().__init__(message)
-        self.extra = extra or {}  # more keys of the envelope (a 409's current `task`)
-        self.status = status
-        self.issues = issues if issues is not None else [issue(field, message, code)]
-        self.hint = hint
-        self.headers = headers or {}
-
-
-def bad_request(field: str, message: str, code: str = "invalid_value") -> ApiError:
-    return ApiError(400, message, field=field, code=code)
-
-
-def not_found(message: str, field: str = "<root>") -> ApiError:
-    return ApiError(404, message, field=field, code="not_found")
-
-
-def request_id(request: HttpRequest) -> str:
-    """The id of this request: the caller's X-Request-Id when sane, else a new one."""
-    rid = getattr(request, "api_request_id", None)
-    if rid is None:
-        incoming = request.headers.get("X-Request-Id", "")
-        rid = incoming if _REQUEST_ID_RE.match(incoming) else f"req_{uuid.uuid4().hex[:24]}"
-        request.api_request_id = rid
-    return rid
-
-
-def error_response(request: HttpRequest, status: int, issues: list[dict], *, hint: str | None = None,
-                   headers: dict | None = None, extra: dict | None = None) -> JsonResponse:
-    """The one builder of the error envelope: {issues, requestId, hint?}, JSON, x-request-id."""
-    rid = request_id(request)
-    body = {"issues": issues, "requestId": rid}
-    if hint:
-        body["hint"] = hint
-    body.update(extra or {})
-    response = JsonResponse(body, status=status)
-    response["x-request-id"] = rid
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
-
-
-def api_response(request: HttpRequest, data, status: int = 200) -> JsonResponse:
-    response = JsonResponse(data, status=status, safe=False, json_dumps_params={"ensure_ascii": False})
-    response["x-request-id"] = request_id(request)
-    return response
-
-
-def empty_response(request: HttpRequest, status: int = 204) -> HttpResponse:
-    response = HttpResponse(status=status)
-    response["x-request-id"] = request_id(request)
-    return response
-
-
-# --- authentication, rate limit, roles ----------------------------------------------------
-
-
-def _authenticate(request: HttpRequest) -> ApiKey:
-    header = request.headers.get("Authorization", "")
-    scheme, _, raw = header.partition(" ")
-    raw = raw.strip()
-    if scheme.lower() != "bearer" or not raw:
-        raise ApiError(401, "Missing API key: send it as 'Authorization: Bearer <key>'.", code="unauthorized",
-                       hint="Create a key in the admin or with `python manage.py create_api_key USER`.")
-    _bad_key_guard(request)
-    key = ApiKey.objects.find_active(raw)
-    if key is None or not key.user.is_active:
-        _bad_key_count(request)
-        raise ApiError(401, "The API key is not valid, or it was revoked.", code="unauthorized")
-    now = timezone.now()
-    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > _LAST_USED_EVERY_SECONDS:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key
-
-
-# Counters live in the default cache (Redis when LOUPE_CACHE_URL is set, bounded by its socket
-# timeouts). A cache that fails must not take the API down with it: every limit here fails open,
-# with a warning in the log (docs/deploy.md#shared-cache-redis).
-
-
-def _window() -> tuple[int, float]:
-    now = time.time()
-    return int(now // 60), now
-
-
-def _retry_after(window: int, now: float) -> str:
-    return str(max(1, int((window + 1) * 60 - now)))
-
-
-class CacheBreaker:
-    """After a cache failure this process leaves the cache alone for LOUPE_CACHE_RETRY_SECONDS:
-    a hung Redis then costs one request its socket timeout, not every request."""
-
-    open_until = 0.0
-
-    @classmethod
-    def skip(cls) -> bool:
-        return time.monotonic() < cls.open_until
-
-    @classmethod
-    def trip(cls, what: str, exc: Exception) -> None:
-        cls.open_until = time.monotonic() + settings.LOUPE_CACHE_RETRY_SECONDS
-        logger.warning("The cache failed (%s: %s); the %s and the other API limits fail open for %g s.",
-                       type(exc).__name__, exc, what, settings.LOUPE_CACHE_RETRY_SECONDS)
-
-    @classmethod
-    def reset(cls) -> None:
-        cls.open_until = 0.0
-
-
-def _cached(what: str, call):
-    """call() against the cache; None when the cache failed or is being left alone (fails open)."""
-    if CacheBreaker.skip():
-        return None
-    try:
-        return call()
-    except Exception as exc:  # noqa: BLE001 - any cache backend's failure (redis.RedisError, OSError, ...)
-        CacheBreaker.trip(what, exc)
-        return None
-
-
-def _count(cache_key: str, what: str) -> int | None:
-    """Add one to a per-minute counter; None when the cache failed (logged)."""
-
-    def add_one() -> int:
-        cache.add(cache_key, 0, timeout=120)
-        try:
-            return cache.incr(cache_key)
-        except ValueError:  # evicted between add and incr
-            cache.set(cache_key, 1, timeout=120)
-            return 1
-
-    return _cached(what, add_one)
-
-
-def client_address(request: HttpRequest) -> str:
-    """The address the per-address limits count by: the one sign-ins are counted by
-    (accounts.throttle.client_ip, LOUPE_CLIENT_IP_HEADER behind a proxy)."""
-    return client_ip(request) or "unknown"
-
-
-def _bad_key_cache_key(request: HttpRequest, window: int) -> str:
-    return f"loupe-api-badkey:{client_address(request)}:{window}"
-
-
-def _bad_key_guard(request: HttpRequest) -> None:
-    """An address that sent LOUPE_API_BAD_KEY_LIMIT bad keys this minute is refused (429) before
-    any key is looked up, a right one included: guessing keys costs a minute per attempt batch."""
-    limit = settings.LOUPE_API_BAD_KEY_LIMIT
-    if not limit:
-        return
-    window, now = _window()
-    failures = _cached("bad API key limit", lambda: cache.get(_bad_key_cache_key(request, window))) or 0
-    if failures >= limit:
-        raise ApiError(429, f"Too many invalid API keys from this address ({limit} per minute); try again later.",
-                       code="rate_limited", headers={"Retry-After": _retry_after(window, now)})
-
-
-def _bad_key_count(request: HttpRequest) -> None:
-    if settings.LOUPE_API_BAD_KEY_LIMIT:
-        window, _ = _window()
-        _count(_bad_key_cache_key(request, window), "bad API key limit")
-
-
-def _rate_limit(key: ApiKey) -> None:
-    """A fixed one-minute window per key in the default cache. With several worker processes,
-    configure a shared cache (e.g. Redis) so the limit is global rather than per process."""
-    limit = settings.LOUPE_API_RATE_LIMIT
-    if not limit:
-        return
-    window, now = _window()
-    count = _count(f"loupe-api-rate:{key.pk}:{window}", "API rate limit")
-    if count is not None and count > limit:
-        raise ApiError(429, f"Rate limit of {limit} requests per minute for this key exceeded.",
-                       code="rate_limited", headers={"Retry-After": _retry_after(window, now)})
+# The errors and answers (api/errors.py) and the key checks (api/keys.py) are imported from
+# here by every endpoint, as before they had modules of their own.
+__all__ = ["ApiError", "CacheBreaker", "api_response", "bad_request", "client_address", "empty_response",
+           "error_response", "issue", "not_found", "request_id"]
 
 
 def require_role(request: HttpRequest, *roles: str, action: str) -> None:
@@ -264,9 +80,9 @@ def api_view(*, roles: tuple[str, ...] = (), action: str = "do this", session_ok
                 if session_ok and "Authorization" not in request.headers and request.user.is_authenticated:
                     request.api_key = None
                 else:
-                    key = _authenticate(request)
+                    key = authenticate(request)
                     request.user, request.api_key = key.user, key
-                    _rate_limit(key)
+                    rate_limit(key)
                 require_role(request, *roles, action=action)
                 check_params(request, params)
                 response = view(request, *args, **kwargs)
@@ -330,27 +146,40 @@ def route(generation: str | None = None, **handlers: Callable) -> Callable:
 def json_body(request: HttpRequest, *, kind: type | tuple = dict, allow_empty: bool = False):
     """The parsed JSON body, refused with a field-named 400 when it is not JSON of `kind`."""
     content_type = request.content_type or ""
-    if content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
+    if content_type.startswith(_FORMS) or not request.body.strip():  # a form's body is not read
+        return _no_json_body(request, content_type, kind, allow_empty)
+    if content_type and "json" not in content_type:
+        raise bad_request("<root>", f"Expected Content-Type application/json, got {content_type}.")
+    data = _parse_json(request.body)
+    if not isinstance(data, kind):
+        raise bad_request("<root>", f"Expected {_KIND_NAMES.get(kind, 'JSON')} as the JSON body.")
+    return data
+
+
+_FORMS = ("multipart/", "application/x-www-form-urlencoded")
+
+
+def _no_json_body(request: HttpRequest, content_type: str, kind, allow_empty: bool):
+    """A form post or an empty body: nothing where that is allowed, else a 400 saying what to send."""
+    if content_type.startswith(_FORMS):
         if allow_empty and not request.POST and not request.FILES:
             return {}  # an empty form post (curl -X POST, Django's test client) carries no fields
         raise bad_request("<root>", f"Expected Content-Type application/json, got {content_type}.")
-    raw = request.body
-    if not raw.strip():
-        if allow_empty:
-            return kind() if isinstance(kind, type) else {}
-        raise bad_request("<root>", "Send a JSON body.")
-    if content_type and "json" not in content_type:
-        raise bad_request("<root>", f"Expected Content-Type application/json, got {content_type}.")
+    if allow_empty:
+        return kind() if isinstance(kind, type) else {}
+    raise bad_request("<root>", "Send a JSON body.")
+
+
+_KIND_NAMES = {dict: "an object", list: "a list"}
+
+
+def _parse_json(raw: bytes):
     try:
-        data = jsonbounds.loads(raw)
+        return jsonbounds.loads(raw)
     except jsonbounds.JsonRefused as exc:
         raise bad_request(exc.field, exc.reason) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request("<root>", f"The body is not valid JSON: {exc}.") from None
-    if not isinstance(data, kind):
-        expected = "an object" if kind is dict else "a list" if kind is list else "JSON"
-        raise bad_request("<root>", f"Expected {expected} as the JSON body.")
-    return data
 
 
 def reject_unknown(data: dict, allowed: set[str]) -> None:

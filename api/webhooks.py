@@ -21,7 +21,6 @@ from api.support import (
     empty_response,
     error_response,
     iso,
-    issue,
     json_body,
     limit_and_offset,
     not_found,
@@ -203,49 +202,60 @@ def platform_webhook(request: HttpRequest):
     LOUPE_INBOUND_WEBHOOK_SECRET (refusing timestamps more than 5 minutes off), handle each
     webhook-id once, and on run.created / run.status_changed refresh what proxy mode shows."""
     request_id(request)
-    secret = settings.LOUPE_INBOUND_WEBHOOK_SECRET
-    if not secret:
-        return error_response(request, 404, [issue("<root>", "Inbound webhooks are off: set "
-                                                   "LOUPE_INBOUND_WEBHOOK_SECRET.", "not_found")])
-    if int(request.META.get("CONTENT_LENGTH") or 0) > INBOUND_MAX_BYTES:
-        return error_response(request, 413, [issue("<root>", "The body is too large.", "payload_too_large")])
-    body = request.body
-    headers = {name: request.headers.get(name, "") for name in ("webhook-id", "webhook-timestamp",
-                                                                  "webhook-signature")}
-    for name, value in headers.items():
-        if not value:
-            return error_response(request, 400, [issue(name, f"Missing the {name} header.", "missing")])
     try:
-        verifier = Webhook(secret)
-    except Exception:  # noqa: BLE001 - a malformed secret in the environment (not base64)
-        logger.error("LOUPE_INBOUND_WEBHOOK_SECRET is not a valid Standard Webhooks secret (whsec_<base64>).")
-        return error_response(request, 503, [issue("<root>", "Inbound webhooks are misconfigured on this server.",
-                                                   "misconfigured")])
-    try:
-        payload = verifier.verify(body, headers)
-    except WebhookVerificationError as exc:
-        text = str(exc)
-        if "timestamp" in text.lower():
-            return error_response(request, 400, [issue("webhook-timestamp", "The message is more than 5 minutes "
-                                                       "old (or from the future): refused.", "stale")])
-        return error_response(request, 401, [issue("webhook-signature", "The signature does not match: not "
-                                                   "from the platform.", "bad_signature")])
-    if not isinstance(payload, dict):
-        return error_response(request, 400, [issue("<root>", "Expected a JSON object.")])
+        message_id, payload = _verified(request)
+    except ApiError as refused:
+        return error_response(request, refused.status, refused.issues)
     event_type = str(payload.get("type") or "")[:64]
     try:
         with transaction.atomic():
-            InboundMessage.objects.create(id=headers["webhook-id"][:200], type=event_type)
+            InboundMessage.objects.create(id=message_id[:200], type=event_type)
             # A replay older than 5 minutes is refused by its timestamp: a day of ids is plenty.
             InboundMessage.objects.filter(received_at__lt=timezone.now() - timedelta(days=1)).delete()
     except IntegrityError:
         return api_response(request, {"ok": True, "duplicate": True})
-    refreshed = False
     if event_type in REFRESHING:
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-        run = data.get("run") if isinstance(data.get("run"), dict) else {}
-        upstream_changed(event_type=event_type, run_id=run.get("id"), automation_id=run.get("automationId"),
-                         status=data.get("currentStatus") or run.get("status"),
-                         previous_status=data.get("previousStatus"))
-        refreshed = True
-    return api_response(request, {"ok": True, "duplicate": False, "refreshed": refreshed})
+        _refresh(event_type, payload)
+    return api_response(request, {"ok": True, "duplicate": False, "refreshed": event_type in REFRESHING})
+
+
+def _verified(request: HttpRequest) -> tuple[str, dict]:
+    """(webhook-id, payload) of a message signed with the secret; ApiError otherwise."""
+    secret = settings.LOUPE_INBOUND_WEBHOOK_SECRET
+    if not secret:
+        raise ApiError(404, "Inbound webhooks are off: set LOUPE_INBOUND_WEBHOOK_SECRET.", code="not_found")
+    if int(request.META.get("CONTENT_LENGTH") or 0) > INBOUND_MAX_BYTES:
+        raise ApiError(413, "The body is too large.", code="payload_too_large")
+    headers = {name: request.headers.get(name, "") for name in ("webhook-id", "webhook-timestamp",
+                                                                  "webhook-signature")}
+    for name, value in headers.items():
+        if not value:
+            raise ApiError(400, f"Missing the {name} header.", field=name, code="missing")
+    payload = _signed_payload(secret, request.body, headers)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "Expected a JSON object.")
+    return headers["webhook-id"], payload
+
+
+def _signed_payload(secret: str, body: bytes, headers: dict):
+    """The payload when the signature matches and the timestamp is fresh; ApiError otherwise."""
+    try:
+        verifier = Webhook(secret)
+    except Exception:  # noqa: BLE001 - a malformed secret in the environment (not base64)
+        logger.error("LOUPE_INBOUND_WEBHOOK_SECRET is not a valid Standard Webhooks secret (whsec_<base64>).")
+        raise ApiError(503, "Inbound webhooks are misconfigured on this server.", code="misconfigured") from None
+    try:
+        return verifier.verify(body, headers)
+    except WebhookVerificationError as exc:
+        if "timestamp" in str(exc).lower():
+            raise ApiError(400, "The message is more than 5 minutes old (or from the future): refused.",
+                           field="webhook-timestamp", code="stale") from None
+        raise ApiError(401, "The signature does not match: not from the platform.", field="webhook-signature",
+                       code="bad_signature") from None
+
+
+def _refresh(event_type: str, payload: dict) -> None:
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    run = data.get("run") if isinstance(data.get("run"), dict) else {}
+    upstream_changed(event_type=event_type, run_id=run.get("id"), automation_id=run.get("automationId"),
+                     status=data.get("currentStatus") or run.get("status"), previous_status=data.get("previousStatus"))

@@ -14,26 +14,23 @@ from django.db.models import BooleanField as BooleanExpression
 from django.db.models import Count, ExpressionWrapper, F, Q, Sum
 
 from backends import local_queries
-from backends.base import (
+from backends.base import Backend
+from backends.errors import ChangeRefused, NotFound, ReviewConflict, StorageFull
+from backends.local_queries import masked_chip
+from backends.values import (
     MAX_SCORES,
-    Backend,
-    ChangeRefused,
     ExampleInfo,
     ExamplePage,
     FileDownload,
     FileInfo,
-    NotFound,
     PromoteResult,
     QueuePage,
     QueueQuery,
-    ReviewConflict,
     ReviewInfo,
     RunInfo,
     ScoreInfo,
     StepInfo,
-    StorageFull,
 )
-from backends.local_queries import masked_chip
 from datasets import archive
 from datasets.compare import ExampleRun
 from datasets.models import Example, ExampleFile
@@ -137,6 +134,29 @@ _CHIP_TOTALS = {
 }
 
 
+def _automations_of(query: QueueQuery, rows: list[dict]) -> dict:
+    """The rows' automations by pk: those the query carries, the others read in one query
+    (callers outside the queue page)."""
+    automations = {a.pk: a for a in query.automations}
+    if query.automation is not None:
+        automations[query.automation.pk] = query.automation
+    missing = {r["automation_id"] for r in rows} - automations.keys()
+    if missing:
+        automations.update(Automation.objects.in_bulk(missing))
+    return automations
+
+
+def _loaded_chip_totals(query: QueueQuery) -> dict | None:
+    """The chip counters automations() loaded, by automation pk; None unless every automation of
+    the query (and the chosen one) carries them."""
+    loaded = {a.pk: a.chip_totals for a in query.automations if hasattr(a, "chip_totals")}
+    if not query.automations or len(loaded) != len(query.automations):
+        return None
+    if query.automation is not None and query.automation.pk not in loaded:
+        return None
+    return loaded
+
+
 class LocalBackend(Backend):
     name = "local"
     has_chip_counts = True
@@ -157,12 +177,7 @@ class LocalBackend(Backend):
 
     def queue_page(self, query: QueueQuery) -> QueuePage:
         rows, has_older, has_newer = local_queries.queue_rows(query)
-        automations = {a.pk: a for a in query.automations}
-        if query.automation is not None:
-            automations[query.automation.pk] = query.automation
-        missing = {r["automation_id"] for r in rows} - automations.keys()
-        if missing:  # the query did not carry them (callers outside the queue page)
-            automations.update(Automation.objects.in_bulk(missing))
+        automations = _automations_of(query, rows)
         infos = [RunInfo(id=r["id"], automation=automations[r["automation_id"]], status=r["status"],
                          created_at=r["created_at"], sampled=r["sampled"], sample_bucket=r["sample_bucket"],
                          chip=masked_chip(r["chip"], r["double_review"]), output_preview=r["output_preview"],
@@ -180,9 +195,8 @@ class LocalBackend(Backend):
     def chip_counts(self, query: QueueQuery) -> dict[str, int]:
         """From the counters automations() loaded with the automations when the query carries
         them (no query of its own), else from the ChipCount table."""
-        loaded = {a.pk: a.chip_totals for a in query.automations if hasattr(a, "chip_totals")}
-        if not query.automations or len(loaded) != len(query.automations) or (
-                query.automation is not None and query.automation.pk not in loaded):
+        loaded = _loaded_chip_totals(query)
+        if loaded is None:
             return local_queries.queue_chip_counts(query)
         if query.unknown_automation:
             return {}

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import CharField, Exists, F, JSONField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import CharField, Exists, F, JSONField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 from django.utils import timezone
@@ -21,6 +21,13 @@ from runs.sql import compiled_once, db_row
 
 DISAGREEMENTS = {"evaluator_passed_human_failed": (True, Rating.FAIL),
                  "evaluator_failed_human_passed": (False, Rating.PASS)}
+
+
+def _yes_no(runs: QuerySet, answer: str | None, condition: Q) -> QuerySet:
+    """A yes / no filter of the queue (expected, promoted); anything else leaves `runs` as they are."""
+    if answer == "yes":
+        return runs.filter(condition)
+    return runs.exclude(condition) if answer == "no" else runs
 
 
 def queue_queryset(query: QueueQuery) -> QuerySet:
@@ -43,14 +50,8 @@ def queue_queryset(query: QueueQuery) -> QuerySet:
         runs = runs.filter(created_at__gte=start)
     if end:
         runs = runs.filter(created_at__lt=end)
-    if query.expected == "yes":
-        runs = runs.filter(review__has_expected=True)
-    elif query.expected == "no":
-        runs = runs.exclude(review__has_expected=True)
-    if query.promoted == "yes":
-        runs = runs.filter(review__promoted_example_name__isnull=False)
-    elif query.promoted == "no":
-        runs = runs.exclude(review__promoted_example_name__isnull=False)
+    runs = _yes_no(runs, query.expected, Q(review__has_expected=True))
+    runs = _yes_no(runs, query.promoted, Q(review__promoted_example_name__isnull=False))
     if query.disagreement in DISAGREEMENTS:
         evaluator_passed, human = DISAGREEMENTS[query.disagreement]
         scores = EvaluatorScore.objects.filter(run=OuterRef("pk"), passed=evaluator_passed)

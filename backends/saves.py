@@ -79,13 +79,18 @@ def _current(run: RunInfo):
     return review.expected if review and review.expected is not None else run.output
 
 
+def _raw_changed(raw: str, current, doc) -> bool:
+    """The raw-JSON box holds something other than the document before or after the typed fields."""
+    return bool(raw.strip()) and raw != pretty(current) and raw != pretty(doc)
+
+
 def edited_document(backend: Backend, run: RunInfo, save: SaveInput) -> tuple[Any, str | None]:
     """The correction the form carries: the typed fields, the raw JSON box, then the button's
     editor operation. Returns (document, focus pointer); EditErrors / EditError when it does not fit."""
     current = _current(run)
     typed = typed_values(save.post)
     doc = apply_typed(current, typed) if current is not None and typed else current
-    raw_changed = bool(save.raw.strip()) and save.raw != pretty(current) and save.raw != pretty(doc)
+    raw_changed = _raw_changed(save.raw, current, doc)
     if save.op == "raw" or (raw_changed and doc == current):
         return parse_json(save.raw, "The JSON"), first_leaf(current)
     if raw_changed:

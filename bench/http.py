@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,11 +19,10 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def free_port() -> int:
-    """A free loopback port: the first free one of LOUPE_BENCH_PORTS ("18300-18399") when set (a
-    machine shared by several runs), else any the system hands out."""
-    low, _, high = os.environ.get("LOUPE_BENCH_PORTS", "").partition("-")
-    candidates = range(int(low), int(high or low) + 1) if low.isdigit() else [0]
-    for port in candidates:
+    """A free loopback port: the first free one of LOUPE_BENCH_PORTS (`18700-18799`) where set
+    (machines shared by several people), else any the system hands out."""
+    low, _, high = os.environ.get("LOUPE_BENCH_PORTS", "0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
@@ -30,6 +30,28 @@ def free_port() -> int:
                 continue
             return sock.getsockname()[1]
     raise OSError(f"No free port in LOUPE_BENCH_PORTS={os.environ['LOUPE_BENCH_PORTS']}.")
+
+
+def timed_request(http: httpx.Client, tally, method: str, url: str, **kwargs) -> httpx.Response:
+    """One request of a load test, its latency and status class (2xx, 4xx …) counted in `tally`
+    (a dataclass with `latencies`, `statuses` and a `lock`)."""
+    started = time.perf_counter()
+    response = http.request(method, url, **kwargs)
+    with tally.lock:
+        tally.latencies.append(time.perf_counter() - started)
+        tally.statuses[response.status_code // 100 * 100] += 1
+    return response
+
+
+def run_crew(crew: list, seconds: float) -> tuple[float, float]:
+    """Start every load-test thread, wait for them (a grace of two minutes past `seconds`);
+    (when they started, the seconds they took)."""
+    started = time.monotonic()
+    for worker in crew:
+        worker.start()
+    for worker in crew:
+        worker.join(seconds + 120)
+    return started, time.monotonic() - started
 
 
 def gunicorn_start(*, workers: int = 1, threads: int = 1, env: dict | None = None,
@@ -65,6 +87,22 @@ def wait_until_serving(server: subprocess.Popen | None, url: str, *, seconds: fl
             pass
         time.sleep(0.2)
     raise SystemExit(f"gunicorn did not answer within {seconds:.0f} s.")
+
+
+@contextmanager
+def serving(base_url: str | None, *, workers: int, threads: int, ready: str, warm_given: bool = False):
+    """The base URL of the server a load test drives: `base_url` as given, else a gunicorn
+    started here (stopped on the way out), once `ready` (a path) answers. `warm_given` also
+    waits for a given server (its first request imports the URL conf)."""
+    server = None
+    if not base_url:
+        server, base_url = gunicorn_start(workers=workers, threads=threads)
+    if server is not None or warm_given:
+        wait_until_serving(server, f"{base_url}{ready}")
+    try:
+        yield base_url
+    finally:
+        gunicorn_stop(server)
 
 
 def gunicorn_stop(server: subprocess.Popen | None) -> None:

@@ -88,7 +88,7 @@ def measure(http, timed, line, sizes: list[int], repeat: int, write) -> None:
                 for label, url in cases.items():
                     bare.append(timed(http, "GET", "/__bench__/bare/"))
                     results[label].append(timed(http, "GET", url))
-            floor = statistics.median(t for t, _ in bare)
+            floor = statistics.median(t[0] for t in bare)
             for label, samples in results.items():
                 line(label, samples, floor)
         plan = inbox_plan()

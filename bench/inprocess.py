@@ -29,6 +29,24 @@ from backends.base import QueueQuery
 from backends.eigenpal.client import metered
 
 
+def _local_cases(automation, ref: str) -> list:
+    """Pages only the local backend serves: the oldest queue page, the weighted estimates and
+    evaluator agreement (docs/estimates.md)."""
+    from review.queries import encode_cursor
+    from runs.models import Run
+
+    cases = []
+    deep = Run.objects.filter(automation=automation, sampled=True).order_by("created_at").first()
+    if deep is not None:
+        cursor = encode_cursor(deep.created_at, deep.pk)
+        cases.append(("queue, oldest page (keyset cursor)", f"/queue/?automation={ref}&before={cursor}"))
+    return cases + [("sampling page (weighted estimates)", "/sampling/"),
+                    ("backlog, one automation (per-version estimates)", f"/backlog/?automation={ref}"),
+                    ("evaluators page", "/evaluators/"),
+                    ("queue, evaluator passed / human failed",
+                     f"/queue/?automation={ref}&disagreement=evaluator_passed_human_failed&scope=all")]
+
+
 class InProcessBenchmark(BaseCommand):
     help = "Print page timings for the queue and the review pane (and Loupe's overhead in proxy mode)."
 
@@ -53,35 +71,10 @@ class InProcessBenchmark(BaseCommand):
         self.proxy = backend.name != "local"
         where = "upstream " + backend.upstream.base_url if self.proxy else connection.vendor
         self.stdout.write(f"{backend.name} backend ({where}); automation {ref}; {repeat} requests each\n")
-        cases = []
+        cases = self._queue_cases(backend, ref, run)
         if not self.proxy:
-            cases.append(("bare Django page, one indexed 50-row query", "/__bench__/bare/"))
-        cases += [
-            ("queue, one automation, sampled (50 rows)", f"/queue/?automation={ref}"),
-            ("queue, chip=unreviewed", f"/queue/?automation={ref}&chip=unreviewed"),
-            ("queue, all automations, all runs", "/queue/?scope=all"),
-            ("queue, has expected", f"/queue/?automation={ref}&expected=yes"),
-            *([("queue, promoted", f"/queue/?automation={ref}&promoted=yes")]
-              if getattr(backend, "filters_promoted", True) else []),
-            ("queue, status=failed, all runs", f"/queue/?automation={ref}&status=failed&scope=all"),
-            ("queue, date range", f"/queue/?automation={ref}&date_from=2026-11-01&date_to=2026-11-10"),
-            ("queue, htmx fragment", (f"/queue/?automation={ref}", {"HX-Request": "true"})),
-            ("queue, search by run id", f"/queue/?q={run.pk if run else 'x'}"),
-        ]
-        if not self.proxy:
-            from review.queries import encode_cursor
-            from runs.models import Run
-
-            deep = Run.objects.filter(automation=automation, sampled=True).order_by("created_at").first()
-            if deep is not None:
-                cursor = encode_cursor(deep.created_at, deep.pk)
-                cases.append(("queue, oldest page (keyset cursor)", f"/queue/?automation={ref}&before={cursor}"))
-        if not self.proxy:  # the weighted estimates and evaluator agreement (docs/estimates.md)
-            cases += [("sampling page (weighted estimates)", "/sampling/"),
-                      ("backlog, one automation (per-version estimates)", f"/backlog/?automation={ref}"),
-                      ("evaluators page", "/evaluators/"),
-                      ("queue, evaluator passed / human failed",
-                       f"/queue/?automation={ref}&disagreement=evaluator_passed_human_failed&scope=all")]
+            cases = [("bare Django page, one indexed 50-row query", "/__bench__/bare/"), *cases,
+                     *_local_cases(automation, ref)]
         if run is not None:
             cases.append(("review pane", f"/runs/{run.pk}/"))
         cases += self._waiting_cases()
@@ -106,6 +99,20 @@ class InProcessBenchmark(BaseCommand):
         oldest = task_source().pending(automation_id=None, cursor=None, limit=1).rows
         return [("waiting inbox", "/waiting/"), ("waiting nav count", "/waiting/count/"),
                 *([("task page (oldest pending task)", f"/waiting/{oldest[0].id}/")] if oldest else [])]
+    def _queue_cases(self, backend, ref: str, run) -> list:
+        promoted = [("queue, promoted", f"/queue/?automation={ref}&promoted=yes")] \
+            if getattr(backend, "filters_promoted", True) else []
+        return [
+            ("queue, one automation, sampled (50 rows)", f"/queue/?automation={ref}"),
+            ("queue, chip=unreviewed", f"/queue/?automation={ref}&chip=unreviewed"),
+            ("queue, all automations, all runs", "/queue/?scope=all"),
+            ("queue, has expected", f"/queue/?automation={ref}&expected=yes"),
+            *promoted,
+            ("queue, status=failed, all runs", f"/queue/?automation={ref}&status=failed&scope=all"),
+            ("queue, date range", f"/queue/?automation={ref}&date_from=2026-11-01&date_to=2026-11-10"),
+            ("queue, htmx fragment", (f"/queue/?automation={ref}", {"HX-Request": "true"})),
+            ("queue, search by run id", f"/queue/?q={run.pk if run else 'x'}"),
+        ]
 
     def _measure(self, client, label, url, headers, repeat):
         client.get(url, headers=headers)  # warm caches and connections

@@ -29,3 +29,4 @@ _.body_hash
 _.first_by_id  # review.models.SecondReview: who gave the first review, read in review.double_queries by name
 _.allow_relation  # Django's database router interface (config/replicas.py), called through DATABASE_ROUTERS
 _.DATABASE_ROUTERS
+_.handle_starttag  # html.parser.HTMLParser calls it for every start tag (bench/fragments.py)

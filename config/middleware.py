@@ -44,21 +44,20 @@ def _problem(request: HttpRequest) -> tuple[str, str] | None:
     problem = text_problem(request.path)
     if problem:
         return "<path>", problem
-    for name, values in request.GET.lists():
-        for value in (name, *values):
-            problem = text_problem(value)
-            if problem:
-                return name, problem
     # Form posts, and multipart posts of the pages (their forms parse the body anyway); API
     # multipart bodies are left to the views, which bound their size before parsing them.
     form = request.content_type == "application/x-www-form-urlencoded" or (
         request.content_type == "multipart/form-data" and not request.path.startswith(API_PREFIX))
-    if request.method == "POST" and form:
-        for name, values in request.POST.lists():
-            for value in (name, *values):
-                problem = text_problem(value)
-                if problem:
-                    return name, problem
+    return _field_problem(request.GET) or (_field_problem(request.POST) if request.method == "POST" and form else None)
+
+
+def _field_problem(fields) -> tuple[str, str] | None:
+    """The first name or value of a QueryDict that cannot be stored as text, with why."""
+    for name, values in fields.lists():
+        for value in (name, *values):
+            problem = text_problem(value)
+            if problem:
+                return name, problem
     return None
 
 

@@ -263,18 +263,9 @@ def _parse_json(raw: bytes, entry: str):
 def _check_meta(meta, entry: str) -> dict:
     if not isinstance(meta, dict):
         raise ArchiveError(f"{entry} must be a JSON object.", field=entry)
-    row_order = meta.get("rowOrder")
-    if row_order is not None and (not isinstance(row_order, int) or isinstance(row_order, bool)
-                                  or not 0 <= row_order <= 2**31 - 1):
-        raise ArchiveError(f"{entry}: rowOrder must be a whole number from 0 to {2**31 - 1}.", field=entry)
-    annotation = meta.get("annotation")
-    if annotation is not None and (not isinstance(annotation, str) or len(annotation) > ANNOTATION_MAX):
-        raise ArchiveError(f"{entry}: annotation must be text of at most {ANNOTATION_MAX} characters.", field=entry)
-    for key in ("overrides", "metadata"):
-        if meta.get(key) is not None and not isinstance(meta[key], dict):
-            raise ArchiveError(f"{entry}: {key} must be a JSON object.", field=entry)
-    if not isinstance(meta.get("assertions", []), list):
-        raise ArchiveError(f"{entry}: assertions must be a list.", field=entry)
+    problem = _meta_field_problem(meta)
+    if problem:
+        raise ArchiveError(f"{entry}: {problem}", field=entry)
     # Shapes are kept as exported; only what would be unsafe to evaluate is refused.
     for index, assertion in enumerate(meta.get("assertions", [])):
         try:
@@ -282,6 +273,27 @@ def _check_meta(meta, entry: str) -> dict:
         except AssertionDefinitionError as error:
             raise ArchiveError(f"{entry}: assertion {index + 1}: {error}", field=entry) from None
     return meta
+
+
+def _row_order_ok(row_order) -> bool:
+    if row_order is None:
+        return True
+    return isinstance(row_order, int) and not isinstance(row_order, bool) and 0 <= row_order <= 2**31 - 1
+
+
+def _meta_field_problem(meta: dict) -> str | None:
+    """What is wrong with one of meta.json's fields, or None."""
+    if not _row_order_ok(meta.get("rowOrder")):
+        return f"rowOrder must be a whole number from 0 to {2**31 - 1}."
+    annotation = meta.get("annotation")
+    if not (annotation is None or (isinstance(annotation, str) and len(annotation) <= ANNOTATION_MAX)):
+        return f"annotation must be text of at most {ANNOTATION_MAX} characters."
+    for key in ("overrides", "metadata"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            return f"{key} must be a JSON object."
+    if not isinstance(meta.get("assertions", []), list):
+        return "assertions must be a list."
+    return None
 
 
 def _add_entry(example: ArchivedExample, rest: list[str], raw: bytes, entry: str) -> None:
@@ -304,6 +316,20 @@ def _add_entry(example: ArchivedExample, rest: list[str], raw: bytes, entry: str
         )
 
 
+def _example_parts(filename: str) -> list[str]:
+    """examples/<name>/<rest…> of an entry, its name checked."""
+    parts = _safe_parts(filename)
+    if parts[0] != "examples" or len(parts) < 3:
+        raise ArchiveError(f"Unexpected entry {filename}: everything lives in examples/<name>/.", field=filename)
+    if not EXAMPLE_NAME_RE.match(parts[1]):
+        raise ArchiveError(
+            f"Folder examples/{parts[1]}/: example names use 1-128 lowercase letters, digits, '-' or '_', "
+            "starting with a letter or digit.",
+            field=f"examples/{parts[1]}",
+        )
+    return parts
+
+
 def read_archive(fileobj) -> list[ArchivedExample]:
     """Parse and validate a whole archive; raises ArchiveError on the first problem."""
     size = _archive_size(fileobj)
@@ -316,18 +342,8 @@ def read_archive(fileobj) -> list[ArchivedExample]:
         examples: dict[str, ArchivedExample] = {}
         seen_input = set()
         for info in infos:
-            parts = _safe_parts(info.filename)
-            if parts[0] != "examples" or len(parts) < 3:
-                raise ArchiveError(
-                    f"Unexpected entry {info.filename}: everything lives in examples/<name>/.", field=info.filename
-                )
+            parts = _example_parts(info.filename)
             name = parts[1]
-            if not EXAMPLE_NAME_RE.match(name):
-                raise ArchiveError(
-                    f"Folder examples/{name}/: example names use 1-128 lowercase letters, digits, '-' or '_', "
-                    "starting with a letter or digit.",
-                    field=f"examples/{name}",
-                )
             example = examples.setdefault(name, ArchivedExample(name=name))
             _add_entry(example, parts[2:], _read_entry(archive, info, budget), info.filename)
             if parts[2:] == ["input.json"]:

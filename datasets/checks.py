@@ -119,23 +119,29 @@ def _schema_problems(schema, where: str = "schema"):
         node, at = stack.pop()
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in REF_KEYWORDS and isinstance(value, str) and not value.startswith("#"):
-                    yield (f"{at}.{key} is {value[:120]!r}: only references inside the schema (starting with '#') "
-                           "are allowed; Loupe never fetches a schema from elsewhere.")
-                elif key == "pattern" and isinstance(value, str):
-                    try:
-                        compile_regex(value)
-                    except AssertionDefinitionError as exc:
-                        yield f"{at}.pattern: {exc}"
-                elif key == "patternProperties" and isinstance(value, dict):
-                    for pattern in value:
-                        try:
-                            compile_regex(pattern)
-                        except AssertionDefinitionError as exc:
-                            yield f"{at}.patternProperties: {exc}"
+                yield from _keyword_problems(key, value, at)
                 stack.append((value, f"{at}.{key}"))
         elif isinstance(node, list):
             stack.extend((item, f"{at}[{index}]") for index, item in enumerate(node))
+
+
+def _keyword_problems(key: str, value, at: str):
+    """A remote reference, or a pattern (or patternProperties key) that cannot be compiled."""
+    if key in REF_KEYWORDS and isinstance(value, str) and not value.startswith("#"):
+        yield (f"{at}.{key} is {value[:120]!r}: only references inside the schema (starting with '#') "
+               "are allowed; Loupe never fetches a schema from elsewhere.")
+    elif key == "pattern" and isinstance(value, str):
+        yield from _pattern_problems([value], f"{at}.pattern")
+    elif key == "patternProperties" and isinstance(value, dict):
+        yield from _pattern_problems(value, f"{at}.patternProperties")
+
+
+def _pattern_problems(patterns, at: str):
+    for pattern in patterns:
+        try:
+            compile_regex(pattern)
+        except AssertionDefinitionError as exc:
+            yield f"{at}: {exc}"
 
 
 def validate_schema(schema) -> None:
@@ -301,18 +307,27 @@ _EVALUATORS = {
 }
 
 
-def evaluate_condition(condition: dict, actual):
-    """(passed: bool, failure message or None). Raises AssertionDefinitionError when the
-    condition itself is malformed."""
-    if not isinstance(condition, dict) or condition.get("kind") not in KINDS:
-        raise AssertionDefinitionError(f"Unknown condition kind {condition.get('kind') if isinstance(condition, dict) else condition!r}.")
-    kind = condition["kind"]
+def _presence(kind: str, actual) -> tuple[bool, str] | None:
+    """The answer of the exists / not_exists kinds, and of any kind on a missing path; None
+    when the value must be evaluated."""
     if kind == "exists":
         return actual is not _MISSING and actual is not None, "the value is missing"
     if kind == "not_exists":
         return actual is _MISSING or actual is None, "the value is present"
     if actual is _MISSING:
         return False, "the path does not exist in the output"
+    return None
+
+
+def evaluate_condition(condition: dict, actual):
+    """(passed: bool, failure message or None). Raises AssertionDefinitionError when the
+    condition itself is malformed."""
+    if not isinstance(condition, dict) or condition.get("kind") not in KINDS:
+        raise AssertionDefinitionError(f"Unknown condition kind {condition.get('kind') if isinstance(condition, dict) else condition!r}.")
+    kind = condition["kind"]
+    presence = _presence(kind, actual)
+    if presence is not None:
+        return presence
     evaluator = _EVALUATORS.get(kind)
     if evaluator is None:
         raise AssertionDefinitionError(f"The {kind} condition needs an LLM, which Loupe does not call.")
@@ -325,13 +340,11 @@ def evaluate_condition(condition: dict, actual):
 
 
 def evaluate_assertion(assertion: dict, output) -> AssertionResult:
-    path = str(assertion.get("path") or "") if isinstance(assertion, dict) else ""
-    condition = assertion.get("condition") if isinstance(assertion, dict) else None
-    kind = condition.get("kind") if isinstance(condition, dict) else "?"
-    label = assertion.get("label") if isinstance(assertion, dict) else None
+    given = assertion if isinstance(assertion, dict) else {}
+    path, condition, label = str(given.get("path") or ""), given.get("condition"), given.get("label")
+    kind, expected = (condition.get("kind"), condition.get("expected")) if isinstance(condition, dict) else ("?", None)
     actual = resolve_path(output, path)
     shown = None if actual is _MISSING else actual
-    expected = condition.get("expected") if isinstance(condition, dict) else None
     if kind in NEEDS_LLM:
         return AssertionResult(path, kind, BLOCKED, label, shown, expected, "needs an LLM judge, which Loupe does not call")
     try:
@@ -386,10 +399,15 @@ def check_output(output, *, expected, assertions) -> CheckResult:
         differences = corrected_paths(output, expected)
         matches = not differences
     results = [evaluate_assertion(a, output) for a in (assertions or [])]
+    return CheckResult(verdict=_verdict(matches, results), expected_matches=matches, differences=differences,
+                       assertions=results)
+
+
+def _verdict(matches: bool | None, results: list) -> str:
+    """Failed when the expected output differs or an assertion failed; blocked when nothing could
+    be checked or an assertion could not be evaluated; else passed."""
     if matches is False or any(r.outcome == FAILED for r in results):
-        verdict = FAILED
-    elif matches is None and not results or any(r.outcome == BLOCKED for r in results):
-        verdict = BLOCKED
-    else:
-        verdict = PASSED
-    return CheckResult(verdict=verdict, expected_matches=matches, differences=differences, assertions=results)
+        return FAILED
+    if matches is None and not results or any(r.outcome == BLOCKED for r in results):
+        return BLOCKED
+    return PASSED

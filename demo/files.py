@@ -74,6 +74,13 @@ def png_image(width: int, height: int, rows: list[bytes]) -> bytes:
     )
 
 
+def _paint(pixels: list[bytearray], ys: range, x0: int, bar: int, colour: bytes) -> None:
+    """One bar: rows `ys` (those inside the image) from column x0, `bar` pixels wide."""
+    for y in ys:
+        if 0 <= y < len(pixels):
+            pixels[y][x0 * 3 : (x0 + bar) * 3] = colour * bar
+
+
 def png_bar_chart(values: list[float], *, width: int = 360, height: int = 160) -> bytes:
     """Bars for `values` around a zero line (blue above, red below), e.g. a running balance."""
     white, grey, blue, red = b"\xff\xff\xff", b"\xc8\xcc\xd2", b"\x2f\x6f\xd8", b"\xd0\x45\x3a"
@@ -92,10 +99,7 @@ def png_bar_chart(values: list[float], *, width: int = 360, height: int = 160) -
         x0 = margin + int(i * slot)
         bar_height = int(usable * abs(value) / span)
         ys = range(zero_y - bar_height, zero_y) if value >= 0 else range(zero_y + 1, zero_y + 1 + bar_height)
-        colour = blue if value >= 0 else red
-        for y in ys:
-            if 0 <= y < height:
-                pixels[y][x0 * 3 : (x0 + bar) * 3] = colour * bar
+        _paint(pixels, ys, x0, bar, blue if value >= 0 else red)
     return png_image(width, height, [bytes(row) for row in pixels])
 
 

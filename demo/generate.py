@@ -155,31 +155,14 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
     run_input, truth = automation.payload(rng, created_at)
     status = pick_status(rng, created_at, now)
     trigger, triggered_by, _ = rng.choices(automation.triggers, weights=[t[2] for t in automation.triggers])[0]
-    rollout = now - timedelta(days=V4_ROLLOUT_DAYS_AGO)
-    version = "v4" if rng.random() < (0.85 if created_at >= rollout else 0.04) else "v3"
+    version = _version(rng, created_at, now)
     median, spread = automation.duration_ms
     duration = int(median * math.exp(rng.gauss(0, math.log(spread) / 2)))
     started = created_at + timedelta(milliseconds=rng.randint(40, 900))
-    output, error, flaw, expected = truth, None, None, None
-    if status == "completed" and rng.random() < automation.flaw_rate:
-        flawed = automation.flaw(rng, truth)
-        if flawed:
-            output, flaw = flawed
-            expected = truth
-    elif status == "failed":
-        output, error = None, rng.choice(automation.errors)
-        duration = min(duration, 120_000) if "Timeout" not in error else 120_000 * 3 + rng.randint(0, 900)
-    elif status == "cancelled":
-        output, error = None, f"Cancelled by {triggered_by if '@' in triggered_by else 'an operator'}."
-        duration = rng.randint(300, duration)
-    elif status == "running":
-        output = None
+    output, error, flaw, expected, duration = _outcome(automation, rng, status, truth, triggered_by, duration)
     finished = status != "running"
-    completed = started + timedelta(milliseconds=duration) if finished else None
-    if completed and completed > now:
-        completed = now
-    tokens_in = rng.randint(1800, 9000) if automation.ref != "agents.triage-email" else rng.randint(900, 4000)
-    tokens_out = rng.randint(200, 1600)
+    completed = min(started + timedelta(milliseconds=duration), now) if finished else None
+    usage = _usage(automation, rng, version)
     record = {
         "id": run_id,
         "automation": automation.ref,
@@ -195,8 +178,7 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
         "completedAt": _iso(completed),
         "durationMs": duration if finished else None,
         "batchId": f"batch_{created_at:%Y%m%d}_0600" if trigger == "cron" else None,
-        "usage": {"model": MODELS[version], "inputTokens": tokens_in, "outputTokens": tokens_out,
-                  "costUsd": round(tokens_in * 0.4e-6 + tokens_out * 1.6e-6, 6)} if finished else None,
+        "usage": usage if finished else None,
         "metadata": {"region": rng.choice(("eu-central-1", "eu-west-1", "us-east-1")),
                      "traceId": f"{rng.getrandbits(64):016x}"},
     }
@@ -211,6 +193,39 @@ def demo_run(automation: DemoAutomation, rng: random.Random, *, run_id: str, cre
     if with_files:
         run.attach_files()
     return run
+
+
+def _version(rng: random.Random, created_at: datetime, now: datetime) -> str:
+    """v4 for most runs since its rollout, a few canary runs before; v3 otherwise."""
+    rollout = now - timedelta(days=V4_ROLLOUT_DAYS_AGO)
+    return "v4" if rng.random() < (0.85 if created_at >= rollout else 0.04) else "v3"
+
+
+def _outcome(automation: DemoAutomation, rng: random.Random, status: str, truth, triggered_by: str,
+             duration: int) -> tuple:
+    """(output, error, flaw, expected, duration) of a run that ended with `status`: a completed
+    run is sometimes flawed (its truth is then the expected output), a failed one has an error."""
+    if status == "completed" and rng.random() < automation.flaw_rate:
+        flawed = automation.flaw(rng, truth)
+        if flawed:
+            return flawed[0], None, flawed[1], truth, duration
+    elif status == "failed":
+        error = rng.choice(automation.errors)
+        return None, error, None, None, (min(duration, 120_000) if "Timeout" not in error
+                                          else 120_000 * 3 + rng.randint(0, 900))
+    elif status == "cancelled":
+        by = triggered_by if "@" in triggered_by else "an operator"
+        return None, f"Cancelled by {by}.", None, None, rng.randint(300, duration)
+    elif status == "running":
+        return None, None, None, None, duration
+    return truth, None, None, None, duration
+
+
+def _usage(automation: DemoAutomation, rng: random.Random, version: str) -> dict:
+    tokens_in = rng.randint(1800, 9000) if automation.ref != "agents.triage-email" else rng.randint(900, 4000)
+    tokens_out = rng.randint(200, 1600)
+    return {"model": MODELS[version], "inputTokens": tokens_in, "outputTokens": tokens_out,
+            "costUsd": round(tokens_in * 0.4e-6 + tokens_out * 1.6e-6, 6)}
 
 
 STEP_PLANS = {
@@ -231,23 +246,30 @@ def demo_steps(automation: DemoAutomation, record: dict) -> list[dict]:
     shares = [rng.uniform(0.5, 1.5) * (3 if kind == "llm" else 1) for _, kind in plan]
     failing = rng.randint(1, len(plan) - 2) if record["status"] == "failed" else None
     steps, moment = [], started
-    for index, ((name, kind), share) in enumerate(zip(plan, shares, strict=True)):
+    for index, share in enumerate(shares):
         took = timedelta(milliseconds=int(total * share / sum(shares)))
-        step = {"name": name, "type": kind, "status": "completed", "startedAt": _iso(moment),
-                "completedAt": _iso(moment + took)}
-        if failing is not None and index > failing:
-            step = {"name": name, "type": kind, "status": "skipped"}
-        elif index == failing:
-            step.update(status="failed", error=record["error"], output=None,
-                        input={"from": plan[index - 1][0], "attempt": 1})
-        else:
-            step.update(input={"from": plan[index - 1][0]} if index else {"input": sorted(record["input"])[:3]},
-                        output={"ok": True, "tokens": rng.randint(50, 900)} if kind == "llm" else {"ok": True})
-            if index == len(plan) - 1 and record["output"] is not None:
-                step["output"] = {"stored": True, "keys": sorted(record["output"])[:6]}
-        steps.append(step)
+        steps.append(_demo_step(rng, plan, index, record, failing, moment, took))
         moment += took
     return steps
+
+
+def _demo_step(rng: random.Random, plan, index: int, record: dict, failing: int | None, moment: datetime,
+               took: timedelta) -> dict:
+    """Step `index` of `plan`: skipped after the failing one, failed at it, else completed."""
+    name, kind = plan[index]
+    if failing is not None and index > failing:
+        return {"name": name, "type": kind, "status": "skipped"}
+    step = {"name": name, "type": kind, "status": "completed", "startedAt": _iso(moment),
+            "completedAt": _iso(moment + took)}
+    if index == failing:
+        step.update(status="failed", error=record["error"], output=None,
+                    input={"from": plan[index - 1][0], "attempt": 1})
+        return step
+    step.update(input={"from": plan[index - 1][0]} if index else {"input": sorted(record["input"])[:3]},
+                output={"ok": True, "tokens": rng.randint(50, 900)} if kind == "llm" else {"ok": True})
+    if index == len(plan) - 1 and record["output"] is not None:
+        step["output"] = {"stored": True, "keys": sorted(record["output"])[:6]}
+    return step
 def judge_score(run_id: str, *, flawed: bool) -> dict:
     """An LLM judge's score that usually agrees with the truth: it misses about one flaw in five
     and flags about one good run in fifteen, so the Evaluators page has disagreements to show.

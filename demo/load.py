@@ -8,7 +8,7 @@ queryset updates so the backlog chart shows a month of work.
 """
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -161,6 +161,12 @@ def plan_reviews(demos: list[DemoRun], sampled: dict[str, bool], *, now: datetim
             plan = _plan_for(demo, rng)
             if plan:
                 plans[run_id] = plan
+    _cover_every_chip(demos, sampled, plans)
+    return plans
+
+
+def _cover_every_chip(demos: list[DemoRun], sampled: dict[str, bool], plans: dict) -> None:
+    """Give a chip no plan reached one run (sampled and flawed runs first)."""
     covered = {CHIP_OF_PLAN[p] for p in plans.values()}
     completed = [d for d in demos if d.record["status"] == "completed" and d.record["id"] not in plans]
     completed.sort(key=lambda d: (not sampled[d.record["id"]], d.flaw is None))  # sampled and flawed first
@@ -168,13 +174,19 @@ def plan_reviews(demos: list[DemoRun], sampled: dict[str, bool], *, now: datetim
                        ("ignored", "ignore"), ("unreviewed", "note")):
         if chip in covered or not completed:
             continue
-        wants_flaw = plan.startswith("correct")
-        demo = next((d for d in completed if (d.flaw is not None) == wants_flaw), completed[0])
+        demo, plan = _pick_for(chip, plan, completed)
         completed.remove(demo)
-        if wants_flaw and not demo.flaw:  # no planted mistake left: a miss without a correction
-            plan = "partial_open" if chip == "open" else "resolve_failed"
         plans[demo.record["id"]] = plan
-    return plans
+
+
+def _pick_for(chip: str, plan: str, completed: list[DemoRun]) -> tuple[DemoRun, str]:
+    """A run for a chip no plan reached: a flawed one for a correction (else, with no planted
+    mistake left, a miss without a correction), an unflawed one otherwise."""
+    wants_flaw = plan.startswith("correct")
+    demo = next((d for d in completed if (d.flaw is not None) == wants_flaw), completed[0])
+    if wants_flaw and not demo.flaw:
+        plan = "partial_open" if chip == "open" else "resolve_failed"
+    return demo, plan
 
 
 def _pick_reviewer(users: dict[str, User], rng: random.Random) -> User:
@@ -187,6 +199,73 @@ def _example_name(demo: DemoRun, counter: int) -> str:
     subject = ((output.get("vendor") or {}).get("name") or (output.get("account") or {}).get("bank")
                or output.get("category") or "run")
     return slugify(f"{subject} {(demo.flaw or 'golden').replace('_', '-')} {counter}")[:120]
+
+
+@dataclass
+class _Act:
+    """What one plan's reviews need: the run, who reviews it, and `step` to move the clock."""
+
+    demo: DemoRun
+    run: Run
+    reviewer: User
+    lead: User
+    rng: random.Random
+    step: Callable
+
+
+def _pass(a: _Act, plan: str) -> None:
+    review_verdict(run=a.run, verdict="pass", user=a.reviewer)
+    a.step()
+    if plan == "golden":
+        review_update(run=a.run, changes={"expected": a.run.output, "body": "Clean example; worth keeping."},
+                      user=a.reviewer)
+        a.step()
+
+
+def _note(a: _Act, plan: str) -> None:
+    review_update(run=a.run, changes={"body": a.rng.choice(NOTE_ONLY)}, user=a.reviewer)
+    a.step()
+
+
+def _ignore(a: _Act, plan: str) -> None:
+    review_set_status(run=a.run, action="ignore", user=a.reviewer)
+    a.step()
+    note = a.rng.choice(FAILED_NOTES) if a.run.status != "completed" else "Duplicate of an earlier run (resent e-mail)."
+    review_update(run=a.run, changes={"body": note}, user=a.reviewer)
+    a.step()
+
+
+def _resolve_failed(a: _Act, plan: str) -> None:
+    review_update(run=a.run, changes={"body": a.rng.choice(FAILED_NOTES)}, user=a.reviewer)
+    a.step(3600, 86400)
+    review_set_status(run=a.run, action="resolve", user=a.lead)
+    a.step()
+
+
+def _partial(a: _Act, plan: str) -> None:
+    review_verdict(run=a.run, verdict="partial", user=a.reviewer)
+    a.step()
+    note = FLAW_NOTES.get(a.demo.flaw) or a.rng.choice(PARTIAL_NOTES)
+    changes = {"body": note, **({"expected": a.demo.truth} if a.demo.truth else {})}
+    review_update(run=a.run, changes=changes, user=a.reviewer)
+    a.step()
+
+
+def _correct(a: _Act, plan: str) -> None:
+    demo = a.demo
+    review_verdict(run=a.run, verdict="fail", user=a.reviewer)
+    a.step(60, 600)
+    review_update(run=a.run, changes={"expected": demo.truth, "body": FLAW_NOTES[demo.flaw]}, user=a.reviewer)
+    a.step()
+    if demo.automation.csv and any(f["role"] == "output" for f in demo.record.get("files") or []):
+        name = demo.automation.csv_name
+        upload = ContentFile(demo.automation.csv(demo.truth).encode("utf-8"), name=name)
+        expected_file_upload(run=a.run, upload=upload, name=name, user=a.reviewer)
+        a.step()
+
+
+PLAN_ACTS = {"pass": _pass, "golden": _pass, "note": _note, "ignore": _ignore, "resolve_failed": _resolve_failed,
+             "partial_open": _partial, "correct_open": _correct, "correct_resolved": _correct}
 
 
 def review_one(demo: DemoRun, run: Run, plan: str, *, users: dict[str, User], now: datetime,
@@ -203,44 +282,7 @@ def review_one(demo: DemoRun, run: Run, plan: str, *, users: dict[str, User], no
         moments.append(clock)
         clock = min(clock + timedelta(seconds=rng.randint(seconds_low, seconds_high)), now - timedelta(minutes=1))
 
-    if plan in ("pass", "golden"):
-        review_verdict(run=run, verdict="pass", user=reviewer)
-        step()
-        if plan == "golden":
-            review_update(run=run, changes={"expected": run.output, "body": "Clean example; worth keeping."},
-                          user=reviewer)
-            step()
-    elif plan == "note":
-        review_update(run=run, changes={"body": rng.choice(NOTE_ONLY)}, user=reviewer)
-        step()
-    elif plan == "ignore":
-        review_set_status(run=run, action="ignore", user=reviewer)
-        step()
-        note = rng.choice(FAILED_NOTES) if run.status != "completed" else "Duplicate of an earlier run (resent e-mail)."
-        review_update(run=run, changes={"body": note}, user=reviewer)
-        step()
-    elif plan == "resolve_failed":
-        review_update(run=run, changes={"body": rng.choice(FAILED_NOTES)}, user=reviewer)
-        step(3600, 86400)
-        review_set_status(run=run, action="resolve", user=lead)
-        step()
-    elif plan == "partial_open":
-        review_verdict(run=run, verdict="partial", user=reviewer)
-        step()
-        note = FLAW_NOTES.get(demo.flaw) or rng.choice(PARTIAL_NOTES)
-        changes = {"body": note, **({"expected": demo.truth} if demo.truth else {})}
-        review_update(run=run, changes=changes, user=reviewer)
-        step()
-    elif plan in ("correct_open", "correct_resolved"):
-        review_verdict(run=run, verdict="fail", user=reviewer)
-        step(60, 600)
-        review_update(run=run, changes={"expected": demo.truth, "body": FLAW_NOTES[demo.flaw]}, user=reviewer)
-        step()
-        if demo.automation.csv and any(f["role"] == "output" for f in demo.record.get("files") or []):
-            name = demo.automation.csv_name
-            upload = ContentFile(demo.automation.csv(demo.truth).encode("utf-8"), name=name)
-            expected_file_upload(run=run, upload=upload, name=name, user=reviewer)
-            step()
+    PLAN_ACTS[plan](_Act(demo, run, reviewer, lead, rng, step), plan)
     if promote_name:
         example_promote(run=run, name=promote_name, user=rng.choice((reviewer, lead)))
         step(60, 3 * 86400)
@@ -249,6 +291,16 @@ def review_one(demo: DemoRun, run: Run, plan: str, *, users: dict[str, User], no
         review_set_status(run=run, action="resolve", user=lead)
         step()
     return moments
+
+
+def _backdate_made(run: Run, action: str, moment: datetime) -> None:
+    """What an audited action made (a promoted example, an expected file) dated `moment`."""
+    if action == "promote":
+        for example in Example.objects.filter(source_run=run):
+            metadata = {**(example.metadata or {}), "promotedAt": moment.isoformat()}
+            Example.objects.filter(pk=example.pk).update(created_at=moment, updated_at=moment, metadata=metadata)
+    if action.startswith("expected_file"):
+        ExpectedFile.objects.filter(review__run=run).update(created_at=moment)
 
 
 def backdate(run: Run, moments: list[datetime]) -> None:
@@ -262,12 +314,7 @@ def backdate(run: Run, moments: list[datetime]) -> None:
         AuditEvent.objects.filter(pk=event_id).update(created_at=moment)
         if action in ("resolve", "ignore", "verdict:pass"):
             resolved_at = moment
-        if action == "promote":
-            for example in Example.objects.filter(source_run=run):
-                metadata = {**(example.metadata or {}), "promotedAt": moment.isoformat()}
-                Example.objects.filter(pk=example.pk).update(created_at=moment, updated_at=moment, metadata=metadata)
-        if action.startswith("expected_file"):
-            ExpectedFile.objects.filter(review__run=run).update(created_at=moment)
+        _backdate_made(run, action, moment)
     review = Review.objects.get(run=run)
     last_change = [m for (_, action), m in zip(events, moments, strict=False) if action != "promote"]
     Review.objects.filter(pk=review.pk).update(
@@ -295,12 +342,7 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
     users = team_ensure()
     automations = automations_ensure(now=now, lead=users[LEAD_USERNAME])
     demos = list(demo_runs(count=runs, seed=seed, now=now, files_ratio=0))
-    schedules = {ref: automation.rate_schedule() for ref, automation in automations.items()}
-    for demo in demos:
-        created_at = datetime.fromisoformat(demo.record["createdAt"].replace("Z", "+00:00"))
-        sampled = schedules[demo.automation.ref].is_sampled(demo.record["id"], created_at)
-        if rng.random() < (FILES_SAMPLED if sampled else FILES_OTHER):
-            demo.attach_files()
+    _attach_files(demos, automations, rng)
     bar = tqdm(total=len(demos), desc="Demo runs", unit="run", disable=not progress)
     for chunk in _batches(demos, INSERT_BATCH):
         runs_record_and_check([parse_run_record(d.record) for d in chunk])
@@ -311,6 +353,30 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
 
     sampled = dict(Run.objects.filter(pk__in=[d.record["id"] for d in demos]).values_list("id", "sampled"))
     plans = plan_reviews(demos, sampled, now=now, rng=rng)
+    summary = _review_all(demos, plans, users=users, now=now, rng=rng, progress=progress)
+    record_example_runs(now=now, rng=rng)
+    # The reviews above were backdated after the services counted them today: rebuild the rollups.
+    for automation in automations.values():
+        review_counts_recount(automation=automation)
+        review_day_counts_recount(automation=automation)
+        reviewer_counts_recount(automation=automation)
+    return summary
+
+
+def _attach_files(demos: list[DemoRun], automations: dict, rng: random.Random) -> None:
+    """Files for some runs: more of the sampled ones (those a reviewer opens)."""
+    schedules = {ref: automation.rate_schedule() for ref, automation in automations.items()}
+    for demo in demos:
+        created_at = datetime.fromisoformat(demo.record["createdAt"].replace("Z", "+00:00"))
+        sampled = schedules[demo.automation.ref].is_sampled(demo.record["id"], created_at)
+        if rng.random() < (FILES_SAMPLED if sampled else FILES_OTHER):
+            demo.attach_files()
+
+
+def _review_all(demos: list[DemoRun], plans: dict, *, users: dict, now: datetime, rng: random.Random,
+                progress: bool) -> DemoSummary:
+    """Every planned review through the services, backdated; half the corrected misses (and at
+    least one) and the golden runs promoted."""
     by_id = {d.record["id"]: d for d in demos}
     promote_left = True
     summary = DemoSummary(runs=len(demos))
@@ -330,12 +396,6 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
         summary.chips[CHIP_OF_PLAN[plan]] = summary.chips.get(CHIP_OF_PLAN[plan], 0) + 1
         bar.update(1)
     bar.close()
-    record_example_runs(now=now, rng=rng)
-    # The reviews above were backdated after the services counted them today: rebuild the rollups.
-    for automation in automations.values():
-        review_counts_recount(automation=automation)
-        review_day_counts_recount(automation=automation)
-        reviewer_counts_recount(automation=automation)
     return summary
 
 

@@ -33,25 +33,34 @@ class UnsafePayload(ValueError):
 
 def payload_problem(data, path: str = "data") -> str | None:
     """Why `data` may not be sent (a secret, a session, a keyless file URL), or None."""
+    if isinstance(data, str):
+        return _text_problem(data, path)
     if isinstance(data, dict):
-        for key, value in data.items():
-            if str(key).lower() in FORBIDDEN_KEYS:
-                return f"{path}.{key}: a {key!r} key never goes into a webhook payload."
-            problem = payload_problem(value, f"{path}.{key}")
-            if problem:
-                return problem
+        children = ((f"{path}.{key}", value, _key_problem(key, path)) for key, value in data.items())
     elif isinstance(data, list):
-        for index, value in enumerate(data):
-            problem = payload_problem(value, f"{path}[{index}]")
-            if problem:
-                return problem
-    elif isinstance(data, str):
-        if data.startswith("whsec_") or _API_KEY.search(data):
-            return f"{path}: a secret or API key never goes into a payload."
-        if settings.SECRET_KEY and len(data) >= len(settings.SECRET_KEY) and settings.SECRET_KEY in data:
-            return f"{path}: the server's secret key never goes into a payload."
-        if data.startswith(("http://", "https://")) and _PRESIGNED.search(data):
-            return f"{path}: a file URL that works without a key never goes into a payload."
+        children = ((f"{path}[{index}]", value, None) for index, value in enumerate(data))
+    else:
+        return None
+    for child, value, key_problem in children:
+        problem = key_problem or payload_problem(value, child)
+        if problem:
+            return problem
+    return None
+
+
+def _key_problem(key, path: str) -> str | None:
+    if str(key).lower() in FORBIDDEN_KEYS:
+        return f"{path}.{key}: a {key!r} key never goes into a webhook payload."
+    return None
+
+
+def _text_problem(data: str, path: str) -> str | None:
+    if data.startswith("whsec_") or _API_KEY.search(data):
+        return f"{path}: a secret or API key never goes into a payload."
+    if settings.SECRET_KEY and len(data) >= len(settings.SECRET_KEY) and settings.SECRET_KEY in data:
+        return f"{path}: the server's secret key never goes into a payload."
+    if data.startswith(("http://", "https://")) and _PRESIGNED.search(data):
+        return f"{path}: a file URL that works without a key never goes into a payload."
     return None
 
 

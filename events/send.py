@@ -136,6 +136,32 @@ def _pinned_url(url: str, address: ipaddress._BaseAddress) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
 
 
+def _post_pinned(client: httpx.Client, url: str, addresses: list, body: bytes, headers: dict,
+                 deadline: float) -> httpx.Response:
+    """POST to the first address of `url` that accepts the connection (every one was checked),
+    the host name kept for TLS (SNI) and the Host header; the last refusal is raised."""
+    hostname = urlsplit(url).hostname
+    for index, address in enumerate(addresses):
+        request = client.build_request("POST", _pinned_url(url, address), content=body, headers=headers,
+                                       extensions={"sni_hostname": hostname})
+        try:
+            return client.send(request, stream=True)
+        except httpx.ConnectError:
+            if index == len(addresses) - 1 or time.monotonic() > deadline:
+                raise
+    raise httpx.ConnectError("No address to connect to.")
+
+
+def _read_capped(response: httpx.Response, cap: int, deadline: float) -> bytearray:
+    """The answer's first `cap` bytes at most, read until the deadline."""
+    read = bytearray()
+    for chunk in response.iter_raw():
+        read += chunk
+        if len(read) >= cap or time.monotonic() > deadline:
+            break
+    return read
+
+
 def send(url: str, secret: str, message_id: str, payload: dict, when: datetime) -> SendResult:
     """One POST of `payload` to `url`, signed; never raises for the receiver's faults."""
     started = time.monotonic()
@@ -160,23 +186,11 @@ def send(url: str, secret: str, message_id: str, payload: dict, when: datetime) 
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
                           verify=_ssl_context()) as client:
-            response = None
-            for index, address in enumerate(addresses):  # every one was checked; the next on a refused connect
-                request = client.build_request("POST", _pinned_url(url, address), content=body.encode(),
-                                               headers=headers, extensions={"sni_hostname": parts.hostname})
-                try:
-                    response = client.send(request, stream=True)
-                    break
-                except httpx.ConnectError:
-                    if index == len(addresses) - 1 or time.monotonic() - started > total:
-                        raise
+            deadline = started + total
+            response = _post_pinned(client, url, addresses, body.encode(), headers, deadline)
             try:
-                read = bytearray()
-                for chunk in response.iter_raw():
-                    read += chunk
-                    if len(read) >= cap or time.monotonic() - started > total:
-                        break
-                if time.monotonic() - started > total:
+                read = _read_capped(response, cap, deadline)
+                if time.monotonic() > deadline:
                     return result(False, response.status_code, f"Timed out after {total:g} s.")
             finally:
                 response.close()

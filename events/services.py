@@ -63,21 +63,16 @@ def subscription_create(*, url, event_types, automation_id: str = "", descriptio
                                        description=description, created_by=user if getattr(user, "pk", None) else None)
 
 
+# The changeable fields, each with what checks and normalises its value.
+_CLEANERS = {"url": clean_url, "event_types": clean_event_types,
+             "automation_id": lambda automation_id: automation_id or "", "description": clean_description}
+
+
 def subscription_update(*, subscription: Subscription, changes: dict) -> Subscription:
     """Change url, eventTypes, automation_id, description; `active` pauses or resumes."""
-    fields = []
-    if "url" in changes:
-        subscription.url = clean_url(changes["url"])
-        fields.append("url")
-    if "event_types" in changes:
-        subscription.event_types = clean_event_types(changes["event_types"])
-        fields.append("event_types")
-    if "automation_id" in changes:
-        subscription.automation_id = changes["automation_id"] or ""
-        fields.append("automation_id")
-    if "description" in changes:
-        subscription.description = clean_description(changes["description"])
-        fields.append("description")
+    fields = [name for name in _CLEANERS if name in changes]
+    for name in fields:
+        setattr(subscription, name, _CLEANERS[name](changes[name]))
     if fields:
         subscription.save(update_fields=[*fields, "updated_at"])
     if "active" in changes:

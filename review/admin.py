@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from review.models import AuditEvent, ExpectedFile, Review
+from runs.admin import ReadOnlyAdmin
 
 
 class ExpectedFileInline(admin.TabularInline):
@@ -26,7 +27,7 @@ class ExpectedFileAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit trail is a record: readable here, never added, changed or deleted, not even by a
     superuser (docs/security.md)."""
 
@@ -35,12 +36,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     raw_id_fields = ("run",)
     search_fields = ("=run__id",)
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

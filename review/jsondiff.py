@@ -54,6 +54,12 @@ def align(old: list, new: list) -> list[tuple[int | None, int | None]]:
         return [(i if i < n else None, i if i < m else None) for i in range(max(n, m))]
     keys_old = [json.dumps(v, sort_keys=True) for v in old]
     keys_new = [json.dumps(v, sort_keys=True) for v in new]
+    return _pairs(_anchors(keys_old, keys_new), n, m)
+
+
+def _anchors(keys_old: list[str], keys_new: list[str]) -> list[tuple[int, int]]:
+    """The (i, j) of equal items along a longest common subsequence."""
+    n, m = len(keys_old), len(keys_new)
     table = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
@@ -67,6 +73,11 @@ def align(old: list, new: list) -> list[tuple[int | None, int | None]]:
             i += 1
         else:
             j += 1
+    return anchors
+
+
+def _pairs(anchors: list[tuple[int, int]], n: int, m: int) -> list[tuple[int | None, int | None]]:
+    """Between anchors, items paired in order as modified; the rest removed or added."""
     pairs, prev_i, prev_j = [], 0, 0
     for ai, aj in [*anchors, (n, m)]:
         gap_old, gap_new = list(range(prev_i, ai)), list(range(prev_j, aj))
@@ -96,29 +107,34 @@ def diff(old, new, path: str = "", depth: int = 0) -> list[Change]:
     if depth >= DIFF_MAX_DEPTH:
         return [] if _equal(old, new) else [Change("replace", path, old=old, new=new)]
     if isinstance(old, dict) and isinstance(new, dict):
-        changes = []
-        for key in old:
-            if key not in new:
-                changes.append(Change("remove", join(path, key), old=old[key]))
-        for key in new:
-            if key not in old:
-                changes.append(Change("add", join(path, key), new=new[key]))
-            else:
-                changes += diff(old[key], new[key], join(path, key), depth + 1)
-        return changes
+        return _diff_objects(old, new, path, depth)
     if isinstance(old, list) and isinstance(new, list):
-        changes = []
-        for i, j in align(old, new):
-            if j is None:
-                changes.append(Change("remove", join(path, i), old=old[i]))
-            elif i is None:
-                changes.append(Change("add", join(path, j), new=new[j]))
-            else:
-                changes += diff(old[i], new[j], join(path, j), depth + 1)
-        return changes
+        return _diff_lists(old, new, path, depth)
     if type(old) is not type(new) or old != new:
         return [Change("replace", path, old=old, new=new)]
     return []
+
+
+def _diff_objects(old: dict, new: dict, path: str, depth: int) -> list[Change]:
+    changes = [Change("remove", join(path, key), old=old[key]) for key in old if key not in new]
+    for key in new:
+        if key not in old:
+            changes.append(Change("add", join(path, key), new=new[key]))
+        else:
+            changes += diff(old[key], new[key], join(path, key), depth + 1)
+    return changes
+
+
+def _diff_lists(old: list, new: list, path: str, depth: int) -> list[Change]:
+    changes = []
+    for i, j in align(old, new):
+        if j is None:
+            changes.append(Change("remove", join(path, i), old=old[i]))
+        elif i is None:
+            changes.append(Change("add", join(path, j), new=new[j]))
+        else:
+            changes += diff(old[i], new[j], join(path, j), depth + 1)
+    return changes
 
 
 def corrected_paths(output, expected) -> list[str]:
@@ -181,15 +197,21 @@ def coerce(raw: str, like):
         raise EditError(_refused(exc)) from None
     except ValueError:
         raise EditError(f"Expected {_TYPE_NAMES[type(like)]}; {text.strip()!r} is not valid JSON.") from None
-    if isinstance(like, bool):
-        if not isinstance(value, bool):
-            raise EditError("Expected true or false.")
-    elif isinstance(like, (int, float)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise EditError(f"Expected a number, not {text.strip()!r}.")
-    elif not isinstance(value, type(like)):
-        raise EditError(f"Expected {_TYPE_NAMES[type(like)]}.")
+    problem = _type_problem(value, like, text)
+    if problem:
+        raise EditError(problem)
     return value
+
+
+def _type_problem(value, like, text: str) -> str | None:
+    """Why `value` is not of the JSON type of `like` (a bool is no number), or None."""
+    if isinstance(like, bool):
+        return None if isinstance(value, bool) else "Expected true or false."
+    if isinstance(like, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"Expected a number, not {text.strip()!r}."
+        return None
+    return None if isinstance(value, type(like)) else f"Expected {_TYPE_NAMES[type(like)]}."
 
 
 def bounded_loads(text: str):

@@ -2,11 +2,11 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from runs.chips import Rating, ReviewStatus, derive_chip
+from runs.chips import Rating, ReviewChip, ReviewStatus
 from runs.models import Automation, Run
 
 
-class Review(models.Model):
+class Review(ReviewChip, models.Model):
     """The human verdict on one run (the API calls it feedback). At most one per run.
 
     `version` increments on every change; a save based on an older version is refused
@@ -64,14 +64,6 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"Review of {self.run_id}"
-
-    @property
-    def chip(self) -> str:
-        return derive_chip(self.rating, self.status)
-
-    @property
-    def has_verdict(self) -> bool:
-        return bool(self.rating or self.status)
 
     def apply(self, changes: dict, *, user, now=None) -> dict:
         """Set the given fields (a subset of rating, status, body, expected, closed_note), keeping the

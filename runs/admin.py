@@ -26,14 +26,8 @@ class AutomationAdmin(admin.ModelAdmin):
     inlines = [SamplingRateChangeInline]
 
 
-@admin.register(SamplingRateChange)
-class SamplingRateChangeAdmin(admin.ModelAdmin):
-    """Read-only: a rate change goes through runs.services.sampling_rate_set (the sampling page
-    or the API), which re-samples runs stamped later and moves every counter that follows."""
-
-    list_display = ("automation", "old_bp", "new_bp", "effective_at", "changed_by", "reason")
-    list_filter = ("automation",)
-    list_select_related = ("automation", "changed_by")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that are a record: readable in the admin, never added, changed or deleted there."""
 
     def has_add_permission(self, request):
         return False
@@ -43,6 +37,16 @@ class SamplingRateChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SamplingRateChange)
+class SamplingRateChangeAdmin(ReadOnlyAdmin):
+    """Read-only: a rate change goes through runs.services.sampling_rate_set (the sampling page
+    or the API), which re-samples runs stamped later and moves every counter that follows."""
+
+    list_display = ("automation", "old_bp", "new_bp", "effective_at", "changed_by", "reason")
+    list_filter = ("automation",)
+    list_select_related = ("automation", "changed_by")
 
 
 class RunFileInline(admin.TabularInline):

@@ -32,6 +32,22 @@ class Chip(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ReviewChip:
+    """The chip and "has a verdict" of anything with a review's `rating` and `status` (the review
+    row, and the backends' ReviewInfo)."""
+
+    rating: str | None
+    status: str | None
+
+    @property
+    def chip(self) -> str:
+        return derive_chip(self.rating, self.status)
+
+    @property
+    def has_verdict(self) -> bool:
+        return bool(self.rating or self.status)
+
+
 def derive_chip(rating: str | None, status: str | None) -> str:
     """The queue chip of a run whose review has this rating and status (None: no review)."""
     if not rating and not status:

@@ -52,15 +52,22 @@ def atomic_with_files():
         _stored_in.reset(token)
 
 
+def _name_problem(name: str) -> str | None:
+    if not name:
+        return "The file name is empty."
+    if _BAD_CHARS.search(name):
+        return "The file name contains control characters or backslashes."
+    if name.startswith("/"):
+        return "The file name must be relative, not start with '/'."
+    return None
+
+
 def safe_relative_path(name: str, *, max_length: int = 500) -> str:
     """Normalise a client-supplied file name or slash path; refuse traversal and absolute paths."""
-    if name is None or not str(name).strip():
-        raise BadFileName("The file name is empty.")
-    name = str(name).strip()
-    if _BAD_CHARS.search(name):
-        raise BadFileName("The file name contains control characters or backslashes.")
-    if name.startswith("/"):
-        raise BadFileName("The file name must be relative, not start with '/'.")
+    name = "" if name is None else str(name).strip()
+    problem = _name_problem(name)
+    if problem:
+        raise BadFileName(problem)
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if not parts or any(p == ".." for p in parts):
         raise BadFileName("The file name may not contain '..'.")
@@ -81,15 +88,15 @@ def preview_kind(name: str, content_type: str = "") -> str:
     if content_type.startswith("image/"):
         # SVG can run script: never previewed, only downloaded (docs/security.md).
         return "image" if content_type.split(";")[0].strip().lower() in INLINE_IMAGE_TYPES else "none"
-    if lower.endswith(".json") or content_type == "application/json":
-        return "json"
-    if lower.endswith(".csv") or content_type == "text/csv":
-        return "csv"
-    if content_type == "application/pdf":
-        return "pdf"
-    if content_type.startswith("text/") or lower.endswith((".txt", ".md", ".log", ".xml", ".yaml", ".yml")):
-        return "text"
-    return "none"
+    for kind, endings, types in _PREVIEWS:
+        if lower.endswith(endings) or content_type in types:
+            return kind
+    return "text" if content_type.startswith("text/") else "none"
+
+
+# (preview, file name endings, content types), in the order they are tried.
+_PREVIEWS = (("json", (".json",), ("application/json",)), ("csv", (".csv",), ("text/csv",)),
+             ("pdf", (), ("application/pdf",)), ("text", (".txt", ".md", ".log", ".xml", ".yaml", ".yml"), ()))
 
 
 # Shown inline in Loupe's origin: only types a browser renders without running script

@@ -89,6 +89,17 @@ def _join(field: str, key) -> str:
     return str(key) if field == "<root>" else f"{field}.{key}"
 
 
+def _items_checked(node: dict, at: str) -> list:
+    """(value, path) of an object's items; JsonRefused at a key that cannot be stored."""
+    items = []
+    for key, item in node.items():
+        problem = text_problem(key) if isinstance(key, str) else None
+        if problem:
+            raise JsonRefused(at, f"a key {problem}")
+        items.append((item, _join(at, key)))
+    return items
+
+
 def check_text(value, field: str = "<root>"):
     """`value`, or JsonRefused naming the first key or string that cannot be stored (iterative)."""
     stack = [(value, field)]
@@ -101,11 +112,7 @@ def check_text(value, field: str = "<root>"):
             if problem:
                 raise JsonRefused(at, problem)
         elif isinstance(node, dict):
-            for key, item in node.items():
-                problem = text_problem(key) if isinstance(key, str) else None
-                if problem:
-                    raise JsonRefused(at, f"a key {problem}")
-                stack.append((item, _join(at, key)))
+            stack.extend(_items_checked(node, at))
         elif isinstance(node, list):
             stack.extend((item, _join(at, index)) for index, item in enumerate(node))
     return value

@@ -60,6 +60,15 @@ def _limits() -> tuple[float, int]:
     return float(settings.LOUPE_PDF_RENDER_SECONDS), int(settings.LOUPE_PDF_RENDER_MB)
 
 
+def _failure(returncode: int, stderr: str, seconds: float, max_mb: int) -> str:
+    """Why the renderer child gave no page, from its exit status and error output."""
+    if "MemoryError" in stderr or "bad_alloc" in stderr or returncode in (-6, -11):
+        return f"rendering needed more than {max_mb} MB (LOUPE_PDF_RENDER_MB)"
+    if returncode in (-9, -24):  # SIGKILL / SIGXCPU: the CPU limit
+        return f"rendering took longer than {seconds:g} s of CPU (LOUPE_PDF_RENDER_SECONDS)"
+    return f"the renderer stopped (exit status {returncode})"
+
+
 def _run_worker(data: bytes, number: int, width: int) -> Rendered:
     seconds, max_mb = _limits()
     command = [sys.executable, "-I", str(WORKER), str(number), str(width), str(max_mb), str(max(1, round(seconds)))]
@@ -79,12 +88,7 @@ def _run_worker(data: bytes, number: int, width: int) -> Rendered:
         return Rendered(done.stdout, ok=True, seconds=elapsed, peak_rss_kb=int(rss) if rss.isdigit() else None)
     if done.returncode == 2:
         raise PdfUnreadable(stderr[:300] or "The PDF could not be read.")
-    if "MemoryError" in stderr or "bad_alloc" in stderr or done.returncode in (-6, -11):
-        reason = f"rendering needed more than {max_mb} MB (LOUPE_PDF_RENDER_MB)"
-    elif done.returncode in (-9, -24):  # SIGKILL / SIGXCPU: the CPU limit
-        reason = f"rendering took longer than {seconds:g} s of CPU (LOUPE_PDF_RENDER_SECONDS)"
-    else:
-        reason = f"the renderer stopped (exit status {done.returncode})"
+    reason = _failure(done.returncode, stderr, seconds, max_mb)
     return Rendered(placeholder_png(number, reason), ok=False, reason=reason, seconds=elapsed)
 
 

@@ -30,6 +30,18 @@ def _fragment(request: HttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
+def _backend_for(ref: str):
+    """The configured backend and the automation `ref` names (NotFound when there is none)."""
+    backend = get_backend()
+    return backend, backend.automation(ref)
+
+
+def _example_for(ref: str, pk: str):
+    """The backend, the automation and its example `pk` (NotFound when either is missing)."""
+    backend, automation = _backend_for(ref)
+    return backend, automation, backend.example(automation, pk)
+
+
 @require_GET
 @backend_errors
 def dataset_index(request: HttpRequest) -> HttpResponse:
@@ -92,8 +104,7 @@ def _import_message(result: ImportResult) -> str:
 @role_required(*EDIT_ROLES, action="import examples")
 @backend_errors
 def dataset_import(request: HttpRequest, ref: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
+    backend, automation = _backend_for(ref)
     form = ImportForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -117,9 +128,7 @@ def dataset_import(request: HttpRequest, ref: str) -> HttpResponse:
 @require_GET
 @backend_errors
 def example_detail(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
-    example = backend.example(automation, pk)
+    backend, automation, example = _example_for(ref, pk)
     has_diff = example.output is not None and example.expected is not None
     context = {
         "nav": "datasets", "automation": automation, "example": example,
@@ -154,8 +163,7 @@ def _compare_context(request: HttpRequest, automation: Automation, example, noti
 @require_GET
 @backend_errors
 def example_compare_view(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
+    backend, automation = _backend_for(ref)
     context = _compare_context(request, automation, backend.example(automation, pk))
     template = "datasets/partials/compare.html" if _fragment(request) else "datasets/example_compare.html"
     return render(request, template, context)
@@ -167,9 +175,7 @@ def example_compare_view(request: HttpRequest, ref: str, pk: str) -> HttpRespons
 def example_rerun_view(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
     """Start a run of the example upstream; it joins the comparison once listed (the fragment
     polls while a run is unfinished). Where runs are not executed, the page says so."""
-    backend = get_backend()
-    automation = backend.automation(ref)
-    example = backend.example(automation, pk)
+    backend, automation, example = _example_for(ref, pk)
     notice = refused = ""
     try:
         run_id = backend.example_rerun(automation=automation, example=example, user=request.user)
@@ -185,64 +191,58 @@ def example_rerun_view(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_http_methods(["GET", "POST"])
-@role_required(*EDIT_ROLES, action="create dataset examples")
-@backend_errors
-def example_new(request: HttpRequest, ref: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
-    form = ExampleCreateForm(request.POST if request.method == "POST" else None)
+def _example_form_page(request: HttpRequest, automation, example, form, save, done: str, page: str) -> HttpResponse:
+    """The example form (new or edit): `save()` returns the example's id; a refused field is
+    shown on the form, a backend failure as a banner, with everything typed kept."""
     error = None
     if request.method == "POST" and form.is_valid():
         try:
-            pk = backend.example_create(automation=automation, fields=form.changes(), user=request.user)
+            pk = save()
         except ChangeRefused as refused:
             field = "name" if refused.field == "<root>" else refused.field
             form.add_error(field if field in form.fields else None, str(refused))
         except BackendError as failed:
             error = failed
         else:
-            messages.success(request, f"Created example {form.cleaned_data['name']}.")
+            messages.success(request, f"{done} example {form.cleaned_data['name']}.")
             url = reverse("example_detail", args=[automation.ref, pk])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    context = {"nav": "datasets", "automation": automation, "example": None, "form": form, "backend_error": error}
-    template = "datasets/partials/example_form.html" if _fragment(request) else "datasets/example_new.html"
+    context = {"nav": "datasets", "automation": automation, "example": example, "form": form, "backend_error": error}
+    template = "datasets/partials/example_form.html" if _fragment(request) else page
     return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*EDIT_ROLES, action="create dataset examples")
+@backend_errors
+def example_new(request: HttpRequest, ref: str) -> HttpResponse:
+    backend, automation = _backend_for(ref)
+    form = ExampleCreateForm(request.POST if request.method == "POST" else None)
+    return _example_form_page(
+        request, automation, None, form,
+        lambda: backend.example_create(automation=automation, fields=form.changes(), user=request.user),
+        "Created", "datasets/example_new.html")
 
 
 @require_http_methods(["GET", "POST"])
 @role_required(*EDIT_ROLES, action="edit dataset examples")
 @backend_errors
 def example_edit(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
-    example = backend.example(automation, pk)
+    backend, automation, example = _example_for(ref, pk)
     form = ExampleForm.for_example(example, request.POST if request.method == "POST" else None)
-    error = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            backend.example_update(automation=automation, example=example, changes=form.changes(), user=request.user)
-        except ChangeRefused as refused:
-            field = "name" if refused.field == "<root>" else refused.field
-            form.add_error(field if field in form.fields else None, str(refused))
-        except BackendError as failed:
-            error = failed
-        else:
-            messages.success(request, f"Saved example {form.cleaned_data['name']}.")
-            url = reverse("example_detail", args=[automation.ref, example.pk])
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    context = {"nav": "datasets", "automation": automation, "example": example, "form": form, "backend_error": error}
-    template = "datasets/partials/example_form.html" if _fragment(request) else "datasets/example_edit.html"
-    return render(request, template, context)
+
+    def save() -> str:
+        backend.example_update(automation=automation, example=example, changes=form.changes(), user=request.user)
+        return example.pk
+
+    return _example_form_page(request, automation, example, form, save, "Saved", "datasets/example_edit.html")
 
 
 @require_http_methods(["GET", "POST"])
 @role_required(*EDIT_ROLES, action="delete dataset examples")
 @backend_errors
 def example_delete_view(request: HttpRequest, ref: str, pk: str) -> HttpResponse:
-    backend = get_backend()
-    automation = backend.automation(ref)
-    example = backend.example(automation, pk)
+    backend, automation, example = _example_for(ref, pk)
     if request.method == "POST":
         backend.example_delete(automation=automation, example=example, user=request.user)
         messages.success(request, f"Deleted example {example.name}.")

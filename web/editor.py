@@ -63,15 +63,19 @@ class Editor:
                                _short(self.corrections.changed[path]))
         return ""
 
-    def scalar(self, value, path: str, label: str, labelled_by_for: bool = True) -> str:
-        """One input (or the read-only value). `label` is the accessible name when no <label>."""
-        fid = self._id()
+    def _classes(self, path: str, corrected: bool) -> list[str]:
         classes = ["wb-input"]
-        corrected = path in self.corrections.changed
         if corrected:
             classes.append("is-corrected")
         if path in self.corrections.added or any(path.startswith(a + "/") for a in self.corrections.added):
             classes.append("is-added")
+        return classes
+
+    def scalar(self, value, path: str, label: str, labelled_by_for: bool = True) -> str:
+        """One input (or the read-only value). `label` is the accessible name when no <label>."""
+        fid = self._id()
+        corrected = path in self.corrections.changed
+        classes = self._classes(path, corrected)
         if not self.editable:
             return format_html('<span class="wb-ro {}" id="{}" data-path="{}">{}{}</span>', " ".join(classes), fid,
                                path, self._was(path, fid), _show(value))
@@ -118,14 +122,7 @@ class Editor:
                                          child_path, format_html('<span class="wb-key">{}</span>', key), remove,
                                          mark_safe(self.array(child, child_path, key))))
             else:
-                rendered = self.scalar(child, child_path, key)
-                if isinstance(rendered, tuple):
-                    box, fid = rendered
-                    key_html = format_html('<label class="wb-key" for="{}">{}</label>', fid, key)
-                else:
-                    box, key_html = rendered, format_html('<span class="wb-key">{}</span>', key)
-                parts.append(format_html('<div class="wb-row">{}<div class="wb-val">{}</div>{}</div>',
-                                         key_html, box, remove))
+                parts.append(self._row(child, child_path, key, remove))
         if self.editable:
             fid = self._id()
             parts.append(format_html(
@@ -135,6 +132,16 @@ class Editor:
                 self._button("key", path, "+ key", f"Add a key to {label_of(path)}", "Alt+K")))
         parts.append("</div>")
         return "".join(parts)
+
+    def _row(self, value, path: str, key: str, remove: str) -> str:
+        """One key and its scalar value: a <label> for the input where there is one."""
+        rendered = self.scalar(value, path, key)
+        if isinstance(rendered, tuple):
+            box, fid = rendered
+            key_html = format_html('<label class="wb-key" for="{}">{}</label>', fid, key)
+        else:
+            box, key_html = rendered, format_html('<span class="wb-key">{}</span>', key)
+        return format_html('<div class="wb-row">{}<div class="wb-val">{}</div>{}</div>', key_html, box, remove)
 
     def array(self, value: list, path: str, label: str) -> str:
         if path.count("/") >= MAX_DEPTH:

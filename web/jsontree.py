@@ -110,15 +110,17 @@ class _Renderer:
         elif isinstance(new, dict):
             self.keys(old if isinstance(old, dict) else {}, new, path, depth)
         else:
-            old = old if isinstance(old, list) else []
-            for i, j in align(old, new):
-                if j is None:
-                    self.node(i, old[i], old[i], f"{path}/~removed{i}", "removed", depth)
-                elif i is None:
-                    self.node(j, None, new[j], join(path, j), "added", depth)
-                else:
-                    same = old[i] == new[j]
-                    self.node(j, old[i], new[j], join(path, j), "same" if same else "changed", depth)
+            self.items(old if isinstance(old, list) else [], new, path, depth)
+
+    def items(self, old: list, new: list, path: str, depth: int) -> None:
+        """A list's items, aligned with the old list's: removed, added, same or changed."""
+        for i, j in align(old, new):
+            if j is None:
+                self.node(i, old[i], old[i], f"{path}/~removed{i}", "removed", depth)
+            elif i is None:
+                self.node(j, None, new[j], join(path, j), "added", depth)
+            else:
+                self.node(j, old[i], new[j], join(path, j), "same" if old[i] == new[j] else "changed", depth)
 
 
 def render_tree(current, *, original=None, diff: bool = False) -> SafeString:

@@ -61,6 +61,21 @@ def upstream_changed(**event) -> None:
     upstream_run_changed.send(sender=EigenpalBackend, **event)
 
 
+def _last_editor(run_id: str) -> str | None:
+    """Who changed the review last through Loupe (its audit trail), if anyone did."""
+    last = AuditEvent.objects.filter(run_id=run_id).select_related("user").order_by("-created_at", "-id").first()
+    return last.user.get_username() if last and last.user else None
+
+
+def _still_fresh(cached: tuple) -> bool:
+    """The cached automation list (read at, items, fetched at) is within its TTL and no inbound
+    webhook announced an upstream change since it was fetched."""
+    if time.monotonic() - cached[0] >= settings.LOUPE_PROXY_AUTOMATIONS_TTL:
+        return False
+    changed = cache.get(UPSTREAM_CHANGED_KEY) if settings.LOUPE_INBOUND_WEBHOOK_SECRET else None
+    return changed is None or changed < cached[2]
+
+
 class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, StepsMixin, Backend):
     name = "eigenpal"
     has_chip_counts = False
@@ -117,10 +132,8 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Step
 
     def _upstream_automations(self) -> list[dict]:
         cached = self._automations_cache
-        if cached and time.monotonic() - cached[0] < settings.LOUPE_PROXY_AUTOMATIONS_TTL:
-            changed = cache.get(UPSTREAM_CHANGED_KEY) if settings.LOUPE_INBOUND_WEBHOOK_SECRET else None
-            if changed is None or changed < cached[2]:
-                return cached[1]
+        if cached and _still_fresh(cached):
+            return cached[1]
         items, offset, fetched_at = [], 0, time.time()
         for _ in range(20):  # 2,000 automations at most
             data = self.upstream.json("GET", "/automations", params={"limit": BATCH, "offset": offset}) or {}
@@ -199,16 +212,19 @@ class EigenpalBackend(QueueMixin, ReviewsMixin, DatasetsMixin, HealthMixin, Step
         if feedback is None and expected is None and not names:
             return None
         feedback = feedback or {}
-        last = AuditEvent.objects.filter(run_id=run_id).select_related("user").order_by("-created_at", "-id").first()
         return ReviewInfo(
             rating=feedback.get("rating"), status=feedback.get("status"), body=feedback.get("body") or "",
             expected=expected, version=review_version(feedback or None, expected, names),
             expected_files=[FileInfo(key=name, name=name, role="expected") for name in names],
-            promoted_example_name=(feedback.get("promotedExampleName") if "wire" not in feedback
-                                   else self._promoted_here(run_id)), wire=feedback.get("wire"),
+            promoted_example_name=self._promoted_name(run_id, feedback), wire=feedback.get("wire"),
             updated_at=parse_time(feedback.get("updatedAt")),
-            updated_by=(last.user.get_username() if last and last.user else feedback.get("createdByEmail") or ""),
+            updated_by=_last_editor(run_id) or feedback.get("createdByEmail") or "",
         )
+
+    def _promoted_name(self, run_id: str, feedback: dict) -> str | None:
+        """The feedback generation names the example; the reviews generation (`wire`) does not,
+        so it is the one promoted from Loupe."""
+        return feedback.get("promotedExampleName") if "wire" not in feedback else self._promoted_here(run_id)
 
     @staticmethod
     def _promoted_here(run_id: str) -> str | None:

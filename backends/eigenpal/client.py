@@ -152,16 +152,20 @@ class _Expander:
                               f"not read (it asks for {ACCEPT_ENCODING}).")
         self.encoding, self.step = encoding, step
 
+    def _sniff(self, raw: bytes) -> None:
+        """A deflate body's first bytes tell a zlib stream from a raw deflate one."""
+        if self.encoding == "deflate" and self.first and raw:
+            self.first = False
+            if (raw[0] & 0x0F) != 8:  # no zlib header: a raw deflate stream
+                self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+
     def feed(self, raw: bytes) -> Iterator[bytes]:
         if self.inflater is None:
             if raw:
                 yield raw
             return
         try:
-            if self.encoding == "deflate" and self.first and raw:
-                self.first = False
-                if (raw[0] & 0x0F) != 8:  # no zlib header: a raw deflate stream
-                    self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._sniff(raw)
             data = raw
             while data:
                 out = self.inflater.decompress(data, self.step)
@@ -172,6 +176,32 @@ class _Expander:
                     break
         except zlib.error as exc:
             raise Unavailable(f"The EigenPal API sent a {self.encoding} body that does not expand ({exc}).") from None
+
+
+def _misconfigured(response: httpx.Response, detail: str, kwargs: dict) -> Misconfigured:
+    """A redirect, 401 or 403: a setting an administrator has to fix."""
+    status = response.status_code
+    if status == 401:
+        return Misconfigured("The EigenPal API refused Loupe's API key (401 Unauthorized). An administrator "
+                             "needs to set EIGENPAL_API_KEY to a valid, unrevoked key." + detail, **kwargs)
+    if status == 403:
+        return Misconfigured("The EigenPal API key may not do this (403 Forbidden). An administrator needs to "
+                             "give the key's user the needed role, or set EIGENPAL_API_KEY to a key that has "
+                             "it." + detail, **kwargs)
+    return Misconfigured(f"The EigenPal API redirected to {response.headers.get('location', '?')}. "
+                         "Set EIGENPAL_BASE_URL to the API's root URL exactly (scheme and host, "
+                         "no trailing path).", **kwargs)
+
+
+def _refused(status: int, message: str | None, field_name: str, detail: str, kwargs: dict) -> BackendError:
+    """A 404 (NotFound) or a refused change (400, 409, 413, 422)."""
+    if status == 404:
+        return NotFound(message or "The EigenPal API has no such object (404).", field=field_name, **kwargs)
+    if status == 413:
+        return ChangeRefused("The EigenPal API refused the upload as too large (413). Send a smaller file."
+                             + detail, field="file", **kwargs)
+    return ChangeRefused(message or f"The EigenPal API refused the change (HTTP {status}).",
+                         field=field_name, **kwargs)
 
 
 class Upstream:
@@ -365,22 +395,10 @@ class Upstream:
         message, field_name, request_id = _first_issue(response)
         detail = f" It said: {message}" if message else ""
         kwargs = {"status": status, "request_id": request_id}
-        if status in (301, 302, 303, 307, 308):
-            return Misconfigured(f"The EigenPal API redirected to {response.headers.get('location', '?')}. "
-                                 "Set EIGENPAL_BASE_URL to the API's root URL exactly (scheme and host, "
-                                 "no trailing path).", **kwargs)
-        if status == 401:
-            return Misconfigured("The EigenPal API refused Loupe's API key (401 Unauthorized). An administrator "
-                                 "needs to set EIGENPAL_API_KEY to a valid, unrevoked key." + detail, **kwargs)
-        if status == 403:
-            return Misconfigured("The EigenPal API key may not do this (403 Forbidden). An administrator needs to "
-                                 "give the key's user the needed role, or set EIGENPAL_API_KEY to a key that has "
-                                 "it." + detail, **kwargs)
-        if status == 404:
-            return NotFound(message or "The EigenPal API has no such object (404).", field=field_name, **kwargs)
-        if status == 413:
-            return ChangeRefused("The EigenPal API refused the upload as too large (413). Send a smaller file."
-                                 + detail, field="file", **kwargs)
+        if status in (301, 302, 303, 307, 308, 401, 403):
+            return _misconfigured(response, detail, kwargs)
+        if status in (400, 404, 409, 413, 422):
+            return _refused(status, message, field_name, detail, kwargs)
         if status == 429:
             wait = retry_after_seconds(response)
             when = f"in {wait} s" if wait is not None else "in a minute"
@@ -389,7 +407,4 @@ class Upstream:
         if status >= 500:
             return Unavailable(f"The EigenPal API failed (HTTP {status}); try again shortly." + detail
                                + (f" Request id: {request_id}." if request_id else ""), **kwargs)
-        if status in (400, 409, 422):
-            return ChangeRefused(message or f"The EigenPal API refused the change (HTTP {status}).",
-                                 field=field_name, **kwargs)
         return BackendError(f"The EigenPal API answered HTTP {status}." + detail, **kwargs)

@@ -17,6 +17,9 @@ from datasets.archive import ImportResult
 from datasets.compare import ExampleRun
 from runs.models import Automation
 
+# ImportResult's counts and the wire's names for them.
+IMPORT_COUNTS = {"created": "created", "expected_set": "expectedSet", "skipped": "skipped", "deleted": "deleted",
+                 "files_deleted": "filesDeleted"}
 # Proxy comparisons fetch each run's output with one call, so fewer runs than locally.
 PROXY_COMPARE_RUNS = 10
 
@@ -142,7 +145,6 @@ class DatasetsMixin:
             data={"mode": mode}, files={"file": (getattr(upload, "name", None) or "dataset.zip", content,
                                                  "application/zip")}) or {}
         # Not retried on timeouts: "append" may already have created examples upstream.
-        return ImportResult(mode=data.get("mode") or mode, created=data.get("created") or 0,
-                            expected_set=data.get("expectedSet") or 0, skipped=data.get("skipped") or 0,
-                            issues=[i for i in data.get("issues") or [] if isinstance(i, dict)],
-                            deleted=data.get("deleted") or 0, files_deleted=data.get("filesDeleted") or 0)
+        counts = {field: data.get(wire) or 0 for field, wire in IMPORT_COUNTS.items()}
+        return ImportResult(mode=data.get("mode") or mode,
+                            issues=[i for i in data.get("issues") or [] if isinstance(i, dict)], **counts)

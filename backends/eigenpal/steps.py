@@ -74,6 +74,16 @@ def steps_from_wire(items) -> list[StepInfo]:
     return steps
 
 
+def _later(old: StepInfo, event: dict, status: str, started, completed, error) -> StepInfo:
+    """A step updated by a later event of it: the first start and input, the latest status,
+    completion, output and error."""
+    return StepInfo(position=old.position, name=old.name, type=old.type, status=status,
+                    started_at=old.started_at or started, completed_at=completed or old.completed_at,
+                    input=old.input if old.input is not None else event.get("input"),
+                    output=event.get("output") if event.get("output") is not None else old.output,
+                    error=error or old.error)
+
+
 def steps_from_trace(events) -> list[StepInfo]:
     """Trace events naming a step become steps, in order; a step's later events (started, then
     completed or failed) update the same step until it has finished."""
@@ -96,17 +106,17 @@ def steps_from_trace(events) -> list[StepInfo]:
                                   input=event.get("input"), output=event.get("output"), error=error))
             index = len(steps) - 1
         else:
-            old = steps[index]
-            steps[index] = StepInfo(position=old.position, name=name, type=old.type, status=status,
-                                    started_at=old.started_at or started, completed_at=completed or old.completed_at,
-                                    input=old.input if old.input is not None else event.get("input"),
-                                    output=event.get("output") if event.get("output") is not None else old.output,
-                                    error=error or old.error)
+            steps[index] = _later(steps[index], event, status, started, completed, error)
         if status in ("pending", "running"):
             open_by_name[name] = index
         else:
             open_by_name.pop(name, None)
     return steps
+
+
+def _other_runs(data: dict, run_id: str) -> list[dict]:
+    """The rows of a runs list answer other than `run_id`'s."""
+    return [r for r in (data.get("runs") or []) if isinstance(r, dict) and r.get("id") and r["id"] != run_id]
 
 
 class StepsMixin:
@@ -139,7 +149,7 @@ class StepsMixin:
         automation = run.automation
         data = self.upstream.json("GET", "/runs", params={
             "source": automation.remote_id or str(automation.pk), "status": "completed", "limit": 2}) or {}
-        rows = [r for r in (data.get("runs") or []) if isinstance(r, dict) and r.get("id") and r["id"] != run.id]
+        rows = _other_runs(data, run.id)
         if not rows:
             return None
         if rows[0].get("output") is not None:

@@ -38,6 +38,19 @@ def _run_key(item: dict) -> tuple:
     return (parse_time((item.get("timing") or {}).get("createdAt")) or datetime.min, item["id"])
 
 
+def _newer(buffers: tuple[list, list], done: list[bool]) -> int | None:
+    """The buffer whose head comes next, newest first; None when a buffer ran dry before its
+    stream ended (its next page must be fetched first) or both are empty."""
+    heads = [buffers[i][0] if buffers[i] else None for i in (0, 1)]
+    if heads[0] is not None and heads[1] is not None:
+        return 0 if _run_key(heads[0]) > _run_key(heads[1]) else 1
+    if heads[0] is not None and done[1]:
+        return 0
+    if heads[1] is not None and done[0]:
+        return 1
+    return None
+
+
 def _merge(first, second):
     """Two scans (iterators of (runs newest first, last page?)) as one, newest first. Each step
     emits what can be ordered without the next page of a stream, so a step costs at most one
@@ -49,17 +62,10 @@ def _merge(first, second):
                 runs, done[i] = next(scans[i])
                 buffers[i].extend(runs)
         out = []
-        while True:
-            heads = [buffers[i][0] if buffers[i] else None for i in (0, 1)]
-            if heads[0] is not None and heads[1] is not None:
-                pick = 0 if _run_key(heads[0]) > _run_key(heads[1]) else 1
-            elif heads[0] is not None and done[1]:
-                pick = 0
-            elif heads[1] is not None and done[0]:
-                pick = 1
-            else:
-                break  # a buffer ran dry before its stream ended: fetch its next page first
+        pick = _newer(buffers, done)
+        while pick is not None:
             out.append(buffers[pick].pop(0))
+            pick = _newer(buffers, done)
         finished = all(done) and not buffers[0] and not buffers[1]
         yield out, finished
         if finished:

@@ -2,6 +2,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import ApiKey
+from tests.openapi_conformance import documented_answers  # noqa: F401 (autouse: every answer checked)
 
 
 def _client_for(user) -> Client:

@@ -1,8 +1,11 @@
 """API fuzzing: schemathesis generates requests for every operation of /api/v1/openapi.json
 (valid and invalid cases, both of schemathesis' generation modes: odd strings, huge numbers,
-wrong types, unicode, NUL bytes) with a fixed seed; no answer may be a server error. Runs once, on SQLite (marker `fuzz`: bin/test leaves it
-out of the PostgreSQL pass), through the WSGI application in this process; the database holds
-an automation, runs, a review and an example so that paths can reach real rows.
+wrong types, unicode, NUL bytes) with a fixed seed; no answer may be a server error, and every
+answer must be the one the document describes (schemathesis' status code, content type and
+response schema checks, and tests/openapi_conformance.py through tests/api/conftest.py). Runs
+once, on SQLite (marker `fuzz`: bin/test leaves it out of the PostgreSQL pass), through the WSGI
+application in this process; the database holds an automation, runs, a review and an example so
+that paths can reach real rows.
 
     .venv/bin/python -m pytest -m fuzz            # about 1-3 minutes
     LOUPE_FUZZ_EXAMPLES=500 .venv/bin/python -m pytest -m fuzz   # longer, same seed
@@ -14,7 +17,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from accounts.models import ApiKey
 from api.openapi import document
@@ -29,6 +38,7 @@ pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 EXAMPLES = int(os.environ.get("LOUPE_FUZZ_EXAMPLES", "50"))
 SEED = 20261125
 STATUSES: dict[int, int] = {}
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture
@@ -77,7 +87,7 @@ OPERATIONS = [(path, method.upper()) for path, item in document()["paths"].items
 
 
 @pytest.mark.parametrize("path, method", OPERATIONS, ids=[f"{m} {p}" for p, m in OPERATIONS])
-def test_no_operation_answers_a_server_error(api_schema, fuzz_world, path, method):
+def test_no_operation_answers_a_server_error_or_an_undocumented_answer(api_schema, fuzz_world, path, method):
     operation = api_schema[path][method]
     headers = {"Authorization": f"Bearer {fuzz_world['key']}"}
     names = {parameter["name"] for parameter in document()["paths"][path][method.lower()].get("parameters", [])
@@ -98,6 +108,7 @@ def test_no_operation_answers_a_server_error(api_schema, fuzz_world, path, metho
         assert response.status_code < 500, (
             f"{case.method} {case.formatted_path} answered {response.status_code}: {response.text[:300]}\n"
             f"reproduce: {case.as_curl_command()}")
+        case.validate_response(response, checks=CHECKS)
 
     fuzz()
     print(method, path, sorted(STATUSES.items()))

@@ -9,6 +9,8 @@ from importlib.metadata import PackageNotFoundError, version
 import pytest
 from django.contrib.auth.models import Group, User
 
+from tests.openapi_conformance import documented_answers  # noqa: F401 (autouse: every answer checked)
+
 
 def _sdk_version() -> str:
     try:

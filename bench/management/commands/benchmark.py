@@ -6,16 +6,20 @@
 Starts gunicorn (one sync worker, like a small production box) on a free loopback port against
 DATABASE_URL with LOUPE_BENCH=1 (the bare page and an X-Loupe-SQL header; config/settings.py),
 signs in a reviewer through a session cookie, and for each round requests the bare page and then
-each case, so both see the same machine load. Each line: median and p90 wall time as seen by the
-client, the ratio of the median to the bare page's median, and the SQL statements the server ran.
+each case, so both see the same machine load. A case is what a reviewer waits for: the request and
+the ones a browser sends after it (the fragments a page loads with htmx, the page an HX-Redirect
+names; bench/fragments.py). Each line: median and p90 wall time as seen by the client, the ratio
+of the median to the bare page's median, the SQL statements the server ran and the requests, all
+of the case; where it took more than one request, the first one's ratio and SQL alone.
 Ingest: batches of 1,000 runs POSTed to /api/v1/ingest/runs, then the same runs again with a changed
 duration and metadata (updates), then new runs of an automation with four strata each carrying a
 field confidence per output scalar and an evaluator score (bench/strata.py), and `import_runs` in
 process on a generated JSON Lines file, the same twice (new runs, then updates); each prints runs
 per second. The Waiting inbox: pending human review tasks seeded to each --inbox-tasks size, the
 inbox and its nav count timed the same way, and on PostgreSQL the inbox query's plan
-(bench/inbox.py). The runs copy the newest seeded runs in turn (their automations, outputs
-and errors). Runs written by the benchmark keep the
+(bench/inbox.py). A dataset review request of --dataset-review examples: its creation timed in
+process (bench/dsreview.py), its inbox and item page timed with the pages. The runs copy the
+newest seeded runs in turn (their automations, outputs and errors). Runs written by the benchmark keep the
 id prefix `run_bench_`. Seed first: `manage.py seed_runs --runs 1000000` (and `seed_reviews`).
 
 In proxy mode, or with --in-process, the older in-process measurement runs instead (Django's test
@@ -30,6 +34,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 from django.conf import settings
@@ -38,12 +43,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiKey
 from backends import get_backend
 from bench import dsreview as dsreview_bench
 from bench import inbox
+from bench.fragments import follow_ups
 from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from bench.inprocess import InProcessBenchmark
 from bench.strata import confident_records, strata_automation, strata_automation_remove
@@ -53,6 +60,15 @@ from runs.models import Automation, Run, RunStatus
 
 ROOT = Path(settings.BASE_DIR)
 INGEST_BATCH = 1000
+MAX_FOLLOW_UPS = 10  # requests one case may take in all (a loop of redirects stops there)
+
+
+class Timing(NamedTuple):
+    ms: float  # the request and its follow-ups
+    sql: int
+    requests: int
+    first_ms: float  # the first request alone
+    first_sql: int
 
 
 class Command(InProcessBenchmark):
@@ -70,7 +86,7 @@ class Command(InProcessBenchmark):
         parser.add_argument("--dataset-review", type=int, default=1000,
                             help="Examples in the dataset review request timed (0: skip; bench/dsreview.py).")
 
-    def handle(self, *args, repeat: int, in_process: bool, ingest_batches: int, import_runs: int, inbox_tasks: str,
+    def handle(self, *args, repeat: int, in_process: bool, ingest_batches: int, import_runs: int, inbox_tasks: str = "",
                dataset_review: int = 1000, **options):
         if in_process or get_backend().name != "local":
             return super().handle(*args, repeat=repeat, **options)
@@ -121,64 +137,24 @@ class Command(InProcessBenchmark):
         review = dsreview_bench.pages_request(automation, names, user)
         return review.pk, review.items.order_by("position").values_list("pk", flat=True).first()
 
-    def _http_timed(self, http, method, url, **kwargs):
+    def _http_timed(self, http, method, url, **kwargs) -> Timing:
+        """One request and the ones a browser sends after it (bench/fragments.py: the fragments
+        a page loads, the page an HX-Redirect names), one after the other as one sync worker
+        serves them; the first request's own time and SQL are kept too."""
         start = time.perf_counter()
-        response = http.request(method, url, **kwargs)
-        elapsed = (time.perf_counter() - start) * 1000
-        if response.status_code >= 400:
-            raise SystemExit(f"{method} {url} answered {response.status_code}: {response.text[:300]}")
-        return elapsed, int(response.headers.get("X-Loupe-SQL", "-1"))
+        pending, sql, first = [(method, url, kwargs)], [], None
+        while pending and len(sql) < MAX_FOLLOW_UPS:
+            method, url, kwargs = pending.pop(0)
+            response = http.request(method, url, **kwargs)
+            if response.status_code >= 400:
+                raise SystemExit(f"{method} {url} answered {response.status_code}: {response.text[:300]}")
+            sql.append(int(response.headers.get("X-Loupe-SQL", "-1")))
+            first = first or ((time.perf_counter() - start) * 1000, sql[0])
+            pending += [("GET", u, {"headers": {"HX-Request": "true"}} if htmx else {}) for u, htmx in follow_ups(response)]
+        return Timing((time.perf_counter() - start) * 1000, sum(sql), len(sql), *first)
 
     def _pages(self, http, sample, repeat):
-        ref = sample.automation.ref
-        run_id = sample.pk
-        htmx = {"HX-Request": "true"}
-
-        def version():
-            return Review.objects.filter(run_id=run_id).values_list("version", flat=True).first() or 0
-
-        def kept(**data):
-            """The pane form's fields as the page sends them: the note as saved, so only `data` changes."""
-            note = Review.objects.filter(run_id=run_id).values_list("body", flat=True).first() or ""
-            return {"body": note, "version": version(), **data}
-
-        calibrated = _calibrated(ref)
-        # The sample's own example (a name another run's example holds would be refused).
-        example_name = default_example_name(sample)
-        # A string field of the run's output: what the corrections change.
-        key = next((k for k, v in (sample.output or {}).items() if isinstance(v, str)), None)
-        if key is None:
-            raise SystemExit(f"The sample run {run_id} has no string field in its output to correct.")
-        cases = [
-            ("queue, one automation, sampled", lambda i: ("GET", f"/queue/?automation={ref}", {})),
-            ("queue, htmx fragment", lambda i: ("GET", f"/queue/?automation={ref}", {"headers": htmx})),
-            ("queue, all automations, all runs", lambda i: ("GET", "/queue/?scope=all", {})),
-            ("review pane", lambda i: ("GET", f"/runs/{run_id}/", {})),
-            ("save verdict + note (htmx)", lambda i: ("POST", f"/runs/{run_id}/save/", {
-                "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench note {i}",
-                                          "version": version()}})),
-            ("save a correction (htmx)", lambda i: ("POST", f"/runs/{run_id}/save/", {
-                "headers": htmx, "data": kept(**{f"v:/{key}": f"bench corrected {i}"})})),
-            ("promote (htmx)", lambda i: ("POST", f"/runs/{run_id}/save/", {
-                "headers": htmx, "data": kept(op="promote", example_name=example_name, confirm_no_expected="on")})),
-            ("backlog page", lambda i: ("GET", "/backlog/", {})),
-            ("sampling page", lambda i: ("GET", "/sampling/", {})),
-            ("calibration page", lambda i: ("GET", f"/sampling/{calibrated}/calibration/", {})),
-            ("backlog, one automation (per-version estimates)", lambda i: ("GET", f"/backlog/?automation={ref}", {})),
-            ("evaluators page", lambda i: ("GET", "/evaluators/", {})),
-        ]
-        if self._dsr:
-            review_id, item_id = self._dsr
-            cases += [("dataset reviews inbox", lambda i: ("GET", "/dataset-reviews/?status=all", {})),
-                      ("dataset review item page", lambda i: ("GET", f"/dataset-reviews/{review_id}/items/{item_id}/",
-                                                              {}))]
-        combined = _combined_save_url()
-        if combined:
-            # The pane's one form (verdict, note and a typed correction: `v:<JSON pointer>` fields
-            # holding the value as typed, strings bare).
-            cases.insert(6, ("combined save: verdict, note, correction (htmx)", lambda i: ("POST", combined(run_id), {
-                "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench combined {i}",
-                                          "op": "save", f"v:/{key}": f"bench {i}", "version": version()}})))
+        cases, check_landed = _cases(sample, self._dsr)
         bare, results = [], {label: [] for label, _ in cases}
         for _, make in cases:  # warm up every case once
             method, url, kwargs = make(0)
@@ -188,25 +164,22 @@ class Command(InProcessBenchmark):
                 bare.append(self._http_timed(http, "GET", "/__bench__/bare/"))
                 method, url, kwargs = make(i)
                 results[label].append(self._http_timed(http, method, url, **kwargs))
-        # A save answered 200 with an error would time the error page: check the writes landed.
-        review = Review.objects.get(run_id=run_id)
-        if review.promoted_example_name != example_name:
-            raise SystemExit(f"Promote did not land: the review names example {review.promoted_example_name!r}.")
-        if combined:
-            if review.body != f"bench combined {repeat}" or (review.expected or {}).get(key) != f"bench {repeat}":
-                raise SystemExit(f"The combined save did not land: note {review.body!r}, {key} "
-                                 f"{(review.expected or {}).get(key)!r}.")
-        floor = statistics.median(t for t, _ in bare)
-        self.stdout.write(f"{'case':<50} {'median':>9} {'p90':>9} {'x bare':>7} {'SQL':>4}")
+        check_landed(repeat)
+        floor = statistics.median(t.ms for t in bare)
+        self.stdout.write(f"{'case (all its requests; the first alone)':<50} {'median':>9} {'p90':>9} {'x bare':>7} "
+                          f"{'SQL':>4} {'reqs':>4}   {'first: x bare':>13} {'SQL':>4}")
         self._http_line("bare page, one indexed 50-row query", bare, floor)
         for label, samples in results.items():
             self._http_line(label, samples, floor)
 
-    def _http_line(self, label, samples, floor):
-        times = sorted(t for t, _ in samples)
+    def _http_line(self, label, samples: list[Timing], floor):
+        times = sorted(t.ms for t in samples)
         p90 = times[max(0, int(len(times) * 0.9) - 1)]
-        median = statistics.median(times)
-        self.stdout.write(f"{label:<50} {median:6.1f} ms {p90:6.1f} ms {median / floor:6.2f}x {samples[-1][1]:4d}")
+        median, last = statistics.median(times), samples[-1]
+        line = f"{label:<50} {median:6.1f} ms {p90:6.1f} ms {median / floor:6.2f}x {last.sql:4d} {last.requests:4d}"
+        if last.requests > 1:
+            line += f"   {statistics.median(t.first_ms for t in samples) / floor:12.2f}x {last.first_sql:4d}"
+        self.stdout.write(line)
 
     def _pool(self, sample) -> list[Run]:
         """What ingest sends: the newest seeded runs (not the benchmark's own), one record each in
@@ -304,14 +277,68 @@ def _calibrated(ref: str) -> str:
     return found.ref if found else ref
 
 
-def _combined_save_url():
-    """The one-request save (verdict, note and correction together) where this build has it."""
-    from django.urls import NoReverseMatch, reverse
+def _dataset_review_cases(dsr) -> list:
+    """The dataset review inbox and item page, where the benchmark made a request to show."""
+    if not dsr:
+        return []
+    review_id, item_id = dsr
+    return [("dataset reviews inbox", lambda i: ("GET", "/dataset-reviews/?status=all", {})),
+            ("dataset review item page", lambda i: ("GET", f"/dataset-reviews/{review_id}/items/{item_id}/", {}))]
 
-    for name in ("run_save", "run_review_save"):
-        try:
-            reverse(name, args=["x"])
-        except NoReverseMatch:
-            continue
-        return lambda run_id, name=name: reverse(name, args=[run_id])
-    return None
+
+def _cases(sample: Run, dsr=None):
+    """The pages and saves timed, each (label, round -> (method, URL, httpx arguments)), and a
+    check that the rounds' writes landed (a save answered 200 with an error would time the
+    error page)."""
+    ref, run_id, htmx = sample.automation.ref, sample.pk, {"HX-Request": "true"}
+    save_url = reverse("run_save", args=[run_id])
+
+    def version():
+        return Review.objects.filter(run_id=run_id).values_list("version", flat=True).first() or 0
+
+    def kept(**data):
+        """The pane form's fields as the page sends them: the note as saved, so only `data` changes."""
+        note = Review.objects.filter(run_id=run_id).values_list("body", flat=True).first() or ""
+        return {"body": note, "version": version(), **data}
+
+    calibrated = _calibrated(ref)
+    # The sample's own example (a name another run's example holds would be refused).
+    example_name = default_example_name(sample)
+    # A string field of the run's output: what the corrections change.
+    key = next((k for k, v in (sample.output or {}).items() if isinstance(v, str)), None)
+    if key is None:
+        raise SystemExit(f"The sample run {run_id} has no string field in its output to correct.")
+    cases = [
+        ("queue, one automation, sampled", lambda i: ("GET", f"/queue/?automation={ref}", {})),
+        ("queue, htmx fragment", lambda i: ("GET", f"/queue/?automation={ref}", {"headers": htmx})),
+        ("queue, all automations, all runs", lambda i: ("GET", "/queue/?scope=all", {})),
+        ("open a run: the pane and the fragments it loads", lambda i: ("GET", f"/runs/{run_id}/", {})),
+        ("save verdict + note (htmx)", lambda i: ("POST", save_url, {
+            "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench note {i}",
+                                      "version": version()}})),
+        ("save a correction (htmx)", lambda i: ("POST", save_url, {
+            "headers": htmx, "data": kept(**{f"v:/{key}": f"bench corrected {i}"})})),
+        # The pane's one form (verdict, note and a typed correction: `v:<JSON pointer>` fields
+        # holding the value as typed, strings bare).
+        ("combined save: verdict, note, correction (htmx)", lambda i: ("POST", save_url, {
+            "headers": htmx, "data": {"verdict": ("fail", "partial")[i % 2], "body": f"bench combined {i}",
+                                      "op": "save", f"v:/{key}": f"bench {i}", "version": version()}})),
+        ("promote (htmx)", lambda i: ("POST", save_url, {
+            "headers": htmx, "data": kept(op="promote", example_name=example_name, confirm_no_expected="on")})),
+        ("backlog page", lambda i: ("GET", "/backlog/", {})),
+        ("sampling page", lambda i: ("GET", "/sampling/", {})),
+        ("calibration page", lambda i: ("GET", f"/sampling/{calibrated}/calibration/", {})),
+        ("backlog, one automation (per-version estimates)", lambda i: ("GET", f"/backlog/?automation={ref}", {})),
+        ("evaluators page", lambda i: ("GET", "/evaluators/", {})),
+        *_dataset_review_cases(dsr),
+    ]
+
+    def check_landed(repeat: int) -> None:
+        review = Review.objects.get(run_id=run_id)
+        if review.promoted_example_name != example_name:
+            raise SystemExit(f"Promote did not land: the review names example {review.promoted_example_name!r}.")
+        corrected = (review.expected or {}).get(key)
+        if review.body != f"bench combined {repeat}" or corrected != f"bench {repeat}":
+            raise SystemExit(f"The combined save did not land: note {review.body!r}, {key} {corrected!r}.")
+
+    return cases, check_landed

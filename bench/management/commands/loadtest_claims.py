@@ -32,7 +32,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
+from bench.http import run_crew, serving, timed_request
 from review.models import Claim, Review
 from runs.models import Run
 from runs.records import parse_run_record
@@ -58,6 +58,34 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def _windows_by_run(tally: Tally) -> dict[str, list]:
+    """(opened, saved, who) of each save, by run, in order."""
+    by_run = defaultdict(list)
+    for run_id, who, opened, saved in tally.windows:
+        by_run[run_id].append((opened, saved, who))
+    for windows in by_run.values():
+        windows.sort()
+    return by_run
+
+
+def _overlap(windows: list) -> bool:
+    """Two reviewers had the run open at once: one opened it before the other saved."""
+    return any(b[0] < a[1] and a[2] != b[2] for a, b in zip(windows, windows[1:], strict=False))
+
+
+def _lost_saves(saves: list) -> int:
+    """Acknowledged saves whose note and total are not what the run's review holds, and second
+    saves of a run (each overwrote the one before)."""
+    stored = {r.run_id: (r.body, (r.expected or {}).get("total"))
+              for r in Review.objects.filter(run_id__in={s[0] for s in saves})}
+    last = {run_id: (note, total) for run_id, _who, note, total, _version in saves}
+    lost = sum(1 for run_id, kept in last.items() if stored.get(run_id) != kept)
+    saves_by_run = defaultdict(list)
+    for run_id, who, *_ in saves:
+        saves_by_run[run_id].append(who)
+    return lost + sum(len(savers) - 1 for savers in saves_by_run.values())
+
+
 class Reviewer(threading.Thread):
     def __init__(self, name: str, base_url: str, seconds: float, tally: Tally, *, stale: bool = False):
         super().__init__(daemon=True)
@@ -65,14 +93,10 @@ class Reviewer(threading.Thread):
         self.deadline = time.monotonic() + seconds
         self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
         self.error: Exception | None = None
+        self.saved = 0
 
     def call(self, method: str, url: str, **kwargs) -> httpx.Response:
-        started = time.perf_counter()
-        response = self.http.request(method, url, **kwargs)
-        with self.tally.lock:
-            self.tally.latencies.append(time.perf_counter() - started)
-            self.tally.statuses[response.status_code // 100 * 100] += 1
-        return response
+        return timed_request(self.http, self.tally, method, url, **kwargs)
 
     def login(self) -> None:
         page = self.call("GET", "/accounts/login/")
@@ -92,45 +116,50 @@ class Reviewer(threading.Thread):
             page = self.call("GET", f"/queue/{queue}")
             match = re.search(r'href="/runs/([^/"]+)/', page.text)
             run_id = match.group(1) if match else None
-            n = 0
             while run_id and time.monotonic() < self.deadline:
-                pane = self.call("GET", f"/runs/{run_id}/{queue}")
-                opened = time.monotonic()  # the claim is ours by now (taken while serving the pane)
-                if pane.status_code != 200:
-                    break
-                if "claim-mine" not in pane.text:
-                    with self.tally.lock:
-                        self.tally.bounced += 1
-                    run_id = self.next(run_id, queue)
-                    continue
-                if ">Not reviewed<" not in pane.text:
-                    # Opened from a queue page read earlier: someone finished it since; the pane
-                    # shows their verdict, and a reviewer moves on, as this one does.
-                    with self.tally.lock:
-                        self.tally.already_reviewed += 1
-                    run_id = self.next(run_id, queue)
-                    continue
-                n += 1
-                note, total = f"{self.name_} save {n}", 1000 + n + int(self.name_.rsplit("-", 1)[1]) * 10_000
-                data = {"csrfmiddlewaretoken": CSRF.search(pane.text).group(1),
-                        "version": VERSION.search(pane.text).group(1), "verdict": "fail", "body": note,
-                        "v:/total": str(total), "op": "save"}
-                saved = self.call("POST", f"/runs/{run_id}/save/{queue}", data=data)
-                if saved.status_code == 302:
-                    with self.tally.lock:
-                        self.tally.saves.append((run_id, self.name_, note, total, int(data["version"])))
-                elif "Not saved" in saved.text:
-                    with self.tally.lock:
-                        self.tally.conflicts += 1
-                following = self.next(run_id, queue)
-                # The window ends when "next" has answered: the claim was given back in it.
-                with self.tally.lock:
-                    self.tally.windows.append((run_id, self.name_, opened, time.monotonic()))
-                run_id = following
+                run_id = self.work(run_id, queue)
         except Exception as exc:  # noqa: BLE001 - reported in the summary
             self.error = exc
         finally:
             self.http.close()
+
+    def work(self, run_id: str, queue: str) -> str | None:
+        """Open a run; when it is ours and unreviewed, save a verdict, a note and a total; then
+        "next". The run to work on next (None: stop)."""
+        pane = self.call("GET", f"/runs/{run_id}/{queue}")
+        opened = time.monotonic()  # the claim is ours by now (taken while serving the pane)
+        if pane.status_code != 200:
+            return None
+        if "claim-mine" not in pane.text or ">Not reviewed<" not in pane.text:
+            # Someone else holds it, or (opened from a queue page read earlier) finished it since;
+            # the pane shows their claim or verdict, and a reviewer moves on, as this one does.
+            with self.tally.lock:
+                if "claim-mine" not in pane.text:
+                    self.tally.bounced += 1
+                else:
+                    self.tally.already_reviewed += 1
+            return self.next(run_id, queue)
+        self.save(run_id, queue, pane)
+        following = self.next(run_id, queue)
+        # The window ends when "next" has answered: the claim was given back in it.
+        with self.tally.lock:
+            self.tally.windows.append((run_id, self.name_, opened, time.monotonic()))
+        return following
+
+    def save(self, run_id: str, queue: str, pane: httpx.Response) -> None:
+        self.saved += 1
+        n = self.saved
+        note, total = f"{self.name_} save {n}", 1000 + n + int(self.name_.rsplit("-", 1)[1]) * 10_000
+        data = {"csrfmiddlewaretoken": CSRF.search(pane.text).group(1),
+                "version": VERSION.search(pane.text).group(1), "verdict": "fail", "body": note,
+                "v:/total": str(total), "op": "save"}
+        saved = self.call("POST", f"/runs/{run_id}/save/{queue}", data=data)
+        if saved.status_code == 302:
+            with self.tally.lock:
+                self.tally.saves.append((run_id, self.name_, note, total, int(data["version"])))
+        elif "Not saved" in saved.text:
+            with self.tally.lock:
+                self.tally.conflicts += 1
 
     def run_stale(self) -> None:
         """Ignore claims: save one of the first runs with the version just read, again and again."""
@@ -185,21 +214,10 @@ class Command(BaseCommand):
         if not 0 <= stale <= 200:
             raise CommandError("Keep it bounded: 0-200 stale reviewers.")
         names = self.seed(reviewers + stale, runs)
-        server = None
-        if not base_url:
-            server, base_url = gunicorn_start(workers=workers, threads=threads)
-            wait_until_serving(server, f"{base_url}/accounts/login/")
-        try:
+        with serving(base_url, workers=workers, threads=threads, ready="/accounts/login/") as served:
             tally = Tally()
-            crew = [Reviewer(name, base_url, seconds, tally, stale=n >= reviewers) for n, name in enumerate(names)]
-            started = self.started = time.monotonic()
-            for reviewer in crew:
-                reviewer.start()
-            for reviewer in crew:
-                reviewer.join(seconds + 120)
-            elapsed = time.monotonic() - started
-        finally:
-            gunicorn_stop(server)
+            crew = [Reviewer(name, served, seconds, tally, stale=n >= reviewers) for n, name in enumerate(names)]
+            self.started, elapsed = run_crew(crew, seconds)
         self.report(tally, crew, elapsed, workers, threads)
 
     def seed(self, reviewers: int, runs: int) -> list[str]:
@@ -225,31 +243,9 @@ class Command(BaseCommand):
         return names
 
     def report(self, tally: Tally, crew, elapsed: float, workers: int, threads: int) -> None:
-        by_run = defaultdict(list)
-        for run_id, who, opened, saved in tally.windows:
-            by_run[run_id].append((opened, saved, who))
-        overlapping = 0
-        for windows in by_run.values():
-            windows.sort()
-            if any(b[0] < a[1] and a[2] != b[2] for a, b in zip(windows, windows[1:], strict=False)):
-                overlapping += 1
-        # Runs the claim-ignoring reviewers also saved are judged by their check (lost_stale):
-        # a later save there read the version it replaced.
-        contested = {s[0] for s in tally.stale_saves}
-        lost_stale = self.lost_stale(tally.stale_saves + [(run_id, who, note, version) for run_id, who, note, _, version
-                                                          in tally.saves if run_id in contested])
-        tally.saves = [s for s in tally.saves if s[0] not in contested]
-        stored = {r.run_id: r for r in Review.objects.filter(run_id__in={s[0] for s in tally.saves})}
-        last = {}
-        for run_id, _who, note, total, _version in tally.saves:
-            last[run_id] = (note, total)
-        lost = sum(1 for run_id, (note, total) in last.items()
-                   if stored.get(run_id) is None or stored[run_id].body != note
-                   or (stored[run_id].expected or {}).get("total") != total)
-        saves_by_run = defaultdict(list)
-        for run_id, who, *_ in tally.saves:
-            saves_by_run[run_id].append(who)
-        lost += sum(len(savers) - 1 for savers in saves_by_run.values())  # a second save overwrote the first
+        by_run = _windows_by_run(tally)
+        overlapping = sum(1 for windows in by_run.values() if _overlap(windows))
+        lost, lost_stale = self._lost(tally)
         latencies = sorted(tally.latencies) or [0.0]
         errors = [f"{r.name_}: {r.error}" for r in crew if r.error]
         lines = [
@@ -269,11 +265,24 @@ class Command(BaseCommand):
         ]
         if errors:
             lines.append("reviewer errors: " + "; ".join(errors[:5]))
+        self.stdout.write("\n".join(lines + self._doubles(by_run)))
+
+    def _lost(self, tally: Tally) -> tuple[int, int]:
+        """Lost or overwritten saves, on the runs only claim-respecting reviewers saved and on the
+        runs the claim-ignoring ones saved too. The latter are judged by their check
+        (lost_stale): a later save there read the version it replaced."""
+        contested = {s[0] for s in tally.stale_saves}
+        lost_stale = self.lost_stale(tally.stale_saves + [(run_id, who, note, version) for run_id, who, note, _, version
+                                                          in tally.saves if run_id in contested])
+        tally.saves = [s for s in tally.saves if s[0] not in contested]
+        return _lost_saves(tally.saves), lost_stale
+
+    def _doubles(self, by_run: dict) -> list[str]:
+        """Up to three runs saved by more than one reviewer, with who had each open when."""
         doubles = [(run_id, w) for run_id, w in by_run.items() if len(w) > 1][:3]
-        for run_id, windows in doubles:
-            lines.append(f"  {run_id} saved by: " + ", ".join(
-                f"{who} [{opened - self.started:.2f}-{saved - self.started:.2f} s]" for opened, saved, who in windows))
-        self.stdout.write("\n".join(lines))
+        return [f"  {run_id} saved by: " + ", ".join(
+            f"{who} [{opened - self.started:.2f}-{saved - self.started:.2f} s]" for opened, saved, who in windows)
+            for run_id, windows in doubles]
 
     @staticmethod
     def lost_stale(saves: list) -> int:

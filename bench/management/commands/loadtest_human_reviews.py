@@ -31,7 +31,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
+from bench.http import run_crew, serving, timed_request
 from datasets.loop import runs_record_and_check
 from humanreview.models import Decision, Task
 from runs.models import Run
@@ -53,6 +53,34 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def _lost_confirms(tally: Tally, task_ids: list[str]) -> int:
+    """Acknowledged confirmations lost: two on one task version (one overwrote the other), or
+    a field's last acknowledged value not the one stored."""
+    by_task = defaultdict(list)
+    for task_id, path, value, version in tally.confirms:
+        by_task[task_id].append((version, path, value))
+    final = defaultdict(dict)
+    for task_id, path, value in Decision.objects.filter(task_id__in=task_ids).values_list("task_id", "path",
+                                                                                          "current_value"):
+        final[str(task_id)][path] = value
+    lost = 0
+    for task_id, writes in by_task.items():
+        versions = [v for v, _, _ in writes]
+        lost += len(versions) - len(set(versions))
+        last = {path: value for _version, path, value in sorted(writes)}
+        lost += sum(1 for path, value in last.items() if final[task_id].get(path) != value)
+    return lost
+
+
+def _double_decisions(tally: Tally, stored: dict) -> int:
+    """Tasks decided twice, or whose first acknowledged decision is not the stored status."""
+    answered = defaultdict(list)
+    for task_id, status in tally.decisions:
+        answered[task_id].append(status)
+    double = sum(len(s) - 1 for s in answered.values())
+    return double + sum(1 for task_id, s in answered.items() if stored.get(task_id) != s[0])
+
+
 class Reviewer(threading.Thread):
     def __init__(self, n: int, key: str, base_url: str, deadline: float, tally: Tally, task_ids: list[str]):
         super().__init__(daemon=True)
@@ -60,13 +88,11 @@ class Reviewer(threading.Thread):
         self.http = httpx.Client(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {key}"})
         self.random = random.Random(n)
         self.error: Exception | None = None
+        self.writes = 0
 
     def call(self, method: str, url: str, **kwargs) -> httpx.Response:
-        started = time.perf_counter()
-        response = self.http.request(method, url, **kwargs)
+        response = timed_request(self.http, self.tally, method, url, **kwargs)
         with self.tally.lock:
-            self.tally.latencies.append(time.perf_counter() - started)
-            self.tally.statuses[response.status_code // 100 * 100] += 1
             if response.status_code == 409:
                 self.tally.conflicts += 1
             elif response.status_code != 200 and len(self.tally.unexpected) < 5:
@@ -74,33 +100,43 @@ class Reviewer(threading.Thread):
         return response
 
     def run(self) -> None:
-        writes = 0
         try:
-            while time.monotonic() < self.deadline:
-                task_id = self.random.choice(self.task_ids)
-                task = self.call("GET", f"/v1/human-reviews/{task_id}").json()["task"]
-                if task["status"] != "pending":
-                    self.task_ids = [t for t in self.task_ids if t != task_id] or self.task_ids
-                    if all(t == task_id for t in self.task_ids):
-                        break
-                    continue
-                done = {d["path"] for d in task["decisions"] if d["confirmedAt"]}
-                todo = [p for p in task["requiredPaths"] if p not in done]
-                if not todo:
-                    self.decide(task)
-                    continue
-                writes += 1
-                path, value = self.random.choice(todo), f"r{self.n}-w{writes}"
-                answer = self.call("PUT", f"/v1/human-reviews/{task_id}/fields", json={
-                    "expectedVersion": task["version"], "idempotencyKey": f"r{self.n}-{writes}", "path": path,
-                    "value": value})
-                if answer.status_code == 200:
-                    with self.tally.lock:
-                        self.tally.confirms.append((task_id, path, value, answer.json()["task"]["version"]))
+            while time.monotonic() < self.deadline and self.step():
+                pass
         except Exception as exc:  # noqa: BLE001 - reported in the summary
             self.error = exc
         finally:
             self.http.close()
+
+    def step(self) -> bool:
+        """Work one task a little: confirm one of its fields, or decide it once all are
+        confirmed. False once every task is decided."""
+        task_id = self.random.choice(self.task_ids)
+        task = self.call("GET", f"/v1/human-reviews/{task_id}").json()["task"]
+        if task["status"] != "pending":
+            return self.drop(task_id)
+        done = {d["path"] for d in task["decisions"] if d["confirmedAt"]}
+        todo = [p for p in task["requiredPaths"] if p not in done]
+        if todo:
+            self.confirm(task_id, task, self.random.choice(todo))
+        else:
+            self.decide(task)
+        return True
+
+    def drop(self, task_id: str) -> bool:
+        """Stop picking a decided task; False when it was the last one."""
+        self.task_ids = [t for t in self.task_ids if t != task_id] or self.task_ids
+        return not all(t == task_id for t in self.task_ids)
+
+    def confirm(self, task_id: str, task: dict, path: str) -> None:
+        self.writes += 1
+        value = f"r{self.n}-w{self.writes}"
+        answer = self.call("PUT", f"/v1/human-reviews/{task_id}/fields", json={
+            "expectedVersion": task["version"], "idempotencyKey": f"r{self.n}-{self.writes}", "path": path,
+            "value": value})
+        if answer.status_code == 200:
+            with self.tally.lock:
+                self.tally.confirms.append((task_id, path, value, answer.json()["task"]["version"]))
 
     def decide(self, task: dict) -> None:
         if int(task["id"]) % 5 == 0:
@@ -134,23 +170,11 @@ class Command(BaseCommand):
                               "concurrency.")
             workers, threads = 1, 1
         keys, task_ids = self.seed(reviewers, tasks)
-        server = None
-        if not base_url:
-            server, base_url = gunicorn_start(workers=workers, threads=threads)
-        # Also the warm-up: the first request imports the URL conf.
-        wait_until_serving(server, f"{base_url}/v1/human-reviews")
-        try:
+        with serving(base_url, workers=workers, threads=threads, ready="/v1/human-reviews", warm_given=True) as served:
             tally = Tally()
             deadline = time.monotonic() + seconds
-            crew = [Reviewer(n, key, base_url, deadline, tally, list(task_ids)) for n, key in enumerate(keys)]
-            started = time.monotonic()
-            for reviewer in crew:
-                reviewer.start()
-            for reviewer in crew:
-                reviewer.join(seconds + 120)
-            elapsed = time.monotonic() - started
-        finally:
-            gunicorn_stop(server)
+            crew = [Reviewer(n, key, served, deadline, tally, list(task_ids)) for n, key in enumerate(keys)]
+            _, elapsed = run_crew(crew, seconds)
         self.report(tally, crew, elapsed, task_ids)
 
     def seed(self, reviewers: int, tasks: int) -> tuple[list[str], list[str]]:
@@ -198,25 +222,6 @@ class Command(BaseCommand):
         return numbers
 
     def verify(self, tally: Tally, task_ids: list[str]) -> dict:
-        lost = 0
-        by_task = defaultdict(list)
-        for task_id, path, value, version in tally.confirms:
-            by_task[task_id].append((version, path, value))
-        final = defaultdict(dict)
-        for task_id, path, value in Decision.objects.filter(task_id__in=task_ids).values_list("task_id", "path",
-                                                                                              "current_value"):
-            final[str(task_id)][path] = value
-        for task_id, writes in by_task.items():
-            versions = [v for v, _, _ in writes]
-            lost += len(versions) - len(set(versions))  # two acknowledged writes on one version: one is lost
-            last = {}
-            for _version, path, value in sorted(writes):
-                last[path] = value
-            lost += sum(1 for path, value in last.items() if final[task_id].get(path) != value)
-        answered = defaultdict(list)
-        for task_id, status in tally.decisions:
-            answered[task_id].append(status)
         stored = {str(pk): status for pk, status in Task.objects.filter(pk__in=task_ids).values_list("pk", "status")}
-        double = sum(len(s) - 1 for s in answered.values())
-        double += sum(1 for task_id, s in answered.items() if stored.get(task_id) != s[0])
-        return {"lost": lost, "double": double, "decided": sum(1 for s in stored.values() if s != "pending")}
+        return {"lost": _lost_confirms(tally, task_ids), "double": _double_decisions(tally, stored),
+                "decided": sum(1 for s in stored.values() if s != "pending")}
