@@ -88,21 +88,16 @@ def review_info(review: Review | None, *, files: list[FileInfo] | None = None, e
 def run_info(pane: local_queries.PaneRow) -> RunInfo:
     """The run as the pane shows it, from what run_for_pane read (no query of its own)."""
     run = pane.run
-    info = RunInfo(
+    return RunInfo(
         id=run.pk, automation=run.automation, status=run.status, created_at=run.created_at, sampled=run.sampled,
         sample_bucket=run.sample_bucket, chip=run.chip, output_preview=run.output_preview,
         completed_at=run.completed_at, duration_ms=run.duration_ms, version=run.version, trigger=run.trigger,
         example_id=run.example_id, stratum=run.stratum, inclusion_bp=run.inclusion_bp, detail=True, error=run.error,
-        input=run.input, output=run.output,
+        input=run.input, output=run.output, double_review=run.double_review,
         files=_file_infos(pane.files),
         review=review_info(pane.review, example_check=pane.check, updated_by=pane.updated_by,
                            files=_file_infos(pane.expected_files, role="expected")),
     )
-    # Double review (docs/rules.md#double-review): whether the run waits for its blind second
-    # review, for the pane to hide the first (an attribute of the local runs only; RunInfo
-    # should carry it once backends/base.py is split).
-    info.double_review = run.double_review
-    return info
 
 
 def _chunks(field_file) -> Iterator[bytes]:

@@ -132,6 +132,9 @@ class RunInfo:
     # was sampled at in basis points (0: not recorded, runs from before strata; proxy mode).
     stratum: str = ""
     inclusion_bp: int = 0
+    # Double review (docs/rules.md#double-review): "wanted" while the run waits for its blind
+    # second review (the pane then hides the first); "" otherwise and always in proxy mode.
+    double_review: str = ""
     output_preview: str = ""
     completed_at: datetime | None = None
     duration_ms: int | None = None

@@ -82,7 +82,7 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
 
 def _first_hidden(request: HttpRequest, run: RunInfo) -> bool:
     """The run waits for its blind second review and this user may not see its first review yet."""
-    return first_review_hidden(double_review=getattr(run, "double_review", ""), review=run.review,
+    return first_review_hidden(double_review=run.double_review, review=run.review,
                                username=request.user.get_username())
 
 
