@@ -20,9 +20,9 @@ from review.counters import (
     verdict_counts_states,
 )
 from review.models import ExpectedFile, ReviewDayCount, ReviewerDayCount, ReviewTally
-from runs.counters import chip_counts_add, day_counts_add
+from runs.counters import chip_counts_add, day_counts_add, sampled_version_key, version_counts_add
 from runs.files import files_delete_on_commit
-from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile
+from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile, VersionDayCount
 
 
 @dataclass
@@ -38,16 +38,19 @@ def runs_prune(*, automation: Automation, before: datetime, batch: int = 2000) -
         with transaction.atomic():
             rows = list(Run.objects.filter(automation=automation, created_at__lt=before)
                         .order_by("created_at", "id").select_for_update()
-                        .values_list("pk", "created_at", "sampled", "chip")[:batch])
+                        .values_list("pk", "created_at", "sampled", "chip", "version", "stratum", "inclusion_bp")[:batch])
             if not rows:
                 break
             ids = [pk for pk, *_ in rows]
             stored = [f.file for f in RunFile.objects.filter(run_id__in=ids).only("file")]
             stored += [f.file for f in ExpectedFile.objects.filter(review__run_id__in=ids).only("file")]
-            days, chips = Counter(), Counter()
-            for _, created, sampled, chip in rows:
-                days[(automation.pk, timezone.localdate(created), sampled)] -= 1
+            days, chips, versions = Counter(), Counter(), Counter()
+            for _, created, sampled, chip, version, stratum, rate in rows:
+                day = timezone.localdate(created)
+                days[(automation.pk, day, sampled)] -= 1
                 chips[(automation.pk, sampled, chip)] -= 1
+                if sampled:
+                    versions[sampled_version_key(automation.pk, day, version, stratum, rate)] -= 1
             reviews, judged = review_counts_states(ids), reviewer_counts_states(ids)
             verdicts = verdict_counts_states(reviews) if reviews else Counter()
             Run.objects.filter(pk__in=ids).delete()
@@ -59,6 +62,8 @@ def runs_prune(*, automation: Automation, before: datetime, batch: int = 2000) -
             ReviewDayCount.objects.filter(automation=automation, count=0).delete()
             day_counts_add(days)
             chip_counts_add(chips)
+            version_counts_add(versions)
+            VersionDayCount.objects.filter(automation=automation, count=0).delete()
             RunDayCount.objects.filter(automation=automation, count=0).delete()
             ChipCount.objects.filter(automation=automation, count=0).delete()
             files_delete_on_commit(stored)

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.chips import VERDICT_OUT, Rating, estimate_verdict
-from runs.counters import counts_upsert, run_rollup_register
-from runs.models import Automation, Run
+from runs.counters import counts_upsert, run_rollup_register, version_counts_add, version_counts_rebuild
+from runs.models import Automation, Run, VersionDayCount
 from runs.sql import in_values
 
 CORRECT, INCORRECT, NIT = "correct", "incorrect", "nit"
@@ -88,14 +88,18 @@ def run_rollups_register() -> None:
 Kind = ReviewTally.Kind
 PATH_LENGTH = ReviewTally._meta.get_field("path").max_length
 _STATE = ("run_id", "run__automation_id", "run__created_at", "run__sampled", "rating", "status", "resolved_at",
-          "updated_at", "has_expected", "corrected_paths")
+          "updated_at", "has_expected", "corrected_paths", "run__version", "run__stratum", "run__inclusion_bp")
+# Marks of the per-version rollup (runs.models.VersionDayCount) start with this tag; the rest
+# are ReviewTally keys. review_counts_move sends each to its table.
+VERSION_MARK = "version"
 
 
 def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str | None, status: str | None,
-                 resolved_at, updated_at, has_expected: bool, corrected_paths) -> Counter:
+                 resolved_at, updated_at, has_expected: bool, corrected_paths, version: str | None = None,
+                 stratum: str = "", inclusion_bp: int = 0) -> Counter:
     """The rollup keys one review counts under, each +1. RATED and PASSED are what the estimate
     counts as reviewed and passed (runs.chips.estimate_verdict: a review closed without a rating
-    is a reviewed miss, as its chip says)."""
+    is a reviewed miss, as its chip says); a sampled run's also count in the per-version rollup."""
     marks: Counter = Counter()
     day = timezone.localdate(created_at)
     verdict = estimate_verdict(rating, status)
@@ -103,6 +107,11 @@ def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str |
         marks[(automation_id, day, sampled, Kind.RATED, "")] += 1
         if verdict:
             marks[(automation_id, day, sampled, Kind.PASSED, "")] += 1
+        if sampled:
+            cell = (VERSION_MARK, automation_id, day, version or "", stratum, inclusion_bp)
+            marks[(*cell, VersionDayCount.Kind.RATED)] += 1
+            if verdict:
+                marks[(*cell, VersionDayCount.Kind.PASSED)] += 1
     if resolved_at is not None:
         marks[(automation_id, timezone.localdate(resolved_at), sampled, Kind.RESOLVED, "")] += 1
     paths = {p[:PATH_LENGTH] for p in corrected_paths or [] if isinstance(p, str)} if has_expected else set()
@@ -119,21 +128,36 @@ def marks_of(run, review) -> Counter:
         return Counter()
     return review_marks(automation_id=run.automation_id, created_at=run.created_at, sampled=run.sampled,
                         rating=review.rating, status=review.status, resolved_at=review.resolved_at, updated_at=review.updated_at,
-                        has_expected=review.has_expected, corrected_paths=review.corrected_paths)
+                        has_expected=review.has_expected, corrected_paths=review.corrected_paths,
+                        version=run.version, stratum=run.stratum, inclusion_bp=run.inclusion_bp)
 
 
 def _marks_of_row(row) -> Counter:
-    _, automation_id, created_at, sampled, rating, status, resolved_at, updated_at, has_expected, paths = row
+    (_, automation_id, created_at, sampled, rating, status, resolved_at, updated_at, has_expected, paths,
+     version, stratum, inclusion_bp) = row
     return review_marks(automation_id=automation_id, created_at=created_at, sampled=sampled, rating=rating, status=status,
                         resolved_at=resolved_at, updated_at=updated_at, has_expected=has_expected,
-                        corrected_paths=paths)
+                        corrected_paths=paths, version=version, stratum=stratum, inclusion_bp=inclusion_bp)
+
+
+def _split_marks(marks: Counter) -> tuple[Counter, Counter]:
+    """(ReviewTally moves, per-version rollup moves) of a Counter of marks."""
+    tally, versions = Counter(), Counter()
+    for key, n in marks.items():
+        if key[0] == VERSION_MARK:
+            versions[key[1:]] += n
+        else:
+            tally[key] += n
+    return tally, versions
 
 
 def review_counts_move(before: Counter, after: Counter) -> None:
-    """Apply after - before (negative counts kept) in one statement."""
+    """Apply after - before (negative counts kept): one statement per rollup that changes."""
     moves = Counter(after)
     moves.subtract(before)
-    counts_upsert(ReviewTally, ("automation", "day", "sampled", "kind", "path"), moves)
+    tally, versions = _split_marks(moves)
+    counts_upsert(ReviewTally, ("automation", "day", "sampled", "kind", "path"), tally)
+    version_counts_add(versions)
 
 
 def review_counts_states(run_ids) -> dict[str, Counter]:
@@ -148,11 +172,16 @@ def review_counts_recount(*, automation) -> None:
     total: Counter = Counter()
     for row in Review.objects.filter(run__automation=automation).order_by().values_list(*_STATE).iterator(2000):
         total.update(_marks_of_row(row))
+    tally, versions = _split_marks(total)
     with transaction.atomic():
         ReviewTally.objects.filter(automation=automation).delete()
         ReviewTally.objects.bulk_create(
             [ReviewTally(automation_id=a, day=day, sampled=sampled, kind=kind, path=path, count=n)
-             for (a, day, sampled, kind, path), n in total.items() if n], batch_size=2000)
+             for (a, day, sampled, kind, path), n in tally.items() if n], batch_size=2000)
+        version_counts_rebuild(automation=automation, kinds=(VersionDayCount.Kind.RATED, VersionDayCount.Kind.PASSED),
+                               rows=[{"day": day, "version": version, "stratum": stratum, "inclusion_bp": rate,
+                                      "kind": kind, "n": n}
+                                     for (_, day, version, stratum, rate, kind), n in versions.items()])
 
 
 # --- reviewer throughput (ReviewerDayCount) -------------------------------------------------

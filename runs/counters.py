@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 
-from runs.models import Automation, ChipCount, Run, RunDayCount
+from runs.models import Automation, ChipCount, Run, RunDayCount, VersionDayCount
 
 
 def counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
@@ -49,6 +49,40 @@ def day_counts_recount(*, automation: Automation) -> None:
         RunDayCount.objects.filter(automation=automation).delete()
         RunDayCount.objects.bulk_create([RunDayCount(automation=automation, day=r["day"], sampled=r["sampled"],
                                                      count=r["n"]) for r in rows])
+
+
+VERSION_KEY = ("automation", "day", "version", "stratum", "inclusion_bp", "kind")
+
+
+def version_counts_add(moves: Counter) -> None:
+    """Apply {(automation_id, day, version, stratum, inclusion_bp, kind): delta} to the
+    per-version rollup (VersionDayCount), in one statement."""
+    counts_upsert(VersionDayCount, VERSION_KEY, moves)
+
+
+def sampled_version_key(automation_id: int, day, version: str | None, stratum: str, inclusion_bp: int) -> tuple:
+    """The per-version rollup's key of one sampled run."""
+    return (automation_id, day, version or "", stratum, inclusion_bp, VersionDayCount.Kind.SAMPLED)
+
+
+def version_counts_rebuild(*, automation: Automation, kinds: tuple[str, ...], rows) -> None:
+    """Replace the automation's per-version rollup rows of these kinds by `rows`, dicts with
+    day, version, stratum, inclusion_bp, kind and n (the recounts of runs and review.counters)."""
+    with transaction.atomic():
+        VersionDayCount.objects.filter(automation=automation, kind__in=kinds).delete()
+        VersionDayCount.objects.bulk_create([
+            VersionDayCount(automation=automation, day=r["day"], version=r["version"] or "", stratum=r["stratum"],
+                            inclusion_bp=r["inclusion_bp"], kind=r["kind"], count=r["n"])
+            for r in rows if r["n"]], batch_size=2000)
+
+
+def version_sampled_recount(*, automation: Automation) -> None:
+    """Rebuild the `sampled` kind of the automation's per-version rollup from its runs (one
+    grouped query over its sampled runs)."""
+    rows = (Run.objects.filter(automation=automation, sampled=True).annotate(day=TruncDate("created_at"))
+            .order_by().values("day", "version", "stratum", "inclusion_bp").annotate(n=Count("pk")))
+    version_counts_rebuild(automation=automation, kinds=(VersionDayCount.Kind.SAMPLED,),
+                           rows=({**r, "kind": VersionDayCount.Kind.SAMPLED} for r in rows))
 
 
 def chip_counts_recount(*, automation: Automation) -> None:

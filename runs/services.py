@@ -11,7 +11,14 @@ from django.utils import timezone
 from events.outbox import event_emit, event_wanted
 from events.types import SAMPLING_RATE_CHANGED
 from runs.chips import Chip
-from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add, run_rollups_follow
+from runs.counters import (
+    chip_counts_add,
+    chip_counts_recount,
+    day_counts_add,
+    run_rollups_follow,
+    sampled_version_key,
+    version_counts_add,
+)
 from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
@@ -166,6 +173,7 @@ def runs_resample(*, automation: Automation, since) -> int:
             scores.setdefault(score.run_id, []).append(score)
     first_seen = dict(RunVersion.objects.filter(automation=automation).values_list("version", "first_seen"))
     groups: dict[tuple, list[str]] = {}
+    moves: Counter = Counter()  # the per-version rollup's sampled runs, by deltas
     for run in later:
         rate, stratum = schedule.rate_at(run.created_at), DEFAULT_STRATUM
         strata = schedule.strata_at(run.created_at)
@@ -175,12 +183,18 @@ def runs_resample(*, automation: Automation, since) -> int:
         state = (run.sample_bucket < rate, stratum, rate)
         if state != (run.sampled, run.stratum, run.inclusion_bp):
             groups.setdefault(state, []).append(run.pk)
+            day = timezone.localdate(run.created_at)
+            if run.sampled:
+                moves[sampled_version_key(automation.pk, day, run.version, run.stratum, run.inclusion_bp)] -= 1
+            if state[0]:
+                moves[sampled_version_key(automation.pk, day, run.version, stratum, rate)] += 1
     changed = [pk for ids in groups.values() for pk in ids]
     if changed:
         with run_rollups_follow(changed):
             for (sampled, stratum, rate), ids in groups.items():
                 Run.objects.filter(in_values("pk", ids)).update(sampled=sampled, stratum=stratum, inclusion_bp=rate)
             chip_counts_recount(automation=automation)
+            version_counts_add(moves)
     return len(changed)
 
 
@@ -300,10 +314,11 @@ def _versions_note(records, automations, first_seen: dict[int, dict]) -> None:
 
 def runs_stored(ids) -> dict[str, tuple]:
     """The runs of these ids already stored, locked (FOR UPDATE, in id order) until the caller's
-    transaction ends: {id: (automation_id, created_at, sampled, chip)}. One query."""
-    return {pk: (automation_id, created, sampled, chip) for pk, automation_id, created, sampled, chip in
+    transaction ends: {id: (automation_id, created_at, sampled, chip, version, stratum,
+    inclusion_bp)}. One query."""
+    return {pk: rest for pk, *rest in
             Run.objects.filter(in_values("pk", ids)).select_for_update().order_by("pk")
-            .values_list("pk", "automation_id", "created_at", "sampled", "chip")}
+            .values_list("pk", "automation_id", "created_at", "sampled", "chip", "version", "stratum", "inclusion_bp")}
 
 
 def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = None) -> RecordResult:
@@ -354,18 +369,26 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
         day_moves: Counter = Counter()
         zone = timezone.get_current_timezone()  # timezone.localdate per run looked it up 2,000 times a batch
         chip_moves: Counter = Counter()
+        version_moves: Counter = Counter()
         fresh, repeated = [], []
         for run_id, run in rows.items():
             if run_id in before:
-                automation_id, created, sampled, chip = before[run_id]
-                day_moves[(automation_id, timezone.localdate(created, zone), sampled)] -= 1
+                automation_id, created, sampled, chip, version, stratum, inclusion = before[run_id]
+                day = timezone.localdate(created, zone)
+                day_moves[(automation_id, day, sampled)] -= 1
                 chip_moves[(automation_id, sampled, chip)] -= 1
+                if sampled:
+                    version_moves[sampled_version_key(automation_id, day, version, stratum, inclusion)] -= 1
                 run["chip"] = chip
                 repeated.append(run)
             else:
                 fresh.append(run)
-            day_moves[(run["automation_id"], timezone.localdate(run["created_at"], zone), run["sampled"])] += 1
+            day = timezone.localdate(run["created_at"], zone)
+            day_moves[(run["automation_id"], day, run["sampled"])] += 1
             chip_moves[(run["automation_id"], run["sampled"], run["chip"])] += 1
+            if run["sampled"]:
+                version_moves[sampled_version_key(run["automation_id"], day, run["version"], run["stratum"],
+                                                  run["inclusion_bp"])] += 1
         if fresh:
             # A plain INSERT (COPY on PostgreSQL): a run stored meanwhile by a concurrent request
             # fails the batch (the caller retries) instead of being counted twice.
@@ -374,6 +397,7 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
             runs_update(repeated)
         day_counts_add(day_moves)
         chip_counts_add(chip_moves)
+        version_counts_add(version_moves)
         if first_seen:
             _versions_note(records, automations, first_seen)
         # Evaluator scores: a record with scores replaces the run's scores (the last one of an id

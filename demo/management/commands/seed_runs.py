@@ -14,7 +14,7 @@ from tqdm import tqdm
 from demo.generate import AUTOMATIONS, DemoAutomation, demo_run, random_created_at
 from demo.load import automations_ensure
 from runs.chips import Chip
-from runs.counters import chip_counts_recount
+from runs.counters import chip_counts_recount, version_sampled_recount
 from runs.models import Automation, Run
 from runs.sampling import sample_bucket
 from runs.services import automation_ensure, output_preview, runs_insert
@@ -131,6 +131,7 @@ class Command(BaseCommand):
         bar.close()
         for automation, _ in chosen:
             chip_counts_recount(automation=automation)
+            version_sampled_recount(automation=automation)
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Inserted {inserted} runs ({sampled_count} sampled) into {len(chosen)} automations in "
