@@ -18,6 +18,9 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def free_port() -> int:
+    """LOUPE_BENCH_PORT when set (a machine that hands out port ranges), else any free one."""
+    if os.environ.get("LOUPE_BENCH_PORT"):
+        return int(os.environ["LOUPE_BENCH_PORT"])
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
