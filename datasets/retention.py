@@ -25,7 +25,7 @@ from review.counters import (
 from review.models import Claim, ExpectedFile, ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.counters import chip_counts_add, day_counts_add, sampled_version_key, version_counts_add
 from runs.files import files_delete_on_commit
-from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile, VersionDayCount
+from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile, VersionHourCount
 from runs.sql import in_values
 
 DEFAULT_BATCH = 10_000
@@ -67,12 +67,12 @@ def _run_moves(automation: Automation, rows: list[tuple]) -> tuple[Counter, Coun
         days[(automation.pk, day, sampled)] -= 1
         chips[(automation.pk, sampled, chip)] -= 1
         if sampled:
-            versions[sampled_version_key(automation.pk, day, version, stratum, rate)] -= 1
+            versions[sampled_version_key(automation.pk, created, version, stratum, rate)] -= 1
     return days, chips, versions
 
 
 def _zero_rows_delete(automation: Automation) -> None:
-    for model in (ReviewTally, ReviewerDayCount, ReviewDayCount, RunDayCount, ChipCount, VersionDayCount):
+    for model in (ReviewTally, ReviewerDayCount, ReviewDayCount, RunDayCount, ChipCount, VersionHourCount):
         model.objects.filter(automation=automation, count=0).delete()
 
 

@@ -1,19 +1,22 @@
 """The backlog page's per-version estimates of one automation, from the per-version rollup
-(runs.models.VersionDayCount: sampled, reviewed and passed runs per run day, version, stratum and
-inclusion rate) instead of a month of its sampled runs: at 1 M runs the scan made the page 17-28x
-the bare page. Days a rate change splits (and a window that does not start or end at midnight)
-are read from their runs, one day at most per change."""
+(runs.models.VersionHourCount: sampled, reviewed and passed runs per hour of creation, version,
+stratum and inclusion rate) instead of a month of its sampled runs: at 1 M runs the scan made the
+page 17-28x the bare page. An hour a rate change splits (and the edges of a window that does not
+start or end on an hour) is read from its runs: at most an hour of runs per change."""
+
+from datetime import datetime, timedelta
 
 from django.db.models import Count, OuterRef, Subquery
-from django.utils import timezone
 
 from insights.estimates import Estimate
-from insights.stats import _edge_slots, _estimate, _whole_days, rate_periods
+from insights.stats import _edge_slots, _estimate, rate_periods
 from review.models import Review
 from runs.chips import estimate_verdict
-from runs.models import Automation, Run, VersionDayCount, rate_schedules
+from runs.counters import run_hour
+from runs.models import Automation, Run, VersionHourCount, rate_schedules
 
-Kind = VersionDayCount.Kind
+Kind = VersionHourCount.Kind
+HOUR = timedelta(hours=1)
 
 
 def _add(counts: dict, version: str, cell: tuple, values: tuple) -> None:
@@ -22,23 +25,37 @@ def _add(counts: dict, version: str, cell: tuple, values: tuple) -> None:
     cells[cell] = tuple(a + b for a, b in zip(old, values, strict=True))
 
 
+def _whole_hours(low: datetime, high: datetime) -> tuple[tuple[datetime, datetime] | None, list[tuple]]:
+    """[low, high) as whole UTC hours [first, end) plus the partial hours at its edges."""
+    first = run_hour(low)
+    if first < low:
+        first += HOUR
+    end = run_hour(high)
+    if first >= end:
+        return None, [(low, high)]
+    edges = [(low, first)] if low < first else []
+    if end < high:
+        edges.append((end, high))
+    return (first, end), edges
+
+
 def _rollup_cells(automation: Automation, periods: list[tuple], counts: dict) -> list[tuple]:
-    """Add the whole days of each rate period from the rollup (one query); returns the partial
-    days left for the runs, as (period index, low, high)."""
+    """Add the whole hours of each rate period from the rollup (one query); returns the partial
+    hours left for the runs, as (period index, low, high)."""
     spans, partials = {}, []
     for index, (low, high, _) in enumerate(periods):
-        days, edges = _whole_days(low, high)
-        if days:
-            spans[index] = days
+        hours, edges = _whole_hours(low, high)
+        if hours:
+            spans[index] = hours
         partials += [(index, a, b) for a, b in edges]
     if not spans:
         return partials
-    first, last = min(d for d, _ in spans.values()), max(d for _, d in spans.values())
-    rows = (VersionDayCount.objects.filter(automation=automation, day__gte=first, day__lte=last)
-            .values_list("day", "version", "stratum", "inclusion_bp", "kind", "count"))
+    first, end = min(a for a, _ in spans.values()), max(b for _, b in spans.values())
+    rows = (VersionHourCount.objects.filter(automation=automation, hour__gte=first, hour__lt=end)
+            .values_list("hour", "version", "stratum", "inclusion_bp", "kind", "count"))
     position = {Kind.SAMPLED: 0, Kind.RATED: 1, Kind.PASSED: 2}
-    for day, version, stratum, rate, kind, n in rows:
-        index = next((i for i, (a, b) in spans.items() if a <= day <= b), None)
+    for hour, version, stratum, rate, kind, n in rows:
+        index = next((i for i, (a, b) in spans.items() if a <= hour < b), None)
         if index is None or not n:
             continue
         values = [0, 0, 0]
@@ -69,7 +86,7 @@ def _edge_cells(automation: Automation, periods: list[tuple], partials: list[tup
 def version_estimates(automation: Automation, *, start, end) -> list[tuple[str | None, Estimate]]:
     """The weighted estimate of each version of one automation seen in [start, end), newest
     version name last (versions sort as text; runs without a version last). Two queries (the
-    rate schedule, the rollup), a third when a rate change or the window splits a day."""
+    rate schedule, the rollup), a third when a rate change or the window splits an hour."""
     periods = rate_periods(rate_schedules([automation])[automation.pk], start, end)
     counts: dict[str, dict[tuple, tuple]] = {}
     partials = _rollup_cells(automation, periods, counts)

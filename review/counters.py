@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.chips import VERDICT_OUT, Rating, estimate_verdict
-from runs.counters import counts_upsert, run_rollup_register, version_counts_add, version_counts_rebuild
-from runs.models import Automation, Run, VersionDayCount
+from runs.counters import counts_upsert, run_hour, run_rollup_register, version_counts_add, version_counts_rebuild
+from runs.models import Automation, Run, VersionHourCount
 from runs.sql import in_values
 
 CORRECT, INCORRECT, NIT = "correct", "incorrect", "nit"
@@ -89,7 +89,7 @@ Kind = ReviewTally.Kind
 PATH_LENGTH = ReviewTally._meta.get_field("path").max_length
 _STATE = ("run_id", "run__automation_id", "run__created_at", "run__sampled", "rating", "status", "resolved_at",
           "updated_at", "has_expected", "corrected_paths", "run__version", "run__stratum", "run__inclusion_bp")
-# Marks of the per-version rollup (runs.models.VersionDayCount) start with this tag; the rest
+# Marks of the per-version rollup (runs.models.VersionHourCount) start with this tag; the rest
 # are ReviewTally keys. review_counts_move sends each to its table.
 VERSION_MARK = "version"
 
@@ -108,10 +108,10 @@ def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str |
         if verdict:
             marks[(automation_id, day, sampled, Kind.PASSED, "")] += 1
         if sampled:
-            cell = (VERSION_MARK, automation_id, day, version or "", stratum, inclusion_bp)
-            marks[(*cell, VersionDayCount.Kind.RATED)] += 1
+            cell = (VERSION_MARK, automation_id, run_hour(created_at), version or "", stratum, inclusion_bp)
+            marks[(*cell, VersionHourCount.Kind.RATED)] += 1
             if verdict:
-                marks[(*cell, VersionDayCount.Kind.PASSED)] += 1
+                marks[(*cell, VersionHourCount.Kind.PASSED)] += 1
     if resolved_at is not None:
         marks[(automation_id, timezone.localdate(resolved_at), sampled, Kind.RESOLVED, "")] += 1
     paths = {p[:PATH_LENGTH] for p in corrected_paths or [] if isinstance(p, str)} if has_expected else set()
@@ -178,10 +178,10 @@ def review_counts_recount(*, automation) -> None:
         ReviewTally.objects.bulk_create(
             [ReviewTally(automation_id=a, day=day, sampled=sampled, kind=kind, path=path, count=n)
              for (a, day, sampled, kind, path), n in tally.items() if n], batch_size=2000)
-        version_counts_rebuild(automation=automation, kinds=(VersionDayCount.Kind.RATED, VersionDayCount.Kind.PASSED),
-                               rows=[{"day": day, "version": version, "stratum": stratum, "inclusion_bp": rate,
+        version_counts_rebuild(automation=automation, kinds=(VersionHourCount.Kind.RATED, VersionHourCount.Kind.PASSED),
+                               rows=[{"hour": hour, "version": version, "stratum": stratum, "inclusion_bp": rate,
                                       "kind": kind, "n": n}
-                                     for (_, day, version, stratum, rate, kind), n in versions.items()])
+                                     for (_, hour, version, stratum, rate, kind), n in versions.items()])
 
 
 # --- reviewer throughput (ReviewerDayCount) -------------------------------------------------

@@ -5,12 +5,13 @@ and reviews (same transaction); rebuilt from the runs by `recount`. Imports only
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import Count
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncHour
 
-from runs.models import Automation, ChipCount, Run, RunDayCount, VersionDayCount
+from runs.models import Automation, ChipCount, Run, RunDayCount, VersionHourCount
 
 
 def counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
@@ -22,7 +23,11 @@ def counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    columns = [model._meta.get_field(name).column for name in key_fields] + ["count"]
+    fields = [model._meta.get_field(name) for name in key_fields]
+    columns = [field.column for field in fields] + ["count"]
+    # Each key as its field stores it (an aware datetime is written as UTC text on SQLite).
+    rows = [(*(f.get_db_prep_value(v, connection) for f, v in zip(fields, row, strict=False)), row[-1])
+            for row in rows]
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     sql = (f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) VALUES {placeholders} "
            f"ON CONFLICT ({', '.join(quote(c) for c in columns[:-1])}) "
@@ -51,27 +56,32 @@ def day_counts_recount(*, automation: Automation) -> None:
                                                      count=r["n"]) for r in rows])
 
 
-VERSION_KEY = ("automation", "day", "version", "stratum", "inclusion_bp", "kind")
+VERSION_KEY = ("automation", "hour", "version", "stratum", "inclusion_bp", "kind")
+
+
+def run_hour(created_at) -> datetime:
+    """The per-version rollup's time key of a run: the UTC hour it was created in."""
+    return created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def version_counts_add(moves: Counter) -> None:
-    """Apply {(automation_id, day, version, stratum, inclusion_bp, kind): delta} to the
-    per-version rollup (VersionDayCount), in one statement."""
-    counts_upsert(VersionDayCount, VERSION_KEY, moves)
+    """Apply {(automation_id, hour, version, stratum, inclusion_bp, kind): delta} to the
+    per-version rollup (VersionHourCount), in one statement."""
+    counts_upsert(VersionHourCount, VERSION_KEY, moves)
 
 
-def sampled_version_key(automation_id: int, day, version: str | None, stratum: str, inclusion_bp: int) -> tuple:
+def sampled_version_key(automation_id: int, created_at, version: str | None, stratum: str, inclusion_bp: int) -> tuple:
     """The per-version rollup's key of one sampled run."""
-    return (automation_id, day, version or "", stratum, inclusion_bp, VersionDayCount.Kind.SAMPLED)
+    return (automation_id, run_hour(created_at), version or "", stratum, inclusion_bp, VersionHourCount.Kind.SAMPLED)
 
 
 def version_counts_rebuild(*, automation: Automation, kinds: tuple[str, ...], rows) -> None:
     """Replace the automation's per-version rollup rows of these kinds by `rows`, dicts with
-    day, version, stratum, inclusion_bp, kind and n (the recounts of runs and review.counters)."""
+    hour, version, stratum, inclusion_bp, kind and n (the recounts of runs and review.counters)."""
     with transaction.atomic():
-        VersionDayCount.objects.filter(automation=automation, kind__in=kinds).delete()
-        VersionDayCount.objects.bulk_create([
-            VersionDayCount(automation=automation, day=r["day"], version=r["version"] or "", stratum=r["stratum"],
+        VersionHourCount.objects.filter(automation=automation, kind__in=kinds).delete()
+        VersionHourCount.objects.bulk_create([
+            VersionHourCount(automation=automation, hour=r["hour"], version=r["version"] or "", stratum=r["stratum"],
                             inclusion_bp=r["inclusion_bp"], kind=r["kind"], count=r["n"])
             for r in rows if r["n"]], batch_size=2000)
 
@@ -79,10 +89,10 @@ def version_counts_rebuild(*, automation: Automation, kinds: tuple[str, ...], ro
 def version_sampled_recount(*, automation: Automation) -> None:
     """Rebuild the `sampled` kind of the automation's per-version rollup from its runs (one
     grouped query over its sampled runs)."""
-    rows = (Run.objects.filter(automation=automation, sampled=True).annotate(day=TruncDate("created_at"))
-            .order_by().values("day", "version", "stratum", "inclusion_bp").annotate(n=Count("pk")))
-    version_counts_rebuild(automation=automation, kinds=(VersionDayCount.Kind.SAMPLED,),
-                           rows=({**r, "kind": VersionDayCount.Kind.SAMPLED} for r in rows))
+    rows = (Run.objects.filter(automation=automation, sampled=True).annotate(hour=TruncHour("created_at", tzinfo=UTC))
+            .order_by().values("hour", "version", "stratum", "inclusion_bp").annotate(n=Count("pk")))
+    version_counts_rebuild(automation=automation, kinds=(VersionHourCount.Kind.SAMPLED,),
+                           rows=({**r, "kind": VersionHourCount.Kind.SAMPLED} for r in rows))
 
 
 def chip_counts_recount(*, automation: Automation) -> None:

@@ -350,8 +350,9 @@ class RunVersion(models.Model):
         return f"{self.automation_id} {self.version}"
 
 
-class VersionDayCount(models.Model):
-    """Sampled runs per (automation, run day, version, stratum, inclusion rate), and how many of
+class VersionHourCount(models.Model):
+    """Sampled runs per (automation, hour of creation in UTC, version, stratum, inclusion rate),
+    and how many of
     them are reviewed and passed (runs.chips.estimate_verdict), so the backlog page's per-version
     estimates read a few hundred rows instead of a month of one automation's sampled runs. Kind
     `sampled` is kept by runs.services with the runs (record, re-sampling) and `rated` / `passed`
@@ -364,7 +365,8 @@ class VersionDayCount(models.Model):
         PASSED = "passed", "Passed"
 
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
+    # Hours, not days: a rate change splits one hour, which alone is read from the runs.
+    hour = models.DateTimeField()
     version = models.CharField(max_length=100, blank=True, default="")
     stratum = models.CharField(max_length=64, blank=True, default="")
     inclusion_bp = models.PositiveSmallIntegerField(default=0)
@@ -373,9 +375,9 @@ class VersionDayCount(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["automation", "day", "version", "stratum", "inclusion_bp", "kind"],
-                                    name="version_day_count_unique"),
+            models.UniqueConstraint(fields=["automation", "hour", "version", "stratum", "inclusion_bp", "kind"],
+                                    name="version_hour_count_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.automation_id}/{self.day}/{self.version}/{self.stratum}@{self.inclusion_bp}/{self.kind}: {self.count}"
+        return f"{self.automation_id}/{self.hour:%Y-%m-%d %H}/{self.version}/{self.stratum}@{self.inclusion_bp}/{self.kind}: {self.count}"

@@ -183,11 +183,10 @@ def runs_resample(*, automation: Automation, since) -> int:
         state = (run.sample_bucket < rate, stratum, rate)
         if state != (run.sampled, run.stratum, run.inclusion_bp):
             groups.setdefault(state, []).append(run.pk)
-            day = timezone.localdate(run.created_at)
             if run.sampled:
-                moves[sampled_version_key(automation.pk, day, run.version, run.stratum, run.inclusion_bp)] -= 1
+                moves[sampled_version_key(automation.pk, run.created_at, run.version, run.stratum, run.inclusion_bp)] -= 1
             if state[0]:
-                moves[sampled_version_key(automation.pk, day, run.version, stratum, rate)] += 1
+                moves[sampled_version_key(automation.pk, run.created_at, run.version, stratum, rate)] += 1
     changed = [pk for ids in groups.values() for pk in ids]
     if changed:
         with run_rollups_follow(changed):
@@ -321,6 +320,31 @@ def runs_stored(ids) -> dict[str, tuple]:
             .values_list("pk", "automation_id", "created_at", "sampled", "chip", "version", "stratum", "inclusion_bp")}
 
 
+def _record_moves(rows: dict[str, dict], before: dict[str, tuple]) -> tuple[list, list, tuple[Counter, ...]]:
+    """(new runs, repeated runs, (day, chip, per-version) counter moves) of a batch: a repeated
+    run leaves its old cells and keeps its chip; every run enters its new cells."""
+    days, chips, versions = Counter(), Counter(), Counter()
+    zone = timezone.get_current_timezone()  # timezone.localdate per run looked it up 2,000 times a batch
+    fresh, repeated = [], []
+    for run_id, run in rows.items():
+        if run_id in before:
+            automation_id, created, sampled, chip, version, stratum, inclusion = before[run_id]
+            days[(automation_id, timezone.localdate(created, zone), sampled)] -= 1
+            chips[(automation_id, sampled, chip)] -= 1
+            if sampled:
+                versions[sampled_version_key(automation_id, created, version, stratum, inclusion)] -= 1
+            run["chip"] = chip
+            repeated.append(run)
+        else:
+            fresh.append(run)
+        days[(run["automation_id"], timezone.localdate(run["created_at"], zone), run["sampled"])] += 1
+        chips[(run["automation_id"], run["sampled"], run["chip"])] += 1
+        if run["sampled"]:
+            versions[sampled_version_key(run["automation_id"], run["created_at"], run["version"], run["stratum"],
+                                         run["inclusion_bp"])] += 1
+    return fresh, repeated, (days, chips, versions)
+
+
 def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = None) -> RecordResult:
     """Store parsed run records, idempotent on run id (a repeat updates the run in place).
 
@@ -366,29 +390,7 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
         }
     with transaction.atomic():
         before = runs_stored(rows) if stored is None else stored
-        day_moves: Counter = Counter()
-        zone = timezone.get_current_timezone()  # timezone.localdate per run looked it up 2,000 times a batch
-        chip_moves: Counter = Counter()
-        version_moves: Counter = Counter()
-        fresh, repeated = [], []
-        for run_id, run in rows.items():
-            if run_id in before:
-                automation_id, created, sampled, chip, version, stratum, inclusion = before[run_id]
-                day = timezone.localdate(created, zone)
-                day_moves[(automation_id, day, sampled)] -= 1
-                chip_moves[(automation_id, sampled, chip)] -= 1
-                if sampled:
-                    version_moves[sampled_version_key(automation_id, day, version, stratum, inclusion)] -= 1
-                run["chip"] = chip
-                repeated.append(run)
-            else:
-                fresh.append(run)
-            day = timezone.localdate(run["created_at"], zone)
-            day_moves[(run["automation_id"], day, run["sampled"])] += 1
-            chip_moves[(run["automation_id"], run["sampled"], run["chip"])] += 1
-            if run["sampled"]:
-                version_moves[sampled_version_key(run["automation_id"], day, run["version"], run["stratum"],
-                                                  run["inclusion_bp"])] += 1
+        fresh, repeated, (day_moves, chip_moves, version_moves) = _record_moves(rows, before)
         if fresh:
             # A plain INSERT (COPY on PostgreSQL): a run stored meanwhile by a concurrent request
             # fails the batch (the caller retries) instead of being counted twice.

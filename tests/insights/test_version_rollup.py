@@ -1,4 +1,4 @@
-"""The per-version rollup (runs.models.VersionDayCount) behind the backlog page's per-version
+"""The per-version rollup (runs.models.VersionHourCount) behind the backlog page's per-version
 estimates: kept by deltas through recording, every review write, re-recorded runs that change
 version or day, a rate change that re-samples runs and retention, and equal to `recount`
 afterwards; the estimates read from it equal the ones counted from the runs."""
@@ -16,7 +16,7 @@ from insights.queries import window_bounds
 from insights.stats import _estimate, _stratum_counts
 from insights.versions import version_estimates
 from review.services import expected_file_upload, review_clear, review_set_status, review_update, review_verdict
-from runs.models import Run, VersionDayCount
+from runs.models import Run, VersionHourCount
 from runs.records import parse_run_record
 from runs.services import sampling_rate_set
 from tests.factories import make_automation, run_record
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.django_db
 
 
 def rollup() -> dict:
-    return {(r.automation_id, r.day, r.version, r.stratum, r.inclusion_bp, r.kind): r.count
-            for r in VersionDayCount.objects.all() if r.count}
+    return {(r.automation_id, r.hour, r.version, r.stratum, r.inclusion_bp, r.kind): r.count
+            for r in VersionHourCount.objects.all() if r.count}
 
 
 def recounted() -> dict:
@@ -107,7 +107,7 @@ def test_estimates_from_the_rollup_equal_the_ones_counted_from_the_runs(reviewer
     result = from_rollup(automation)
     assert [v for v, _ in result] == ["v1", "v2", None]
     assert result == scanned(automation)
-    # A rate change splits today: its runs before and after are read from the runs, the rest
+    # A rate change splits an hour: its runs before and after are read from the runs, the rest
     # of the window from the rollup.
     sampling_rate_set(automation=automation, rate_bp=2500, user=ops, reason="step down")
     record([run_record(automation, createdAt=timezone.now().isoformat(), version="v2") for _ in range(30)])
@@ -117,7 +117,7 @@ def test_estimates_from_the_rollup_equal_the_ones_counted_from_the_runs(reviewer
 def test_a_month_of_history_costs_two_queries(reviewer, django_assert_num_queries):
     automation = make_automation("workflows.steady", rate_bp=5000)
     # The automation's rate was set at creation, today: move its one change out of the window,
-    # so no day is split and only the rollup is read.
+    # so no hour is split and only the rollup is read.
     automation.rate_changes.update(effective_at=timezone.now() - timedelta(days=90))
     record([run_record(automation, createdAt=ago(i % 28), version=f"v{i % 5}") for i in range(200)])
     with django_assert_num_queries(2):

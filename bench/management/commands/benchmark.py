@@ -36,11 +36,13 @@ from django.utils import timezone
 
 from accounts.models import ApiKey
 from backends import get_backend
+from bench.compare import compare_databases
 from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from bench.inprocess import InProcessBenchmark
 from datasets.services import default_example_name
 from review.models import Review
 from runs.models import Run, RunStatus
+from runs.sizes import run_tables, table_sizes
 
 ROOT = Path(settings.BASE_DIR)
 INGEST_BATCH = 1000
@@ -55,10 +57,19 @@ class Command(InProcessBenchmark):
         parser.add_argument("--in-process", action="store_true", help="The older in-process measurement.")
         parser.add_argument("--ingest-batches", type=int, default=5, help="Ingest API batches of 1,000 runs.")
         parser.add_argument("--import-runs", type=int, default=20_000, help="Runs for the import_runs timing.")
+        parser.add_argument("--json", metavar="FILE", help="Also write the figures to FILE as JSON.")
+        parser.add_argument("--databases", metavar="URL,URL",
+                            help="Measure each database in turn (a child benchmark each, DATABASE_URL set to it) "
+                                 "and print every figure side by side, with table and index sizes "
+                                 "(e.g. a 1 M and a 10 M run database; bench/compare.py).")
 
     def handle(self, *args, repeat: int, in_process: bool, ingest_batches: int, import_runs: int, **options):
+        if options["databases"]:
+            return compare_databases(self.stdout, options["databases"].split(","), repeat=repeat,
+                                     ingest_batches=ingest_batches, import_runs=import_runs)
         if in_process or get_backend().name != "local":
             return super().handle(*args, repeat=repeat, **options)
+        self.figures = {"sizes": table_sizes(run_tables())}
         # The pages' run: the newest sampled run with an output to correct, as a reviewer meets
         # it (a failed or cancelled run without output renders no editor and saves less).
         sample = (Run.objects.filter(sampled=True, status=RunStatus.COMPLETED, output__isnull=False)
@@ -81,6 +92,7 @@ class Command(InProcessBenchmark):
                               headers={"X-CSRFToken": csrf, "Referer": base + "/"}) as http:
                 wait_until_serving(server, base + "/__bench__/bare/")
                 counts = (Run.objects.count(), Review.objects.count())
+                self.figures.update(runs=counts[0], reviews=counts[1])
                 self.stdout.write(f"gunicorn, 1 sync worker, {base}; {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
                                   f"{counts[0]:,} runs, {counts[1]:,} reviews; {repeat} rounds, interleaved")
                 self._pages(http, sample, repeat)
@@ -89,6 +101,8 @@ class Command(InProcessBenchmark):
             gunicorn_stop(server)
         if import_runs:
             self._import(sample, import_runs)
+        if options["json"]:
+            Path(options["json"]).write_text(json.dumps(self.figures, indent=1))
 
     def _http_timed(self, http, method, url, **kwargs):
         start = time.perf_counter()
@@ -168,6 +182,7 @@ class Command(InProcessBenchmark):
         times = sorted(t for t, _ in samples)
         p90 = times[max(0, int(len(times) * 0.9) - 1)]
         median = statistics.median(times)
+        self.figures[label] = {"median": median, "ratio": median / floor, "sql": samples[-1][1]}
         self.stdout.write(f"{label:<50} {median:6.1f} ms {p90:6.1f} ms {median / floor:6.2f}x {samples[-1][1]:4d}")
 
     def _pool(self, sample) -> list[Run]:
@@ -209,6 +224,7 @@ class Command(InProcessBenchmark):
                 statements = self._statements
             for body in again:  # every batch again, changed: each run is updated in place
                 repeat_rates.append(self._ingest_batch(api, body, "updated"))
+        self.figures["ingest API, new runs/s"] = statistics.median(rates)
         self.stdout.write(f"ingest API, {batches} batches of {INGEST_BATCH:,} new runs: median {statistics.median(rates):,.0f} "
                           f"runs/s (min {min(rates):,.0f}), {statements} SQL per batch; the batches again, changed "
                           f"(updates): median {statistics.median(repeat_rates):,.0f} runs/s "
@@ -236,6 +252,7 @@ class Command(InProcessBenchmark):
                 elapsed.append(time.perf_counter() - start)
             finally:
                 os.unlink(handle.name)
+        self.figures["import_runs, new runs/s"] = count / elapsed[0]
         self.stdout.write(f"import_runs, {count:,} runs from a JSON Lines file: {count / elapsed[0]:,.0f} runs/s "
                           f"({elapsed[0]:.1f} s); the runs again, changed (updates): {count / elapsed[1]:,.0f} runs/s "
                           f"({elapsed[1]:.1f} s)")
