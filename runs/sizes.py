@@ -25,14 +25,16 @@ def table_sizes(tables) -> dict[str, tuple[int, int]]:
         return {table: (heap, index) for table, heap, index in cursor.fetchall()}
 
 
-def vacuum(tables) -> None:
+def vacuum(tables) -> bool:
     """VACUUM (ANALYZE) these tables on PostgreSQL, outside any transaction: the space of the
-    rows a bulk delete removed is reused by the next inserts instead of growing the files."""
-    if connection.vendor != "postgresql":
-        return
+    rows a bulk delete removed is reused by the next inserts instead of growing the files.
+    False when it cannot run here (another database, or inside a transaction: autovacuum's)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}")
+    return True
 
 
 def megabytes(size: int) -> str:

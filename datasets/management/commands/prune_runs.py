@@ -46,9 +46,8 @@ class Command(BaseCommand):
         sizes = table_sizes(run_tables())
         for automation in found:
             self._prune(automation, before, batch, verbosity=options["verbosity"])
-        if sizes and not options["no_vacuum"]:
-            vacuumed = time.monotonic()
-            vacuum(sizes)
+        vacuumed = time.monotonic()
+        if sizes and not options["no_vacuum"] and vacuum(sizes):
             self.stdout.write(f"VACUUM (ANALYZE) in {time.monotonic() - vacuumed:.1f} s; sizes before -> after "
                               "(freed pages are reused by new rows, the files do not grow back):")
             for line in sizes_lines(sizes, table_sizes(sizes)):
