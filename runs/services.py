@@ -15,6 +15,7 @@ from runs.counters import (
     chip_counts_add,
     chip_counts_recount,
     day_counts_add,
+    record_moves,
     run_rollups_follow,
     sampled_version_key,
     version_counts_add,
@@ -320,31 +321,6 @@ def runs_stored(ids) -> dict[str, tuple]:
             .values_list("pk", "automation_id", "created_at", "sampled", "chip", "version", "stratum", "inclusion_bp")}
 
 
-def _record_moves(rows: dict[str, dict], before: dict[str, tuple]) -> tuple[list, list, tuple[Counter, ...]]:
-    """(new runs, repeated runs, (day, chip, per-version) counter moves) of a batch: a repeated
-    run leaves its old cells and keeps its chip; every run enters its new cells."""
-    days, chips, versions = Counter(), Counter(), Counter()
-    zone = timezone.get_current_timezone()  # timezone.localdate per run looked it up 2,000 times a batch
-    fresh, repeated = [], []
-    for run_id, run in rows.items():
-        if run_id in before:
-            automation_id, created, sampled, chip, version, stratum, inclusion = before[run_id]
-            days[(automation_id, timezone.localdate(created, zone), sampled)] -= 1
-            chips[(automation_id, sampled, chip)] -= 1
-            if sampled:
-                versions[sampled_version_key(automation_id, created, version, stratum, inclusion)] -= 1
-            run["chip"] = chip
-            repeated.append(run)
-        else:
-            fresh.append(run)
-        days[(run["automation_id"], timezone.localdate(run["created_at"], zone), run["sampled"])] += 1
-        chips[(run["automation_id"], run["sampled"], run["chip"])] += 1
-        if run["sampled"]:
-            versions[sampled_version_key(run["automation_id"], run["created_at"], run["version"], run["stratum"],
-                                         run["inclusion_bp"])] += 1
-    return fresh, repeated, (days, chips, versions)
-
-
 def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = None) -> RecordResult:
     """Store parsed run records, idempotent on run id (a repeat updates the run in place).
 
@@ -390,7 +366,7 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
         }
     with transaction.atomic():
         before = runs_stored(rows) if stored is None else stored
-        fresh, repeated, (day_moves, chip_moves, version_moves) = _record_moves(rows, before)
+        fresh, repeated, (day_moves, chip_moves, version_moves) = record_moves(rows, before)
         if fresh:
             # A plain INSERT (COPY on PostgreSQL): a run stored meanwhile by a concurrent request
             # fails the batch (the caller retries) instead of being counted twice.
