@@ -19,8 +19,11 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def free_port() -> int:
-    """A free loopback port: the first free one of LOUPE_BENCH_PORTS (`18700-18799`) where set
-    (machines shared by several people), else any the system hands out."""
+    """A free loopback port: LOUPE_BENCH_PORT when set; else the first free one of
+    LOUPE_BENCH_PORTS (`18700-18799`) where set (machines shared by several people); else any
+    the system hands out."""
+    if os.environ.get("LOUPE_BENCH_PORT"):
+        return int(os.environ["LOUPE_BENCH_PORT"])
     low, _, high = os.environ.get("LOUPE_BENCH_PORTS", "0").partition("-")
     for port in range(int(low), int(high or low) + 1):
         with socket.socket() as sock:

@@ -317,14 +317,6 @@ def stratum_estimates(automation: Automation, *, start, end) -> dict[str, Estima
     return {name: _estimate(cells, name) for name in sorted({name for _, name, _ in cells})}
 
 
-def version_estimates(automation: Automation, *, start, end) -> list[tuple[str | None, Estimate]]:
-    """The weighted estimate of each version of one automation seen in the window, newest
-    version name last (versions sort as text). Two queries."""
-    periods, counts = _stratum_counts([automation], start=start, end=end, version=None, by_version=True)
-    versions = sorted((key[1] for key in counts), key=lambda v: (v is None, v or ""))
-    return [(v, _estimate(counts[(automation.pk, v)])) for v in versions]
-
-
 def stats_from_health(automation: Automation, health, now=None) -> SamplingStats:
     """An automation's sampling figures from the review health an upstream API reports (proxy
     mode; backends.base.ReviewHealth): traffic of the last TRAFFIC_DAYS from its day buckets,

@@ -15,8 +15,8 @@ from django.utils import timezone
 from review.calibration import calibration_marks, changed_fields
 from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.chips import VERDICT_OUT, Rating, estimate_verdict
-from runs.counters import counts_upsert, run_rollup_register
-from runs.models import Automation, Run
+from runs.counters import counts_upsert, run_hour, run_rollup_register, version_counts_add, version_counts_rebuild
+from runs.models import Automation, Run, VersionHourCount
 from runs.sql import in_values
 
 CORRECT, INCORRECT, NIT = "correct", "incorrect", "nit"
@@ -90,17 +90,23 @@ Kind = ReviewTally.Kind
 TASK_KINDS = (Kind.TASK_REVIEWED, Kind.TASK_CHANGED)
 PATH_LENGTH = ReviewTally._meta.get_field("path").max_length
 _STATE = ("run_id", "run__automation_id", "run__created_at", "run__sampled", "rating", "status", "resolved_at",
-          "updated_at", "has_expected", "corrected_paths", "run__stratum", "run__inclusion_bp", "run__field_confidence")
+          "updated_at", "has_expected", "corrected_paths", "run__stratum", "run__inclusion_bp", "run__field_confidence",
+          "run__version")
+# Marks of the per-version rollup (runs.models.VersionHourCount) start with this tag; the rest
+# are ReviewTally keys. review_counts_move sends each to its table.
+VERSION_MARK = "version"
 
 
 def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str | None, status: str | None,
                  resolved_at, updated_at, has_expected: bool, corrected_paths, stratum: str = "",
-                 inclusion_bp: int = 0, confidence: dict | None = None, changed=frozenset()) -> Counter:
+                 inclusion_bp: int = 0, confidence: dict | None = None, changed=frozenset(),
+                 version: str | None = None) -> Counter:
     """The rollup keys one review counts under, each +1. RATED and PASSED are what the estimate
     counts as reviewed and passed (runs.chips.estimate_verdict: a review closed without a rating
     is a reviewed miss, as its chip says); CELL_RATED and CELL_PASSED the same for a sampled run a
     stratum took, keyed `<inclusion_bp>|<stratum>` (the estimate's cells, insights.stats);
-    CAL_REVIEWED and CAL_CHANGED the fields it carries a confidence for (review.calibration)."""
+    CAL_REVIEWED and CAL_CHANGED the fields it carries a confidence for (review.calibration); a
+    sampled run's verdict also counts in the per-version rollup (VERSION_MARK)."""
     marks: Counter = Counter()
     day = timezone.localdate(created_at)
     verdict = estimate_verdict(rating, status)
@@ -113,6 +119,11 @@ def review_marks(*, automation_id: int, created_at, sampled: bool, rating: str |
             marks[(automation_id, day, sampled, Kind.CELL_RATED, cell)] += 1
             if verdict:
                 marks[(automation_id, day, sampled, Kind.CELL_PASSED, cell)] += 1
+        if sampled:
+            version_cell = (VERSION_MARK, automation_id, run_hour(created_at), version or "", stratum, inclusion_bp)
+            marks[(*version_cell, VersionHourCount.Kind.RATED)] += 1
+            if verdict:
+                marks[(*version_cell, VersionHourCount.Kind.PASSED)] += 1
     if confidence and (verdict is not None or has_expected):
         calibration_marks(marks, (automation_id, day, sampled), confidence, changed,
                           reviewed=Kind.CAL_REVIEWED, corrected=Kind.CAL_CHANGED, limit=PATH_LENGTH)
@@ -136,16 +147,16 @@ def marks_of(run, review) -> Counter:
     return review_marks(automation_id=run.automation_id, created_at=run.created_at, sampled=run.sampled,
                         rating=review.rating, status=review.status, resolved_at=review.resolved_at, updated_at=review.updated_at,
                         has_expected=review.has_expected, corrected_paths=review.corrected_paths, stratum=run.stratum,
-                        inclusion_bp=run.inclusion_bp, confidence=confidence, changed=changed)
+                        inclusion_bp=run.inclusion_bp, confidence=confidence, changed=changed, version=run.version)
 
 
 def _marks_of_row(row, changed=frozenset()) -> Counter:
     (_, automation_id, created_at, sampled, rating, status, resolved_at, updated_at, has_expected, paths, stratum,
-     rate, confidence) = row
+     rate, confidence, version) = row
     return review_marks(automation_id=automation_id, created_at=created_at, sampled=sampled, rating=rating, status=status,
                         resolved_at=resolved_at, updated_at=updated_at, has_expected=has_expected,
                         corrected_paths=paths, stratum=stratum, inclusion_bp=rate, confidence=confidence,
-                        changed=changed)
+                        changed=changed, version=version)
 
 
 def _rows_marks(rows: list) -> dict[str, Counter]:
@@ -160,11 +171,24 @@ def _rows_marks(rows: list) -> dict[str, Counter]:
     return {row[0]: _marks_of_row(row, changed.get(row[0], frozenset())) for row in rows}
 
 
+def _split_marks(marks: Counter) -> tuple[Counter, Counter]:
+    """(ReviewTally moves, per-version rollup moves) of a Counter of marks."""
+    tally, versions = Counter(), Counter()
+    for key, n in marks.items():
+        if key[0] == VERSION_MARK:
+            versions[key[1:]] += n
+        else:
+            tally[key] += n
+    return tally, versions
+
+
 def review_counts_move(before: Counter, after: Counter) -> None:
-    """Apply after - before (negative counts kept) in one statement."""
+    """Apply after - before (negative counts kept): one statement per rollup that changes."""
     moves = Counter(after)
     moves.subtract(before)
-    counts_upsert(ReviewTally, ("automation", "day", "sampled", "kind", "path"), moves)
+    tally, versions = _split_marks(moves)
+    counts_upsert(ReviewTally, ("automation", "day", "sampled", "kind", "path"), tally)
+    version_counts_add(versions)
 
 
 def review_counts_states(run_ids) -> dict[str, Counter]:
@@ -183,12 +207,17 @@ def review_counts_recount(*, automation) -> None:
             total.update(sum(_rows_marks(chunk).values(), Counter()))
             chunk = []
     total.update(sum(_rows_marks(chunk).values(), Counter()))
+    tally, versions = _split_marks(total)
     with transaction.atomic():
         # The marks of human review tasks are rebuilt by humanreview.calibration (`recount`).
         ReviewTally.objects.filter(automation=automation).exclude(kind__in=TASK_KINDS).delete()
         ReviewTally.objects.bulk_create(
             [ReviewTally(automation_id=a, day=day, sampled=sampled, kind=kind, path=path, count=n)
-             for (a, day, sampled, kind, path), n in total.items() if n], batch_size=2000)
+             for (a, day, sampled, kind, path), n in tally.items() if n], batch_size=2000)
+        version_counts_rebuild(automation=automation, kinds=(VersionHourCount.Kind.RATED, VersionHourCount.Kind.PASSED),
+                               rows=[{"hour": hour, "version": version, "stratum": stratum, "inclusion_bp": rate,
+                                      "kind": kind, "n": n}
+                                     for (_, hour, version, stratum, rate, kind), n in versions.items()])
 
 
 # --- reviewer throughput (ReviewerDayCount) -------------------------------------------------

@@ -5,12 +5,14 @@ and reviews (same transaction); rebuilt from the runs by `recount`. Imports only
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import Count
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncHour
+from django.utils import timezone
 
-from runs.models import Automation, ChipCount, Run, RunDayCount, StratumDayCount
+from runs.models import Automation, ChipCount, Run, RunDayCount, StratumDayCount, VersionHourCount
 
 
 def counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
@@ -22,7 +24,11 @@ def counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    columns = [model._meta.get_field(name).column for name in key_fields] + ["count"]
+    fields = [model._meta.get_field(name) for name in key_fields]
+    columns = [field.column for field in fields] + ["count"]
+    # Each key as its field stores it (an aware datetime is written as UTC text on SQLite).
+    rows = [(*(f.get_db_prep_value(v, connection) for f, v in zip(fields, row, strict=False)), row[-1])
+            for row in rows]
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     sql = (f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) VALUES {placeholders} "
            f"ON CONFLICT ({', '.join(quote(c) for c in columns[:-1])}) "
@@ -68,6 +74,83 @@ def day_counts_recount(*, automation: Automation) -> None:
         RunDayCount.objects.filter(automation=automation).delete()
         RunDayCount.objects.bulk_create([RunDayCount(automation=automation, day=r["day"], sampled=r["sampled"],
                                                      count=r["n"]) for r in rows])
+
+
+VERSION_KEY = ("automation", "hour", "version", "stratum", "inclusion_bp", "kind")
+
+
+def run_hour(created_at) -> datetime:
+    """The per-version rollup's time key of a run: the UTC hour it was created in."""
+    return created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def version_counts_add(moves: Counter) -> None:
+    """Apply {(automation_id, hour, version, stratum, inclusion_bp, kind): delta} to the
+    per-version rollup (VersionHourCount), in one statement."""
+    counts_upsert(VersionHourCount, VERSION_KEY, moves)
+
+
+def sampled_version_key(automation_id: int, created_at, version: str | None, stratum: str, inclusion_bp: int) -> tuple:
+    """The per-version rollup's key of one sampled run."""
+    return (automation_id, run_hour(created_at), version or "", stratum, inclusion_bp, VersionHourCount.Kind.SAMPLED)
+
+
+def version_counts_rebuild(*, automation: Automation, kinds: tuple[str, ...], rows) -> None:
+    """Replace the automation's per-version rollup rows of these kinds by `rows`, dicts with
+    hour, version, stratum, inclusion_bp, kind and n (the recounts of runs and review.counters)."""
+    with transaction.atomic():
+        VersionHourCount.objects.filter(automation=automation, kind__in=kinds).delete()
+        VersionHourCount.objects.bulk_create([
+            VersionHourCount(automation=automation, hour=r["hour"], version=r["version"] or "", stratum=r["stratum"],
+                            inclusion_bp=r["inclusion_bp"], kind=r["kind"], count=r["n"])
+            for r in rows if r["n"]], batch_size=2000)
+
+
+def version_sampled_recount(*, automation: Automation) -> None:
+    """Rebuild the `sampled` kind of the automation's per-version rollup from its runs (one
+    grouped query over its sampled runs)."""
+    rows = (Run.objects.filter(automation=automation, sampled=True).annotate(hour=TruncHour("created_at", tzinfo=UTC))
+            .order_by().values("hour", "version", "stratum", "inclusion_bp").annotate(n=Count("pk")))
+    version_counts_rebuild(automation=automation, kinds=(VersionHourCount.Kind.SAMPLED,),
+                           rows=({**r, "kind": VersionHourCount.Kind.SAMPLED} for r in rows))
+
+
+def record_moves(rows: dict[str, dict], before: dict[str, tuple]) -> tuple[list, list, tuple[Counter, ...]]:
+    """(new runs, repeated runs, (day, chip, per-stratum, per-version) counter moves) of a batch:
+    a repeated run leaves its old cells and keeps its chip; every run enters its new cells. The
+    per-stratum daily counts hold the runs a stratum took only; the per-version rollup the
+    sampled runs only."""
+    days, chips, strata, versions = Counter(), Counter(), Counter(), Counter()
+    zone = timezone.get_current_timezone()  # timezone.localdate per run looked it up 2,000 times a batch
+    fresh, repeated = [], []
+    for run_id, run in rows.items():
+        if run_id in before:
+            _leave(before[run_id], zone, days, chips, strata, versions)
+            run["chip"] = before[run_id][3]
+            repeated.append(run)
+        else:
+            fresh.append(run)
+        day = timezone.localdate(run["created_at"], zone)
+        days[(run["automation_id"], day, run["sampled"])] += 1
+        chips[(run["automation_id"], run["sampled"], run["chip"])] += 1
+        if run["stratum"]:
+            strata[(run["automation_id"], day, run["sampled"], run["stratum"], run["inclusion_bp"])] += 1
+        if run["sampled"]:
+            versions[sampled_version_key(run["automation_id"], run["created_at"], run["version"], run["stratum"],
+                                         run["inclusion_bp"])] += 1
+    return fresh, repeated, (days, chips, strata, versions)
+
+
+def _leave(stored: tuple, zone, days: Counter, chips: Counter, strata: Counter, versions: Counter) -> None:
+    """A repeated run leaves the cells it was counted in (`stored`: runs.services.runs_stored)."""
+    automation_id, created, sampled, chip, version, stratum, inclusion = stored
+    day = timezone.localdate(created, zone)
+    days[(automation_id, day, sampled)] -= 1
+    chips[(automation_id, sampled, chip)] -= 1
+    if stratum:
+        strata[(automation_id, day, sampled, stratum, inclusion)] -= 1
+    if sampled:
+        versions[sampled_version_key(automation_id, created, version, stratum, inclusion)] -= 1
 
 
 def chip_counts_recount(*, automation: Automation) -> None:

@@ -392,3 +392,36 @@ class RunVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.automation_id} {self.version}"
+
+
+class VersionHourCount(models.Model):
+    """Sampled runs per (automation, hour of creation in UTC, version, stratum, inclusion rate),
+    and how many of
+    them are reviewed and passed (runs.chips.estimate_verdict), so the backlog page's per-version
+    estimates read a few hundred rows instead of a month of one automation's sampled runs. Kind
+    `sampled` is kept by runs.services with the runs (record, re-sampling) and `rated` / `passed`
+    by review.counters with the reviews, by deltas in the writing transaction; retention lowers
+    both; `manage.py recount` rebuilds them. `version` "" is a run without a version."""
+
+    class Kind(models.TextChoices):
+        SAMPLED = "sampled", "Sampled"
+        RATED = "rated", "Rated"
+        PASSED = "passed", "Passed"
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="+")
+    # Hours, not days: a rate change splits one hour, which alone is read from the runs.
+    hour = models.DateTimeField()
+    version = models.CharField(max_length=100, blank=True, default="")
+    stratum = models.CharField(max_length=64, blank=True, default="")
+    inclusion_bp = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "hour", "version", "stratum", "inclusion_bp", "kind"],
+                                    name="version_hour_count_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id}/{self.hour:%Y-%m-%d %H}/{self.version}/{self.stratum}@{self.inclusion_bp}/{self.kind}: {self.count}"

@@ -11,7 +11,16 @@ from django.utils import timezone
 from events.outbox import event_emit, event_wanted
 from events.types import SAMPLING_RATE_CHANGED
 from runs.chips import Chip
-from runs.counters import chip_counts_add, chip_counts_recount, day_counts_add, run_rollups_follow, stratum_counts_add
+from runs.counters import (
+    chip_counts_add,
+    chip_counts_recount,
+    day_counts_add,
+    record_moves,
+    run_rollups_follow,
+    sampled_version_key,
+    stratum_counts_add,
+    version_counts_add,
+)
 from runs.files import store_file
 from runs.models import (
     DEFAULT_SAMPLING_BP,
@@ -178,6 +187,7 @@ def runs_resample(*, automation: Automation, since) -> int:
             scores.setdefault(score.run_id, []).append(score)
     first_seen = dict(RunVersion.objects.filter(automation=automation).values_list("version", "first_seen"))
     groups: dict[tuple, list[str]] = {}
+    moves: Counter = Counter()  # the per-version rollup's sampled runs, by deltas
     for run in later:
         rate, stratum = schedule.rate_at(run.created_at), DEFAULT_STRATUM
         strata = schedule.strata_at(run.created_at)
@@ -191,6 +201,10 @@ def runs_resample(*, automation: Automation, since) -> int:
         state = (sampled, stratum, rate, double)
         if state != (run.sampled, run.stratum, run.inclusion_bp, run.double_review):
             groups.setdefault(state, []).append(run.pk)
+            if run.sampled:
+                moves[sampled_version_key(automation.pk, run.created_at, run.version, run.stratum, run.inclusion_bp)] -= 1
+            if state[0]:
+                moves[sampled_version_key(automation.pk, run.created_at, run.version, stratum, rate)] += 1
     changed = [pk for ids in groups.values() for pk in ids]
     if changed:
         with run_rollups_follow(changed):
@@ -198,6 +212,7 @@ def runs_resample(*, automation: Automation, since) -> int:
                 Run.objects.filter(in_values("pk", ids)).update(sampled=sampled, stratum=stratum, inclusion_bp=rate,
                                                                 double_review=double)
             chip_counts_recount(automation=automation)
+            version_counts_add(moves)
     return len(changed)
 
 
@@ -317,10 +332,11 @@ def _versions_note(records, automations, first_seen: dict[int, dict]) -> None:
 
 def runs_stored(ids) -> dict[str, tuple]:
     """The runs of these ids already stored, locked (FOR UPDATE, in id order) until the caller's
-    transaction ends: {id: (automation_id, created_at, sampled, chip, stratum, inclusion_bp)}. One query."""
-    return {pk: tuple(rest) for pk, *rest in
+    transaction ends: {id: (automation_id, created_at, sampled, chip, version, stratum,
+    inclusion_bp)}. One query."""
+    return {pk: rest for pk, *rest in
             Run.objects.filter(in_values("pk", ids)).select_for_update().order_by("pk")
-            .values_list("pk", "automation_id", "created_at", "sampled", "chip", "stratum", "inclusion_bp")}
+            .values_list("pk", "automation_id", "created_at", "sampled", "chip", "version", "stratum", "inclusion_bp")}
 
 
 def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = None) -> RecordResult:
@@ -371,16 +387,17 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
         }
     with transaction.atomic():
         before = runs_stored(rows) if stored is None else stored
-        fresh, repeated, moves = _counter_moves(rows, before)
+        fresh, repeated, (day_moves, chip_moves, stratum_moves, version_moves) = record_moves(rows, before)
         if fresh:
             # A plain INSERT (COPY on PostgreSQL): a run stored meanwhile by a concurrent request
             # fails the batch (the caller retries) instead of being counted twice.
             runs_insert(fresh)
         if repeated:
             runs_update(repeated)
-        day_counts_add(moves["day"])
-        chip_counts_add(moves["chip"])
-        stratum_counts_add(moves["stratum"])
+        day_counts_add(day_moves)
+        chip_counts_add(chip_moves)
+        stratum_counts_add(stratum_moves)
+        version_counts_add(version_moves)
         if first_seen:
             _versions_note(records, automations, first_seen)
         # Evaluator scores: a record with scores replaces the run's scores (the last one of an id
@@ -408,32 +425,6 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
                                content=file_record.content, content_type=file_record.content_type,
                                new_run=record.id not in before)
     return result
-
-
-def _counter_moves(rows: dict[str, dict], before: dict[str, tuple]) -> tuple[list, list, dict[str, Counter]]:
-    """The new and the repeated runs of a batch, and what they move in the daily run counts, the
-    chip counts and the per-stratum daily counts (a repeat leaves its old place, keeps its chip)."""
-    zone = timezone.get_current_timezone()  # timezone.localdate per run looked it up 2,000 times a batch
-    day_moves, chip_moves, stratum_moves = Counter(), Counter(), Counter()  # strata: runs one took only
-    fresh, repeated = [], []
-    for run_id, run in rows.items():
-        if run_id in before:
-            automation_id, created, sampled, chip, stratum, rate = before[run_id]
-            day = timezone.localdate(created, zone)
-            day_moves[(automation_id, day, sampled)] -= 1
-            chip_moves[(automation_id, sampled, chip)] -= 1
-            if stratum:
-                stratum_moves[(automation_id, day, sampled, stratum, rate)] -= 1
-            run["chip"] = chip
-            repeated.append(run)
-        else:
-            fresh.append(run)
-        day = timezone.localdate(run["created_at"], zone)
-        day_moves[(run["automation_id"], day, run["sampled"])] += 1
-        chip_moves[(run["automation_id"], run["sampled"], run["chip"])] += 1
-        if run["stratum"]:
-            stratum_moves[(run["automation_id"], day, run["sampled"], run["stratum"], run["inclusion_bp"])] += 1
-    return fresh, repeated, {"day": day_moves, "chip": chip_moves, "stratum": stratum_moves}
 
 
 def runs_insert(rows: list) -> None:

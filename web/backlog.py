@@ -23,7 +23,8 @@ from insights.queries import (
     window_bounds,
     window_days,
 )
-from insights.stats import pass_rate_estimates, version_estimates, wilson_interval
+from insights.stats import pass_rate_estimates, wilson_interval
+from insights.versions import version_estimates
 from runs.models import Automation
 from web.backend_errors import backend_errors
 from web.charts import Chart, bar_chart, rate_chart

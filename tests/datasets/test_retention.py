@@ -68,3 +68,53 @@ def test_an_unknown_automation_or_a_bad_age_is_refused():
     make_automation()
     with pytest.raises(CommandError, match="at least 1"):
         call_command("prune_runs", "workflows.extract-invoice", "--older-than", "0")
+
+
+def test_a_month_goes_with_every_row_that_hangs_off_its_runs_and_every_rollup_stays_exact(reviewer, lead):
+    """Set-based retention (datasets/retention.py): steps, scores, reviews with corrections and
+    expected files, audit events, human review tasks and claims go with their runs; a promoted
+    example stays, unlinked; chip and day counts, the review rollups and the per-version rollup
+    equal a recount afterwards. Runs on PostgreSQL in the suite's second pass."""
+    from datasets.models import Example
+    from datasets.services import example_promote
+    from humanreview.models import Task as HumanReviewTask
+    from review.claims import claim_take
+    from review.models import Claim, Correction
+    from runs.models import EvaluatorScore, RunStep
+    from tests.factories import paused_record
+    from tests.insights.test_version_rollup import recounted as versions_recounted
+    from tests.insights.test_version_rollup import rollup as versions
+    from tests.review.test_counters import recounted as tally_recounted
+    from tests.review.test_counters import tally
+
+    target = make_automation("workflows.target", rate_bp=5000)
+    steps = [{"name": "extract", "type": "llm", "status": "completed"}]
+    records = [_record(target, 35 + i % 20, version=f"v{i % 3}", steps=steps,
+                       scores=[{"name": "judge", "passed": i % 2 == 0}]) for i in range(40)]
+    recent = [_record(target, i % 20, steps=steps) for i in range(20)]
+    paused = [{**paused_record(target), "createdAt": (timezone.now() - timedelta(days=40)).isoformat()}]
+    runs_record_and_check([parse_run_record(r) for r in records + recent + paused])
+    runs = list(Run.objects.filter(automation=target).order_by("pk"))
+    for i, run in enumerate(runs[:30]):
+        review_update(run=run, changes={"rating": ("pass", "fail")[i % 2], "status": "open"}, user=reviewer)
+    corrected = Run.objects.get(pk=records[1]["id"])
+    review_update(run=corrected, changes={"expected": {**corrected.output, "total": 1.0}}, user=reviewer)
+    expected_file_upload(run=corrected, upload=SimpleUploadedFile("fixed.csv", b"a\n"), name=None, user=reviewer)
+    example = example_promote(run=corrected, name="kept-example", user=lead)
+    claim_take(run_id=records[2]["id"], user=reviewer)
+    old_ids = [r["id"] for r in records + paused]
+    assert Correction.objects.filter(review__run_id__in=old_ids).exists()
+    assert HumanReviewTask.objects.filter(run_id__in=old_ids).exists()
+
+    call_command("prune_runs", target.ref, "--older-than", "30", "--batch", "7", verbosity=0)
+
+    assert set(Run.objects.values_list("pk", flat=True)) == {r["id"] for r in recent}
+    for model, column in ((RunStep, "run_id"), (EvaluatorScore, "run_id"), (Review, "run_id"),
+                          (AuditEvent, "run_id"), (HumanReviewTask, "run_id"), (Claim, "run_id"),
+                          (RunFile, "run_id"), (Correction, "review__run_id"), (ExpectedFile, "review__run_id")):
+        assert not model.objects.filter(**{f"{column}__in": old_ids}).exists(), model.__name__
+    assert RunStep.objects.count() == 20
+    example.refresh_from_db()
+    assert example.source_run_id is None and Example.objects.filter(name="kept-example").exists()
+    kept = (snapshot(), tally(), versions())
+    assert kept == (recounted(), tally_recounted(), versions_recounted())

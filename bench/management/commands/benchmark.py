@@ -50,6 +50,7 @@ from accounts.models import ApiKey
 from backends import get_backend
 from bench import dsreview as dsreview_bench
 from bench import inbox
+from bench.compare import compare_databases
 from bench.fragments import follow_ups
 from bench.http import gunicorn_start, gunicorn_stop, wait_until_serving
 from bench.inprocess import InProcessBenchmark
@@ -57,6 +58,7 @@ from bench.strata import confident_records, strata_automation, strata_automation
 from datasets.services import default_example_name
 from review.models import Review
 from runs.models import Automation, Run, RunStatus
+from runs.sizes import run_tables, table_sizes
 
 ROOT = Path(settings.BASE_DIR)
 INGEST_BATCH = 1000
@@ -85,11 +87,20 @@ class Command(InProcessBenchmark):
                                  "empty: skip). bench/inbox.py.")
         parser.add_argument("--dataset-review", type=int, default=1000,
                             help="Examples in the dataset review request timed (0: skip; bench/dsreview.py).")
+        parser.add_argument("--json", metavar="FILE", help="Also write the figures to FILE as JSON.")
+        parser.add_argument("--databases", metavar="URL,URL",
+                            help="Measure each database in turn (a child benchmark each, DATABASE_URL set to it) "
+                                 "and print every figure side by side, with table and index sizes "
+                                 "(e.g. a 1 M and a 10 M run database; bench/compare.py).")
 
     def handle(self, *args, repeat: int, in_process: bool, ingest_batches: int, import_runs: int, inbox_tasks: str = "",
                dataset_review: int = 1000, **options):
+        if options["databases"]:
+            return compare_databases(self.stdout, options["databases"].split(","), repeat=repeat,
+                                     ingest_batches=ingest_batches, import_runs=import_runs)
         if in_process or get_backend().name != "local":
             return super().handle(*args, repeat=repeat, **options)
+        self.figures = {"sizes": table_sizes(run_tables())}
         # The pages' run: the newest sampled run with an output to correct, as a reviewer meets
         # it (a failed or cancelled run without output renders no editor and saves less).
         sample = (Run.objects.filter(sampled=True, status=RunStatus.COMPLETED, output__isnull=False)
@@ -113,6 +124,7 @@ class Command(InProcessBenchmark):
                               headers={"X-CSRFToken": csrf, "Referer": base + "/"}) as http:
                 wait_until_serving(server, base + "/__bench__/bare/")
                 counts = (Run.objects.count(), Review.objects.count())
+                self.figures.update(runs=counts[0], reviews=counts[1])
                 self.stdout.write(f"gunicorn, 1 sync worker, {base}; {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
                                   f"{counts[0]:,} runs, {counts[1]:,} reviews; {repeat} rounds, interleaved")
                 self._pages(http, sample, repeat)
@@ -125,6 +137,8 @@ class Command(InProcessBenchmark):
             gunicorn_stop(server)
         if import_runs:
             self._import(sample, import_runs)
+        if options["json"]:
+            Path(options["json"]).write_text(json.dumps(self.figures, indent=1))
 
     def _dataset_review(self, user, count: int) -> tuple[int, int]:
         """Times creating a request of `count` examples (in process, committed, deleted again) and
@@ -176,6 +190,7 @@ class Command(InProcessBenchmark):
         times = sorted(t.ms for t in samples)
         p90 = times[max(0, int(len(times) * 0.9) - 1)]
         median, last = statistics.median(times), samples[-1]
+        self.figures[label] = {"median": median, "ratio": median / floor, "sql": last.sql, "requests": last.requests}
         line = f"{label:<50} {median:6.1f} ms {p90:6.1f} ms {median / floor:6.2f}x {last.sql:4d} {last.requests:4d}"
         if last.requests > 1:
             line += f"   {statistics.median(t.first_ms for t in samples) / floor:12.2f}x {last.first_sql:4d}"
@@ -220,6 +235,7 @@ class Command(InProcessBenchmark):
                 statements = self._statements
             for body in again:  # every batch again, changed: each run is updated in place
                 repeat_rates.append(self._ingest_batch(api, body, "updated"))
+        self.figures["ingest API, new runs/s"] = statistics.median(rates)
         self.stdout.write(f"ingest API, {batches} batches of {INGEST_BATCH:,} new runs: median {statistics.median(rates):,.0f} "
                           f"runs/s (min {min(rates):,.0f}), {statements} SQL per batch; the batches again, changed "
                           f"(updates): median {statistics.median(repeat_rates):,.0f} runs/s "
@@ -265,6 +281,7 @@ class Command(InProcessBenchmark):
                 elapsed.append(time.perf_counter() - start)
             finally:
                 os.unlink(handle.name)
+        self.figures["import_runs, new runs/s"] = count / elapsed[0]
         self.stdout.write(f"import_runs, {count:,} runs from a JSON Lines file: {count / elapsed[0]:,.0f} runs/s "
                           f"({elapsed[0]:.1f} s); the runs again, changed (updates): {count / elapsed[1]:,.0f} runs/s "
                           f"({elapsed[1]:.1f} s)")

@@ -1,4 +1,5 @@
-"""Rebuild the derived counters (chip counts, daily run counts, the daily review rollup) from
+"""Rebuild the derived counters (chip counts, daily run counts, the daily review rollups, the
+per-version rollup) from
 the runs and reviews themselves.
 
 The services keep them in step; this is for repairs, e.g. after deleting runs in SQL."""
@@ -7,7 +8,7 @@ from django.core.management.base import BaseCommand
 
 from humanreview.calibration import task_marks_recount
 from review.counters import review_counts_recount, review_day_counts_recount, reviewer_counts_recount
-from runs.counters import chip_counts_recount
+from runs.counters import chip_counts_recount, version_sampled_recount
 from runs.models import Automation
 
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         found = [Automation.objects.by_ref(ref) for ref in automations] if automations else Automation.objects.all()
         for automation in found:
             chip_counts_recount(automation=automation)
+            version_sampled_recount(automation=automation)
             review_counts_recount(automation=automation)
             task_marks_recount(automation=automation)
             review_day_counts_recount(automation=automation)

@@ -4,18 +4,20 @@ testing the dashboards (pair with `seed_runs --runs 1000000`)."""
 import random
 import sys
 import time
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from demo import seed_sql
 from review.counters import review_counts_recount, review_day_counts_recount, reviewer_counts_recount
 from review.models import AuditEvent, Review
 from runs.chips import derive_chip
-from runs.counters import chip_counts_recount
+from runs.counters import chip_counts_recount, version_sampled_recount
 from runs.models import Automation, Run
 
 # (rating, status) mix of a team that reviews a sampled stream: most runs pass, misses are
@@ -34,6 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--reviews", type=int, required=True)
         parser.add_argument("--batch", type=int, default=5000)
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--keep-indexes", action="store_true",
+                            help="With the in-database load, keep the run table's indexes while chips are set "
+                                 "(default: dropped and built afterwards for 100,000 reviews or more).")
+        parser.add_argument("--python", action="store_true",
+                            help="On PostgreSQL, build the reviews in Python (bulk_create) instead of "
+                                 "INSERT ... SELECT in the database (demo/seed_sql.py).")
 
     def handle(self, *args, reviews: int, batch: int, seed: int | None, **options):
         if reviews < 1 or batch < 1:
@@ -47,6 +55,17 @@ class Command(BaseCommand):
                 user.groups.add(group)
             users.append(user)
         started, done = time.monotonic(), 0
+        if connection.vendor == "postgresql" and not options["python"]:
+            # Setting the chips of a million runs rewrites them in every index that holds the chip:
+            # build the indexes once afterwards instead (as seed_runs does).
+            drop = reviews >= 100_000 and not options["keep_indexes"]
+            with seed_sql.indexes_after(say=self.stdout.write) if drop else nullcontext():
+                done = seed_sql.reviews_insert(count=reviews, mix=MIX, user_ids=[u.pk for u in users],
+                                               now=timezone.now())
+            self.stdout.write(f"Inserted {done} reviews in {time.monotonic() - started:.1f} s (INSERT ... SELECT).")
+            _recount()
+            self.stdout.write(f"Counters rebuilt; {time.monotonic() - started:.1f} s in all.")
+            return
         candidates = (Run.objects.filter(sampled=True, review__isnull=True).order_by("-created_at", "-id")
                       .values_list("pk", "created_at", "output")[:reviews].iterator(chunk_size=batch))
         bar = tqdm(total=reviews, unit="review", desc="Seeding reviews", file=sys.stderr,
@@ -65,11 +84,7 @@ class Command(BaseCommand):
             done += self._insert(chunk, rng, users, pairs, weights, now)
             bar.update(len(chunk))
         bar.close()
-        for automation in Automation.objects.all():
-            chip_counts_recount(automation=automation)
-            review_counts_recount(automation=automation)
-            review_day_counts_recount(automation=automation)
-            reviewer_counts_recount(automation=automation)
+        _recount()
         elapsed = time.monotonic() - started
         self.stdout.write(f"Inserted {done} reviews in {elapsed:.1f} s.")
 
@@ -103,3 +118,12 @@ class Command(BaseCommand):
             for chip, ids in chips.items():
                 Run.objects.filter(pk__in=ids).update(chip=chip)
         return len(reviews)
+
+
+def _recount() -> None:
+    for automation in Automation.objects.all():
+        chip_counts_recount(automation=automation)
+        version_sampled_recount(automation=automation)
+        review_counts_recount(automation=automation)
+        review_day_counts_recount(automation=automation)
+        reviewer_counts_recount(automation=automation)

@@ -1,0 +1,66 @@
+"""`benchmark --databases URL,URL`: the same benchmark against several databases (a child
+process each, DATABASE_URL set to it, figures passed back as JSON), printed side by side: each
+page as its ratio to the bare page measured in the same run (and its median), ingest in runs/s,
+and the run tables' sizes. What docs/scale.md's curves come from."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+
+from runs.sizes import megabytes
+
+PAGES = ("queue, one automation, sampled", "queue, all automations, all runs", "review pane", "backlog page",
+         "backlog, one automation (per-version estimates)", "sampling page",
+         "combined save: verdict, note, correction (htmx)")
+RATES = ("ingest API, new runs/s", "import_runs, new runs/s")
+
+
+def _measure(url: str, *, repeat: int, ingest_batches: int, import_runs: int) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        path = Path(handle.name)
+    try:
+        subprocess.run([sys.executable, "manage.py", "benchmark", "--repeat", str(repeat), "--ingest-batches",
+                        str(ingest_batches), "--import-runs", str(import_runs), "--json", str(path)],
+                       cwd=settings.BASE_DIR, env={**os.environ, "DATABASE_URL": url}, check=True)
+        return json.loads(path.read_text())
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _size(figures: dict, table: str) -> str:
+    heap, index = figures.get("sizes", {}).get(table, (0, 0))
+    return f"{megabytes(heap)} + {megabytes(index)}"
+
+
+def _page(cell: dict | None) -> str:
+    return f"{cell['ratio']:.2f}x ({cell['median']:.0f} ms)" if cell else "-"
+
+
+def side_by_side(results: list[dict]) -> list[str]:
+    """The lines of the comparison table, one column per database."""
+    width = 22
+    head = "".join(f"{format(r.get('runs', 0), ',') + ' runs':>{width}}" for r in results)
+    lines = [f"{'figure':<50}{head}"]
+    for label in PAGES:
+        cells = [_page(r.get(label)) for r in results]
+        lines.append(f"{label:<50}" + "".join(f"{c:>{width}}" for c in cells))
+    for label in RATES:
+        lines.append(f"{label:<50}" + "".join(
+            f"{(f'{r[label]:,.0f}' if label in r else '-'):>{width}}" for r in results))
+    lines.append(f"{'reviews':<50}" + "".join(f"{r.get('reviews', 0):>{width},}" for r in results))
+    tables = sorted({table for r in results for table in r.get("sizes", {})})
+    for table in tables:
+        lines.append(f"{table + ' (table + indexes)':<50}" + "".join(f"{_size(r, table):>{width}}" for r in results))
+    return lines
+
+
+def compare_databases(out, urls: list[str], *, repeat: int, ingest_batches: int, import_runs: int) -> None:
+    results = [_measure(url, repeat=repeat, ingest_batches=ingest_batches, import_runs=import_runs) for url in urls]
+    out.write("\nSide by side (each page: its ratio to the bare page of the same run, and its median):")
+    for line in side_by_side(results):
+        out.write(line)
