@@ -18,7 +18,8 @@ class DoubleReviewShareForm(forms.Form):
                   "not see the first review.",
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100", "inputmode": "decimal"}),
     )
-    reason = forms.CharField(label="Reason", max_length=500, strip=True,
+    # Labelled apart from the rate form's "Reason" on the same card (one name, one field).
+    reason = forms.CharField(label="Reason for the share", max_length=500, strip=True,
                              widget=forms.TextInput(attrs={"placeholder": "e.g. measure reviewer agreement"}))
 
     def __init__(self, *args, automation: Automation, **kwargs):
