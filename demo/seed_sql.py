@@ -85,11 +85,11 @@ def runs_chunk(*, prefix: str, first: int, last: int, automation_ids: list[int],
         ), ins AS (
             INSERT INTO runs_run (id, automation_id, status, trigger, triggered_by, version, input, output, error,
                                   usage, metadata, created_at, started_at, completed_at, duration_ms,
-                                  sample_bucket, sampled, chip, output_preview, stratum, inclusion_bp)
+                                  sample_bucket, sampled, chip, output_preview, stratum, inclusion_bp, double_review)
             SELECT b.id, CASE b.a {cases} END, p.status, p.trigger, p.triggered_by, p.version, p.input, p.output,
                    p.error, p.usage, p.metadata, b.created_at, b.created_at + b.start_ms * interval '1 ms',
                    b.created_at + (b.start_ms + p.duration_ms::bigint) * interval '1 ms', p.duration_ms::bigint,
-                   b.bucket, b.bucket < r.rate, 'unreviewed', p.output_preview, '', r.rate
+                   b.bucket, b.bucket < r.rate, 'unreviewed', p.output_preview, '', r.rate, ''
             FROM b JOIN seed_pool AS p ON p.a = b.a AND p.day = b.day AND p.slot = b.slot
                    JOIN seed_rates AS r ON r.a = b.a AND b.created_at >= r.since AND b.created_at < r.until
             RETURNING sampled
