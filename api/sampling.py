@@ -3,7 +3,7 @@
 Rates, the threshold and the double-review share are percents (0-100). PUT changes any of the
 default rate, the strata, the step-down threshold and the double-review share, with a reason,
 now or from a future `effectiveAt`, through the same service and into the same history as the
-sampling page (runs.services.sampling_policy_set). The ETag is the automation's sampling
+sampling page (runs.policy.sampling_policy_set). The ETag is the automation's sampling
 version; a PUT with a stale If-Match (or `version`) is a 412 carrying the current settings;
 nothing is half-saved."""
 
@@ -24,7 +24,7 @@ from api.support import (
 )
 from insights.stats import HISTORY_ROWS, rate_history
 from runs.models import Automation
-from runs.services import InvalidRate, StaleSampling, sampling_policy_set
+from runs.policy import InvalidRate, StaleSampling, sampling_policy_set
 from runs.strata import StrataError, describe, rate_bp_from_percent
 
 PUT_FIELDS = {"defaultRate", "strata", "stepDownThreshold", "doubleReviewShare", "reason", "effectiveAt", "version"}

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from datasets.retention import runs_prune
 from runs.models import Automation
-from runs.services import automation_ensure, sampling_policy_set
+from runs.policy import sampling_policy_set
+from runs.services import automation_ensure
 
 REF = "workflows.bench-strata"
 STRATA = [

@@ -29,8 +29,9 @@ from review.models import AuditEvent, ExpectedFile, Review
 from review.services import expected_file_upload, review_set_status, review_update, review_verdict
 from runs.counters import chip_counts_recount
 from runs.models import Automation, Run, SamplingRateChange
+from runs.policy import sampling_rate_set
 from runs.records import parse_run_record
-from runs.services import automation_ensure, sampling_rate_set
+from runs.services import automation_ensure
 
 DEMO_USERNAME = DEMO_PASSWORD = "demo"
 # username, first, last, roles, weight as a reviewer. Every demo account's password is "demo".

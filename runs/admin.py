@@ -9,7 +9,7 @@ from runs.models import Automation, ChipCount, Run, RunFile, SamplingRateChange
 class SamplingRateChangeInline(admin.TabularInline):
     model = SamplingRateChange
     extra = 0
-    # History is append-only: a rate change goes through runs.services.sampling_rate_set.
+    # History is append-only: a rate change goes through runs.policy.sampling_rate_set.
     readonly_fields = ("old_bp", "new_bp", "effective_at", "changed_by", "reason")
     can_delete = False
 
@@ -41,7 +41,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(SamplingRateChange)
 class SamplingRateChangeAdmin(ReadOnlyAdmin):
-    """Read-only: a rate change goes through runs.services.sampling_rate_set (the sampling page
+    """Read-only: a rate change goes through runs.policy.sampling_rate_set (the sampling page
     or the API), which re-samples runs stamped later and moves every counter that follows."""
 
     list_display = ("automation", "old_bp", "new_bp", "effective_at", "changed_by", "reason")

@@ -183,7 +183,7 @@ def chip_count_move(*, automation_id: int, sampled: bool, old: str | None, new: 
 # --- rollups of higher layers that follow a run's sampled flag ---------------------------------
 # The review rollups (review.counters: ReviewTally, ReviewDayCount) are keyed by their run's
 # automation, day and sampled flag. A service of this package that changes runs' sampled flags
-# (runs.services.sampling_rate_set re-sampling runs stamped in the future) moves them through
+# (runs.policy.sampling_rate_set re-sampling runs stamped in the future) moves them through
 # these hooks, which the review app registers when Django starts (review.apps), so no caller can
 # forget them and this package still imports nothing above it (docs/architecture.md).
 RUN_ROLLUPS: list[tuple[Callable, Callable]] = []

@@ -16,7 +16,7 @@ from review.double_queries import adjudication_queue, dispute, second_for_pane, 
 from review.jsondiff import EditError
 from review.services import ReviewError
 from runs.models import DOUBLE_DISPUTED, Run
-from runs.services import InvalidRate, sampling_policy_set
+from runs.policy import InvalidRate, sampling_policy_set
 from web.forms.double import AdjudicationForm, DoubleReviewShareForm, SecondReviewForm
 from web.jsontree import render_tree
 from web.sampling import _automation_or_404, _card_response

@@ -24,8 +24,8 @@ from insights.stats import (
     stats_from_health,
 )
 from runs.models import Automation, SamplingRateChange
+from runs.policy import InvalidRate, sampling_policy_set, sampling_rate_set, step_down_threshold_set
 from runs.sampling import bp_to_percent
-from runs.services import InvalidRate, sampling_policy_set, sampling_rate_set, step_down_threshold_set
 from web.backend_errors import backend_errors
 from web.forms.double import DoubleReviewShareForm
 from web.forms.sampling import SamplingRateForm, StepDownThresholdForm, StrataForm

@@ -10,8 +10,8 @@ from insights.estimates import Stratum, weighted_pass_rate
 from insights.stats import pass_rate_estimates, rate_periods
 from review.services import review_update
 from runs.models import Run
+from runs.policy import sampling_rate_set
 from runs.sampling import RateSchedule
-from runs.services import sampling_rate_set
 from tests.api.conftest import _client_for
 from tests.factories import make_automation, make_run
 

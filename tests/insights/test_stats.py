@@ -10,7 +10,7 @@ from insights.stats import (
     wilson_interval,
 )
 from review.services import review_verdict
-from runs.services import sampling_rate_set
+from runs.policy import sampling_rate_set
 from tests.factories import make_automation, make_runs
 
 

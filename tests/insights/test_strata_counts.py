@@ -14,8 +14,8 @@ from insights.stats import _stratum_counts, rate_periods, sampling_stats
 from insights.strata_counts import cell_counts
 from review.services import review_update
 from runs.models import Run, rate_schedules
+from runs.policy import sampling_policy_set
 from runs.records import parse_run_record
-from runs.services import sampling_policy_set
 from tests.factories import make_automation, run_record
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,8 @@ from insights.stats import _estimate, _stratum_counts
 from insights.versions import version_estimates
 from review.services import expected_file_upload, review_clear, review_set_status, review_update, review_verdict
 from runs.models import Run, VersionHourCount
+from runs.policy import sampling_rate_set
 from runs.records import parse_run_record
-from runs.services import sampling_rate_set
 from tests.factories import make_automation, run_record
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from review.services import review_save
-from runs.services import sampling_policy_set
+from runs.policy import sampling_policy_set
 from tests.factories import make_automation, make_run
 
 

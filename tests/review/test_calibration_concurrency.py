@@ -14,8 +14,8 @@ from datasets.loop import runs_record_and_check
 from review.models import ReviewTally
 from review.services import StaleReview, review_save
 from runs.models import Run, StratumDayCount
+from runs.policy import sampling_policy_set
 from runs.records import parse_run_record
-from runs.services import sampling_policy_set
 from tests.concurrency import PARALLEL_WRITERS, race
 from tests.factories import INVOICE_OUTPUT, make_automation, run_record
 

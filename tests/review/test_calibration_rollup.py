@@ -18,8 +18,8 @@ from insights.calibration import calibration
 from review.models import ReviewTally
 from review.services import review_clear, review_save, review_verdict
 from runs.models import Run, StratumDayCount
+from runs.policy import sampling_policy_set
 from runs.records import parse_run_record
-from runs.services import sampling_policy_set
 from tests.factories import INVOICE_OUTPUT, make_automation, paused_record, run_record
 
 pytestmark = pytest.mark.django_db

@@ -133,7 +133,7 @@ def test_a_rate_change_moves_the_review_rollups_of_the_runs_it_resamples(reviewe
     """Issue 21 (a): runs stamped in the future are re-sampled by a rate change (docs/rules.md);
     their reviews' rollups (ReviewTally, ReviewDayCount) move with them in the same transaction,
     so the estimate no longer counts reviews of runs that are not sampled any more."""
-    from runs.services import sampling_rate_set
+    from runs.policy import sampling_rate_set
 
     automation = make_automation("workflows.skewed", rate_bp=1500)
     future = (timezone.now() + timedelta(hours=3)).isoformat()

@@ -8,8 +8,8 @@ from review.double import field_agreement, second_adjudicate, second_submit, sec
 from review.models import AuditEvent, Review, SecondReview
 from review.services import ReviewError, review_save
 from runs.models import Run
+from runs.policy import InvalidRate, sampling_policy_set
 from runs.sampling import double_bucket
-from runs.services import InvalidRate, sampling_policy_set
 from tests.factories import INVOICE_OUTPUT, make_automation, make_runs
 from tests.review.double_helpers import double_automation, double_run, first_reviewed
 

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from runs.confidence import level_of, parse_field_confidence
+from runs.policy import sampling_policy_set
 from runs.records import RecordError, parse_run_record
-from runs.services import sampling_policy_set
 from tests.factories import INVOICE_OUTPUT, make_automation, make_run, run_record
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from events.models import Message, Subscription
-from runs.services import sampling_rate_set
+from runs.policy import sampling_rate_set
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Sampling by risk (runs/strata.py, runs.services.sampling_policy_set): conditions, validation
+"""Sampling by risk (runs/strata.py, runs.policy.sampling_policy_set): conditions, validation
 naming the field, each run's stratum and inclusion rate stored at ingest, re-sampling of later
 runs, the history row, and the estimate that weights by inclusion rate staying unbiased."""
 
@@ -14,8 +14,8 @@ from insights.estimates import weighted_pass_rate
 from insights.stats import pass_rate_estimates, stratum_estimates
 from review.services import review_update
 from runs.models import Run, SamplingRateChange
+from runs.policy import InvalidRate, StaleSampling, sampling_policy_set
 from runs.records import parse_run_record
-from runs.services import InvalidRate, StaleSampling, sampling_policy_set
 from runs.strata import StrataError, strata_parse, stratum_of
 from tests.factories import make_automation, run_record
 

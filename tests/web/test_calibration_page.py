@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from review.services import review_verdict
-from runs.services import sampling_policy_set
+from runs.policy import sampling_policy_set
 from tests.factories import make_automation, make_runs
 
 pytestmark = pytest.mark.django_db

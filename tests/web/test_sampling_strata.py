@@ -9,8 +9,8 @@ from django.utils import timezone
 from datasets.loop import runs_record_and_check
 from review.services import review_update
 from runs.models import Run
+from runs.policy import sampling_policy_set
 from runs.records import parse_run_record
-from runs.services import sampling_policy_set
 from tests.factories import make_automation, run_record
 
 pytestmark = pytest.mark.django_db

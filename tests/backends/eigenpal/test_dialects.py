@@ -18,8 +18,8 @@ from backends.eigenpal.reviews import ReviewsMixin
 from datasets.models import Example
 from review.models import Review
 from review.services import review_update, review_verdict
+from runs.policy import sampling_rate_set
 from runs.sampling import sample_bucket
-from runs.services import sampling_rate_set
 from tests.factories import make_automation, make_run
 from tests.proxy import Faults, install_backend, proxy_settings, service_key
 from tests.web.conftest import pane_version
