@@ -5,13 +5,11 @@ Runs and reviews come from the configured backend (backends.get_backend()). When
 page says what went wrong and keeps what the reviewer typed: the pane re-renders with the bound
 forms when the run could be loaded, else `backend_unavailable` (web/backend_errors.py) offers the same POST again."""
 
-import re
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -25,8 +23,6 @@ from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_r
 from review.double_queries import first_review_hidden
 from review.services import free_name
 from review.workbench import typed_values
-from runs import pdf
-from runs.files import download_response
 from runs.ids import run_id_problem
 from web.backend_errors import backend_errors
 from web.forms.review import (
@@ -36,7 +32,7 @@ from web.forms.review import (
     ExpectedUploadForm,
     PaneForm,
 )
-from web.panes import PaneState, history_html, pane_context, pdf_page_response
+from web.panes import PaneState, history_html, pane_context
 from web.queue_list import RunQueue
 
 reviewer_only = role_required(REVIEWER, action="review runs")
@@ -245,21 +241,6 @@ def expected_delete(request: HttpRequest, run_id: str) -> HttpResponse:
         run=run, name=d["name"], user=request.user))
 
 
-@require_GET
-@xframe_options_sameorigin  # the review pane previews PDFs in an iframe of its own origin
-@backend_errors
-def run_file_download(request: HttpRequest, run_id: str, key: str) -> HttpResponse:
-    """A run's input/output file; `?inline=1` for previews (images, PDF), else an attachment."""
-    return download_response(get_backend().run_file(run_id, key), inline=request.GET.get("inline") == "1")
-
-
-@require_GET
-@xframe_options_sameorigin  # the review pane previews PDFs in an iframe of its own origin
-@backend_errors
-def expected_download(request: HttpRequest, run_id: str, key: str) -> HttpResponse:
-    return download_response(get_backend().expected_file(run_id, key), inline=request.GET.get("inline") == "1")
-
-
 # -- the workbench: one form, one save --------------------------------------------------------
 
 
@@ -416,37 +397,3 @@ def run_release(request: HttpRequest, run_id: str) -> HttpResponse:
     """Give the run back (the pane sends this when the reviewer leaves the page)."""
     claim_release(run_id=run_id, user=request.user)
     return HttpResponse(status=204)
-
-
-def _read_at_most(download, limit: int) -> bytes | None:
-    """A download's bytes, or None once they pass `limit` (the stream is then left unread)."""
-    data = bytearray()
-    try:
-        if download.size is not None and download.size > limit:
-            return None
-        for chunk in download.chunks:
-            data.extend(chunk)
-            if len(data) > limit:
-                return None
-    finally:
-        close = getattr(download.chunks, "close", None)
-        if close is not None:
-            close()
-    return bytes(data)
-
-
-_WIDTH = re.compile(r"[0-9]{1,5}")
-
-
-@require_GET
-@backend_errors
-def run_file_page(request: HttpRequest, run_id: str, key: str, number: int) -> HttpResponse:
-    """Page `number` of a run's PDF file as a PNG (runs.pdf: a limited child process, cached),
-    for the pane's source column; `?w=` pixels wide (1-2000). A page past the limits is a
-    "could not render this page" image; a file that is no PDF, too large or without that page a 404."""
-    raw_width = request.GET.get("w", "1000")
-    if not _WIDTH.fullmatch(raw_width) or not 1 <= int(raw_width) <= pdf.MAX_SIDE:
-        return HttpResponse(f"w: the width must be a whole number of pixels from 1 to {pdf.MAX_SIDE}.", status=400,
-                            content_type="text/plain; charset=utf-8")
-    return pdf_page_response(_read_at_most(get_backend().run_file(run_id, key), pdf.MAX_BYTES), number,
-                             int(raw_width))
