@@ -197,11 +197,7 @@ MEDIA_URL = "media/"
 # for any S3-compatible store, with no code change.
 STORAGES = {
     "default": {"BACKEND": env_str("LOUPE_FILE_STORAGE", "runs.storage.LocalStorage")},
-    "staticfiles": {
-        "BACKEND": env_str(
-            "LOUPE_STATIC_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
-    },
+    "staticfiles": {"BACKEND": env_str("LOUPE_STATIC_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")},
 }
 WHITENOISE_USE_FINDERS = True
 
@@ -340,17 +336,17 @@ if LOUPE_LOG_FORMAT not in ("text", "json"):
 LOGGING = logging_config(LOUPE_LOG_FORMAT, env_str("LOG_LEVEL", "WARNING"))
 MIDDLEWARE.insert(0, "config.middleware.RequestIdMiddleware")
 
-# Health endpoint (/healthz, web/health.py): a configured replica (the `replica` database,
-# LOUPE_DATABASE_REPLICA_URL) lagging more than this many seconds fails the check.
+# Read replicas (config/replicas.py, docs/deploy.md#read-replicas): the `replica` database. A
+# replica lagging more than LOUPE_REPLICA_MAX_LAG_SECONDS gets no reads and shows on /healthz.
 LOUPE_DATABASE_REPLICA_URL = env_str("LOUPE_DATABASE_REPLICA_URL", "")
+LOUPE_REPLICA_MAX_LAG_SECONDS = env_float("LOUPE_REPLICA_MAX_LAG_SECONDS", 30.0, minimum=0)
 if LOUPE_DATABASE_REPLICA_URL:
     DATABASES["replica"] = dj_database_url.parse(LOUPE_DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
                                                  conn_health_checks=True)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # a test run makes no second test database
     # A replica host that does not answer costs a request (and its lag check) at most 3 s to connect.
     DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
-    # Read replicas (config/replicas.py, docs/deploy.md#read-replicas): the GET reads of these
-    # paths go to the replica, except for LOUPE_READ_YOUR_WRITES_SECONDS after their author wrote.
+    # The GET reads of these paths go there, except for LOUPE_READ_YOUR_WRITES_SECONDS after their author wrote.
     DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
     MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                       "config.replicas.ReplicaReadsMiddleware")
@@ -370,7 +366,6 @@ if LOUPE_DB_POOL:
             # CONN_HEALTH_CHECKS (kept on) makes the pool test each connection before handing it out.
             _database.setdefault("OPTIONS", {})["pool"] = {"min_size": min(2, LOUPE_DB_POOL),
                                                            "max_size": LOUPE_DB_POOL, "timeout": 10}
-LOUPE_REPLICA_MAX_LAG_SECONDS = env_float("LOUPE_REPLICA_MAX_LAG_SECONDS", 30.0, minimum=0)
 
 # JSON API (/api/v1/): requests per minute per API key (0 turns the limit off). Counted in the
 # default cache, so with several worker processes configure a shared cache for a global limit.
