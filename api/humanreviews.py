@@ -3,7 +3,7 @@
 and the review policy of an automation (ops). The writes are humanreview.services; this module
 only reads the wire and answers."""
 
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 
 from accounts.roles import LEAD, OPS, REVIEWER
 from api.automations import get_automation
@@ -67,10 +67,16 @@ def task_field_put(request: HttpRequest, task_id: str):
             raise bad_request(name, "Required.")
     if "value" not in body:
         raise bad_request("value", "Required: the field's value (a string, number, true/false or null).")
+    return _decided(request, lambda: task_confirm_field(
+        task_id=task_id, user=request.user, path=body["path"], value=body["value"], confirmed=body.get("confirmed", True),
+        expected_version=body["expectedVersion"], idempotency_key=body["idempotencyKey"]))
+
+
+def _decided(request: HttpRequest, decide) -> HttpResponse:
+    """A decision's answer: {"task": …} from `decide()` (a humanreview.services write), or its
+    TaskError as the API's error (400 naming the field, 409 with the current task)."""
     try:
-        task = task_confirm_field(task_id=task_id, user=request.user, path=body["path"], value=body["value"],
-                                  confirmed=body.get("confirmed", True), expected_version=body["expectedVersion"],
-                                  idempotency_key=body["idempotencyKey"])
+        task = decide()
     except TaskError as exc:
         raise _api_error(exc) from None
     return api_response(request, {"task": task})
@@ -80,11 +86,8 @@ def task_field_put(request: HttpRequest, task_id: str):
 def task_approve_post(request: HttpRequest, task_id: str):
     body = json_body(request)
     reject_unknown(body, {"expectedVersion"})
-    try:
-        task = task_approve(task_id=task_id, user=request.user, expected_version=body.get("expectedVersion"))
-    except TaskError as exc:
-        raise _api_error(exc) from None
-    return api_response(request, {"task": task})
+    return _decided(request, lambda: task_approve(task_id=task_id, user=request.user,
+                                                  expected_version=body.get("expectedVersion")))
 
 
 @api_view(roles=DECIDERS, action="decide human review tasks")
@@ -94,12 +97,9 @@ def task_reject_post(request: HttpRequest, task_id: str):
     for name in ("expectedVersion", "idempotencyKey", "reason"):
         if name not in body:
             raise bad_request(name, "Required.")
-    try:
-        task = task_reject(task_id=task_id, user=request.user, expected_version=body["expectedVersion"],
-                           reason=body["reason"], idempotency_key=body["idempotencyKey"])
-    except TaskError as exc:
-        raise _api_error(exc) from None
-    return api_response(request, {"task": task})
+    return _decided(request, lambda: task_reject(task_id=task_id, user=request.user,
+                                                 expected_version=body["expectedVersion"], reason=body["reason"],
+                                                 idempotency_key=body["idempotencyKey"]))
 
 
 @api_view()

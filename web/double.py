@@ -16,10 +16,10 @@ from review.double_queries import adjudication_queue, dispute, second_for_pane, 
 from review.jsondiff import EditError
 from review.services import ReviewError
 from runs.models import DOUBLE_DISPUTED, Run
-from runs.policy import InvalidRate, sampling_policy_set
+from runs.policy import sampling_policy_set
 from web.forms.double import AdjudicationForm, DoubleReviewShareForm, SecondReviewForm
 from web.jsontree import render_tree
-from web.sampling import _automation_or_404, _card_response
+from web.sampling import _automation_or_404, card_form_response
 
 reviewer_only = role_required(REVIEWER, action="give second reviews")
 lead_only = role_required(LEAD, action="adjudicate disagreements between reviewers")
@@ -138,14 +138,8 @@ def adjudicate(request: HttpRequest, run_id: str) -> HttpResponse:
 def sampling_double(request: HttpRequest, ref: str) -> HttpResponse:
     automation = _automation_or_404(ref)
     form = DoubleReviewShareForm(request.POST, automation=automation)
-    if form.is_valid():
-        try:
-            sampling_policy_set(automation=automation, user=request.user, reason=form.cleaned_data["reason"],
-                                double_bp=form.share_bp)
-        except InvalidRate as error:
-            form.add_error(None, str(error))
-        else:
-            automation.refresh_from_db()
-            saved = f"{automation.display_name}: double-review share set to {form.cleaned_data['share_percent']:g} %."
-            return _card_response(request, automation, saved=saved)
-    return _card_response(request, automation, form)
+    return card_form_response(
+        request, automation, form,
+        change=lambda: sampling_policy_set(automation=automation, user=request.user, reason=form.cleaned_data["reason"],
+                                           double_bp=form.share_bp),
+        saved=lambda: f"{automation.display_name}: double-review share set to {form.cleaned_data['share_percent']:g} %.")

@@ -139,22 +139,32 @@ def _card_response(request: HttpRequest, automation: Automation, form=None, save
                   _sampling_context(request, _sampling_cards(automations, bound, after_save=True)))
 
 
+def card_form_response(request: HttpRequest, automation: Automation, form, change, saved, refused=None) -> HttpResponse:
+    """A sampling card's form, posted: when valid, `change()` (a runs.policy write) and the card
+    with the message `saved()`; an InvalidRate it raises (e.g. a change already scheduled for
+    later) becomes the form's error, `refused(error)` -> (field or None, message), and the card
+    keeps what was typed, as an invalid form does."""
+    if form.is_valid():
+        try:
+            change()
+        except InvalidRate as error:
+            form.add_error(*(refused(error) if refused else (None, str(error))))
+        else:
+            automation.refresh_from_db()
+            return _card_response(request, automation, saved=saved())
+    return _card_response(request, automation, form)
+
+
 @require_POST
 @role_required(OPS, action="change sampling rates")
 def sampling_rate(request: HttpRequest, ref: str) -> HttpResponse:
     automation = _automation_or_404(ref)
     form = SamplingRateForm(request.POST, automation=automation)
-    if form.is_valid():
-        try:
-            sampling_rate_set(automation=automation, rate_bp=form.rate_bp, user=request.user,
-                              reason=form.cleaned_data["reason"])
-        except InvalidRate as error:
-            form.add_error(None, str(error))
-        else:
-            automation.refresh_from_db()
-            saved = f"{automation.display_name}: sampling rate set to {bp_to_percent(form.rate_bp)}."
-            return _card_response(request, automation, saved=saved)
-    return _card_response(request, automation, form)
+    return card_form_response(
+        request, automation, form,
+        change=lambda: sampling_rate_set(automation=automation, rate_bp=form.rate_bp, user=request.user,
+                                         reason=form.cleaned_data["reason"]),
+        saved=lambda: f"{automation.display_name}: sampling rate set to {bp_to_percent(form.rate_bp)}.")
 
 
 @require_POST
@@ -162,15 +172,10 @@ def sampling_rate(request: HttpRequest, ref: str) -> HttpResponse:
 def sampling_threshold(request: HttpRequest, ref: str) -> HttpResponse:
     automation = _automation_or_404(ref)
     form = StepDownThresholdForm(request.POST, automation=automation)
-    if not form.is_valid():
-        return _card_response(request, automation, form)
-    try:
-        step_down_threshold_set(automation=automation, threshold=form.threshold, user=request.user)
-    except InvalidRate as error:  # e.g. a change is already scheduled for later
-        form.add_error(None, str(error))
-        return _card_response(request, automation, form)
-    saved = f"{automation.display_name}: step-down threshold set to {form.cleaned_data['threshold_percent']}%."
-    return _card_response(request, automation, saved=saved)
+    return card_form_response(
+        request, automation, form,
+        change=lambda: step_down_threshold_set(automation=automation, threshold=form.threshold, user=request.user),
+        saved=lambda: f"{automation.display_name}: step-down threshold set to {form.cleaned_data['threshold_percent']}%.")
 
 
 @require_POST
@@ -180,14 +185,9 @@ def sampling_strata(request: HttpRequest, ref: str) -> HttpResponse:
     history as the API; a refused stratum names its field and keeps what was typed."""
     automation = _automation_or_404(ref)
     form = StrataForm(request.POST, automation=automation)
-    if form.is_valid():
-        try:
-            sampling_policy_set(automation=automation, user=request.user, reason=form.cleaned_data["reason"],
-                                strata=form.cleaned_data["strata"])
-        except InvalidRate as error:
-            form.add_error("strata" if error.field.startswith("strata") else None, f"{error.field}: {error}")
-        else:
-            automation.refresh_from_db()
-            saved = f"{automation.display_name}: {len(automation.sampling_strata)} strata saved."
-            return _card_response(request, automation, saved=saved)
-    return _card_response(request, automation, form)
+    return card_form_response(
+        request, automation, form,
+        change=lambda: sampling_policy_set(automation=automation, user=request.user, reason=form.cleaned_data["reason"],
+                                           strata=form.cleaned_data["strata"]),
+        saved=lambda: f"{automation.display_name}: {len(automation.sampling_strata)} strata saved.",
+        refused=lambda error: ("strata" if error.field.startswith("strata") else None, f"{error.field}: {error}"))
