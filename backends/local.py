@@ -11,12 +11,12 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import BooleanField as BooleanExpression
-from django.db.models import Count, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
 
 from backends import local_queries
 from backends.base import Backend
 from backends.errors import ChangeRefused, NotFound, ReviewConflict, StorageFull
-from backends.local_queries import masked_chip
+from backends.local_queries import counts_masked, masked_chip, masked_chip_counts
 from backends.values import (
     MAX_SCORES,
     ExampleInfo,
@@ -48,7 +48,7 @@ from review.models import ExpectedFile, Review
 from runs.chips import Chip, derive_chip
 from runs.files import StorageFull as DiskFull
 from runs.ids import small_int
-from runs.models import Automation, EvaluatorScore, Run, RunFile, RunStatus, RunStep
+from runs.models import DOUBLE_WANTED, Automation, EvaluatorScore, Run, RunFile, RunStatus, RunStep
 from runs.sql import raw_once
 
 CHUNK = 64 * 1024
@@ -141,6 +141,11 @@ def _automations_of(query: QueueQuery, rows: list[dict]) -> dict:
     return automations
 
 
+# Whether some run of the automation waits for its blind second review (the partial index
+# run_double_review): only then do the chip counts need the masked runs (docs/rules.md#double-review).
+_DOUBLE_WANTED = Exists(Run.objects.filter(automation=OuterRef("pk"), double_review=DOUBLE_WANTED))
+
+
 def _loaded_chip_totals(query: QueueQuery) -> dict | None:
     """The chip counters automations() loaded, by automation pk; None unless every automation of
     the query (and the chosen one) carries them."""
@@ -162,8 +167,8 @@ class LocalBackend(Backend):
         so the queue shows its chip counts without a query of their own. The statement never
         changes, so it is compiled once per database (compiling its twelve sums cost four times
         what running it did, on every queue page and pane)."""
-        automations = list(raw_once("automations with chip totals",
-                                    lambda: Automation.objects.order_by("kind", "slug").annotate(**_CHIP_TOTALS)))
+        automations = list(raw_once("automations with chip totals", lambda: Automation.objects.order_by("kind", "slug")
+                                    .annotate(**_CHIP_TOTALS, double_wanted=_DOUBLE_WANTED)))
         for automation in automations:
             automation.chip_totals = {
                 scope: {chip: getattr(automation, f"chips_{scope}_{chip}") for chip in Chip.values}
@@ -192,15 +197,20 @@ class LocalBackend(Backend):
         them (no query of its own), else from the ChipCount table."""
         loaded = _loaded_chip_totals(query)
         if loaded is None:
-            return local_queries.queue_chip_counts(query)
+            counts = local_queries.queue_chip_counts(query)
+            return counts_masked(counts, masked_chip_counts(query)) if counts else counts
         if query.unknown_automation:
             return {}
-        chosen = [loaded[query.automation.pk]] if query.automation is not None else loaded.values()
+        chosen = [query.automation] if query.automation is not None else query.automations
         scope = "sampled" if query.sampled_only else "all"
         totals = {}
-        for counts in chosen:
-            for chip, n in counts[scope].items():
+        for automation in chosen:
+            for chip, n in loaded[automation.pk][scope].items():
                 totals[chip] = totals.get(chip, 0) + (n or 0)
+        # Runs waiting for a blind second review count as such, not under their chip, so that no
+        # count gives a first verdict away; one more query, only where such runs exist.
+        if any(getattr(automation, "double_wanted", True) for automation in chosen):
+            return counts_masked(totals, masked_chip_counts(query))
         return {chip: max(n, 0) for chip, n in totals.items() if n}
 
     def neighbour(self, query: QueueQuery, run: RunInfo, direction: str) -> str | None:

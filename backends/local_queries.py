@@ -1,12 +1,13 @@
 """The local backend's ORM reads: the queue's queryset, keyset pages, chip counts from the
 counters, neighbours, and the review pane's run in a fixed number of queries."""
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import CharField, Exists, F, JSONField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import CharField, Count, Exists, F, JSONField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 from django.utils import timezone
@@ -74,6 +75,27 @@ SECOND_REVIEW_CHIP = "second_review"
 
 def masked_chip(chip: str, double_review: str) -> str:
     return SECOND_REVIEW_CHIP if double_review == DOUBLE_WANTED and chip != Chip.UNREVIEWED else chip
+
+
+def masked_chip_counts(query: QueueQuery) -> Counter:
+    """{chip: runs} of the runs in the query's scope whose chip the queue masks (waiting for their
+    blind second review): the chip counts move them to SECOND_REVIEW_CHIP, so a count cannot give
+    a first verdict away. One query on the partial index run_double_review."""
+    runs = Run.objects.filter(double_review=DOUBLE_WANTED).exclude(chip=Chip.UNREVIEWED)
+    if query.automation is not None:
+        runs = runs.filter(automation=query.automation)
+    if query.sampled_only:
+        runs = runs.filter(sampled=True)
+    return Counter(dict(runs.order_by().values_list("chip").annotate(n=Count("pk"))))
+
+
+def counts_masked(counts: dict[str, int], masked: Counter) -> dict[str, int]:
+    """Chip counts with the masked runs moved from their chips to SECOND_REVIEW_CHIP."""
+    moved = dict(counts)
+    for chip, n in masked.items():
+        moved[chip] = moved.get(chip, 0) - n
+        moved[SECOND_REVIEW_CHIP] = moved.get(SECOND_REVIEW_CHIP, 0) + n
+    return {chip: max(n, 0) for chip, n in moved.items() if n > 0}
 
 
 def _claim_holder() -> RawSQL:

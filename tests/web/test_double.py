@@ -138,3 +138,22 @@ def test_the_double_review_pages_read_a_fixed_number_of_queries(people, runs, dj
         assert lead.get("/adjudication/").status_code == 200
     with django_assert_max_num_queries(3):
         assert lead.get(f"/adjudication/{disputed[0].pk}/").status_code == 200
+
+
+def test_the_chip_counts_do_not_give_the_first_verdict_away(people):
+    """A run waiting for its blind second review counts as such, not under its first verdict's
+    chip (a lone "Failed 1" would tell the second reviewer the first verdict); once the second
+    review is in, it counts under its chip again."""
+    automation = double_automation("workflows.count-blind")
+    run = first_reviewed(automation, people["maya"], verdict="fail", expected={**INVOICE_OUTPUT, "total": 1.0})
+    chip = Run.objects.get(pk=run.pk).chip  # what the first review made it (open, failed …)
+    assert chip != "unreviewed"
+    sam = _client(people["sam"])
+    for url in (f"/queue/?automation={automation.ref}&chip=all", "/queue/?chip=all&scope=all"):
+        counts = {link["value"]: link["count"] for link in sam.get(url).context["queue"].chip_links()}
+        assert counts[chip] == 0 and counts["all"] >= 1, (url, counts)
+    second_take(run_id=run.pk, user=people["sam"])
+    second_submit(run_id=run.pk, user=people["sam"], verdict="fail")
+    counts = {link["value"]: link["count"] for link in
+              sam.get(f"/queue/?automation={automation.ref}&chip=all").context["queue"].chip_links()}
+    assert counts[chip] == 1 and counts["all"] == 1, counts
