@@ -24,7 +24,7 @@ from review.counters import (
     verdict_counts_states,
 )
 from review.models import Claim, ExpectedFile, ReviewDayCount, ReviewerDayCount, ReviewTally
-from runs.counters import chip_counts_add, day_counts_add, sampled_version_key, stratum_counts_add, version_counts_add
+from runs.counters import chip_counts_add, day_counts_add, run_leave, stratum_counts_add, version_counts_add
 from runs.files import files_delete_on_commit
 from runs.models import Automation, ChipCount, Run, RunDayCount, RunFile, StratumDayCount, VersionHourCount
 from runs.sql import in_values
@@ -61,14 +61,8 @@ def _run_moves(automation: Automation, rows: list[tuple]) -> tuple[Counter, Coun
     """(day, chip, per-stratum, per-version) counter moves that remove these runs."""
     days, chips, strata, versions = Counter(), Counter(), Counter(), Counter()
     zone = timezone.get_current_timezone()
-    for _, created, sampled, chip, version, stratum, rate in rows:
-        day = timezone.localdate(created, zone)
-        days[(automation.pk, day, sampled)] -= 1
-        chips[(automation.pk, sampled, chip)] -= 1
-        if stratum:
-            strata[(automation.pk, day, sampled, stratum, rate)] -= 1
-        if sampled:
-            versions[sampled_version_key(automation.pk, created, version, stratum, rate)] -= 1
+    for _, *stored in rows:
+        run_leave((automation.pk, *stored), zone, days, chips, strata, versions)
     return days, chips, strata, versions
 
 

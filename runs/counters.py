@@ -125,7 +125,7 @@ def record_moves(rows: dict[str, dict], before: dict[str, tuple]) -> tuple[list,
     fresh, repeated = [], []
     for run_id, run in rows.items():
         if run_id in before:
-            _leave(before[run_id], zone, days, chips, strata, versions)
+            run_leave(before[run_id], zone, days, chips, strata, versions)
             run["chip"] = before[run_id][3]
             repeated.append(run)
         else:
@@ -141,8 +141,10 @@ def record_moves(rows: dict[str, dict], before: dict[str, tuple]) -> tuple[list,
     return fresh, repeated, (days, chips, strata, versions)
 
 
-def _leave(stored: tuple, zone, days: Counter, chips: Counter, strata: Counter, versions: Counter) -> None:
-    """A repeated run leaves the cells it was counted in (`stored`: runs.services.runs_stored)."""
+def run_leave(stored: tuple, zone, days: Counter, chips: Counter, strata: Counter, versions: Counter) -> None:
+    """A run leaves the cells it was counted in: a repeated run before its new ones, a pruned run
+    for good. `stored` as runs.services.runs_stored reads it: (automation_id, created_at,
+    sampled, chip, version, stratum, inclusion_bp)."""
     automation_id, created, sampled, chip, version, stratum, inclusion = stored
     day = timezone.localdate(created, zone)
     days[(automation_id, day, sampled)] -= 1
