@@ -12,11 +12,11 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from insights.estimates import Estimate, Stratum, weighted_pass_rate
-from insights.periods import day_start, edge_runs, period_counts
+from insights.periods import day_start, edge_counts, period_counts
 from insights.queries import window_bounds
 from insights.strata_counts import cell_counts, stratum_traffic
 from review.models import ReviewTally
-from runs.chips import Rating, estimate_reviewed_q, estimate_verdict
+from runs.chips import Rating, estimate_reviewed_q
 from runs.models import Automation, Run, RunDayCount, SamplingRateChange, rate_schedules
 from runs.sampling import BUCKETS, RateSchedule
 from runs.strata import describe
@@ -262,10 +262,8 @@ def _strata_counts(periods: dict[int, list[tuple]]) -> dict[tuple[int, int], tup
                     for a, day, kind, count in reviews.values_list("automation_id", "day", "kind", "count"))
 
     def edge_rows(partials):
-        for row_slot, row_rating, row_status, n in edge_runs(partials):
-            if row_slot >= 0:
-                verdict = estimate_verdict(row_rating, row_status)
-                yield row_slot, (n, 0 if verdict is None else n, n if verdict else 0)
+        for row_slot, *values in edge_counts(partials):
+            yield row_slot, tuple(values)
 
     return period_counts(periods, day_rows=day_rows, edge_rows=edge_rows, width=3)
 

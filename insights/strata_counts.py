@@ -9,9 +9,8 @@ from datetime import date
 
 from django.db.models import Sum
 
-from insights.periods import edge_runs, period_counts
+from insights.periods import edge_counts, period_counts
 from review.models import ReviewTally
-from runs.chips import estimate_verdict
 from runs.models import RunDayCount, StratumDayCount
 
 DEFAULT = ("", 0)  # the default rate's cell: its rate is the period's
@@ -46,13 +45,9 @@ def _day_rows(ids, first: date, last: date):
 
 
 def _edge_rows(partials):
-    for row_slot, stratum, rate, rating, status, n in edge_runs(partials, "stratum", "inclusion_bp"):
-        if row_slot < 0:
-            continue
+    for row_slot, stratum, rate, sampled, reviewed, passed in edge_counts(partials, "stratum", "inclusion_bp"):
         cell = (stratum, rate) if stratum else DEFAULT
-        verdict = estimate_verdict(rating, status)
-        yield row_slot, Counter({(*cell, SAMPLED): n, (*cell, REVIEWED): 0 if verdict is None else n,
-                                 (*cell, PASSED): n if verdict else 0})
+        yield row_slot, Counter({(*cell, SAMPLED): sampled, (*cell, REVIEWED): reviewed, (*cell, PASSED): passed})
 
 
 def cell_counts(periods: dict[int, list[tuple]]) -> dict[int, dict[tuple, tuple]]:

@@ -4,20 +4,14 @@ stratum and inclusion rate) instead of a month of its sampled runs: at 1 M runs 
 page 17-28x the bare page. An hour a rate change splits (and the edges of a window that does not
 start or end on an hour) is read from its runs: at most an hour of runs per change."""
 
-from datetime import datetime, timedelta
-
-from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, IntegerField, Sum, Value, When
 
 from insights.estimates import Estimate
-from insights.periods import edge_slots
+from insights.periods import KIND_POSITION, run_counts, whole_hours
 from insights.stats import _estimate, rate_periods
-from review.models import Review
-from runs.chips import estimate_verdict
-from runs.counters import run_hour
-from runs.models import Automation, Run, VersionHourCount, rate_schedules
+from runs.models import Automation, VersionHourCount, rate_schedules
 
 Kind = VersionHourCount.Kind
-HOUR = timedelta(hours=1)
 
 
 def _add(counts: dict, version: str, cell: tuple, values: tuple) -> None:
@@ -26,26 +20,12 @@ def _add(counts: dict, version: str, cell: tuple, values: tuple) -> None:
     cells[cell] = tuple(a + b for a, b in zip(old, values, strict=True))
 
 
-def _whole_hours(low: datetime, high: datetime) -> tuple[tuple[datetime, datetime] | None, list[tuple]]:
-    """[low, high) as whole UTC hours [first, end) plus the partial hours at its edges."""
-    first = run_hour(low)
-    if first < low:
-        first += HOUR
-    end = run_hour(high)
-    if first >= end:
-        return None, [(low, high)]
-    edges = [(low, first)] if low < first else []
-    if end < high:
-        edges.append((end, high))
-    return (first, end), edges
-
-
 def _rollup_cells(automation: Automation, periods: list[tuple], counts: dict) -> list[tuple]:
     """Add the whole hours of each rate period from the rollup (one query); returns the partial
     hours left for the runs, as (period index, low, high)."""
     spans, partials = {}, []
     for index, (low, high, _) in enumerate(periods):
-        hours, edges = _whole_hours(low, high)
+        hours, edges = whole_hours(low, high)
         if hours:
             spans[index] = hours
         partials += [(index, a, b) for a, b in edges]
@@ -58,33 +38,21 @@ def _rollup_cells(automation: Automation, periods: list[tuple], counts: dict) ->
     rows = (VersionHourCount.objects.filter(automation=automation, hour__gte=first, hour__lt=end)
             .annotate(period=period).order_by().values_list("period", "version", "stratum", "inclusion_bp", "kind")
             .annotate(n=Sum("count")))
-    position = {Kind.SAMPLED: 0, Kind.RATED: 1, Kind.PASSED: 2}
     for index, version, stratum, rate, kind, n in rows:
         if index < 0 or not n:
             continue
         values = [0, 0, 0]
-        values[position[kind]] = n
+        values[KIND_POSITION[kind]] = n
         _add(counts, version, (index, stratum, rate or periods[index][2]), tuple(values))
     return partials
 
 
-def _edge_cells(automation: Automation, periods: list[tuple], partials: list[tuple], counts: dict) -> None:
-    """Add the partial days from their sampled runs (one grouped query; each run's review looked
-    up by its unique run_id, as insights.stats does for the same days)."""
-    edge_filter, slot = edge_slots([(automation.pk, index, low, high) for index, low, high in partials])
-    review = Review.objects.filter(run_id=OuterRef("pk"))
-    rows = (Run.objects.filter(edge_filter, sampled=True)
-            .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
-                      review_status=Subquery(review.values("status")[:1]))
-            .order_by().values_list("slot", "version", "stratum", "inclusion_bp", "rating", "review_status")
-            .annotate(n=Count("pk")))
-    for row_slot, version, stratum, rate, rating, status, n in rows:
-        if row_slot < 0:
-            continue
-        index = partials[row_slot][0]
-        verdict = estimate_verdict(rating, status)
-        _add(counts, version or "", (index, stratum, rate or periods[index][2]),
-             (n, 0 if verdict is None else n, n if verdict else 0))
+def _edge_cells(periods: list[tuple], partials: list[tuple], counts: dict) -> None:
+    """Add the parts of an hour from their sampled runs (one grouped query; each run's review
+    looked up by its unique run_id, as insights.periods does for the same hours)."""
+    for row_slot, version, stratum, rate, *values in run_counts(partials, "version", "stratum", "inclusion_bp"):
+        index = partials[row_slot][1]
+        _add(counts, version or "", (index, stratum, rate or periods[index][2]), tuple(values))
 
 
 def version_estimates(automation: Automation, *, start, end) -> list[tuple[str | None, Estimate]]:
@@ -95,6 +63,6 @@ def version_estimates(automation: Automation, *, start, end) -> list[tuple[str |
     counts: dict[str, dict[tuple, tuple]] = {}
     partials = _rollup_cells(automation, periods, counts)
     if partials:
-        _edge_cells(automation, periods, partials, counts)
+        _edge_cells(periods, [(automation.pk, index, low, high) for index, low, high in partials], counts)
     versions = sorted(counts, key=lambda v: (v == "", v))
     return [(v or None, _estimate(counts[v])) for v in versions]
