@@ -6,8 +6,8 @@ a stale If-Match are the reviews generation's (api/reviews.py)."""
 from django.http import HttpRequest
 
 from accounts.roles import REVIEWER
-from api.expected import VIA, review_write, run_files_to_list, user_email, user_id
-from api.reviews import etag, if_match_version, stale_response
+from api.expected import VIA, run_files_to_list, user_email, user_id
+from api.reviews import etag, stale_response, version_write
 from api.support import api_response, api_view, get_run, iso, json_body, reject_unknown
 from review import services
 from review.models import ExpectedFile, Review
@@ -66,14 +66,6 @@ def _feedback_stale(request: HttpRequest, run: Run):
     return stale_response(request, review, lambda r: feedback_detail_to_dict(r, _expected_files(r)))
 
 
-def _feedback_precondition(request: HttpRequest, run: Run) -> tuple[int | None, bool]:
-    wanted = if_match_version(request)
-    if wanted is None:
-        return None, False
-    current = Review.objects.filter(run_id=run.pk).values_list("version", flat=True).first() or 0
-    return wanted, current != wanted
-
-
 @api_view()
 def feedback_get(request: HttpRequest, run_id: str):
     return _detail(request, get_run(run_id))
@@ -88,25 +80,19 @@ def feedback_put(request: HttpRequest, run_id: str):
     changes = dict(body)
     if changes.get("rating") == "none":  # the filter's word for "no rating"; the request's is null
         changes["rating"] = None
-    wanted, stale = _feedback_precondition(request, run)
-    if stale:
-        return _feedback_stale(request, run)
-    refused = review_write(lambda: services.review_update(run=run, changes=changes, user=request.user,
-                                                          base_version=wanted, via=VIA, action="update"),
-                           lambda: _feedback_stale(request, run))
-    return refused or _detail(request, run)
+    return version_write(request, run, lambda wanted: services.review_update(run=run, changes=changes, user=request.user,
+                                                                             base_version=wanted, via=VIA, action="update"),
+                         stale=lambda: _feedback_stale(request, run), answer=lambda: _detail(request, run))
 
 
 @api_view(roles=(REVIEWER,), action="review runs")
 def feedback_delete(request: HttpRequest, run_id: str):
     """Deletes the feedback with its expected JSON and every expected file; repeating is a no-op."""
     run = get_run(run_id)
-    wanted, stale = _feedback_precondition(request, run)
-    if stale:
-        return _feedback_stale(request, run)
-    refused = review_write(lambda: services.review_clear(run=run, user=request.user, via=VIA, base_version=wanted),
-                           lambda: _feedback_stale(request, run))
-    return refused or api_response(request, feedback_detail_to_dict(None, []))
+    return version_write(request, run, lambda wanted: services.review_clear(run=run, user=request.user, via=VIA,
+                                                                            base_version=wanted),
+                         stale=lambda: _feedback_stale(request, run),
+                         answer=lambda: api_response(request, feedback_detail_to_dict(None, [])))
 
 
 @api_view()

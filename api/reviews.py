@@ -118,15 +118,21 @@ def stale_response(request: HttpRequest, current: Review | None, to_dict=None) -
     return response
 
 
-def _check_precondition(request: HttpRequest, run: Run):
-    """None when the write may go ahead, else the 412 response (checked again under lock)."""
+def version_write(request: HttpRequest, run: Run, write, *, stale, answer):
+    """A review write of either generation under the request's If-Match: `stale()`, the 412, when
+    the review is no longer at the version it names (checked here, and again under lock by the
+    service: api.expected.review_write); else `write(wanted)`, the service call with that
+    version (None: no If-Match) as its base, then `answer()`."""
     wanted = if_match_version(request)
-    if wanted is None:
-        return None, None
-    current = load_review(run)
-    if (current.version if current is not None else 0) != wanted:
-        return wanted, stale_response(request, current)
-    return wanted, None
+    if wanted is not None and (Review.objects.filter(run_id=run.pk).values_list("version", flat=True).first() or 0) != wanted:
+        return stale()
+    return review_write(lambda: write(wanted), stale) or answer()
+
+
+def _write(request: HttpRequest, run: Run, write):
+    """A write of this generation, answered with the review as it is then (version_write)."""
+    return version_write(request, run, write, stale=lambda: stale_response(request, load_review(run)),
+                         answer=lambda: _answer(request, run))
 
 
 def _choice(body: dict, name: str, values: dict, *, nullable: bool):
@@ -187,15 +193,13 @@ def reviews_put(request: HttpRequest, run_id: str):
     """Create or replace the review (docs/api-reviews.md, decision 3)."""
     run = get_run(run_id)
     body = json_body(request)
-    wanted, stale = _check_precondition(request, run)
-    if stale is not None:
-        return stale
-    changes, notes = _put_changes(body, run, Review.objects.filter(run_id=run.pk).only("rating").first())
-    refused = review_write(lambda: services.review_update(run=run, changes=changes, user=request.user,
-                                                          base_version=wanted, via=VIA, action="review:put",
-                                                          correction_notes=notes),
-                           lambda: stale_response(request, load_review(run)))
-    return refused or _answer(request, run)
+
+    def put(wanted):
+        changes, notes = _put_changes(body, run, Review.objects.filter(run_id=run.pk).only("rating").first())
+        services.review_update(run=run, changes=changes, user=request.user, base_version=wanted, via=VIA,
+                               action="review:put", correction_notes=notes)
+
+    return _write(request, run, put)
 
 
 def _close_changes(body: dict) -> dict:
@@ -221,26 +225,17 @@ def reviews_patch(request: HttpRequest, run_id: str):
     status = changes["status"]
     if not Review.objects.filter(run_id=run.pk).exists():
         raise not_found("The run has no review to close; create one with PUT first.", field="review")
-    wanted, stale = _check_precondition(request, run)
-    if stale is not None:
-        return stale
     action = "review:close" if status in CLOSED else "reopen"
-    refused = review_write(lambda: services.review_update(run=run, changes=changes, user=request.user,
-                                                          base_version=wanted, via=VIA, action=action),
-                           lambda: stale_response(request, load_review(run)))
-    return refused or _answer(request, run)
+    return _write(request, run, lambda wanted: services.review_update(run=run, changes=changes, user=request.user,
+                                                                      base_version=wanted, via=VIA, action=action))
 
 
 @api_view(roles=(REVIEWER,), action="review runs")
 def reviews_delete(request: HttpRequest, run_id: str):
     """Deletes the review, its corrections and corrected files; repeating it is a no-op."""
     run = get_run(run_id)
-    wanted, stale = _check_precondition(request, run)
-    if stale is not None:
-        return stale
-    refused = review_write(lambda: services.review_clear(run=run, user=request.user, via=VIA, base_version=wanted),
-                           lambda: stale_response(request, load_review(run)))
-    return refused or _answer(request, run)
+    return _write(request, run, lambda wanted: services.review_clear(run=run, user=request.user, via=VIA,
+                                                                     base_version=wanted))
 
 
 @api_view()

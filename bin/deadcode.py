@@ -26,7 +26,7 @@ DJANGO_NAMES = [
     "inlines", "ordering", "date_hierarchy", "show_full_result_count", "can_delete", "has_*_permission",
     "verbose_name*", "default_auto_field", "ready", "get_queryset", "clean_*", "to_url", "to_python", "regex",
     "application", "handler404", "handler500", "get_user", "authenticate", "app_configs", "widget",
-    "prepare_value", "field_order", "db_table", "indexes", "constraints", "template_name",
+    "prepare_value", "field_order", "db_table", "indexes", "constraints", "template_name", "abstract",
 ]
 
 

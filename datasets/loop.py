@@ -4,19 +4,10 @@ The import_runs command, the ingest API and the demo loader all record runs thro
 `runs_record_and_check`, which also opens the human review task of a run recorded paused
 (humanreview.services.tasks_open)."""
 
-from collections import Counter
-
 from datasets.checks import check_output
 from datasets.models import CheckVerdict, Example, ExampleCheck
 from humanreview.services import tasks_open
-from review.counters import (
-    review_counts_move,
-    review_counts_states,
-    reviewer_counts_move,
-    reviewer_counts_states,
-    verdict_counts_move,
-    verdict_counts_states,
-)
+from review.counters import run_review_states, run_review_states_move
 from review.models import AuditEvent, Review
 from review.services import review_update
 from runs.files import atomic_with_files
@@ -37,16 +28,9 @@ def runs_record_and_check(records: list[RunRecord]) -> RecordResult:
         # each, a third only when some runs have reviews.
         ids = [r.id for r in records]
         stored = runs_stored(ids)
-        again = list(stored)
-        reviewed = review_counts_states(again) if again else {}
-        judged = reviewer_counts_states(again) if again else Counter()
-        verdicts = verdict_counts_states(reviewed) if reviewed else Counter()
+        before = run_review_states(list(stored))
         result = runs_record(records, stored=stored)
-        if reviewed:
-            review_counts_move(sum(reviewed.values(), Counter()), sum(review_counts_states(reviewed).values(), Counter()))
-            verdict_counts_move(verdicts, verdict_counts_states(reviewed))
-        if judged:
-            reviewer_counts_move(judged, reviewer_counts_states(ids))
+        run_review_states_move(before, ids)
         # Runs recorded paused ("status": "waiting" with a humanReview) open their task, once.
         tasks_open(records)
         example_runs = [r.id for r in records if r.example_id]

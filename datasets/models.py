@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from runs.models import Automation
+from runs.models import Automation, StoredFile
 
 # Archive folder names are example names, so names follow the archive rule (docs/api-feedback.md#dataset-archive).
 EXAMPLE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
@@ -56,14 +56,11 @@ def example_file_path(instance: "ExampleFile", filename: str) -> str:
     return f"examples/{instance.example_id}/{instance.folder}/{filename}"
 
 
-class ExampleFile(models.Model):
+class ExampleFile(StoredFile):
     example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="files")
     folder = models.CharField(max_length=8, choices=ExampleFolder.choices)
     path = models.CharField(max_length=500, help_text="Relative to the folder, may contain slashes.")
     file = models.FileField(upload_to=example_file_path, max_length=800)
-    content_type = models.CharField(max_length=200, blank=True)
-    size = models.PositiveBigIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["folder", "path"]

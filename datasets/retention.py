@@ -15,14 +15,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from humanreview.calibration import task_marks_move, task_marks_states
-from review.counters import (
-    review_counts_move,
-    review_counts_states,
-    reviewer_counts_move,
-    reviewer_counts_states,
-    verdict_counts_move,
-    verdict_counts_states,
-)
+from review.counters import run_review_states, run_review_states_move
 from review.models import Claim, ExpectedFile, ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.counters import chip_counts_add, day_counts_add, run_leave, stratum_counts_add, version_counts_add
 from runs.files import files_delete_on_commit
@@ -83,15 +76,12 @@ def _prune_batch(automation: Automation, before: datetime, batch: int) -> tuple[
     stored = [f.file for f in RunFile.objects.filter(in_values("run_id", ids)).only("file")]
     stored += [f.file for f in ExpectedFile.objects.filter(in_values("review__run_id", ids)).only("file")]
     days, chips, strata, versions = _run_moves(automation, rows)
-    reviews, judged = review_counts_states(ids), reviewer_counts_states(ids)
+    reviews = run_review_states(ids)
     tasks = task_marks_states(ids)
-    verdicts = verdict_counts_states(reviews) if reviews else Counter()
     delete_with_dependents(Run, "pk", ids)
     Claim.objects.filter(in_values("run_id", ids)).delete()
-    review_counts_move(sum(reviews.values(), Counter()), Counter())
+    run_review_states_move(reviews)
     task_marks_move(tasks, Counter())
-    verdict_counts_move(verdicts, Counter())
-    reviewer_counts_move(judged, Counter())
     day_counts_add(days)
     chip_counts_add(chips)
     stratum_counts_add(strata)

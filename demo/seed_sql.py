@@ -115,6 +115,29 @@ def _secondary_indexes(table: str) -> list[tuple[str, str]]:
         return cursor.fetchall()
 
 
+# A load of this many rows or more drops the run table's indexes and builds them afterwards
+# (indexes_after), unless the command is told --keep-indexes.
+DROP_INDEXES_FROM = 100_000
+
+
+def add_load_arguments(parser, *, rows: str, batch: int, python: str, keeping: str) -> None:
+    """The options of the bulk seeders (seed_runs, seed_reviews) for how they load `rows`: rows
+    per batch, the random seed, --python (`python` instead of the in-database load here) and
+    --keep-indexes (the run table's indexes kept `keeping`)."""
+    parser.add_argument("--batch", type=int, default=batch, help=f"Rows per INSERT (default {batch}).")
+    parser.add_argument("--seed", type=int, default=None, help=f"Random seed for the {rows}.")
+    parser.add_argument("--python", action="store_true",
+                        help=f"On PostgreSQL, {python} instead of INSERT ... SELECT in the database (demo/seed_sql.py).")
+    parser.add_argument("--keep-indexes", action="store_true",
+                        help=f"With the in-database load, keep the run table's indexes {keeping} (default: dropped "
+                             f"and built afterwards for {DROP_INDEXES_FROM:,} {rows} or more).")
+
+
+def drops_indexes(count: int, keep_indexes: bool) -> bool:
+    """Whether an in-database load of `count` rows builds the run table's indexes afterwards."""
+    return count >= DROP_INDEXES_FROM and not keep_indexes
+
+
 @contextmanager
 def indexes_after(table: str = Run._meta.db_table, *, say=print):
     """Drop the table's secondary indexes for the block, then build them again (always, also

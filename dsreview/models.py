@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from datasets.models import Example
-from runs.models import Automation
+from runs.models import Automation, StoredFile
 
 
 class RequestStatus(models.TextChoices):
@@ -128,16 +128,13 @@ def review_file_path(instance: "DatasetReviewFile", filename: str) -> str:
     return f"dataset-reviews/{instance.item_id}/{filename}"
 
 
-class DatasetReviewFile(models.Model):
+class DatasetReviewFile(StoredFile):
     """Bytes a reviewer uploaded for an item's expected file (corrected or new); its pk is the
     wire's fileId. Kept until the request goes (a later edit makes a new row)."""
 
     item = models.ForeignKey(DatasetReviewItem, on_delete=models.CASCADE, related_name="files")
     path = models.CharField(max_length=500)
     file = models.FileField(upload_to=review_file_path, max_length=800)
-    content_type = models.CharField(max_length=200, blank=True)
-    size = models.PositiveBigIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"{type(self).__name__} {self.pk}"

@@ -5,6 +5,7 @@ review services' transactions, moves for re-recorded and pruned runs, and rebuil
 (`manage.py recount`, `manage.py recount_reviews`)."""
 
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.db import transaction
@@ -292,3 +293,37 @@ def reviewer_counts_recount(*, automation) -> None:
         ReviewerDayCount.objects.bulk_create(
             [ReviewerDayCount(automation=automation, user_id=r["user_id"], day=r["day"], count=r["n"]) for r in rows],
             batch_size=2000)
+
+
+@dataclass
+class RunReviewStates:
+    """What the reviews and verdict events of some runs hold in the review rollups, read before
+    the runs are re-recorded (datasets.loop) or deleted (datasets.retention): the marks by run
+    (review_counts_states), their ReviewDayCount keys and their ReviewerDayCount keys."""
+
+    reviews: dict = field(default_factory=dict)
+    verdicts: Counter = field(default_factory=Counter)
+    judged: Counter = field(default_factory=Counter)
+
+
+def run_review_states(run_ids) -> RunReviewStates:
+    """One query each for the reviews and the verdict events of these runs, a third for the
+    verdict buckets only when some have reviews; none for no runs."""
+    if not run_ids:
+        return RunReviewStates()
+    reviews = review_counts_states(run_ids)
+    return RunReviewStates(reviews=reviews, verdicts=verdict_counts_states(reviews) if reviews else Counter(),
+                           judged=reviewer_counts_states(run_ids))
+
+
+def run_review_states_move(before: RunReviewStates, run_ids=None) -> None:
+    """Move the review rollups from `before` to what the reviews and verdict events of `run_ids`
+    hold now (read again here, only for the rollups `before` counts in); None: the runs are
+    gone and every count of `before` is taken off."""
+    gone = run_ids is None
+    if before.reviews:
+        now = {} if gone else review_counts_states(before.reviews)
+        review_counts_move(sum(before.reviews.values(), Counter()), sum(now.values(), Counter()))
+        verdict_counts_move(before.verdicts, Counter() if gone else verdict_counts_states(before.reviews))
+    if before.judged:
+        reviewer_counts_move(before.judged, Counter() if gone else reviewer_counts_states(run_ids))

@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 
 from runs.chips import Rating, ReviewChip, ReviewStatus
-from runs.models import Automation, Run
+from runs.models import Automation, Run, StoredFile
 
 
 class Review(ReviewChip, models.Model):
@@ -153,15 +153,12 @@ def expected_file_path(instance: "ExpectedFile", filename: str) -> str:
     return f"expected/{instance.review.run_id}/{filename}"
 
 
-class ExpectedFile(models.Model):
+class ExpectedFile(StoredFile):
     """A corrected file attached to a review (ground truth for a file output)."""
 
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="expected_files")
     name = models.CharField(max_length=500, help_text="A file name or a slash-delimited path.")
     file = models.FileField(upload_to=expected_file_path, max_length=800)
-    content_type = models.CharField(max_length=200, blank=True)
-    size = models.PositiveBigIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:

@@ -229,6 +229,19 @@ class Run(models.Model):
         return self.duration_ms / 1000
 
 
+class StoredFile(models.Model):
+    """What every stored file keeps beside its bytes (its `file`, each model's own storage path):
+    the content type and size it was stored with, and when. Run files, examples' files, reviews'
+    expected files and dataset review uploads."""
+
+    content_type = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
 def run_file_path(instance: "RunFile", filename: str) -> str:
     return f"runs/{instance.run_id}/{instance.role}/{filename}"
 
@@ -240,14 +253,11 @@ class FileRole(models.TextChoices):
     REPORT = "report", "Report"
 
 
-class RunFile(models.Model):
+class RunFile(StoredFile):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="files")
     role = models.CharField(max_length=16, choices=FileRole.choices, default=FileRole.OUTPUT)
     name = models.CharField(max_length=500, help_text="A file name or a slash-delimited path.")
     file = models.FileField(upload_to=run_file_path, max_length=800)
-    content_type = models.CharField(max_length=200, blank=True)
-    size = models.PositiveBigIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["role", "name"]

@@ -89,35 +89,43 @@ def request_detail(request: HttpRequest, pk: str) -> HttpResponse:
         "to_apply": len(waiting), "removed": [i for i in waiting if i.status == "removed"]})
 
 
+def _lead_change(request: HttpRequest, pk: str, change, done) -> HttpResponse:
+    """A lead's POST on the request `pk`: `change(src, review)` through the source; a refused
+    change is shown as an error, else `done(result)` says what changed; back to the request."""
+    src = source()
+    review = src.request(pk)
+    try:
+        result = change(src, review)
+    except ChangeRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        done(result)
+    return redirect("dsreview_request", pk=review.key)
+
+
 @require_POST
 @role_required(LEAD, action="change dataset review requests")
 @backend_errors
 def request_status(request: HttpRequest, pk: str) -> HttpResponse:
-    src = source()
-    review = src.request(pk)
     status = request.POST.get("status")
-    try:
-        src.update(review=review, user=request.user, changes={"status": status})
-    except ChangeRefused as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"The request is now {status}."
-                         + (" Nothing was written to the dataset; apply the outcome when you are ready."
-                            if status == "closed" else ""))
-    return redirect("dsreview_request", pk=review.key)
+    return _lead_change(
+        request, pk, lambda src, review: src.update(review=review, user=request.user, changes={"status": status}),
+        lambda _: messages.success(request, f"The request is now {status}."
+                                   + (" Nothing was written to the dataset; apply the outcome when you are ready."
+                                      if status == "closed" else "")))
 
 
 @require_POST
 @role_required(LEAD, action="apply a review's outcome to the dataset")
 @backend_errors
 def request_apply(request: HttpRequest, pk: str) -> HttpResponse:
-    src = source()
-    review = src.request(pk)
-    try:
-        result = src.apply(review=review, user=request.user, delete_removed=request.POST.get("delete_removed") == "on")
-    except ChangeRefused as exc:
-        messages.error(request, str(exc))
-        return redirect("dsreview_request", pk=review.key)
+    delete_removed = request.POST.get("delete_removed") == "on"
+    return _lead_change(request, pk, lambda src, review: src.apply(review=review, user=request.user, delete_removed=delete_removed),
+                        lambda result: _applied(request, result))
+
+
+def _applied(request: HttpRequest, result) -> None:
+    """The messages of an applied outcome: what was replaced, deleted, left unconfirmed or skipped."""
     if result.replaced:
         messages.success(request, f"Replaced the expected output of {', '.join(result.replaced)}.")
     if result.deleted:
@@ -129,4 +137,3 @@ def request_apply(request: HttpRequest, pk: str) -> HttpResponse:
         messages.warning(request, f"Skipped {name}: {why}.")
     if not (result.replaced or result.deleted or result.needs_confirmation or result.skipped):
         messages.info(request, "Nothing to apply: no edited or removed item is waiting.")
-    return redirect("dsreview_request", pk=review.key)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
-from accounts.roles import LEAD, OPS, REVIEWER, has_role
+from accounts.roles import LEAD, REVIEWER, has_role
 from backends.saves import pretty
 from review.double import StaleSecondReview, second_adjudicate, second_submit, second_take
 from review.double_queries import adjudication_queue, dispute, second_for_pane, second_review_queue
@@ -19,7 +19,7 @@ from runs.models import DOUBLE_DISPUTED, Run
 from runs.policy import sampling_policy_set
 from web.forms.double import AdjudicationForm, DoubleReviewShareForm, SecondReviewForm
 from web.jsontree import render_tree
-from web.sampling import _automation_or_404, card_form_response
+from web.sampling import card_form_view
 
 reviewer_only = role_required(REVIEWER, action="give second reviews")
 lead_only = role_required(LEAD, action="adjudicate disagreements between reviewers")
@@ -133,13 +133,10 @@ def adjudicate(request: HttpRequest, run_id: str) -> HttpResponse:
     return redirect(reverse("adjudication"))
 
 
-@require_POST
-@role_required(OPS, action="change the double-review share")
-def sampling_double(request: HttpRequest, ref: str) -> HttpResponse:
-    automation = _automation_or_404(ref)
-    form = DoubleReviewShareForm(request.POST, automation=automation)
-    return card_form_response(
-        request, automation, form,
-        change=lambda: sampling_policy_set(automation=automation, user=request.user, reason=form.cleaned_data["reason"],
-                                           double_bp=form.share_bp),
-        saved=lambda: f"{automation.display_name}: double-review share set to {form.cleaned_data['share_percent']:g} %.")
+sampling_double = card_form_view(
+    DoubleReviewShareForm, "change the double-review share",
+    change=lambda automation, form, user: sampling_policy_set(automation=automation, user=user,
+                                                              reason=form.cleaned_data["reason"],
+                                                              double_bp=form.share_bp),
+    saved=lambda automation, form: (f"{automation.display_name}: double-review share set to "
+                                    f"{form.cleaned_data['share_percent']:g} %."))

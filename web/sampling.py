@@ -155,39 +155,39 @@ def card_form_response(request: HttpRequest, automation: Automation, form, chang
     return _card_response(request, automation, form)
 
 
-@require_POST
-@role_required(OPS, action="change sampling rates")
-def sampling_rate(request: HttpRequest, ref: str) -> HttpResponse:
-    automation = _automation_or_404(ref)
-    form = SamplingRateForm(request.POST, automation=automation)
-    return card_form_response(
-        request, automation, form,
-        change=lambda: sampling_rate_set(automation=automation, rate_bp=form.rate_bp, user=request.user,
-                                         reason=form.cleaned_data["reason"]),
-        saved=lambda: f"{automation.display_name}: sampling rate set to {bp_to_percent(form.rate_bp)}.")
+def card_form_view(form_class, action: str, *, change, saved, refused=None):
+    """The view of one sampling card's form (POST, the ops role to `action`): the form of the
+    automation named in the URL, bound to the post, answered by card_form_response with
+    `change(automation, form, user)` and the message `saved(automation, form)`."""
+
+    @require_POST
+    @role_required(OPS, action=action)
+    def view(request: HttpRequest, ref: str) -> HttpResponse:
+        automation = _automation_or_404(ref)
+        form = form_class(request.POST, automation=automation)
+        return card_form_response(request, automation, form, change=lambda: change(automation, form, request.user),
+                                  saved=lambda: saved(automation, form), refused=refused)
+
+    return view
 
 
-@require_POST
-@role_required(OPS, action="change the step-down threshold")
-def sampling_threshold(request: HttpRequest, ref: str) -> HttpResponse:
-    automation = _automation_or_404(ref)
-    form = StepDownThresholdForm(request.POST, automation=automation)
-    return card_form_response(
-        request, automation, form,
-        change=lambda: step_down_threshold_set(automation=automation, threshold=form.threshold, user=request.user),
-        saved=lambda: f"{automation.display_name}: step-down threshold set to {form.cleaned_data['threshold_percent']}%.")
-
-
-@require_POST
-@role_required(OPS, action="change sampling strata")
-def sampling_strata(request: HttpRequest, ref: str) -> HttpResponse:
-    """Sampling by risk (docs/rules.md#strata): the ordered strata, through the same service and
-    history as the API; a refused stratum names its field and keeps what was typed."""
-    automation = _automation_or_404(ref)
-    form = StrataForm(request.POST, automation=automation)
-    return card_form_response(
-        request, automation, form,
-        change=lambda: sampling_policy_set(automation=automation, user=request.user, reason=form.cleaned_data["reason"],
-                                           strata=form.cleaned_data["strata"]),
-        saved=lambda: f"{automation.display_name}: {len(automation.sampling_strata)} strata saved.",
-        refused=lambda error: ("strata" if error.field.startswith("strata") else None, f"{error.field}: {error}"))
+sampling_rate = card_form_view(
+    SamplingRateForm, "change sampling rates",
+    change=lambda automation, form, user: sampling_rate_set(automation=automation, rate_bp=form.rate_bp, user=user,
+                                                            reason=form.cleaned_data["reason"]),
+    saved=lambda automation, form: f"{automation.display_name}: sampling rate set to {bp_to_percent(form.rate_bp)}.")
+sampling_threshold = card_form_view(
+    StepDownThresholdForm, "change the step-down threshold",
+    change=lambda automation, form, user: step_down_threshold_set(automation=automation, threshold=form.threshold,
+                                                                  user=user),
+    saved=lambda automation, form: (f"{automation.display_name}: step-down threshold set to "
+                                    f"{form.cleaned_data['threshold_percent']}%."))
+# Sampling by risk (docs/rules.md#strata): the ordered strata, through the same service and
+# history as the API; a refused stratum names its field and keeps what was typed.
+sampling_strata = card_form_view(
+    StrataForm, "change sampling strata",
+    change=lambda automation, form, user: sampling_policy_set(automation=automation, user=user,
+                                                              reason=form.cleaned_data["reason"],
+                                                              strata=form.cleaned_data["strata"]),
+    saved=lambda automation, form: f"{automation.display_name}: {len(automation.sampling_strata)} strata saved.",
+    refused=lambda error: ("strata" if error.field.startswith("strata") else None, f"{error.field}: {error}"))

@@ -22,21 +22,17 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from django.conf import settings
-from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from django.utils import timezone
 
 from bench.http import run_crew, serving, timed_request
+from bench.seed import loadtest_automation, loadtest_reviewers
 from review.models import Claim, Review
-from runs.models import Run
-from runs.records import parse_run_record
-from runs.services import automation_ensure, runs_record
+from runs.services import runs_record
 
 AUTOMATION = "workflows.loadtest-claims"
 PASSWORD = "loadtest-pass"
@@ -221,24 +217,14 @@ class Command(BaseCommand):
         self.report(tally, crew, elapsed, workers, threads)
 
     def seed(self, reviewers: int, runs: int) -> list[str]:
-        automation = automation_ensure(kind="workflow", slug="loadtest-claims", rate_bp=10_000)
-        Run.objects.filter(automation=automation).delete()
         Claim.objects.filter(run_id__startswith="lt_").delete()
-        base = timezone.now()
-        records = [parse_run_record({
+        loadtest_automation("loadtest-claims", 10_000, runs, lambda n: {
             "id": f"lt_{n:06d}", "automation": AUTOMATION, "status": "completed",
-            "input": {"document": f"doc-{n}.pdf"}, "output": {"total": 100 + n, "currency": "EUR"},
-            "createdAt": (base - timedelta(seconds=n)).isoformat()})
-            for n in range(runs)]
-        for start in range(0, len(records), 500):
-            runs_record(records[start:start + 500])
-        group = Group.objects.get_or_create(name="reviewer")[0]
+            "input": {"document": f"doc-{n}.pdf"}, "output": {"total": 100 + n, "currency": "EUR"}}, runs_record)
         names = []
-        for n in range(1, reviewers + 1):
-            user, _ = User.objects.get_or_create(username=f"loadtest-{n}")
+        for user in loadtest_reviewers("loadtest", reviewers):
             user.set_password(PASSWORD)
             user.save()
-            user.groups.add(group)
             names.append(user.username)
         return names
 

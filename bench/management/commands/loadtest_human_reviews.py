@@ -22,21 +22,16 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import httpx
-from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from django.utils import timezone
 
 from accounts.models import ApiKey
 from bench.http import run_crew, serving, timed_request
+from bench.seed import loadtest_automation, loadtest_reviewers
 from datasets.loop import runs_record_and_check
 from humanreview.models import Decision, Task
-from runs.models import Run
-from runs.records import parse_run_record
-from runs.services import automation_ensure
 
 AUTOMATION = "workflows.loadtest-human-reviews"
 FIELDS = ["/vendor", "/iban", "/total", "/currency", "/date"]
@@ -178,24 +173,14 @@ class Command(BaseCommand):
         self.report(tally, crew, elapsed, task_ids)
 
     def seed(self, reviewers: int, tasks: int) -> tuple[list[str], list[str]]:
-        automation = automation_ensure(kind="workflow", slug="loadtest-human-reviews", rate_bp=0)
-        Run.objects.filter(automation=automation).delete()
-        base = timezone.now()
-        records = [parse_run_record({
+        automation = loadtest_automation("loadtest-human-reviews", 0, tasks, lambda n: {
             "id": f"lthr_{n:05d}", "automation": AUTOMATION, "status": "waiting",
-            "createdAt": (base - timedelta(seconds=n)).isoformat(),
             "humanReview": {"sourceKind": "workflow_step", "sourceLabel": "load test",
                             "machineData": {"vendor": "ACME", "iban": "DE00", "total": n, "currency": "EUR",
                                             "date": "2026-12-01"},
-                            "requiredPaths": FIELDS}}) for n in range(tasks)]
-        for start in range(0, len(records), 500):
-            runs_record_and_check(records[start:start + 500])
-        group = Group.objects.get_or_create(name="reviewer")[0]
-        keys = []
-        for n in range(1, reviewers + 1):
-            user, _ = User.objects.get_or_create(username=f"loadtest-hr-{n}")
-            user.groups.add(group)
-            keys.append(ApiKey.issue(user=user, name="loadtest_human_reviews")[1])
+                            "requiredPaths": FIELDS}}, runs_record_and_check)
+        keys = [ApiKey.issue(user=user, name="loadtest_human_reviews")[1]
+                for user in loadtest_reviewers("loadtest-hr", reviewers)]
         ids = [str(pk) for pk in Task.objects.filter(automation=automation).values_list("pk", flat=True)]
         return keys, ids
 

@@ -34,14 +34,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--reviews", type=int, required=True)
-        parser.add_argument("--batch", type=int, default=5000)
-        parser.add_argument("--seed", type=int, default=None)
-        parser.add_argument("--keep-indexes", action="store_true",
-                            help="With the in-database load, keep the run table's indexes while chips are set "
-                                 "(default: dropped and built afterwards for 100,000 reviews or more).")
-        parser.add_argument("--python", action="store_true",
-                            help="On PostgreSQL, build the reviews in Python (bulk_create) instead of "
-                                 "INSERT ... SELECT in the database (demo/seed_sql.py).")
+        seed_sql.add_load_arguments(parser, rows="reviews", batch=5000, python="build the reviews in Python (bulk_create)",
+                                    keeping="while chips are set")
 
     def handle(self, *args, reviews: int, batch: int, seed: int | None, **options):
         if reviews < 1 or batch < 1:
@@ -58,7 +52,7 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql" and not options["python"]:
             # Setting the chips of a million runs rewrites them in every index that holds the chip:
             # build the indexes once afterwards instead (as seed_runs does).
-            drop = reviews >= 100_000 and not options["keep_indexes"]
+            drop = seed_sql.drops_indexes(reviews, options["keep_indexes"])
             with seed_sql.indexes_after(say=self.stdout.write) if drop else nullcontext():
                 done = seed_sql.reviews_insert(count=reviews, mix=MIX, user_ids=[u.pk for u in users],
                                                now=timezone.now())

@@ -81,17 +81,12 @@ class Command(BaseCommand):
                             help="Spread over K automations: the three demo ones first, then generated "
                                  "ones such as workflows.extract-receipt-3 (default 3).")
         parser.add_argument("--days", type=int, default=30, help="Spread creation times over D days (default 30).")
-        parser.add_argument("--batch", type=int, default=2000, help="Rows per INSERT (default 2000).")
-        parser.add_argument("--seed", type=int, default=None, help="Random seed for the payloads.")
+        seed_sql.add_load_arguments(parser, rows="runs", batch=2000,
+                                    python="generate the runs in Python and COPY them (about 3,000 runs/s here)",
+                                    keeping="during the load")
         parser.add_argument("--no-copy", action="store_true",
                             help="On PostgreSQL, insert with bulk_create instead of COPY (slower; the "
                                  "path every other database takes).")
-        parser.add_argument("--python", action="store_true",
-                            help="On PostgreSQL, generate the runs in Python and COPY them (about 3,000 runs/s "
-                                 "here) instead of INSERT ... SELECT in the database (demo/seed_sql.py).")
-        parser.add_argument("--keep-indexes", action="store_true",
-                            help="With the in-database load, keep the run table's indexes during the load "
-                                 "(default: dropped and built afterwards when adding 100,000 runs or more).")
         parser.add_argument("--chunk", type=int, default=250_000, help="Runs per INSERT ... SELECT (default 250,000).")
 
     def handle(self, *args, runs: int, automations: int, days: int, batch: int, seed: int | None,
@@ -106,7 +101,7 @@ class Command(BaseCommand):
         prefix = _unique_prefix()
         if connection.vendor == "postgresql" and not (no_copy or python):
             self._seed_sql(chosen=chosen, schedules=schedules, pools=pools, prefix=prefix, runs=runs, days=days,
-                           now=now, chunk=chunk, drop_indexes=runs >= 100_000 and not keep_indexes)
+                           now=now, chunk=chunk, drop_indexes=seed_sql.drops_indexes(runs, keep_indexes))
             return
         use_copy = connection.vendor == "postgresql" and not no_copy
         started = time.monotonic()
