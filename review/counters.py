@@ -77,7 +77,7 @@ def verdict_counts_move(before: Counter, after: Counter) -> None:
 
 
 def _tally_states(run_ids) -> Counter:
-    return sum(review_counts_states(run_ids).values(), Counter())
+    return marks_total(review_counts_states(run_ids).values())
 
 
 def run_rollups_register() -> None:
@@ -192,6 +192,15 @@ def review_counts_move(before: Counter, after: Counter) -> None:
     version_counts_add(versions)
 
 
+def marks_total(counters) -> Counter:
+    """The sum of many runs' marks, added in place: `sum(counters, Counter())` builds a new
+    Counter at every step, which made `recount` of a million reviews take minutes."""
+    total: Counter = Counter()
+    for marks in counters:
+        total.update(marks)
+    return total
+
+
 def review_counts_states(run_ids) -> dict[str, Counter]:
     """The marks of the reviews of these runs, from the database (one query)."""
     return _rows_marks(list(Review.objects.filter(in_values("run_id", run_ids)).values_list(*_STATE)))
@@ -205,9 +214,9 @@ def review_counts_recount(*, automation) -> None:
     for row in Review.objects.filter(run__automation=automation).order_by().values_list(*_STATE).iterator(2000):
         chunk.append(row)
         if len(chunk) == 2000:
-            total.update(sum(_rows_marks(chunk).values(), Counter()))
+            total.update(marks_total(_rows_marks(chunk).values()))
             chunk = []
-    total.update(sum(_rows_marks(chunk).values(), Counter()))
+    total.update(marks_total(_rows_marks(chunk).values()))
     tally, versions = _split_marks(total)
     with transaction.atomic():
         # The marks of human review tasks are rebuilt by humanreview.calibration (`recount`).
@@ -323,7 +332,7 @@ def run_review_states_move(before: RunReviewStates, run_ids=None) -> None:
     gone = run_ids is None
     if before.reviews:
         now = {} if gone else review_counts_states(before.reviews)
-        review_counts_move(sum(before.reviews.values(), Counter()), sum(now.values(), Counter()))
+        review_counts_move(marks_total(before.reviews.values()), marks_total(now.values()))
         verdict_counts_move(before.verdicts, Counter() if gone else verdict_counts_states(before.reviews))
     if before.judged:
         reviewer_counts_move(before.judged, Counter() if gone else reviewer_counts_states(run_ids))
