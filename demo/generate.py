@@ -11,14 +11,18 @@ generator planted a realistic model mistake (a dropped line item, a total withou
 wrong category...), the correct output (`truth`) a reviewer would write as the expected
 output. Everything is drawn from one `random.Random(seed)`, so a seed and a `now` give the
 same runs every time. The loader that writes them (with reviews) is demo/load.py; the documents of each
-automation are demo/invoices.py, demo/statements.py and demo/triage.py.
+automation are demo/invoices.py, demo/statements.py and demo/triage.py. The automations' texts and
+numbers (names, shares, rate histories, triggers, durations, flaw rates, errors) are data, in
+demo/data/automations.json (loaded once at import); this module maps each to its generators (GENERATORS).
 """
 
+import json
 import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.utils import timezone
 
@@ -49,62 +53,36 @@ class DemoAutomation:
     csv: Callable[[dict], str] | None = None
 
 
-COMMON_ERRORS = (
-    "TimeoutError: model call exceeded 120 s (attempt 3 of 3).",
-    "RateLimitError: provider returned 429 Too Many Requests; retries exhausted after 5 attempts.",
-)
-AUTOMATIONS = (
-    DemoAutomation(
-        ref="workflows.extract-invoice", name="Extract invoice",
-        description="Reads a vendor invoice PDF and returns vendor, dates, totals and line items.",
-        share=0.45,
-        rates=((30, 1500, "Initial rate"),
-               (12, 1000, "Pass rate above 96 % for two weeks (lower bound 94 %); stepping down.")),
-        triggers=(("email", "ap-inbox@northwind.example", 50), ("api", "key:erp-connector", 40),
-                  ("manual", "maya@northwind.example", 10)),
-        duration_ms=(6500, 2),
-        payload=invoice_payload, flaw=invoice_flaw, flaw_rate=0.12, files=invoice_files,
-        errors=COMMON_ERRORS + (
-            "DocumentError: input/invoice.pdf is password-protected; cannot extract text.",
-            "OCRError: page 1 has no extractable text (scanned at 96 dpi, minimum 150 dpi).",
-            "SchemaValidationError: output.line_items[3].amount: expected number, got string '1.290,00'.",
-            "ValueError: could not parse invoice_date '31/02/2026'.",
-        ),
-        csv_name="line_items.csv", csv=invoice_csv,
-    ),
-    DemoAutomation(
-        ref="workflows.extract-statement", name="Extract bank statement",
-        description="Reads a bank statement PDF and returns the account, period, balances and transactions.",
-        share=0.25,
-        rates=((30, 1500, "Initial rate"),),
-        triggers=(("cron", "cron:0 6 * * *", 60), ("api", "key:erp-connector", 30),
-                  ("manual", "sam@northwind.example", 10)),
-        duration_ms=(14000, 2),
-        payload=statement_payload, flaw=statement_flaw, flaw_rate=0.10, files=statement_files,
-        errors=COMMON_ERRORS + (
-            "DocumentError: input/statement.pdf has 48 pages; the limit is 40.",
-            "ReconciliationError: opening balance + transactions (12,480.17) does not equal the closing "
-            "balance (12,380.17).",
-            "UnsupportedFormat: MT940 attachments are not supported yet; send a PDF statement.",
-        ),
-        csv_name="transactions.csv", csv=statement_csv,
-    ),
-    DemoAutomation(
-        ref="agents.triage-email", name="Triage support e-mail",
-        description="Classifies an inbound e-mail, extracts entities, drafts a reply and picks a queue.",
-        share=0.30,
-        rates=((30, 500, "Initial rate"),),
-        triggers=(("email", "support@northwind.example", 90), ("manual", "priya@northwind.example", 5),
-                  ("api", "key:helpdesk", 5)),
-        duration_ms=(3200, 2),
-        payload=triage_payload, flaw=triage_flaw, flaw_rate=0.15, files=triage_files,
-        errors=COMMON_ERRORS + (
-            "ToolError: crm.lookup_contact failed: 503 Service Unavailable.",
-            "ContextLengthExceeded: the e-mail thread has 143,208 tokens; the model limit is 128,000.",
-            "MaxStepsExceeded: the agent stopped after 12 steps without a final answer.",
-        ),
-    ),
-)
+# Each automation's generators, by ref; its texts and numbers are in demo/data/automations.json.
+GENERATORS = {
+    "workflows.extract-invoice": {"payload": invoice_payload, "flaw": invoice_flaw, "files": invoice_files,
+                                  "csv": invoice_csv},
+    "workflows.extract-statement": {"payload": statement_payload, "flaw": statement_flaw, "files": statement_files,
+                                    "csv": statement_csv},
+    "agents.triage-email": {"payload": triage_payload, "flaw": triage_flaw, "files": triage_files, "csv": None},
+}
+
+
+def _load_automations(path: Path) -> tuple[tuple[str, ...], tuple[DemoAutomation, ...]]:
+    """(common errors, automations) of `path`, in the file's order (the order weighs the draw in
+    demo_runs()); each automation's errors are the common ones followed by its own."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    common = tuple(data["common_errors"])
+    automations = tuple(
+        DemoAutomation(
+            ref=spec["ref"], name=spec["name"], description=spec["description"], share=spec["share"],
+            rates=tuple((r["days_ago"], r["rate_bp"], r["reason"]) for r in spec["rates"]),
+            triggers=tuple((t["trigger"], t["triggered_by"], t["weight"]) for t in spec["triggers"]),
+            duration_ms=(spec["duration_ms"]["median"], spec["duration_ms"]["spread"]),
+            flaw_rate=spec["flaw_rate"], errors=common + tuple(spec["errors"]), csv_name=spec["csv_name"],
+            **GENERATORS[spec["ref"]],
+        )
+        for spec in data["automations"]
+    )
+    return common, automations
+
+
+COMMON_ERRORS, AUTOMATIONS = _load_automations(Path(__file__).with_name("data") / "automations.json")
 V4_ROLLOUT_DAYS_AGO = 10
 MODELS = {"v3": "gpt-4.1-mini", "v4": "claude-sonnet-4"}
 # Traffic by hour of day (UTC): quiet nights, a business-day hump.

@@ -1,12 +1,19 @@
-"""Demo invoices: vendors, the extraction payload, its typical flaws, its files."""
+"""Demo invoices: vendors, the extraction payload, its typical flaws, its files.
+
+The vendors and their catalogues are data, in demo/data/vendors.json (loaded once at import);
+this module keeps the generators.
+"""
 
 import json
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from demo.files import csv_text, pdf_document
 from demo.values import b64, money, swap_day_month
+
+DATA_DIR = Path(__file__).with_name("data")
 
 
 @dataclass(frozen=True)
@@ -20,95 +27,19 @@ class Vendor:
     catalogue: tuple[tuple[str, int, int, int, int], ...]  # description, min/max unit price (cents), min/max qty
 
 
-OFFICE = (
-    ("Copy paper A4, 80 g/m², 500 sheets", 420, 690, 5, 40),
-    ("Toner cartridge HP 59A, black", 8900, 12900, 1, 4),
-    ("Ballpoint pens, blue, box of 50", 1290, 1890, 1, 5),
-    ("Lever arch files, 80 mm", 290, 450, 10, 60),
-    ("Desk organiser, mesh", 1490, 2490, 1, 6),
-    ("Sticky notes 76×76 mm, 12 pads", 690, 990, 2, 10),
-    ("Delivery charge", 595, 995, 1, 1),
-)
-FOOD = (
-    ("Chai tea, 10 boxes × 20 bags", 1800, 1800, 2, 12),
-    ("Chef Anton's Cajun Seasoning, 48 jars", 2200, 2200, 1, 6),
-    ("Aniseed Syrup, 12 × 550 ml bottles", 1000, 1000, 1, 10),
-    ("Gnocchi di nonna Alice, 24 × 250 g", 3800, 3800, 1, 5),
-    ("Sir Rodney's Scones, 24 packs", 1000, 1000, 2, 20),
-    ("Manjimup Dried Apples, 50 × 300 g", 5300, 5300, 1, 3),
-)
-LOGISTICS = (
-    ("Pallet storage, per pallet-week", 350, 520, 20, 240),
-    ("Outbound handling, per order", 180, 260, 50, 900),
-    ("Road freight Rotterdam–Duisburg, FTL", 68000, 94000, 1, 4),
-    ("Customs clearance fee", 4500, 7500, 1, 3),
-    ("Fuel surcharge", 2500, 9000, 1, 1),
-)
-SOFTWARE = (
-    ("Compute: 4 vCPU / 16 GB instance, 730 h", 14016, 14016, 1, 12),
-    ("Object storage, hot tier, per TB-month", 2080, 2080, 1, 40),
-    ("Support plan: Business, monthly", 10000, 10000, 1, 1),
-    ("Egress traffic, per TB", 8700, 8700, 1, 9),
-    ("Managed PostgreSQL, 4 vCores, monthly", 36500, 36500, 1, 3),
-)
-ELECTRICAL = (
-    ("Installation work, electrician, per hour", 6800, 7900, 2, 24),
-    ("NYM-J 3×1.5 mm² cable, 100 m", 8900, 11900, 1, 6),
-    ("Circuit breaker B16", 450, 690, 2, 24),
-    ("RCD 40 A / 30 mA", 3200, 4800, 1, 4),
-    ("Travel flat rate", 4500, 4500, 1, 1),
-)
-COFFEE = (
-    ("Espresso blend 'Midnatt', 1 kg", 28900, 32900, 2, 20),
-    ("Filter roast Ethiopia Yirgacheffe, 1 kg", 34900, 38900, 1, 10),
-    ("Oat milk Barista, 12 × 1 l", 25900, 27900, 1, 8),
-    ("Machine descaling service", 89000, 89000, 1, 1),
-    ("Paper cups 8 oz, 1000 pcs", 64900, 69900, 1, 5),
-)
-PRINT = (
-    ("Business cards, 350 g, 500 pcs", 3900, 5900, 1, 12),
-    ("Flyers A5, 4/4 colour, 5000 pcs", 14900, 19900, 1, 4),
-    ("Roll-up banner 85 × 200 cm", 8900, 12900, 1, 6),
-    ("Design proof, per hour", 6500, 6500, 1, 6),
-    ("Express shipping", 1900, 3900, 1, 1),
-)
-DESIGN = (
-    ("Brand workshop, half day", 120000, 120000, 1, 2),
-    ("Logo design, three concepts", 250000, 250000, 1, 1),
-    ("Icon set, 24 icons", 96000, 96000, 1, 1),
-    ("Revisions, per hour", 9500, 9500, 1, 12),
-    ("Stock photo licences", 2900, 4900, 3, 20),
-)
-CONSULTING = (
-    ("Senior consultant, per day", 1250000, 1450000, 1, 10),
-    ("Architecture review", 3800000, 3800000, 1, 1),
-    ("Travel expenses Oslo–Bergen", 180000, 420000, 1, 2),
-    ("Kubernetes upgrade, fixed price", 6500000, 6500000, 1, 1),
-    ("On-call support, monthly", 900000, 900000, 1, 1),
-)
+def _load_vendors(path: Path) -> tuple[Vendor, ...]:
+    """The vendors of `path`, each with its named catalogue as a tuple of tuples (shared, as the
+    same tuple, by vendors naming the same catalogue)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    catalogues = {
+        name: tuple((item["description"], item["min_unit_price_cents"], item["max_unit_price_cents"],
+                     item["min_quantity"], item["max_quantity"]) for item in items)
+        for name, items in data["catalogues"].items()
+    }
+    return tuple(Vendor(**{**vendor, "catalogue": catalogues[vendor["catalogue"]]}) for vendor in data["vendors"])
 
-VENDORS = (
-    Vendor("Acme Office Supplies GmbH", "DE284719305", "Friedrichstraße 123, 10117 Berlin, Germany",
-           "EUR", 19, "RE-{year}-{n:05d}", OFFICE),
-    Vendor("Northwind Traders Ltd", "GB293847561", "14 Wharf Road, London N1 7GR, United Kingdom",
-           "GBP", 20, "NW{n:06d}", FOOD),
-    Vendor("Blue Harbor Logistics B.V.", "NL859302174B01", "Waalhaven Z.z. 42, 3089 JH Rotterdam, Netherlands",
-           "EUR", 21, "BHL-{year}{n:04d}", LOGISTICS),
-    Vendor("Papeterie Dubois SARL", "FR47823901245", "18 rue des Archives, 75004 Paris, France",
-           "EUR", 20, "F{year}/{n:04d}", OFFICE),
-    Vendor("Contoso Cloud Services Inc.", None, "500 Howard Street, San Francisco, CA 94105, USA",
-           "USD", 0, "INV-{n:07d}", SOFTWARE),
-    Vendor("Müller Elektrotechnik GmbH", "DE193847562", "Industriestraße 7, 80939 München, Germany",
-           "EUR", 19, "{year}-{n:05d}", ELECTRICAL),
-    Vendor("Nordic Coffee Roasters AB", "SE556712345601", "Hornsgatan 58, 118 21 Stockholm, Sweden",
-           "SEK", 25, "NCR{n:05d}", COFFEE),
-    Vendor("Iberia Print S.L.", "ESB86421973", "Calle de Alcalá 210, 28028 Madrid, Spain",
-           "EUR", 21, "IP-{year}-{n:04d}", PRINT),
-    Vendor("Studio Rossi S.r.l.", "IT09876543210", "Via Tortona 27, 20144 Milano, Italy",
-           "EUR", 22, "{n:03d}/{year}", DESIGN),
-    Vendor("Fjordline IT Consulting AS", "NO987654321MVA", "Karl Johans gate 16, 0154 Oslo, Norway",
-           "NOK", 25, "FIT-{n:05d}", CONSULTING),
-)
+
+VENDORS = _load_vendors(DATA_DIR / "vendors.json")
 ITEM_COUNT_WEIGHTS = (6, 14, 18, 16, 12, 9, 7, 5, 4, 3, 2, 2)  # 1..12 line items
 CUSTOMERS = tuple(f"cus_{n:05d}" for n in (10482, 10977, 11305, 12044, 12781, 13390, 14012, 14458, 15120, 15906))
 
