@@ -2,6 +2,7 @@
 shows each stratum's traffic, rate, reviewed share, pass rate and its own step-down advice."""
 
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.utils import timezone
@@ -80,7 +81,7 @@ def test_ops_edit_strata_on_the_page_and_a_bad_one_names_its_field(client, ops):
     bad = '[{"name": "vip", "when": {"kind": "tag"}, "rate": 100}]'
     page = client.post(f"/sampling/{automation.ref}/strata/", {f"{prefix}-strata": bad, f"{prefix}-reason": "vip"})
     text = page.content.decode()
-    assert page.status_code == 200 and "strata[0].when.tag" in text and "&quot;kind&quot;: &quot;tag&quot;" in text
+    assert page.status_code == 200 and "strata[0].when.tag" in text and '"kind": "tag"' in unescape(text)
     automation.refresh_from_db()
     assert automation.sampling_strata == [] and automation.rate_changes.count() == 1
     good = '[{"name": "vip", "when": {"kind": "tag", "tag": "vip"}, "rate": 100}]'
