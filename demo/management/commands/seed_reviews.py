@@ -58,6 +58,7 @@ class Command(BaseCommand):
                                                now=timezone.now())
             self.stdout.write(f"Inserted {done} reviews in {time.monotonic() - started:.1f} s (INSERT ... SELECT).")
             _recount()
+            seed_sql.rollups_vacuumed(say=self.stdout.write)
             self.stdout.write(f"Counters rebuilt; {time.monotonic() - started:.1f} s in all.")
             return
         candidates = (Run.objects.filter(sampled=True, review__isnull=True).order_by("-created_at", "-id")

@@ -161,6 +161,7 @@ class Command(BaseCommand):
                 say(f"  {last + 1:,} runs in {elapsed:.0f} s ({(last + 1) / elapsed:,.0f} runs/s)")
         counted = time.monotonic()
         _recount(chosen)
+        seed_sql.rollups_vacuumed(say=say)
         elapsed = time.monotonic() - started
         say(f"Inserted {runs} runs ({sampled} sampled) into {len(chosen)} automations in {elapsed:.1f} s "
             f"({runs / elapsed:,.0f} runs/s, INSERT ... SELECT{', indexes built after' if drop_indexes else ''}; "
