@@ -14,7 +14,8 @@ from django.conf import settings
 
 from runs.sizes import megabytes
 
-PAGES = ("queue, one automation, sampled", "queue, all automations, all runs", "review pane", "backlog page",
+PAGES = ("queue, one automation, sampled", "queue, all automations, all runs",
+         "open a run: the pane and the fragments it loads", "backlog page",
          "backlog, one automation (per-version estimates)", "sampling page",
          "combined save: verdict, note, correction (htmx)")
 RATES = ("ingest API, new runs/s", "import_runs, new runs/s")
@@ -38,12 +39,16 @@ def _size(figures: dict, table: str) -> str:
 
 
 def _page(cell: dict | None) -> str:
-    return f"{cell['ratio']:.2f}x ({cell['median']:.0f} ms)" if cell else "-"
+    """Ratio and median of all the page's requests; with fragments, first the page's own ratio."""
+    if not cell:
+        return "-"
+    whole = f"{cell['ratio']:.2f}x ({cell['median']:.0f} ms)"
+    return f"{cell['first_ratio']:.2f}x / {whole}" if cell.get("requests", 1) > 1 and "first_ratio" in cell else whole
 
 
 def side_by_side(results: list[dict]) -> list[str]:
     """The lines of the comparison table, one column per database."""
-    width = 22
+    width = 30
     head = "".join(f"{format(r.get('runs', 0), ',') + ' runs':>{width}}" for r in results)
     lines = [f"{'figure':<50}{head}"]
     for label in PAGES:
@@ -61,6 +66,7 @@ def side_by_side(results: list[dict]) -> list[str]:
 
 def compare_databases(out, urls: list[str], *, repeat: int, ingest_batches: int, import_runs: int) -> None:
     results = [_measure(url, repeat=repeat, ingest_batches=ingest_batches, import_runs=import_runs) for url in urls]
-    out.write("\nSide by side (each page: its ratio to the bare page of the same run, and its median):")
+    out.write("\nSide by side (each page: its ratio to the bare page of the same run and its median; a page that "
+              "loads fragments: the page alone / with its fragments, as in the table above):")
     for line in side_by_side(results):
         out.write(line)

@@ -190,7 +190,8 @@ class Command(InProcessBenchmark):
         times = sorted(t.ms for t in samples)
         p90 = times[max(0, int(len(times) * 0.9) - 1)]
         median, last = statistics.median(times), samples[-1]
-        self.figures[label] = {"median": median, "ratio": median / floor, "sql": last.sql, "requests": last.requests}
+        self.figures[label] = {"median": median, "ratio": median / floor, "sql": last.sql, "requests": last.requests,
+                               "first_ratio": statistics.median(t.first_ms for t in samples) / floor}
         line = f"{label:<50} {median:6.1f} ms {p90:6.1f} ms {median / floor:6.2f}x {last.sql:4d} {last.requests:4d}"
         if last.requests > 1:
             line += f"   {statistics.median(t.first_ms for t in samples) / floor:12.2f}x {last.first_sql:4d}"
