@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Case, DateTimeField, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -54,9 +54,14 @@ def _backlog_summary_queryset():
     oldest_unreviewed = (Run.objects.filter(automation=OuterRef("pk"), sampled=True, chip=Chip.UNREVIEWED)
                          .order_by("created_at").values("created_at")[:1])
     annotations = {f"n_{chip}": _chip_sum(chip, sampled_only=chip == Chip.UNREVIEWED) for chip in Chip.values}
-    return Automation.objects.annotate(
-        **annotations, open_sampled=_chip_sum(Chip.OPEN, sampled_only=True),
-        oldest_open_at=Subquery(oldest_open), oldest_unreviewed_at=Subquery(oldest_unreviewed),
+    # The oldest open review walks the open reviews of every automation by age (review_open_created)
+    # until it meets one of this automation's: asked only of an automation whose chip counts say
+    # it has one, as for one without (a new automation) the walk read every open review: 47 ms
+    # an automation at 6,000 open reviews, and the backlog page 14x the bare page.
+    has_open = Q(**{f"n_{Chip.OPEN}__gt": 0})
+    return Automation.objects.annotate(**annotations, open_sampled=_chip_sum(Chip.OPEN, sampled_only=True)).annotate(
+        oldest_open_at=Case(When(has_open, then=Subquery(oldest_open)), default=None, output_field=DateTimeField()),
+        oldest_unreviewed_at=Subquery(oldest_unreviewed),
     )
 
 

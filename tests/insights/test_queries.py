@@ -10,6 +10,7 @@ from insights.queries import (
     reviewer_throughput,
     window_days,
 )
+from review.models import Review
 from review.services import review_verdict
 from tests.factories import make_automation, make_runs
 
@@ -33,6 +34,23 @@ def test_summary_counts_chips_and_oldest_waiting(automation, reviewer):
     item = backlog_summary()[0]
     assert (item.counts["unreviewed"], item.counts["open"], item.counts["passed"], item.backlog) == (2, 1, 1, 3)
     assert item.oldest_open_at is not None and item.oldest_unreviewed_at is not None
+
+
+def test_oldest_open_is_each_automations_own_and_none_without_open_reviews(reviewer):
+    """An automation without open reviews has no oldest open review (and is not asked for one:
+    insights/queries.py); another's is its own oldest, not an older one of a third."""
+    first, second, quiet = (make_automation(f"workflows.oldest-{n}") for n in range(3))
+    old = make_runs(1, first)[0]
+    review_verdict(run=old, verdict="fail", user=reviewer)
+    newer = make_runs(2, second)
+    for run in newer:
+        review_verdict(run=run, verdict="fail", user=reviewer)
+    make_runs(2, quiet)
+    items = {item.automation.slug: item for item in backlog_summary()}
+    opened = {r.run_id: r.created_at for r in Review.objects.filter(status="open")}
+    assert items["oldest-0"].oldest_open_at == opened[old.pk]
+    assert items["oldest-1"].oldest_open_at == min(opened[r.pk] for r in newer)
+    assert items["oldest-2"].oldest_open_at is None and items["oldest-2"].oldest_unreviewed_at is not None
 
 
 def test_open_backlog_walks_back_from_today(automation, reviewer):
