@@ -21,12 +21,12 @@ PAGES = ("queue, one automation, sampled", "queue, all automations, all runs",
 RATES = ("ingest API, new runs/s", "import_runs, new runs/s")
 
 
-def _measure(url: str, *, repeat: int, ingest_batches: int, import_runs: int) -> dict:
+def _measure(url: str, *, repeat: int, ingest_batches: int, import_runs: int, extra: list[str]) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         path = Path(handle.name)
     try:
         subprocess.run([sys.executable, "manage.py", "benchmark", "--repeat", str(repeat), "--ingest-batches",
-                        str(ingest_batches), "--import-runs", str(import_runs), "--json", str(path)],
+                        str(ingest_batches), "--import-runs", str(import_runs), "--json", str(path), *extra],
                        cwd=settings.BASE_DIR, env={**os.environ, "DATABASE_URL": url}, check=True)
         return json.loads(path.read_text())
     finally:
@@ -64,8 +64,11 @@ def side_by_side(results: list[dict]) -> list[str]:
     return lines
 
 
-def compare_databases(out, urls: list[str], *, repeat: int, ingest_batches: int, import_runs: int) -> None:
-    results = [_measure(url, repeat=repeat, ingest_batches=ingest_batches, import_runs=import_runs) for url in urls]
+def compare_databases(out, urls: list[str], *, repeat: int, ingest_batches: int, import_runs: int,
+                      extra: list[str] = ()) -> None:
+    """`extra`: more arguments for each child benchmark (the inbox and dataset review sizes)."""
+    results = [_measure(url, repeat=repeat, ingest_batches=ingest_batches, import_runs=import_runs, extra=list(extra))
+               for url in urls]
     out.write("\nSide by side (each page: its ratio to the bare page of the same run and its median; a page that "
               "loads fragments: the page alone / with its fragments, as in the table above):")
     for line in side_by_side(results):

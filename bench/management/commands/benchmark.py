@@ -97,7 +97,8 @@ class Command(InProcessBenchmark):
                dataset_review: int = 1000, **options):
         if options["databases"]:
             return compare_databases(self.stdout, options["databases"].split(","), repeat=repeat,
-                                     ingest_batches=ingest_batches, import_runs=import_runs)
+                                     ingest_batches=ingest_batches, import_runs=import_runs,
+                                     extra=["--inbox-tasks", inbox_tasks, "--dataset-review", str(dataset_review)])
         if in_process or get_backend().name != "local":
             return super().handle(*args, repeat=repeat, **options)
         self.figures = {"sizes": table_sizes(run_tables())}
