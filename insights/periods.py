@@ -108,12 +108,17 @@ def period_counts(periods: dict[int, list[tuple]], *, day_rows, edge_rows, width
     counts: dict[tuple[int, int], tuple] = {}
     days = [d for span in spans.values() for d in span] + [day for _, day in derived.values()]
     day_totals: dict[tuple[int, date], tuple] = {}
+    wanted_totals = set(derived.values())  # only the days a rate change split need their total
+    by_automation: dict[int, list[tuple]] = {}
+    for (pk, index), (first, last) in spans.items():
+        by_automation.setdefault(pk, []).append((index, first, last))
     if days:
         for automation_id, day, values in day_rows(list(periods), min(days), max(days)):
-            add(day_totals, (automation_id, day), values)
-            for (pk, index), (first, last) in spans.items():
-                if pk == automation_id and first <= day <= last:
-                    add(counts, (pk, index), values)
+            if (automation_id, day) in wanted_totals:
+                add(day_totals, (automation_id, day), values)
+            for index, first, last in by_automation.get(automation_id, ()):
+                if first <= day <= last:
+                    add(counts, (automation_id, index), values)
     queried = [position for position in range(len(partials)) if position not in derived]
     by_day_read: dict[tuple[int, date], tuple] = {}
     if queried:
