@@ -31,6 +31,24 @@ def _yes_no(runs: QuerySet, answer: str | None, condition: Q) -> QuerySet:
     return runs.exclude(condition) if answer == "no" else runs
 
 
+def _created_between(runs: QuerySet, date_from, date_to) -> QuerySet:
+    """The runs created from day `date_from` through day `date_to` in the current time zone
+    (review.queries.day_bounds; either may be None)."""
+    start, end = day_bounds(date_from, date_to)
+    if start:
+        runs = runs.filter(created_at__gte=start)
+    if end:
+        runs = runs.filter(created_at__lt=end)
+    return runs
+
+
+def _disagreeing(runs: QuerySet, disagreement: str) -> QuerySet:
+    """The runs whose human verdict and an evaluator's disagree as DISAGREEMENTS[disagreement] says."""
+    evaluator_passed, human = DISAGREEMENTS[disagreement]
+    scores = EvaluatorScore.objects.filter(run=OuterRef("pk"), passed=evaluator_passed)
+    return runs.filter(Exists(scores), review__rating=human)
+
+
 def queue_queryset(query: QueueQuery) -> QuerySet:
     """Runs matching the queue's filters (no ordering, no pagination), heavy columns deferred."""
     runs = Run.objects.light().select_related("automation")
@@ -46,17 +64,11 @@ def queue_queryset(query: QueueQuery) -> QuerySet:
             runs = runs.exclude(double_review=DOUBLE_WANTED)
     if query.status:
         runs = runs.filter(status=query.status)
-    start, end = day_bounds(query.date_from, query.date_to)
-    if start:
-        runs = runs.filter(created_at__gte=start)
-    if end:
-        runs = runs.filter(created_at__lt=end)
+    runs = _created_between(runs, query.date_from, query.date_to)
     runs = _yes_no(runs, query.expected, Q(review__has_expected=True))
     runs = _yes_no(runs, query.promoted, Q(review__promoted_example_name__isnull=False))
     if query.disagreement in DISAGREEMENTS:
-        evaluator_passed, human = DISAGREEMENTS[query.disagreement]
-        scores = EvaluatorScore.objects.filter(run=OuterRef("pk"), passed=evaluator_passed)
-        runs = runs.filter(Exists(scores), review__rating=human)
+        runs = _disagreeing(runs, query.disagreement)
     if query.run_id:
         # By prefix, any case (an index on UPPER(id) serves it on PostgreSQL: runs migration 0005).
         runs = runs.filter(pk__istartswith=query.run_id)

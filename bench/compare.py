@@ -48,20 +48,36 @@ def _page(cell: dict | None) -> str:
 
 def side_by_side(results: list[dict]) -> list[str]:
     """The lines of the comparison table, one column per database."""
-    width = 30
-    head = "".join(f"{format(r.get('runs', 0), ',') + ' runs':>{width}}" for r in results)
-    lines = [f"{'figure':<50}{head}"]
-    for label in PAGES:
-        cells = [_page(r.get(label)) for r in results]
-        lines.append(f"{label:<50}" + "".join(f"{c:>{width}}" for c in cells))
-    for label in RATES:
-        lines.append(f"{label:<50}" + "".join(
-            f"{(f'{r[label]:,.0f}' if label in r else '-'):>{width}}" for r in results))
-    lines.append(f"{'reviews':<50}" + "".join(f"{r.get('reviews', 0):>{width},}" for r in results))
+    return [_line("figure", [format(r.get("runs", 0), ",") + " runs" for r in results]),
+            *_page_lines(results), *_rate_lines(results),
+            _line("reviews", [format(r.get("reviews", 0), ",") for r in results]),
+            *_size_lines(results)]
+
+
+def _page_lines(results: list[dict]) -> list[str]:
+    """One row per page: its ratio and median on each database."""
+    return [_line(label, [_page(r.get(label)) for r in results]) for label in PAGES]
+
+
+def _rate_lines(results: list[dict]) -> list[str]:
+    """One row per rate figure (RATES: runs stored per second)."""
+    return [_line(label, [_rate(r, label) for r in results]) for label in RATES]
+
+
+def _size_lines(results: list[dict]) -> list[str]:
+    """One row per table any database reported the size of."""
     tables = sorted({table for r in results for table in r.get("sizes", {})})
-    for table in tables:
-        lines.append(f"{table + ' (table + indexes)':<50}" + "".join(f"{_size(r, table):>{width}}" for r in results))
-    return lines
+    return [_line(table + " (table + indexes)", [_size(r, table) for r in results]) for table in tables]
+
+
+def _line(label: str, cells: list[str], width: int = 30) -> str:
+    """One row of the table: its label, then one right-aligned cell per database."""
+    return f"{label:<50}" + "".join(f"{c:>{width}}" for c in cells)
+
+
+def _rate(result: dict, label: str) -> str:
+    """A rate figure of one database, '-' when it has none."""
+    return f"{result[label]:,.0f}" if label in result else "-"
 
 
 def compare_databases(out, urls: list[str], *, repeat: int, ingest_batches: int, import_runs: int,

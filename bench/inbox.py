@@ -77,25 +77,37 @@ def measure(http, timed, line, sizes: list[int], repeat: int, write) -> None:
     clear()
     try:
         for size in sorted(sizes):
-            seed_pending(size)
-            pending = Task.objects.filter(status="pending").count()
-            cases = {f"waiting inbox, {pending:,} pending tasks": "/waiting/",
-                     f"waiting nav count, {pending:,} pending": "/waiting/count/"}
-            for url in cases.values():
-                timed(http, "GET", url)
-            bare, results = [], {label: [] for label in cases}
-            for _ in range(repeat):
-                for label, url in cases.items():
-                    bare.append(timed(http, "GET", "/__bench__/bare/"))
-                    results[label].append(timed(http, "GET", url))
-            floor = statistics.median(t[0] for t in bare)
-            for label, samples in results.items():
-                line(label, samples, floor)
+            pending = _measure_size(http, timed, line, size, repeat)
         plan = inbox_plan()
         if plan:
-            uses = "hr_task_inbox" in plan and "Sort" not in plan.split("\n")[0]
-            write(f"inbox query plan at {pending:,} pending ({'walks the index hr_task_inbox' if uses else 'NO INDEX'}):")
-            for node in plan.splitlines():
-                write(f"    {node}")
+            _write_plan(plan, pending, write)
     finally:
         clear()
+
+
+def _measure_size(http, timed, line, size: int, repeat: int) -> int:
+    """Seed `size` pending tasks, then time the inbox and the nav count against the bare page;
+    returns the pending tasks."""
+    seed_pending(size)
+    pending = Task.objects.filter(status="pending").count()
+    cases = {f"waiting inbox, {pending:,} pending tasks": "/waiting/",
+             f"waiting nav count, {pending:,} pending": "/waiting/count/"}
+    for url in cases.values():
+        timed(http, "GET", url)
+    bare, results = [], {label: [] for label in cases}
+    for _ in range(repeat):
+        for label, url in cases.items():
+            bare.append(timed(http, "GET", "/__bench__/bare/"))
+            results[label].append(timed(http, "GET", url))
+    floor = statistics.median(t[0] for t in bare)
+    for label, samples in results.items():
+        line(label, samples, floor)
+    return pending
+
+
+def _write_plan(plan: str, pending: int, write) -> None:
+    """The inbox query's plan, saying whether it walks the index hr_task_inbox."""
+    uses = "hr_task_inbox" in plan and "Sort" not in plan.split("\n")[0]
+    write(f"inbox query plan at {pending:,} pending ({'walks the index hr_task_inbox' if uses else 'NO INDEX'}):")
+    for node in plan.splitlines():
+        write(f"    {node}")

@@ -48,6 +48,13 @@ def evaluator_agreement(automations: list[Automation]) -> list[AgreementRow]:
                     run__review__rating__in=[Rating.PASS, Rating.FAIL])
             .order_by().values("run__automation_id", "name", "run__version", "passed", "run__review__rating")
             .annotate(n=Count("pk")))
+    cells = _cells_by_evaluator(rows)
+    return [_agreement_row(by_pk[pk], name, versions)
+            for (pk, name), versions in sorted(cells.items(), key=lambda item: (by_pk[item[0][0]].ref, item[0][1]))]
+
+
+def _cells_by_evaluator(rows) -> dict[tuple, dict[str | None, dict[str, int]]]:
+    """{(automation_id, evaluator): {version: {"<human>_<evaluator>": n}}} from the grouped rows."""
     cells: dict[tuple, dict[str | None, dict[str, int]]] = {}
     for row in rows:
         human = "pass" if row["run__review__rating"] == Rating.PASS else "fail"
@@ -55,13 +62,15 @@ def evaluator_agreement(automations: list[Automation]) -> list[AgreementRow]:
         versions = cells.setdefault((row["run__automation_id"], row["name"]), {})
         cell = versions.setdefault(row["run__version"] or None, {})
         cell[f"{human}_{machine}"] = cell.get(f"{human}_{machine}", 0) + row["n"]
-    result = []
-    for (pk, name), versions in sorted(cells.items(), key=lambda item: (by_pk[item[0][0]].ref, item[0][1])):
-        total: dict[str, int] = {}
-        for cell in versions.values():
-            for key, n in cell.items():
-                total[key] = total.get(key, 0) + n
-        per_version = [VersionAgreement(v, _confusion(c))
-                       for v, c in sorted(versions.items(), key=lambda item: (item[0] is None, item[0] or ""))]
-        result.append(AgreementRow(by_pk[pk], name, _confusion(total), per_version))
-    return result
+    return cells
+
+
+def _agreement_row(automation: Automation, name: str, versions: dict[str | None, dict[str, int]]) -> AgreementRow:
+    """An evaluator's table (the sum of its versions') and its per-version tables in version order."""
+    total: dict[str, int] = {}
+    for cell in versions.values():
+        for key, n in cell.items():
+            total[key] = total.get(key, 0) + n
+    per_version = [VersionAgreement(v, _confusion(c))
+                   for v, c in sorted(versions.items(), key=lambda item: (item[0] is None, item[0] or ""))]
+    return AgreementRow(automation, name, _confusion(total), per_version)

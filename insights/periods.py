@@ -106,31 +106,47 @@ def period_counts(periods: dict[int, list[tuple]], *, day_rows, edge_rows, width
     spans, partials = split_periods(periods)
     derived = derivable(partials)
     counts: dict[tuple[int, int], tuple] = {}
-    days = [d for span in spans.values() for d in span] + [day for _, day in derived.values()]
-    day_totals: dict[tuple[int, date], tuple] = {}
-    wanted_totals = set(derived.values())  # only the days a rate change split need their total
-    by_automation: dict[int, list[tuple]] = {}
-    for (pk, index), (first, last) in spans.items():
-        by_automation.setdefault(pk, []).append((index, first, last))
-    if days:
-        for automation_id, day, values in day_rows(list(periods), min(days), max(days)):
-            if (automation_id, day) in wanted_totals:
-                add(day_totals, (automation_id, day), values)
-            for index, first, last in by_automation.get(automation_id, ()):
-                if first <= day <= last:
-                    add(counts, (automation_id, index), values)
+    day_totals = _add_whole_days(counts, spans, derived, list(periods), day_rows)
     queried = [position for position in range(len(partials)) if position not in derived]
-    by_day_read: dict[tuple[int, date], tuple] = {}
-    if queried:
-        for slot, values in edge_rows([partials[position] for position in queried]):
-            pk, index, low, _ = partials[queried[slot]]
-            add(counts, (pk, index), values)
-            add(by_day_read, (pk, timezone.localdate(low)), values)
+    by_day_read = _add_read_edges(counts, [partials[position] for position in queried], edge_rows)
     for position, key in derived.items():
         pk, index, _, _ = partials[position]
         add(counts, (pk, index), day_totals.get(key, zero(width)))
         add(counts, (pk, index), by_day_read.get(key, zero(width)), sign=-1)
     return counts
+
+
+def _add_whole_days(counts: dict, spans: dict, derived: dict, automation_ids: list[int], day_rows) -> dict:
+    """Add each period's whole days from the daily rollup to `counts`; returns the total of each
+    day a rate change split (`derived`'s days), {(automation_id, day): values}."""
+    days = [d for span in spans.values() for d in span] + [day for _, day in derived.values()]
+    day_totals: dict[tuple[int, date], tuple] = {}
+    if not days:
+        return day_totals
+    wanted_totals = set(derived.values())  # only the days a rate change split need their total
+    by_automation: dict[int, list[tuple]] = {}
+    for (pk, index), (first, last) in spans.items():
+        by_automation.setdefault(pk, []).append((index, first, last))
+    for automation_id, day, values in day_rows(automation_ids, min(days), max(days)):
+        if (automation_id, day) in wanted_totals:
+            add(day_totals, (automation_id, day), values)
+        for index, first, last in by_automation.get(automation_id, ()):
+            if first <= day <= last:
+                add(counts, (automation_id, index), values)
+    return day_totals
+
+
+def _add_read_edges(counts: dict, queried: list[tuple], edge_rows) -> dict:
+    """Add the partial days read from the source rows to `counts`; returns what was read per
+    day, {(automation_id, local day): values}."""
+    by_day_read: dict[tuple[int, date], tuple] = {}
+    if not queried:
+        return by_day_read
+    for slot, values in edge_rows(queried):
+        pk, index, low, _ = queried[slot]
+        add(counts, (pk, index), values)
+        add(by_day_read, (pk, timezone.localdate(low)), values)
+    return by_day_read
 
 
 def edge_counts(partials: list[tuple], *group: str):

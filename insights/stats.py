@@ -128,26 +128,13 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
     # The last TRAFFIC_DAYS calendar days, today included, from the daily rollup (a handful of
     # rows, where counting a week of runs took over 100 ms at a million runs).
     first_day = timezone.localdate(now) - timedelta(days=TRAFFIC_DAYS - 1)
-    traffic = (
-        RunDayCount.objects.filter(automation_id__in=ids, day__gte=first_day)
-        .order_by().values("automation_id")
-        .annotate(n=Sum("count"), sampled=Sum("count", filter=Q(sampled=True)))
-    )
-    for row in traffic:
-        stats[row["automation_id"]].runs_recent = row["n"]
-        stats[row["automation_id"]].sampled_recent = row["sampled"] or 0  # SUM of no rows is NULL
+    _set_traffic(stats, ids, first_day)
     # Whole local days, today included (window_bounds): the daily rollups answer them.
     start, end = window_bounds(timezone.localdate(now), PASS_RATE_DAYS)
     cells: dict[int, dict] = {}  # the strata's cells, counted once for the estimate and the strata table
     estimates = pass_rate_estimates(automations, start=start, end=end, cells=cells)
     for automation in automations:
-        item = stats[automation.pk]
-        item.estimate = estimate = estimates[automation.pk]
-        item.rated, item.passed = estimate.reviewed, estimate.passed
-        item.interval = None if estimate.low is None else Interval(estimate.low, estimate.high)
-        item.suggestion_bp = step_down_suggestion(
-            rate_bp=automation.sampling_rate_bp, interval=item.interval, threshold=automation.step_down_threshold
-        )
+        _set_estimate(stats[automation.pk], automation, estimates[automation.pk])
     risky = [a for a in automations if a.sampling_strata]
     if risky:
         totals = {pk: item.runs_recent for pk, item in stats.items()}
@@ -156,6 +143,28 @@ def sampling_stats(automations: list[Automation], now=None) -> dict[int, Samplin
         for automation in risky:
             stats[automation.pk].strata = rows[automation.pk]
     return stats
+
+
+def _set_traffic(stats: dict[int, SamplingStats], ids: list[int], first_day) -> None:
+    """Set each automation's runs and sampled runs since `first_day` from the daily rollup."""
+    traffic = (
+        RunDayCount.objects.filter(automation_id__in=ids, day__gte=first_day)
+        .order_by().values("automation_id")
+        .annotate(n=Sum("count"), sampled=Sum("count", filter=Q(sampled=True)))
+    )
+    for row in traffic:
+        stats[row["automation_id"]].runs_recent = row["n"]
+        stats[row["automation_id"]].sampled_recent = row["sampled"] or 0  # SUM of no rows is NULL
+
+
+def _set_estimate(item: SamplingStats, automation: Automation, estimate: Estimate) -> None:
+    """Set an automation's estimate, its interval and the step-down advice on its rate."""
+    item.estimate = estimate
+    item.rated, item.passed = estimate.reviewed, estimate.passed
+    item.interval = None if estimate.low is None else Interval(estimate.low, estimate.high)
+    item.suggestion_bp = step_down_suggestion(
+        rate_bp=automation.sampling_rate_bp, interval=item.interval, threshold=automation.step_down_threshold
+    )
 
 
 def strata_rows(automations: list[Automation], *, traffic_since, start, end, cells: dict | None = None,
@@ -172,19 +181,20 @@ def strata_rows(automations: list[Automation], *, traffic_since, start, end, cel
     traffic = stratum_traffic(ids, since, totals)
     missing = [a for a in automations if a.pk not in (cells or {})]
     counts = {**(cells or {}), **(_cells(missing, start=start, end=end) if missing else {})}
-    result = {}
-    for automation in automations:
-        cells = counts.get(automation.pk, {})
-        rows = [StratumRow(s["name"], describe(s["when"]), s["rate_bp"]) for s in automation.sampling_strata]
-        rows.append(StratumRow("", "no stratum's condition holds", automation.sampling_rate_bp))
-        for row in rows:
-            row.runs_recent = traffic.get((automation.pk, row.name), 0)
-            row.estimate = _estimate(cells, row.name)
-            interval = None if row.estimate.low is None else Interval(row.estimate.low, row.estimate.high)
-            row.suggestion_bp = step_down_suggestion(rate_bp=row.rate_bp, interval=interval,
-                                                     threshold=automation.step_down_threshold)
-        result[automation.pk] = rows
-    return result
+    return {a.pk: _automation_strata(a, counts.get(a.pk, {}), traffic) for a in automations}
+
+
+def _automation_strata(automation: Automation, cells: dict, traffic: dict) -> list[StratumRow]:
+    """One automation's strata and its default rate, each with its traffic, estimate and advice."""
+    rows = [StratumRow(s["name"], describe(s["when"]), s["rate_bp"]) for s in automation.sampling_strata]
+    rows.append(StratumRow("", "no stratum's condition holds", automation.sampling_rate_bp))
+    for row in rows:
+        row.runs_recent = traffic.get((automation.pk, row.name), 0)
+        row.estimate = _estimate(cells, row.name)
+        interval = None if row.estimate.low is None else Interval(row.estimate.low, row.estimate.high)
+        row.suggestion_bp = step_down_suggestion(rate_bp=row.rate_bp, interval=interval,
+                                                 threshold=automation.step_down_threshold)
+    return rows
 
 
 def rate_periods(schedule: RateSchedule, start, end) -> list[tuple]:
@@ -213,14 +223,7 @@ def _stratum_counts(automations: list[Automation], *, start, end, version: str |
     counts: dict[tuple, dict[tuple, tuple]] = {}
     if not whens:
         return periods, counts
-    runs = Run.objects.filter(automation_id__in=list(periods), sampled=True, created_at__gte=start, created_at__lt=end)
-    if version is not None:
-        runs = runs.filter(version=version)
-    keys = ("automation_id", "version", "period") if by_version else ("automation_id", "period")
-    rows = (runs.annotate(period=Case(*whens, default=Value(-1), output_field=IntegerField()))
-            .order_by().values(*keys, "stratum", "inclusion_bp")
-            .annotate(sampled_n=Count("pk"), reviewed_n=Count("pk", filter=estimate_reviewed_q("review__")),
-                      passed_n=Count("pk", filter=Q(review__rating=Rating.PASS))))
+    rows = _sampled_cell_rows(list(periods), whens, start=start, end=end, version=version, by_version=by_version)
     for row in rows:
         if row["period"] < 0:
             continue
@@ -230,6 +233,19 @@ def _stratum_counts(automations: list[Automation], *, start, end, version: str |
         old = counts.setdefault(key, {}).get(cell, (0, 0, 0))
         counts[key][cell] = (old[0] + row["sampled_n"], old[1] + row["reviewed_n"], old[2] + row["passed_n"])
     return periods, counts
+
+
+def _sampled_cell_rows(ids: list[int], whens: list, *, start, end, version: str | None, by_version: bool):
+    """The sampled runs of [start, end) (of one version, when given) counted by automation,
+    [version,] rate period (`whens`' index, -1: none), stratum and inclusion rate."""
+    runs = Run.objects.filter(automation_id__in=ids, sampled=True, created_at__gte=start, created_at__lt=end)
+    if version is not None:
+        runs = runs.filter(version=version)
+    keys = ("automation_id", "version", "period") if by_version else ("automation_id", "period")
+    return (runs.annotate(period=Case(*whens, default=Value(-1), output_field=IntegerField()))
+            .order_by().values(*keys, "stratum", "inclusion_bp")
+            .annotate(sampled_n=Count("pk"), reviewed_n=Count("pk", filter=estimate_reviewed_q("review__")),
+                      passed_n=Count("pk", filter=Q(review__rating=Rating.PASS))))
 
 
 def _estimate(cells: dict[tuple, tuple], stratum: str | None = None) -> Estimate:

@@ -23,14 +23,26 @@ def _add(counts: dict, version: str, cell: tuple, values: tuple) -> None:
 def _rollup_cells(automation: Automation, periods: list[tuple], counts: dict) -> list[tuple]:
     """Add the whole hours of each rate period from the rollup (one query); returns the partial
     hours left for the runs, as (period index, low, high)."""
+    spans, partials = _hour_spans(periods)
+    if spans:
+        _add_rollup_rows(automation, periods, spans, counts)
+    return partials
+
+
+def _hour_spans(periods: list[tuple]) -> tuple[dict, list[tuple]]:
+    """The whole hours of each rate period, {period index: (first hour, end)}, and the parts of an
+    hour at their ends, [(period index, low, high)]."""
     spans, partials = {}, []
     for index, (low, high, _) in enumerate(periods):
         hours, edges = whole_hours(low, high)
         if hours:
             spans[index] = hours
         partials += [(index, a, b) for a, b in edges]
-    if not spans:
-        return partials
+    return spans, partials
+
+
+def _add_rollup_rows(automation: Automation, periods: list[tuple], spans: dict, counts: dict) -> None:
+    """Add the rollup's counts of the hours in `spans` to `counts`, by version and cell."""
     first, end = min(a for a, _ in spans.values()), max(b for _, b in spans.values())
     # Summed by rate period in the database: a few dozen rows, not one per hour.
     period = Case(*[When(hour__gte=a, hour__lt=b, then=Value(i)) for i, (a, b) in spans.items()],
@@ -44,7 +56,6 @@ def _rollup_cells(automation: Automation, periods: list[tuple], counts: dict) ->
         values = [0, 0, 0]
         values[KIND_POSITION[kind]] = n
         _add(counts, version, (index, stratum, rate or periods[index][2]), tuple(values))
-    return partials
 
 
 def _edge_cells(periods: list[tuple], partials: list[tuple], counts: dict) -> None:

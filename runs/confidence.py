@@ -34,16 +34,19 @@ def _at(doc, pointer: str):
     for token in pointer[1:].split("/"):
         if "~" in token:
             token = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict):
-            node = node.get(token, _MISSING)
-            if node is _MISSING:
-                return _MISSING
-        elif isinstance(node, list) and token.isdigit() and (token == "0" or token[0] != "0") \
-                and int(token) < len(node):
-            node = node[int(token)]
-        else:
+        node = _child(node, token)
+        if node is _MISSING:
             return _MISSING
     return node
+
+
+def _child(node, token: str):
+    """The member or item `token` (unescaped) names in `node`, or _MISSING."""
+    if isinstance(node, dict):
+        return node.get(token, _MISSING)
+    if isinstance(node, list) and token.isdigit() and (token == "0" or token[0] != "0") and int(token) < len(node):
+        return node[int(token)]
+    return _MISSING
 
 
 def _value(item, where: str):
@@ -54,11 +57,16 @@ def _value(item, where: str):
         where = f"{where}.confidence"
     if isinstance(value, str) and value in _LABELS:
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0 <= value <= 1:
+    if not _is_fraction(value):
         raise ConfidenceError(where, f"expected a number from 0 to 1 or one of {', '.join(CONFIDENCE_LABELS)}, "
                                      f"got {value!r}.")
     return float(value)
+
+
+def _is_fraction(value) -> bool:
+    """A finite number from 0 to 1 (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
+        and 0 <= value <= 1
 
 
 def parse_field_confidence(raw, output) -> dict | None:
@@ -71,17 +79,20 @@ def parse_field_confidence(raw, output) -> dict | None:
                                                "confidence (low, medium, high or 0-1).")
     if len(raw) > MAX_FIELDS:
         raise ConfidenceError("fieldMetadata", f"at most {MAX_FIELDS} fields.")
-    checked = {}
-    for pointer, item in raw.items():
-        if not pointer or len(pointer) > MAX_POINTER:
-            raise ConfidenceError(f"fieldMetadata.{pointer}",
-                                  f"expected a JSON Pointer of 1-{MAX_POINTER} characters into output.")
-        if _at(output, pointer) is _MISSING:
-            raise ConfidenceError(f"fieldMetadata.{pointer}", f"nothing at {pointer} in output.")
-        if isinstance(item, dict) and "confidence" not in item:
-            raise ConfidenceError(f"fieldMetadata.{pointer}.confidence", "required.")
-        checked[pointer] = _value(item, "fieldMetadata." + pointer)
+    checked = {pointer: _field(pointer, item, output) for pointer, item in raw.items()}
     return checked or None
+
+
+def _field(pointer: str, item, output):
+    """One field's confidence, once its pointer names a value of `output`."""
+    if not pointer or len(pointer) > MAX_POINTER:
+        raise ConfidenceError(f"fieldMetadata.{pointer}",
+                              f"expected a JSON Pointer of 1-{MAX_POINTER} characters into output.")
+    if _at(output, pointer) is _MISSING:
+        raise ConfidenceError(f"fieldMetadata.{pointer}", f"nothing at {pointer} in output.")
+    if isinstance(item, dict) and "confidence" not in item:
+        raise ConfidenceError(f"fieldMetadata.{pointer}.confidence", "required.")
+    return _value(item, "fieldMetadata." + pointer)
 
 
 LEVEL_ORDER = ("low", "medium", "high")

@@ -26,15 +26,26 @@ def counts_upsert(model, key_fields: tuple[str, ...], moves: Counter) -> None:
     table = quote(model._meta.db_table)
     fields = [model._meta.get_field(name) for name in key_fields]
     columns = [field.column for field in fields] + ["count"]
-    # Each key as its field stores it (an aware datetime is written as UTC text on SQLite).
-    rows = [(*(f.get_db_prep_value(v, connection) for f, v in zip(fields, row, strict=False)), row[-1])
-            for row in rows]
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-    sql = (f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) VALUES {placeholders} "
-           f"ON CONFLICT ({', '.join(quote(c) for c in columns[:-1])}) "
-           f"DO UPDATE SET {quote('count')} = {table}.{quote('count')} + EXCLUDED.{quote('count')}")
+    rows = _db_rows(fields, rows, connection)
+    sql = _upsert_sql(table, [quote(c) for c in columns], len(rows), quote("count"))
     with connection.cursor() as cursor:
         cursor.execute(sql, [value for row in sorted(rows, key=repr) for value in row])
+
+
+def _db_rows(fields: list, rows: list[tuple], connection) -> list[tuple]:
+    """Each row's key as its field stores it (an aware datetime is written as UTC text on
+    SQLite), then its delta."""
+    return [(*(f.get_db_prep_value(v, connection) for f, v in zip(fields, row, strict=False)), row[-1])
+            for row in rows]
+
+
+def _upsert_sql(table: str, columns: list[str], n_rows: int, count: str) -> str:
+    """INSERT of `n_rows` rows of quoted `columns` (the key, then `count`) that adds to `count`
+    on a conflict over the key."""
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * n_rows)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} "
+            f"ON CONFLICT ({', '.join(columns[:-1])}) "
+            f"DO UPDATE SET {count} = {table}.{count} + EXCLUDED.{count}")
 
 
 def day_counts_add(moves: Counter) -> None:

@@ -87,11 +87,19 @@ def schedule_from_changes(current_bp: int, changes: list[tuple]) -> RateSchedule
         return RateSchedule(initial_bp=current_bp)
     first_old = changes[0][1]
     initial = first_old if first_old is not None else changes[0][2]
-    strata = tuple((row[0], tuple(Stratum(**s) for s in row[3])) for row in changes
-                   if len(row) > 3 and row[3] is not None)
-    double = tuple((row[0], row[4]) for row in changes if len(row) > 4 and row[4] is not None)
-    return RateSchedule(initial_bp=initial, changes=tuple((row[0], row[2]) for row in changes), strata_changes=strata,
-                        double_changes=double)
+    return RateSchedule(initial_bp=initial, changes=tuple((row[0], row[2]) for row in changes),
+                        strata_changes=_strata_changes(changes), double_changes=_double_changes(changes))
+
+
+def _strata_changes(changes: list[tuple]) -> tuple:
+    """(effective_at, strata) of the rows that set the strata."""
+    return tuple((row[0], tuple(Stratum(**s) for s in row[3])) for row in changes
+                 if len(row) > 3 and row[3] is not None)
+
+
+def _double_changes(changes: list[tuple]) -> tuple:
+    """(effective_at, double_review_bp) of the rows that set the double-review rate."""
+    return tuple((row[0], row[4]) for row in changes if len(row) > 4 and row[4] is not None)
 
 
 def rate_schedules(automations) -> dict[int, RateSchedule]:

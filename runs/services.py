@@ -29,7 +29,7 @@ from runs.models import (
     rate_schedules,
 )
 from runs.records import RecordError, RunRecord, json_dumps
-from runs.sampling import sample_bucket
+from runs.sampling import RateSchedule, sample_bucket
 from runs.sql import in_values
 from runs.strata import DEFAULT as DEFAULT_STRATUM
 from runs.strata import stratum_of, uses_versions
@@ -142,8 +142,7 @@ _RECORDED_FIELDS = (
 def _versions_first_seen(records, automations, schedules) -> dict[int, dict]:
     """{automation_id: {version: first seen}} for the automations of the batch whose strata use
     the `new_version` condition (one query; none when no strata do)."""
-    wanted = {automations[key].pk for key, schedule in schedules.items()
-              if schedule.strata_changes and any(uses_versions(strata) for _, strata in schedule.strata_changes)}
+    wanted = {automations[key].pk for key, schedule in schedules.items() if _uses_versions(schedule)}
     if not wanted:
         return {}
     versions = {r.version for r in records if r.version is not None and automations[(r.kind, r.slug)].pk in wanted}
@@ -152,6 +151,11 @@ def _versions_first_seen(records, automations, schedules) -> dict[int, dict]:
                                           .values_list("automation_id", "version", "first_seen")):
         seen[automation_id][version] = first
     return seen
+
+
+def _uses_versions(schedule: RateSchedule) -> bool:
+    """Whether any strata of this rate schedule use the `new_version` condition."""
+    return any(uses_versions(strata) for _, strata in schedule.strata_changes)
 
 
 def _versions_note(records, automations, first_seen: dict[int, dict]) -> None:

@@ -100,13 +100,7 @@ def _health_detail(selected: list[HealthRow]) -> BacklogDetail:
     ids = [row.automation.pk for row in selected]
     days = window_days(timezone.localdate())
     one = selected[0].automation if len(selected) == 1 else None
-    per_day = {day: [0, 0, 0] for day in days}  # unreviewed, correct, reviewed
-    for row in selected:
-        for bucket in row.health.days:
-            if bucket.day in per_day:
-                per_day[bucket.day][0] += max(0, bucket.total_runs - bucket.reviewed_runs - bucket.nits)
-                per_day[bucket.day][1] += bucket.correct
-                per_day[bucket.day][2] += bucket.reviewed_runs
+    per_day = _day_totals(selected, days)
     points = _rate_points({day: (v[1], v[2]) for day, v in per_day.items()}, days)
     fields, corrected = most_corrected_fields(corrected_paths_recent(automation_ids=ids, days=days))
     return BacklogDetail(
@@ -120,6 +114,19 @@ def _health_detail(selected: list[HealthRow]) -> BacklogDetail:
         throughput=reviewer_throughput(automation_ids=ids, days=days[-THROUGHPUT_DAYS:]),
         fields=fields, corrected_reviews=corrected,
     )
+
+
+def _day_totals(selected: list[HealthRow], days: list) -> dict:
+    """{day: [unreviewed, correct, reviewed]} of the window's days, summed over the selected rows'
+    day buckets."""
+    per_day = {day: [0, 0, 0] for day in days}
+    for row in selected:
+        for bucket in row.health.days:
+            if bucket.day in per_day:
+                per_day[bucket.day][0] += max(0, bucket.total_runs - bucket.reviewed_runs - bucket.nits)
+                per_day[bucket.day][1] += bucket.correct
+                per_day[bucket.day][2] += bucket.reviewed_runs
+    return per_day
 
 
 def _health_rows() -> list[HealthRow] | None:

@@ -81,12 +81,7 @@ def file_preview(read_head, name: str, content_type: str, limits: PreviewLimits 
     limits = limits or PreviewLimits.from_settings()
     kind = pane_preview_kind(name, content_type)
     if kind == "pdf":
-        try:
-            return FilePreview(kind="pdf", pages=page_count(read_head(pdf.MAX_BYTES + 1)))
-        except (OSError, BackendError):
-            return FilePreview(kind="pdf", note="Not rendered here (the page's budget of file reads is spent).")
-        except pdf.PdfUnreadable as exc:
-            return FilePreview(kind="pdf", note=str(exc))
+        return _pdf_preview(read_head)
     if kind in ("image", "none"):
         return FilePreview(kind=kind)
     try:
@@ -99,12 +94,27 @@ def file_preview(read_head, name: str, content_type: str, limits: PreviewLimits 
         return _preview(kind, data, truncated, limits)
     except (ValueError, LookupError, RecursionError, MemoryError, csv.Error, email.errors.MessageError) as exc:
         # The parsers are bounded by the bytes they get; anything they still refuse is no 500.
-        what = {"csv": "CSV", "json": "JSON", "email": "e-mail"}.get(kind, kind)
-        if isinstance(exc, RecursionError):
-            return unavailable(f"the {what} nests too deeply to show")
-        if isinstance(exc, MemoryError):
-            return unavailable(f"the {what} is too large to show")
-        return unavailable(f"the {what} could not be read: {str(exc)[:120] or type(exc).__name__}")
+        return _refused(kind, exc)
+
+
+def _pdf_preview(read_head) -> FilePreview:
+    """A PDF's page count, or a note saying why there is none."""
+    try:
+        return FilePreview(kind="pdf", pages=page_count(read_head(pdf.MAX_BYTES + 1)))
+    except (OSError, BackendError):
+        return FilePreview(kind="pdf", note="Not rendered here (the page's budget of file reads is spent).")
+    except pdf.PdfUnreadable as exc:
+        return FilePreview(kind="pdf", note=str(exc))
+
+
+def _refused(kind: str, exc: Exception) -> FilePreview:
+    """The "preview unavailable" note saying why the parser of `kind` refused the file."""
+    what = {"csv": "CSV", "json": "JSON", "email": "e-mail"}.get(kind, kind)
+    if isinstance(exc, RecursionError):
+        return unavailable(f"the {what} nests too deeply to show")
+    if isinstance(exc, MemoryError):
+        return unavailable(f"the {what} is too large to show")
+    return unavailable(f"the {what} could not be read: {str(exc)[:120] or type(exc).__name__}")
 
 
 def _preview(kind: str, data: bytes, truncated: bool, limits: PreviewLimits) -> FilePreview:

@@ -56,16 +56,21 @@ def waiting(request: HttpRequest) -> HttpResponse:
     automation_id = (request.GET.get("automation") or "")[:100] or None
     source = task_source()
     page = source.pending(automation_id=automation_id, cursor=request.GET.get("after") or None, limit=PAGE)
-    holders = claim_holders([t.run_id for t in page.rows], now) if page.rows else {}
-    url = reverse("waiting")
-    rows = [inbox_row(t, waiting_url=url, age=ago(t.created_at, now) if t.created_at else "",
-                      holder=holders.get(t.run_id), state=_deadline_state(t.deadline_at, t.warning_minutes, now))
-            for t in page.rows]
+    rows = _rows(page.rows, now)
     automations = {t.automation_id: t.automation_name for t in page.rows}
     return render(request, "humanreview/waiting.html", {
         "nav": "waiting", "rows": rows, "automation_id": automation_id, "source": source.name,
         "automations": [{"pk": pk, "display_name": name} for pk, name in automations.items()],
         "filtered": automations.get(automation_id) if automation_id else None, "next_cursor": page.next_cursor})
+
+
+def _rows(tasks: list, now) -> list:
+    """The page's inbox rows: each task's age, claim holder and deadline state."""
+    holders = claim_holders([t.run_id for t in tasks], now) if tasks else {}
+    url = reverse("waiting")
+    return [inbox_row(t, waiting_url=url, age=ago(t.created_at, now) if t.created_at else "",
+                      holder=holders.get(t.run_id), state=_deadline_state(t.deadline_at, t.warning_minutes, now))
+            for t in tasks]
 
 
 @require_GET

@@ -8,6 +8,15 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+def _focus_fields(text: str) -> list[dict]:
+    """The focus fields, one a line as 'path' or 'path: reason'."""
+    focus = []
+    for line in _lines(text):
+        path, _, reason = line.partition(":")
+        focus.append({"path": path.strip(), "reason": reason.strip() or None})
+    return focus
+
+
 class ReviewRequestForm(forms.Form):
     title = forms.CharField(max_length=200)
     instructions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -36,21 +45,22 @@ class ReviewRequestForm(forms.Form):
         if not chosen and not self.errors:
             self.add_error("examples", "Tick at least one example (or every example whose last check failed).")
         data["example_names"] = chosen
-        focus = []
-        for line in _lines(data.get("focus", "")):
-            path, _, reason = line.partition(":")
-            focus.append({"path": path.strip(), "reason": reason.strip() or None})
-        data["focus_fields"] = focus
+        data["focus_fields"] = _focus_fields(data.get("focus", ""))
         data["ignored_fields"] = _lines(data.get("ignored", ""))
+        data["item_notes"] = self._item_notes(data.get("notes", ""))
+        return data
+
+    def _item_notes(self, text: str) -> list[dict]:
+        """The notes, one a line as 'example-name: note'; at the first line that is not, an error
+        on the notes field and the notes read so far."""
         notes = []
-        for line in _lines(data.get("notes", "")):
+        for line in _lines(text):
             name, sep, note = line.partition(":")
             if not sep or not note.strip():
                 self.add_error("notes", f"Write each note as 'example-name: note' (line {line!r}).")
                 break
             notes.append({"exampleName": name.strip(), "comment": note.strip()})
-        data["item_notes"] = notes
-        return data
+        return notes
 
     # Service field names (dsreview.services.ReviewInputError.field) -> the form field to show them on.
     FIELD_OF = {"title": "title", "instructions": "instructions", "exampleNames": "examples", "focusFields": "focus",
