@@ -162,13 +162,15 @@ def edge_counts(partials: list[tuple], *group: str):
             hours.append((pk, slot, *span))
         pieces += [(pk, slot, a, b) for a, b in edges]
     if hours:
-        yield from _hour_counts(hours, group)
+        yield from hour_counts(hours, *group)
     if pieces:
         for row_slot, *rest, sampled, reviewed, passed in run_counts(pieces, *group):
             yield (pieces[row_slot][1], *rest, sampled, reviewed, passed)
 
 
-def _hour_counts(hours: list[tuple], group: tuple[str, ...]):
+def hour_counts(hours: list[tuple], *group: str):
+    """(slot, *group, sampled, reviewed, passed) summed in the database from the hourly rollup
+    (runs.VersionHourCount) over each span of whole hours (automation, slot, first, end)."""
     slot = Case(*[When(automation_id=pk, hour__gte=a, hour__lt=b, then=Value(s)) for pk, s, a, b in hours],
                 default=Value(-1), output_field=IntegerField())
     where = Q()

@@ -4,14 +4,10 @@ stratum and inclusion rate) instead of a month of its sampled runs: at 1 M runs 
 page 17-28x the bare page. An hour a rate change splits (and the edges of a window that does not
 start or end on an hour) is read from its runs: at most an hour of runs per change."""
 
-from django.db.models import Case, IntegerField, Sum, Value, When
-
 from insights.estimates import Estimate
-from insights.periods import KIND_POSITION, run_counts, whole_hours
+from insights.periods import hour_counts, run_counts, whole_hours
 from insights.stats import _estimate, rate_periods
-from runs.models import Automation, VersionHourCount, rate_schedules
-
-Kind = VersionHourCount.Kind
+from runs.models import Automation, rate_schedules
 
 
 def _add(counts: dict, version: str, cell: tuple, values: tuple) -> None:
@@ -42,19 +38,10 @@ def _hour_spans(periods: list[tuple]) -> tuple[dict, list[tuple]]:
 
 
 def _add_rollup_rows(automation: Automation, periods: list[tuple], spans: dict, counts: dict) -> None:
-    """Add the rollup's counts of the hours in `spans` to `counts`, by version and cell."""
-    first, end = min(a for a, _ in spans.values()), max(b for _, b in spans.values())
-    # Summed by rate period in the database: a few dozen rows, not one per hour.
-    period = Case(*[When(hour__gte=a, hour__lt=b, then=Value(i)) for i, (a, b) in spans.items()],
-                  default=Value(-1), output_field=IntegerField())
-    rows = (VersionHourCount.objects.filter(automation=automation, hour__gte=first, hour__lt=end)
-            .annotate(period=period).order_by().values_list("period", "version", "stratum", "inclusion_bp", "kind")
-            .annotate(n=Sum("count")))
-    for index, version, stratum, rate, kind, n in rows:
-        if index < 0 or not n:
-            continue
-        values = [0, 0, 0]
-        values[KIND_POSITION[kind]] = n
+    """Add the rollup's counts of the hours in `spans` to `counts`, by version and cell: summed by
+    rate period in the database, a few dozen rows, not one per hour (insights.periods.hour_counts)."""
+    hours = [(automation.pk, index, a, b) for index, (a, b) in spans.items()]
+    for index, version, stratum, rate, *values in hour_counts(hours, "version", "stratum", "inclusion_bp"):
         _add(counts, version, (index, stratum, rate or periods[index][2]), tuple(values))
 
 
