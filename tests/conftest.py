@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
@@ -89,17 +91,60 @@ def backend(request, settings) -> str:
 PROXY_VARIANTS = ("eigenpal", "eigenpal-reviews")
 
 
+# Proxy-mode tests: the pages and the client talk HTTP to a live Loupe, so what they store goes
+# through its API, which the API's own tests check on PostgreSQL directly.
+PROXY_PATHS = ("tests/backends/eigenpal/",)
+
+
+def _proxy_mode(item) -> bool:
+    variant = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+    return (variant in PROXY_VARIANTS or item.get_closest_marker("proxy") is not None
+            or item.nodeid.startswith(PROXY_PATHS))
+
+
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+def _uses_no_database(item) -> bool:
+    """Neither a database fixture (directly or through another fixture) nor the django_db marker,
+    nor a skipif (tests that start programs on PostgreSQL themselves skip on SQLite by vendor)."""
+    return (not any(item.iter_markers("django_db")) and not any(item.iter_markers("skipif"))
+            and not any(item.iter_markers("postgres")) and not DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def _runs_on_sqlite_only(item) -> bool:
+    """What the PostgreSQL pass leaves to the SQLite pass: tests marked `once` (their subprocesses
+    bring their own databases), every proxy-mode test (_proxy_mode) and the tests that touch no
+    database at all (_uses_no_database)."""
+    return item.get_closest_marker("once") is not None or _proxy_mode(item) or _uses_no_database(item)
+
+
+def _runs_on_postgres_only(item) -> bool:
+    """What the SQLite pass leaves to the PostgreSQL pass when bin/test runs one (it sets
+    LOUPE_BROWSER_ON_POSTGRES=1): the browser tests of Loupe's own database, driven once, on the
+    database deployments use (docs/testing.md). Proxy-mode browser tests stay here."""
+    return (os.environ.get("LOUPE_BROWSER_ON_POSTGRES") == "1" and item.get_closest_marker("browser") is not None
+            and not _proxy_mode(item))
+
+
+def _mark_browser_tests(items) -> None:
+    """Every test that drives Chromium (it uses the `browser` fixture of tests/browser/conftest.py)
+    carries the marker `browser`, whether or not its module says so."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) and item.get_closest_marker("browser") is None:
+            item.add_marker(pytest.mark.browser)
+
+
 def pytest_collection_modifyitems(config, items):
-    """In the PostgreSQL pass, run only what depends on the database: tests marked `once` (their
-    subprocesses bring their own SQLite databases) and the proxy-mode variants of page tests
-    (the pages talk HTTP to the live Loupe; the API they call is tested on PostgreSQL directly)
-    ran in the SQLite pass and are deselected here, counted in pytest's summary."""
-    if connection.vendor != "postgresql":
-        return
+    """Each test runs in one pass where the database does not change what it checks: the SQLite
+    pass leaves the browser tests of the local database to the PostgreSQL pass (when there is
+    one), the PostgreSQL pass leaves `once` and proxy-mode tests to the SQLite pass. Deselected
+    tests are counted in pytest's summary."""
+    _mark_browser_tests(items)
+    drop_if = _runs_on_sqlite_only if connection.vendor == "postgresql" else _runs_on_postgres_only
     keep, drop = [], []
     for item in items:
-        variant = getattr(item, "callspec", None) and item.callspec.params.get("backend")
-        (drop if item.get_closest_marker("once") or variant in PROXY_VARIANTS else keep).append(item)
+        (drop if drop_if(item) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

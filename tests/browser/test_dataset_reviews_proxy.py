@@ -18,7 +18,7 @@ from tests.dsreview.helpers import make_examples
 from tests.factories import make_automation
 from tests.proxy import Faults, install_backend, proxy_settings
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.proxy, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

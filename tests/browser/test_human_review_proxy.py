@@ -16,7 +16,7 @@ from tests.browser.test_human_review import _paused_with_pdf
 from tests.browser.test_proxy_flow import proxy_loupe  # noqa: F401 (the fixture)
 from tests.factories import make_automation
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.proxy, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("proxy_loupe", ["reviews"], indirect=True)

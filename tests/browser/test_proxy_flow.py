@@ -20,7 +20,7 @@ from tests.browser.conftest import screenshot
 from tests.factories import make_automation, make_run
 from tests.proxy import service_key
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.proxy, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 
 

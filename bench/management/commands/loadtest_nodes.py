@@ -52,14 +52,16 @@ class Reviewer(claims.Reviewer):
             started = time.perf_counter()
             try:
                 response = self.http.request(method, url, **kwargs)
-            except httpx.TransportError:
-                response = None
+            except httpx.TransportError as error:
+                response, failure = None, type(error).__name__
+            else:
+                failure = response.status_code
             if response is not None and response.status_code not in RETRYABLE:
                 self.count(response, started, url)
                 return response
             with self.tally.lock:
                 self.tally.retried[response.status_code if response is not None else "connection"] += 1
-                self.tally.retried_at.append(time.monotonic())
+                self.tally.retried_at.append((time.monotonic(), failure))
             time.sleep(0.25 * (attempt + 1))
             if method == "POST" and self.took_effect(url, kwargs):
                 return httpx.Response(302, headers={"location": url.split("save/")[0]})
@@ -197,8 +199,10 @@ class Command(claims.Command):
 
     def kill_and_restart(self, node, at: float, down_for: float, events: dict) -> None:
         time.sleep(at)
-        node.kill()
+        # Stamped before the signal: the dead node's requests fail the moment it lands, and the
+        # reviewers' threads may note their failures before this thread runs again.
         events["killed"] = time.monotonic()
+        node.kill()
         time.sleep(down_for)
         node.start()
         events["back"] = time.monotonic()
@@ -224,12 +228,14 @@ class Command(claims.Command):
         # The dead node's requests fail from its death until the balancer's checks see it down
         # (3 failed checks a second apart) and again until they see it back up: allow 3 s after each.
         window = (events.get("killed", 0), events.get("back", 0) + 3)
-        elsewhen = sum(1 for at in tally.retried_at if not window[0] <= at <= window[1])
+        elsewhen = [f"{failure} at {at - self.started:.1f} s" for at, failure in tally.retried_at
+                    if not window[0] <= at <= window[1]]
         return "\n".join([
             f"two nodes x {o['workers']} workers x {o['threads']} threads behind HAProxy, pool {o['pool'] or 'off'}; "
             + killed,
             f"failed in flight and retried: {sum(tally.retried.values())} {dict(tally.retried)}, of them outside the "
-            f"node's death and return: {elsewhen}; given up: {tally.given_up}",
+            f"node's death and return: {len(elsewhen)}; given up: {tally.given_up}",
+            *([f"outside it: {', '.join(elsewhen)}"] if elsewhen else []),
             f"sessions lost: {tally.signed_out}",
             f"uploads acknowledged {uploads}; the same bytes from both nodes: {checked}",
         ])
