@@ -136,10 +136,11 @@ def _mark_browser_tests(items) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Each test runs in one pass where the database does not change what it checks: the SQLite
-    pass leaves the browser tests of the local database to the PostgreSQL pass (when there is
-    one), the PostgreSQL pass leaves `once` and proxy-mode tests to the SQLite pass. Deselected
-    tests are counted in pytest's summary."""
+    """Most tests run in both passes; some run in one only, where the database can change what
+    they check (docs/testing.md): the SQLite pass leaves the browser tests of the local database
+    to the PostgreSQL pass (when there is one), the PostgreSQL pass leaves the `once`,
+    proxy-mode and database-free tests to the SQLite pass. Deselected tests are counted in
+    pytest's summary."""
     _mark_browser_tests(items)
     drop_if = _runs_on_sqlite_only if connection.vendor == "postgresql" else _runs_on_postgres_only
     keep, drop = [], []

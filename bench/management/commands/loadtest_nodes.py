@@ -53,14 +53,14 @@ class Reviewer(claims.Reviewer):
             try:
                 response = self.http.request(method, url, **kwargs)
             except httpx.TransportError as error:
-                response, failure = None, type(error).__name__
+                response, kind, failure = None, "connection", type(error).__name__
             else:
-                failure = response.status_code
-            if response is not None and response.status_code not in RETRYABLE:
+                kind = failure = response.status_code
+            if response is not None and kind not in RETRYABLE:
                 self.count(response, started, url)
                 return response
             with self.tally.lock:
-                self.tally.retried[response.status_code if response is not None else "connection"] += 1
+                self.tally.retried[kind] += 1
                 self.tally.retried_at.append((time.monotonic(), failure))
             time.sleep(0.25 * (attempt + 1))
             if method == "POST" and self.took_effect(url, kwargs):
