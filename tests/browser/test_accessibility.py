@@ -45,7 +45,9 @@ def site(browser_reviewer):
     return {"automation": automation, "run": runs[0], "failed": failed, "email": email, "example": example}
 
 
-def test_every_page_has_no_serious_accessibility_violation(page, site):
+# One test per window size, so that the parallel suite runs the two sizes side by side.
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_every_page_has_no_serious_accessibility_violation(page, site, width, height):
     a = site["automation"]
     pages = [
         ("queue", "/queue/"),
@@ -64,25 +66,21 @@ def test_every_page_has_no_serious_accessibility_violation(page, site):
     ]
     axe = Axe()
     found = {}
+    page.set_viewport_size({"width": width, "height": height})
     page.goto("/accounts/login/")
-    for width, height in SIZES:
-        page.set_viewport_size({"width": width, "height": height})
-        page.goto("/accounts/login/")
-        screenshot(page, f"a11y-login-{width}", full_page=False)
-        found[f"login-{width}"] = _serious(axe.run(page, options=AXE_OPTIONS))
+    screenshot(page, f"a11y-login-{width}", full_page=False)
+    found[f"login-{width}"] = _serious(axe.run(page, options=AXE_OPTIONS))
     login(page, "rita", "review-pass")
-    for width, height in SIZES:
-        page.set_viewport_size({"width": width, "height": height})
-        for name, url in pages:
-            page.goto(url)
-            page.wait_for_load_state("load")
-            screenshot(page, f"a11y-{name}-{width}", full_page=False)
-            found[f"{name}-{width}"] = _serious(axe.run(page, options=AXE_OPTIONS))
-        page.goto(f"/runs/{site['run'].pk}/")
-        page.keyboard.press("?")
-        screenshot(page, f"a11y-shortcuts-{width}", full_page=False)
-        found[f"shortcuts-{width}"] = _serious(axe.run(page, options=AXE_OPTIONS))
-        page.keyboard.press("Escape")
+    for name, url in pages:
+        page.goto(url)
+        page.wait_for_load_state("load")
+        screenshot(page, f"a11y-{name}-{width}", full_page=False)
+        found[f"{name}-{width}"] = _serious(axe.run(page, options=AXE_OPTIONS))
+    page.goto(f"/runs/{site['run'].pk}/")
+    page.keyboard.press("?")
+    screenshot(page, f"a11y-shortcuts-{width}", full_page=False)
+    found[f"shortcuts-{width}"] = _serious(axe.run(page, options=AXE_OPTIONS))
+    page.keyboard.press("Escape")
     report = "\n".join(f"{where}: {issue}" for where, issues in found.items() for issue in issues)
     assert not report, report
 
