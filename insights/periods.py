@@ -15,6 +15,7 @@ from review.models import Review
 from runs.chips import estimate_verdict
 from runs.counters import run_hour
 from runs.models import Run, VersionHourCount
+from runs.sql import values_once
 
 HOUR = timedelta(hours=1)
 # Where each kind of the hourly rollup goes in a (sampled, reviewed, passed) count.
@@ -170,19 +171,25 @@ def edge_counts(partials: list[tuple], *group: str):
 
 def hour_counts(hours: list[tuple], *group: str):
     """(slot, *group, sampled, reviewed, passed) summed in the database from the hourly rollup
-    (runs.VersionHourCount) over each span of whole hours (automation, slot, first, end)."""
-    slot = Case(*[When(automation_id=pk, hour__gte=a, hour__lt=b, then=Value(s)) for pk, s, a, b in hours],
-                default=Value(-1), output_field=IntegerField())
-    where = Q()
-    for pk, _, a, b in hours:
-        where |= Q(automation_id=pk, hour__gte=a, hour__lt=b)
-    rows = (VersionHourCount.objects.filter(where).annotate(slot=slot).order_by()
-            .values_list("slot", *group, "kind").annotate(n=Sum("count")))
-    for row_slot, *rest, kind, n in rows:
-        if row_slot >= 0 and n:
+    (runs.VersionHourCount) over each span of whole hours (automation, slot, first, end); the
+    query compiled once per number of spans and grouping (runs.sql.values_once)."""
+    def build(*bounds):
+        spans = [bounds[i:i + 3] for i in range(0, len(bounds), 3)]
+        slot = Case(*[When(automation_id=pk, hour__gte=a, hour__lt=b, then=Value(i))
+                      for i, (pk, a, b) in enumerate(spans)], default=Value(-1), output_field=IntegerField())
+        where = Q()
+        for pk, a, b in spans:
+            where |= Q(automation_id=pk, hour__gte=a, hour__lt=b)
+        return (VersionHourCount.objects.filter(where).annotate(slot=slot).order_by()
+                .values_list("slot", *group, "kind").annotate(n=Sum("count")))
+
+    bounds = [value for pk, _, a, b in hours for value in (pk, a, b)]
+    rows = values_once(f"hour counts, {len(hours)} spans by {group}", build, *bounds)
+    for position, *rest, kind, n in rows:
+        if position >= 0 and n:
             values = [0, 0, 0]
             values[KIND_POSITION[kind]] = n
-            yield (row_slot, *rest, *values)
+            yield (hours[position][1], *rest, *values)
 
 
 def run_counts(partials: list[tuple], *group: str):
@@ -208,10 +215,16 @@ def edge_slots(partials: list[tuple]):
 def edge_runs(partials: list[tuple], *group: str):
     """The sampled runs of the partial days (the run_queue index) counted by (slot, *group, rating,
     review status), `slot` the partial's index (-1: none): each run's review looked up by its
-    unique run_id, as a join made the planner read every review."""
-    edge_filter, slot = edge_slots(partials)
-    review = Review.objects.filter(run_id=OuterRef("pk"))
-    return (Run.objects.filter(edge_filter, sampled=True)
-            .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
-                      review_status=Subquery(review.values("status")[:1]))
-            .order_by().values_list("slot", *group, "rating", "review_status").annotate(n=Count("pk")))
+    unique run_id, as a join made the planner read every review. Compiled once per number of
+    partials and grouping (runs.sql.values_once)."""
+    def build(*bounds):
+        edge_filter, slot = edge_slots([(bounds[i], None, bounds[i + 1], bounds[i + 2])
+                                        for i in range(0, len(bounds), 3)])
+        review = Review.objects.filter(run_id=OuterRef("pk"))
+        return (Run.objects.filter(edge_filter, sampled=True)
+                .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
+                          review_status=Subquery(review.values("status")[:1]))
+                .order_by().values_list("slot", *group, "rating", "review_status").annotate(n=Count("pk")))
+
+    bounds = [value for pk, _, a, b in partials for value in (pk, a, b)]
+    return values_once(f"edge runs, {len(partials)} partials by {group}", build, *bounds)

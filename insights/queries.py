@@ -14,7 +14,7 @@ from django.utils import timezone
 from review.models import Correction, Review, ReviewerDayCount, ReviewTally
 from runs.chips import Chip, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
-from runs.sql import raw_once
+from runs.sql import raw_once, values_once
 
 WINDOW_DAYS = 30
 THROUGHPUT_DAYS = 10
@@ -96,27 +96,26 @@ def _window_start(days: list[date]) -> datetime:
     return timezone.make_aware(datetime.combine(days[0], datetime.min.time()))
 
 
-def _per_day(rows: Iterable[dict], key: str = "n") -> dict[date, int]:
-    return {row["day"]: row[key] for row in rows}
+def _ids_key(name: str, ids: list[int]) -> str:
+    """runs.sql.values_once's key of a query over `ids` (how many changes its text)."""
+    return f"{name}, {len(ids)} automations"
 
 
 def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[date]) -> list[int]:
     """The sampled backlog at the end of each day, walked back from today's `current` value:
     yesterday = today - sampled runs created today + reviews resolved (or ignored) today.
-    Two grouped range queries instead of one count per day. Reopened reviews count as
-    open since their run was created; approximate by design."""
-    start = _window_start(days)
-    # Daily run counts come from the RunDayCount rollup (30 rows, not a month of runs).
-    arrivals = _per_day(
-        RunDayCount.objects.filter(automation_id__in=automation_ids, sampled=True, day__gte=timezone.localdate(start))
-        .order_by().values("day").annotate(n=Sum("count"))
-    )
-    # Reviews resolved (or ignored) per day, from the ReviewTally rollup.
-    departures = _per_day(
-        ReviewTally.objects.filter(automation_id__in=automation_ids, sampled=True, kind=ReviewTally.Kind.RESOLVED,
-                                      day__gte=timezone.localdate(start))
-        .order_by().values("day").annotate(n=Sum("count"))
-    )
+    Two grouped queries over the daily rollups (RunDayCount: 30 rows, not a month of runs;
+    ReviewTally's resolved reviews), each compiled once (runs.sql.values_once). Reopened
+    reviews count as open since their run was created; approximate by design."""
+    if not automation_ids:
+        return [max(0, current)] * len(days)
+    first = timezone.localdate(_window_start(days))
+    arrivals = dict(values_once(_ids_key("backlog arrivals", automation_ids), lambda first, *ids: (
+        RunDayCount.objects.filter(automation_id__in=ids, sampled=True, day__gte=first)
+        .order_by().values_list("day").annotate(n=Sum("count"))), first, *automation_ids))
+    departures = dict(values_once(_ids_key("backlog departures", automation_ids), lambda first, *ids: (
+        ReviewTally.objects.filter(automation_id__in=ids, sampled=True, kind=ReviewTally.Kind.RESOLVED, day__gte=first)
+        .order_by().values_list("day").annotate(n=Sum("count"))), first, *automation_ids))
     values, level = [], current
     for day in reversed(days):
         values.append(max(0, level))
@@ -125,17 +124,17 @@ def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[
 
 
 def pass_counts_per_day(*, automation_ids: list[int], days: list[date]) -> dict[date, tuple[int, int]]:
-    """(passed, rated) of the sampled runs created each day that have a verdict."""
-    # From the ReviewTally rollup (rated and passed reviews by their run's day).
-    rows = (
-        ReviewTally.objects.filter(automation_id__in=automation_ids, sampled=True,
-                                      kind__in=[ReviewTally.Kind.RATED, ReviewTally.Kind.PASSED],
-                                      day__gte=days[0])
-        .order_by().values("day")
+    """(passed, rated) of the sampled runs created each day that have a verdict, from the
+    ReviewTally rollup (rated and passed reviews by their run's day)."""
+    if not automation_ids:
+        return {}
+    rows = values_once(_ids_key("pass counts per day", automation_ids), lambda first, *ids: (
+        ReviewTally.objects.filter(automation_id__in=ids, sampled=True,
+                                   kind__in=[ReviewTally.Kind.RATED, ReviewTally.Kind.PASSED], day__gte=first)
+        .order_by().values_list("day")
         .annotate(n=Sum("count", filter=Q(kind=ReviewTally.Kind.RATED)),
-                  passed=Sum("count", filter=Q(kind=ReviewTally.Kind.PASSED)))
-    )
-    return {row["day"]: (row["passed"] or 0, row["n"] or 0) for row in rows if row["n"]}
+                  passed=Sum("count", filter=Q(kind=ReviewTally.Kind.PASSED)))), days[0], *automation_ids)
+    return {day: (passed or 0, n or 0) for day, n, passed in rows if n}
 
 
 @dataclass
@@ -158,15 +157,15 @@ class Throughput:
 def reviewer_throughput(*, automation_ids: list[int], days: list[date]) -> Throughput:
     """Runs given a verdict per reviewer per day (a run judged twice the same day counts once),
     from the ReviewerDayCount rollup."""
-    rows = (
-        ReviewerDayCount.objects.filter(automation_id__in=automation_ids, day__gte=days[0], count__gt=0)
-        .order_by().values("user__username", "day").annotate(n=Sum("count"))
-    )
+    rows = values_once(_ids_key("reviewer throughput", automation_ids), lambda first, *ids: (
+        ReviewerDayCount.objects.filter(automation_id__in=ids, day__gte=first, count__gt=0)
+        .order_by().values_list("user__username", "day").annotate(n=Sum("count"))),
+        days[0], *automation_ids) if automation_ids else []
     index = {day: i for i, day in enumerate(days)}
     by_user: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
-    for row in rows:
-        if row["day"] in index:
-            by_user[row["user__username"]][index[row["day"]]] += row["n"]
+    for name, day, n in rows:
+        if day in index:
+            by_user[name][index[day]] += n
     result = Throughput(days=days)
     for name, per_day in by_user.items():
         result.rows.append(ReviewerRow(name=name, per_day=per_day, total=sum(per_day)))
@@ -204,13 +203,14 @@ def corrected_fields(*, automation_ids: list[int], days: list[date], limit: int 
     """most_corrected_fields over the reviews corrected in the window, from the ReviewTally
     rollup (one grouped query over a few hundred rows): the top `limit` paths and the number of
     reviews that corrected anything."""
-    rows = (ReviewTally.objects.filter(automation_id__in=automation_ids, day__gte=days[0],
-                                          kind__in=[ReviewTally.Kind.CORRECTED, ReviewTally.Kind.PATH])
-            .order_by().values("kind", "path").annotate(n=Sum("count")))
+    rows = values_once(_ids_key("corrected fields", automation_ids), lambda first, *ids: (
+        ReviewTally.objects.filter(automation_id__in=ids, day__gte=first,
+                                   kind__in=[ReviewTally.Kind.CORRECTED, ReviewTally.Kind.PATH])
+        .order_by().values_list("kind", "path").annotate(n=Sum("count"))), days[0], *automation_ids) if automation_ids else []
     corrected, paths = 0, []
-    for row in rows:
-        if row["kind"] == ReviewTally.Kind.CORRECTED:
-            corrected += row["n"]
-        elif row["n"]:
-            paths.append((row["path"], row["n"]))
+    for kind, path, n in rows:
+        if kind == ReviewTally.Kind.CORRECTED:
+            corrected += n
+        elif n:
+            paths.append((path, n))
     return sorted(paths, key=lambda item: (-item[1], item[0]))[:limit], corrected

@@ -1,9 +1,9 @@
 """Small SQL helpers shared by the services that work on batches of rows."""
 
 import json
-from datetime import UTC
+from datetime import UTC, date, datetime, timedelta
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -21,25 +21,79 @@ def in_values(field: str, values) -> Q:
 
 
 _COMPILED: dict[tuple[str, str], tuple] = {}
+_INT_MARKER = -(10**15)  # no id, count or slot is this negative
+_TIME_MARKER = datetime(2, 1, 1, tzinfo=UTC)  # year 2: no value a page asks about
+
+
+def _marker(key: str, n: int, value):
+    """The stand-in for the n-th value while the query compiles: of the value's type where the ORM
+    converts what a lookup takes (an integer field refuses text), and equal to no real value."""
+    if isinstance(value, bool):
+        raise ValueError(f"compiled_once({key!r}): a boolean changes the query's text; put it in the key.")
+    if isinstance(value, datetime):
+        return _TIME_MARKER + timedelta(microseconds=n + 1)
+    if isinstance(value, date):
+        return _TIME_MARKER.date() + timedelta(days=n)
+    if isinstance(value, int):
+        return _INT_MARKER - n
+    return f"<compiled_once {key} {n}>"
+
+
+def _adapted(value):
+    """A value as the ORM hands it to the driver (SQLite takes date-times and dates as text)."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
+
+
+def _slot(slots: dict, param) -> int:
+    try:
+        return slots.get(param, -1)
+    except TypeError:  # an unhashable parameter (a list for unnest) is never a marker
+        return -1
 
 
 def compiled_once(key: str, build, *args) -> tuple[str, list]:
     """(SQL, parameters) of `build()`'s queryset, the SQL compiled once per database vendor and
     `key`: compiling a queryset with a dozen annotated subqueries took several times what running
-    it did, on every page. Values that change go in `args`: `build` gets one marker per value
-    where the queryset takes it (as often as it needs), and each call puts the values in their
-    markers' places among the parameters (LIMITs are part of the text: put them in `key`)."""
+    it did, on every page. Values that change go in `args` (text, integers, dates, date-times):
+    `build` gets one marker per value, of its type, to put where the queryset takes it (as often
+    as it needs), and each call puts the values in their markers' places among the parameters.
+    What changes the query's text goes in `key`: LIMITs, booleans, how many values a list has."""
     cache_key = (connection.vendor, key)
     if cache_key not in _COMPILED:
-        markers = {f"<compiled_once {key} {n}>": n for n in range(len(args))}
+        markers = [_marker(key, n, value) for n, value in enumerate(args)]
+        slots = {}
+        for n, marker in enumerate(markers):
+            slots[marker] = slots[_adapted(marker)] = n
         queryset = build(*markers)
-        sql, params = queryset.query.sql_with_params()
-        slots = tuple(markers.get(p, -1) if isinstance(p, str) else -1 for p in params)
-        if set(s for s in slots if s >= 0) != set(range(len(args))):
+        compiler = queryset.query.get_compiler(DEFAULT_DB_ALIAS)
+        sql, params = compiler.as_sql()
+        positions = tuple(_slot(slots, p) for p in params)
+        if set(s for s in positions if s >= 0) != set(range(len(args))):
             raise ValueError(f"compiled_once({key!r}): every value must appear among the query's parameters.")
-        _COMPILED[cache_key] = (queryset.model, sql, params, slots)
-    _, sql, params, slots = _COMPILED[cache_key]
-    return sql, [args[slot] if slot >= 0 else value for value, slot in zip(params, slots, strict=True)]
+        columns = [expression for expression, *_ in compiler.select[:compiler.col_count]]
+        _COMPILED[cache_key] = (queryset.model, sql, params, positions, queryset.query, columns)
+    _, sql, params, positions, *_ = _COMPILED[cache_key]
+    values = [_adapted(value) for value in args]
+    return sql, [values[slot] if slot >= 0 else value for value, slot in zip(params, positions, strict=True)]
+
+
+def values_once(key: str, build, *args) -> list[tuple]:
+    """compiled_once's values_list query run where the router sends reads of its model (a replica
+    when one is configured), its rows converted as the queryset's own would be (dates, date-times,
+    booleans and JSON from SQLite's text), as a list of tuples."""
+    sql, params = compiled_once(key, build, *args)
+    model, *_, query, columns = _COMPILED[(connection.vendor, key)]
+    alias = router.db_for_read(model)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    reader = query.get_compiler(alias)
+    converters = reader.get_converters(columns)
+    return [tuple(row) for row in reader.apply_converters(rows, converters)] if converters else rows
 
 
 def raw_once(key: str, build, *args, datetimes: tuple[str, ...] = ()) -> list:

@@ -1,6 +1,7 @@
 """runs.sql.compiled_once / raw_once: a query compiled once per key answers for every value."""
 
 import pytest
+from django.db.models import Max
 
 from runs.models import Run
 from runs.sql import compiled_once, raw_once
@@ -62,3 +63,45 @@ def test_db_row_reads_a_json_object_row_with_its_date_times_and_json_members():
     assert row == {"id": 1, "created_at": datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), "details": {"a": [1]}}
     assert db_row(None) is None
     assert db_row({"details": {"a": 1}}, json_columns=("details",)) == {"details": {"a": 1}}
+
+
+def test_values_once_takes_integers_dates_and_date_times_and_converts_its_rows_like_values_list():
+    from datetime import timedelta
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from runs.counters import day_counts_recount
+    from runs.models import RunDayCount
+    from runs.sql import values_once
+
+    automation, other = make_automation(), make_automation()
+    for target in (automation, automation, other):
+        make_run(target)
+    for target in (automation, other):
+        day_counts_recount(automation=target)
+    now = timezone.now()
+
+    def runs(pk, since):
+        return (Run.objects.filter(automation_id=pk, created_at__gte=since).order_by()
+                .values_list("automation_id", "sampled").annotate(n=Count("pk"), latest=Max("created_at")))
+
+    def days(pk, first_day):
+        return (RunDayCount.objects.filter(automation_id=pk, day__gte=first_day).order_by()
+                .values_list("automation_id", "day", "sampled", "count"))
+
+    for pk, since in ((automation.pk, now - timedelta(hours=1)), (other.pk, now - timedelta(days=1)),
+                      (automation.pk, now + timedelta(hours=1))):
+        assert sorted(values_once("test runs", runs, pk, since), key=repr) == sorted(runs(pk, since), key=repr)
+        first_day = timezone.localdate(since)
+        assert sorted(values_once("test days", days, pk, first_day), key=repr) == sorted(days(pk, first_day), key=repr)
+    (pk, sampled, n, latest), *_ = values_once("test runs", runs, automation.pk, now - timedelta(hours=1))
+    assert n == Run.objects.filter(automation=automation, sampled=sampled).count() and isinstance(sampled, bool) and latest.tzinfo is not None
+    rows = values_once("test days", days, automation.pk, timezone.localdate(now))
+    assert {day for _, day, _, _ in rows} == {timezone.localdate(now)}
+    assert sum(count for *_, count in rows) == Run.objects.filter(automation=automation).count()
+
+
+def test_a_boolean_value_is_refused_it_changes_the_query_text():
+    with pytest.raises(ValueError, match="boolean"):
+        compiled_once("test boolean", lambda marker: Run.objects.filter(sampled=marker), True)

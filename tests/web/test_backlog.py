@@ -76,13 +76,13 @@ def test_post_is_not_allowed(client, lead):
 def test_query_count_does_not_grow_with_data(client, lead, reviewer, django_assert_num_queries, size):
     _data(*size, reviewer)
     client.force_login(lead)
-    # +5 weighted estimates of the summary (rate schedules, the daily run and review rollups, the
-    # partial days' whole hours from the hourly rollup and the rest of their hours from the runs:
+    # +6 weighted estimates of the summary (rate schedules, the daily run, stratum and review
+    # rollups, the partial days' whole hours from the hourly rollup and the rest of their hours from the runs:
     # here the automation was created today, mid-hour; insights/periods.py), +3 the per-version
     # estimates of the automation shown in detail (its rate schedule, the per-version rollup, the
     # runs of the day its creation split: insights/versions.py), +1 the human review tasks
     # waiting (count, oldest, overdue).
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(18):
         client.get(URL, {"automation": "workflows.flow-0"})
 
 
