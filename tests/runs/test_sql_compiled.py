@@ -96,7 +96,8 @@ def test_values_once_takes_integers_dates_and_date_times_and_converts_its_rows_l
         first_day = timezone.localdate(since)
         assert sorted(values_once("test days", days, pk, first_day), key=repr) == sorted(days(pk, first_day), key=repr)
     (pk, sampled, n, latest), *_ = values_once("test runs", runs, automation.pk, now - timedelta(hours=1))
-    assert n == Run.objects.filter(automation=automation, sampled=sampled).count() and isinstance(sampled, bool) and latest.tzinfo is not None
+    assert n == Run.objects.filter(automation=automation, sampled=sampled).count()
+    assert isinstance(sampled, bool) and latest.tzinfo is not None
     rows = values_once("test days", days, automation.pk, timezone.localdate(now))
     assert {day for _, day, _, _ in rows} == {timezone.localdate(now)}
     assert sum(count for *_, count in rows) == Run.objects.filter(automation=automation).count()
