@@ -72,23 +72,43 @@ def run(automation):
 
 
 PROXIED = pytest.mark.django_db(transaction=True)
+BACKEND_VARIANTS = ("local", "eigenpal", "eigenpal-reviews")
+PROXY_VARIANTS = ("eigenpal", "eigenpal-reviews")
 
 
-@pytest.fixture(params=["local", pytest.param("eigenpal", marks=PROXIED),
-                        pytest.param("eigenpal-reviews", marks=PROXIED)])
+def _backend_params(variants) -> list:
+    return [pytest.param(v, marks=PROXIED) if v in PROXY_VARIANTS else v for v in BACKEND_VARIANTS if v in variants]
+
+
+@pytest.fixture(params=_backend_params(BACKEND_VARIANTS))
 def backend(request, settings) -> str:
     """Runs a page test three times: against Loupe's own database (local), and in proxy mode,
     where the pages talk real HTTP to a live Loupe serving its API (pytest-django's live_server)
     with the data the test made: once in the feedback generation (SDK 0.9 routes), once in the
     reviews generation (SDK 0.20 routes under /v1, the upstream's feedback routes switched off).
-    Both sides share the test database, so assertions on models check what the upstream stored."""
+    Both sides share the test database, so assertions on models check what the upstream stored.
+    A test whose behaviour does not depend on the backend says `@pytest.mark.backends("local",
+    reason=...)` (pytest_generate_tests)."""
     if request.param != "local":
         proxy_settings(settings, request.getfixturevalue("live_server").url,
                        "reviews" if request.param == "eigenpal-reviews" else "feedback")
     return request.param
 
 
-PROXY_VARIANTS = ("eigenpal", "eigenpal-reviews")
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc):
+    """`@pytest.mark.backends("local", reason=...)`: a test taking `backend` runs against the
+    variants named only. Proxy variants are for tests whose behaviour depends on the backend
+    (docs/testing.md); `reason` says why the others are left out. Applied as a parametrize mark,
+    which pytest puts before the fixture's own params."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is None:
+        return
+    if ("backend" not in metafunc.fixturenames or not marker.args or not set(marker.args) <= set(BACKEND_VARIANTS)
+            or not marker.kwargs.get("reason")):
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: @pytest.mark.backends names variants of "
+                                f"{BACKEND_VARIANTS} and gives a reason, on a test that uses the backend fixture")
+    metafunc.definition.add_marker(pytest.mark.parametrize("backend", _backend_params(marker.args), indirect=True))
 
 
 # Proxy-mode tests: the pages and the client talk HTTP to a live Loupe, so what they store goes

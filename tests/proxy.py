@@ -1,9 +1,25 @@
-"""Proxy mode in tests: settings that point Loupe's backend at a live Loupe's API."""
+"""Proxy mode in tests: settings that point Loupe's backend at a live Loupe's API, faults injected
+into that traffic, and the marks of page tests that need no proxy variants."""
 
 import httpx
+import pytest
 from django.contrib.auth.models import Group, User
 
 from accounts.models import ApiKey
+
+# Proxy variants only where the behaviour depends on the backend (docs/testing.md). The page tests
+# that check what a page decides without it run against the local backend only; where they read
+# through the backend (a run, an example, the queue), another test of the page checks that read in
+# every mode.
+DECIDED_BEFORE_THE_BACKEND = pytest.mark.backends(
+    "local", reason="refused by the login, role or method check, or by a form or backends/saves.py before "
+                    "anything is stored: the same whatever the backend")
+RENDERED_FROM_WHAT_WAS_READ = pytest.mark.backends(
+    "local", reason="the page's or template's work (roles, htmx fragments, escaping) on what the backend read")
+# What a page shows only where Loupe keeps the data itself: local or proxy matters, not which API
+# generation the proxy speaks.
+LOCAL_OR_PROXY = pytest.mark.backends(
+    "local", "eigenpal", reason="checks only whether the backend is local; both API generations answer alike")
 
 
 def service_key() -> str:

@@ -8,6 +8,7 @@ from review.services import review_update
 from runs.models import EvaluatorScore, Run
 from tests.api.conftest import _client_for
 from tests.factories import make_automation, make_run, run_record
+from tests.proxy import LOCAL_OR_PROXY
 
 pytestmark = pytest.mark.django_db
 INGEST = "/api/v1/ingest/runs"
@@ -118,6 +119,7 @@ def test_demo_judge_scores_disagree_with_the_truth_sometimes():
     assert misses > 0 and false_alarms > 0 and misses + false_alarms < len(runs) / 4
 
 
+@LOCAL_OR_PROXY
 def test_queue_shows_the_disagreement_filter_only_where_scores_are_kept(backend, client, lead, automation):
     client.force_login(lead)
     shown = 'id="id_disagreement"' in client.get("/queue/").content.decode()

@@ -6,6 +6,7 @@ import pytest
 from insights.agreement import evaluator_agreement
 from review.services import review_update
 from tests.factories import make_automation, make_run
+from tests.proxy import LOCAL_OR_PROXY
 
 # (run version, evaluator passed, human verdict): v1 agrees on 2 of 4, v2 on all 4.
 CASES = [("v1", True, "pass"), ("v1", True, "fail"), ("v1", False, "pass"), ("v1", False, "fail"),
@@ -46,6 +47,7 @@ def test_evaluators_page_shows_a_row_per_version(client, lead, by_version):
     assert "(none)" in table
 
 
+@LOCAL_OR_PROXY
 def test_evaluators_page_in_proxy_mode_says_it_needs_local_runs(backend, client, lead, automation):
     make_run(automation, version="v1", scores=[{"name": "judge", "passed": True}])
     client.force_login(lead)

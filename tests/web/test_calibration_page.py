@@ -11,6 +11,7 @@ from django.utils import timezone
 from review.services import review_verdict
 from runs.policy import sampling_policy_set
 from tests.factories import make_automation, make_runs
+from tests.proxy import LOCAL_OR_PROXY
 
 pytestmark = pytest.mark.django_db
 STRATA = [{"name": "unsure", "when": {"kind": "low_confidence", "level": "low"}, "rate": 100}]
@@ -57,6 +58,7 @@ def test_the_page_escapes_field_paths_and_links_from_sampling(client, viewer, re
     assert client.get("/sampling/workflows.nope/calibration/").status_code == 404
 
 
+@LOCAL_OR_PROXY
 def test_in_proxy_mode_the_page_says_it_needs_local_runs(backend, client, lead, automation):
     client.force_login(lead)
     response = client.get(f"/sampling/{automation.ref}/calibration/")

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from datasets.models import Example
 from datasets.services import example_create
+from tests.proxy import DECIDED_BEFORE_THE_BACKEND, RENDERED_FROM_WHAT_WAS_READ
 
 
 def _new(automation):
@@ -19,11 +20,13 @@ def _data(**overrides):
     return data
 
 
+@RENDERED_FROM_WHAT_WAS_READ
 def test_dataset_page_links_to_new_example_for_editors(backend, client, reviewer, automation):
     client.force_login(reviewer)
     assert _new(automation) in client.get(reverse("dataset_detail", args=[automation.ref])).content.decode()
 
 
+@RENDERED_FROM_WHAT_WAS_READ
 def test_new_example_form_renders(backend, client, reviewer, automation):
     client.force_login(reviewer)
     assert b"Create example" in client.get(_new(automation)).content
@@ -37,6 +40,7 @@ def test_create_stores_the_example_and_redirects_to_it(backend, client, reviewer
     assert response.status_code == 302 and str(made.pk) in response["Location"]
 
 
+@DECIDED_BEFORE_THE_BACKEND
 def test_invalid_json_rerenders_with_what_was_typed(backend, client, reviewer, automation):
     client.force_login(reviewer)
     response = client.post(_new(automation), _data(expected='{"total": '))

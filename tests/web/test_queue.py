@@ -6,6 +6,7 @@ from django.utils import timezone
 from review.services import review_verdict
 from runs.models import Run
 from tests.factories import make_automation, make_run, make_runs
+from tests.proxy import DECIDED_BEFORE_THE_BACKEND, RENDERED_FROM_WHAT_WAS_READ
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +59,7 @@ def test_search_by_run_id(backend, reviewer_client, automation):
     assert wanted.pk in body and other.pk not in body
 
 
+@DECIDED_BEFORE_THE_BACKEND
 def test_invalid_date_range_is_explained_and_kept(backend, reviewer_client, automation):
     body = reverse_queue(reviewer_client, "?date_from=2026-11-10&date_to=2026-11-01")
     assert "The end date is before the start date." in body and 'value="2026-11-10"' in body
@@ -78,6 +80,7 @@ def test_pagination_walks_older_and_back_without_repeats(backend, reviewer_clien
     assert not set(page1) & set(page2) and [r.pk for r in back.context["page"].rows] == page1
 
 
+@RENDERED_FROM_WHAT_WAS_READ
 def test_htmx_request_gets_the_results_fragment(backend, reviewer_client, automation):
     make_run(automation)
     response = reviewer_client.get("/queue/", headers={"HX-Request": "true"})
@@ -85,11 +88,13 @@ def test_htmx_request_gets_the_results_fragment(backend, reviewer_client, automa
     assert 'id="queue-results"' in body and "<html" not in body
 
 
+@DECIDED_BEFORE_THE_BACKEND
 def test_anonymous_is_redirected_to_login(backend, client, db):
     response = client.get("/queue/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
+@DECIDED_BEFORE_THE_BACKEND
 def test_post_is_not_allowed(backend, reviewer_client):
     assert reviewer_client.post("/queue/").status_code == 405
 

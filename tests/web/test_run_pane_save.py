@@ -10,6 +10,7 @@ from review.models import AuditEvent, Review
 from review.services import review_update
 from runs.models import Run
 from tests.factories import make_run
+from tests.proxy import DECIDED_BEFORE_THE_BACKEND
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +47,7 @@ def test_saving_the_note_keeps_a_typed_correction(backend, reviewer_client, run)
     assert (review(run).body, review(run).expected["total"]) == ("note first", 99.5)
 
 
+@DECIDED_BEFORE_THE_BACKEND
 def test_a_value_that_does_not_fit_keeps_everything_typed_and_stores_nothing(backend, reviewer_client, run):
     body = save(reviewer_client, run, htmx=True, verdict="fail", body="my note", example_name="typed-name",
                 **{"v:/total": "lots", "v:/currency": "USD"}).content.decode()
