@@ -2,8 +2,8 @@
 whole local days come from a daily rollup; its partial days (a rate change inside a day, the
 window's edges) from the hourly per-version rollup (runs.VersionHourCount) for their whole UTC
 hours and from the sampled runs only for the parts of an hour; the longest part of a day split
-by rate changes is that day's total less its other parts. Counts are tuples of numbers, or
-Counters keyed by estimate cell (stratum, rate, what)."""
+by rate changes is that day's total less its other parts. Counts are Counters keyed by estimate
+cell (stratum, rate, what)."""
 
 from collections import Counter
 from datetime import date, datetime, time, timedelta
@@ -86,34 +86,26 @@ def derivable(partials: list[tuple]) -> dict[int, tuple[int, date]]:
     return derived
 
 
-def add(counts: dict, key, values, sign: int = 1) -> None:
-    if isinstance(values, Counter):
-        total = counts.setdefault(key, Counter())
-        (total.update if sign > 0 else total.subtract)(values)
-        return
-    old = counts.get(key, (0,) * len(values))
-    counts[key] = tuple(x + sign * y for x, y in zip(old, values, strict=True))
+def add(counts: dict, key, values: Counter, sign: int = 1) -> None:
+    total = counts.setdefault(key, Counter())
+    (total.update if sign > 0 else total.subtract)(values)
 
 
-def zero(width: int):
-    return Counter() if width == 0 else (0,) * width
-
-
-def period_counts(periods: dict[int, list[tuple]], *, day_rows, edge_rows, width: int) -> dict[tuple[int, int], tuple]:
-    """Counts per (automation, period), each a tuple of `width` numbers: whole days from a daily
-    rollup (width 0: each a Counter), `day_rows(automation_ids, first, last)` yielding (automation_id, day, values); the
-    partial days from the source rows, `edge_rows(partials)` yielding (position, values), and the
-    longest part of a day split by rate changes as that day's total less its other parts."""
+def period_counts(periods: dict[int, list[tuple]], *, day_rows, edge_rows) -> dict[tuple[int, int], Counter]:
+    """Counts per (automation, period), each a Counter: whole days from a daily rollup,
+    `day_rows(automation_ids, first, last)` yielding (automation_id, day, Counter); the partial
+    days from the source rows, `edge_rows(partials)` yielding (position, Counter), and the longest
+    part of a day split by rate changes as that day's total less its other parts."""
     spans, partials = split_periods(periods)
     derived = derivable(partials)
-    counts: dict[tuple[int, int], tuple] = {}
+    counts: dict[tuple[int, int], Counter] = {}
     day_totals = _add_whole_days(counts, spans, derived, list(periods), day_rows)
     queried = [position for position in range(len(partials)) if position not in derived]
     by_day_read = _add_read_edges(counts, [partials[position] for position in queried], edge_rows)
     for position, key in derived.items():
         pk, index, _, _ = partials[position]
-        add(counts, (pk, index), day_totals.get(key, zero(width)))
-        add(counts, (pk, index), by_day_read.get(key, zero(width)), sign=-1)
+        add(counts, (pk, index), day_totals.get(key, Counter()))
+        add(counts, (pk, index), by_day_read.get(key, Counter()), sign=-1)
     return counts
 
 
@@ -121,7 +113,7 @@ def _add_whole_days(counts: dict, spans: dict, derived: dict, automation_ids: li
     """Add each period's whole days from the daily rollup to `counts`; returns the total of each
     day a rate change split (`derived`'s days), {(automation_id, day): values}."""
     days = [d for span in spans.values() for d in span] + [day for _, day in derived.values()]
-    day_totals: dict[tuple[int, date], tuple] = {}
+    day_totals: dict[tuple[int, date], Counter] = {}
     if not days:
         return day_totals
     wanted_totals = set(derived.values())  # only the days a rate change split need their total
@@ -140,7 +132,7 @@ def _add_whole_days(counts: dict, spans: dict, derived: dict, automation_ids: li
 def _add_read_edges(counts: dict, queried: list[tuple], edge_rows) -> dict:
     """Add the partial days read from the source rows to `counts`; returns what was read per
     day, {(automation_id, local day): values}."""
-    by_day_read: dict[tuple[int, date], tuple] = {}
+    by_day_read: dict[tuple[int, date], Counter] = {}
     if not queried:
         return by_day_read
     for slot, values in edge_rows(queried):

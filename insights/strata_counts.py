@@ -110,7 +110,7 @@ def cell_counts(periods: dict[int, list[tuple]], rollups: DayRollups | None = No
         read = rollups if rollups is not None and rollups.covers(ids, first, last) else DayRollups(ids, first, last)
         yield from read.day_rows(ids, first, last)
 
-    counts = period_counts(periods, day_rows=day_rows, edge_rows=_edge_rows, width=0)
+    counts = period_counts(periods, day_rows=day_rows, edge_rows=_edge_rows)
     result: dict[int, dict[tuple, tuple]] = {pk: {} for pk in periods}
     for (pk, index), counter in counts.items():
         period_rate = periods[pk][index][2]
