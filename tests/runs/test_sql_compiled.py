@@ -106,3 +106,23 @@ def test_values_once_takes_integers_dates_and_date_times_and_converts_its_rows_l
 def test_a_boolean_value_is_refused_it_changes_the_query_text():
     with pytest.raises(ValueError, match="boolean"):
         compiled_once("test boolean", lambda marker: Run.objects.filter(sampled=marker), True)
+
+
+def test_values_once_reads_where_the_router_sends_reads_of_its_model(settings):
+    """A replica router (config/replicas.py) sends dashboard reads to the replica: a query compiled
+    once must ask the router like the ORM does, not use the primary's connection directly."""
+    from runs.models import RunDayCount
+    from runs.sql import values_once
+
+    asked = []
+
+    class Recording:
+        def db_for_read(self, model, **hints):
+            asked.append(model)
+            return "default"
+
+    automation = make_automation()
+    settings.DATABASE_ROUTERS = [Recording()]  # Django resets its router on this setting's change
+    assert values_once("test routed read", lambda pk: RunDayCount.objects.filter(automation_id=pk)
+                       .values_list("day"), automation.pk) == []
+    assert asked == [RunDayCount]
