@@ -102,8 +102,14 @@ def test_reads_go_to_the_replica_and_the_writer_reads_its_own_writes_for_the_win
         other = bob_api.get(f"/api/v1/runs/{run_id}")
         assert (other.status_code, other.headers["x-loupe-reads"]) == (404, "replica")
         assert _in_queue(bob_pages, run_id) == (False, "replica")
-        # The lag shows on /healthz.
-        health = httpx.get(f"{url}/healthz").json()["checks"]["replica"]
+        # The lag shows on /healthz once the replica has received the write it does not replay
+        # (web/health.py reads 0 while what it received is replayed; streaming takes a moment
+        # on a busy machine).
+        deadline = time.monotonic() + 10
+        while (health := httpx.get(f"{url}/healthz").json()["checks"]["replica"])["lagSeconds"] == 0:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert health["ok"] is True and health["lagSeconds"] > 0
 
         time.sleep(WINDOW + 0.3)  # the window ends: the writer reads the (stale) replica again
