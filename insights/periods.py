@@ -161,22 +161,31 @@ def edge_counts(partials: list[tuple], *group: str):
             yield (pieces[row_slot][1], *rest, sampled, reviewed, passed)
 
 
+def _bounds(spans: list[tuple]) -> list:
+    """(automation, _, low, high) spans as values_once's flat values: automation, low, high each."""
+    return [value for pk, _, low, high in spans for value in (pk, low, high)]
+
+
+def _spans(bounds: tuple) -> list[tuple]:
+    """_bounds' values (or their markers) back as (automation, None, low, high) spans."""
+    return [(bounds[i], None, bounds[i + 1], bounds[i + 2]) for i in range(0, len(bounds), 3)]
+
+
 def hour_counts(hours: list[tuple], *group: str):
     """(slot, *group, sampled, reviewed, passed) summed in the database from the hourly rollup
     (runs.VersionHourCount) over each span of whole hours (automation, slot, first, end); the
     query compiled once per number of spans and grouping (runs.sql.values_once)."""
     def build(*bounds):
-        spans = [bounds[i:i + 3] for i in range(0, len(bounds), 3)]
+        spans = _spans(bounds)
         slot = Case(*[When(automation_id=pk, hour__gte=a, hour__lt=b, then=Value(i))
-                      for i, (pk, a, b) in enumerate(spans)], default=Value(-1), output_field=IntegerField())
+                      for i, (pk, _, a, b) in enumerate(spans)], default=Value(-1), output_field=IntegerField())
         where = Q()
-        for pk, a, b in spans:
+        for pk, _, a, b in spans:
             where |= Q(automation_id=pk, hour__gte=a, hour__lt=b)
         return (VersionHourCount.objects.filter(where).annotate(slot=slot).order_by()
                 .values_list("slot", *group, "kind").annotate(n=Sum("count")))
 
-    bounds = [value for pk, _, a, b in hours for value in (pk, a, b)]
-    rows = values_once(f"hour counts, {len(hours)} spans by {group}", build, *bounds)
+    rows = values_once(f"hour counts, {len(hours)} spans by {group}", build, *_bounds(hours))
     for position, *rest, kind, n in rows:
         if position >= 0 and n:
             values = [0, 0, 0]
@@ -210,13 +219,11 @@ def edge_runs(partials: list[tuple], *group: str):
     unique run_id, as a join made the planner read every review. Compiled once per number of
     partials and grouping (runs.sql.values_once)."""
     def build(*bounds):
-        edge_filter, slot = edge_slots([(bounds[i], None, bounds[i + 1], bounds[i + 2])
-                                        for i in range(0, len(bounds), 3)])
+        edge_filter, slot = edge_slots(_spans(bounds))
         review = Review.objects.filter(run_id=OuterRef("pk"))
         return (Run.objects.filter(edge_filter, sampled=True)
                 .annotate(slot=slot, rating=Subquery(review.values("rating")[:1]),
                           review_status=Subquery(review.values("status")[:1]))
                 .order_by().values_list("slot", *group, "rating", "review_status").annotate(n=Count("pk")))
 
-    bounds = [value for pk, _, a, b in partials for value in (pk, a, b)]
-    return values_once(f"edge runs, {len(partials)} partials by {group}", build, *bounds)
+    return values_once(f"edge runs, {len(partials)} partials by {group}", build, *_bounds(partials))

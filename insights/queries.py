@@ -14,7 +14,7 @@ from django.utils import timezone
 from review.models import Correction, Review, ReviewerDayCount, ReviewTally
 from runs.chips import Chip, ReviewStatus
 from runs.models import Automation, ChipCount, Run, RunDayCount
-from runs.sql import raw_once, values_once
+from runs.sql import raw_once, values_over
 
 WINDOW_DAYS = 30
 THROUGHPUT_DAYS = 10
@@ -96,26 +96,19 @@ def _window_start(days: list[date]) -> datetime:
     return timezone.make_aware(datetime.combine(days[0], datetime.min.time()))
 
 
-def _ids_key(name: str, ids: list[int]) -> str:
-    """runs.sql.values_once's key of a query over `ids` (how many changes its text)."""
-    return f"{name}, {len(ids)} automations"
-
-
 def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[date]) -> list[int]:
     """The sampled backlog at the end of each day, walked back from today's `current` value:
     yesterday = today - sampled runs created today + reviews resolved (or ignored) today.
     Two grouped queries over the daily rollups (RunDayCount: 30 rows, not a month of runs;
-    ReviewTally's resolved reviews), each compiled once (runs.sql.values_once). Reopened
+    ReviewTally's resolved reviews), each compiled once (runs.sql.values_over). Reopened
     reviews count as open since their run was created; approximate by design."""
-    if not automation_ids:
-        return [max(0, current)] * len(days)
     first = timezone.localdate(_window_start(days))
-    arrivals = dict(values_once(_ids_key("backlog arrivals", automation_ids), lambda first, *ids: (
+    arrivals = dict(values_over("backlog arrivals", lambda first, *ids: (
         RunDayCount.objects.filter(automation_id__in=ids, sampled=True, day__gte=first)
-        .order_by().values_list("day").annotate(n=Sum("count"))), first, *automation_ids))
-    departures = dict(values_once(_ids_key("backlog departures", automation_ids), lambda first, *ids: (
+        .order_by().values_list("day").annotate(n=Sum("count"))), automation_ids, first))
+    departures = dict(values_over("backlog departures", lambda first, *ids: (
         ReviewTally.objects.filter(automation_id__in=ids, sampled=True, kind=ReviewTally.Kind.RESOLVED, day__gte=first)
-        .order_by().values_list("day").annotate(n=Sum("count"))), first, *automation_ids))
+        .order_by().values_list("day").annotate(n=Sum("count"))), automation_ids, first))
     values, level = [], current
     for day in reversed(days):
         values.append(max(0, level))
@@ -126,14 +119,12 @@ def open_backlog_per_day(*, automation_ids: list[int], current: int, days: list[
 def pass_counts_per_day(*, automation_ids: list[int], days: list[date]) -> dict[date, tuple[int, int]]:
     """(passed, rated) of the sampled runs created each day that have a verdict, from the
     ReviewTally rollup (rated and passed reviews by their run's day)."""
-    if not automation_ids:
-        return {}
-    rows = values_once(_ids_key("pass counts per day", automation_ids), lambda first, *ids: (
+    rows = values_over("pass counts per day", lambda first, *ids: (
         ReviewTally.objects.filter(automation_id__in=ids, sampled=True,
                                    kind__in=[ReviewTally.Kind.RATED, ReviewTally.Kind.PASSED], day__gte=first)
         .order_by().values_list("day")
         .annotate(n=Sum("count", filter=Q(kind=ReviewTally.Kind.RATED)),
-                  passed=Sum("count", filter=Q(kind=ReviewTally.Kind.PASSED)))), days[0], *automation_ids)
+                  passed=Sum("count", filter=Q(kind=ReviewTally.Kind.PASSED)))), automation_ids, days[0])
     return {day: (passed or 0, n or 0) for day, n, passed in rows if n}
 
 
@@ -157,10 +148,10 @@ class Throughput:
 def reviewer_throughput(*, automation_ids: list[int], days: list[date]) -> Throughput:
     """Runs given a verdict per reviewer per day (a run judged twice the same day counts once),
     from the ReviewerDayCount rollup."""
-    rows = values_once(_ids_key("reviewer throughput", automation_ids), lambda first, *ids: (
+    rows = values_over("reviewer throughput", lambda first, *ids: (
         ReviewerDayCount.objects.filter(automation_id__in=ids, day__gte=first, count__gt=0)
         .order_by().values_list("user__username", "day").annotate(n=Sum("count"))),
-        days[0], *automation_ids) if automation_ids else []
+        automation_ids, days[0])
     index = {day: i for i, day in enumerate(days)}
     by_user: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
     for name, day, n in rows:
@@ -203,10 +194,10 @@ def corrected_fields(*, automation_ids: list[int], days: list[date], limit: int 
     """most_corrected_fields over the reviews corrected in the window, from the ReviewTally
     rollup (one grouped query over a few hundred rows): the top `limit` paths and the number of
     reviews that corrected anything."""
-    rows = values_once(_ids_key("corrected fields", automation_ids), lambda first, *ids: (
+    rows = values_over("corrected fields", lambda first, *ids: (
         ReviewTally.objects.filter(automation_id__in=ids, day__gte=first,
                                    kind__in=[ReviewTally.Kind.CORRECTED, ReviewTally.Kind.PATH])
-        .order_by().values_list("kind", "path").annotate(n=Sum("count"))), days[0], *automation_ids) if automation_ids else []
+        .order_by().values_list("kind", "path").annotate(n=Sum("count"))), automation_ids, days[0])
     corrected, paths = 0, []
     for kind, path, n in rows:
         if kind == ReviewTally.Kind.CORRECTED:

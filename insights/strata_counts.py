@@ -11,7 +11,7 @@ from datetime import date
 from insights.periods import edge_counts, period_counts
 from review.models import ReviewTally
 from runs.models import RunDayCount, StratumDayCount
-from runs.sql import values_once
+from runs.sql import values_over
 
 DEFAULT = ("", 0)  # the default rate's cell: its rate is the period's
 SAMPLED, REVIEWED, PASSED = "s", "r", "p"
@@ -32,13 +32,12 @@ class DayRollups:
 
     def __init__(self, ids: list[int], first: date, last: date):
         self.ids, self.first, self.last = set(ids), first, last
-        self.runs = values_once(f"day rollup, {len(ids)} automations", lambda first, last, *ids: (
+        self.runs = values_over("day rollup", lambda first, last, *ids: (
             RunDayCount.objects.filter(automation_id__in=ids, day__gte=first, day__lte=last)
-            .values_list("automation_id", "day", "sampled", "count")), first, last, *ids) if ids else []
-        self.strata = values_once(f"stratum day rollup, {len(ids)} automations", lambda first, last, *ids: (
+            .values_list("automation_id", "day", "sampled", "count")), ids, first, last)
+        self.strata = values_over("stratum day rollup", lambda first, last, *ids: (
             StratumDayCount.objects.filter(automation_id__in=ids, day__gte=first, day__lte=last)
-            .values_list("automation_id", "day", "sampled", "stratum", "inclusion_bp", "count")),
-            first, last, *ids) if ids else []
+            .values_list("automation_id", "day", "sampled", "stratum", "inclusion_bp", "count")), ids, first, last)
 
     def covers(self, ids, first: date, last: date) -> bool:
         return self.ids.issuperset(ids) and self.first <= first and last <= self.last
@@ -84,10 +83,10 @@ class DayRollups:
         for a, day, sampled, stratum, rate, n in self.strata:
             if sampled and a in wanted and first <= day <= last:
                 bump(a, day, (stratum, rate), SAMPLED, n)
-        tallies = values_once(f"estimate tallies, {len(ids)} automations", lambda first, last, *ids: (
+        tallies = values_over("estimate tallies", lambda first, last, *ids: (
             ReviewTally.objects.filter(kind__in=list(_TALLY), automation_id__in=ids, sampled=True,
                                        day__gte=first, day__lte=last)
-            .values_list("automation_id", "day", "kind", "path", "count")), first, last, *ids) if ids else []
+            .values_list("automation_id", "day", "kind", "path", "count")), ids, first, last)
         for a, day, kind, path, n in tallies:
             in_cell, what = _TALLY[kind]
             bump(a, day, _cell(path) if in_cell else None, what, n)

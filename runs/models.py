@@ -6,7 +6,7 @@ from django.utils import timezone
 from runs.chips import Chip
 from runs.ids import small_int
 from runs.sampling import RateSchedule
-from runs.sql import values_once
+from runs.sql import values_over
 from runs.strata import Stratum
 
 
@@ -106,11 +106,10 @@ def _double_changes(changes: list[tuple]) -> tuple:
 def rate_schedules(automations) -> dict[int, RateSchedule]:
     """The rate schedule of each automation, in one query (proxy mode samples every listed run)."""
     rows: dict[int, list[tuple]] = {a.pk: [] for a in automations}
-    # Compiled once per number of automations (runs.sql.values_once): on every dashboard.
-    changes = values_once(f"rate schedules, {len(rows)} automations", lambda *ids: (
+    # Compiled once per number of automations (runs.sql.values_over): on every dashboard.
+    changes = values_over("rate schedules", lambda *ids: (
         SamplingRateChange.objects.filter(automation_id__in=ids).order_by("automation_id", "effective_at", "id")
-        .values_list("automation_id", "effective_at", "old_bp", "new_bp", "strata", "double_review_bp")),
-        *rows) if rows else []
+        .values_list("automation_id", "effective_at", "old_bp", "new_bp", "strata", "double_review_bp")), rows)
     for automation_id, when, old, new, strata, double in changes:
         rows[automation_id].append((when, old, new, strata, double))
     return {a.pk: schedule_from_changes(a.sampling_rate_bp, rows[a.pk]) for a in automations}

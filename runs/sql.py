@@ -96,6 +96,14 @@ def values_once(key: str, build, *args) -> list[tuple]:
     return [tuple(row) for row in reader.apply_converters(rows, converters)] if converters else rows
 
 
+def values_over(name: str, build, ids, *values) -> list[tuple]:
+    """values_once of a query over a list of ids (automations): how many there are changes the
+    query's text (an IN list), so it is part of the key; `build(*value_markers, *id_markers)`.
+    No ids, no query: no rows."""
+    ids = list(ids)
+    return values_once(f"{name}, {len(ids)} ids", build, *values, *ids) if ids else []
+
+
 def raw_once(key: str, build, *args, datetimes: tuple[str, ...] = ()) -> list:
     """compiled_once's query run as the queryset's model's raw query, as a list. Columns of
     annotations come back without field converters (SQLite: dates as text): name the date-time
