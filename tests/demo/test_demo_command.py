@@ -131,3 +131,14 @@ def test_demo_sampled_runs_store_the_input_document_they_name(banner):
         if named:
             stored = {f.name for f in run.files.all() if f.role == "input"}
             assert named.removeprefix("input/") in stored, (run.pk, named, stored)
+
+
+def test_the_demo_makes_the_role_groups_an_emptied_database_lacks(db):
+    # A database emptied since its migrations (a transactional test's flush does it) has no role
+    # groups; the demo account still gets every role.
+    from django.contrib.auth.models import Group
+
+    Group.objects.all().delete()
+    demo()
+    user = authenticate(username="demo", password="demo")
+    assert set(user.groups.values_list("name", flat=True)) == {"reviewer", "lead", "ops"}
