@@ -112,9 +112,13 @@ class Backend:
         raise NotImplementedError
 
     def expected_file_upload(self, *, run: RunInfo, upload, name: str | None, user) -> str:
+        """Attach a file as expected under `name`; a file already so named is kept and the new
+        one gets a free name (`name-2.ext`, runs.files.free_name), never a silent overwrite
+        (docs/security.md). Returns the name it was stored under."""
         raise NotImplementedError
 
     def expected_file_copy(self, *, run: RunInfo, output_name: str, expected_name: str | None, user) -> str:
+        """Copy an output file to expected, naming it as expected_file_upload does."""
         raise NotImplementedError
 
     def expected_file_rename(self, *, run: RunInfo, name: str, new_name: str, user) -> str:

@@ -23,7 +23,14 @@ from review.models import AuditEvent, ExpectedFile, Review, SecondReview
 from review.notify import review_events_emit
 from runs.chips import Rating, ReviewStatus, derive_chip
 from runs.counters import chip_count_move
-from runs.files import BadFileName, files_delete_on_commit, guess_content_type, safe_relative_path, store_file
+from runs.files import (
+    BadFileName,
+    files_delete_on_commit,
+    free_name,
+    guess_content_type,
+    safe_relative_path,
+    store_file,
+)
 from runs.models import DOUBLE_WANTED, Run, RunFile
 
 Via = AuditEvent.Via
@@ -283,20 +290,6 @@ def _clean_name(name: str) -> str:
         return safe_relative_path(name)
     except BadFileName as exc:
         raise ReviewError(str(exc), field="name") from None
-
-
-def free_name(taken, name: str) -> str:
-    """`name`, or `stem-2.ext`, `stem-3.ext`… when `taken` already holds that name."""
-    taken = set(taken)
-    if name not in taken:
-        return name
-    folder, _, base = name.rpartition("/")
-    stem, dot, ext = base.rpartition(".") if "." in base.lstrip(".") else (base, "", "")
-    for number in range(2, 10_000):
-        candidate = f"{folder + '/' if folder else ''}{stem}-{number}{dot}{ext}"
-        if candidate not in taken:
-            return candidate
-    return name
 
 
 def _target_name(review: Review, clean: str, keep_existing: bool) -> str:

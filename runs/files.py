@@ -166,6 +166,20 @@ def files_delete_on_commit(field_files) -> None:
     transaction.on_commit(delete, robust=True)
 
 
+def free_name(taken, name: str) -> str:
+    """`name`, or `stem-2.ext`, `stem-3.ext`… when `taken` already holds that name."""
+    taken = set(taken)
+    if name not in taken:
+        return name
+    folder, _, base = name.rpartition("/")
+    stem, dot, ext = base.rpartition(".") if "." in base.lstrip(".") else (base, "", "")
+    for number in range(2, 10_000):
+        candidate = f"{folder + '/' if folder else ''}{stem}-{number}{dot}{ext}"
+        if candidate not in taken:
+            return candidate
+    return name
+
+
 def store_file(row, *, replaces, name: str, content):
     """Save `content` (bytes or a File) as `row.file` and save the row; `replaces` (a row of the
     same kind, or None) is deleted, its stored file once the transaction commits. One rule for

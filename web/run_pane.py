@@ -21,7 +21,6 @@ from backends.saves import EDITOR_OPS, STATUS_OPS, SaveInput, SaveRefused, SaveR
 from datasets.services import default_example_name
 from review.claims import Hold, claim_holder, claim_holders, claim_next, claim_release, claim_renew, claim_take
 from review.double_queries import first_review_hidden
-from review.services import free_name
 from review.workbench import typed_values
 from runs.ids import run_id_problem
 from web.backend_errors import backend_errors
@@ -207,7 +206,7 @@ def expected_upload(request: HttpRequest, run_id: str) -> HttpResponse:
     """A file named like one already there is kept beside it (`name-2.csv`), never silently
     replacing it (docs/security.md); the message says so."""
     return _file_action(request, run_id, ExpectedUploadForm, lambda backend, run, d: backend.expected_file_upload(
-        run=run, upload=d["file"], name=_free_expected_name(run, d["name"] or d["file"].name), user=request.user))
+        run=run, upload=d["file"], name=d["name"] or d["file"].name, user=request.user))
 
 
 @require_POST
@@ -215,14 +214,8 @@ def expected_upload(request: HttpRequest, run_id: str) -> HttpResponse:
 @backend_errors
 def expected_copy(request: HttpRequest, run_id: str) -> HttpResponse:
     return _file_action(request, run_id, ExpectedCopyForm, lambda backend, run, d: backend.expected_file_copy(
-        run=run, output_name=d["output_name"], expected_name=_free_expected_name(run, d["expected_name"] or d["output_name"]),
+        run=run, output_name=d["output_name"], expected_name=d["expected_name"] or d["output_name"],
         user=request.user))
-
-
-def _free_expected_name(run, name: str) -> str:
-    """`name`, or `stem-2.ext`… when the run already has an expected file so named (the local
-    backend checks again under the run's lock)."""
-    return free_name((f.name for f in (run.review.expected_files if run.review else [])), name)
 
 
 @require_POST

@@ -20,7 +20,7 @@ from backends.base import (
 from backends.eigenpal.client import file_path, seg
 from review.models import AuditEvent
 from review.queries import audit_trail
-from runs.files import BadFileName, guess_content_type, safe_relative_path
+from runs.files import BadFileName, free_name, guess_content_type, safe_relative_path
 
 
 class ReviewsMixin:
@@ -121,8 +121,14 @@ class ReviewsMixin:
         except BadFileName as exc:
             raise ChangeRefused(str(exc), field="name") from None
 
+    @staticmethod
+    def _free(run: RunInfo, name: str) -> str:
+        """Never overwrite from the pages (backends/base.py): a free name chosen from the files
+        the run was read with; the upstream has no lock to choose it again under."""
+        return free_name((f.name for f in (run.review.expected_files if run.review else [])), name)
+
     def expected_file_upload(self, *, run: RunInfo, upload, name: str | None, user) -> str:
-        clean = self._clean(name or getattr(upload, "name", "") or "file")
+        clean = self._free(run, self._clean(name or getattr(upload, "name", "") or "file"))
         content = upload.read()  # bounded by LOUPE_MAX_UPLOAD_BYTES (ExpectedUploadForm)
         content_type = getattr(upload, "content_type", "") or guess_content_type(clean)
         # Idempotent: the upstream replaces a file of the same name, so a retry lands the same state.
@@ -136,7 +142,7 @@ class ReviewsMixin:
     def expected_file_copy(self, *, run: RunInfo, output_name: str, expected_name: str | None, user) -> str:
         body = {"outputFileName": output_name}
         if expected_name:
-            body["expectedName"] = self._clean(expected_name)
+            body["expectedName"] = self._free(run, self._clean(expected_name))
         data = self.upstream.json("POST", self.dialect().expected_path(run.id), json=body, idempotent=True) or {}
         stored = data.get("name") or body.get("expectedName") or output_name
         self._audit(run.id, user, "expected_file:copy", {"from": output_name, "name": stored})

@@ -32,6 +32,22 @@ def test_a_second_upload_of_the_same_name_is_kept_beside_the_first(backend, revi
         assert files == {"fixed.csv": b"first\n", "fixed-2.csv": b"second\n"}
 
 
+def test_a_name_taken_after_the_pane_was_read_is_chosen_from_the_requested_name(reviewer, run):
+    """The free name is chosen once, from the name asked for, under the run's lock: a file that
+    landed after the run was read gives `fixed-3.csv`, not `fixed-2-2.csv` (a name chosen from
+    the stale read and then again)."""
+    from backends import get_backend
+    from review.services import expected_file_upload
+
+    backend = get_backend()
+    expected_file_upload(run=run, upload=csv(b"first\n"), name=None, user=reviewer)
+    seen = backend.run(run.pk)  # the page's read: fixed.csv
+    expected_file_upload(run=run, upload=csv(b"other tab\n"), name=None, user=reviewer, keep_existing=True)
+    assert backend.expected_file_upload(run=seen, upload=csv(b"mine\n"), name="fixed.csv", user=reviewer) == "fixed-3.csv"
+    assert sorted(ExpectedFile.objects.filter(review__run=run).values_list("name", flat=True)) == [
+        "fixed-2.csv", "fixed-3.csv", "fixed.csv"]
+
+
 def test_copying_an_output_twice_keeps_the_corrected_copy(reviewer_client, run):
     from runs.services import run_file_store
 
