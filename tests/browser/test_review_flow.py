@@ -42,7 +42,9 @@ def test_reviewer_corrects_a_miss_and_promotes_it(page, browser_reviewer, queue_
     page.locator('[data-path="/line_items/2/description"]').fill("Staples")
     page.locator('[data-path="/line_items/2/amount"]').fill("3.2")
     page.locator("#save-btn").click()
-    expect(page.locator("#corrections")).to_contain_text("/line_items/2")
+    # The added row was saved once when added (empty) and again here: wait for this save's swap
+    # (its typed values), or the next click lands on the pane this swap then replaces.
+    expect(page.locator("#corrections")).to_contain_text('"Staples"')
     screenshot(page, "02-run-corrected")
 
     corrected = tmp_path / "line_items.csv"
