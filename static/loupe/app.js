@@ -249,8 +249,36 @@
     var t = e.target;
     return !(t && t.id !== "run-pane" && t.closest && t.closest("#run-pane"));
   }
+  // A section the reviewer opened (expected files, the raw editor, a step) stays open when the
+  // pane is swapped after a save: the new pane renders it closed unless the server opens it.
+  // Keyed by the nearest id and the summary's heading; keys that repeat (one per file) are left.
+  function openKeys(root) {
+    var seen = {};
+    Array.prototype.forEach.call(root.querySelectorAll("details"), function (d) {
+      var owner = d.closest("[id]");
+      var summary = d.querySelector("summary");
+      var head = summary && (summary.firstElementChild || summary);
+      var key = (owner ? owner.id : "") + "|" + (head ? head.textContent.trim() : "");
+      seen[key] = seen[key] === undefined ? d : null;
+    });
+    return seen;
+  }
+  var openBefore = null;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var p = pane();
+    if (!p || !paneSwap(e)) return;
+    var keys = openKeys(p);
+    openBefore = Object.keys(keys).filter(function (k) { return keys[k] && keys[k].open; });
+  });
   document.addEventListener("htmx:afterSwap", function (e) {
-    if (paneSwap(e)) focusAtSwap = document.activeElement;
+    if (!paneSwap(e)) return;
+    focusAtSwap = document.activeElement;
+    var p = pane();
+    if (p && openBefore) {
+      var keys = openKeys(p);
+      openBefore.forEach(function (k) { if (keys[k]) keys[k].open = true; });
+    }
+    openBefore = null;
   });
   document.addEventListener("htmx:afterSettle", function (e) {
     if (!paneSwap(e)) return;

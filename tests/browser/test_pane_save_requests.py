@@ -47,3 +47,25 @@ def test_a_save_is_one_request_and_keeps_the_loaded_steps_and_scores(page, brows
     expect(page.locator('#run-scores [data-testid="scores"]')).to_contain_text("judge")
     expect(page.locator("#steps")).to_contain_text("extract fields")
     screenshot(page, "run-pane-after-two-saves")
+
+
+def test_sections_the_reviewer_opened_stay_open_across_a_save(page, browser_reviewer):
+    """Expected files and the raw editor render closed on a run without files or errors; a
+    reviewer who opened them and saved finds them still open in the swapped pane."""
+    run = make_run(make_automation("workflows.extract-invoice"))
+    login(page, "rita", "review-pass")
+    page.goto(f"/runs/{run.pk}/")
+    expected = page.locator("#expected-files > details")
+    raw = page.locator("details.raw-editor")
+    expect(expected).not_to_have_attribute("open", "")
+    page.locator("#expected-files summary").click()
+    page.get_by_text("Edit as raw JSON").click()
+    page.evaluate("document.getElementById('pane-form').dataset.before = 'yes'")
+
+    page.locator('[data-path="/total"]').fill("99")
+    page.locator("#save-btn").click()
+    expect(page.locator("#corrections")).to_contain_text("/total")
+    assert page.locator("#pane-form").get_attribute("data-before") is None  # the pane was swapped
+    expect(expected).to_have_attribute("open", "")
+    expect(raw).to_have_attribute("open", "")
+    expect(page.get_by_role("button", name="Upload", exact=True)).to_be_visible()
