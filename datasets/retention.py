@@ -31,10 +31,10 @@ class PruneResult:
     files: int = 0
 
 
-def delete_with_dependents(model, lookup: str, ids: list) -> None:
-    """Delete the rows of `model` whose `lookup` is in `ids` after what points at them, deepest
-    first: CASCADE relations deleted, SET_NULL ones unlinked, one statement each (no row is
-    loaded). Any other on_delete stops the deletion before it starts deleting."""
+def dependents(model, lookup: str):
+    """What points at `model` rows found by `lookup`, deepest first, as (model, lookup from it,
+    unlink): CASCADE relations to delete, SET_NULL ones to unlink (unlink = the field to set
+    null). Any other on_delete stops the walk before anything is deleted."""
     for rel in model._meta.related_objects:
         if rel.many_to_many or rel.on_delete is models.DO_NOTHING:
             continue
@@ -43,11 +43,21 @@ def delete_with_dependents(model, lookup: str, ids: list) -> None:
             raise RuntimeError(f"{rel.related_model.__name__}.{rel.field.name}: retention does not handle "
                                f"on_delete={rel.on_delete.__name__}.")
         if rel.on_delete is models.SET_NULL:
-            rel.related_model._base_manager.filter(in_values(path, ids)).update(**{rel.field.name: None})
+            yield rel.related_model, path, rel.field.name
         else:
-            delete_with_dependents(rel.related_model, path, ids)
-    rows = model._base_manager.filter(in_values(lookup, ids))
-    rows._raw_delete(rows.db)
+            yield from dependents(rel.related_model, path)
+            yield rel.related_model, path, None
+
+
+def delete_with_dependents(model, lookup: str, ids: list) -> None:
+    """Delete the rows of `model` whose `lookup` is in `ids` after what points at them
+    (dependents), one statement each (no row is loaded)."""
+    for related, path, unlink in [*dependents(model, lookup), (model, lookup, None)]:
+        rows = related._base_manager.filter(in_values(path, ids))
+        if unlink:
+            rows.update(**{unlink: None})
+        else:
+            rows._raw_delete(rows.db)
 
 
 def _run_moves(automation: Automation, rows: list[tuple]) -> tuple[Counter, Counter, Counter, Counter]:

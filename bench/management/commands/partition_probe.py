@@ -15,25 +15,15 @@ The application keeps using `runs_run`; the probe table is dropped at the end un
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
+
+from datasets.retention import dependents
+from review.models import Claim
+from runs.models import Run
 
 PROBE = "runs_run_probe"
-# The tables that hang off a run, deepest first: (table, how its rows are found from `gone`).
-CHILDREN = [
-    ("humanreview_decision", "task_id IN (SELECT id FROM humanreview_task WHERE run_id IN (SELECT id FROM gone))"),
-    ("humanreview_idempotencyrecord",
-     "task_id IN (SELECT id FROM humanreview_task WHERE run_id IN (SELECT id FROM gone))"),
-    ("humanreview_task", "run_id IN (SELECT id FROM gone)"),
-    ("review_claim", "run_id IN (SELECT id FROM gone)"),
-    ("review_correction", "review_id IN (SELECT id FROM gone_reviews)"),
-    ("review_expectedfile", "review_id IN (SELECT id FROM gone_reviews)"),
-    ("review_secondreview", "run_id IN (SELECT id FROM gone)"),
-    ("review_auditevent", "run_id IN (SELECT id FROM gone)"),
-    ("runs_runstep", "run_id IN (SELECT id FROM gone)"),
-    ("runs_runfile", "run_id IN (SELECT id FROM gone)"),
-    ("runs_evaluatorscore", "run_id IN (SELECT id FROM gone)"),
-    ("review_review", "run_id IN (SELECT id FROM gone)"),
-]
+GONE = RawSQL("SELECT id FROM gone", ())  # the month's run ids, a temporary table
 # What the month's rollups would be lowered by: one grouped scan each.
 COUNTER_SCANS = [
     "SELECT automation_id, sampled, chip, count(*) FROM {part} GROUP BY 1, 2, 3",
@@ -73,9 +63,11 @@ class Command(BaseCommand):
     def _timed(self, label: str, sql: str) -> float:
         started = time.perf_counter()
         self.cursor.execute(sql)
+        return self._report(label, started, self.cursor.rowcount)
+
+    def _report(self, label: str, started: float, rows: int | None) -> float:
         seconds = time.perf_counter() - started
-        rows = f" ({self.cursor.rowcount:,} rows)" if self.cursor.rowcount and self.cursor.rowcount > 0 else ""
-        self.stdout.write(f"  {seconds:7.2f} s  {label}{rows}")
+        self.stdout.write(f"  {seconds:7.2f} s  {label}" + (f" ({rows:,} rows)" if rows and rows > 0 else ""))
         return seconds
 
     def _migrate(self) -> float:
@@ -96,6 +88,10 @@ class Command(BaseCommand):
             total += self._timed(f"index {name}", probe)
         return total + self._timed("VACUUM ANALYZE", f"VACUUM ANALYZE {PROBE}")
 
+    def _size_mb(self) -> int:
+        return self._one("SELECT (coalesce(sum(pg_total_relation_size(inhrelid)), 0) / 1048576)::bigint "
+                         f"FROM pg_inherits WHERE inhparent = '{PROBE}'::regclass")
+
     def _drop_oldest_month(self) -> tuple[str, int, float, tuple[int, int]]:
         c = self.cursor
         c.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -103,24 +99,24 @@ class Command(BaseCommand):
                   [PROBE, f"{PROBE}_default"])
         # The first partition holds the first, partial month; the second is the oldest whole one.
         part = c.fetchall()[-1][0]
-        size = lambda: self._one("SELECT (coalesce(sum(pg_total_relation_size(inhrelid)), 0) / 1048576)::bigint "  # noqa: E731
-                                 f"FROM pg_inherits WHERE inhparent = '{PROBE}'::regclass")
-        before = size()
+        before = self._size_mb()
         runs = self._one(f"SELECT count(*) FROM {part}")
-        c.execute("BEGIN")
-        c.execute("SET LOCAL synchronous_commit TO OFF")
-        seconds = self._timed("the month's run ids", f"CREATE TEMP TABLE gone ON COMMIT DROP AS SELECT id FROM {part}")
-        seconds += self._timed("ANALYZE them", "ANALYZE gone")
-        for scan in COUNTER_SCANS:
-            seconds += self._timed("counter moves: " + scan.split(" FROM")[0][7:], scan.format(part=part))
-        seconds += self._timed("their reviews", "CREATE TEMP TABLE gone_reviews ON COMMIT DROP AS "
-                               "SELECT id, rating, status FROM review_review WHERE run_id IN (SELECT id FROM gone)")
-        seconds += self._timed("ANALYZE them", "ANALYZE gone_reviews")
-        seconds += self._timed("unlink promoted examples", "UPDATE datasets_example SET source_run_id = NULL "
-                               "WHERE source_run_id IN (SELECT id FROM gone)")
-        for table, where in CHILDREN:
-            seconds += self._timed(f"DELETE {table}", f"DELETE FROM {table} WHERE {where}")
-        seconds += self._timed("DETACH the month", f"ALTER TABLE {PROBE} DETACH PARTITION {part}")
-        seconds += self._timed("DROP it", f"DROP TABLE {part}")
-        seconds += self._timed("COMMIT", "COMMIT")
-        return part, runs, seconds, (before, size())
+        with transaction.atomic():
+            c.execute("SET LOCAL synchronous_commit TO OFF")
+            seconds = self._timed("the month's run ids", f"CREATE TEMP TABLE gone ON COMMIT DROP AS SELECT id FROM {part}")
+            seconds += self._timed("ANALYZE them", "ANALYZE gone")
+            for scan in COUNTER_SCANS:
+                seconds += self._timed("counter moves: " + scan.split(" FROM")[0][7:], scan.format(part=part))
+            seconds += self._timed("their reviews' states", "SELECT rating, status, count(*) FROM review_review "
+                                   "WHERE run_id IN (SELECT id FROM gone) GROUP BY 1, 2")
+            # What hangs off the runs, walked as datasets.retention walks it, by the month's ids.
+            for model, path, unlink in [*dependents(Run, "pk"), (Claim, "run_id", None)]:
+                rows = model._base_manager.filter(**{f"{path}__in": GONE})
+                started = time.perf_counter()
+                count = rows.update(**{unlink: None}) if unlink else rows._raw_delete(rows.db)
+                seconds += self._report(f"{'unlink' if unlink else 'DELETE'} {model._meta.db_table}", started, count)
+            seconds += self._timed("DETACH the month", f"ALTER TABLE {PROBE} DETACH PARTITION {part}")
+            seconds += self._timed("DROP it", f"DROP TABLE {part}")
+            committing = time.perf_counter()
+        seconds += self._report("COMMIT", committing, 0)
+        return part, runs, seconds, (before, self._size_mb())
