@@ -69,3 +69,6 @@ def test_sections_the_reviewer_opened_stay_open_across_a_save(page, browser_revi
     expect(expected).to_have_attribute("open", "")
     expect(raw).to_have_attribute("open", "")
     expect(page.get_by_role("button", name="Upload", exact=True)).to_be_visible()
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.locator("#expected-files").scroll_into_view_if_needed()
+    screenshot(page, "run-pane-sections-kept-open-1280", full_page=False)
