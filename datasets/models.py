@@ -32,7 +32,8 @@ class Example(models.Model):
     # Per-field assertions: [{"path": "/total", "kind": "number_compare", "op": ">=", "value": 0}, ...]
     assertions = models.JSONField(default=list, blank=True)
     source_run = models.ForeignKey(
-        "runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="promoted_examples"
+        "runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="promoted_examples",
+        db_constraint=False,
     )
     promoted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     latest_run_id = models.CharField(max_length=100, null=True, blank=True)

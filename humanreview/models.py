@@ -51,7 +51,8 @@ class TaskStatus(models.TextChoices):
 
 
 class Task(models.Model):
-    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="human_review_task")
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="human_review_task",
+                               db_constraint=False)
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="human_review_tasks",
                                    db_index=False)
     status = models.CharField(max_length=12, choices=TaskStatus.choices, default=TaskStatus.PENDING)

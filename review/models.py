@@ -13,7 +13,7 @@ class Review(ReviewChip, models.Model):
     (see review.services.StaleReview), so concurrent reviewers never overwrite each other.
     """
 
-    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="review")
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="review", db_constraint=False)
     rating = models.CharField(max_length=8, choices=Rating.choices, null=True, blank=True)
     status = models.CharField(max_length=8, choices=ReviewStatus.choices, null=True, blank=True)
     body = models.TextField(blank=True, default="")
@@ -342,7 +342,8 @@ class SecondReview(models.Model):
         SECOND = "second", "Second review"
         OWN = "own", "Lead's own"
 
-    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="second_review")
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="second_review",
+                               db_constraint=False)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     held_until = models.DateTimeField(null=True, blank=True)
     rating = models.CharField(max_length=8, choices=Rating.choices, null=True, blank=True)

@@ -152,18 +152,20 @@ def record_moves(rows: dict[str, dict], before: dict[str, tuple]) -> tuple[list,
     return fresh, repeated, (days, chips, strata, versions)
 
 
-def run_leave(stored: tuple, zone, days: Counter, chips: Counter, strata: Counter, versions: Counter) -> None:
+def run_leave(stored: tuple, zone, days: Counter, chips: Counter, strata: Counter, versions: Counter,
+              n: int = 1) -> None:
     """A run leaves the cells it was counted in: a repeated run before its new ones, a pruned run
     for good. `stored` as runs.services.runs_stored reads it: (automation_id, created_at,
-    sampled, chip, version, stratum, inclusion_bp)."""
+    sampled, chip, version, stratum, inclusion_bp); `n` runs of the same cells at once
+    (retention's grouped count of a month)."""
     automation_id, created, sampled, chip, version, stratum, inclusion = stored
     day = timezone.localdate(created, zone)
-    days[(automation_id, day, sampled)] -= 1
-    chips[(automation_id, sampled, chip)] -= 1
+    days[(automation_id, day, sampled)] -= n
+    chips[(automation_id, sampled, chip)] -= n
     if stratum:
-        strata[(automation_id, day, sampled, stratum, inclusion)] -= 1
+        strata[(automation_id, day, sampled, stratum, inclusion)] -= n
     if sampled:
-        versions[sampled_version_key(automation_id, created, version, stratum, inclusion)] -= 1
+        versions[sampled_version_key(automation_id, created, version, stratum, inclusion)] -= n
 
 
 def chip_counts_recount(*, automation: Automation) -> None:

@@ -162,6 +162,9 @@ class RunQuerySet(models.QuerySet):
         return self.defer(*HEAVY_FIELDS)
 
 
+# On PostgreSQL the run table is partitioned by month (runs/partitions.py): its key is (id,
+# created_at), so no foreign key constraint can point at it and every model referencing a run
+# says db_constraint=False (what hangs off a run is deleted with it by the ORM and by retention).
 class Run(models.Model):
     id = models.CharField(max_length=100, primary_key=True)
     # No index of its own: the composite indexes below all start with the automation.
@@ -264,7 +267,7 @@ class FileRole(models.TextChoices):
 
 
 class RunFile(StoredFile):
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="files")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="files", db_constraint=False)
     role = models.CharField(max_length=16, choices=FileRole.choices, default=FileRole.OUTPUT)
     name = models.CharField(max_length=500, help_text="A file name or a slash-delimited path.")
     file = models.FileField(upload_to=run_file_path, max_length=800)
@@ -352,7 +355,7 @@ class RunStep(models.Model):
     miss happened; `position` keeps the order the run reported (timestamps may tie or be absent).
     """
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps", db_constraint=False)
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=200)
     type = models.CharField(max_length=50, blank=True, default="")
@@ -381,7 +384,8 @@ class EvaluatorScore(models.Model):
     (`scores: [{name, value | passed, source}]`). `passed` is the evaluator's own verdict, or
     derived from `value` at ingest (runs/records.py says how); None when it cannot be told."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="evaluator_scores")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="evaluator_scores",
+                            db_constraint=False)
     name = models.CharField(max_length=100)
     value = models.FloatField(null=True, blank=True)
     passed = models.BooleanField(null=True, blank=True)

@@ -28,6 +28,7 @@ from runs.models import (
     SamplingRateChange,
     rate_schedules,
 )
+from runs.partitions import run_ids_lock
 from runs.records import RecordError, RunRecord, json_dumps
 from runs.sampling import RateSchedule, sample_bucket
 from runs.sql import in_values
@@ -175,7 +176,10 @@ def _versions_note(records, automations, first_seen: dict[int, dict]) -> None:
 def runs_stored(ids) -> dict[str, tuple]:
     """The runs of these ids already stored, locked (FOR UPDATE, in id order) until the caller's
     transaction ends: {id: (automation_id, created_at, sampled, chip, version, stratum,
-    inclusion_bp)}. One query."""
+    inclusion_bp)}. One query, after the ids' locks (runs.partitions.run_ids_lock: the ids not
+    stored yet are the caller's to insert until it commits)."""
+    ids = list(ids)
+    run_ids_lock(ids)
     return {pk: rest for pk, *rest in
             Run.objects.filter(in_values("pk", ids)).select_for_update().order_by("pk")
             .values_list("pk", "automation_id", "created_at", "sampled", "chip", "version", "stratum", "inclusion_bp")}
@@ -231,8 +235,9 @@ def runs_record(records: list[RunRecord], *, stored: dict[str, tuple] | None = N
         before = runs_stored(rows) if stored is None else stored
         fresh, repeated, (day_moves, chip_moves, stratum_moves, version_moves) = record_moves(rows, before)
         if fresh:
-            # A plain INSERT (COPY on PostgreSQL): a run stored meanwhile by a concurrent request
-            # fails the batch (the caller retries) instead of being counted twice.
+            # A plain INSERT (COPY on PostgreSQL): no concurrent request stores these ids meanwhile
+            # (runs_stored took their locks), and one that did anyway fails the batch instead of
+            # being counted twice.
             runs_insert(fresh)
         if repeated:
             runs_update(repeated)

@@ -16,12 +16,14 @@ def run_tables() -> list[str]:
 
 
 def table_sizes(tables) -> dict[str, tuple[int, int]]:
-    """{table: (heap bytes incl. TOAST, index bytes)} on PostgreSQL; {} elsewhere."""
+    """{table: (heap bytes incl. TOAST, index bytes)} on PostgreSQL, partitions included; {} elsewhere."""
     if connection.vendor != "postgresql":
         return {}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT t, pg_table_size(t::regclass), pg_indexes_size(t::regclass) "
-                       "FROM unnest(%s::text[]) AS t", [list(tables)])
+        # A partitioned table (runs.partitions) holds nothing itself: its partitions are summed.
+        cursor.execute("SELECT t, sum(pg_table_size(p.relid))::bigint, sum(pg_indexes_size(p.relid))::bigint "
+                       "FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n), pg_partition_tree(t::regclass) AS p "
+                       "GROUP BY t, n ORDER BY n", [list(tables)])
         return {table: (heap, index) for table, heap, index in cursor.fetchall()}
 
 

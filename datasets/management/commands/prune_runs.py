@@ -6,15 +6,17 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from datasets.retention import DEFAULT_BATCH, runs_prune
+from datasets.retention import DEFAULT_BATCH, runs_prune, runs_prune_months
 from runs.models import Automation
+from runs.partitions import partitioned, partitions_ensure
 from runs.sizes import run_tables, sizes_lines, table_sizes, vacuum
 
 
 class Command(BaseCommand):
     help = (
         "Delete the runs of one automation created more than DAYS days ago, with their files, reviews, "
-        "expected files and audit events (datasets/retention.py). Promoted examples stay. Chip counts and "
+        "expected files and audit events (datasets/retention.py); on PostgreSQL whole months of them at once, "
+        "by dropping the month's partition of the run table. Promoted examples stay. Chip counts and "
         "daily run counts, the review rollups and the per-version rollup stay exact; stored files are deleted once "
         "each batch has committed. Set-based (one DELETE per table a batch); on PostgreSQL VACUUM (ANALYZE) "
         "afterwards, with the tables' sizes before and after."
@@ -44,6 +46,8 @@ class Command(BaseCommand):
                                   "would be deleted.")
             return
         sizes = table_sizes(run_tables())
+        partitions_ensure(say=self.stdout.write)
+        self._prune_months(found, before)
         for automation in found:
             self._prune(automation, before, batch, verbosity=options["verbosity"])
         vacuumed = time.monotonic()
@@ -52,6 +56,17 @@ class Command(BaseCommand):
                               "(freed pages are reused by new rows, the files do not grow back):")
             for line in sizes_lines(sizes, table_sizes(sizes)):
                 self.stdout.write(line)
+
+    def _prune_months(self, automations: list[Automation], before) -> None:
+        """The whole months of these automations' runs first, each partition dropped at once."""
+        if not partitioned():
+            return
+        started = time.monotonic()
+        result = runs_prune_months(automations=automations, before=before)
+        if result.runs:
+            elapsed = time.monotonic() - started
+            self.stdout.write(f"Whole months: deleted {result.runs} runs and {result.files} stored files in "
+                              f"{elapsed:.1f} s ({result.runs / max(elapsed, 1e-6):,.0f} runs/s), partitions dropped.")
 
     def _prune(self, automation: Automation, before, batch: int, *, verbosity: int) -> None:
         started = time.monotonic()

@@ -18,6 +18,7 @@ from demo.load import automations_ensure
 from runs.chips import Chip
 from runs.counters import chip_counts_recount, version_sampled_recount
 from runs.models import Automation, Run
+from runs.partitions import partitions_ensure
 from runs.sampling import sample_bucket
 from runs.services import automation_ensure, output_preview, runs_insert
 
@@ -99,6 +100,8 @@ class Command(BaseCommand):
         schedules = {automation.pk: automation.rate_schedule() for automation, _ in chosen}
         pools = {automation.pk: _payload_pool(spec, rng, now=now, days=days) for automation, spec in chosen}
         prefix = _unique_prefix()
+        # Every month the runs fall in gets its partition first (runs.partitions; PostgreSQL).
+        partitions_ensure(since=now - timedelta(days=days), say=self.stdout.write if options["verbosity"] > 1 else None)
         if connection.vendor == "postgresql" and not (no_copy or python):
             self._seed_sql(chosen=chosen, schedules=schedules, pools=pools, prefix=prefix, runs=runs, days=days,
                            now=now, chunk=chunk, drop_indexes=seed_sql.drops_indexes(runs, keep_indexes))
