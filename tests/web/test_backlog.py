@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -83,10 +85,14 @@ def test_query_count_does_not_grow_with_data(client, lead, reviewer, django_asse
     # here the automation was created today, mid-hour; insights/periods.py), +3 the per-version
     # estimates of the automation shown in detail (its rate schedule, the per-version rollup, the
     # runs of the day its creation split: insights/versions.py), +1 the human review tasks
-    # waiting (count, oldest, overdue). Created in the day's last hour, the partial day has no
-    # whole hour, so the hourly rollup is not read (one query fewer).
-    created = timezone.localtime(Automation.objects.get(slug="flow-0").created_at)
-    with django_assert_num_queries(18 if created.hour < 23 else 17):
+    # waiting (count, oldest, overdue). The automation is made yesterday at 12:30, so the day its
+    # creation split has whole hours on both sides whatever the time the test runs (created in a
+    # day's first or last hour, a side has none and the hourly rollup is not read: one query fewer).
+    created = timezone.localtime().replace(hour=12, minute=30) - timedelta(days=1)
+    automation = Automation.objects.get(slug="flow-0")
+    Automation.objects.filter(pk=automation.pk).update(created_at=created)
+    automation.rate_changes.update(effective_at=created)
+    with django_assert_num_queries(18):
         client.get(URL, {"automation": "workflows.flow-0"})
 
 
