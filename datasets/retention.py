@@ -162,12 +162,10 @@ def _prune_month(month) -> tuple[int, int]:
     for *stored, n in cells:
         run_leave(tuple(stored), zone, *moves, n=n)
     gone = RawSQL(f"SELECT id FROM {_GONE}", ())
-
-    def remove():
-        delete_with_dependents(Run, "pk", gone, itself=False)
-        partitions.month_drop(month)
-
-    files = _runs_remove(gone, moves, {stored[0] for stored in cells}, remove=remove)
+    files = _runs_remove(gone, moves, {stored[0] for stored in cells},
+                         remove=lambda: delete_with_dependents(Run, "pk", gone, itself=False))
+    # Last before the commit: detaching takes the run table's exclusive lock, which pages wait for.
+    partitions.month_drop(month)
     return runs, files
 
 

@@ -229,11 +229,14 @@ def convert(cursor, *, to_partitioned: bool, say=None) -> None:
         step("foreign key", f"ALTER TABLE {PARENT} {key}")
     step("ANALYZE", f"ANALYZE {PARENT}")
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    if say:
+        say(f"  {time.monotonic() - step.started:7.1f} s  in all: {PARENT} rebuilt "
+            + ("in monthly partitions" if to_partitioned else "as one table"))
 
 
 class _Steps:
     def __init__(self, cursor, say):
-        self.cursor, self.say = cursor, say
+        self.cursor, self.say, self.started = cursor, say, time.monotonic()
 
     def __call__(self, label: str, sql: str) -> None:
         started = time.monotonic()

@@ -13,18 +13,27 @@ from runs.partitions import convert
 
 def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _convert(schema_editor, *, to_partitioned: bool) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        # The steps and their times, for a table with runs in it (an upgrade, not a new database).
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM runs_run)")
+        say = _say if cursor.fetchone()[0] else None
+        if say:
+            say("")
+        convert(cursor, to_partitioned=to_partitioned, say=say)
 
 
 def partition(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            convert(cursor, to_partitioned=True, say=_say if "pytest" not in sys.modules else None)
+    _convert(schema_editor, to_partitioned=True)
 
 
 def unpartition(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            convert(cursor, to_partitioned=False, say=_say if "pytest" not in sys.modules else None)
+    _convert(schema_editor, to_partitioned=False)
 
 
 class Migration(migrations.Migration):
