@@ -132,7 +132,7 @@ def runs_prune_months(*, automations: list[Automation], before: datetime, progre
     hangs off its runs deleted by those ids, the partition detached and dropped. Seconds for
     millions of runs, and no dead rows left in the run table. What remains older than `before`
     (the month `before` falls in, months shared with other automations, the default partition)
-    is runs_prune's. `progress(result)` after each month."""
+    is runs_prune's. `progress(result, month, runs)` after each month."""
     result = PruneResult()
     ids = [a.pk for a in automations]
     for month in partitions.months():
@@ -145,7 +145,7 @@ def runs_prune_months(*, automations: list[Automation], before: datetime, progre
         result.runs += runs
         result.files += files
         if progress is not None:
-            progress(result)
+            progress(result, month, runs)
     return result
 
 

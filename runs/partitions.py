@@ -26,7 +26,7 @@ from django.utils import timezone
 
 PARENT = "runs_run"
 DEFAULT = f"{PARENT}_default"
-AHEAD = 2  # months created ahead of the current one
+AHEAD = 1  # months created ahead of the current one (each partition costs every unpruned query planning time)
 _MONTH = re.compile(rf"^{PARENT}_(\d{{4}})_(\d{{2}})$")
 # Run-id locks: transaction-scoped advisory locks (LOCK_SPACE, bucket); a batch takes at most
 # ID_BUCKETS of them, in order, so two writers never wait for each other in a circle.

@@ -21,9 +21,12 @@ def table_sizes(tables) -> dict[str, tuple[int, int]]:
         return {}
     with connection.cursor() as cursor:
         # A partitioned table (runs.partitions) holds nothing itself: its partitions are summed.
-        cursor.execute("SELECT t, sum(pg_table_size(p.relid))::bigint, sum(pg_indexes_size(p.relid))::bigint "
-                       "FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n), pg_partition_tree(t::regclass) AS p "
-                       "GROUP BY t, n ORDER BY n", [list(tables)])
+        # (pg_partition_tree answers nothing for a table that is not partitioned.)
+        cursor.execute("SELECT t, coalesce(sum(pg_table_size(p.relid)), pg_table_size(t::regclass))::bigint, "
+                       "coalesce(sum(pg_indexes_size(p.relid)), pg_indexes_size(t::regclass))::bigint "
+                       "FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n) "
+                       "LEFT JOIN LATERAL pg_partition_tree(t::regclass) AS p ON true GROUP BY t, n ORDER BY n",
+                       [list(tables)])
         return {table: (heap, index) for table, heap, index in cursor.fetchall()}
 
 

@@ -61,8 +61,14 @@ class Command(BaseCommand):
         """The whole months of these automations' runs first, each partition dropped at once."""
         if not partitioned():
             return
-        started = time.monotonic()
-        result = runs_prune_months(automations=automations, before=before)
+        started = last = time.monotonic()
+
+        def progress(result, month, runs):
+            nonlocal last
+            self.stdout.write(f"  {month.table}: {runs:,} runs in {time.monotonic() - last:.1f} s, partition dropped")
+            last = time.monotonic()
+
+        result = runs_prune_months(automations=automations, before=before, progress=progress)
         if result.runs:
             elapsed = time.monotonic() - started
             self.stdout.write(f"Whole months: deleted {result.runs} runs and {result.files} stored files in "
