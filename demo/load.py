@@ -29,6 +29,7 @@ from review.models import AuditEvent, ExpectedFile, Review
 from review.services import expected_file_upload, review_set_status, review_update, review_verdict
 from runs.counters import chip_counts_recount
 from runs.models import Automation, Run, SamplingRateChange
+from runs.partitions import partitions_ensure
 from runs.policy import sampling_rate_set
 from runs.records import parse_run_record
 from runs.services import automation_ensure
@@ -349,6 +350,8 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
     users = team_ensure()
     automations = automations_ensure(now=now, lead=users[LEAD_USERNAME])
     demos = list(demo_runs(count=runs, seed=seed, now=now, files_ratio=0))
+    # The months the runs fall in get their partitions first (runs.partitions; PostgreSQL).
+    partitions_ensure(since=min((parse_run_record(d.record).created_at for d in demos), default=now))
     _attach_files(demos, automations, rng)
     bar = tqdm(total=len(demos), desc="Demo runs", unit="run", disable=not progress)
     for chunk in _batches(demos, INSERT_BATCH):

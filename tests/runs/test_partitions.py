@@ -167,3 +167,17 @@ def test_retention_drops_the_whole_months_of_the_automation_and_deletes_the_rest
     assert not any(default_storage.exists(name) for name in stored)
     assert Review.objects.filter(run_id=kept[0]["id"]).exists()
     assert (snapshot(), tally(), versions()) == (recounted(), tally_recounted(), versions_recounted())
+
+
+@ON_POSTGRES
+@pytest.mark.django_db
+def test_the_seeders_give_the_months_of_their_history_partitions_first():
+    from demo.load import load_demo
+
+    load_demo(runs=60)
+    call_command("seed_runs", "--runs", "200", "--days", "100", verbosity=0)
+    assert Run.objects.count() >= 260
+    assert Run.objects.order_by("created_at").first().created_at < partitions.month_start(_months_back(2))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {partitions.DEFAULT}")
+        assert cursor.fetchone()[0] == 0  # every run is in its month's partition
