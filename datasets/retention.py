@@ -92,15 +92,16 @@ def _prune_batch(automation: Automation, before: datetime, batch: int) -> tuple[
     return len(rows), files
 
 
-def _runs_remove(ids, moves: tuple[Counter, ...], automation_ids, *, remove) -> int:
+def _runs_remove(ids, moves: tuple[Counter, ...], automation_ids, *, remove, created: tuple | None = None) -> int:
     """Inside the caller's transaction: read what the review rollups hold for these runs (`ids`,
     a list or a subquery), `remove()` them with their dependents and claims, then take them off
     every counter and rollup (`moves`: their day, chip, per-stratum and per-version moves);
-    their stored files are deleted once the transaction commits. The files."""
+    their stored files are deleted once the transaction commits. The files. `created`: the span
+    all these runs were created in, when known (a month: its partition alone is read)."""
     stored = [f.file for f in RunFile.objects.filter(in_values("run_id", ids)).only("file")]
     stored += [f.file for f in ExpectedFile.objects.filter(in_values("review__run_id", ids)).only("file")]
-    reviews = run_review_states(ids)
-    tasks = task_marks_states(ids)
+    reviews = run_review_states(ids, created)
+    tasks = task_marks_states(ids, created)
     remove()
     Claim.objects.filter(in_values("run_id", ids))._raw_delete(Claim.objects.db)
     run_review_states_move(reviews)
@@ -162,7 +163,7 @@ def _prune_month(month) -> tuple[int, int]:
     for *stored, n in cells:
         run_leave(tuple(stored), zone, *moves, n=n)
     gone = RawSQL(f"SELECT id FROM {_GONE}", ())
-    files = _runs_remove(gone, moves, {stored[0] for stored in cells},
+    files = _runs_remove(gone, moves, {stored[0] for stored in cells}, created=(month.start, month.end),
                          remove=lambda: delete_with_dependents(Run, "pk", gone, itself=False))
     # Last before the commit: detaching takes the run table's exclusive lock, which pages wait for.
     partitions.month_drop(month)

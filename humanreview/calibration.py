@@ -16,7 +16,7 @@ from review.calibration import calibration_marks
 from review.models import ReviewTally
 from runs.counters import counts_upsert
 from runs.pausing import resolve_pointer
-from runs.sql import in_values
+from runs.sql import created_within, in_values
 
 Kind = ReviewTally.Kind
 _KEY = ("automation", "day", "sampled", "kind", "path")
@@ -55,9 +55,11 @@ def _marks(tasks) -> Counter:
     return total
 
 
-def task_marks_states(run_ids) -> Counter:
-    """The marks the approved tasks of these runs hold (one query)."""
-    return _marks(Task.objects.filter(in_values("run_id", run_ids), status=TaskStatus.APPROVED))
+def task_marks_states(run_ids, created: tuple | None = None) -> Counter:
+    """The marks the approved tasks of these runs hold (one query); `created` as in
+    runs.sql.created_within."""
+    return _marks(Task.objects.filter(in_values("run_id", run_ids), created_within(created),
+                                      status=TaskStatus.APPROVED))
 
 
 def task_marks_move(before: Counter, after: Counter) -> None:

@@ -18,7 +18,7 @@ from review.models import AuditEvent, Review, ReviewDayCount, ReviewerDayCount, 
 from runs.chips import VERDICT_OUT, Rating, estimate_verdict
 from runs.counters import counts_upsert, run_hour, run_rollup_register, version_counts_add, version_counts_rebuild
 from runs.models import Automation, Run, VersionHourCount
-from runs.sql import in_values
+from runs.sql import created_within, in_values
 
 CORRECT, INCORRECT, NIT = "correct", "incorrect", "nit"
 
@@ -61,11 +61,12 @@ def review_day_counts_recount(*, automation: Automation) -> None:
                            count=r["n"]) for r in rows])
 
 
-def verdict_counts_states(run_ids) -> Counter:
+def verdict_counts_states(run_ids, created: tuple | None = None) -> Counter:
     """{(automation_id, run day, sampled, verdict bucket): reviews} of these runs' reviews, by
     their runs' current automation, day and sampling (one query): what ReviewDayCount holds
-    for them, so recording or pruning runs can move it."""
-    rows = Review.objects.filter(in_values("run_id", run_ids)).values_list(
+    for them, so recording or pruning runs can move it. `created`: the runs' creation span
+    when known (runs.sql.created_within)."""
+    rows = Review.objects.filter(in_values("run_id", run_ids), created_within(created)).values_list(
         "run__automation_id", "run__created_at", "run__sampled", "rating")
     return Counter((a, timezone.localdate(c), s, verdict_bucket(r)) for a, c, s, r in rows)
 
@@ -201,9 +202,10 @@ def marks_total(counters) -> Counter:
     return total
 
 
-def review_counts_states(run_ids) -> dict[str, Counter]:
+def review_counts_states(run_ids, created: tuple | None = None) -> dict[str, Counter]:
     """The marks of the reviews of these runs, from the database (one query)."""
-    return _rows_marks(list(Review.objects.filter(in_values("run_id", run_ids)).values_list(*_STATE)))
+    return _rows_marks(list(Review.objects.filter(in_values("run_id", run_ids), created_within(created))
+                            .values_list(*_STATE)))
 
 
 def review_counts_recount(*, automation) -> None:
@@ -278,10 +280,11 @@ def reviewer_count_verdict(*, run, user, now=None) -> None:
         cursor.execute(sql, params)
 
 
-def reviewer_counts_states(run_ids) -> Counter:
+def reviewer_counts_states(run_ids, created: tuple | None = None) -> Counter:
     """{(automation_id, user_id, day): runs} for these runs' verdict events, by their runs'
     current automation (one query)."""
-    rows = (AuditEvent.objects.filter(in_values("run_id", run_ids), _verdict_events(), user__isnull=False)
+    rows = (AuditEvent.objects.filter(in_values("run_id", run_ids), _verdict_events(), created_within(created),
+                                      user__isnull=False)
             .annotate(day=TruncDate("created_at")).order_by()
             .values_list("run_id", "run__automation_id", "user_id", "day").distinct())
     return Counter((automation_id, user_id, day) for _, automation_id, user_id, day in rows)
@@ -315,14 +318,17 @@ class RunReviewStates:
     judged: Counter = field(default_factory=Counter)
 
 
-def run_review_states(run_ids) -> RunReviewStates:
+def run_review_states(run_ids, created: tuple | None = None) -> RunReviewStates:
     """One query each for the reviews and the verdict events of these runs, a third for the
-    verdict buckets only when some have reviews; none for no runs."""
+    verdict buckets only when some have reviews; none for no runs. `created`: the runs'
+    creation span when known (retention's month: runs.sql.created_within)."""
     if not run_ids:
         return RunReviewStates()
-    reviews = review_counts_states(run_ids)
-    return RunReviewStates(reviews=reviews, verdicts=verdict_counts_states(reviews) if reviews else Counter(),
-                           judged=reviewer_counts_states(run_ids))
+    reviews = review_counts_states(run_ids, created)
+    # The runs with reviews, or the subquery itself (a month: its 240,000 ids would go as one array).
+    reviewed = reviews if isinstance(run_ids, (list, tuple, set, dict)) else run_ids
+    return RunReviewStates(reviews=reviews, verdicts=verdict_counts_states(reviewed, created) if reviews else Counter(),
+                           judged=reviewer_counts_states(run_ids, created))
 
 
 def run_review_states_move(before: RunReviewStates, run_ids=None) -> None:

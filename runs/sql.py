@@ -22,6 +22,16 @@ def in_values(field: str, values) -> Q:
     return Q(**{f"{field}__in": values})
 
 
+def created_within(span: tuple | None, relation: str = "run") -> Q:
+    """The `relation`'s run created in [start, end) when `span` is given, else no condition: a
+    query that joins the runs of one known month then reads only that month's partition of the
+    run table (runs.partitions; retention's month)."""
+    if span is None:
+        return Q()
+    start, end = span
+    return Q(**{f"{relation}__created_at__gte": start, f"{relation}__created_at__lt": end})
+
+
 _COMPILED: dict[tuple[str, str], tuple] = {}
 _INT_MARKER = -(10**15)  # no id, count or slot is this negative
 _TIME_MARKER = datetime(2, 1, 1, tzinfo=UTC)  # year 2: no value a page asks about
