@@ -153,6 +153,10 @@ def runs_prune_months(*, automations: list[Automation], before: datetime, progre
 def _prune_month(month) -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")  # as runs_prune's batches
+        # Writers of the month's runs (a review save locks its run, as runs_prune's batches lock
+        # theirs) wait until the month is gone, and then find no run; pages still read it. Without
+        # this, a review saved meanwhile would outlive its run.
+        cursor.execute(f"LOCK TABLE {month.table} IN EXCLUSIVE MODE")
         cursor.execute(f"CREATE TEMPORARY TABLE {_GONE} ON COMMIT DROP AS SELECT id FROM {month.table}")
         runs = cursor.rowcount
         cursor.execute(f"ANALYZE {_GONE}")

@@ -181,3 +181,35 @@ def test_the_seeders_give_the_months_of_their_history_partitions_first():
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {partitions.DEFAULT}")
         assert cursor.fetchone()[0] == 0  # every run is in its month's partition
+
+
+@ON_POSTGRES
+@PARALLEL_WRITERS[0]
+@PARALLEL_WRITERS[1]
+def test_a_review_saved_while_its_month_is_dropped_goes_with_it(reviewer):
+    """A review save holds its run's lock while retention drops the run's month: retention waits
+    for it, then deletes that review with the rest (it would outlive its run otherwise)."""
+    from datasets.retention import runs_prune_months
+    from tests.concurrency import in_thread, lock_held
+    from tests.review.test_counters import recounted as tally_recounted
+    from tests.review.test_counters import tally
+    from tests.runs.test_counters import recounted, snapshot
+
+    automation = make_automation("workflows.target")
+    old, kept = _record(automation, _months_back(3)), _record(automation, _months_back(0))
+    runs_record_and_check([parse_run_record(old), parse_run_record(kept)])
+    partitions.partitions_ensure()
+
+    with lock_held(lambda: Run.objects.select_for_update().get(pk=old["id"]),
+                   lambda: review_update(run=Run.objects.get(pk=old["id"]), changes={"rating": "fail"},
+                                         user=reviewer)) as held:
+        thread, outcome = in_thread(lambda: runs_prune_months(
+            automations=[automation], before=partitions.month_start(_months_back(1))))
+        held.release()
+        thread.join(60)
+
+    assert outcome.ok, outcome.error
+    assert outcome.value.runs == 1
+    assert list(Run.objects.values_list("pk", flat=True)) == [kept["id"]]
+    assert not Review.objects.filter(run_id=old["id"]).exists()
+    assert (snapshot(), tally()) == (recounted(), tally_recounted())
