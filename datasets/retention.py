@@ -151,8 +151,8 @@ def runs_prune_months(*, automations: list[Automation], before: datetime, progre
 
 
 def _prune_month(month) -> tuple[int, int]:
+    _commit_without_flush()
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")  # as runs_prune's batches
         # Writers of the month's runs (a review save locks its run, as runs_prune's batches lock
         # theirs) wait until the month is gone, and then find no run; pages still read it. Without
         # this, a review saved meanwhile would outlive its run.
@@ -174,6 +174,15 @@ def _prune_month(month) -> tuple[int, int]:
     return runs, files
 
 
+def _commit_without_flush() -> None:
+    """This transaction's commit does not wait for its WAL flush (PostgreSQL). A batch or a month
+    is consistent on its own (rows and counters in one transaction); after a crash the last ones
+    may come back whole and the next run deletes them again. It halved a batch's time here."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def runs_prune(*, automation: Automation, before: datetime, batch: int = DEFAULT_BATCH,
                progress=None) -> PruneResult:
     """Delete the runs of `automation` created before `before`, `batch` runs per transaction,
@@ -181,12 +190,7 @@ def runs_prune(*, automation: Automation, before: datetime, batch: int = DEFAULT
     result = PruneResult()
     while True:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # A batch is consistent on its own (rows and counters in one transaction); after a
-                # crash the last batches may come back whole and the next run deletes them again.
-                # Not waiting for each commit's WAL flush halved a batch's time here.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            _commit_without_flush()
             runs, files = _prune_batch(automation, before, batch)
         if not runs:
             return result

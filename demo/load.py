@@ -350,12 +350,13 @@ def load_demo(*, runs: int = 3000, seed: int = 7, now: datetime | None = None, p
     users = team_ensure()
     automations = automations_ensure(now=now, lead=users[LEAD_USERNAME])
     demos = list(demo_runs(count=runs, seed=seed, now=now, files_ratio=0))
-    # The months the runs fall in get their partitions first (runs.partitions; PostgreSQL).
-    partitions_ensure(since=min((parse_run_record(d.record).created_at for d in demos), default=now))
     _attach_files(demos, automations, rng)
-    bar = tqdm(total=len(demos), desc="Demo runs", unit="run", disable=not progress)
-    for chunk in _batches(demos, INSERT_BATCH):
-        runs_record_and_check([parse_run_record(d.record) for d in chunk])
+    records = [parse_run_record(d.record) for d in demos]
+    # The months the runs fall in get their partitions first (runs.partitions; PostgreSQL).
+    partitions_ensure(since=min((r.created_at for r in records), default=now))
+    bar = tqdm(total=len(records), desc="Demo runs", unit="run", disable=not progress)
+    for chunk in _batches(records, INSERT_BATCH):
+        runs_record_and_check(chunk)
         bar.update(len(chunk))
     bar.close()
     for automation in automations.values():

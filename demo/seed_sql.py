@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from review.models import ReviewDayCount, ReviewerDayCount, ReviewTally
 from runs.models import ChipCount, Run, RunDayCount, StratumDayCount, VersionHourCount
 from runs.records import json_dumps
-from runs.sizes import vacuum
+from runs.sizes import secondary_indexes, vacuum
 
 # 2^64 mod 10000: a negative bigint h read from 8 bytes is the unsigned value h + 2^64.
 _WRAP = 2 ** 64 % 10_000
@@ -107,16 +107,6 @@ def runs_chunk(*, prefix: str, first: int, last: int, automation_ids: list[int],
     return sampled
 
 
-def _secondary_indexes(table: str) -> list[tuple[str, str]]:
-    """(name, CREATE INDEX statement) of the table's indexes that back no constraint."""
-    with connection.cursor() as cursor:
-        cursor.execute("""SELECT i.indexname, i.indexdef FROM pg_indexes AS i
-                          WHERE i.schemaname = current_schema() AND i.tablename = %s
-                            AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conname = i.indexname)""",
-                       [table])
-        return cursor.fetchall()
-
-
 # A load of this many rows or more drops the run table's indexes and builds them afterwards
 # (indexes_after), unless the command is told --keep-indexes.
 DROP_INDEXES_FROM = 100_000
@@ -144,7 +134,7 @@ def drops_indexes(count: int, keep_indexes: bool) -> bool:
 def indexes_after(table: str = Run._meta.db_table, *, say=print):
     """Drop the table's secondary indexes for the block, then build them again (always, also
     when the block fails) with a generous maintenance_work_mem, and VACUUM ANALYZE the table."""
-    indexes = _secondary_indexes(table)
+    indexes = secondary_indexes(table)
     with connection.cursor() as cursor:
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(name)}")

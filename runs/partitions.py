@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from runs.sizes import secondary_indexes
+
 PARENT = "runs_run"
 DEFAULT = f"{PARENT}_default"
 AHEAD = 1  # months created ahead of the current one (each partition costs every unpruned query planning time)
@@ -177,18 +179,11 @@ def month_has_others(month: Month, automation_ids: list[int]) -> bool:
 
 # The conversion of an existing table (runs migration 0013) and back.
 
-def _definitions(cursor, table: str) -> tuple[list[str], list[str]]:
-    """(CREATE INDEX statements of the indexes backing no constraint, ADD CONSTRAINT clauses of
-    the foreign keys) of `table`."""
-    cursor.execute("""SELECT i.indexdef FROM pg_indexes AS i
-                      WHERE i.schemaname = current_schema() AND i.tablename = %s
-                        AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conname = i.indexname
-                                        AND c.conrelid = %s::regclass)""", [table, table])
-    indexes = [definition for (definition,) in cursor.fetchall()]
+def _foreign_keys(cursor, table: str) -> list[str]:
+    """The ADD CONSTRAINT clauses of `table`'s foreign keys."""
     cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                    "WHERE conrelid = %s::regclass AND contype = 'f'", [table])
-    keys = [f"ADD CONSTRAINT {name} {definition}" for name, definition in cursor.fetchall()]
-    return indexes, keys
+    return [f"ADD CONSTRAINT {name} {definition}" for name, definition in cursor.fetchall()]
 
 
 def _referencing(cursor) -> list[str]:
@@ -202,12 +197,16 @@ def convert(cursor, *, to_partitioned: bool, say=None) -> None:
     beside the old one, the runs copied, the old one dropped, then the key, the same indexes and
     the foreign keys; for a migration (the application stopped: a 10 M-run table takes minutes,
     docs/scale.md)."""
-    step = _Steps(cursor, say)
-    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # see _checks_first
     referencing = _referencing(cursor)
     if referencing:
         raise RuntimeError(f"Foreign keys still point at {PARENT}: {', '.join(referencing)}.")
-    indexes, keys = _definitions(cursor, PARENT)
+    with _checks_first(cursor):
+        _rebuild(cursor, to_partitioned, _Steps(cursor, say))
+
+
+def _rebuild(cursor, to_partitioned: bool, step: "_Steps") -> None:
+    indexes = [definition for _, definition in secondary_indexes(PARENT)]
+    keys = _foreign_keys(cursor, PARENT)
     cursor.execute(f"ALTER TABLE {PARENT} RENAME TO {PARENT}_old")
     if to_partitioned:
         cursor.execute(f"CREATE TABLE {PARENT} (LIKE {PARENT}_old INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
@@ -228,10 +227,9 @@ def convert(cursor, *, to_partitioned: bool, say=None) -> None:
     for key in keys:
         step("foreign key", f"ALTER TABLE {PARENT} {key}")
     step("ANALYZE", f"ANALYZE {PARENT}")
-    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    if say:
-        say(f"  {time.monotonic() - step.started:7.1f} s  in all: {PARENT} rebuilt "
-            + ("in monthly partitions" if to_partitioned else "as one table"))
+    if step.say:
+        step.say(f"  {time.monotonic() - step.started:7.1f} s  in all: {PARENT} rebuilt "
+                 + ("in monthly partitions" if to_partitioned else "as one table"))
 
 
 class _Steps:

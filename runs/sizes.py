@@ -30,6 +30,18 @@ def table_sizes(tables) -> dict[str, tuple[int, int]]:
         return {table: (heap, index) for table, heap, index in cursor.fetchall()}
 
 
+def secondary_indexes(table: str) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the table's indexes that back no constraint of it
+    (PostgreSQL): what the bulk loads drop and build again, and what rebuilding the run table
+    (runs.partitions.convert) declares again."""
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT i.indexname, i.indexdef FROM pg_indexes AS i
+                          WHERE i.schemaname = current_schema() AND i.tablename = %s
+                            AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conname = i.indexname
+                                            AND c.conrelid = %s::regclass)""", [table, table])
+        return cursor.fetchall()
+
+
 def vacuum(tables) -> bool:
     """VACUUM (ANALYZE) these tables on PostgreSQL, outside any transaction: the space of the
     rows a bulk delete removed is reused by the next inserts instead of growing the files.
