@@ -6,6 +6,47 @@ from django.db import connection
 
 from tests.factories import make_automation, make_run
 from tests.proxy import proxy_settings
+from tests.services import migrated_sqlite_template, sqlite_copy
+
+# What post_migrate makes again after every flush, row for row: kept instead of deleted and made.
+KEPT_BY_POST_MIGRATE = {"django_content_type", "auth_permission"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_by_delete():
+    """On PostgreSQL, a transactional test (live server, browser, competing transactions) ends
+    with Django's flush, which TRUNCATEs every table: a new file for each of the ~60 tables, ~260
+    indexes and the run table's partitions, 0.3-0.45 s a test here, although a test fills a few
+    tables with a few rows. The flush deletes the rows of the tables that hold any instead (one
+    transaction, the foreign keys deferred to its end as Django declares them) and leaves the
+    same empty database; post_migrate then runs as before. A flush that resets sequences or
+    cascades keeps Django's SQL. SQLite's flush is DELETE already. Set on the class: a browser
+    test's thread runs Playwright's event loop, where Django hands out other connection objects."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(ops, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade or not tables:
+            return truncate(ops, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        quoted = [ops.quote_name(table) for table in tables if table not in KEPT_BY_POST_MIGRATE]
+        with ops.connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(f"(SELECT {i} FROM {name} LIMIT 1)" for i, name in enumerate(quoted)))
+            filled = [quoted[i] for (i,) in cursor.fetchall()]
+        return ["SET CONSTRAINTS ALL DEFERRED", *(f"DELETE FROM {name}" for name in filled)]
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = truncate
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory, worker_id):
+    """`migrated_sqlite(path)` puts a migrated Loupe database at path (a SQLite file), as
+    `manage.py migrate` would, from one template made once for the run (tests/services.py)."""
+    base = tmp_path_factory.getbasetemp()
+    template = migrated_sqlite_template(base.parent if worker_id != "master" else base)
+    return lambda path: sqlite_copy(template, path)
 
 
 @pytest.fixture(autouse=True)

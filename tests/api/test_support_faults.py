@@ -112,7 +112,9 @@ def test_a_hung_redis_fails_open_within_the_timeout(api, redis_server, caplog):
 
 def test_the_limit_comes_back_with_redis(api, redis_server, settings, caplog):
     process, port = redis_server
-    settings.LOUPE_CACHE_RETRY_SECONDS = 0.5
+    # Long enough that the next two requests fall inside the pause on a loaded machine (0.5 s was
+    # not: one waited on the cache again), short enough to wait out below.
+    settings.LOUPE_CACHE_RETRY_SECONDS = 2.0
     with override_settings(CACHES=_caches(port)):
         assert api.get("/api/v1/auth/check").status_code == 200  # warm: the process's first request
         os.kill(process.pid, signal.SIGSTOP)
@@ -120,7 +122,7 @@ def test_the_limit_comes_back_with_redis(api, redis_server, settings, caplog):
             _assert_serves_and_warns(api, caplog)
         finally:
             os.kill(process.pid, signal.SIGCONT)
-        time.sleep(0.6)
+        time.sleep(max(0.0, CacheBreaker.open_until - time.monotonic()) + 0.1)
         settings.LOUPE_API_RATE_LIMIT = 3  # the warm-up request may have counted one this minute
         assert not CacheBreaker.skip()  # the pause is over: the next request asks Redis again
         _inside_one_minute()

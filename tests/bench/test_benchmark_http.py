@@ -14,12 +14,12 @@ pytestmark = pytest.mark.once  # runs in the SQLite pass only (tests/conftest.py
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_benchmark_serves_over_http_and_prints_ratios_sql_counts_and_ingest_rates(tmp_path):
+def test_the_benchmark_serves_over_http_and_prints_ratios_sql_counts_and_ingest_rates(tmp_path, migrated_sqlite):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "LOUPE_CACHE"))},
            "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}",
            "LOUPE_VAR_DIR": str(tmp_path), "LOUPE_BENCH_TOOLS": "1"}
     manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=300)
+    migrated_sqlite(tmp_path / "bench.sqlite3")
     subprocess.run([*manage, "seed_runs", "--runs", "400", "--seed", "1", "-v0"], env=env, cwd=ROOT, check=True,
                    timeout=300)
     done = subprocess.run([*manage, "benchmark", "--repeat", "2", "--ingest-batches", "1", "--import-runs", "500",

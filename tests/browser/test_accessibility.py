@@ -3,7 +3,9 @@ axe-core (the axe-playwright-python package's bundled axe.min.js, pinned in requ
 reporting no serious or critical violation. Every rule axe runs by default, and one more:
 label-content-name-mismatch (WCAG 2.5.3), which axe tags experimental and leaves off by default,
 but which a reviewer's own axe run reports (a button's name must contain its visible text). No
-rule is disabled."""
+rule is disabled. Axe details the violations only (resultTypes): every rule still runs and every
+violating node is listed, but passing and inapplicable checks are not collected node by node
+(the test took 26 s a size without it, 19 s with it)."""
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -18,7 +20,7 @@ from tests.factories import INVOICE_OUTPUT, make_automation, make_run, make_runs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SIZES = [(1440, 900), (1280, 720)]
-AXE_OPTIONS = {"rules": {"label-content-name-mismatch": {"enabled": True}}}
+AXE_OPTIONS = {"rules": {"label-content-name-mismatch": {"enabled": True}}, "resultTypes": ["violations"]}
 STEPS = [{"name": "ocr", "type": "tool", "status": "completed", "output": {"pages": 1}},
          {"name": "extract fields", "type": "llm", "status": "failed", "error": "Timeout after 30 s\nretries: 2"},
          {"name": "validate", "type": "code", "status": "skipped"}]

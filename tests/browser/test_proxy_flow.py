@@ -31,7 +31,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(params=["feedback", "reviews"])
-def proxy_loupe(request, browser, live_server, tmp_path, settings):
+def proxy_loupe(request, browser, live_server, tmp_path, settings, migrated_sqlite):
     """`manage.py runserver` of a proxy-mode Loupe on its own SQLite file; yields (url, db path).
     feedback: the proxy is told the generation; reviews: the upstream serves only the reviews
     generation (its feedback routes switched off) and the proxy finds that out by its probe."""
@@ -48,7 +48,7 @@ def proxy_loupe(request, browser, live_server, tmp_path, settings):
     def manage(*args):
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
 
-    manage("migrate", "--noinput")
+    migrated_sqlite(db)
     manage("shell", "-c", "from django.contrib.auth.models import Group, User; "
                           "u = User.objects.create_user('pia', password='proxy-pass'); "
                           "u.groups.add(Group.objects.get(name='reviewer'))")

@@ -6,7 +6,6 @@ import socket
 import httpx
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 import backends
@@ -18,17 +17,6 @@ from tests.factories import make_automation, make_run
 from tests.proxy import Faults, install_backend, proxy_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def settle(page):
-    """Leave the page before the database is flushed: leaving sends the claim's release."""
-    yield
-    try:
-        page.goto("about:blank")
-    except PlaywrightError:  # a test that dismissed the "leave the page?" question stays
-        pass
-    page.wait_for_timeout(300)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.once  # runs in the SQLite pass only (tests/conftest.py
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_environment_alone_puts_run_files_on_s3(s3_endpoint, tmp_path):  # noqa: F811
+def test_the_environment_alone_puts_run_files_on_s3(s3_endpoint, tmp_path, migrated_sqlite):  # noqa: F811
     bucket, prefix = s3_bucket(s3_endpoint, "loupe-env"), f"t{secrets.token_hex(4)}"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_S3_", "DATABASE_"))},
            **s3_env(s3_endpoint, bucket, prefix), "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -35,7 +35,7 @@ def test_the_environment_alone_puts_run_files_on_s3(s3_endpoint, tmp_path):  # n
             "files": [{"name": "out/report.csv", "role": "output", "text": "a,b\n1,2\n"}]}
     (tmp_path / "runs.jsonl").write_text(json.dumps(line) + "\n")
     manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=180)
+    migrated_sqlite(tmp_path / "db.sqlite3")
     done = subprocess.run([*manage, "import_runs", str(tmp_path / "runs.jsonl"), "--create-automations", "-v0"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -37,14 +37,14 @@ def redis_url():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, migrated_sqlite):
     """A migrated SQLite database with an ops user's API key, for servers started by the tests."""
     folder = tmp_path_factory.mktemp("shared-cache")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_"))},
            "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
            "LOUPE_VAR_DIR": str(folder), "LOUPE_API_RATE_LIMIT": str(LIMIT)}
     manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=180)
+    migrated_sqlite(folder / "db.sqlite3")
     made = subprocess.run([*manage, "shell", "-c",
                            "from django.contrib.auth.models import User; from accounts.models import ApiKey; "
                            "print(ApiKey.issue(user=User.objects.create_user('ops-bot'), name='t')[1])"],

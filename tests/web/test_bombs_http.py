@@ -35,13 +35,13 @@ print(run.pk, *keys)
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, migrated_sqlite):
     folder = tmp_path_factory.mktemp("bombs-http")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_"))},
            "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
            "LOUPE_VAR_DIR": str(folder), "DEBUG": "true", "LOUPE_PDF_RENDER_SECONDS": "4"}
     manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=300)
+    migrated_sqlite(folder / "db.sqlite3")
     made = subprocess.run([*manage, "shell", "-c", SETUP], env=env, cwd=ROOT, capture_output=True, text=True,
                           timeout=120, check=True)
     run_id, *keys = made.stdout.strip().splitlines()[-1].split()
