@@ -6,7 +6,18 @@ from django.db import connection
 
 from tests.factories import make_automation, make_run
 from tests.proxy import proxy_settings
-from tests.services import migrated_sqlite_template, sqlite_copy
+from tests.services import migrated_postgres_template, migrated_sqlite_template, sqlite_copy
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """pytest-django's hook before it makes the test databases: on PostgreSQL each worker's test
+    database is a copy of one migrated template (tests/services.py), not migrated again."""
+    from django.conf import settings as django_settings
+
+    default = django_settings.DATABASES["default"]
+    if default["ENGINE"] == "django.db.backends.postgresql":
+        default.setdefault("TEST", {})["TEMPLATE"] = migrated_postgres_template(default)
+
 
 # What post_migrate makes again after every flush, row for row: kept instead of deleted and made.
 KEPT_BY_POST_MIGRATE = {"django_content_type", "auth_permission"}
