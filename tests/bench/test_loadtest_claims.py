@@ -28,14 +28,13 @@ def test_reviewers_ignoring_claims_lose_no_acknowledged_save(tmp_path):
     params = connection.settings_dict
     name = f"loupe_loadtest_{uuid.uuid4().hex[:8]}"
     admin = f"host={params['HOST'] or '127.0.0.1'} port={params['PORT'] or 5432} user={params['USER']} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(admin, autocommit=True) as conn:  # migrated: a copy of the test databases' template
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{params["TEST"]["TEMPLATE"]}"')
     try:
         url = f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{name}"
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "LOUPE_CACHE"))},
                "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": url, "LOUPE_VAR_DIR": str(tmp_path), "LOUPE_BENCH_TOOLS": "1"}
         manage = [sys.executable, str(ROOT / "manage.py")]
-        subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=300)
         done = subprocess.run([*manage, "loadtest_claims", "--reviewers", "2", "--stale", "4", "--seconds", "6",
                                "--runs", "40", "--workers", "2", "--threads", "2"],
                               env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
