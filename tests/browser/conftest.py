@@ -8,6 +8,7 @@ Where it is missing the tests are skipped with the reason, unless LOUPE_REQUIRE_
 import os
 import shutil
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -50,6 +51,7 @@ def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1400, "height": 950}, base_url=live_server.url)
     context.set_default_timeout(10_000)
     page = context.new_page()
+    _SESSIONS_SET_BY_COOKIE[page] = live_server.url
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
@@ -74,7 +76,32 @@ def browser_reviewer(transactional_db) -> User:
     return user
 
 
+# Pages of the `page` fixture, whose server (this process's live server) shares the test's database.
+_SESSIONS_SET_BY_COOKIE: WeakKeyDictionary = WeakKeyDictionary()
+
+
 def login(page, username: str, password: str) -> None:
+    """Signs the page's browser in. A page of the `page` fixture gets the session a sign-in makes
+    as its cookie, after the password is checked: the form's three page loads took 0.5 s a test
+    (the form itself: login_by_form, test_tour, tests/browser/test_signin_lockout.py and the
+    tests of accounts/). Any other page (a second reviewer's context, a proxy-mode server started
+    as a subprocess with a database of its own) signs in through the form."""
+    server = _SESSIONS_SET_BY_COOKIE.get(page)
+    if server is None:
+        login_by_form(page, username, password)
+        return
+    from django.conf import settings
+    from django.test import Client
+
+    user = User.objects.get(username=username)
+    assert user.check_password(password), f"not the password of {username}"
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": server,
+                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
+
+
+def login_by_form(page, username: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from datasets.services import example_promote
 from review.services import review_update
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login_by_form, screenshot
 from tests.factories import make_automation, make_runs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,7 +19,7 @@ def test_every_page_renders_for_a_reviewer(page, browser_reviewer):
     example = example_promote(run=runs[0], name="total-miss", user=browser_reviewer)
     page.goto("/accounts/login/")
     screenshot(page, "00-login")
-    login(page, "rita", "review-pass")
+    login_by_form(page, "rita", "review-pass")
     pages = [
         ("10-queue-all", "/queue/", "All automations"),
         ("11-run", f"/runs/{runs[0].pk}/", runs[0].pk),

@@ -25,6 +25,7 @@ def test_ops_add_a_receiver_send_a_test_event_and_read_the_log(page, receiver, s
     user.groups.add(Group.objects.get_or_create(name="ops")[0])
     page.set_viewport_size({"width": 1280, "height": 720})
     login(page, "otto", "ops-pass")
+    page.goto("/queue/")
     page.get_by_role("link", name="Webhooks").click()
     page.get_by_label("Receiver URL").fill(receiver.url)
     page.get_by_label("review.closed", exact=False).check()
