@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth.models import User
+from playwright.sync_api import expect
 
 from accounts import oidc
 from config.env import origin_of
@@ -99,8 +100,13 @@ def _roles(username: str) -> set[str]:
 def _sign_in(page, username: str, password: str):
     page.goto("/accounts/login/")
     page.get_by_role("link", name="Sign in with Corp SSO").click()
-    if page.get_by_label("Provider user").count():  # no provider session yet
-        page.get_by_label("Provider user").fill(username)
+    # Wait for where the click leads: the provider's form (no provider session yet), or back at
+    # Loupe signed in or refused. (Counting the form at once raced the redirects: once the count
+    # came before the provider's page and the sign-in waited there.)
+    provider_form = page.get_by_label("Provider user")
+    expect(provider_form.or_(page.get_by_role("button", name="Sign out")).or_(page.get_by_role("alert")).first).to_be_visible()
+    if provider_form.count():
+        provider_form.fill(username)
         page.get_by_label("Provider password").fill(password)
         page.get_by_role("button", name="Continue").click()
     page.wait_for_url(lambda url: "127.0.0.1" not in url or "/o/" not in url)
