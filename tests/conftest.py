@@ -12,11 +12,9 @@ from tests.services import migrated_postgres_template, migrated_sqlite_template,
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
-    """The migrated SQLite file made once for the run (tests/services.py): in the folder the
-    parallel workers share (each has its own below it), or the run's own without workers."""
-    base = tmp_path_factory.getbasetemp()
-    return migrated_sqlite_template(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+def sqlite_template() -> Path:
+    """The migrated SQLite file the test databases and subprocess tests copy (tests/services.py)."""
+    return migrated_sqlite_template()
 
 
 @pytest.fixture(scope="session")

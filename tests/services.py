@@ -122,24 +122,34 @@ def sqlite_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def migrated_sqlite_template(shared: Path) -> Path:
-    """`manage.py migrate` into a SQLite file once for the whole test run (the parallel workers
-    take turns on a lock file in the folder they share; the first one migrates), its path. A
-    subprocess test copies it (sqlite_copy) instead of migrating its own database: a migrate
-    took 5 s alone and 7-10 s beside the other workers here."""
-    template = shared / "migrated.sqlite3"
-    with open(shared / "migrated.lock", "w") as lock:
+TEMPLATES = Path(tempfile.gettempdir()) / "loupe-test-templates"
+# The key the test settings give the servers tests start (config/settings_test.py), for the
+# templates' migrate when bin/test makes them outside pytest.
+TEST_SECRET_KEY = os.environ.get("SECRET_KEY", "loupe-tests-only-not-a-secret-" + "x" * 30)
+
+
+def migrated_sqlite_template(folder: Path = TEMPLATES) -> Path:
+    """A SQLite file that `manage.py migrate` made, for the test databases and the subprocess
+    tests to copy (sqlite_copy) instead of migrating their own: a migrate took 5 s alone and 7-10 s
+    beside the other workers here. Made once for a state of the migrations (migrations_digest)
+    by whichever process comes first (the others wait on a lock file), kept for later runs; a
+    template of an older state is deleted when a new one is made. bin/test makes it before the
+    passes, beside the PostgreSQL one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    template = folder / f"migrated-{migrations_digest()}.sqlite3"
+    with open(folder / "sqlite.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not template.exists():
-            building = shared / "migrating"
-            building.mkdir(exist_ok=True)
-            env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_", "LOUPE_DB_"))},
-                   "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": f"sqlite:///{building / 'db.sqlite3'}",
-                   "LOUPE_VAR_DIR": str(building)}
-            subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, cwd=ROOT, check=True,
-                           timeout=300)
-            sqlite_copy(building / "db.sqlite3", shared / "migrated.partial")
-            (shared / "migrated.partial").rename(template)
+            for old in folder.glob("migrated-*.sqlite3"):
+                old.unlink(missing_ok=True)
+            with tempfile.TemporaryDirectory(dir=folder) as building:
+                env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_", "LOUPE_DB_"))},
+                       "DJANGO_SETTINGS_MODULE": "config.settings", "LOUPE_VAR_DIR": building, "SECRET_KEY": TEST_SECRET_KEY,
+                       "DATABASE_URL": f"sqlite:///{Path(building) / 'db.sqlite3'}"}
+                subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, cwd=ROOT,
+                               check=True, timeout=300)
+                sqlite_copy(Path(building) / "db.sqlite3", Path(building) / "copy.sqlite3")
+                (Path(building) / "copy.sqlite3").rename(template)
     return template
 
 
@@ -176,13 +186,25 @@ def migrated_postgres_template(params: dict) -> str:
                 except psycopg.Error:
                     pass
             partial = f"{name}_partial"
+            admin.execute(f'DROP DATABASE IF EXISTS "{partial}"')  # an attempt that failed
             admin.execute(f'CREATE DATABASE "{partial}"')
             password = f":{server['password']}" if server["password"] else ""
             with tempfile.TemporaryDirectory() as var:
                 env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_", "LOUPE_DB_"))},
-                       "DJANGO_SETTINGS_MODULE": "config.settings", "LOUPE_VAR_DIR": var,
+                       "DJANGO_SETTINGS_MODULE": "config.settings", "LOUPE_VAR_DIR": var, "SECRET_KEY": TEST_SECRET_KEY,
                        "DATABASE_URL": f"postgres://{server['user']}{password}@{server['host']}:{server['port']}/{partial}"}
                 subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, cwd=ROOT,
                                check=True, timeout=300)
             admin.execute(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
     return name
+
+
+if __name__ == "__main__":
+    # bin/test makes the templates side by side before the passes:
+    #   python -m tests.services sqlite | python -m tests.services postgres URL
+    if sys.argv[1:2] == ["sqlite"]:
+        print(migrated_sqlite_template())
+    else:
+        import dj_database_url
+
+        print(migrated_postgres_template(dj_database_url.parse(sys.argv[2])))
