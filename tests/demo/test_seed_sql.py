@@ -46,9 +46,12 @@ def test_seeded_runs_and_reviews_keep_every_counter_equal_to_a_recount():
     runs = list(Run.objects.values_list("pk", "sample_bucket", "sampled", "inclusion_bp"))
     assert all(sample_bucket(pk) == bucket for pk, bucket, _, _ in runs)
     assert all(sampled == (bucket < rate) for _, bucket, sampled, rate in runs)
+    # The run ids have a random prefix, so how many runs are sampled varies: 288-302 in four runs
+    # here, 249 once in CI.
+    open_runs = Run.objects.filter(sampled=True, chip="unreviewed").count()
     out = io.StringIO()
     call_command("seed_reviews", "--reviews", "250", "--seed", "3", stdout=out)
-    assert "Inserted 250 reviews" in out.getvalue()
+    assert f"Inserted {min(250, open_runs)} reviews" in out.getvalue()
     kept = (snapshot(), tally(), versions())
     assert {k[5] for k in kept[2]} == {"sampled", "rated", "passed"}
     assert kept == (recounted(), tally_recounted(), versions_recounted())
