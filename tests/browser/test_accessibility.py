@@ -35,7 +35,7 @@ def site(browser_reviewer):
     review_update(run=runs[0], changes={"rating": "fail", "status": "open", "expected": corrected,
                                         "body": "Total misses shipping.\nSecond line."}, user=browser_reviewer)
     run_file_store(run_id=runs[0].pk, name="input/invoices/2026/a-very-long-supplier-invoice-file-name-INV-2026-0042.pdf",
-                   role="input", content=pdf_document([("Acme Supplies GmbH", 16, "F2"), ("Total 1,234.50 EUR", 11, "F1")],
+                   role="input", content=pdf_document([("F2", 16, "Acme Supplies GmbH"), ("F1", 11, "Total 1,234.50 EUR")],
                                                       title="Invoice"), content_type="application/pdf")
     example = example_promote(run=runs[0], name="total-miss", user=browser_reviewer)
     failed = make_run(automation, status="failed", output=None, error="OCR crashed on page 2", steps=STEPS)

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _paused_with_pdf(automation, n: int) -> Task:
     record = paused_record(automation, sourceLabel="Check the invoice", files=[{"name": "invoice.pdf",
                                                                                "role": "run_input"}])
-    pdf = pdf_document([("Helvetica", 18, "INVOICE 2026-0042"), ("Helvetica", 12, "ACME GmbH"),
-                        ("Courier", 11, "IBAN DE89 3704 0044 0532 0130 00"), ("Helvetica", 12, "Total EUR 1,243.50")],
+    pdf = pdf_document([("F2", 18, "INVOICE 2026-0042"), ("F1", 12, "ACME GmbH"),
+                        ("F3", 11, "IBAN DE89 3704 0044 0532 0130 00"), ("F1", 12, "Total EUR 1,243.50")],
                        title=f"Invoice {n}")
     record["files"] = [{"name": "invoice.pdf", "role": "input", "base64": base64.b64encode(pdf).decode(),
                         "contentType": "application/pdf"}]
