@@ -24,6 +24,8 @@ def pdf_document(lines: list[tuple[str, int, str]], *, title: str) -> bytes:
     content = [b"BT"]
     y = PAGE_HEIGHT - 60
     for font, size, text in lines:
+        if font not in FONTS:  # a line given as (text, size, font) drew the key instead of the text
+            raise ValueError(f"font key {font!r} is not one of {', '.join(FONTS)}: lines are (font key, size, text)")
         content.append(b"/%s %d Tf 1 0 0 1 50 %d Tm (%s) Tj" % (font.encode(), size, y, _pdf_text(text)))
         y -= int(size * 1.45)
         if y < 40:

@@ -6,6 +6,8 @@ import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from demo.files import pdf_document, png_bar_chart
 from demo.generate import demo_runs
 from runs.records import parse_run_record
@@ -78,6 +80,11 @@ def test_the_pdf_cross_reference_points_at_each_object():
     offsets = [int(line[:10]) for line in pdf[xref:].split(b"\n") if line.endswith(b" n ")]
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
     assert len(offsets) == 8 and all(pdf[o:].startswith(b"%d 0 obj" % n) for n, o in enumerate(offsets, start=1))
+
+
+def test_a_line_with_an_unknown_font_key_is_refused():
+    with pytest.raises(ValueError, match="font key 'Acme Supplies GmbH'"):
+        pdf_document([("Acme Supplies GmbH", 16, "F2")], title="Test")
 
 
 def test_the_png_chart_decodes_to_the_declared_size():
