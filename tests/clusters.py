@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.services import free_port
+from tests.services import free_port, migrate
 
 _NEXT_PORT = itertools.count()
 
@@ -138,21 +138,14 @@ TEMPLATE = "loupe_template"
 
 
 @pytest.fixture(scope="session")
-def pg_clusters(tmp_path_factory):
+def pg_clusters():
     """A primary with a streaming replica, and a migrated Loupe database `loupe_template` on it
     (made once per session; `database_from_template` copies it in a moment)."""
-    import sys
-
     clusters = Clusters()
     try:
         clusters.add_replica()
         clusters.primary.sql(f"CREATE DATABASE {TEMPLATE}")
-        root = Path(__file__).resolve().parents[1]
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_", "LOUPE_DB_"))},
-               "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": clusters.primary.url(TEMPLATE),
-               "LOUPE_VAR_DIR": str(tmp_path_factory.mktemp("pg-template"))}
-        subprocess.run([sys.executable, str(root / "manage.py"), "migrate", "-v0"], env=env, cwd=root, check=True,
-                       timeout=300)
+        migrate(clusters.primary.url(TEMPLATE))
         yield clusters
     finally:
         clusters.close()

@@ -128,6 +128,18 @@ TEMPLATES = Path(tempfile.gettempdir()) / "loupe-test-templates"
 TEST_SECRET_KEY = os.environ.get("SECRET_KEY", "loupe-tests-only-not-a-secret-" + "x" * 30)
 
 
+def migrate(database_url: str) -> None:
+    """`manage.py migrate` of the database at that URL, in a process of its own with the
+    production settings (what an install runs), none of this process's database or cache
+    variables, and a temporary data folder."""
+    with tempfile.TemporaryDirectory() as var:
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_", "LOUPE_DB_"))},
+               "DJANGO_SETTINGS_MODULE": "config.settings", "LOUPE_VAR_DIR": var, "SECRET_KEY": TEST_SECRET_KEY,
+               "DATABASE_URL": database_url}
+        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, cwd=ROOT, check=True,
+                       timeout=300)
+
+
 def migrated_sqlite_template(folder: Path = TEMPLATES) -> Path:
     """A SQLite file that `manage.py migrate` made, for the test databases and the subprocess
     tests to copy (sqlite_copy) instead of migrating their own: a migrate took 5 s alone and 7-10 s
@@ -143,11 +155,7 @@ def migrated_sqlite_template(folder: Path = TEMPLATES) -> Path:
             for old in folder.glob("migrated-*.sqlite3"):
                 old.unlink(missing_ok=True)
             with tempfile.TemporaryDirectory(dir=folder) as building:
-                env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_", "LOUPE_DB_"))},
-                       "DJANGO_SETTINGS_MODULE": "config.settings", "LOUPE_VAR_DIR": building, "SECRET_KEY": TEST_SECRET_KEY,
-                       "DATABASE_URL": f"sqlite:///{Path(building) / 'db.sqlite3'}"}
-                subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, cwd=ROOT,
-                               check=True, timeout=300)
+                migrate(f"sqlite:///{Path(building) / 'db.sqlite3'}")
                 sqlite_copy(Path(building) / "db.sqlite3", Path(building) / "copy.sqlite3")
                 (Path(building) / "copy.sqlite3").rename(template)
     return template
@@ -189,12 +197,7 @@ def migrated_postgres_template(params: dict) -> str:
             admin.execute(f'DROP DATABASE IF EXISTS "{partial}"')  # an attempt that failed
             admin.execute(f'CREATE DATABASE "{partial}"')
             password = f":{server['password']}" if server["password"] else ""
-            with tempfile.TemporaryDirectory() as var:
-                env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LOUPE_CACHE", "DATABASE_", "LOUPE_DB_"))},
-                       "DJANGO_SETTINGS_MODULE": "config.settings", "LOUPE_VAR_DIR": var, "SECRET_KEY": TEST_SECRET_KEY,
-                       "DATABASE_URL": f"postgres://{server['user']}{password}@{server['host']}:{server['port']}/{partial}"}
-                subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, cwd=ROOT,
-                               check=True, timeout=300)
+            migrate(f"postgres://{server['user']}{password}@{server['host']}:{server['port']}/{partial}")
             admin.execute(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
     return name
 
